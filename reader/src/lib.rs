@@ -1,0 +1,1 @@
+//! The card's electronic purse over PC/SC.

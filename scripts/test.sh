@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: formatting, lints, unit tests, and the
+# integration tests on SQLite and on PostgreSQL (and the reader through the
+# real pcscd with a virtual reader). Installs and starts what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh pcscd vsmartcard-vpcd pcsc-tools chromium chromium-driver
+
+# PostgreSQL: use TEST_DATABASE_URL, or the local server (started if stopped).
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+    local_pg="postgres://postgres@127.0.0.1:5432/test"
+    if ! psql "$local_pg" -qtAc 'select 1' >/dev/null 2>&1 && command -v pg_ctlcluster >/dev/null; then
+        version="$(ls /etc/postgresql | head -n1)"
+        pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+        for _ in $(seq 50); do psql "$local_pg" -qtAc 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
+    fi
+    if psql "$local_pg" -qtAc 'select 1' >/dev/null 2>&1; then
+        export TEST_DATABASE_URL="$local_pg"
+    else
+        echo "*** no PostgreSQL server answers: the PostgreSQL tests will skip (or fail under CI=true) ***"
+    fi
+fi
+echo "TEST_DATABASE_URL=${TEST_DATABASE_URL:-<unset>}"
+
+# pcscd with the virtual reader, for the reader's end-to-end tests.
+if [ -x reader/scripts/pcscd-up.sh ]; then
+    reader/scripts/pcscd-up.sh
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace

@@ -1,0 +1,103 @@
+//! Users, roles and scopes, passwords and sessions.
+
+pub mod sessions;
+pub mod users;
+
+use serde::{Deserialize, Serialize};
+
+/// The roles DESIGN.md lists. Scoped roles carry their scope on [`Actor`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Hq,
+    DistrictManager,
+    StationManager,
+    Cashier,
+    FleetManager,
+    Merchant,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Hq => "hq",
+            Role::DistrictManager => "district_manager",
+            Role::StationManager => "station_manager",
+            Role::Cashier => "cashier",
+            Role::FleetManager => "fleet_manager",
+            Role::Merchant => "merchant",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Some(match text {
+            "admin" => Role::Admin,
+            "hq" => Role::Hq,
+            "district_manager" => Role::DistrictManager,
+            "station_manager" => Role::StationManager,
+            "cashier" => Role::Cashier,
+            "fleet_manager" => Role::FleetManager,
+            "merchant" => Role::Merchant,
+            _ => return None,
+        })
+    }
+}
+
+/// Who is making a request, with the scope their role is limited to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Actor {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    pub station_id: Option<i64>,
+    pub company_id: Option<i64>,
+    pub merchant: Option<String>,
+    pub district: Option<String>,
+}
+
+impl Actor {
+    /// May run the counter: open cards, recharge, sell, handle lost cards.
+    pub fn can_work_counter(&self) -> bool {
+        matches!(
+            self.role,
+            Role::Admin | Role::StationManager | Role::Cashier
+        )
+    }
+
+    /// May set prices and promotions.
+    pub fn can_manage_pricing(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Hq)
+    }
+
+    /// May read any card (the company-scoped fleet manager may read only
+    /// the cards of their company; that is checked against the card).
+    pub fn can_read_all_cards(&self) -> bool {
+        matches!(
+            self.role,
+            Role::Admin | Role::Hq | Role::DistrictManager | Role::StationManager | Role::Cashier
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Role;
+
+    #[test]
+    fn role_names_round_trip() {
+        for role in [
+            Role::Admin,
+            Role::Hq,
+            Role::DistrictManager,
+            Role::StationManager,
+            Role::Cashier,
+            Role::FleetManager,
+            Role::Merchant,
+        ] {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+}

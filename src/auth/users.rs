@@ -1,0 +1,138 @@
+//! User accounts with argon2id password hashes.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use sqlx::Row;
+
+use super::{Actor, Role};
+use crate::db::{self, Conn};
+use crate::error::{AppError, AppResult, Code};
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub role: Role,
+    pub station_id: Option<i64>,
+    pub company_id: Option<i64>,
+    pub merchant: Option<&'a str>,
+    pub district: Option<&'a str>,
+}
+
+pub fn hash_password(password: &str) -> AppResult<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::internal("hashing a password", e))
+}
+
+/// Checks the scope a role needs before creating the user: a cashier needs
+/// a station, a fleet manager a company, a merchant a merchant.
+pub fn validate(user: &NewUser<'_>) -> AppResult<()> {
+    let name_ok = (3..=64).contains(&user.username.len())
+        && user
+            .username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if !name_ok {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "username: 3–64 letters, digits, '.', '_' or '-'",
+        ));
+    }
+    if user.password.chars().count() < 8 {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "password: at least 8 characters",
+        ));
+    }
+    let missing = match user.role {
+        Role::Cashier | Role::StationManager if user.station_id.is_none() => Some("a station"),
+        Role::FleetManager if user.company_id.is_none() => Some("a company"),
+        Role::Merchant if user.merchant.is_none() => Some("a merchant"),
+        Role::DistrictManager if user.district.is_none() => Some("a district"),
+        _ => None,
+    };
+    if let Some(what) = missing {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            format!("a {} must be given {what}", user.role.as_str()),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn create(conn: &mut Conn, user: &NewUser<'_>) -> AppResult<i64> {
+    validate(user)?;
+    let hash = hash_password(user.password)?;
+    let row = sqlx::query(
+        "INSERT INTO users (username, password_hash, role, station_id, company_id, merchant, \
+         district, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(user.username)
+    .bind(hash)
+    .bind(user.role.as_str())
+    .bind(user.station_id)
+    .bind(user.company_id)
+    .bind(user.merchant)
+    .bind(user.district)
+    .bind(db::now_us())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| {
+        if db::is_unique_violation(&e) {
+            AppError::new(
+                Code::Duplicate,
+                format!("user {} already exists", user.username),
+            )
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(row.try_get("id")?)
+}
+
+fn actor_from_row(row: &sqlx::any::AnyRow) -> AppResult<Actor> {
+    let role: String = row.try_get("role")?;
+    Ok(Actor {
+        user_id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| AppError::internal("user role", format!("unknown role {role}")))?,
+        station_id: row.try_get("station_id")?,
+        company_id: row.try_get("company_id")?,
+        merchant: row.try_get("merchant")?,
+        district: row.try_get("district")?,
+    })
+}
+
+pub const ACTOR_COLUMNS: &str = "u.id, u.username, u.role, u.station_id, u.company_id, \
+                                 u.merchant, u.district";
+
+pub(crate) fn actor_of(row: &sqlx::any::AnyRow) -> AppResult<Actor> {
+    actor_from_row(row)
+}
+
+/// Verifies a password. The same error for an unknown user and a wrong
+/// password, and a hash computed either way, so neither is revealed.
+pub async fn authenticate(conn: &mut Conn, username: &str, password: &str) -> AppResult<Actor> {
+    let row = sqlx::query(&format!(
+        "SELECT {ACTOR_COLUMNS}, u.password_hash FROM users u \
+         WHERE u.username = $1 AND u.active = 1"
+    ))
+    .bind(username)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let denied = || AppError::new(Code::InvalidCredentials, "wrong username or password");
+    let Some(row) = row else {
+        let _ = hash_password(password);
+        return Err(denied());
+    };
+    let stored: String = row.try_get("password_hash")?;
+    let parsed =
+        PasswordHash::new(&stored).map_err(|e| AppError::internal("stored password hash", e))?;
+    Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .map_err(|_| denied())?;
+    actor_from_row(&row)
+}

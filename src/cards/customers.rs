@@ -1,0 +1,150 @@
+//! Customers: people and companies who hold cards, with their contacts.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::db::{self, Conn};
+use crate::error::{AppError, AppResult, Code};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerKind {
+    Person,
+    Company,
+}
+
+impl CustomerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerKind::Person => "person",
+            CustomerKind::Company => "company",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Customer {
+    pub id: i64,
+    pub kind: CustomerKind,
+    pub name: String,
+    pub phone: Option<String>,
+    pub id_number: Option<String>,
+    pub contact_name: Option<String>,
+    pub address: Option<String>,
+}
+
+/// A new customer as a request carries it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCustomer {
+    pub kind: CustomerKind,
+    pub name: String,
+    pub phone: Option<String>,
+    pub id_number: Option<String>,
+    pub contact_name: Option<String>,
+    pub address: Option<String>,
+}
+
+fn clean(opt: &Option<String>) -> Option<String> {
+    opt.as_ref()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+impl NewCustomer {
+    pub fn validate(&self) -> AppResult<()> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AppError::new(
+                Code::ValidationFailed,
+                "name: 1–100 characters",
+            ));
+        }
+        if let Some(phone) = clean(&self.phone) {
+            let ok = (5..=20).contains(&phone.len())
+                && phone
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || "+- ".contains(c));
+            if !ok {
+                return Err(AppError::new(
+                    Code::ValidationFailed,
+                    "phone: 5–20 digits, '+', '-' or spaces",
+                ));
+            }
+        }
+        for (field, value) in [
+            ("id_number", &self.id_number),
+            ("contact_name", &self.contact_name),
+            ("address", &self.address),
+        ] {
+            if value.as_ref().is_some_and(|v| v.chars().count() > 200) {
+                return Err(AppError::new(
+                    Code::ValidationFailed,
+                    format!("{field}: at most 200 characters"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub async fn create(conn: &mut Conn, c: &NewCustomer) -> AppResult<Customer> {
+    c.validate()?;
+    let row = sqlx::query(
+        "INSERT INTO customers (kind, name, phone, id_number, contact_name, address, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(c.kind.as_str())
+    .bind(c.name.trim())
+    .bind(clean(&c.phone))
+    .bind(clean(&c.id_number))
+    .bind(clean(&c.contact_name))
+    .bind(clean(&c.address))
+    .bind(db::now_us())
+    .fetch_one(&mut *conn)
+    .await?;
+    get(conn, row.try_get("id")?).await
+}
+
+fn from_row(row: &sqlx::any::AnyRow) -> AppResult<Customer> {
+    let kind: String = row.try_get("kind")?;
+    Ok(Customer {
+        id: row.try_get("id")?,
+        kind: if kind == "company" {
+            CustomerKind::Company
+        } else {
+            CustomerKind::Person
+        },
+        name: row.try_get("name")?,
+        phone: row.try_get("phone")?,
+        id_number: row.try_get("id_number")?,
+        contact_name: row.try_get("contact_name")?,
+        address: row.try_get("address")?,
+    })
+}
+
+pub async fn get(conn: &mut Conn, id: i64) -> AppResult<Customer> {
+    let row = sqlx::query(
+        "SELECT id, kind, name, phone, id_number, contact_name, address FROM customers \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::new(Code::CustomerNotFound, format!("no customer {id}")))?;
+    from_row(&row)
+}
+
+/// Card numbers held by customers with this phone, for the counter search.
+pub async fn cards_by_phone(conn: &mut Conn, phone: &str) -> AppResult<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT c.number FROM cards c JOIN customers cu ON cu.id = c.customer_id \
+         WHERE cu.phone = $1 ORDER BY c.id LIMIT 50",
+    )
+    .bind(phone.trim())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| r.try_get("number").map_err(AppError::from))
+        .collect()
+}

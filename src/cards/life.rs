@@ -1,0 +1,436 @@
+//! Card life: loss report (挂失), replacement (补卡), conversion of an
+//! anonymous card (转卡), closure with refund, and PIN unlock.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::customers::{self, NewCustomer};
+use super::{Card, CardKind, CardStatus, NewCard, pin};
+use crate::auth::Actor;
+use crate::db::{self, Conn};
+use crate::error::{AppError, AppResult, Code};
+use crate::ledger::{self, AccountKind, Movement, Operation};
+use crate::money::Money;
+use crate::stations::{self, shifts};
+
+async fn set_status(
+    conn: &mut Conn,
+    card: &Card,
+    from: &[CardStatus],
+    to: CardStatus,
+) -> AppResult<()> {
+    // The status is changed only from the expected states, in one statement,
+    // so two cashiers acting on one card at once cannot both succeed.
+    let allowed: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let list = allowed
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let done = sqlx::query(&format!(
+        "UPDATE cards SET status = $1 WHERE id = $2 AND status IN ({list})"
+    ))
+    .bind(to.as_str())
+    .bind(card.id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(AppError::new(
+            Code::Duplicate,
+            format!(
+                "card {} is {} and cannot become {}",
+                card.number,
+                card.status.as_str(),
+                to.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// 挂失: from this moment every station refuses the card.
+pub async fn report_lost(conn: &mut Conn, actor: &Actor, card: &Card) -> AppResult<()> {
+    if matches!(
+        card.status,
+        CardStatus::Lost | CardStatus::Replaced | CardStatus::Closed
+    ) {
+        return Err(AppError::new(
+            Code::Duplicate,
+            format!("card {} is already {}", card.number, card.status.as_str()),
+        ));
+    }
+    set_status(
+        conn,
+        card,
+        &[CardStatus::Active, CardStatus::Locked],
+        CardStatus::Lost,
+    )
+    .await?;
+    sqlx::query("UPDATE cards SET lost_at = $1 WHERE id = $2")
+        .bind(db::now_us())
+        .bind(card.id)
+        .execute(&mut *conn)
+        .await?;
+    crate::audit::record(
+        conn,
+        Some(actor.user_id),
+        "loss_report",
+        &card.number,
+        serde_json::json!({}),
+    )
+    .await
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Replaced {
+    /// The new card's number.
+    pub number: String,
+    pub old_number: String,
+    #[schema(value_type = String)]
+    pub balance: Money,
+}
+
+/// 补卡: a new card number receives the whole balance (principal and bonus)
+/// once the operator's waiting period after the loss report has passed.
+/// The PIN carries over: its verifier is keyed by a salt, not the number.
+pub async fn replace(
+    conn: &mut Conn,
+    actor: &Actor,
+    card: &Card,
+    wait_hours: i64,
+    station: Option<&str>,
+) -> AppResult<Replaced> {
+    if matches!(card.status, CardStatus::Replaced | CardStatus::Closed) {
+        return Err(AppError::new(
+            Code::Duplicate,
+            format!("card {} is already {}", card.number, card.status.as_str()),
+        ));
+    }
+    if let Some(lost_at) = card.lost_at.filter(|_| card.status == CardStatus::Lost) {
+        let ready = lost_at + wait_hours * 3_600_000_000;
+        if db::now_us() < ready {
+            return Err(AppError::new(
+                Code::ReplacementWaiting,
+                format!(
+                    "the replacement can be issued from {}",
+                    crate::time::format_us(ready)
+                ),
+            )
+            .with("ready_at", crate::time::format_us(ready)));
+        }
+    }
+    let b = ledger::accounts::balances(conn, card.account_id).await?;
+    if b.held_fen > 0 {
+        return Err(AppError::new(
+            Code::CardHasHolds,
+            "the card has an unfinished fuelling hold; settle it first",
+        ));
+    }
+    let station = stations::for_counter(conn, actor, station).await.ok();
+    let parent = match card.parent_card_id {
+        Some(id) => Some(super::find_by_id(conn, id).await?),
+        None => None,
+    };
+    let new = super::open(
+        conn,
+        &NewCard {
+            kind: card.kind,
+            customer_id: if card.kind.is_sub_card() {
+                None
+            } else {
+                card.customer_id
+            },
+            parent: parent.as_ref(),
+            plate: card.plate.as_deref(),
+            pin: card.pin_salt.clone().zip(card.pin_verifier.clone()),
+            station_id: station.as_ref().map(|s| s.id),
+        },
+    )
+    .await?;
+    set_status(
+        conn,
+        card,
+        &[CardStatus::Active, CardStatus::Locked, CardStatus::Lost],
+        CardStatus::Replaced,
+    )
+    .await?;
+    sqlx::query("UPDATE cards SET replaced_by_card_id = $1 WHERE id = $2")
+        .bind(new.id)
+        .bind(card.id)
+        .execute(&mut *conn)
+        .await?;
+    if b.balance_fen > 0 {
+        let op = ledger::record_operation(
+            conn,
+            Operation {
+                kind: "replacement",
+                card_id: Some(new.id),
+                station_id: station.as_ref().map(|s| s.id),
+                shift_id: None,
+                user_id: Some(actor.user_id),
+                detail: serde_json::json!({ "from": card.number, "to": new.number }),
+            },
+        )
+        .await?;
+        ledger::post(
+            conn,
+            op,
+            Movement {
+                debit: card.account_id,
+                credit: new.account_id,
+                amount: Money::from_fen(b.balance_fen),
+                bonus: Money::from_fen(b.bonus_fen),
+            },
+        )
+        .await?;
+    }
+    crate::audit::record(
+        conn,
+        Some(actor.user_id),
+        "replacement",
+        &card.number,
+        serde_json::json!({ "new_card": new.number, "balance": Money::from_fen(b.balance_fen) }),
+    )
+    .await?;
+    Ok(Replaced {
+        number: new.number,
+        old_number: card.number.clone(),
+        balance: Money::from_fen(b.balance_fen),
+    })
+}
+
+/// 转卡: an anonymous card becomes a personal card of a (new or existing)
+/// person, keeping its number and balance.
+pub async fn convert(
+    conn: &mut Conn,
+    actor: &Actor,
+    card: &Card,
+    customer_id: Option<i64>,
+    new_customer: Option<&NewCustomer>,
+    pin_key: &pin::PinKey,
+    new_pin: Option<&str>,
+) -> AppResult<i64> {
+    if card.kind != CardKind::Anonymous {
+        return Err(AppError::new(
+            Code::CardNotAnonymous,
+            format!("card {} is already registered", card.number),
+        ));
+    }
+    card.ensure_can_receive()?;
+    let customer = match (customer_id, new_customer) {
+        (Some(id), None) => customers::get(conn, id).await?,
+        (None, Some(c)) => customers::create(conn, c).await?,
+        _ => {
+            return Err(AppError::new(
+                Code::ValidationFailed,
+                "give either customer_id or customer (a new holder), not both",
+            ));
+        }
+    };
+    if customer.kind != customers::CustomerKind::Person {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "an anonymous card converts to a personal card of a person",
+        ));
+    }
+    let (salt, verifier) = match new_pin {
+        Some(p) => {
+            let (salt, verifier) = pin::protect(pin_key, p)?;
+            (Some(salt), Some(verifier))
+        }
+        None => (card.pin_salt.clone(), card.pin_verifier.clone()),
+    };
+    let done = sqlx::query(
+        "UPDATE cards SET kind = 'personal', customer_id = $1, pin_salt = $2, pin_verifier = $3 \
+         WHERE id = $4 AND kind = 'anonymous'",
+    )
+    .bind(customer.id)
+    .bind(salt)
+    .bind(verifier)
+    .bind(card.id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(AppError::new(
+            Code::CardNotAnonymous,
+            "the card was converted meanwhile",
+        ));
+    }
+    crate::audit::record(
+        conn,
+        Some(actor.user_id),
+        "conversion",
+        &card.number,
+        serde_json::json!({ "customer": customer.id }),
+    )
+    .await?;
+    Ok(customer.id)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Closed {
+    pub number: String,
+    /// Principal paid back in cash.
+    #[schema(value_type = String)]
+    pub refunded: Money,
+    /// Unspent bonus taken back: promotion money is not the customer's.
+    #[schema(value_type = String)]
+    pub bonus_clawed_back: Money,
+}
+
+/// Closes a card: the principal is paid out in cash at the counter (a
+/// cash-out transfer), the unspent bonus is clawed back, the card is closed.
+pub async fn close(
+    conn: &mut Conn,
+    actor: &Actor,
+    card: &Card,
+    station: Option<&str>,
+) -> AppResult<Closed> {
+    if card.status == CardStatus::Closed {
+        return Err(AppError::new(
+            Code::CardClosed,
+            format!("card {} is already closed", card.number),
+        ));
+    }
+    if card.status == CardStatus::Replaced {
+        return Err(AppError::new(
+            Code::CardBlacklisted,
+            "a replaced card has no balance; close the replacement instead",
+        ));
+    }
+    let children = sqlx::query(
+        "SELECT COUNT(*) AS n FROM cards WHERE parent_card_id = $1 AND status <> 'closed' \
+         AND status <> 'replaced'",
+    )
+    .bind(card.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if children.try_get::<i64, _>("n")? > 0 {
+        return Err(AppError::new(
+            Code::InvalidTransfer,
+            "close the company's sub-cards before its main card",
+        ));
+    }
+    let b = ledger::accounts::balances(conn, card.account_id).await?;
+    if b.held_fen > 0 {
+        return Err(AppError::new(
+            Code::CardHasHolds,
+            "the card has an unfinished fuelling hold; settle it first",
+        ));
+    }
+    let station = stations::for_counter(conn, actor, station).await?;
+    let shift_id = shifts::ensure_open(conn, station.id, actor.user_id).await?;
+    let op = ledger::record_operation(
+        conn,
+        Operation {
+            kind: "closure",
+            card_id: Some(card.id),
+            station_id: Some(station.id),
+            shift_id: Some(shift_id),
+            user_id: Some(actor.user_id),
+            detail: serde_json::json!({}),
+        },
+    )
+    .await?;
+    let principal = Money::from_fen(b.principal_fen());
+    let bonus = Money::from_fen(b.bonus_fen);
+    if bonus.is_positive() {
+        let clawback = ledger::system_account(conn, AccountKind::Clawback, "clawback").await?;
+        ledger::post(
+            conn,
+            op,
+            Movement {
+                debit: card.account_id,
+                credit: clawback,
+                amount: bonus,
+                bonus,
+            },
+        )
+        .await?;
+    }
+    if principal.is_positive() {
+        let cash =
+            ledger::system_account(conn, AccountKind::Cash, &format!("cash:{}", station.code))
+                .await?;
+        ledger::post(
+            conn,
+            op,
+            Movement {
+                debit: card.account_id,
+                credit: cash,
+                amount: principal,
+                bonus: Money::ZERO,
+            },
+        )
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO refunds (operation_id, card_id, station_id, shift_id, amount_fen, \
+         clawback_fen, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(op)
+    .bind(card.id)
+    .bind(station.id)
+    .bind(shift_id)
+    .bind(principal.fen())
+    .bind(bonus.fen())
+    .bind(db::now_us())
+    .execute(&mut *conn)
+    .await?;
+    set_status(
+        conn,
+        card,
+        &[CardStatus::Active, CardStatus::Locked, CardStatus::Lost],
+        CardStatus::Closed,
+    )
+    .await?;
+    sqlx::query("UPDATE cards SET closed_at = $1 WHERE id = $2")
+        .bind(db::now_us())
+        .bind(card.id)
+        .execute(&mut *conn)
+        .await?;
+    crate::audit::record(
+        conn,
+        Some(actor.user_id),
+        "closure",
+        &card.number,
+        serde_json::json!({ "refunded": principal, "clawed_back": bonus }),
+    )
+    .await?;
+    Ok(Closed {
+        number: card.number.clone(),
+        refunded: principal,
+        bonus_clawed_back: bonus,
+    })
+}
+
+/// A cashier unlocks a PIN-locked card (after checking the holder's ID).
+pub async fn unlock(conn: &mut Conn, actor: &Actor, card: &Card) -> AppResult<()> {
+    if card.status != CardStatus::Locked && card.pin_failures == 0 {
+        return Err(AppError::new(
+            Code::Duplicate,
+            format!("card {} is not locked", card.number),
+        ));
+    }
+    let done = sqlx::query(
+        "UPDATE cards SET status = CASE WHEN status = 'locked' THEN 'active' ELSE status END, \
+         pin_failures = 0 WHERE id = $1 AND status IN ('locked', 'active')",
+    )
+    .bind(card.id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(card
+            .ensure_can_spend()
+            .err()
+            .unwrap_or_else(|| AppError::new(Code::Duplicate, "the card cannot be unlocked")));
+    }
+    crate::audit::record(
+        conn,
+        Some(actor.user_id),
+        "unlock",
+        &card.number,
+        serde_json::json!({}),
+    )
+    .await
+}

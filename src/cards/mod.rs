@@ -1,0 +1,435 @@
+//! Customers, cards and everything a cashier does with them: open, recharge,
+//! sell fuel, move company funds, report lost, replace, convert, close.
+
+pub mod customers;
+pub mod life;
+pub mod number;
+pub mod pin;
+pub mod products;
+pub mod promotions;
+pub mod recharge;
+pub mod sale;
+pub mod statement;
+pub mod transfer;
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::auth::{Actor, Role};
+use crate::db::{self, Conn};
+use crate::error::{AppError, AppResult, Code};
+use crate::ledger::accounts;
+use crate::money::Money;
+pub use number::CardNumber;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CardKind {
+    /// 个人卡: one holder.
+    Personal,
+    /// 单位卡主卡: holds a company's funds.
+    CompanyMain,
+    /// 单位卡副卡: spends its own balance, funded from the main card.
+    CompanySub,
+    /// 车队卡: a company sub-card bound to one vehicle.
+    Fleet,
+    /// 不记名卡: sold over the counter, no holder.
+    Anonymous,
+}
+
+impl CardKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardKind::Personal => "personal",
+            CardKind::CompanyMain => "company_main",
+            CardKind::CompanySub => "company_sub",
+            CardKind::Fleet => "fleet",
+            CardKind::Anonymous => "anonymous",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CardKind> {
+        Some(match text {
+            "personal" => CardKind::Personal,
+            "company_main" => CardKind::CompanyMain,
+            "company_sub" => CardKind::CompanySub,
+            "fleet" => CardKind::Fleet,
+            "anonymous" => CardKind::Anonymous,
+            _ => return None,
+        })
+    }
+
+    pub fn is_sub_card(self) -> bool {
+        matches!(self, CardKind::CompanySub | CardKind::Fleet)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CardStatus {
+    Active,
+    /// Locked after too many wrong PINs; a cashier unlocks it.
+    Locked,
+    /// Reported lost (挂失): blacklisted everywhere.
+    Lost,
+    /// Replaced by a new card (补卡); stays blacklisted.
+    Replaced,
+    Closed,
+}
+
+impl CardStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardStatus::Active => "active",
+            CardStatus::Locked => "locked",
+            CardStatus::Lost => "lost",
+            CardStatus::Replaced => "replaced",
+            CardStatus::Closed => "closed",
+        }
+    }
+
+    fn parse(text: &str) -> Option<CardStatus> {
+        Some(match text {
+            "active" => CardStatus::Active,
+            "locked" => CardStatus::Locked,
+            "lost" => CardStatus::Lost,
+            "replaced" => CardStatus::Replaced,
+            "closed" => CardStatus::Closed,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Card {
+    pub id: i64,
+    pub number: String,
+    pub kind: CardKind,
+    pub status: CardStatus,
+    pub customer_id: Option<i64>,
+    pub parent_card_id: Option<i64>,
+    pub account_id: i64,
+    pub plate: Option<String>,
+    pub pin_salt: Option<String>,
+    pub pin_verifier: Option<String>,
+    pub pin_failures: i64,
+    pub lost_at: Option<i64>,
+    pub created_at: i64,
+}
+
+const CARD_COLUMNS: &str = "id, number, kind, status, customer_id, parent_card_id, account_id, \
+                            plate, pin_salt, pin_verifier, pin_failures, lost_at, created_at";
+
+fn card_from_row(row: &sqlx::any::AnyRow) -> AppResult<Card> {
+    let kind: String = row.try_get("kind")?;
+    let status: String = row.try_get("status")?;
+    Ok(Card {
+        id: row.try_get("id")?,
+        number: row.try_get("number")?,
+        kind: CardKind::parse(&kind)
+            .ok_or_else(|| AppError::internal("card kind", kind.clone()))?,
+        status: CardStatus::parse(&status)
+            .ok_or_else(|| AppError::internal("card status", status.clone()))?,
+        customer_id: row.try_get("customer_id")?,
+        parent_card_id: row.try_get("parent_card_id")?,
+        account_id: row.try_get("account_id")?,
+        plate: row.try_get("plate")?,
+        pin_salt: row.try_get("pin_salt")?,
+        pin_verifier: row.try_get("pin_verifier")?,
+        pin_failures: row.try_get("pin_failures")?,
+        lost_at: row.try_get("lost_at")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Parses a card number from a request, with the code a cashier sees.
+pub fn parse_number(text: &str) -> AppResult<CardNumber> {
+    CardNumber::parse(text).map_err(|e| {
+        AppError::new(
+            Code::InvalidCardNumber,
+            format!("card number {text:?}: {e}"),
+        )
+    })
+}
+
+pub async fn find(conn: &mut Conn, number: &CardNumber) -> AppResult<Card> {
+    let row = sqlx::query(&format!(
+        "SELECT {CARD_COLUMNS} FROM cards WHERE number = $1"
+    ))
+    .bind(number.as_str())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::new(Code::CardNotFound, format!("no card {number}")))?;
+    card_from_row(&row)
+}
+
+pub async fn find_by_id(conn: &mut Conn, id: i64) -> AppResult<Card> {
+    let row = sqlx::query(&format!("SELECT {CARD_COLUMNS} FROM cards WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| AppError::new(Code::CardNotFound, format!("no card with id {id}")))?;
+    card_from_row(&row)
+}
+
+/// Finds a card the actor may see: a fleet manager sees only the cards of
+/// their own company, and gets "not found" for any other so that card
+/// numbers of other companies cannot be probed.
+pub async fn find_visible(conn: &mut Conn, actor: &Actor, number: &CardNumber) -> AppResult<Card> {
+    let card = find(conn, number).await?;
+    if actor.can_read_all_cards() {
+        return Ok(card);
+    }
+    if actor.role == Role::FleetManager
+        && actor.company_id.is_some()
+        && card.customer_id == actor.company_id
+    {
+        return Ok(card);
+    }
+    Err(AppError::new(
+        Code::CardNotFound,
+        format!("no card {number}"),
+    ))
+}
+
+impl Card {
+    /// Refuses a card that may not spend, with the code a pump or counter
+    /// shows: lost and replaced cards are blacklisted at every station.
+    pub fn ensure_can_spend(&self) -> AppResult<()> {
+        match self.status {
+            CardStatus::Active => Ok(()),
+            CardStatus::Lost | CardStatus::Replaced => Err(AppError::new(
+                Code::CardBlacklisted,
+                format!("card {} is reported lost and blacklisted", self.number),
+            )),
+            CardStatus::Locked if self.pin_failures >= pin::MAX_TRIES => Err(AppError::new(
+                Code::PinLocked,
+                format!(
+                    "card {} is locked after {} wrong PINs; a cashier must unlock it",
+                    self.number,
+                    pin::MAX_TRIES
+                ),
+            )),
+            CardStatus::Locked => Err(AppError::new(
+                Code::CardLocked,
+                format!("card {} is locked", self.number),
+            )),
+            CardStatus::Closed => Err(AppError::new(
+                Code::CardClosed,
+                format!("card {} is closed", self.number),
+            )),
+        }
+    }
+
+    /// Recharges are refused on blacklisted and closed cards but allowed on a
+    /// PIN-locked card (the holder is at the counter).
+    pub fn ensure_can_receive(&self) -> AppResult<()> {
+        match self.status {
+            CardStatus::Active | CardStatus::Locked => Ok(()),
+            _ => self.ensure_can_spend(),
+        }
+    }
+}
+
+/// What the API and pages show of a card.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CardView {
+    pub number: String,
+    pub kind: CardKind,
+    pub status: CardStatus,
+    pub customer_id: Option<i64>,
+    pub holder_name: Option<String>,
+    pub holder_phone: Option<String>,
+    pub parent_card: Option<String>,
+    pub plate: Option<String>,
+    pub has_pin: bool,
+    /// Total spendable: principal + bonus − held.
+    #[schema(value_type = String, example = "1020.00")]
+    pub balance: Money,
+    #[schema(value_type = String)]
+    pub principal_balance: Money,
+    #[schema(value_type = String)]
+    pub bonus_balance: Money,
+    #[schema(value_type = String)]
+    pub held: Money,
+    pub created_at: String,
+}
+
+pub async fn view(conn: &mut Conn, card: &Card) -> AppResult<CardView> {
+    let b = accounts::balances(conn, card.account_id).await?;
+    let holder = match card.customer_id {
+        Some(id) => Some(customers::get(conn, id).await?),
+        None => None,
+    };
+    let parent = match card.parent_card_id {
+        Some(id) => Some(find_by_id(conn, id).await?.number),
+        None => None,
+    };
+    Ok(CardView {
+        number: card.number.clone(),
+        kind: card.kind,
+        status: card.status,
+        customer_id: card.customer_id,
+        holder_name: holder.as_ref().map(|h| h.name.clone()),
+        holder_phone: holder.and_then(|h| h.phone),
+        parent_card: parent,
+        plate: card.plate.clone(),
+        has_pin: card.pin_verifier.is_some(),
+        balance: Money::from_fen(b.available_fen()),
+        principal_balance: Money::from_fen(b.principal_fen()),
+        bonus_balance: Money::from_fen(b.bonus_fen),
+        held: Money::from_fen(b.held_fen),
+        created_at: crate::time::format_us(card.created_at),
+    })
+}
+
+/// What opening a card needs.
+pub struct NewCard<'a> {
+    pub kind: CardKind,
+    pub customer_id: Option<i64>,
+    pub parent: Option<&'a Card>,
+    pub plate: Option<&'a str>,
+    /// Salt and keyed verifier of the PIN, from [`pin::protect`].
+    pub pin: Option<(String, String)>,
+    pub station_id: Option<i64>,
+}
+
+/// Opens a card with its own ledger account. The rules of each kind: a
+/// personal card needs a person, a company main card a company, a sub-card
+/// (company or fleet) the company's main card, an anonymous card nobody.
+pub async fn open(conn: &mut Conn, new: &NewCard<'_>) -> AppResult<Card> {
+    let invalid = |m: &str| AppError::new(Code::ValidationFailed, m.to_string());
+    let customer_id = match new.kind {
+        CardKind::Anonymous => {
+            if new.customer_id.is_some() || new.parent.is_some() {
+                return Err(invalid(
+                    "an anonymous card has no customer and no parent card",
+                ));
+            }
+            None
+        }
+        CardKind::Personal | CardKind::CompanyMain => {
+            let id = new
+                .customer_id
+                .ok_or_else(|| invalid("customer_id is required for this card kind"))?;
+            let customer = customers::get(conn, id).await?;
+            let wanted = if new.kind == CardKind::Personal {
+                customers::CustomerKind::Person
+            } else {
+                customers::CustomerKind::Company
+            };
+            if customer.kind != wanted {
+                return Err(invalid(if wanted == customers::CustomerKind::Person {
+                    "a personal card belongs to a person customer"
+                } else {
+                    "a company main card belongs to a company customer"
+                }));
+            }
+            Some(id)
+        }
+        CardKind::CompanySub | CardKind::Fleet => {
+            let parent = new
+                .parent
+                .ok_or_else(|| invalid("parent_card (the company main card) is required"))?;
+            if parent.kind != CardKind::CompanyMain {
+                return Err(invalid("parent_card must be a company main card"));
+            }
+            if new.customer_id.is_some() && new.customer_id != parent.customer_id {
+                return Err(invalid("customer_id must be the main card's company"));
+            }
+            parent.customer_id
+        }
+    };
+    if new.kind == CardKind::Fleet && new.plate.is_none() {
+        return Err(invalid(
+            "a fleet card is bound to a vehicle: plate is required",
+        ));
+    }
+    let (salt, verifier) = match &new.pin {
+        Some((salt, verifier)) => (Some(salt.as_str()), Some(verifier.as_str())),
+        None => (None, None),
+    };
+    // A clash of random numbers is rare; a few tries make it impossible in
+    // practice without scanning for a free number.
+    for _ in 0..5 {
+        let number = CardNumber::generate();
+        let exists = sqlx::query("SELECT id FROM cards WHERE number = $1")
+            .bind(number.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if exists.is_some() {
+            continue;
+        }
+        let account_id = accounts::open_card_account(conn, number.as_str()).await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO cards (number, kind, status, customer_id, parent_card_id, account_id, \
+             plate, pin_salt, pin_verifier, issued_station_id, created_at) \
+             VALUES ($1, $2, 'active', $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {CARD_COLUMNS}"
+        ))
+        .bind(number.as_str())
+        .bind(new.kind.as_str())
+        .bind(customer_id)
+        .bind(new.parent.map(|p| p.id))
+        .bind(account_id)
+        .bind(new.plate)
+        .bind(salt)
+        .bind(verifier)
+        .bind(new.station_id)
+        .bind(db::now_us())
+        .fetch_one(&mut *conn)
+        .await?;
+        return card_from_row(&row);
+    }
+    Err(AppError::internal("opening a card", "no free card number"))
+}
+
+/// Checks a PIN and counts the try on the card row. The caller commits this
+/// even when the sale itself is refused, so wrong tries always count.
+pub async fn check_pin(
+    conn: &mut Conn,
+    pin_key: &pin::PinKey,
+    card: &Card,
+    given: Option<&str>,
+) -> AppResult<()> {
+    let (Some(salt), Some(verifier)) = (&card.pin_salt, &card.pin_verifier) else {
+        return Ok(());
+    };
+    if card.pin_failures >= pin::MAX_TRIES {
+        return card.ensure_can_spend();
+    }
+    let Some(given) = given else {
+        return Err(AppError::new(Code::PinRequired, "this card needs its PIN"));
+    };
+    if pin_key.matches(salt, given, verifier) {
+        if card.pin_failures > 0 {
+            sqlx::query("UPDATE cards SET pin_failures = 0 WHERE id = $1")
+                .bind(card.id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        return Ok(());
+    }
+    let row = sqlx::query(
+        "UPDATE cards SET pin_failures = pin_failures + 1, \
+         status = CASE WHEN pin_failures + 1 >= $1 AND status = 'active' THEN 'locked' \
+                  ELSE status END \
+         WHERE id = $2 RETURNING pin_failures",
+    )
+    .bind(pin::MAX_TRIES)
+    .bind(card.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let failures: i64 = row.try_get("pin_failures")?;
+    let left = (pin::MAX_TRIES - failures).max(0);
+    if left == 0 {
+        return Err(AppError::new(
+            Code::PinLocked,
+            "wrong PIN; the card is now locked until a cashier unlocks it",
+        )
+        .with("tries_left", 0));
+    }
+    Err(
+        AppError::new(Code::WrongPin, format!("wrong PIN; {left} tries left"))
+            .with("tries_left", left),
+    )
+}

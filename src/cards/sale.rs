@@ -1,0 +1,243 @@
+//! Fuel sale against a card: priced as of the moment of sale, the card's
+//! per-litre discount taken off, the charge spent from the card (bonus
+//! first) into the station's sales account, all in one short transaction.
+//!
+//! A sale is given either in litres or as an amount. An amount fixes the
+//! **gross** amount (what the pump display shows before the card discount,
+//! as when a driver asks for "200 yuan of 92#"); the litres are that amount
+//! divided by the unit price, rounded half-up to 0.01 L, and the discount is
+//! computed on those litres. A sale in litres computes the gross amount as
+//! litres × price rounded half-up to the fen.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Card, CardNumber, products};
+use crate::auth::Actor;
+use crate::db::{self, Conn};
+use crate::error::{AppError, AppResult, Code};
+use crate::ledger::{self, AccountKind, Operation};
+use crate::money::{Litres, Money, litres_for, litres_times};
+use crate::stations::{self, shifts};
+
+/// Litres or gross amount, exactly one.
+#[derive(Debug, Clone, Copy)]
+pub enum Quantity {
+    Litres(Litres),
+    Amount(Money),
+}
+
+/// The priced sale, as a pure computation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Priced {
+    pub litres: Litres,
+    pub amount: Money,
+    pub discount: Money,
+    pub charged: Money,
+}
+
+pub fn price(q: Quantity, unit_price: Money, discount_per_litre: Money) -> Option<Priced> {
+    let (litres, amount) = match q {
+        Quantity::Litres(l) => (l, litres_times(l, unit_price)?),
+        Quantity::Amount(a) => (litres_for(a, unit_price)?, a),
+    };
+    let discount = litres_times(litres, discount_per_litre)?.min(amount);
+    let charged = amount.checked_sub(discount)?;
+    Some(Priced {
+        litres,
+        amount,
+        discount,
+        charged,
+    })
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Sold {
+    pub id: i64,
+    pub card_number: String,
+    pub product: String,
+    pub station: String,
+    #[schema(value_type = String, example = "30.00")]
+    pub litres: Litres,
+    #[schema(value_type = String, example = "7.68")]
+    pub unit_price: Money,
+    #[schema(value_type = String, example = "230.40")]
+    pub amount: Money,
+    #[schema(value_type = String, example = "6.00")]
+    pub discount: Money,
+    #[schema(value_type = String, example = "224.40")]
+    pub charged: Money,
+    #[schema(value_type = String)]
+    pub bonus_used: Money,
+    /// Total spendable after the sale.
+    #[schema(value_type = String, example = "795.60")]
+    pub balance: Money,
+    pub plate: Option<String>,
+    pub odometer: Option<i64>,
+    pub time: String,
+}
+
+pub struct SaleRequest<'a> {
+    pub number: &'a CardNumber,
+    pub product: &'a str,
+    pub quantity: Quantity,
+    pub station: Option<&'a str>,
+    pub plate: Option<&'a str>,
+    pub odometer: Option<i64>,
+}
+
+/// Checks what can be checked before the card is touched, so a bad request
+/// writes nothing (not even a PIN try).
+pub fn validate(req: &SaleRequest<'_>) -> AppResult<()> {
+    if let Some(plate) = req.plate {
+        if plate.trim().is_empty() || plate.chars().count() > 16 {
+            return Err(AppError::new(
+                Code::ValidationFailed,
+                "plate: 1–16 characters",
+            ));
+        }
+    }
+    if req
+        .odometer
+        .is_some_and(|km| !(0..=10_000_000).contains(&km))
+    {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "odometer: whole kilometres, 0 to 10,000,000",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn sell(
+    conn: &mut Conn,
+    actor: &Actor,
+    card: &Card,
+    req: &SaleRequest<'_>,
+) -> AppResult<Sold> {
+    card.ensure_can_spend()?;
+    if let (Some(bound), Some(given)) = (&card.plate, req.plate) {
+        if !bound.eq_ignore_ascii_case(given.trim()) {
+            return Err(AppError::new(
+                Code::PlateMismatch,
+                format!("card {} is bound to vehicle {bound}", card.number),
+            ));
+        }
+    }
+    let product = products::find(conn, req.product).await?;
+    let now = db::now_us();
+    let price_now = products::price_at(conn, product.id, now)
+        .await?
+        .ok_or_else(|| {
+            AppError::new(
+                Code::PriceNotSet,
+                format!("no price is set for {}", product.name),
+            )
+        })?;
+    let priced = price(
+        req.quantity,
+        price_now.unit_price,
+        price_now.card_discount_per_litre,
+    )
+    .filter(|p| p.charged.is_positive() && p.litres.cl() > 0)
+    .ok_or_else(|| AppError::new(Code::ValidationFailed, "the sale is too small to price"))?;
+    let station = stations::for_counter(conn, actor, req.station).await?;
+    let shift_id = shifts::ensure_open(conn, station.id, actor.user_id).await?;
+    let op = ledger::record_operation(
+        conn,
+        Operation {
+            kind: "sale",
+            card_id: Some(card.id),
+            station_id: Some(station.id),
+            shift_id: Some(shift_id),
+            user_id: Some(actor.user_id),
+            detail: serde_json::json!({ "product": product.code, "litres": priced.litres }),
+        },
+    )
+    .await?;
+    let sales_account =
+        ledger::system_account(conn, AccountKind::Sales, &format!("sales:{}", station.code))
+            .await?;
+    let split = ledger::spend(conn, op, card.account_id, sales_account, priced.charged).await?;
+    let plate = req.plate.map(|p| p.trim().to_uppercase());
+    let row = sqlx::query(
+        "INSERT INTO sales (operation_id, card_id, product_id, station_id, shift_id, litres_cl, \
+         unit_price_fen, amount_fen, discount_fen, charged_fen, bonus_used_fen, plate, \
+         odometer_km, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+    )
+    .bind(op)
+    .bind(card.id)
+    .bind(product.id)
+    .bind(station.id)
+    .bind(shift_id)
+    .bind(priced.litres.cl())
+    .bind(price_now.unit_price.fen())
+    .bind(priced.amount.fen())
+    .bind(priced.discount.fen())
+    .bind(priced.charged.fen())
+    .bind(split.bonus.fen())
+    .bind(plate.as_deref())
+    .bind(req.odometer)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let id: i64 = row.try_get("id")?;
+    crate::audit::record(
+        conn,
+        Some(actor.user_id),
+        "sale",
+        &card.number,
+        serde_json::json!({ "sale": id, "charged": priced.charged, "station": station.code }),
+    )
+    .await?;
+    let b = ledger::accounts::balances(conn, card.account_id).await?;
+    Ok(Sold {
+        id,
+        card_number: card.number.clone(),
+        product: product.code,
+        station: station.code,
+        litres: priced.litres,
+        unit_price: price_now.unit_price,
+        amount: priced.amount,
+        discount: priced.discount,
+        charged: priced.charged,
+        bonus_used: split.bonus,
+        balance: Money::from_fen(b.available_fen()),
+        plate,
+        odometer: req.odometer,
+        time: crate::time::format_us(now),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_litres() {
+        let p = price(
+            Quantity::Litres(Litres::from_cl(3000)),
+            Money::from_fen(768),
+            Money::from_fen(20),
+        )
+        .unwrap();
+        assert_eq!(p.amount.to_string(), "230.40");
+        assert_eq!(p.discount.to_string(), "6.00");
+        assert_eq!(p.charged.to_string(), "224.40");
+    }
+
+    #[test]
+    fn by_gross_amount() {
+        let p = price(
+            Quantity::Amount(Money::from_fen(20_000)),
+            Money::from_fen(768),
+            Money::from_fen(20),
+        )
+        .unwrap();
+        assert_eq!(p.litres.to_string(), "26.04");
+        assert_eq!(p.amount.to_string(), "200.00");
+        assert_eq!(p.discount.to_string(), "5.21");
+        assert_eq!(p.charged.to_string(), "194.79");
+    }
+}

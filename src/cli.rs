@@ -1,0 +1,250 @@
+//! The `fuelcard` command line: serve, migrate, demo, user, ledger.
+
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::{Role, users};
+use crate::config::{self, Settings};
+use crate::db::Db;
+use crate::http::{self, AppState};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fuelcard",
+    version,
+    about = "Fuel-station IC card service: accounts, recharge, sales, ledger"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// Database: a SQLite file path or sqlite:// URL (default), or a postgres:// URL.
+    #[arg(long = "db", env = "DATABASE_URL", default_value = "fuelcard.db")]
+    pub url: String,
+    /// Connections in the pool.
+    #[arg(long, env = "FUELCARD_DB_CONNECTIONS", default_value_t = 16)]
+    pub connections: u32,
+}
+
+impl DbArgs {
+    async fn open(&self) -> anyhow::Result<Db> {
+        let db = Db::connect(&self.url, self.connections).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP service (API under /api/v1, counter pages under /).
+    Serve(ServeArgs),
+    /// Apply the database migrations and exit.
+    Migrate(DbArgs),
+    /// Fill an empty database with a demo station network and print the logins.
+    Demo(DbArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Ledger tools.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on (port 0 picks a free port and prints it).
+    #[arg(long, env = "FUELCARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Fill an empty database with demo data first.
+    #[arg(long)]
+    pub demo: bool,
+    /// The key file holding the PIN key (created when missing). Default:
+    /// beside the SQLite file, or ./fuelcard-keys.toml.
+    #[arg(long, env = "FUELCARD_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+    /// The operator's time zone, for business days.
+    #[arg(long, env = "FUELCARD_TIME_ZONE", default_value = crate::time::DEFAULT_TIME_ZONE)]
+    pub time_zone: String,
+    /// Hours after a loss report before a replacement card gets the balance.
+    #[arg(long, env = "FUELCARD_REPLACEMENT_WAIT_HOURS", default_value_t = 0)]
+    pub replacement_wait_hours: i64,
+    /// Minutes a fuelling hold lives unless captured or voided.
+    #[arg(long, env = "FUELCARD_HOLD_MINUTES", default_value_t = 30)]
+    pub hold_minutes: i64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        username: String,
+        /// admin, hq, district_manager, station_manager, cashier, fleet_manager, merchant
+        #[arg(long)]
+        role: String,
+        /// Station code (cashier, station manager).
+        #[arg(long)]
+        station: Option<String>,
+        /// Company customer id (fleet manager).
+        #[arg(long)]
+        company: Option<i64>,
+        /// Merchant name (merchant).
+        #[arg(long)]
+        merchant: Option<String>,
+        /// District name (district manager).
+        #[arg(long)]
+        district: Option<String>,
+        /// Read the password from stdin (the only way; kept for clarity in scripts).
+        #[arg(long, default_value_t = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LedgerCommand {
+    /// Check the ledger invariants; exits non-zero when one fails.
+    Check(DbArgs),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(db) => {
+            db.open().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Demo(db) => {
+            let db = db.open().await?;
+            print_demo(crate::demo::fill(&db).await?);
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            db,
+            username,
+            role,
+            station,
+            company,
+            merchant,
+            district,
+            password_stdin: _,
+        }) => {
+            let role = Role::parse(&role).with_context(|| format!("unknown role {role:?}"))?;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from stdin")?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            let db = db.open().await?;
+            let mut tx = db.begin_write().await?;
+            let station_id = match station.as_deref() {
+                Some(code) => Some(
+                    crate::stations::find(&mut tx, code)
+                        .await
+                        .map_err(anyhow::Error::from)?
+                        .id,
+                ),
+                None => None,
+            };
+            let id = users::create(
+                &mut tx,
+                &users::NewUser {
+                    username: &username,
+                    password,
+                    role,
+                    station_id,
+                    company_id: company,
+                    merchant: merchant.as_deref(),
+                    district: district.as_deref(),
+                },
+            )
+            .await
+            .map_err(anyhow::Error::from)?;
+            crate::audit::record(
+                &mut tx,
+                None,
+                "user_add",
+                &username,
+                serde_json::json!({"role": role, "via": "cli"}),
+            )
+            .await
+            .map_err(anyhow::Error::from)?;
+            tx.commit().await?;
+            println!("user {username} ({}) added with id {id}", role.as_str());
+            Ok(())
+        }
+        Command::Ledger(LedgerCommand::Check(db)) => {
+            let db = db.open().await?;
+            let mut conn = db.pool().acquire().await?;
+            let report = crate::ledger::check::run(&mut conn)
+                .await
+                .map_err(anyhow::Error::from)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if !report.ok {
+                bail!("the ledger check failed");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_demo(logins: Vec<(String, String, String)>) {
+    if logins.is_empty() {
+        println!("the database already has users: demo data not added");
+        return;
+    }
+    println!("demo data added. logins (username / password / role):");
+    for (u, p, r) in logins {
+        println!("  {u:<12} {p:<16} {r}");
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let db = args.db.open().await?;
+    let key_file = args
+        .key_file
+        .clone()
+        .unwrap_or_else(|| config::default_key_file(&args.db.url));
+    let keys = config::load_keys(&key_file)?;
+    let time_zone = args
+        .time_zone
+        .parse()
+        .map_err(|_| anyhow::anyhow!("unknown time zone {:?}", args.time_zone))?;
+    if args.replacement_wait_hours < 0 || !(1..=1440).contains(&args.hold_minutes) {
+        bail!("--replacement-wait-hours must be ≥ 0 and --hold-minutes 1 to 1440");
+    }
+    if args.demo {
+        print_demo(crate::demo::fill(&db).await?);
+    }
+    let state = AppState {
+        db: db.clone(),
+        keys: Arc::new(keys),
+        settings: Arc::new(Settings {
+            time_zone,
+            replacement_wait_hours: args.replacement_wait_hours,
+            hold_minutes: args.hold_minutes,
+        }),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "fuelcard listening on http://{addr} ({} database)",
+        db.backend().name()
+    );
+    tracing::info!(%addr, backend = db.backend().name(), "listening");
+    http::serve(listener, state).await
+}

@@ -1,0 +1,126 @@
+//! Configuration and secrets.
+//!
+//! Secrets (the PIN verifier key) come from the key file or the environment,
+//! never from the database, so a copy of the database reveals no PIN. A
+//! missing key file is created with a fresh random key on first start, with
+//! owner-only permissions, and the operator is told to back it up: losing it
+//! means every card PIN must be reset.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use chrono_tz::Tz;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::cards::pin::PinKey;
+
+/// Environment variable that may hold the PIN key (hex, ≥ 32 hex digits);
+/// it takes precedence over the key file.
+pub const PIN_KEY_ENV: &str = "FUELCARD_PIN_KEY";
+
+/// Service settings fixed at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub time_zone: Tz,
+    /// Hours between a loss report and the replacement card receiving the
+    /// balance (0: at once).
+    pub replacement_wait_hours: i64,
+    /// Minutes a fuelling hold lives before it releases itself.
+    pub hold_minutes: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            time_zone: chrono_tz::Asia::Shanghai,
+            replacement_wait_hours: 0,
+            hold_minutes: 30,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeyFile {
+    /// HMAC key for PIN verifiers, hex.
+    pin_key: String,
+}
+
+/// The secrets the service holds in memory.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    pub pin: PinKey,
+}
+
+fn parse_hex_key(text: &str) -> anyhow::Result<PinKey> {
+    let bytes = hex::decode(text.trim()).context("the PIN key is not hex")?;
+    PinKey::new(bytes).context("the PIN key must be at least 16 bytes (32 hex digits)")
+}
+
+/// Loads the keys from the environment or the key file, creating the file
+/// with a new random key when it does not exist.
+pub fn load_keys(path: &Path) -> anyhow::Result<Keys> {
+    if let Ok(hex_key) = std::env::var(PIN_KEY_ENV) {
+        return Ok(Keys {
+            pin: parse_hex_key(&hex_key).with_context(|| format!("in {PIN_KEY_ENV}"))?,
+        });
+    }
+    if !path.exists() {
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        let text = toml::to_string(&KeyFile {
+            pin_key: hex::encode(key),
+        })?;
+        write_private(
+            path,
+            &format!("# fuelcard secrets: back this file up, never commit it.\n{text}"),
+        )
+        .with_context(|| format!("creating the key file {}", path.display()))?;
+        tracing::warn!(path = %path.display(), "created a new key file; back it up");
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the key file {}", path.display()))?;
+    let file: KeyFile = toml::from_str(&text)
+        .with_context(|| format!("parsing the key file {}", path.display()))?;
+    Ok(Keys {
+        pin: parse_hex_key(&file.pin_key)
+            .with_context(|| format!("in the key file {}", path.display()))?,
+    })
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+/// The default key file sits beside a SQLite database, or in the current
+/// directory for PostgreSQL.
+pub fn default_key_file(db_url: &str) -> PathBuf {
+    let path = db_url
+        .strip_prefix("sqlite://")
+        .or_else(|| db_url.strip_prefix("sqlite:"))
+        .unwrap_or(db_url);
+    if db_url.starts_with("postgres") {
+        return PathBuf::from("fuelcard-keys.toml");
+    }
+    let path = path.split('?').next().unwrap_or(path);
+    Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(
+            || PathBuf::from("fuelcard-keys.toml"),
+            |p| p.join("fuelcard-keys.toml"),
+        )
+}

@@ -1,0 +1,188 @@
+//! Pools, migrations and the small layer that lets one query text serve
+//! both backends.
+//!
+//! Every query goes through sqlx's `Any` driver: money is integer fen, times
+//! are integer microseconds and flags are 0/1 integers, which is all `Any`
+//! needs, and both SQLite and PostgreSQL accept `$1` placeholders. The places
+//! where the dialects differ are named here and nowhere else: how a write
+//! transaction begins, and which migration folder applies.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor};
+
+/// A transaction on either backend.
+pub type Tx = sqlx::Transaction<'static, Any>;
+/// A connection on either backend; store functions take this so the caller
+/// owns the transaction.
+pub type Conn = sqlx::AnyConnection;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Turns what an operator types (`fuelcard.db`, `sqlite://x.db`,
+/// `postgres://…`) into a URL sqlx accepts. A SQLite file is created when
+/// missing.
+pub fn normalise_url(url: &str) -> String {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return url.to_string();
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path.contains('?') {
+        format!("sqlite://{path}")
+    } else {
+        format!("sqlite://{path}?mode=rwc")
+    }
+}
+
+impl Db {
+    /// Connects and configures the pool. SQLite gets WAL (readers never
+    /// block the writer), `synchronous=FULL` (an acknowledged sale survives a
+    /// power cut), a busy timeout and foreign keys; sqlx turns none of these
+    /// on by itself through the `Any` driver.
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let url = normalise_url(url);
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let options: AnyConnectOptions = url
+            .parse()
+            .with_context(|| "the database URL is not valid".to_string())?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+                             PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the {} database", backend.name()))?;
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies the migrations of this backend; safe to run on every start.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .context("migrating the database")?;
+        Ok(())
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write
+    /// lock up front (`BEGIN IMMEDIATE`): a deferred transaction that reads
+    /// and then writes would fail with SQLITE_BUSY instead of waiting.
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+}
+
+/// True when a database error means the statement lost a race and the
+/// whole transaction can be retried unchanged (PostgreSQL serialisation
+/// failure or deadlock; SQLite busy past its timeout).
+pub fn is_retryable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => matches!(
+            db.code().as_deref(),
+            Some("40001") | Some("40P01") | Some("5") | Some("517")
+        ),
+        _ => false,
+    }
+}
+
+/// True when the database itself cannot be reached right now: the service
+/// answers 503 and the client may retry with the same idempotency key.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    matches!(
+        err,
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+    ) || matches!(err, sqlx::Error::Database(db) if db.code().as_deref().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")))
+}
+
+/// True for a unique-constraint violation on either backend.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => matches!(
+            db.code().as_deref(),
+            Some("23505") | Some("2067") | Some("1555")
+        ),
+        _ => false,
+    }
+}
+
+/// The current time as stored: microseconds since the Unix epoch, UTC.
+pub fn now_us() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_url;
+
+    #[test]
+    fn plain_paths_become_sqlite_urls_that_create_the_file() {
+        assert_eq!(
+            normalise_url("fuelcard.db"),
+            "sqlite://fuelcard.db?mode=rwc"
+        );
+        assert_eq!(normalise_url("sqlite://x.db"), "sqlite://x.db?mode=rwc");
+        assert_eq!(
+            normalise_url("sqlite:x.db?mode=ro"),
+            "sqlite://x.db?mode=ro"
+        );
+        assert_eq!(normalise_url("postgres://h/db"), "postgres://h/db");
+    }
+}

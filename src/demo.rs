@@ -1,0 +1,451 @@
+//! Demo data: a small station network with three months of history, so a
+//! newcomer sees something real in one command. Deterministic (fixed seed),
+//! written in one transaction, and only into a database without users.
+
+use chrono::{Duration, NaiveDate, TimeZone as _, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sqlx::Row;
+
+use crate::auth::{Actor, Role, users};
+use crate::cards::customers::{self, CustomerKind, NewCustomer};
+use crate::cards::products::{self, Price};
+use crate::cards::promotions::{self, Gift, NewPromotion, Rule, Tier};
+use crate::cards::recharge::{self, PaymentMethod, RechargeRequest};
+use crate::cards::sale::{self, Quantity, SaleRequest};
+use crate::cards::{self, Card, CardKind, CardNumber, NewCard, transfer};
+use crate::db::{Conn, Db};
+use crate::error::AppError;
+use crate::money::{Litres, Money};
+use crate::stations::{self, shifts};
+
+/// Days of history the demo writes.
+const HISTORY_DAYS: i64 = 90;
+
+type Logins = Vec<(String, String, String)>;
+
+fn e(err: AppError) -> anyhow::Error {
+    anyhow::anyhow!("{err}")
+}
+
+/// Fills the database; returns the demo logins (empty when it had users).
+pub async fn fill(db: &Db) -> anyhow::Result<Logins> {
+    let mut tx = db.begin_write().await?;
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+    if n > 0 {
+        return Ok(Vec::new());
+    }
+    let logins = build(&mut tx).await?;
+    tx.commit().await?;
+    Ok(logins)
+}
+
+async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
+    let now = Utc::now();
+    let start_us = (now - Duration::days(HISTORY_DAYS + 30)).timestamp_micros();
+    let network = [
+        ("S001", "城东加油站", "东区"),
+        ("S002", "城西加油站", "西区"),
+        ("S003", "高速服务区加油站", "东区"),
+    ];
+    let mut stations_list = Vec::new();
+    for (code, name, district) in network {
+        stations_list.push(
+            stations::create(conn, code, name, district)
+                .await
+                .map_err(e)?,
+        );
+    }
+    promotions::create(
+        conn,
+        NewPromotion {
+            name: "冬季充值赠送".into(),
+            rule: Rule {
+                tiers: vec![
+                    Tier {
+                        min_amount_fen: 100_000,
+                        bonus_percent: 2.into(),
+                    },
+                    Tier {
+                        min_amount_fen: 500_000,
+                        bonus_percent: 3.into(),
+                    },
+                ],
+                card_kinds: Some(vec![
+                    CardKind::Personal,
+                    CardKind::CompanyMain,
+                    CardKind::Anonymous,
+                ]),
+                gifts: vec![Gift {
+                    min_amount_fen: 200_000,
+                    item: "洗车券 car-wash voucher".into(),
+                }],
+                starts_at: Some(start_us),
+                ends_at: None,
+            },
+            budget: Some(Money::from_fen(5_000_000)),
+            campaign_code: Some("WINTER2026".into()),
+        },
+    )
+    .await
+    .map_err(e)?;
+
+    let company_a = customers::create(conn, &company("顺达物流有限公司", "0571-8888-1234"))
+        .await
+        .map_err(e)?;
+    let company_b = customers::create(conn, &company("城建工程有限公司", "0571-8666-4321"))
+        .await
+        .map_err(e)?;
+
+    let mut logins = Vec::new();
+    let mut add = async |conn: &mut Conn,
+                         username: &str,
+                         role: Role,
+                         station: Option<i64>,
+                         company: Option<i64>,
+                         district: Option<&str>|
+           -> anyhow::Result<Actor> {
+        let password = format!("{username}-demo");
+        let id = users::create(
+            conn,
+            &users::NewUser {
+                username,
+                password: &password,
+                role,
+                station_id: station,
+                company_id: company,
+                merchant: None,
+                district,
+            },
+        )
+        .await
+        .map_err(e)?;
+        logins.push((username.to_string(), password, role.as_str().to_string()));
+        Ok(Actor {
+            user_id: id,
+            username: username.to_string(),
+            role,
+            station_id: station,
+            company_id: company,
+            merchant: None,
+            district: district.map(String::from),
+        })
+    };
+    let admin = add(conn, "admin", Role::Admin, None, None, None).await?;
+    add(conn, "hq-office", Role::Hq, None, None, None).await?;
+    for (code, price, discount) in [
+        ("92", 768, 20),
+        ("95", 818, 25),
+        ("98", 918, 30),
+        ("0", 735, 15),
+    ] {
+        let product = products::find(conn, code).await.map_err(e)?;
+        products::set_price(
+            conn,
+            &product,
+            Price {
+                unit_price: Money::from_fen(price),
+                card_discount_per_litre: Money::from_fen(discount),
+                effective_from: start_us,
+            },
+            admin.user_id,
+        )
+        .await
+        .map_err(e)?;
+    }
+
+    add(
+        conn,
+        "district-east",
+        Role::DistrictManager,
+        None,
+        None,
+        Some("东区"),
+    )
+    .await?;
+    add(
+        conn,
+        "manager1",
+        Role::StationManager,
+        Some(stations_list[0].id),
+        None,
+        None,
+    )
+    .await?;
+    let mut cashiers = Vec::new();
+    for (i, s) in stations_list.iter().enumerate() {
+        cashiers.push(
+            add(
+                conn,
+                &format!("cashier{}", i + 1),
+                Role::Cashier,
+                Some(s.id),
+                None,
+                None,
+            )
+            .await?,
+        );
+    }
+    add(
+        conn,
+        "fleet-a",
+        Role::FleetManager,
+        None,
+        Some(company_a.id),
+        None,
+    )
+    .await?;
+    add(
+        conn,
+        "fleet-b",
+        Role::FleetManager,
+        None,
+        Some(company_b.id),
+        None,
+    )
+    .await?;
+
+    // Cards: personal holders, two companies with main and sub-cards, anonymous cards.
+    let people = [
+        ("张伟", "13800000001"),
+        ("李娜", "13800000002"),
+        ("王芳", "13800000003"),
+        ("刘洋", "13800000004"),
+        ("陈静", "13800000005"),
+        ("杨磊", "13800000006"),
+    ];
+    let mut spenders: Vec<(Card, Option<String>)> = Vec::new();
+    let mut personal = Vec::new();
+    for (name, phone) in people {
+        let c = customers::create(conn, &person(name, phone))
+            .await
+            .map_err(e)?;
+        let card = open(conn, CardKind::Personal, Some(c.id), None, None).await?;
+        personal.push(card.clone());
+        spenders.push((card, None));
+    }
+    let mut mains = Vec::new();
+    for (company, plates) in [
+        (&company_a, ["浙A12345", "浙A23456", "浙A34567"]),
+        (&company_b, ["浙B11111", "浙B22222", "浙B33333"]),
+    ] {
+        let main = open(conn, CardKind::CompanyMain, Some(company.id), None, None).await?;
+        for (i, plate) in plates.iter().enumerate() {
+            let kind = if i == 0 {
+                CardKind::CompanySub
+            } else {
+                CardKind::Fleet
+            };
+            let plate = (kind == CardKind::Fleet).then_some(*plate);
+            let sub = open(conn, kind, None, Some(&main), plate).await?;
+            spenders.push((sub.clone(), plate.map(String::from)));
+            mains.push((main.clone(), sub));
+        }
+    }
+    let mut anonymous = Vec::new();
+    for _ in 0..3 {
+        let card = open(conn, CardKind::Anonymous, None, None, None).await?;
+        anonymous.push(card.clone());
+        spenders.push((card, None));
+    }
+
+    // History: each day each station's cashier works a shift.
+    let mut rng = StdRng::seed_from_u64(20_261_123);
+    let tz = chrono_tz::Asia::Shanghai;
+    let today = now.with_timezone(&tz).date_naive();
+    let products_by_weight = ["92", "92", "92", "95", "95", "98", "0"];
+    for day_back in (1..=HISTORY_DAYS).rev() {
+        let day = today - Duration::days(day_back);
+        for cashier in &cashiers {
+            let mut events: Vec<i64> = Vec::new();
+            // Month start: recharge personal and main cards, fund sub-cards.
+            if day.day0() == 0 || day_back == HISTORY_DAYS {
+                for card in personal
+                    .iter()
+                    .chain(anonymous.iter())
+                    .filter(|c| c.id % 3 == cashier.user_id % 3)
+                {
+                    let amount = [50_000, 100_000, 200_000, 500_000][rng.gen_range(0..4)];
+                    events.push(recharge_op(conn, cashier, card, amount, &mut rng).await?);
+                }
+                for (main, sub) in mains
+                    .iter()
+                    .filter(|(m, _)| m.id % 3 == cashier.user_id % 3)
+                {
+                    events.push(recharge_op(conn, cashier, main, 600_000, &mut rng).await?);
+                    let t = transfer::transfer(conn, cashier, main, sub, Money::from_fen(150_000))
+                        .await
+                        .map_err(e)?;
+                    events.push(t.operation_id);
+                }
+            }
+            for _ in 0..rng.gen_range(2..6) {
+                let (card, plate) = &spenders[rng.gen_range(0..spenders.len())];
+                let product = products_by_weight[rng.gen_range(0..products_by_weight.len())];
+                let litres = Litres::from_cl(rng.gen_range(1500..6000));
+                let number =
+                    CardNumber::parse(&card.number).map_err(|err| anyhow::anyhow!("{err}"))?;
+                let fresh = cards::find(conn, &number).await.map_err(e)?;
+                let sold = sale::sell(
+                    conn,
+                    cashier,
+                    &fresh,
+                    &SaleRequest {
+                        number: &number,
+                        product,
+                        quantity: Quantity::Litres(litres),
+                        station: None,
+                        plate: plate.as_deref(),
+                        odometer: None,
+                    },
+                )
+                .await;
+                if let Ok(s) = sold {
+                    let op: i64 = sqlx::query("SELECT operation_id FROM sales WHERE id = $1")
+                        .bind(s.id)
+                        .fetch_one(&mut *conn)
+                        .await?
+                        .try_get("operation_id")?;
+                    events.push(op);
+                }
+            }
+            backdate_day(conn, cashier, day, tz, &events, &mut rng).await?;
+        }
+    }
+    Ok(logins)
+}
+
+use chrono::Datelike as _;
+
+async fn recharge_op(
+    conn: &mut Conn,
+    cashier: &Actor,
+    card: &Card,
+    amount_fen: i64,
+    rng: &mut StdRng,
+) -> anyhow::Result<i64> {
+    let number = CardNumber::parse(&card.number).map_err(|err| anyhow::anyhow!("{err}"))?;
+    let method = [
+        PaymentMethod::Cash,
+        PaymentMethod::BankCard,
+        PaymentMethod::Transfer,
+    ][rng.gen_range(0..3)];
+    let r = recharge::recharge(
+        conn,
+        cashier,
+        RechargeRequest {
+            number: &number,
+            amount: Money::from_fen(amount_fen),
+            method,
+            campaign_code: None,
+            station: None,
+        },
+    )
+    .await
+    .map_err(e)?;
+    let op: i64 = sqlx::query("SELECT operation_id FROM recharges WHERE id = $1")
+        .bind(r.id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("operation_id")?;
+    Ok(op)
+}
+
+/// Moves the day's events and the cashier's shift to that day (08:00–20:00
+/// local) and closes the shift with a count equal to what was expected.
+async fn backdate_day(
+    conn: &mut Conn,
+    cashier: &Actor,
+    day: NaiveDate,
+    tz: chrono_tz::Tz,
+    events: &[i64],
+    rng: &mut StdRng,
+) -> anyhow::Result<()> {
+    let Some(station_id) = cashier.station_id else {
+        return Ok(());
+    };
+    let shift_id = shifts::ensure_open(conn, station_id, cashier.user_id)
+        .await
+        .map_err(e)?;
+    let open = tz
+        .from_local_datetime(&day.and_hms_opt(8, 0, 0).unwrap_or_default())
+        .earliest()
+        .map(|t| t.with_timezone(&Utc).timestamp_micros())
+        .unwrap_or_default();
+    let mut at = open;
+    for op in events {
+        at += rng.gen_range(60..3_000) * 1_000_000;
+        for table in ["operations", "transfers", "sales", "recharges"] {
+            let column = if table == "operations" {
+                "id"
+            } else {
+                "operation_id"
+            };
+            sqlx::query(&format!(
+                "UPDATE {table} SET created_at = $1 WHERE {column} = $2"
+            ))
+            .bind(at)
+            .bind(op)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    let (expected, _, _) = shifts::expected(conn, shift_id).await.map_err(e)?;
+    shifts::close(conn, shift_id, Some(cashier.user_id), &expected)
+        .await
+        .map_err(e)?;
+    sqlx::query("UPDATE shifts SET opened_at = $1, closed_at = $2 WHERE id = $3")
+        .bind(open)
+        .bind(open + 12 * 3_600_000_000)
+        .bind(shift_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn open(
+    conn: &mut Conn,
+    kind: CardKind,
+    customer_id: Option<i64>,
+    parent: Option<&Card>,
+    plate: Option<&str>,
+) -> anyhow::Result<Card> {
+    cards::open(
+        conn,
+        &NewCard {
+            kind,
+            customer_id,
+            parent,
+            plate,
+            pin: None,
+            station_id: None,
+        },
+    )
+    .await
+    .map_err(e)
+}
+
+fn person(name: &str, phone: &str) -> NewCustomer {
+    NewCustomer {
+        kind: CustomerKind::Person,
+        name: name.into(),
+        phone: Some(phone.into()),
+        id_number: None,
+        contact_name: None,
+        address: None,
+    }
+}
+
+fn company(name: &str, phone: &str) -> NewCustomer {
+    NewCustomer {
+        kind: CustomerKind::Company,
+        name: name.into(),
+        phone: Some(phone.into()),
+        id_number: None,
+        contact_name: Some("车队管理员".into()),
+        address: None,
+    }
+}

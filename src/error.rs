@@ -1,0 +1,172 @@
+//! The one error type of the service and its problem+json form (RFC 9457).
+//!
+//! Every refusal carries a stable `code` from the closed [`Code`] list so a
+//! counter client can branch on it, and a message a cashier can act on.
+//! Database errors are classified once, here: a unique violation is a 409,
+//! an unreachable database a 503 (retry with the same idempotency key), and
+//! anything else is logged and answered as a generic 500 that leaks nothing.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::db;
+
+macro_rules! codes {
+    ($($variant:ident => $text:literal, $status:ident;)*) => {
+        /// Stable error codes. Clients branch on these strings; never rename one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $text,)* }
+            }
+            pub fn status(self) -> StatusCode {
+                match self { $(Code::$variant => StatusCode::$status,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    Unauthorized => "unauthorized", UNAUTHORIZED;
+    InvalidCredentials => "invalid_credentials", UNAUTHORIZED;
+    Forbidden => "forbidden", FORBIDDEN;
+    NotFound => "not_found", NOT_FOUND;
+    CardNotFound => "card_not_found", NOT_FOUND;
+    CustomerNotFound => "customer_not_found", NOT_FOUND;
+    ProductNotFound => "product_not_found", NOT_FOUND;
+    StationNotFound => "station_not_found", NOT_FOUND;
+    HoldNotFound => "hold_not_found", NOT_FOUND;
+    ShiftNotFound => "shift_not_found", NOT_FOUND;
+    InvalidJson => "invalid_json", BAD_REQUEST;
+    BodyTooLarge => "body_too_large", PAYLOAD_TOO_LARGE;
+    UnsupportedMediaType => "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
+    ValidationFailed => "validation_failed", UNPROCESSABLE_ENTITY;
+    InvalidAmount => "invalid_amount", UNPROCESSABLE_ENTITY;
+    InvalidLitres => "invalid_litres", UNPROCESSABLE_ENTITY;
+    InvalidCardNumber => "invalid_card_number", UNPROCESSABLE_ENTITY;
+    IdempotencyKeyMissing => "idempotency_key_missing", BAD_REQUEST;
+    IdempotencyKeyReused => "idempotency_key_reused", UNPROCESSABLE_ENTITY;
+    IdempotencyKeyInFlight => "idempotency_key_in_flight", CONFLICT;
+    InsufficientBalance => "insufficient_balance", CONFLICT;
+    CardBlacklisted => "card_blacklisted", FORBIDDEN;
+    CardLocked => "card_locked", FORBIDDEN;
+    CardClosed => "card_closed", CONFLICT;
+    CardHasHolds => "card_has_holds", CONFLICT;
+    CardNotAnonymous => "card_not_anonymous", CONFLICT;
+    PlateMismatch => "plate_mismatch", FORBIDDEN;
+    PinRequired => "pin_required", UNAUTHORIZED;
+    WrongPin => "wrong_pin", UNAUTHORIZED;
+    PinLocked => "pin_locked", FORBIDDEN;
+    PriceNotSet => "price_not_set", CONFLICT;
+    ReplacementWaiting => "replacement_waiting", CONFLICT;
+    HoldNotActive => "hold_not_active", CONFLICT;
+    CaptureExceedsHold => "capture_exceeds_hold", UNPROCESSABLE_ENTITY;
+    InvalidTransfer => "invalid_transfer", UNPROCESSABLE_ENTITY;
+    ShiftNotOpen => "shift_not_open", CONFLICT;
+    StationRequired => "station_required", UNPROCESSABLE_ENTITY;
+    Duplicate => "duplicate", CONFLICT;
+    RateLimited => "rate_limited", TOO_MANY_REQUESTS;
+    DatabaseUnavailable => "database_unavailable", SERVICE_UNAVAILABLE;
+    Internal => "internal_error", INTERNAL_SERVER_ERROR;
+}
+
+/// A refusal or failure with its stable code, a message for people and,
+/// where useful, extra members for programs (`tries_left`, `shortfall` …).
+#[derive(Debug)]
+pub struct AppError {
+    pub code: Code,
+    pub message: String,
+    pub extra: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        AppError {
+            code,
+            message: message.into(),
+            extra: None,
+        }
+    }
+
+    /// Adds a member to the problem document.
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extra
+            .get_or_insert_with(serde_json::Map::new)
+            .insert(key.to_string(), value.into());
+        self
+    }
+
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        tracing::error!(%err, context, "internal error");
+        AppError::new(Code::Internal, "internal error; nothing was changed")
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        if db::is_unique_violation(&err) {
+            return AppError::new(Code::Duplicate, "this record already exists");
+        }
+        if db::is_unavailable(&err) || db::is_retryable(&err) {
+            tracing::warn!(%err, "database unavailable");
+            return AppError::new(
+                Code::DatabaseUnavailable,
+                "the database is not reachable right now; retry with the same Idempotency-Key",
+            );
+        }
+        AppError::internal("database", err)
+    }
+}
+
+/// The problem+json body, also the OpenAPI schema of every error.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: Code,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.code.status();
+        let mut body = serde_json::Map::new();
+        body.insert(
+            "type".into(),
+            format!("/problems/{}", self.code.as_str()).into(),
+        );
+        body.insert(
+            "title".into(),
+            status.canonical_reason().unwrap_or("error").into(),
+        );
+        body.insert("status".into(), status.as_u16().into());
+        body.insert("detail".into(), self.message.into());
+        body.insert("code".into(), self.code.as_str().into());
+        if let Some(extra) = self.extra {
+            body.extend(extra);
+        }
+        let text = serde_json::Value::Object(body).to_string();
+        let mut resp = (status, text).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        resp
+    }
+}

@@ -1,0 +1,461 @@
+//! Users, stations, prices, promotions, reports and the audit log.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::super::AppState;
+use super::super::extract::{ApiJson, in_transaction, require};
+use super::{amount, amount_or_zero};
+use crate::auth::{Actor, Role, users};
+use crate::cards::products::{self, Price, Product};
+use crate::cards::promotions::{self, Gift, NewPromotion, Promotion, Rule, Tier};
+use crate::cards::{CardKind, customers};
+use crate::db;
+use crate::error::{AppError, AppResult, Code};
+use crate::stations::{self, Station, report};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserBody {
+    pub username: String,
+    pub password: String,
+    pub role: Role,
+    /// Station code, for station staff.
+    pub station: Option<String>,
+    /// Company customer id, for a fleet manager.
+    pub company_id: Option<i64>,
+    pub merchant: Option<String>,
+    pub district: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UserCreated {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+}
+
+/// Adds a user (admins only).
+#[utoipa::path(post, path = "/api/v1/users", request_body = NewUserBody,
+    responses((status = 201, body = UserCreated), (status = 403, body = crate::error::Problem)))]
+pub async fn add_user(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<NewUserBody>,
+) -> AppResult<(StatusCode, Json<UserCreated>)> {
+    require(actor.role == Role::Admin)?;
+    let id = in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let station = body.station.clone();
+        let (username, password) = (body.username.clone(), body.password.clone());
+        let (merchant, district) = (body.merchant.clone(), body.district.clone());
+        let (role, company_id) = (body.role, body.company_id);
+        Box::pin(async move {
+            let station_id = match station.as_deref() {
+                Some(code) => Some(stations::find(conn, code).await?.id),
+                None => None,
+            };
+            if let Some(c) = company_id {
+                let customer = customers::get(conn, c).await?;
+                if customer.kind != customers::CustomerKind::Company {
+                    return Err(AppError::new(
+                        Code::ValidationFailed,
+                        "company_id must name a company customer",
+                    ));
+                }
+            }
+            let id = users::create(
+                conn,
+                &users::NewUser {
+                    username: &username,
+                    password: &password,
+                    role,
+                    station_id,
+                    company_id,
+                    merchant: merchant.as_deref(),
+                    district: district.as_deref(),
+                },
+            )
+            .await?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "user_add",
+                &username,
+                serde_json::json!({"role": role}),
+            )
+            .await?;
+            Ok(id)
+        })
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(UserCreated {
+            id,
+            username: body.username,
+            role: body.role,
+        }),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStation {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub district: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/stations", request_body = NewStation, responses((status = 201, body = Station)))]
+pub async fn add_station(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<NewStation>,
+) -> AppResult<(StatusCode, Json<Station>)> {
+    require(matches!(actor.role, Role::Admin | Role::Hq))?;
+    let s = in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let (code, name, district) = (body.code.clone(), body.name.clone(), body.district.clone());
+        Box::pin(async move {
+            let s = stations::create(conn, &code, &name, &district).await?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "station_add",
+                &s.code,
+                serde_json::json!({}),
+            )
+            .await?;
+            Ok(s)
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(s)))
+}
+
+#[utoipa::path(get, path = "/api/v1/stations", responses((status = 200, body = Vec<Station>)))]
+pub async fn list_stations(
+    State(state): State<AppState>,
+    _actor: Actor,
+) -> AppResult<Json<Vec<Station>>> {
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(stations::list(&mut conn).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct DayQuery {
+    /// YYYY-MM-DD in the operator's time zone; default today.
+    pub date: Option<String>,
+}
+
+/// The station's day-end report: the day's shifts summed.
+#[utoipa::path(get, path = "/api/v1/stations/{code}/day-report", params(("code" = String, Path), DayQuery),
+    responses((status = 200, body = report::DayReport)))]
+pub async fn day_report(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(code): Path<String>,
+    Query(q): Query<DayQuery>,
+) -> AppResult<Json<report::DayReport>> {
+    require(matches!(
+        actor.role,
+        Role::Admin | Role::Hq | Role::DistrictManager | Role::StationManager | Role::Cashier
+    ))?;
+    let tz = state.settings.time_zone;
+    let date = match q.date.as_deref() {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| AppError::new(Code::ValidationFailed, "date: YYYY-MM-DD"))?,
+        None => crate::time::today(tz),
+    };
+    let mut conn = state.db.pool().acquire().await?;
+    let station = stations::find(&mut conn, &code).await?;
+    let scoped_out = match actor.role {
+        Role::StationManager | Role::Cashier => actor.station_id != Some(station.id),
+        Role::DistrictManager => actor.district.as_deref() != Some(station.district.as_str()),
+        _ => false,
+    };
+    if scoped_out {
+        return Err(AppError::new(
+            Code::Forbidden,
+            "this station is outside your scope",
+        ));
+    }
+    Ok(Json(report::day(&mut conn, &code, date, tz).await?))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProductWithPrice {
+    #[serde(flatten)]
+    pub product: Product,
+    pub price: Option<Price>,
+}
+
+#[utoipa::path(get, path = "/api/v1/products", responses((status = 200, body = Vec<ProductWithPrice>)))]
+pub async fn list_products(
+    State(state): State<AppState>,
+    _actor: Actor,
+) -> AppResult<Json<Vec<ProductWithPrice>>> {
+    let mut conn = state.db.pool().acquire().await?;
+    let list = products::list(&mut conn).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|(product, price)| ProductWithPrice { product, price })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceBody {
+    #[schema(example = "7.68")]
+    pub unit_price: String,
+    #[schema(example = "0.20")]
+    pub card_discount_per_litre: String,
+    /// RFC 3339; default now.
+    pub effective_from: Option<String>,
+}
+
+/// Sets a product's price from a moment on (HQ, admin).
+#[utoipa::path(put, path = "/api/v1/products/{code}/price", request_body = PriceBody, params(("code" = String, Path)),
+    responses((status = 200, body = Price), (status = 404, body = crate::error::Problem)))]
+pub async fn set_price(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(code): Path<String>,
+    ApiJson(body): ApiJson<PriceBody>,
+) -> AppResult<Json<Price>> {
+    require(actor.can_manage_pricing())?;
+    let unit_price = amount("unit_price", &body.unit_price)?;
+    let discount = amount_or_zero("card_discount_per_litre", &body.card_discount_per_litre)?;
+    let effective_from = match body.effective_from.as_deref() {
+        Some(t) => crate::time::parse_rfc3339(t).ok_or_else(|| {
+            AppError::new(Code::ValidationFailed, "effective_from: an RFC 3339 time")
+        })?,
+        None => db::now_us(),
+    };
+    let price = Price {
+        unit_price,
+        card_discount_per_litre: discount,
+        effective_from,
+    };
+    in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let code = code.clone();
+        Box::pin(async move {
+            let product = products::find(conn, &code).await?;
+            products::set_price(conn, &product, price, actor.user_id).await?;
+            crate::audit::record(conn, Some(actor.user_id), "price_set", &code, serde_json::json!({
+                "unit_price": price.unit_price, "card_discount_per_litre": price.card_discount_per_litre,
+                "effective_from": crate::time::format_us(price.effective_from),
+            })).await
+        })
+    })
+    .await?;
+    Ok(Json(price))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TierBody {
+    pub min_amount: String,
+    #[schema(example = "2")]
+    pub bonus_percent: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GiftBody {
+    pub min_amount: String,
+    pub item: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromotionBody {
+    pub name: String,
+    /// Only "recharge_bonus" for now.
+    pub kind: String,
+    pub tiers: Vec<TierBody>,
+    pub card_kinds: Option<Vec<CardKind>>,
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    pub budget: Option<String>,
+    pub campaign_code: Option<String>,
+    #[serde(default)]
+    pub gifts: Vec<GiftBody>,
+}
+
+/// Creates a recharge promotion (HQ, admin).
+#[utoipa::path(post, path = "/api/v1/promotions", request_body = PromotionBody,
+    responses((status = 201, body = Promotion), (status = 422, body = crate::error::Problem)))]
+pub async fn add_promotion(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<PromotionBody>,
+) -> AppResult<(StatusCode, Json<Promotion>)> {
+    require(actor.can_manage_pricing())?;
+    if body.kind != "recharge_bonus" {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "kind: only \"recharge_bonus\" is supported",
+        ));
+    }
+    if body.tiers.is_empty() || body.tiers.len() > 20 || body.gifts.len() > 20 {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "tiers: 1 to 20; gifts: at most 20",
+        ));
+    }
+    let tiers = body
+        .tiers
+        .iter()
+        .map(|t| {
+            Ok(Tier {
+                min_amount_fen: amount("tiers.min_amount", &t.min_amount)?.fen(),
+                bonus_percent: promotions::parse_percent(&t.bonus_percent)?,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    let gifts = body
+        .gifts
+        .iter()
+        .map(|g| {
+            if g.item.trim().is_empty() || g.item.chars().count() > 100 {
+                return Err(AppError::new(
+                    Code::ValidationFailed,
+                    "gifts.item: 1–100 characters",
+                ));
+            }
+            Ok(Gift {
+                min_amount_fen: amount("gifts.min_amount", &g.min_amount)?.fen(),
+                item: g.item.trim().to_string(),
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    let time = |field: &str, t: &Option<String>| {
+        t.as_deref()
+            .map(|t| {
+                crate::time::parse_rfc3339(t).ok_or_else(|| {
+                    AppError::new(Code::ValidationFailed, format!("{field}: an RFC 3339 time"))
+                })
+            })
+            .transpose()
+    };
+    let starts_at = time("starts_at", &body.starts_at)?;
+    let ends_at = time("ends_at", &body.ends_at)?;
+    let budget = body
+        .budget
+        .as_deref()
+        .map(|b| amount("budget", b))
+        .transpose()?;
+    if body
+        .campaign_code
+        .as_ref()
+        .is_some_and(|c| c.trim().is_empty() || c.len() > 64)
+    {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "campaign_code: 1–64 characters",
+        ));
+    }
+    if body.name.trim().is_empty() || body.name.chars().count() > 100 {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "name: 1–100 characters",
+        ));
+    }
+    let rule = Rule {
+        tiers,
+        card_kinds: body.card_kinds.clone(),
+        gifts,
+        starts_at,
+        ends_at,
+    };
+    let p = in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let new = NewPromotion {
+            name: body.name.clone(),
+            rule: rule.clone(),
+            budget,
+            campaign_code: body.campaign_code.clone(),
+        };
+        Box::pin(async move {
+            let p = promotions::create(conn, new).await?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "promotion_add",
+                &p.name,
+                serde_json::json!({"id": p.id}),
+            )
+            .await?;
+            Ok(p)
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(p)))
+}
+
+#[utoipa::path(get, path = "/api/v1/promotions", responses((status = 200, body = Vec<Promotion>)))]
+pub async fn list_promotions(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> AppResult<Json<Vec<Promotion>>> {
+    require(actor.can_work_counter() || actor.can_manage_pricing())?;
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(promotions::in_force(&mut conn, db::now_us()).await?))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub user: Option<String>,
+    pub action: String,
+    pub subject: String,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    pub time: String,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    pub limit: Option<i64>,
+}
+
+/// The newest audit entries (admins).
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, body = Vec<AuditEntry>)))]
+pub async fn audit_log(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(q): Query<AuditQuery>,
+) -> AppResult<Json<Vec<AuditEntry>>> {
+    require(actor.role == Role::Admin)?;
+    let mut conn = state.db.pool().acquire().await?;
+    let rows = sqlx::query(
+        "SELECT a.id, u.username, a.action, a.subject, a.detail, a.created_at FROM audit_log a \
+         LEFT JOIN users u ON u.id = a.user_id ORDER BY a.id DESC LIMIT $1",
+    )
+    .bind(q.limit.unwrap_or(100).clamp(1, 1000))
+    .fetch_all(&mut *conn)
+    .await?;
+    let out = rows
+        .iter()
+        .map(|r| {
+            let detail: String = r.try_get("detail")?;
+            Ok(AuditEntry {
+                id: r.try_get("id")?,
+                user: r.try_get("username")?,
+                action: r.try_get("action")?,
+                subject: r.try_get("subject")?,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+                time: crate::time::format_us(r.try_get("created_at")?),
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Json(out))
+}

@@ -1,0 +1,521 @@
+//! Customers and cards: open, look up, statement, recharge, card life.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use super::super::AppState;
+use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction, require};
+use super::amount;
+use crate::auth::{Actor, Role};
+use crate::cards::customers::{self, Customer, NewCustomer};
+use crate::cards::recharge::{self, PaymentMethod, Quote, RechargeRequest, Recharged};
+use crate::cards::statement::{self, Statement};
+use crate::cards::{self, CardKind, CardView, NewCard, life, pin};
+use crate::error::{AppError, AppResult, Code};
+
+/// Opens a customer record (person or company).
+#[utoipa::path(post, path = "/api/v1/customers", request_body = NewCustomer,
+    responses((status = 201, body = Customer), (status = 422, body = crate::error::Problem)))]
+pub async fn add_customer(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<NewCustomer>,
+) -> AppResult<(StatusCode, Json<Customer>)> {
+    require(actor.can_work_counter())?;
+    body.validate()?;
+    let c = in_transaction(&state, |conn| {
+        let body = body.clone();
+        let actor = actor.clone();
+        Box::pin(async move {
+            let c = customers::create(conn, &body).await?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "customer_create",
+                &c.id.to_string(),
+                serde_json::json!({"kind": c.kind}),
+            )
+            .await?;
+            Ok(c)
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = Customer), (status = 404, body = crate::error::Problem)))]
+pub async fn get_customer(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Customer>> {
+    let visible = actor.can_read_all_cards()
+        || (actor.role == Role::FleetManager && actor.company_id == Some(id));
+    if !visible {
+        return Err(AppError::new(
+            Code::CustomerNotFound,
+            format!("no customer {id}"),
+        ));
+    }
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(customers::get(&mut conn, id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenCard {
+    pub kind: CardKind,
+    pub customer_id: Option<i64>,
+    /// The company main card, for a sub-card or fleet card.
+    pub parent_card: Option<String>,
+    /// The vehicle a fleet card is bound to.
+    pub plate: Option<String>,
+    /// 4–6 digits; kept only as a keyed verifier.
+    pub pin: Option<String>,
+    pub station: Option<String>,
+}
+
+/// Opens a card of any kind.
+#[utoipa::path(post, path = "/api/v1/cards", request_body = OpenCard,
+    responses((status = 201, body = CardView), (status = 422, body = crate::error::Problem)))]
+pub async fn open_card(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<OpenCard>,
+) -> AppResult<(StatusCode, Json<CardView>)> {
+    require(actor.can_work_counter())?;
+    let parent = body
+        .parent_card
+        .as_deref()
+        .map(cards::parse_number)
+        .transpose()?;
+    let protected = body
+        .pin
+        .as_deref()
+        .map(|p| pin::protect(&state.keys.pin, p))
+        .transpose()?;
+    if let Some(plate) = &body.plate {
+        if plate.trim().is_empty() || plate.chars().count() > 16 {
+            return Err(AppError::new(
+                Code::ValidationFailed,
+                "plate: 1–16 characters",
+            ));
+        }
+    }
+    let view = in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let parent = parent.clone();
+        let protected = protected.clone();
+        let plate = body.plate.as_ref().map(|p| p.trim().to_uppercase());
+        let station = body.station.clone();
+        let (kind, customer_id) = (body.kind, body.customer_id);
+        Box::pin(async move {
+            let parent = match &parent {
+                Some(n) => Some(cards::find(conn, n).await?),
+                None => None,
+            };
+            let station = crate::stations::for_counter(conn, &actor, station.as_deref())
+                .await
+                .ok();
+            let card = cards::open(
+                conn,
+                &NewCard {
+                    kind,
+                    customer_id,
+                    parent: parent.as_ref(),
+                    plate: plate.as_deref(),
+                    pin: protected,
+                    station_id: station.map(|s| s.id),
+                },
+            )
+            .await?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "card_open",
+                &card.number,
+                serde_json::json!({"kind": kind}),
+            )
+            .await?;
+            cards::view(conn, &card).await
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[utoipa::path(get, path = "/api/v1/cards/{number}", params(("number" = String, Path)),
+    responses((status = 200, body = CardView), (status = 404, body = crate::error::Problem)))]
+pub async fn get_card(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(number): Path<String>,
+) -> AppResult<Json<CardView>> {
+    let number = cards::parse_number(&number)?;
+    let mut conn = state.db.pool().acquire().await?;
+    let card = cards::find_visible(&mut conn, &actor, &number).await?;
+    Ok(Json(cards::view(&mut conn, &card).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct SearchQuery {
+    /// The holder's phone number.
+    pub phone: Option<String>,
+    /// A company customer id: its cards.
+    pub customer_id: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CardList {
+    pub items: Vec<CardView>,
+}
+
+/// Finds cards by the holder's phone or by company.
+#[utoipa::path(get, path = "/api/v1/cards", params(SearchQuery), responses((status = 200, body = CardList)))]
+pub async fn search(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(q): Query<SearchQuery>,
+) -> AppResult<Json<CardList>> {
+    let mut conn = state.db.pool().acquire().await?;
+    let numbers = match (q.phone.as_deref(), q.customer_id) {
+        (Some(phone), _) => customers::cards_by_phone(&mut conn, phone).await?,
+        (None, Some(id)) => {
+            use sqlx::Row;
+            let rows = sqlx::query(
+                "SELECT number FROM cards WHERE customer_id = $1 ORDER BY id LIMIT 500",
+            )
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.iter()
+                .map(|r| r.try_get("number"))
+                .collect::<Result<Vec<String>, _>>()?
+        }
+        (None, None) => {
+            return Err(AppError::new(
+                Code::ValidationFailed,
+                "search by phone or customer_id",
+            ));
+        }
+    };
+    let mut items = Vec::new();
+    for n in numbers {
+        let number = cards::parse_number(&n)?;
+        if let Ok(card) = cards::find_visible(&mut conn, &actor, &number).await {
+            items.push(cards::view(&mut conn, &card).await?);
+        }
+    }
+    Ok(Json(CardList { items }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// The card's statement, newest first, paged.
+#[utoipa::path(get, path = "/api/v1/cards/{number}/transactions", params(("number" = String, Path), PageQuery),
+    responses((status = 200, body = Statement), (status = 404, body = crate::error::Problem)))]
+pub async fn statement(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(number): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Json<Statement>> {
+    let number = cards::parse_number(&number)?;
+    let mut conn = state.db.pool().acquire().await?;
+    let card = cards::find_visible(&mut conn, &actor, &number).await?;
+    Ok(Json(
+        statement::page(
+            &mut conn,
+            &card,
+            q.page.unwrap_or(1),
+            q.per_page.unwrap_or(20),
+        )
+        .await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PreviewQuery {
+    pub amount: String,
+    pub campaign_code: Option<String>,
+}
+
+/// What a recharge would earn (bonus, gift), before confirming.
+#[utoipa::path(get, path = "/api/v1/cards/{number}/recharge-preview", params(("number" = String, Path), PreviewQuery),
+    responses((status = 200, body = Quote)))]
+pub async fn recharge_preview(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(number): Path<String>,
+    Query(q): Query<PreviewQuery>,
+) -> AppResult<Json<Quote>> {
+    require(actor.can_work_counter())?;
+    let number = cards::parse_number(&number)?;
+    let amount = amount("amount", &q.amount)?;
+    let mut conn = state.db.pool().acquire().await?;
+    let card = cards::find(&mut conn, &number).await?;
+    Ok(Json(
+        recharge::preview(&mut conn, &card, amount, q.campaign_code.as_deref()).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RechargeBody {
+    /// Yuan as a string, at most two decimals.
+    #[schema(example = "1000.00")]
+    pub amount: String,
+    pub payment_method: PaymentMethod,
+    pub campaign_code: Option<String>,
+    pub station: Option<String>,
+}
+
+/// Recharge (充值) with the promotion in force. Needs an Idempotency-Key.
+#[utoipa::path(post, path = "/api/v1/cards/{number}/recharges", request_body = RechargeBody,
+    params(("number" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 201, body = Recharged), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn recharge(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(number): Path<String>,
+    req: MoneyRequest<RechargeBody>,
+) -> AppResult<Response> {
+    require(actor.can_work_counter())?;
+    let number = cards::parse_number(&number)?;
+    let amt = amount("amount", &req.body.amount)?;
+    if req
+        .body
+        .campaign_code
+        .as_ref()
+        .is_some_and(|c| c.len() > 64)
+    {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "campaign_code: at most 64 characters",
+        ));
+    }
+    let body = &req.body;
+    idempotent(
+        &state,
+        &actor,
+        &req.key,
+        &req.hash,
+        StatusCode::CREATED,
+        |conn| {
+            let actor = actor.clone();
+            let number = number.clone();
+            let campaign = body.campaign_code.clone();
+            let station = body.station.clone();
+            let method = body.payment_method;
+            Box::pin(async move {
+                recharge::recharge(
+                    conn,
+                    &actor,
+                    RechargeRequest {
+                        number: &number,
+                        amount: amt,
+                        method,
+                        campaign_code: campaign.as_deref(),
+                        station: station.as_deref(),
+                    },
+                )
+                .await
+            })
+        },
+    )
+    .await
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StatusChanged {
+    pub number: String,
+    pub status: cards::CardStatus,
+}
+
+async fn status_of(state: &AppState, number: &cards::CardNumber) -> AppResult<Json<StatusChanged>> {
+    let mut conn = state.db.pool().acquire().await?;
+    let card = cards::find(&mut conn, number).await?;
+    Ok(Json(StatusChanged {
+        number: card.number,
+        status: card.status,
+    }))
+}
+
+/// 挂失: blacklists the card at every station at once.
+#[utoipa::path(post, path = "/api/v1/cards/{number}/loss-report", params(("number" = String, Path)),
+    responses((status = 200, body = StatusChanged), (status = 409, body = crate::error::Problem)))]
+pub async fn loss_report(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(number): Path<String>,
+) -> AppResult<Json<StatusChanged>> {
+    require(actor.can_work_counter())?;
+    let number = cards::parse_number(&number)?;
+    in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let number = number.clone();
+        Box::pin(async move {
+            let card = cards::find(conn, &number).await?;
+            life::report_lost(conn, &actor, &card).await
+        })
+    })
+    .await?;
+    status_of(&state, &number).await
+}
+
+/// A cashier unlocks a PIN-locked card.
+#[utoipa::path(post, path = "/api/v1/cards/{number}/unlock", params(("number" = String, Path)),
+    responses((status = 200, body = StatusChanged), (status = 409, body = crate::error::Problem)))]
+pub async fn unlock(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(number): Path<String>,
+) -> AppResult<Json<StatusChanged>> {
+    require(actor.can_work_counter())?;
+    let number = cards::parse_number(&number)?;
+    in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let number = number.clone();
+        Box::pin(async move {
+            let card = cards::find(conn, &number).await?;
+            life::unlock(conn, &actor, &card).await
+        })
+    })
+    .await?;
+    status_of(&state, &number).await
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CounterBody {
+    pub station: Option<String>,
+}
+
+/// 补卡: a new card receives the balance. Needs an Idempotency-Key.
+#[utoipa::path(post, path = "/api/v1/cards/{number}/replacement", request_body = CounterBody,
+    params(("number" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 201, body = life::Replaced), (status = 409, body = crate::error::Problem)))]
+pub async fn replacement(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(number): Path<String>,
+    req: MoneyRequest<CounterBody>,
+) -> AppResult<Response> {
+    require(actor.can_work_counter())?;
+    let number = cards::parse_number(&number)?;
+    let wait = state.settings.replacement_wait_hours;
+    let station = req.body.station.clone();
+    idempotent(
+        &state,
+        &actor,
+        &req.key,
+        &req.hash,
+        StatusCode::CREATED,
+        |conn| {
+            let actor = actor.clone();
+            let number = number.clone();
+            let station = station.clone();
+            Box::pin(async move {
+                let card = cards::find(conn, &number).await?;
+                life::replace(conn, &actor, &card, wait, station.as_deref()).await
+            })
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversionBody {
+    /// An existing person customer…
+    pub customer_id: Option<i64>,
+    /// …or the new holder's details.
+    pub customer: Option<NewCustomer>,
+    pub pin: Option<String>,
+}
+
+/// 转卡: an anonymous card becomes a registered personal card.
+#[utoipa::path(post, path = "/api/v1/cards/{number}/conversion", request_body = ConversionBody,
+    params(("number" = String, Path)),
+    responses((status = 200, body = CardView), (status = 409, body = crate::error::Problem)))]
+pub async fn conversion(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(number): Path<String>,
+    ApiJson(body): ApiJson<ConversionBody>,
+) -> AppResult<Json<CardView>> {
+    require(actor.can_work_counter())?;
+    let number = cards::parse_number(&number)?;
+    if let Some(c) = &body.customer {
+        c.validate()?;
+    }
+    if let Some(p) = &body.pin {
+        pin::protect(&state.keys.pin, p)?;
+    }
+    let key = state.keys.pin.clone();
+    let view = in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let number = number.clone();
+        let customer = body.customer.clone();
+        let pin = body.pin.clone();
+        let key = key.clone();
+        let customer_id = body.customer_id;
+        Box::pin(async move {
+            let card = cards::find(conn, &number).await?;
+            life::convert(
+                conn,
+                &actor,
+                &card,
+                customer_id,
+                customer.as_ref(),
+                &key,
+                pin.as_deref(),
+            )
+            .await?;
+            let card = cards::find(conn, &number).await?;
+            cards::view(conn, &card).await
+        })
+    })
+    .await?;
+    Ok(Json(view))
+}
+
+/// Closes the card: principal refunded in cash, unspent bonus clawed back.
+#[utoipa::path(post, path = "/api/v1/cards/{number}/closure", request_body = CounterBody,
+    params(("number" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = life::Closed), (status = 409, body = crate::error::Problem)))]
+pub async fn closure(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(number): Path<String>,
+    req: MoneyRequest<CounterBody>,
+) -> AppResult<Response> {
+    require(actor.can_work_counter())?;
+    let number = cards::parse_number(&number)?;
+    let station = req.body.station.clone();
+    idempotent(
+        &state,
+        &actor,
+        &req.key,
+        &req.hash,
+        StatusCode::OK,
+        |conn| {
+            let actor = actor.clone();
+            let number = number.clone();
+            let station = station.clone();
+            Box::pin(async move {
+                let card = cards::find(conn, &number).await?;
+                life::close(conn, &actor, &card, station.as_deref()).await
+            })
+        },
+    )
+    .await
+}

@@ -1,0 +1,326 @@
+//! Holds, the ledger check and cashier shifts.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::super::AppState;
+use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction, require};
+use super::{amount, amount_or_zero};
+use crate::auth::{Actor, Role};
+use crate::cards;
+use crate::db;
+use crate::error::{AppError, AppResult, Code};
+use crate::ledger::{self, AccountKind, Operation, check, holds};
+use crate::stations::{self, shifts};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldBody {
+    pub card_number: String,
+    pub amount: String,
+    pub station: Option<String>,
+    /// Minutes until the hold releases itself (default from settings, at most 24 h).
+    pub expires_in_minutes: Option<i64>,
+    pub reference: Option<String>,
+    pub pin: Option<String>,
+}
+
+/// Reserves an amount on a card before fuelling.
+#[utoipa::path(post, path = "/api/v1/holds", request_body = HoldBody,
+    params(("Idempotency-Key" = String, Header)),
+    responses((status = 201, body = holds::Hold), (status = 409, body = crate::error::Problem)))]
+pub async fn place_hold(
+    State(state): State<AppState>,
+    actor: Actor,
+    req: MoneyRequest<HoldBody>,
+) -> AppResult<Response> {
+    require(actor.can_work_counter())?;
+    let body = &req.body;
+    let number = cards::parse_number(&body.card_number)?;
+    let amt = amount("amount", &body.amount)?;
+    let minutes = body
+        .expires_in_minutes
+        .unwrap_or(state.settings.hold_minutes);
+    if !(1..=1440).contains(&minutes) {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "expires_in_minutes: 1 to 1440",
+        ));
+    }
+    if body.reference.as_ref().is_some_and(|r| r.len() > 64) {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "reference: at most 64 characters",
+        ));
+    }
+    let mut tx = state.db.begin_write().await?;
+    let card = cards::find(&mut tx, &number).await?;
+    let checked = cards::check_pin(&mut tx, &state.keys.pin, &card, body.pin.as_deref()).await;
+    tx.commit().await?;
+    checked?;
+    idempotent(
+        &state,
+        &actor,
+        &req.key,
+        &req.hash,
+        StatusCode::CREATED,
+        |conn| {
+            let actor = actor.clone();
+            let number = number.clone();
+            let station = body.station.clone();
+            let reference = body.reference.clone();
+            Box::pin(async move {
+                let card = cards::find(conn, &number).await?;
+                card.ensure_can_spend()?;
+                let station = stations::for_counter(conn, &actor, station.as_deref()).await?;
+                let expires = db::now_us() + minutes * 60_000_000;
+                let hold = holds::place(
+                    conn,
+                    card.id,
+                    card.account_id,
+                    Some(station.id),
+                    amt,
+                    expires,
+                    reference.as_deref(),
+                )
+                .await?;
+                crate::audit::record(
+                    conn,
+                    Some(actor.user_id),
+                    "hold",
+                    &card.number,
+                    serde_json::json!({"hold": hold.id, "amount": amt}),
+                )
+                .await?;
+                Ok(hold)
+            })
+        },
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/holds/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = holds::Hold), (status = 404, body = crate::error::Problem)))]
+pub async fn get_hold(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> AppResult<Json<holds::Hold>> {
+    require(actor.can_work_counter())?;
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(holds::get(&mut conn, id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureBody {
+    /// The actual amount, at most the hold.
+    pub amount: String,
+}
+
+/// Captures at most the held amount; the rest is released.
+#[utoipa::path(post, path = "/api/v1/holds/{id}/capture", request_body = CaptureBody,
+    params(("id" = i64, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = holds::Hold), (status = 409, body = crate::error::Problem)))]
+pub async fn capture_hold(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    req: MoneyRequest<CaptureBody>,
+) -> AppResult<Response> {
+    require(actor.can_work_counter())?;
+    let amt = amount("amount", &req.body.amount)?;
+    idempotent(
+        &state,
+        &actor,
+        &req.key,
+        &req.hash,
+        StatusCode::OK,
+        |conn| {
+            let actor = actor.clone();
+            Box::pin(async move {
+                let hold = holds::get(conn, id).await?;
+                let station = match hold.station_id {
+                    Some(s) => stations::get(conn, s).await?,
+                    None => stations::for_counter(conn, &actor, None).await?,
+                };
+                let op = ledger::record_operation(
+                    conn,
+                    Operation {
+                        kind: "hold_capture",
+                        card_id: Some(hold.card_id),
+                        station_id: Some(station.id),
+                        shift_id: None,
+                        user_id: Some(actor.user_id),
+                        detail: serde_json::json!({ "hold": id }),
+                    },
+                )
+                .await?;
+                let sales = ledger::system_account(
+                    conn,
+                    AccountKind::Sales,
+                    &format!("sales:{}", station.code),
+                )
+                .await?;
+                holds::capture(conn, id, amt, op, sales).await?;
+                crate::audit::record(
+                    conn,
+                    Some(actor.user_id),
+                    "hold_capture",
+                    &id.to_string(),
+                    serde_json::json!({"amount": amt}),
+                )
+                .await?;
+                holds::get(conn, id).await
+            })
+        },
+    )
+    .await
+}
+
+/// Voids a hold: the whole reservation is released.
+#[utoipa::path(post, path = "/api/v1/holds/{id}/void", params(("id" = i64, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = holds::Hold), (status = 409, body = crate::error::Problem)))]
+pub async fn void_hold(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    req: MoneyRequest<serde_json::Value>,
+) -> AppResult<Response> {
+    require(actor.can_work_counter())?;
+    idempotent(
+        &state,
+        &actor,
+        &req.key,
+        &req.hash,
+        StatusCode::OK,
+        |conn| {
+            let actor = actor.clone();
+            Box::pin(async move {
+                let hold = holds::void(conn, id).await?;
+                crate::audit::record(
+                    conn,
+                    Some(actor.user_id),
+                    "hold_void",
+                    &hold.id.to_string(),
+                    serde_json::json!({}),
+                )
+                .await?;
+                Ok(hold)
+            })
+        },
+    )
+    .await
+}
+
+/// Checks the ledger invariants (admins).
+#[utoipa::path(get, path = "/api/v1/ledger/check", responses((status = 200, body = check::Report), (status = 403, body = crate::error::Problem)))]
+pub async fn check(State(state): State<AppState>, actor: Actor) -> AppResult<Json<check::Report>> {
+    require(actor.role == Role::Admin)?;
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(check::run(&mut conn).await?))
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenShift {
+    pub station: Option<String>,
+}
+
+/// Opens (or returns) the cashier's shift.
+#[utoipa::path(post, path = "/api/v1/shifts", request_body = OpenShift, responses((status = 201, body = shifts::Shift)))]
+pub async fn open_shift(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<OpenShift>,
+) -> AppResult<(StatusCode, Json<shifts::Shift>)> {
+    require(actor.can_work_counter())?;
+    let station = body.station;
+    let shift = in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let station = station.clone();
+        Box::pin(async move {
+            let station = stations::for_counter(conn, &actor, station.as_deref()).await?;
+            let id = shifts::ensure_open(conn, station.id, actor.user_id).await?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "shift_open",
+                &id.to_string(),
+                serde_json::json!({}),
+            )
+            .await?;
+            shifts::get(conn, id).await
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(shift)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ShiftQuery {
+    pub station: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/shifts/current", params(ShiftQuery),
+    responses((status = 200, body = shifts::Shift), (status = 404, body = crate::error::Problem)))]
+pub async fn current_shift(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(q): Query<ShiftQuery>,
+) -> AppResult<Json<shifts::Shift>> {
+    require(actor.can_work_counter())?;
+    let mut conn = state.db.pool().acquire().await?;
+    let station = stations::for_counter(&mut conn, &actor, q.station.as_deref()).await?;
+    shifts::current(&mut conn, station.id, actor.user_id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| AppError::new(Code::ShiftNotFound, "you have no open shift"))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseShift {
+    pub counted_cash: String,
+    pub counted_bank_card: String,
+    pub counted_transfer: String,
+}
+
+/// 交班: closes the shift with what the cashier counted.
+#[utoipa::path(post, path = "/api/v1/shifts/{id}/close", request_body = CloseShift, params(("id" = i64, Path)),
+    responses((status = 200, body = shifts::Shift), (status = 409, body = crate::error::Problem)))]
+pub async fn close_shift(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<CloseShift>,
+) -> AppResult<Json<shifts::Shift>> {
+    require(actor.can_work_counter())?;
+    let counted = shifts::Totals {
+        cash: amount_or_zero("counted_cash", &body.counted_cash)?,
+        bank_card: amount_or_zero("counted_bank_card", &body.counted_bank_card)?,
+        transfer: amount_or_zero("counted_transfer", &body.counted_transfer)?,
+    };
+    let own_only = (actor.role == Role::Cashier).then_some(actor.user_id);
+    let shift = in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let counted = counted.clone();
+        Box::pin(async move {
+            let s = shifts::close(conn, id, own_only, &counted).await?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "shift_close",
+                &id.to_string(),
+                serde_json::json!({"difference": s.difference}),
+            )
+            .await?;
+            Ok(s)
+        })
+    })
+    .await?;
+    Ok(Json(shift))
+}

@@ -1,0 +1,84 @@
+//! Login and logout.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use super::super::AppState;
+use super::super::extract::{ApiJson, token_of};
+use crate::auth::{Actor, Role, sessions, users};
+use crate::error::AppResult;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct Login {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoggedIn {
+    pub token: String,
+    pub username: String,
+    pub role: Role,
+    pub expires_in_seconds: i64,
+}
+
+/// Logs in; the token goes in `Authorization: Bearer <token>`.
+#[utoipa::path(post, path = "/api/v1/auth/login", request_body = Login,
+    responses((status = 200, body = LoggedIn), (status = 401, body = crate::error::Problem)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Login>,
+) -> AppResult<Json<LoggedIn>> {
+    let (actor, token) = login_user(&state, &body.username, &body.password).await?;
+    Ok(Json(LoggedIn {
+        token,
+        username: actor.username,
+        role: actor.role,
+        expires_in_seconds: sessions::SESSION_HOURS * 3600,
+    }))
+}
+
+/// Checks a password and opens a session; shared by the API and the pages.
+pub async fn login_user(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> AppResult<(Actor, String)> {
+    let mut conn = state.db.pool().acquire().await?;
+    let actor = users::authenticate(&mut conn, username.trim(), password).await?;
+    let token = sessions::create(&mut conn, actor.user_id).await?;
+    crate::audit::record(
+        &mut conn,
+        Some(actor.user_id),
+        "login",
+        &actor.username,
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok((actor, token))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<StatusCode> {
+    let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers;
+    end_session(&state, &parts).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn end_session(state: &AppState, parts: &Parts) -> AppResult<()> {
+    if let Some(token) = token_of(parts) {
+        let mut conn = state.db.pool().acquire().await?;
+        sessions::end(&mut conn, &token).await?;
+    }
+    Ok(())
+}
+
+/// Who am I: the role and scope of the token.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200)))]
+pub async fn me(actor: Actor) -> Json<Actor> {
+    Json(actor)
+}

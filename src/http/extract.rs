@@ -1,0 +1,262 @@
+//! Request extractors: who is asking (bearer token or session cookie), JSON
+//! bodies whose rejections are problem documents, and money requests that
+//! carry an Idempotency-Key.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use crate::auth::{Actor, sessions};
+use crate::db::Conn;
+use crate::error::{AppError, AppResult, Code};
+use crate::ledger::idempotency::{self, Claim};
+
+/// The cookie that carries a page session.
+pub const SESSION_COOKIE: &str = "fuelcard_session";
+
+/// The session token of a request: `Authorization: Bearer …` for API
+/// clients, the session cookie for pages.
+pub fn token_of(parts: &Parts) -> Option<String> {
+    if let Some(v) = parts.headers.get(header::AUTHORIZATION) {
+        return v
+            .to_str()
+            .ok()
+            .and_then(|s| s.strip_prefix("Bearer "))
+            .map(|s| s.trim().to_string());
+    }
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|s| s.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+pub async fn actor_of(parts: &Parts, state: &AppState) -> AppResult<Actor> {
+    let Some(token) = token_of(parts) else {
+        return Err(AppError::new(
+            Code::Unauthorized,
+            "log in first: no token was sent",
+        ));
+    };
+    if token.len() > 128 {
+        return Err(AppError::new(Code::Unauthorized, "the token is not valid"));
+    }
+    let mut conn = state.db.pool().acquire().await?;
+    sessions::lookup(&mut conn, &token)
+        .await?
+        .ok_or_else(|| AppError::new(Code::Unauthorized, "the session has expired; log in again"))
+}
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        actor_of(parts, state).await
+    }
+}
+
+/// Refuses unless the actor's role allows the action.
+pub fn require(allowed: bool) -> AppResult<()> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppError::new(Code::Forbidden, "your role may not do this"))
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let code = match e.classify() {
+            serde_json::error::Category::Data => Code::ValidationFailed,
+            _ => Code::InvalidJson,
+        };
+        AppError::new(code, format!("request body: {e}"))
+    })
+}
+
+async fn body_bytes(req: Request, state: &AppState) -> AppResult<Bytes> {
+    if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("");
+        if !ct.starts_with("application/json") {
+            return Err(AppError::new(
+                Code::UnsupportedMediaType,
+                "send the body as application/json",
+            ));
+        }
+    }
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::new(Code::BodyTooLarge, "the request body is too large")
+        } else {
+            AppError::new(
+                Code::InvalidJson,
+                format!("cannot read the request body: {e}"),
+            )
+        }
+    })
+}
+
+/// A JSON body; malformed JSON, wrong fields and oversized bodies become
+/// problem documents.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bytes = body_bytes(req, state).await?;
+        // An empty body reads as `{}`, so a body whose fields are all
+        // optional may be left out, and a missing field is named.
+        let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
+        parse_json(bytes).map(ApiJson)
+    }
+}
+
+/// A request that moves money: its JSON body plus its Idempotency-Key and
+/// the fingerprint that detects a key reused for another request.
+pub struct MoneyRequest<T> {
+    pub key: String,
+    pub hash: String,
+    pub body: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for MoneyRequest<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let key = req
+            .headers()
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                AppError::new(
+                    Code::IdempotencyKeyMissing,
+                    "money moves need an Idempotency-Key header (a new UUID per operation)",
+                )
+            })?;
+        if key.len() > idempotency::MAX_KEY_LEN {
+            return Err(AppError::new(
+                Code::ValidationFailed,
+                "the Idempotency-Key is longer than 128 characters",
+            ));
+        }
+        let method = req.method().to_string();
+        let path = req.uri().path().to_string();
+        let bytes = body_bytes(req, state).await?;
+        let body = if bytes.is_empty() {
+            parse_json(b"{}")?
+        } else {
+            parse_json(&bytes)?
+        };
+        Ok(MoneyRequest {
+            hash: idempotency::request_hash(&method, &path, &bytes),
+            key,
+            body,
+        })
+    }
+}
+
+/// A unit of work run inside a write transaction.
+pub type Work<'c, R> = Pin<Box<dyn Future<Output = AppResult<R>> + Send + 'c>>;
+
+/// How many times a transaction that lost a race is run again.
+const ATTEMPTS: usize = 3;
+
+/// Runs `work` in one write transaction under the request's idempotency key:
+/// a replay answers the stored response and changes nothing; a failure rolls
+/// everything back (the key included, so a corrected retry may succeed); a
+/// transaction that lost a database race is retried.
+pub async fn idempotent<R, F>(
+    state: &AppState,
+    actor: &Actor,
+    key: &str,
+    hash: &str,
+    status: StatusCode,
+    mut work: F,
+) -> AppResult<Response>
+where
+    R: Serialize,
+    F: for<'c> FnMut(&'c mut Conn) -> Work<'c, R>,
+{
+    let mut last = None;
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
+        }
+        let mut tx = state.db.begin_write().await?;
+        match idempotency::claim(&mut tx, key, actor.user_id, hash).await {
+            Ok(Claim::Replay { status, body }) => return Ok(json_response(status, body)),
+            Ok(Claim::Fresh) => {}
+            Err(e) if e.code == Code::DatabaseUnavailable => {
+                last = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        match work(&mut tx).await {
+            Ok(result) => {
+                let body = serde_json::to_string(&result)
+                    .map_err(|e| AppError::internal("encoding a response", e))?;
+                idempotency::complete(&mut tx, key, status, &body).await?;
+                match tx.commit().await {
+                    Ok(()) => return Ok(json_response(status, body)),
+                    Err(e) => {
+                        let e = AppError::from(e);
+                        if e.code != Code::DatabaseUnavailable {
+                            return Err(e);
+                        }
+                        last = Some(e);
+                    }
+                }
+            }
+            Err(e) if e.code == Code::DatabaseUnavailable => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| AppError::new(Code::DatabaseUnavailable, "retry later")))
+}
+
+/// Runs `work` in one write transaction without an idempotency key (writes
+/// that move no money: opening a card, a price, a loss report).
+pub async fn in_transaction<R, F>(state: &AppState, mut work: F) -> AppResult<R>
+where
+    F: for<'c> FnMut(&'c mut Conn) -> Work<'c, R>,
+{
+    let mut last = None;
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
+        }
+        let mut tx = state.db.begin_write().await?;
+        match work(&mut tx).await {
+            Ok(result) => match tx.commit().await {
+                Ok(()) => return Ok(result),
+                Err(e) => last = Some(AppError::from(e)),
+            },
+            Err(e) if e.code == Code::DatabaseUnavailable => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| AppError::new(Code::DatabaseUnavailable, "retry later")))
+}
+
+pub fn json_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}

@@ -1,0 +1,150 @@
+//! HTTP: the JSON API under `/api/v1`, the counter pages under `/`, health,
+//! metrics and the OpenAPI document.
+
+pub mod api;
+pub mod extract;
+pub mod openapi;
+pub mod pages;
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::config::{Keys, Settings};
+use crate::db::Db;
+use crate::error::{AppError, Code};
+
+/// The largest request body accepted; every API body is far smaller.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub keys: Arc<Keys>,
+    pub settings: Arc<Settings>,
+}
+
+/// The process-wide Prometheus recorder (one per process, however many
+/// servers a test starts).
+fn metrics_handle() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .as_ref()
+}
+
+async fn record_metrics(req: Request, next: Next) -> Response {
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "path" => path.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "path" => path)
+        .record(started.elapsed().as_secs_f64());
+    resp
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match sqlx::query("SELECT 1").execute(state.db.pool()).await {
+        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Err(_) => {
+            AppError::new(Code::DatabaseUnavailable, "the database does not answer").into_response()
+        }
+    }
+}
+
+async fn metrics_text() -> Response {
+    match metrics_handle() {
+        Some(h) => h.render().into_response(),
+        None => (StatusCode::OK, "").into_response(),
+    }
+}
+
+async fn not_found() -> AppError {
+    AppError::new(Code::NotFound, "no such route")
+}
+
+/// A panic in a handler is answered as a problem document, never a dropped
+/// connection; the transaction it held was rolled back when it unwound.
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a handler panicked");
+    AppError::new(Code::Internal, "internal error; nothing was changed").into_response()
+}
+
+pub fn router(state: AppState) -> Router {
+    let _ = metrics_handle();
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .nest("/api/v1", api::routes())
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .merge(pages::routes())
+        .fallback(not_found)
+        .layer(middleware::from_fn(record_metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Releases expired holds in the background so a reservation never
+/// outlives its time even on a card nobody touches.
+pub fn spawn_hold_sweeper(db: Db) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = sweep_holds(&db).await {
+                tracing::warn!(%e, "releasing expired holds failed");
+            }
+        }
+    });
+}
+
+async fn sweep_holds(db: &Db) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    let accounts = crate::ledger::holds::accounts_with_expired(&mut tx, 500).await?;
+    for account in accounts {
+        crate::ledger::holds::release_expired(&mut tx, account).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Serves until the process is stopped.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
+    spawn_hold_sweeper(state.db.clone());
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use super::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "fuelcard", description = "Fuel-station IC card accounts, recharge, sales and the ledger. \
+        Amounts are JSON strings in yuan with at most two decimals. Errors are application/problem+json \
+        with a stable `code`."),
+    paths(
+        api::session::login, api::session::logout, api::session::me,
+        api::admin::add_user, api::admin::add_station, api::admin::list_stations, api::admin::day_report,
+        api::admin::list_products, api::admin::set_price, api::admin::add_promotion, api::admin::list_promotions,
+        api::admin::audit_log,
+        api::cards::add_customer, api::cards::get_customer, api::cards::open_card, api::cards::get_card,
+        api::cards::search, api::cards::statement, api::cards::recharge_preview, api::cards::recharge,
+        api::cards::loss_report, api::cards::unlock, api::cards::replacement, api::cards::conversion,
+        api::cards::closure,
+        api::sales::sell, api::sales::transfer,
+        api::ledger::place_hold, api::ledger::get_hold, api::ledger::capture_hold, api::ledger::void_hold,
+        api::ledger::check, api::ledger::open_shift, api::ledger::current_shift, api::ledger::close_shift,
+    ),
+    components(schemas(crate::error::Problem, crate::error::Code)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,109 @@
+//! Ledger accounts: one per card, plus the system accounts money comes from
+//! and goes to (cash and bank clearing per station, sales per station,
+//! promotion expense per promotion, bonus claw-back).
+
+use sqlx::Row;
+
+use crate::db::{self, Conn};
+use crate::error::AppResult;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountKind {
+    /// A card's stored value; never below zero.
+    Card,
+    /// Cash taken in at a station's counter (negative: cash in the drawer).
+    Cash,
+    /// Bank-card payments taken at a station, awaiting settlement.
+    BankCard,
+    /// Bank transfers received for recharges at a station.
+    BankTransfer,
+    /// Fuel sold at a station against cards.
+    Sales,
+    /// Bonus value given away by one promotion.
+    Promotion,
+    /// Unspent bonus taken back when a card is refunded or closed.
+    Clawback,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Card => "card",
+            AccountKind::Cash => "cash",
+            AccountKind::BankCard => "bank_card",
+            AccountKind::BankTransfer => "bank_transfer",
+            AccountKind::Sales => "sales",
+            AccountKind::Promotion => "promotion",
+            AccountKind::Clawback => "clawback",
+        }
+    }
+}
+
+/// Opens a card account: floor zero, so the database refuses a negative
+/// balance even if a conditional update were ever forgotten.
+pub async fn open_card_account(conn: &mut Conn, card_number: &str) -> AppResult<i64> {
+    let row = sqlx::query(
+        "INSERT INTO accounts (kind, name, floor_fen, created_at) VALUES ('card', $1, 0, $2) \
+         RETURNING id",
+    )
+    .bind(format!("card:{card_number}"))
+    .bind(db::now_us())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Finds or creates a system account by its unique name (e.g. `cash:S001`).
+/// System accounts have no floor: they mirror money outside the cards.
+pub async fn system_account(conn: &mut Conn, kind: AccountKind, name: &str) -> AppResult<i64> {
+    if let Some(row) = sqlx::query("SELECT id FROM accounts WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
+        return Ok(row.try_get("id")?);
+    }
+    sqlx::query(
+        "INSERT INTO accounts (kind, name, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(kind.as_str())
+    .bind(name)
+    .bind(db::now_us())
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query("SELECT id FROM accounts WHERE name = $1")
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// A card account's balances as the ledger holds them.
+#[derive(Debug, Clone, Copy)]
+pub struct Balances {
+    pub balance_fen: i64,
+    pub bonus_fen: i64,
+    pub held_fen: i64,
+}
+
+impl Balances {
+    pub fn available_fen(&self) -> i64 {
+        self.balance_fen - self.held_fen
+    }
+    pub fn principal_fen(&self) -> i64 {
+        self.balance_fen - self.bonus_fen
+    }
+}
+
+pub async fn balances(conn: &mut Conn, account_id: i64) -> AppResult<Balances> {
+    let row = sqlx::query("SELECT balance_fen, bonus_fen, held_fen FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(Balances {
+        balance_fen: row.try_get("balance_fen")?,
+        bonus_fen: row.try_get("bonus_fen")?,
+        held_fen: row.try_get("held_fen")?,
+    })
+}

@@ -1,0 +1,131 @@
+//! The ledger invariants, checkable by anyone at any time: every account's
+//! balance (and bonus) equals the sum of its transfers, all balances sum to
+//! zero, no card is below zero, and each card's held amount equals its
+//! active holds.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::db::Conn;
+use crate::error::AppResult;
+use crate::money::Money;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Mismatch {
+    pub account: String,
+    pub problem: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Report {
+    pub ok: bool,
+    pub accounts: i64,
+    pub transfers: i64,
+    #[schema(value_type = String)]
+    pub total_balance: Money,
+    #[schema(value_type = String)]
+    pub total_bonus: Money,
+    #[schema(value_type = String)]
+    pub card_liability: Money,
+    pub mismatches: Vec<Mismatch>,
+}
+
+pub async fn run(conn: &mut Conn) -> AppResult<Report> {
+    let rows = sqlx::query(
+        "SELECT a.id, a.name, a.kind, a.balance_fen, a.bonus_fen, a.held_fen, a.floor_fen, \
+           COALESCE((SELECT CAST(SUM(t.amount_fen) AS BIGINT) FROM transfers t \
+                     WHERE t.credit_account_id = a.id), 0) AS credits, \
+           COALESCE((SELECT CAST(SUM(t.amount_fen) AS BIGINT) FROM transfers t \
+                     WHERE t.debit_account_id = a.id), 0) AS debits, \
+           COALESCE((SELECT CAST(SUM(t.bonus_fen) AS BIGINT) FROM transfers t \
+                     WHERE t.credit_account_id = a.id), 0) AS bonus_credits, \
+           COALESCE((SELECT CAST(SUM(t.bonus_fen) AS BIGINT) FROM transfers t \
+                     WHERE t.debit_account_id = a.id), 0) AS bonus_debits, \
+           COALESCE((SELECT CAST(SUM(h.amount_fen) AS BIGINT) FROM holds h \
+                     WHERE h.account_id = a.id AND h.status = 'active'), 0) AS active_holds \
+         FROM accounts a ORDER BY a.id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut mismatches = Vec::new();
+    let (mut total, mut total_bonus, mut liability) = (0i64, 0i64, 0i64);
+    for row in &rows {
+        let name: String = row.try_get("name")?;
+        let kind: String = row.try_get("kind")?;
+        let balance: i64 = row.try_get("balance_fen")?;
+        let bonus: i64 = row.try_get("bonus_fen")?;
+        let held: i64 = row.try_get("held_fen")?;
+        let floor: Option<i64> = row.try_get("floor_fen")?;
+        let computed = row.try_get::<i64, _>("credits")? - row.try_get::<i64, _>("debits")?;
+        let computed_bonus =
+            row.try_get::<i64, _>("bonus_credits")? - row.try_get::<i64, _>("bonus_debits")?;
+        let active_holds: i64 = row.try_get("active_holds")?;
+        total += balance;
+        total_bonus += bonus;
+        if kind == "card" {
+            liability += balance;
+        }
+        let mut problem = |p: String| {
+            mismatches.push(Mismatch {
+                account: name.clone(),
+                problem: p,
+            })
+        };
+        if balance != computed {
+            problem(format!(
+                "balance {} but transfers sum to {}",
+                Money::from_fen(balance),
+                Money::from_fen(computed)
+            ));
+        }
+        if bonus != computed_bonus {
+            problem(format!(
+                "bonus {} but transfers sum to {}",
+                Money::from_fen(bonus),
+                Money::from_fen(computed_bonus)
+            ));
+        }
+        if let Some(floor) = floor {
+            if balance - held < floor || bonus < 0 || bonus > balance.max(0) {
+                problem(format!(
+                    "below its floor: balance {}, bonus {}, held {}",
+                    Money::from_fen(balance),
+                    Money::from_fen(bonus),
+                    Money::from_fen(held)
+                ));
+            }
+        }
+        if held != active_holds {
+            problem(format!(
+                "held {} but active holds sum to {}",
+                Money::from_fen(held),
+                Money::from_fen(active_holds)
+            ));
+        }
+    }
+    if total != 0 {
+        mismatches.push(Mismatch {
+            account: "(all)".into(),
+            problem: format!("balances sum to {}, not zero", Money::from_fen(total)),
+        });
+    }
+    if total_bonus != 0 {
+        mismatches.push(Mismatch {
+            account: "(all)".into(),
+            problem: format!("bonus sums to {}, not zero", Money::from_fen(total_bonus)),
+        });
+    }
+    let transfers: i64 = sqlx::query("SELECT COUNT(*) AS n FROM transfers")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?;
+    Ok(Report {
+        ok: mismatches.is_empty(),
+        accounts: i64::try_from(rows.len()).unwrap_or(i64::MAX),
+        transfers,
+        total_balance: Money::from_fen(total),
+        total_bonus: Money::from_fen(total_bonus),
+        card_liability: Money::from_fen(liability),
+        mismatches,
+    })
+}

@@ -1,0 +1,91 @@
+//! Idempotency keys: a counter that retries after a timeout must never apply
+//! a money movement twice. The key is claimed inside the same transaction as
+//! the movement (`ON CONFLICT DO NOTHING`), and the response is stored before
+//! commit, so either both exist or neither does. On PostgreSQL a concurrent
+//! request with the same key waits on the unique index until the first
+//! commits, then replays its answer.
+
+use axum::http::StatusCode;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::db::{self, Conn};
+use crate::error::{AppError, AppResult, Code};
+
+/// The longest key accepted; a UUID is 36 characters.
+pub const MAX_KEY_LEN: usize = 128;
+
+/// What claiming a key found.
+pub enum Claim {
+    /// The key is new and now belongs to this transaction.
+    Fresh,
+    /// The same request was already applied: answer this again.
+    Replay { status: StatusCode, body: String },
+}
+
+/// Fingerprint of a request: method, path and exact body bytes.
+pub fn request_hash(method: &str, path: &str, body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(method.as_bytes());
+    h.update([0]);
+    h.update(path.as_bytes());
+    h.update([0]);
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+pub async fn claim(conn: &mut Conn, key: &str, user_id: i64, hash: &str) -> AppResult<Claim> {
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (key, user_id, request_hash, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(user_id)
+    .bind(hash)
+    .bind(db::now_us())
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(Claim::Fresh);
+    }
+    let row = sqlx::query(
+        "SELECT user_id, request_hash, status_code, response FROM idempotency_keys WHERE key = $1",
+    )
+    .bind(key)
+    .fetch_one(&mut *conn)
+    .await?;
+    let owner: i64 = row.try_get("user_id")?;
+    let stored_hash: String = row.try_get("request_hash")?;
+    if owner != user_id || stored_hash != hash {
+        return Err(AppError::new(
+            Code::IdempotencyKeyReused,
+            "this Idempotency-Key was already used for a different request; use a new key",
+        ));
+    }
+    let status: Option<i64> = row.try_get("status_code")?;
+    let body: Option<String> = row.try_get("response")?;
+    match (status, body) {
+        (Some(status), Some(body)) => {
+            let status = u16::try_from(status)
+                .ok()
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .unwrap_or(StatusCode::OK);
+            Ok(Claim::Replay { status, body })
+        }
+        _ => Err(AppError::new(
+            Code::IdempotencyKeyInFlight,
+            "a request with this Idempotency-Key is still being processed",
+        )),
+    }
+}
+
+/// Stores the answer under the key, in the same transaction as the work.
+pub async fn complete(conn: &mut Conn, key: &str, status: StatusCode, body: &str) -> AppResult<()> {
+    sqlx::query("UPDATE idempotency_keys SET status_code = $1, response = $2 WHERE key = $3")
+        .bind(i64::from(status.as_u16()))
+        .bind(body)
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! The ledger: accounts, double-entry transfers, holds, idempotency and the
+//! invariant check.
+//!
+//! Every movement of value is a transfer between two accounts, written in
+//! the caller's transaction together with the balance updates. A balance is
+//! changed only by a conditional `UPDATE` that checks the floor in the same
+//! statement, so no read-then-write race can overdraw an account.
+
+pub mod accounts;
+pub mod check;
+pub mod holds;
+pub mod idempotency;
+pub mod transfers;
+
+pub use accounts::{AccountKind, system_account};
+pub use transfers::{Movement, Operation, SpendSplit, post, record_operation, spend};

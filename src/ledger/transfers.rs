@@ -1,0 +1,200 @@
+//! Operations (business events) and the transfers that move their money.
+
+use sqlx::Row;
+
+use crate::db::{self, Conn};
+use crate::error::{AppError, AppResult, Code};
+use crate::money::Money;
+
+use super::accounts;
+use super::holds;
+
+/// A business event, recorded before its transfers so they can name it.
+pub struct Operation<'a> {
+    pub kind: &'a str,
+    pub card_id: Option<i64>,
+    pub station_id: Option<i64>,
+    pub shift_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub detail: serde_json::Value,
+}
+
+pub async fn record_operation(conn: &mut Conn, op: Operation<'_>) -> AppResult<i64> {
+    let row = sqlx::query(
+        "INSERT INTO operations (kind, card_id, station_id, shift_id, user_id, detail, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(op.kind)
+    .bind(op.card_id)
+    .bind(op.station_id)
+    .bind(op.shift_id)
+    .bind(op.user_id)
+    .bind(op.detail.to_string())
+    .bind(db::now_us())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// One movement of money: `amount` leaves `debit` and reaches `credit`, of
+/// which `bonus` is promotion money (tracked on both sides, so the bonus
+/// columns also sum to zero over the whole ledger).
+#[derive(Debug, Clone, Copy)]
+pub struct Movement {
+    pub debit: i64,
+    pub credit: i64,
+    pub amount: Money,
+    pub bonus: Money,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Posted {
+    pub transfer_id: i64,
+    pub debit_balance_after: Money,
+    pub credit_balance_after: Money,
+}
+
+/// Posts one transfer. The debit side is checked in the same statement that
+/// changes it: an account with a floor (a card) keeps `balance − held ≥
+/// floor`, its bonus never below zero and its principal never below zero.
+/// Returns `insufficient_balance` when the check fails; nothing is written.
+pub async fn post(conn: &mut Conn, operation_id: i64, m: Movement) -> AppResult<Posted> {
+    assert!(m.amount.is_positive(), "transfers move a positive amount");
+    assert!(
+        m.bonus.fen() >= 0 && m.bonus <= m.amount,
+        "bonus is part of the amount"
+    );
+    let principal = m.amount.fen() - m.bonus.fen();
+    let debited = sqlx::query(
+        "UPDATE accounts SET balance_fen = balance_fen - $1, bonus_fen = bonus_fen - $2 \
+         WHERE id = $3 AND (floor_fen IS NULL OR (balance_fen - held_fen - $1 >= floor_fen \
+               AND bonus_fen >= $2 AND balance_fen - bonus_fen >= $4)) \
+         RETURNING balance_fen",
+    )
+    .bind(m.amount.fen())
+    .bind(m.bonus.fen())
+    .bind(m.debit)
+    .bind(principal)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(debited) = debited else {
+        return Err(AppError::new(
+            Code::InsufficientBalance,
+            "the card's available balance does not cover this amount",
+        ));
+    };
+    let credited = sqlx::query(
+        "UPDATE accounts SET balance_fen = balance_fen + $1, bonus_fen = bonus_fen + $2 \
+         WHERE id = $3 RETURNING balance_fen",
+    )
+    .bind(m.amount.fen())
+    .bind(m.bonus.fen())
+    .bind(m.credit)
+    .fetch_one(&mut *conn)
+    .await?;
+    let debit_after: i64 = debited.try_get("balance_fen")?;
+    let credit_after: i64 = credited.try_get("balance_fen")?;
+    let row = sqlx::query(
+        "INSERT INTO transfers (operation_id, debit_account_id, credit_account_id, amount_fen, \
+         bonus_fen, debit_balance_after_fen, credit_balance_after_fen, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(operation_id)
+    .bind(m.debit)
+    .bind(m.credit)
+    .bind(m.amount.fen())
+    .bind(m.bonus.fen())
+    .bind(debit_after)
+    .bind(credit_after)
+    .bind(db::now_us())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Posted {
+        transfer_id: row.try_get("id")?,
+        debit_balance_after: Money::from_fen(debit_after),
+        credit_balance_after: Money::from_fen(credit_after),
+    })
+}
+
+/// How a spend from a card was split between promotion money and the
+/// customer's own money.
+#[derive(Debug, Clone, Copy)]
+pub struct SpendSplit {
+    pub bonus: Money,
+    pub principal: Money,
+    pub balance_after: Money,
+}
+
+/// The spend order, as a pure rule: bonus (promotion) money is spent first,
+/// so a customer who later closes the card gets back as much of their own
+/// money as possible.
+pub fn split_spend(amount: Money, bonus_available: Money) -> (Money, Money) {
+    let bonus = amount.min(bonus_available.max(Money::ZERO));
+    (bonus, Money::from_fen(amount.fen() - bonus.fen()))
+}
+
+/// Spends `amount` from a card account into `credit`, bonus first. The split
+/// is computed from the balances just read and the conditional update
+/// re-checks it; if another transaction changed the card in between (only
+/// possible on PostgreSQL), the split is recomputed, a bounded number of
+/// times.
+pub async fn spend(
+    conn: &mut Conn,
+    operation_id: i64,
+    card_account: i64,
+    credit: i64,
+    amount: Money,
+) -> AppResult<SpendSplit> {
+    holds::release_expired(conn, card_account).await?;
+    for _ in 0..8 {
+        let b = accounts::balances(conn, card_account).await?;
+        if b.available_fen() < amount.fen() {
+            return Err(AppError::new(
+                Code::InsufficientBalance,
+                format!(
+                    "insufficient balance: available {}, needed {}",
+                    Money::from_fen(b.available_fen()),
+                    amount
+                ),
+            )
+            .with("available", Money::from_fen(b.available_fen()).to_string()));
+        }
+        let (bonus, principal) = split_spend(amount, Money::from_fen(b.bonus_fen));
+        let movement = Movement {
+            debit: card_account,
+            credit,
+            amount,
+            bonus,
+        };
+        match post(conn, operation_id, movement).await {
+            Ok(p) => {
+                return Ok(SpendSplit {
+                    bonus,
+                    principal,
+                    balance_after: p.debit_balance_after,
+                });
+            }
+            Err(e) if e.code == Code::InsufficientBalance => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(AppError::new(
+        Code::DatabaseUnavailable,
+        "the card is busy; retry with the same Idempotency-Key",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bonus_is_spent_first() {
+        let (b, p) = split_spend(Money::from_fen(10_000), Money::from_fen(2_000));
+        assert_eq!((b.fen(), p.fen()), (2_000, 8_000));
+        let (b, p) = split_spend(Money::from_fen(500), Money::from_fen(2_000));
+        assert_eq!((b.fen(), p.fen()), (500, 0));
+        let (b, p) = split_spend(Money::from_fen(500), Money::ZERO);
+        assert_eq!((b.fen(), p.fen()), (0, 500));
+    }
+}

@@ -1,0 +1,138 @@
+//! Concurrent spends on one card never overdraw it: 50 sales of 100.00
+//! against 1,000.00 give exactly 10 successes — in one server, and on
+//! PostgreSQL from two server processes sharing the database.
+
+use std::process::Stdio;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::on_both_backends;
+use crate::support::{Backend, FreshDb, TestEnv};
+
+/// Fifty concurrent sales charging 100.00 each against a card holding
+/// 1,000.00, spread over the given servers.
+async fn fifty_sales(env: &TestEnv, bases: &[String]) {
+    let cashier = env.login("cashier1").await;
+    // A product without a card discount, so each sale charges exactly 100.00.
+    let r = env
+        .put(
+            &env.admin,
+            "/api/v1/products/95/price",
+            json!({"unit_price": "8.00", "card_discount_per_litre": "0"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let number = env.funded_card(&cashier, "1000").await;
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let base = &bases[i % bases.len()];
+        let client = env.client.clone();
+        let token = cashier.clone();
+        let body = json!({"card_number": number, "product": "95", "amount": "100.00"});
+        let url = format!("{base}/api/v1/sales");
+        tasks.push(tokio::spawn(async move {
+            let resp = client
+                .request(Method::POST, url)
+                .bearer_auth(token)
+                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                .json(&body)
+                .send()
+                .await
+                .expect("answer");
+            let status = resp.status();
+            let v: serde_json::Value = resp.json().await.expect("json");
+            (status, v)
+        }));
+    }
+    let mut ok = 0;
+    let mut refused = 0;
+    for t in tasks {
+        let (status, v) = t.await.expect("task");
+        if status == StatusCode::CREATED {
+            assert_eq!(v["charged"], json!("100.00"), "{v}");
+            let balance = v["balance"].as_str().expect("balance");
+            assert!(!balance.starts_with('-'), "balance went negative: {v}");
+            ok += 1;
+        } else {
+            assert_eq!(v["code"], json!("insufficient_balance"), "{status} {v}");
+            refused += 1;
+        }
+    }
+    assert_eq!((ok, refused), (10, 40));
+    assert_eq!(env.card(&number).await["balance"], json!("0.00"));
+    assert_eq!(env.count("sales").await, 10);
+}
+
+async fn one_server(env: &TestEnv) {
+    fifty_sales(env, std::slice::from_ref(&env.base)).await;
+}
+on_both_backends!(fifty_concurrent_sales, one_server);
+
+/// Starts `fuelcard serve` as its own process on a database and returns its
+/// base URL once it prints that it listens.
+async fn spawn_server(url: &str, key_file: &std::path::Path) -> (tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fuelcard"))
+        .args([
+            "serve",
+            "--db",
+            url,
+            "--listen",
+            "127.0.0.1:0",
+            "--key-file",
+        ])
+        .arg(key_file)
+        .env("FUELCARD_PIN_KEY", hex_key())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start fuelcard serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("the server starts within a minute")
+            .expect("read")
+            .expect("the server printed its address");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .expect("an address")
+                .to_string();
+        }
+    };
+    (child, base)
+}
+
+fn hex_key() -> String {
+    "74657374".repeat(8)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_server_processes() {
+    let Some(env) = TestEnv::start(Backend::Postgres).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let (_a, base_a) = spawn_server(&env.fresh.url, &dir.path().join("k")).await;
+    let (_b, base_b) = spawn_server(&env.fresh.url, &dir.path().join("k")).await;
+    eprintln!("two server processes: {base_a} and {base_b}");
+    fifty_sales(&env, &[base_a, base_b]).await;
+    env.assert_ledger_ok().await;
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn the_binary_serves_sqlite_by_default_path() {
+    let fresh = FreshDb::create(Backend::Sqlite).await.expect("sqlite");
+    let dir = tempfile::tempdir().expect("dir");
+    let (_child, base) = spawn_server(&fresh.url, &dir.path().join("k")).await;
+    let resp = reqwest::get(format!("{base}/healthz"))
+        .await
+        .expect("healthz");
+    assert_eq!(resp.status(), StatusCode::OK);
+}

@@ -1,0 +1,100 @@
+//! Replays answer the first response and change nothing; a key reused for
+//! another request is refused.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::on_both_backends;
+use crate::support::TestEnv;
+
+async fn replay_returns_the_first_answer(env: &TestEnv) {
+    let cashier = env.login("cashier1").await;
+    let number = env.funded_card(&cashier, "1000").await;
+    let body = json!({"card_number": number, "product": "92", "litres": "10"});
+    let key = "7b1c1f0e-0000-4000-8000-000000000001";
+    let first = env
+        .request(
+            Method::POST,
+            Some(&cashier),
+            "/api/v1/sales",
+            Some(body.clone()),
+            Some(key),
+        )
+        .await;
+    assert_eq!(first.0, StatusCode::CREATED, "{}", first.1);
+    let sales = env.count("sales").await;
+    let transfers = env.count("transfers").await;
+    for _ in 0..3 {
+        let again = env
+            .request(
+                Method::POST,
+                Some(&cashier),
+                "/api/v1/sales",
+                Some(body.clone()),
+                Some(key),
+            )
+            .await;
+        assert_eq!(again.0, StatusCode::CREATED);
+        assert_eq!(
+            again.1, first.1,
+            "a replay answers exactly the first response"
+        );
+    }
+    assert_eq!(env.count("sales").await, sales);
+    assert_eq!(env.count("transfers").await, transfers);
+    assert_eq!(env.card(&number).await["balance"], json!("925.20"));
+
+    // The same key with another body is refused and changes nothing.
+    let other = json!({"card_number": number, "product": "92", "litres": "11"});
+    let r = env
+        .request(
+            Method::POST,
+            Some(&cashier),
+            "/api/v1/sales",
+            Some(other),
+            Some(key),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.1);
+    assert_eq!(r.1["code"], json!("idempotency_key_reused"));
+    assert_eq!(env.count("sales").await, sales);
+
+    // A money request without a key is refused before anything happens.
+    let r = env
+        .request(
+            Method::POST,
+            Some(&cashier),
+            "/api/v1/sales",
+            Some(body),
+            None,
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::BAD_REQUEST);
+    assert_eq!(r.1["code"], json!("idempotency_key_missing"));
+
+    // Concurrent duplicates of one recharge apply it once.
+    let rkey = uuid::Uuid::new_v4().to_string();
+    let path = format!("/api/v1/cards/{number}/recharges");
+    let recharge = json!({"amount": "100", "payment_method": "cash"});
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        tasks.push(env.request(
+            Method::POST,
+            Some(&cashier),
+            &path,
+            Some(recharge.clone()),
+            Some(&rkey),
+        ));
+    }
+    let results = futures::future::join_all(tasks).await;
+    let ok: Vec<_> = results
+        .iter()
+        .filter(|r| r.0 == StatusCode::CREATED)
+        .collect();
+    assert!(!ok.is_empty(), "{results:?}");
+    for r in &ok {
+        assert_eq!(r.1, ok[0].1);
+    }
+    assert_eq!(env.card(&number).await["balance"], json!("1025.20"));
+}
+on_both_backends!(replay, replay_returns_the_first_answer);

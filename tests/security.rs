@@ -1,0 +1,160 @@
+//! Roles and scopes on every route.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::on_both_backends;
+use crate::support::TestEnv;
+
+async fn roles_and_scopes(env: &TestEnv) {
+    // No token: 401 as problem+json.
+    let resp = env
+        .client
+        .get(format!("{}/api/v1/cards/9100000000000000", env.base))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    let r = env
+        .request(
+            Method::POST,
+            Some("not-a-token"),
+            "/api/v1/customers",
+            Some(json!({"kind": "person", "name": "x"})),
+            None,
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::UNAUTHORIZED);
+
+    // A cashier cannot add users, set prices or check the ledger.
+    let cashier = env.login("cashier1").await;
+    let users = env.count("users").await;
+    let r = env
+        .post(
+            &cashier,
+            "/api/v1/users",
+            json!({"username": "mallory", "password": "password123", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::FORBIDDEN, "{}", r.1);
+    assert_eq!(r.1["code"], json!("forbidden"));
+    assert_eq!(env.count("users").await, users);
+    let r = env
+        .put(
+            &cashier,
+            "/api/v1/products/92/price",
+            json!({"unit_price": "1.00", "card_discount_per_litre": "0"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::FORBIDDEN);
+    let r = env.get(&cashier, "/api/v1/ledger/check").await;
+    assert_eq!(r.0, StatusCode::FORBIDDEN);
+    // A cashier cannot book at another station.
+    let number = env.funded_card(&cashier, "100").await;
+    let r = env
+        .money(
+            &cashier,
+            "/api/v1/sales",
+            json!({"card_number": number, "product": "92", "litres": "1", "station": "S2"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::FORBIDDEN, "{}", r.1);
+
+    // Fleet managers see only their own company's cards.
+    let a = env
+        .post(
+            &cashier,
+            "/api/v1/customers",
+            json!({"kind": "company", "name": "A 公司"}),
+        )
+        .await
+        .1["id"]
+        .as_i64()
+        .expect("id");
+    let b = env
+        .post(
+            &cashier,
+            "/api/v1/customers",
+            json!({"kind": "company", "name": "B 公司"}),
+        )
+        .await
+        .1["id"]
+        .as_i64()
+        .expect("id");
+    let card_a = env
+        .new_card(&cashier, json!({"kind": "company_main", "customer_id": a}))
+        .await;
+    let card_b = env
+        .new_card(&cashier, json!({"kind": "company_main", "customer_id": b}))
+        .await;
+    env.add_user("fleet-a", "fleet_manager", None, Some(a))
+        .await;
+    let fleet_a = env.login("fleet-a").await;
+    let r = env.get(&fleet_a, &format!("/api/v1/cards/{card_a}")).await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let r = env.get(&fleet_a, &format!("/api/v1/cards/{card_b}")).await;
+    assert_eq!(r.0, StatusCode::NOT_FOUND, "{}", r.1);
+    let r = env
+        .get(&fleet_a, &format!("/api/v1/cards/{card_b}/transactions"))
+        .await;
+    assert_eq!(r.0, StatusCode::NOT_FOUND);
+    let r = env.get(&fleet_a, &format!("/api/v1/customers/{b}")).await;
+    assert_eq!(r.0, StatusCode::NOT_FOUND);
+    let r = env
+        .get(&fleet_a, &format!("/api/v1/cards?customer_id={b}"))
+        .await;
+    assert_eq!(r.1["items"], json!([]), "{}", r.1);
+    // …and cannot work the counter.
+    let r = env
+        .money(
+            &fleet_a,
+            &format!("/api/v1/cards/{card_a}/recharges"),
+            json!({"amount": "10", "payment_method": "cash"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::FORBIDDEN);
+
+    // Every write is audited with who did it.
+    let r = env.get(&env.admin, "/api/v1/audit?limit=500").await;
+    let entries = r.1.as_array().expect("entries");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == json!("recharge") && e["user"] == json!("cashier1")),
+        "{}",
+        r.1
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == json!("user_add") && e["user"] == json!("admin"))
+    );
+    // Passwords are argon2id hashes.
+    use sqlx::Row;
+    let hash: String = sqlx::query("SELECT password_hash FROM users WHERE username = 'cashier1'")
+        .fetch_one(env.db.pool())
+        .await
+        .expect("row")
+        .try_get("password_hash")
+        .expect("hash");
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    // Wrong password: 401 with a clear code.
+    let r = env
+        .request(
+            Method::POST,
+            None,
+            "/api/v1/auth/login",
+            Some(json!({"username": "cashier1", "password": "nope"})),
+            None,
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.1["code"], json!("invalid_credentials"));
+}
+on_both_backends!(roles, roles_and_scopes);

@@ -1,0 +1,394 @@
+//! Test support: a real server on a fresh database of either backend,
+//! driven over HTTP.
+//!
+//! SQLite tests use a temporary file; PostgreSQL tests create a uniquely
+//! named database on the server in `TEST_DATABASE_URL` and drop it after.
+//! Without that variable a PostgreSQL test says loudly that it skipped —
+//! unless `CI=true`, where a missing server is a failure.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use fuelcard::config::{Keys, Settings};
+use fuelcard::db::Db;
+use fuelcard::http::{self, AppState};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one test body on a backend, naming it in the output.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(env) =
+                    $crate::support::TestEnv::start($crate::support::Backend::Sqlite).await
+                {
+                    super::$body(&env).await;
+                    env.assert_ledger_ok().await;
+                    env.finish().await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(env) =
+                    $crate::support::TestEnv::start($crate::support::Backend::Postgres).await
+                {
+                    super::$body(&env).await;
+                    env.assert_ledger_ok().await;
+                    env.finish().await;
+                }
+            }
+        }
+    };
+}
+
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("TEST_DATABASE_URL").or_else(|_| std::env::var("DATABASE_URL")) {
+        Ok(url) if url.starts_with("postgres") => Some(url),
+        _ => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!(
+                    "CI=true but TEST_DATABASE_URL is not set: the PostgreSQL half must run in CI"
+                );
+            }
+            eprintln!("\n*** SKIPPED: PostgreSQL test — set TEST_DATABASE_URL to run it ***\n");
+            None
+        }
+    }
+}
+
+/// Replaces the database name in a PostgreSQL URL.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let cut = base.rfind('/').expect("a postgres URL has a path");
+    let mut out = format!("{}/{}", &base[..cut], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// A fresh database of one backend, with its URL.
+pub struct FreshDb {
+    pub backend: Backend,
+    pub url: String,
+    admin_url: Option<String>,
+    name: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl FreshDb {
+    pub async fn create(backend: Backend) -> Option<FreshDb> {
+        let name = format!("fuelcard_test_{}", uuid::Uuid::new_v4().simple());
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                Some(FreshDb {
+                    backend,
+                    url,
+                    admin_url: None,
+                    name,
+                    _dir: Some(dir),
+                })
+            }
+            Backend::Postgres => {
+                let admin = postgres_admin_url()?;
+                let db = Db::connect(&admin, 1)
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(db.pool())
+                    .await
+                    .expect("create a test database");
+                db.pool().close().await;
+                Some(FreshDb {
+                    backend,
+                    url: with_database(&admin, &name),
+                    admin_url: Some(admin),
+                    name,
+                    _dir: None,
+                })
+            }
+        }
+    }
+
+    pub async fn drop_database(&self) {
+        if let Some(admin) = &self.admin_url {
+            if let Ok(db) = Db::connect(admin, 1).await {
+                let _ = sqlx::query(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .execute(db.pool())
+                .await;
+                db.pool().close().await;
+            }
+        }
+    }
+}
+
+/// A running server on a fresh database, with an admin logged in.
+pub struct TestEnv {
+    pub fresh: FreshDb,
+    pub db: Db,
+    pub base: String,
+    pub client: Client,
+    pub admin: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+pub fn test_keys() -> Keys {
+    Keys {
+        pin: fuelcard::cards::pin::PinKey::new(b"test-pin-key-0123456789abcdef".to_vec())
+            .expect("a key"),
+    }
+}
+
+impl TestEnv {
+    pub async fn start(backend: Backend) -> Option<TestEnv> {
+        Self::start_with(backend, Settings::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, settings: Settings) -> Option<TestEnv> {
+        let fresh = FreshDb::create(backend).await?;
+        eprintln!("backend: {backend:?} ({})", fresh.url);
+        let db = Db::connect(&fresh.url, 16).await.expect("connect");
+        db.migrate().await.expect("migrate");
+        seed_admin(&db).await;
+        let state = AppState {
+            db: db.clone(),
+            keys: Arc::new(test_keys()),
+            settings: Arc::new(settings),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = http::router(state);
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        let client = Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()
+            .expect("client");
+        let base = format!("http://{addr}");
+        let admin = login(&client, &base, "admin", "admin-password").await;
+        let env = TestEnv {
+            fresh,
+            db,
+            base,
+            client,
+            admin,
+            server,
+        };
+        env.setup_network().await;
+        Some(env)
+    }
+
+    /// Two stations, 92# at 7.68 with 0.20/L off, and a cashier at S1.
+    async fn setup_network(&self) {
+        for (code, name) in [("S1", "城东站"), ("S2", "城西站")] {
+            let r = self
+                .post(
+                    &self.admin,
+                    "/api/v1/stations",
+                    json!({"code": code, "name": name, "district": "东区"}),
+                )
+                .await;
+            assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        }
+        let r = self
+            .put(
+                &self.admin,
+                "/api/v1/products/92/price",
+                json!({"unit_price": "7.68", "card_discount_per_litre": "0.20"}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+        self.add_user("cashier1", "cashier", Some("S1"), None).await;
+    }
+
+    pub async fn add_user(
+        &self,
+        username: &str,
+        role: &str,
+        station: Option<&str>,
+        company: Option<i64>,
+    ) {
+        let r = self
+            .post(&self.admin, "/api/v1/users", json!({"username": username, "password": format!("{username}-password"), "role": role, "station": station, "company_id": company}))
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    }
+
+    pub async fn login(&self, username: &str) -> String {
+        login(
+            &self.client,
+            &self.base,
+            username,
+            &format!("{username}-password"),
+        )
+        .await
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        token: Option<&str>,
+        path: &str,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("the server answers");
+        let status = resp.status();
+        let text = resp.text().await.expect("a body");
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        self.request(Method::GET, Some(token), path, None, None)
+            .await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.request(Method::POST, Some(token), path, Some(body), None)
+            .await
+    }
+
+    pub async fn put(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.request(Method::PUT, Some(token), path, Some(body), None)
+            .await
+    }
+
+    /// A money request with a fresh Idempotency-Key.
+    pub async fn money(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let key = uuid::Uuid::new_v4().to_string();
+        self.request(Method::POST, Some(token), path, Some(body), Some(&key))
+            .await
+    }
+
+    pub async fn new_person(&self, token: &str, name: &str, phone: &str) -> i64 {
+        let r = self
+            .post(
+                token,
+                "/api/v1/customers",
+                json!({"kind": "person", "name": name, "phone": phone}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        r.1["id"].as_i64().expect("an id")
+    }
+
+    pub async fn new_card(&self, token: &str, body: Value) -> String {
+        let r = self.post(token, "/api/v1/cards", body).await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        r.1["number"].as_str().expect("a number").to_string()
+    }
+
+    /// A personal card with `amount` recharged in cash at S1 (no promotion).
+    pub async fn funded_card(&self, token: &str, amount: &str) -> String {
+        let customer = self.new_person(token, "测试", "13900000000").await;
+        let number = self
+            .new_card(token, json!({"kind": "personal", "customer_id": customer}))
+            .await;
+        let r = self
+            .money(
+                token,
+                &format!("/api/v1/cards/{number}/recharges"),
+                json!({"amount": amount, "payment_method": "cash"}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        number
+    }
+
+    pub async fn card(&self, number: &str) -> Value {
+        let r = self
+            .get(&self.admin, &format!("/api/v1/cards/{number}"))
+            .await;
+        assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+        r.1
+    }
+
+    /// Counts rows of a table, to prove a refused request wrote nothing.
+    pub async fn count(&self, table: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(self.db.pool())
+            .await
+            .expect("count")
+            .try_get("n")
+            .expect("n")
+    }
+
+    pub async fn assert_ledger_ok(&self) {
+        let r = self.get(&self.admin, "/api/v1/ledger/check").await;
+        assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+        assert_eq!(r.1["ok"], json!(true), "ledger check: {}", r.1);
+        assert_eq!(r.1["total_balance"], json!("0.00"));
+    }
+
+    pub async fn finish(self) {
+        self.server.abort();
+        self.db.pool().close().await;
+        self.fresh.drop_database().await;
+    }
+}
+
+async fn seed_admin(db: &Db) {
+    let mut tx = db.begin_write().await.expect("tx");
+    fuelcard::auth::users::create(
+        &mut tx,
+        &fuelcard::auth::users::NewUser {
+            username: "admin",
+            password: "admin-password",
+            role: fuelcard::auth::Role::Admin,
+            station_id: None,
+            company_id: None,
+            merchant: None,
+            district: None,
+        },
+    )
+    .await
+    .expect("seed admin");
+    tx.commit().await.expect("commit");
+}
+
+pub async fn login(client: &Client, base: &str, username: &str, password: &str) -> String {
+    let resp = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .expect("login answers");
+    assert_eq!(resp.status(), StatusCode::OK, "login as {username}");
+    let v: Value = resp.json().await.expect("json");
+    v["token"].as_str().expect("a token").to_string()
+}

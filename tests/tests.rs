@@ -1,0 +1,11 @@
+//! Integration tests: the HTTP API against real SQLite and PostgreSQL
+//! databases. Each story runs unchanged on both backends.
+
+mod support;
+
+mod bad_input;
+mod card_life;
+mod concurrency;
+mod idempotency;
+mod security;
+mod story;
