@@ -56,6 +56,9 @@ pub enum Command {
     /// Ledger tools.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Load-test the HTTP API on a fresh database and compare with the
+    /// database's own ceiling.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -185,6 +188,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("user {username} ({}) added with id {id}", role.as_str());
             Ok(())
         }
+        Command::Bench(args) => crate::bench::run(args).await,
         Command::Ledger(LedgerCommand::Check(db)) => {
             let db = db.open().await?;
             let mut conn = db.pool().acquire().await?;

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bench;
 pub mod cards;
 pub mod cli;
 pub mod config;

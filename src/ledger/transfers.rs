@@ -145,9 +145,13 @@ pub async fn spend(
     credit: i64,
     amount: Money,
 ) -> AppResult<SpendSplit> {
-    holds::release_expired(conn, card_account).await?;
     for _ in 0..8 {
-        let b = accounts::balances(conn, card_account).await?;
+        let mut b = accounts::balances(conn, card_account).await?;
+        if b.held_fen > 0 {
+            // An expired reservation must not block the spend.
+            holds::release_expired(conn, card_account).await?;
+            b = accounts::balances(conn, card_account).await?;
+        }
         if b.available_fen() < amount.fen() {
             return Err(AppError::new(
                 Code::InsufficientBalance,

@@ -115,7 +115,7 @@ impl FreshDb {
                     .execute(db.pool())
                     .await
                     .expect("create a test database");
-                db.pool().close().await;
+                db.close().await;
                 Some(FreshDb {
                     backend,
                     url: with_database(&admin, &name),
@@ -136,7 +136,7 @@ impl FreshDb {
                 ))
                 .execute(db.pool())
                 .await;
-                db.pool().close().await;
+                db.close().await;
             }
         }
     }
@@ -357,7 +357,7 @@ impl TestEnv {
 
     pub async fn finish(self) {
         self.server.abort();
-        self.db.pool().close().await;
+        self.db.close().await;
         self.fresh.drop_database().await;
     }
 }

@@ -56,11 +56,7 @@ pub async fn place_hold(
             "reference: at most 64 characters",
         ));
     }
-    let mut tx = state.db.begin_write().await?;
-    let card = cards::find(&mut tx, &number).await?;
-    let checked = cards::check_pin(&mut tx, &state.keys.pin, &card, body.pin.as_deref()).await;
-    tx.commit().await?;
-    checked?;
+    super::sales::check_pin_first(&state, &number, body.pin.as_deref()).await?;
     idempotent(
         &state,
         &actor,

@@ -65,11 +65,7 @@ pub async fn sell(
     })?;
     // The PIN try is committed on its own: a wrong PIN counts even though
     // the sale is refused. A replayed request re-checks its (correct) PIN.
-    let mut tx = state.db.begin_write().await?;
-    let card = cards::find(&mut tx, &number).await?;
-    let checked = cards::check_pin(&mut tx, &state.keys.pin, &card, body.pin.as_deref()).await;
-    tx.commit().await?;
-    checked?;
+    check_pin_first(&state, &number, body.pin.as_deref()).await?;
     idempotent(
         &state,
         &actor,
@@ -103,6 +99,27 @@ pub async fn sell(
         },
     )
     .await
+}
+
+/// Checks a card's PIN in a transaction of its own, committed even when the
+/// PIN is wrong so that every wrong try counts. A card without a PIN (most
+/// fleet and anonymous cards) needs no write at all.
+pub async fn check_pin_first(
+    state: &AppState,
+    number: &cards::CardNumber,
+    pin: Option<&str>,
+) -> AppResult<()> {
+    let mut conn = state.db.pool().acquire().await?;
+    let card = cards::find(&mut conn, number).await?;
+    drop(conn);
+    if card.pin_verifier.is_none() {
+        return Ok(());
+    }
+    let mut tx = state.db.begin_write().await?;
+    let card = cards::find(&mut tx, number).await?;
+    let checked = cards::check_pin(&mut tx, &state.keys.pin, &card, pin).await;
+    tx.commit().await?;
+    checked
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -1,0 +1,600 @@
+//! `fuelcard bench`: the real server on a fresh database, driven over HTTP
+//! by concurrent clients with a counter's mix of requests, measured against
+//! the database's own ceiling on the same machine.
+//!
+//! The ceiling is, for PostgreSQL, pgbench's built-in TPC-B-like script with
+//! the same number of clients; for SQLite, bare debit transactions (`BEGIN
+//! IMMEDIATE`, a conditional balance update, a history insert, commit) with
+//! the same journal and synchronous settings the service uses.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::auth::{Actor, Role, users};
+use crate::cards::customers::{self, CustomerKind, NewCustomer};
+use crate::cards::products::{self, Price};
+use crate::cards::recharge::{self, PaymentMethod, RechargeRequest};
+use crate::cards::{self, CardKind, CardNumber, NewCard};
+use crate::config::{Keys, Settings};
+use crate::db::{Backend, Db};
+use crate::http::{self, AppState};
+use crate::money::Money;
+use crate::stations;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// A postgres:// URL of a server to benchmark on (a fresh database is
+    /// created there and dropped after); default: a fresh SQLite file.
+    #[arg(long = "db")]
+    pub db: Option<String>,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 16)]
+    pub clients: usize,
+    /// Seconds of load (and of the ceiling measurement).
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Cards the clients spread over.
+    #[arg(long, default_value_t = 200)]
+    pub cards: usize,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Cap the request rate (requests per second over all clients), e.g. to
+    /// measure latency at 80% of the peak; default: as fast as possible.
+    #[arg(long)]
+    pub rate: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OpStats {
+    pub requests: usize,
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub errors: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Results {
+    pub backend: &'static str,
+    pub clients: usize,
+    pub seconds: u64,
+    pub cards: usize,
+    pub total_rps: f64,
+    pub ceiling: &'static str,
+    pub ceiling_tps: f64,
+    pub ratio: f64,
+    pub ops: BTreeMap<&'static str, OpStats>,
+}
+
+/// A fresh database for one run, removed afterwards.
+struct Scratch {
+    url: String,
+    admin_url: Option<String>,
+    name: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Scratch {
+    async fn create(db: Option<&str>, purpose: &str) -> anyhow::Result<Scratch> {
+        let name = format!("fuelcard_{purpose}_{}", uuid::Uuid::new_v4().simple());
+        match db {
+            Some(url) if url.starts_with("postgres") => {
+                let admin = Db::connect(url, 1).await?;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(admin.pool())
+                    .await
+                    .context("creating the benchmark database")?;
+                admin.close().await;
+                Ok(Scratch {
+                    url: replace_database(url, &name)?,
+                    admin_url: Some(url.to_string()),
+                    name,
+                    _dir: None,
+                })
+            }
+            Some(other) => {
+                bail!("--db takes a postgres:// URL (SQLite uses a fresh file): {other}")
+            }
+            None => {
+                let dir = tempfile::tempdir()?;
+                let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+                Ok(Scratch {
+                    url,
+                    admin_url: None,
+                    name,
+                    _dir: Some(dir),
+                })
+            }
+        }
+    }
+
+    async fn drop_database(&self) {
+        if let Some(admin) = &self.admin_url {
+            if let Ok(db) = Db::connect(admin, 1).await {
+                let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+                if let Err(e) = sqlx::query(&sql).execute(db.pool()).await {
+                    eprintln!("could not drop {}: {e}", self.name);
+                }
+                db.close().await;
+            }
+        }
+    }
+}
+
+fn replace_database(url: &str, name: &str) -> anyhow::Result<String> {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let cut = base
+        .rfind('/')
+        .filter(|&i| i > "postgres://".len())
+        .context("the URL names no database")?;
+    Ok(match query {
+        Some(q) => format!("{}/{name}?{q}", &base[..cut]),
+        None => format!("{}/{name}", &base[..cut]),
+    })
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.clients == 0 || args.seconds == 0 || args.cards == 0 {
+        bail!("--clients, --seconds and --cards must be positive");
+    }
+    let scratch = Scratch::create(args.db.as_deref(), "bench").await?;
+    let outcome = bench(&args, &scratch).await;
+    scratch.drop_database().await;
+    let results = outcome?;
+    print(&results);
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&results)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+async fn bench(args: &BenchArgs, scratch: &Scratch) -> anyhow::Result<Results> {
+    let pool_size = u32::try_from(args.clients.clamp(4, 32)).unwrap_or(16);
+    let db = Db::connect(&scratch.url, pool_size).await?;
+    db.migrate().await?;
+    eprintln!(
+        "setting up {} cards on {} …",
+        args.cards,
+        db.backend().name()
+    );
+    let numbers = setup(&db, args.cards).await?;
+    let state = AppState {
+        db: db.clone(),
+        keys: Arc::new(Keys {
+            pin: crate::cards::pin::PinKey::new(vec![7; 32]).context("key")?,
+        }),
+        settings: Arc::new(Settings::default()),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, http::router(state)).await;
+    });
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients * 2)
+        .build()?;
+    let token = login(&client, &base).await?;
+    eprintln!(
+        "driving {base} with {} clients for {} s …",
+        args.clients, args.seconds
+    );
+    let samples = drive(args, &client, &base, &token, Arc::new(numbers)).await;
+    server.abort();
+    let backend = db.backend();
+    db.close().await;
+    eprintln!("measuring the {} ceiling …", backend.name());
+    let (ceiling, ceiling_tps) = match backend {
+        Backend::Sqlite => (
+            "sqlite bare debit transactions",
+            sqlite_ceiling(args).await?,
+        ),
+        Backend::Postgres => ("pgbench tpcb-like", pgbench_ceiling(args, &scratch.url)?),
+    };
+    Ok(summarise(args, backend, samples, ceiling, ceiling_tps))
+}
+
+/// A station, 92# priced, a cashier, and `n` personal cards holding plenty.
+async fn setup(db: &Db, n: usize) -> anyhow::Result<Vec<String>> {
+    let e = |err: crate::error::AppError| anyhow::anyhow!("{err}");
+    let mut tx = db.begin_write().await?;
+    let station = stations::create(&mut tx, "B1", "压测站", "bench")
+        .await
+        .map_err(e)?;
+    let password = "bench-password";
+    let cashier_id = users::create(
+        &mut tx,
+        &users::NewUser {
+            username: "bench-cashier",
+            password,
+            role: Role::Cashier,
+            station_id: Some(station.id),
+            company_id: None,
+            merchant: None,
+            district: None,
+        },
+    )
+    .await
+    .map_err(e)?;
+    let product = products::find(&mut tx, "92").await.map_err(e)?;
+    let price = Price {
+        unit_price: Money::from_fen(768),
+        card_discount_per_litre: Money::from_fen(20),
+        effective_from: 0,
+    };
+    products::set_price(&mut tx, &product, price, cashier_id)
+        .await
+        .map_err(e)?;
+    let actor = Actor {
+        user_id: cashier_id,
+        username: "bench-cashier".into(),
+        role: Role::Cashier,
+        station_id: Some(station.id),
+        company_id: None,
+        merchant: None,
+        district: None,
+    };
+    let mut numbers = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = customers::create(
+            &mut tx,
+            &NewCustomer {
+                kind: CustomerKind::Person,
+                name: format!("bench {i}"),
+                phone: None,
+                id_number: None,
+                contact_name: None,
+                address: None,
+            },
+        )
+        .await
+        .map_err(e)?;
+        let card = cards::open(
+            &mut tx,
+            &NewCard {
+                kind: CardKind::Personal,
+                customer_id: Some(c.id),
+                parent: None,
+                plate: None,
+                pin: None,
+                station_id: Some(station.id),
+            },
+        )
+        .await
+        .map_err(e)?;
+        let number = CardNumber::parse(&card.number).map_err(|err| anyhow::anyhow!("{err}"))?;
+        recharge::recharge(
+            &mut tx,
+            &actor,
+            RechargeRequest {
+                number: &number,
+                amount: Money::from_fen(100_000_000),
+                method: PaymentMethod::Transfer,
+                campaign_code: None,
+                station: None,
+            },
+        )
+        .await
+        .map_err(e)?;
+        numbers.push(card.number);
+    }
+    tx.commit().await?;
+    Ok(numbers)
+}
+
+async fn login(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    let v: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": "bench-cashier", "password": "bench-password"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    v["token"]
+        .as_str()
+        .map(String::from)
+        .context("login failed")
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Sale,
+    Recharge,
+    Statement,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Sale => "sale",
+            Op::Recharge => "recharge",
+            Op::Statement => "statement",
+        }
+    }
+}
+
+struct Sample {
+    op: Op,
+    micros: u64,
+    ok: bool,
+}
+
+async fn drive(
+    args: &BenchArgs,
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    numbers: Arc<Vec<String>>,
+) -> Vec<Sample> {
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    // With a rate cap each client waits for its own share of the rate.
+    let pace = args.rate.map(|r| {
+        let per_client = (r as f64 / args.clients as f64).max(0.001);
+        Duration::from_secs_f64(1.0 / per_client)
+    });
+    let mut tasks = Vec::with_capacity(args.clients);
+    for c in 0..args.clients {
+        let client = client.clone();
+        let base = base.to_string();
+        let token = token.to_string();
+        let numbers = numbers.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(c as u64);
+            let mut out = Vec::new();
+            let mut next = Instant::now();
+            while Instant::now() < deadline {
+                if let Some(p) = pace {
+                    tokio::time::sleep_until(next.into()).await;
+                    next += p;
+                }
+                let number = &numbers[rng.gen_range(0..numbers.len())];
+                let roll = rng.gen_range(0..100);
+                let op = if roll < 80 { Op::Sale } else if roll < 90 { Op::Recharge } else { Op::Statement };
+                let key = uuid::Uuid::new_v4().to_string();
+                let req = match op {
+                    Op::Sale => client
+                        .post(format!("{base}/api/v1/sales"))
+                        .header("Idempotency-Key", key)
+                        .json(&json!({"card_number": number, "product": "92", "litres": format!("{}.{:02}", rng.gen_range(5..60), rng.gen_range(0..100))})),
+                    Op::Recharge => client
+                        .post(format!("{base}/api/v1/cards/{number}/recharges"))
+                        .header("Idempotency-Key", key)
+                        .json(&json!({"amount": format!("{}.00", rng.gen_range(100..2000)), "payment_method": "cash"})),
+                    Op::Statement => client.get(format!("{base}/api/v1/cards/{number}/transactions?per_page=20")),
+                };
+                let started = Instant::now();
+                let ok = match req.bearer_auth(&token).send().await {
+                    Ok(resp) => {
+                        let success = resp.status().is_success();
+                        let _ = resp.bytes().await;
+                        success
+                    }
+                    Err(_) => false,
+                };
+                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                out.push(Sample { op, micros, ok });
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        if let Ok(samples) = t.await {
+            all.extend(samples);
+        }
+    }
+    all
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)] as f64 / 1000.0
+}
+
+fn summarise(
+    args: &BenchArgs,
+    backend: Backend,
+    samples: Vec<Sample>,
+    ceiling: &'static str,
+    ceiling_tps: f64,
+) -> Results {
+    let secs = args.seconds as f64;
+    let mut ops = BTreeMap::new();
+    let mut total_ok = 0usize;
+    for op in [Op::Sale, Op::Recharge, Op::Statement] {
+        let mine: Vec<&Sample> = samples
+            .iter()
+            .filter(|s| s.op.name() == op.name())
+            .collect();
+        let mut ok: Vec<u64> = mine.iter().filter(|s| s.ok).map(|s| s.micros).collect();
+        ok.sort_unstable();
+        total_ok += ok.len();
+        ops.insert(
+            op.name(),
+            OpStats {
+                requests: mine.len(),
+                rps: ok.len() as f64 / secs,
+                p50_ms: percentile(&ok, 50.0),
+                p95_ms: percentile(&ok, 95.0),
+                p99_ms: percentile(&ok, 99.0),
+                errors: mine.len() - ok.len(),
+            },
+        );
+    }
+    let sale_rps = ops.get("sale").map_or(0.0, |s| s.rps);
+    Results {
+        backend: backend.name(),
+        clients: args.clients,
+        seconds: args.seconds,
+        cards: args.cards,
+        total_rps: total_ok as f64 / secs,
+        ceiling,
+        ceiling_tps,
+        ratio: if ceiling_tps > 0.0 {
+            sale_rps / ceiling_tps
+        } else {
+            0.0
+        },
+        ops,
+    }
+}
+
+fn print(r: &Results) {
+    println!(
+        "backend {}  clients {}  seconds {}  cards {}",
+        r.backend, r.clients, r.seconds, r.cards
+    );
+    println!(
+        "{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
+        "op", "requests", "rps", "p50 ms", "p95 ms", "p99 ms", "errors"
+    );
+    for (name, s) in &r.ops {
+        println!(
+            "{name:<10} {:>9} {:>9.1} {:>9.2} {:>9.2} {:>9.2} {:>7}",
+            s.requests, s.rps, s.p50_ms, s.p95_ms, s.p99_ms, s.errors
+        );
+    }
+    println!("all requests: {:.1}/s", r.total_rps);
+    println!(
+        "ceiling ({}): {:.1} tps; sales reach {:.0}% of it",
+        r.ceiling,
+        r.ceiling_tps,
+        r.ratio * 100.0
+    );
+}
+
+/// Bare debit transactions on a fresh SQLite file with the service's
+/// settings, from as many tasks as the benchmark has clients.
+async fn sqlite_ceiling(args: &BenchArgs) -> anyhow::Result<f64> {
+    let scratch = Scratch::create(None, "ceiling").await?;
+    let pool_size = u32::try_from(args.clients.clamp(4, 32)).unwrap_or(16);
+    let db = Db::connect(&scratch.url, pool_size).await?;
+    sqlx::query("CREATE TABLE acct (id INTEGER PRIMARY KEY, balance_fen INTEGER NOT NULL) STRICT")
+        .execute(db.pool())
+        .await?;
+    sqlx::query("CREATE TABLE hist (id INTEGER PRIMARY KEY, acct_id INTEGER NOT NULL, amount_fen INTEGER NOT NULL, at INTEGER NOT NULL) STRICT")
+        .execute(db.pool())
+        .await?;
+    let accounts = i64::try_from(args.cards).unwrap_or(200);
+    for id in 0..accounts {
+        sqlx::query("INSERT INTO acct (id, balance_fen) VALUES ($1, 1000000000000)")
+            .bind(id)
+            .execute(db.pool())
+            .await?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let mut tasks = Vec::new();
+    for c in 0..args.clients {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(1000 + c as u64);
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let id = rng.gen_range(0..accounts);
+                let work = async {
+                    let mut tx = db.begin_write().await?;
+                    sqlx::query("UPDATE acct SET balance_fen = balance_fen - $1 WHERE id = $2 AND balance_fen >= $1")
+                        .bind(100i64)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("INSERT INTO hist (acct_id, amount_fen, at) VALUES ($1, $2, $3)")
+                        .bind(id)
+                        .bind(100i64)
+                        .bind(crate::db::now_us())
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await
+                };
+                if work.await.is_ok() {
+                    n += 1;
+                }
+            }
+            n
+        }));
+    }
+    let mut total = 0u64;
+    for t in tasks {
+        total += t.await.unwrap_or(0);
+    }
+    db.close().await;
+    Ok(total as f64 / args.seconds as f64)
+}
+
+/// pgbench's TPC-B-like script on the benchmark database, same clients.
+fn pgbench_ceiling(args: &BenchArgs, url: &str) -> anyhow::Result<f64> {
+    let init = std::process::Command::new("pgbench")
+        .args(["-i", "-s", "1", "-q", url])
+        .output()
+        .context("running pgbench (Debian: postgresql-contrib / postgresql-client)")?;
+    if !init.status.success() {
+        bail!(
+            "pgbench -i failed: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+    }
+    let clients = args.clients.to_string();
+    let threads = args.clients.min(2).to_string();
+    let seconds = args.seconds.to_string();
+    let out = std::process::Command::new("pgbench")
+        .args([
+            "-b",
+            "tpcb-like",
+            "-c",
+            &clients,
+            "-j",
+            &threads,
+            "-T",
+            &seconds,
+            url,
+        ])
+        .output()?;
+    if !out.status.success() {
+        bail!("pgbench failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .context("no tps line in pgbench's output")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{percentile, replace_database};
+
+    #[test]
+    fn percentiles_pick_ranks() {
+        let v: Vec<u64> = (1..=100).map(|i| i * 1000).collect();
+        assert_eq!(percentile(&v, 50.0), 51.0);
+        assert_eq!(percentile(&v, 99.0), 99.0);
+        assert_eq!(percentile(&[], 99.0), 0.0);
+    }
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            replace_database("postgres://u@h:5432/test", "x").unwrap(),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            replace_database("postgres://u@h/test?sslmode=disable", "x").unwrap(),
+            "postgres://u@h/x?sslmode=disable"
+        );
+    }
+}
