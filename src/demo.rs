@@ -301,6 +301,7 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
                         plate: plate.as_deref(),
                         odometer: None,
                     },
+                    tz,
                 )
                 .await;
                 if let Ok(s) = sold {

@@ -58,6 +58,16 @@ codes! {
     CardHasHolds => "card_has_holds", CONFLICT;
     CardNotAnonymous => "card_not_anonymous", CONFLICT;
     PlateMismatch => "plate_mismatch", FORBIDDEN;
+    ProductNotAllowed => "product_not_allowed", FORBIDDEN;
+    SaleLimitExceeded => "sale_limit_exceeded", FORBIDDEN;
+    DailyLimitExceeded => "daily_limit_exceeded", FORBIDDEN;
+    MonthlyAllocationExceeded => "monthly_allocation_exceeded", FORBIDDEN;
+    OutsideAllowedHours => "outside_allowed_hours", FORBIDDEN;
+    StationNotAllowed => "station_not_allowed", FORBIDDEN;
+    OdometerRequired => "odometer_required", UNPROCESSABLE_ENTITY;
+    OdometerBackwards => "odometer_backwards", UNPROCESSABLE_ENTITY;
+    OverTankCapacity => "over_tank_capacity", FORBIDDEN;
+    VehicleNotFound => "vehicle_not_found", NOT_FOUND;
     PinRequired => "pin_required", UNAUTHORIZED;
     WrongPin => "wrong_pin", UNAUTHORIZED;
     PinLocked => "pin_locked", FORBIDDEN;

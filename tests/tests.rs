@@ -6,6 +6,7 @@ mod support;
 mod bad_input;
 mod card_life;
 mod concurrency;
+mod fleet;
 mod idempotency;
 mod security;
 mod story;

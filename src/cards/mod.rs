@@ -378,7 +378,11 @@ pub async fn open(conn: &mut Conn, new: &NewCard<'_>) -> AppResult<Card> {
         .bind(db::now_us())
         .fetch_one(&mut *conn)
         .await?;
-        return card_from_row(&row);
+        let card = card_from_row(&row)?;
+        if let (CardKind::Fleet, Some(company), Some(plate)) = (card.kind, customer_id, new.plate) {
+            crate::fleet::vehicles::bind_card(conn, company, plate, card.id).await?;
+        }
+        return Ok(card);
     }
     Err(AppError::internal("opening a card", "no free card number"))
 }

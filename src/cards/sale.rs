@@ -12,10 +12,11 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Card, CardNumber, products};
+use super::{Card, CardKind, CardNumber, products};
 use crate::auth::Actor;
 use crate::db::{self, Conn};
 use crate::error::{AppError, AppResult, Code};
+use crate::fleet;
 use crate::ledger::{self, AccountKind, Operation};
 use crate::money::{Litres, Money, litres_for, litres_times};
 use crate::stations::{self, shifts};
@@ -74,6 +75,8 @@ pub struct Sold {
     pub balance: Money,
     pub plate: Option<String>,
     pub odometer: Option<i64>,
+    /// Fleet controls set to "approve and alert" that this sale breached.
+    pub alerts: Vec<String>,
     pub time: String,
 }
 
@@ -114,9 +117,17 @@ pub async fn sell(
     actor: &Actor,
     card: &Card,
     req: &SaleRequest<'_>,
+    tz: chrono_tz::Tz,
 ) -> AppResult<Sold> {
     card.ensure_can_spend()?;
-    if let (Some(bound), Some(given)) = (&card.plate, req.plate) {
+    let vehicle = if card.kind == CardKind::Fleet {
+        fleet::vehicles::for_card(conn, card.id).await?
+    } else {
+        None
+    };
+    // A fleet card of a registered vehicle is checked by the vehicle's
+    // limits below; any other card bound to a plate refuses other plates.
+    if let (None, Some(bound), Some(given)) = (&vehicle, &card.plate, req.plate) {
         if !bound.eq_ignore_ascii_case(given.trim()) {
             return Err(AppError::new(
                 Code::PlateMismatch,
@@ -143,6 +154,26 @@ pub async fn sell(
     .ok_or_else(|| AppError::new(Code::ValidationFailed, "the sale is too small to price"))?;
     let station = stations::for_counter(conn, actor, req.station).await?;
     let shift_id = shifts::ensure_open(conn, station.id, actor.user_id).await?;
+    let cleared = match &vehicle {
+        Some(v) => Some(
+            fleet::clear(
+                conn,
+                v,
+                &fleet::Pending {
+                    plate: req.plate,
+                    product: &product.code,
+                    litres: priced.litres,
+                    charged: priced.charged,
+                    station: &station.code,
+                    odometer_km: req.odometer,
+                    at_us: now,
+                },
+                tz,
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let op = ledger::record_operation(
         conn,
         Operation {
@@ -163,8 +194,8 @@ pub async fn sell(
     let row = sqlx::query(
         "INSERT INTO sales (operation_id, card_id, product_id, station_id, shift_id, litres_cl, \
          unit_price_fen, amount_fen, discount_fen, charged_fen, bonus_used_fen, plate, \
-         odometer_km, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+         odometer_km, vehicle_id, alerts, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
     )
     .bind(op)
     .bind(card.id)
@@ -179,10 +210,26 @@ pub async fn sell(
     .bind(split.bonus.fen())
     .bind(plate.as_deref())
     .bind(req.odometer)
+    .bind(cleared.as_ref().map(|c| c.vehicle_id))
+    .bind(alerts_json(cleared.as_ref())?)
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     let id: i64 = row.try_get("id")?;
+    if let Some(c) = &cleared {
+        fleet::usage::record(
+            conn,
+            c.vehicle_id,
+            [&c.day, &c.month],
+            priced.litres,
+            priced.charged,
+            req.odometer,
+        )
+        .await?;
+        for o in &c.overrides_used {
+            fleet::usage::use_override(conn, *o, id).await?;
+        }
+    }
     crate::audit::record(
         conn,
         Some(actor.user_id),
@@ -206,8 +253,21 @@ pub async fn sell(
         balance: Money::from_fen(b.available_fen()),
         plate,
         odometer: req.odometer,
+        alerts: cleared
+            .map(|c| c.alerts.into_iter().map(|a| a.message).collect())
+            .unwrap_or_default(),
         time: crate::time::format_us(now),
     })
+}
+
+/// The alerts a fleet sale raised, as stored with the sale.
+fn alerts_json(cleared: Option<&fleet::Cleared>) -> AppResult<Option<String>> {
+    match cleared {
+        Some(c) if !c.alerts.is_empty() => serde_json::to_string(&c.alerts)
+            .map(Some)
+            .map_err(|e| AppError::internal("encoding alerts", e)),
+        _ => Ok(None),
+    }
 }
 
 #[cfg(test)]

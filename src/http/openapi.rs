@@ -22,6 +22,7 @@ use super::api;
         api::cards::closure,
         api::sales::sell, api::sales::transfer,
         api::ledger::place_hold, api::ledger::get_hold, api::ledger::capture_hold, api::ledger::void_hold,
+        api::fleet::add_vehicle, api::fleet::list_vehicles, api::fleet::grant_override,
         api::ledger::check, api::ledger::open_shift, api::ledger::current_shift, api::ledger::close_shift,
     ),
     components(schemas(crate::error::Problem, crate::error::Code)),

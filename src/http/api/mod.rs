@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod cards;
+pub mod fleet;
 pub mod ledger;
 pub mod sales;
 pub mod session;
@@ -54,6 +55,14 @@ pub fn routes() -> Router<AppState> {
         .route("/holds/{id}/capture", post(ledger::capture_hold))
         .route("/holds/{id}/void", post(ledger::void_hold))
         .route("/ledger/check", get(ledger::check))
+        .route(
+            "/fleet/{company}/vehicles",
+            get(fleet::list_vehicles).post(fleet::add_vehicle),
+        )
+        .route(
+            "/fleet/{company}/vehicles/{plate}/overrides",
+            post(fleet::grant_override),
+        )
         .route("/shifts", post(ledger::open_shift))
         .route("/shifts/current", get(ledger::current_shift))
         .route("/shifts/{id}/close", post(ledger::close_shift))

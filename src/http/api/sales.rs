@@ -66,6 +66,7 @@ pub async fn sell(
     // The PIN try is committed on its own: a wrong PIN counts even though
     // the sale is refused. A replayed request re-checks its (correct) PIN.
     check_pin_first(&state, &number, body.pin.as_deref()).await?;
+    let tz = state.settings.time_zone;
     idempotent(
         &state,
         &actor,
@@ -93,6 +94,7 @@ pub async fn sell(
                         plate: plate.as_deref(),
                         odometer,
                     },
+                    tz,
                 )
                 .await
             })

@@ -1,0 +1,170 @@
+//! Running usage counters per vehicle and period, the month's approved
+//! allocation, and one-off overrides: everything the sale-time limits read,
+//! in a few key lookups instead of a scan of the refuel log.
+
+use sqlx::Row;
+
+use super::limits::{Control, Usage};
+use crate::db::{self, Conn};
+use crate::error::{AppError, AppResult, Code};
+use crate::money::{Litres, Money};
+
+/// Takes the vehicle's row lock for the rest of the transaction, so two
+/// concurrent sales for one vehicle check its limits one after the other
+/// (on SQLite the write lock already does this).
+pub async fn lock_vehicle(conn: &mut Conn, vehicle_id: i64) -> AppResult<()> {
+    sqlx::query("UPDATE vehicles SET active = active WHERE id = $1")
+        .bind(vehicle_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn read(conn: &mut Conn, vehicle_id: i64, day: &str, month: &str) -> AppResult<Usage> {
+    let rows = sqlx::query("SELECT period, litres_cl, amount_fen FROM vehicle_usage WHERE vehicle_id = $1 AND period IN ($2, $3)")
+        .bind(vehicle_id)
+        .bind(day)
+        .bind(month)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut usage = Usage::default();
+    for r in rows {
+        let period: String = r.try_get("period")?;
+        if period == day {
+            usage.day_litres = Litres::from_cl(r.try_get("litres_cl")?);
+            usage.day_amount = Money::from_fen(r.try_get("amount_fen")?);
+        } else {
+            usage.month_amount = Money::from_fen(r.try_get("amount_fen")?);
+        }
+    }
+    let allocation = sqlx::query(
+        "SELECT amount_fen FROM vehicle_allocations WHERE vehicle_id = $1 AND month = $2",
+    )
+    .bind(vehicle_id)
+    .bind(month)
+    .fetch_optional(&mut *conn)
+    .await?;
+    usage.month_allocation = allocation
+        .map(|r| r.try_get("amount_fen"))
+        .transpose()?
+        .map(Money::from_fen);
+    Ok(usage)
+}
+
+/// Adds a refuel to the day and month counters and moves the odometer
+/// forward (never back, even when a backwards reading was let through).
+pub async fn record(
+    conn: &mut Conn,
+    vehicle_id: i64,
+    periods: [&str; 2],
+    litres: Litres,
+    charged: Money,
+    odometer_km: Option<i64>,
+) -> AppResult<()> {
+    for period in periods {
+        sqlx::query(
+            "INSERT INTO vehicle_usage (vehicle_id, period, litres_cl, amount_fen, refuels) VALUES ($1, $2, $3, $4, 1) \
+             ON CONFLICT (vehicle_id, period) DO UPDATE SET litres_cl = vehicle_usage.litres_cl + excluded.litres_cl, \
+             amount_fen = vehicle_usage.amount_fen + excluded.amount_fen, refuels = vehicle_usage.refuels + 1",
+        )
+        .bind(vehicle_id)
+        .bind(period)
+        .bind(litres.cl())
+        .bind(charged.fen())
+        .execute(&mut *conn)
+        .await?;
+    }
+    if let Some(km) = odometer_km {
+        sqlx::query(
+            "UPDATE vehicles SET last_odometer_km = CASE WHEN last_odometer_km IS NULL OR last_odometer_km < $1 \
+             THEN $1 ELSE last_odometer_km END WHERE id = $2",
+        )
+        .bind(km)
+        .bind(vehicle_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Sets (or replaces) a vehicle's approved allocation for a month.
+pub async fn set_allocation(
+    conn: &mut Conn,
+    vehicle_id: i64,
+    month: &str,
+    amount: Money,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO vehicle_allocations (vehicle_id, month, amount_fen, approved_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (vehicle_id, month) DO UPDATE SET amount_fen = excluded.amount_fen, approved_at = excluded.approved_at",
+    )
+    .bind(vehicle_id)
+    .bind(month)
+    .bind(amount.fen())
+    .bind(db::now_us())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Grants a one-off override of one control, valid for `hours`.
+pub async fn grant_override(
+    conn: &mut Conn,
+    vehicle_id: i64,
+    control: Control,
+    reason: &str,
+    user_id: i64,
+    hours: i64,
+) -> AppResult<i64> {
+    if reason.trim().is_empty() || reason.chars().count() > 200 {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "reason: 1–200 characters",
+        ));
+    }
+    let now = db::now_us();
+    let row = sqlx::query(
+        "INSERT INTO limit_overrides (vehicle_id, control, reason, granted_by, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(vehicle_id)
+    .bind(control.as_str())
+    .bind(reason.trim())
+    .bind(user_id)
+    .bind(now + hours * 3_600_000_000)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Unused, unexpired overrides of a vehicle: (override id, control).
+pub async fn open_overrides(conn: &mut Conn, vehicle_id: i64) -> AppResult<Vec<(i64, Control)>> {
+    let rows = sqlx::query(
+        "SELECT id, control FROM limit_overrides WHERE vehicle_id = $1 AND used_by_sale IS NULL AND expires_at > $2 ORDER BY id",
+    )
+    .bind(vehicle_id)
+    .bind(db::now_us())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let control: String = r.try_get("control")?;
+        if let Some(c) = Control::parse(&control) {
+            out.push((r.try_get("id")?, c));
+        }
+    }
+    Ok(out)
+}
+
+/// Marks an override as used by a sale: it passes one sale only.
+pub async fn use_override(conn: &mut Conn, override_id: i64, sale_id: i64) -> AppResult<()> {
+    sqlx::query(
+        "UPDATE limit_overrides SET used_by_sale = $1 WHERE id = $2 AND used_by_sale IS NULL",
+    )
+    .bind(sale_id)
+    .bind(override_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
