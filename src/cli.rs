@@ -56,6 +56,17 @@ pub enum Command {
     /// Ledger tools.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Draft a company's fleet allocation plan for a month and print it.
+    Allocate {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The company (customer id).
+        #[arg(long)]
+        company: i64,
+        /// YYYY-MM; default: next month.
+        #[arg(long)]
+        month: Option<String>,
+    },
     /// Load-test the HTTP API on a fresh database and compare with the
     /// database's own ceiling.
     Bench(crate::bench::BenchArgs),
@@ -189,6 +200,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::Allocate { db, company, month } => {
+            let db = db.open().await?;
+            let month = month.unwrap_or_else(|| {
+                crate::fleet::allocation::month_after(crate::time::today(chrono_tz::Asia::Shanghai))
+            });
+            let mut tx = db.begin_write().await?;
+            let plan = crate::fleet::allocation::draft(&mut tx, company, &month)
+                .await
+                .map_err(anyhow::Error::from)?;
+            crate::audit::record(
+                &mut tx,
+                None,
+                "allocation_draft",
+                &month,
+                serde_json::json!({"company": company, "via": "cli"}),
+            )
+            .await
+            .map_err(anyhow::Error::from)?;
+            tx.commit().await?;
+            println!(
+                "allocation plan for company {company}, {month} ({}):",
+                plan.status
+            );
+            println!(
+                "{:<12} {:>10} {:>11} {:>10}  reason",
+                "plate", "base", "adjustment", "amount"
+            );
+            for l in &plan.lines {
+                println!(
+                    "{:<12} {:>10} {:>11} {:>10}  {}",
+                    l.plate, l.base, l.adjustment, l.amount, l.reason
+                );
+            }
+            println!("total {}", plan.total);
+            Ok(())
+        }
         Command::Ledger(LedgerCommand::Check(db)) => {
             let db = db.open().await?;
             let mut conn = db.pool().acquire().await?;

@@ -68,6 +68,9 @@ codes! {
     OdometerBackwards => "odometer_backwards", UNPROCESSABLE_ENTITY;
     OverTankCapacity => "over_tank_capacity", FORBIDDEN;
     VehicleNotFound => "vehicle_not_found", NOT_FOUND;
+    AllocationApproved => "allocation_already_approved", CONFLICT;
+    AllocationShortfall => "allocation_shortfall", CONFLICT;
+    InvalidCsv => "invalid_csv", UNPROCESSABLE_ENTITY;
     PinRequired => "pin_required", UNAUTHORIZED;
     WrongPin => "wrong_pin", UNAUTHORIZED;
     PinLocked => "pin_locked", FORBIDDEN;

@@ -3,6 +3,8 @@
 
 mod support;
 
+mod allocation;
+
 mod bad_input;
 mod card_life;
 mod concurrency;

@@ -1,7 +1,10 @@
 //! Fleet cards: vehicles bound one-to-one to fleet cards, and the limits a
 //! sale must pass (车队卡, 一车一卡).
 
+pub mod allocation;
+pub mod csv_io;
 pub mod limits;
+pub mod policy;
 pub mod usage;
 pub mod vehicles;
 

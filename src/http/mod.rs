@@ -138,9 +138,35 @@ async fn sweep_holds(db: &Db) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Drafts next month's fleet allocation plans on each company's allocation
+/// day (checked hourly, in the operator's time zone; drafting is idempotent).
+pub fn spawn_allocation_scheduler(db: Db, tz: chrono_tz::Tz) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let today = crate::time::today(tz);
+            let run = async {
+                let mut tx = db.begin_write().await?;
+                let drafted = crate::fleet::allocation::draft_due(&mut tx, today).await?;
+                tx.commit().await?;
+                Ok::<_, AppError>(drafted)
+            };
+            match run.await {
+                Ok(d) if !d.is_empty() => {
+                    tracing::info!(companies = ?d, "drafted next month's allocation plans")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(%e, "drafting allocation plans failed"),
+            }
+        }
+    });
+}
+
 /// Serves until the process is stopped.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
     spawn_hold_sweeper(state.db.clone());
+    spawn_allocation_scheduler(state.db.clone(), state.settings.time_zone);
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

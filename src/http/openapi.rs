@@ -23,6 +23,8 @@ use super::api;
         api::sales::sell, api::sales::transfer,
         api::ledger::place_hold, api::ledger::get_hold, api::ledger::capture_hold, api::ledger::void_hold,
         api::fleet::add_vehicle, api::fleet::list_vehicles, api::fleet::grant_override,
+        api::fleet::import_vehicles, api::fleet::export_vehicles, api::fleet::put_policy, api::fleet::get_policy,
+        api::fleet::draft_plan, api::fleet::get_plan, api::fleet::edit_line, api::fleet::approve_plan,
         api::ledger::check, api::ledger::open_shift, api::ledger::current_shift, api::ledger::close_shift,
     ),
     components(schemas(crate::error::Problem, crate::error::Code)),

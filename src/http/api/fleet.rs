@@ -2,17 +2,20 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::super::AppState;
-use super::super::extract::{ApiJson, in_transaction, require};
+use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction, require};
 use crate::auth::{Actor, Role};
 use crate::cards::customers::{self, CustomerKind};
 use crate::error::{AppError, AppResult, Code};
+use crate::fleet::allocation::{self, Approved, Plan};
 use crate::fleet::limits::Control;
-use crate::fleet::usage;
+use crate::fleet::policy::Policy;
 use crate::fleet::vehicles::{self, Vehicle, VehicleInput};
+use crate::fleet::{csv_io, usage};
 
 /// Who may manage a company's fleet: admins and HQ, station staff (who
 /// register vehicles when issuing cards), and that company's fleet manager.
@@ -161,4 +164,236 @@ pub async fn grant_override(
     })
     .await?;
     Ok((StatusCode::CREATED, Json(granted)))
+}
+
+/// Saves the company's allocation policy (fleet manager, admin).
+#[utoipa::path(put, path = "/api/v1/fleet/{company}/policy", request_body = Policy, params(("company" = i64, Path)),
+    responses((status = 200, body = Policy), (status = 422, body = crate::error::Problem)))]
+pub async fn put_policy(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(company): Path<i64>,
+    ApiJson(policy): ApiJson<Policy>,
+) -> AppResult<Json<Policy>> {
+    require(matches!(
+        actor.role,
+        Role::Admin | Role::Hq | Role::FleetManager
+    ))?;
+    may_manage(&actor, company)?;
+    policy.validate()?;
+    in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let policy = policy.clone();
+        Box::pin(async move {
+            company_of(conn, company).await?;
+            allocation::save_policy(conn, company, &policy, actor.user_id).await?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "policy_save",
+                &company.to_string(),
+                serde_json::json!({}),
+            )
+            .await
+        })
+    })
+    .await?;
+    Ok(Json(policy))
+}
+
+#[utoipa::path(get, path = "/api/v1/fleet/{company}/policy", params(("company" = i64, Path)),
+    responses((status = 200, body = Policy), (status = 404, body = crate::error::Problem)))]
+pub async fn get_policy(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(company): Path<i64>,
+) -> AppResult<Json<Policy>> {
+    may_manage(&actor, company)?;
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(allocation::load_policy(&mut conn, company).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftBody {
+    /// YYYY-MM
+    pub month: String,
+}
+
+/// Drafts a month's allocation plan (drafting twice returns the same plan).
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/allocations", request_body = DraftBody, params(("company" = i64, Path)),
+    responses((status = 201, body = Plan), (status = 404, body = crate::error::Problem)))]
+pub async fn draft_plan(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(company): Path<i64>,
+    ApiJson(body): ApiJson<DraftBody>,
+) -> AppResult<(StatusCode, Json<Plan>)> {
+    require(matches!(
+        actor.role,
+        Role::Admin | Role::Hq | Role::FleetManager
+    ))?;
+    may_manage(&actor, company)?;
+    allocation::parse_month(&body.month)?;
+    let plan = in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let month = body.month.clone();
+        Box::pin(async move {
+            let plan = allocation::draft(conn, company, &month).await?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "allocation_draft",
+                &month,
+                serde_json::json!({"company": company}),
+            )
+            .await?;
+            Ok(plan)
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(plan)))
+}
+
+#[utoipa::path(get, path = "/api/v1/fleet/{company}/allocations/{month}", params(("company" = i64, Path), ("month" = String, Path)),
+    responses((status = 200, body = Plan), (status = 404, body = crate::error::Problem)))]
+pub async fn get_plan(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((company, month)): Path<(i64, String)>,
+) -> AppResult<Json<Plan>> {
+    may_manage(&actor, company)?;
+    allocation::parse_month(&month)?;
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(allocation::get(&mut conn, company, &month).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineBody {
+    pub amount: String,
+    pub reason: String,
+}
+
+/// The fleet manager edits one line of a draft plan.
+#[utoipa::path(put, path = "/api/v1/fleet/{company}/allocations/{month}/lines/{plate}", request_body = LineBody,
+    params(("company" = i64, Path), ("month" = String, Path), ("plate" = String, Path)),
+    responses((status = 200, body = Plan), (status = 409, body = crate::error::Problem)))]
+pub async fn edit_line(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((company, month, plate)): Path<(i64, String, String)>,
+    ApiJson(body): ApiJson<LineBody>,
+) -> AppResult<Json<Plan>> {
+    require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
+    may_manage(&actor, company)?;
+    let amount = super::amount_or_zero("amount", &body.amount)?;
+    let plan = in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let (month, plate, reason) = (month.clone(), plate.clone(), body.reason.clone());
+        Box::pin(async move {
+            let plan =
+                allocation::edit_line(conn, company, &month, &plate, amount, &reason).await?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "allocation_edit",
+                &plate,
+                serde_json::json!({"month": month, "amount": amount}),
+            )
+            .await?;
+            Ok(plan)
+        })
+    })
+    .await?;
+    Ok(Json(plan))
+}
+
+/// Approves and funds a plan, once. Needs an Idempotency-Key.
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/allocations/{month}/approval",
+    params(("company" = i64, Path), ("month" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = Approved), (status = 409, body = crate::error::Problem)))]
+pub async fn approve_plan(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((company, month)): Path<(i64, String)>,
+    req: MoneyRequest<serde_json::Value>,
+) -> AppResult<Response> {
+    require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
+    may_manage(&actor, company)?;
+    allocation::parse_month(&month)?;
+    idempotent(
+        &state,
+        &actor,
+        &req.key,
+        &req.hash,
+        StatusCode::OK,
+        |conn| {
+            let actor = actor.clone();
+            let month = month.clone();
+            Box::pin(async move { allocation::approve(conn, &actor, company, &month).await })
+        },
+    )
+    .await
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Imported {
+    pub imported: usize,
+}
+
+/// Imports vehicles from CSV (the export's format). A file with any bad row
+/// is refused whole, every bad row named by line.
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/vehicles/import", request_body(content = String, content_type = "text/csv"),
+    params(("company" = i64, Path)),
+    responses((status = 201, body = Imported), (status = 422, body = crate::error::Problem)))]
+pub async fn import_vehicles(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(company): Path<i64>,
+    body: String,
+) -> AppResult<(StatusCode, Json<Imported>)> {
+    may_manage(&actor, company)?;
+    let rows = csv_io::parse(&body).map_err(csv_io::rejected)?;
+    let n = rows.len();
+    in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let rows = rows.clone();
+        Box::pin(async move {
+            company_of(conn, company).await?;
+            for (i, v) in rows.iter().enumerate() {
+                vehicles::create(conn, company, v).await.map_err(|e| {
+                    csv_io::rejected(vec![csv_io::RowError {
+                        line: u64::try_from(i).unwrap_or(0) + 2,
+                        reason: e.message,
+                    }])
+                })?;
+            }
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "vehicle_import",
+                &company.to_string(),
+                serde_json::json!({"rows": rows.len()}),
+            )
+            .await
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(Imported { imported: n })))
+}
+
+/// The company's vehicles as CSV.
+#[utoipa::path(get, path = "/api/v1/fleet/{company}/vehicles.csv", params(("company" = i64, Path)),
+    responses((status = 200, content_type = "text/csv", body = String)))]
+pub async fn export_vehicles(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(company): Path<i64>,
+) -> AppResult<Response> {
+    may_manage(&actor, company)?;
+    let mut conn = state.db.pool().acquire().await?;
+    company_of(&mut conn, company).await?;
+    let text = csv_io::export(&vehicles::list(&mut conn, company).await?)?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response())
 }

@@ -63,6 +63,26 @@ pub fn routes() -> Router<AppState> {
             "/fleet/{company}/vehicles/{plate}/overrides",
             post(fleet::grant_override),
         )
+        .route(
+            "/fleet/{company}/vehicles/import",
+            post(fleet::import_vehicles)
+                .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024)),
+        )
+        .route("/fleet/{company}/vehicles.csv", get(fleet::export_vehicles))
+        .route(
+            "/fleet/{company}/policy",
+            get(fleet::get_policy).put(fleet::put_policy),
+        )
+        .route("/fleet/{company}/allocations", post(fleet::draft_plan))
+        .route("/fleet/{company}/allocations/{month}", get(fleet::get_plan))
+        .route(
+            "/fleet/{company}/allocations/{month}/lines/{plate}",
+            put(fleet::edit_line),
+        )
+        .route(
+            "/fleet/{company}/allocations/{month}/approval",
+            post(fleet::approve_plan),
+        )
         .route("/shifts", post(ledger::open_shift))
         .route("/shifts/current", get(ledger::current_shift))
         .route("/shifts/{id}/close", post(ledger::close_shift))
