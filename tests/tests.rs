@@ -10,5 +10,6 @@ mod card_life;
 mod concurrency;
 mod fleet;
 mod idempotency;
+mod review;
 mod security;
 mod story;

@@ -5,6 +5,7 @@ pub mod allocation;
 pub mod csv_io;
 pub mod limits;
 pub mod policy;
+pub mod review;
 pub mod usage;
 pub mod vehicles;
 

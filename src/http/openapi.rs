@@ -25,6 +25,7 @@ use super::api;
         api::fleet::add_vehicle, api::fleet::list_vehicles, api::fleet::grant_override,
         api::fleet::import_vehicles, api::fleet::export_vehicles, api::fleet::put_policy, api::fleet::get_policy,
         api::fleet::draft_plan, api::fleet::get_plan, api::fleet::edit_line, api::fleet::approve_plan,
+        api::fleet::monthly_review, api::fleet::monthly_review_csv, api::fleet::acknowledge,
         api::ledger::check, api::ledger::open_shift, api::ledger::current_shift, api::ledger::close_shift,
     ),
     components(schemas(crate::error::Problem, crate::error::Code)),

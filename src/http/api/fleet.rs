@@ -1,7 +1,7 @@
 //! Fleet vehicles and their sale-time controls.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -12,10 +12,10 @@ use crate::auth::{Actor, Role};
 use crate::cards::customers::{self, CustomerKind};
 use crate::error::{AppError, AppResult, Code};
 use crate::fleet::allocation::{self, Approved, Plan};
-use crate::fleet::limits::Control;
+use crate::fleet::limits::{Control, Hours};
 use crate::fleet::policy::Policy;
 use crate::fleet::vehicles::{self, Vehicle, VehicleInput};
-use crate::fleet::{csv_io, usage};
+use crate::fleet::{csv_io, review, usage};
 
 /// Who may manage a company's fleet: admins and HQ, station staff (who
 /// register vehicles when issuing cards), and that company's fleet manager.
@@ -396,4 +396,142 @@ pub async fn export_vehicles(
     company_of(&mut conn, company).await?;
     let text = csv_io::export(&vehicles::list(&mut conn, company).await?)?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ReviewQuery {
+    /// YYYY-MM
+    pub month: String,
+    /// Local hours at which a refuel is odd, default "23:00-05:00".
+    pub odd_hours: Option<String>,
+    /// Refuels closer than this are flagged, default 120.
+    pub min_gap_minutes: Option<i64>,
+    /// Consumption further from the baseline than this percent is flagged, default 30.
+    pub deviation_percent: Option<i64>,
+}
+
+fn thresholds(q: &ReviewQuery) -> AppResult<review::Thresholds> {
+    let mut t = review::Thresholds::default();
+    if let Some(h) = &q.odd_hours {
+        t.odd_hours = Hours::parse(h)
+            .ok_or_else(|| AppError::new(Code::ValidationFailed, "odd_hours: HH:MM-HH:MM"))?;
+    }
+    if let Some(m) = q.min_gap_minutes {
+        if !(0..=1440).contains(&m) {
+            return Err(AppError::new(
+                Code::ValidationFailed,
+                "min_gap_minutes: 0 to 1440",
+            ));
+        }
+        t.min_gap_minutes = m;
+    }
+    if let Some(d) = q.deviation_percent {
+        if !(1..=1000).contains(&d) {
+            return Err(AppError::new(
+                Code::ValidationFailed,
+                "deviation_percent: 1 to 1000",
+            ));
+        }
+        t.consumption_deviation_percent = d;
+    }
+    Ok(t)
+}
+
+async fn load_review(
+    state: &AppState,
+    actor: &Actor,
+    company: i64,
+    q: &ReviewQuery,
+) -> AppResult<review::Review> {
+    may_manage(actor, company)?;
+    allocation::parse_month(&q.month)?;
+    let t = thresholds(q)?;
+    let mut conn = state.db.pool().acquire().await?;
+    company_of(&mut conn, company).await?;
+    review::monthly(&mut conn, company, &q.month, state.settings.time_zone, &t).await
+}
+
+/// The monthly vehicle fuel review: per-vehicle use and efficiency, and the
+/// anomalies (with earlier unacknowledged ones carried over).
+#[utoipa::path(get, path = "/api/v1/fleet/{company}/reports/monthly", params(("company" = i64, Path), ReviewQuery),
+    responses((status = 200, body = review::Review), (status = 404, body = crate::error::Problem)))]
+pub async fn monthly_review(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(company): Path<i64>,
+    Query(q): Query<ReviewQuery>,
+) -> AppResult<Json<review::Review>> {
+    Ok(Json(load_review(&state, &actor, company, &q).await?))
+}
+
+/// The review's vehicle table as CSV.
+#[utoipa::path(get, path = "/api/v1/fleet/{company}/reports/monthly.csv", params(("company" = i64, Path), ReviewQuery),
+    responses((status = 200, content_type = "text/csv", body = String)))]
+pub async fn monthly_review_csv(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(company): Path<i64>,
+    Query(q): Query<ReviewQuery>,
+) -> AppResult<Response> {
+    let r = load_review(&state, &actor, company, &q).await?;
+    let text = review::vehicles_csv(&r)?;
+    let disposition = format!(
+        "attachment; filename=\"fuel-review-{company}-{}.csv\"",
+        q.month
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AckBody {
+    pub sale_id: i64,
+    /// The anomaly kind, as the review names it.
+    pub kind: String,
+    pub justification: String,
+}
+
+/// The fleet manager acknowledges an anomaly with a justification.
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/anomalies/ack", request_body = AckBody, params(("company" = i64, Path)),
+    responses((status = 204), (status = 404, body = crate::error::Problem)))]
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(company): Path<i64>,
+    ApiJson(body): ApiJson<AckBody>,
+) -> AppResult<StatusCode> {
+    require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
+    may_manage(&actor, company)?;
+    let kind = review::AnomalyKind::parse(&body.kind).ok_or_else(|| {
+        AppError::new(
+            Code::ValidationFailed,
+            format!("unknown anomaly kind {:?}", body.kind),
+        )
+    })?;
+    in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let justification = body.justification.clone();
+        let sale_id = body.sale_id;
+        Box::pin(async move {
+            review::acknowledge(conn, company, sale_id, kind, &justification, actor.user_id)
+                .await?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "anomaly_ack",
+                &sale_id.to_string(),
+                serde_json::json!({"kind": kind, "justification": justification}),
+            )
+            .await
+        })
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -83,6 +83,15 @@ pub fn routes() -> Router<AppState> {
             "/fleet/{company}/allocations/{month}/approval",
             post(fleet::approve_plan),
         )
+        .route(
+            "/fleet/{company}/reports/monthly",
+            get(fleet::monthly_review),
+        )
+        .route(
+            "/fleet/{company}/reports/monthly.csv",
+            get(fleet::monthly_review_csv),
+        )
+        .route("/fleet/{company}/anomalies/ack", post(fleet::acknowledge))
         .route("/shifts", post(ledger::open_shift))
         .route("/shifts/current", get(ledger::current_shift))
         .route("/shifts/{id}/close", post(ledger::close_shift))
