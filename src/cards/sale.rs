@@ -174,6 +174,19 @@ pub async fn sell(
         ),
         None => None,
     };
+    // The vehicle's counters are written before the money moves, so the
+    // station's sales account (the hot row) is held as briefly as possible.
+    if let Some(c) = &cleared {
+        fleet::usage::record(
+            conn,
+            c.vehicle_id,
+            [&c.day, &c.month],
+            priced.litres,
+            priced.charged,
+            req.odometer,
+        )
+        .await?;
+    }
     let op = ledger::record_operation(
         conn,
         Operation {
@@ -217,15 +230,6 @@ pub async fn sell(
     .await?;
     let id: i64 = row.try_get("id")?;
     if let Some(c) = &cleared {
-        fleet::usage::record(
-            conn,
-            c.vehicle_id,
-            [&c.day, &c.month],
-            priced.litres,
-            priced.charged,
-            req.odometer,
-        )
-        .await?;
         for o in &c.overrides_used {
             fleet::usage::use_override(conn, *o, id).await?;
         }

@@ -30,6 +30,15 @@ pub fn local_periods(at_us: i64, tz: Tz) -> (String, String, u32) {
     )
 }
 
+/// The local minute of the day of a moment (without formatting anything,
+/// for reports that look at many refuels).
+pub fn minute_of_day(at_us: i64, tz: Tz) -> u32 {
+    let t = DateTime::<Utc>::from_timestamp_micros(at_us)
+        .unwrap_or_default()
+        .with_timezone(&tz);
+    t.hour() * 60 + t.minute()
+}
+
 /// What a fleet sale still has to do after it is written.
 pub struct Cleared {
     pub vehicle_id: i64,
@@ -59,10 +68,12 @@ pub async fn clear(
     sale: &Pending<'_>,
     tz: Tz,
 ) -> AppResult<Cleared> {
-    usage::lock_vehicle(conn, vehicle.id).await?;
-    let vehicle = vehicles::get(conn, vehicle.id).await?;
+    // Under the lock, the odometer is re-read; the rest of the rules only
+    // change when a manager edits the vehicle.
+    let mut rules = vehicle.rules.clone();
+    rules.last_odometer_km = usage::lock_vehicle(conn, vehicle.id).await?;
     let (day, month, minute) = local_periods(sale.at_us, tz);
-    let used = usage::read(conn, vehicle.id, &day, &month).await?;
+    let (used, any_override) = usage::read(conn, vehicle.id, &day, &month).await?;
     let facts = Facts {
         plate: sale.plate,
         product: sale.product,
@@ -72,10 +83,14 @@ pub async fn clear(
         minute_of_day: minute,
         odometer_km: sale.odometer_km,
     };
-    let found = limits::breaches(&vehicle.rules, &used, &facts);
-    let open = usage::open_overrides(conn, vehicle.id).await?;
+    let found = limits::breaches(&rules, &used, &facts);
+    let open = if any_override && !found.is_empty() {
+        usage::open_overrides(conn, vehicle.id).await?
+    } else {
+        Vec::new()
+    };
     let overridden: Vec<_> = open.iter().map(|(_, c)| *c).collect();
-    let (refused, alerts) = limits::decide(&vehicle.rules, found, &overridden);
+    let (refused, alerts) = limits::decide(&rules, found, &overridden);
     if let Some(b) = refused {
         return Err(AppError::new(b.code, b.message).with("control", b.control.as_str()));
     }

@@ -11,44 +11,51 @@ use crate::money::{Litres, Money};
 
 /// Takes the vehicle's row lock for the rest of the transaction, so two
 /// concurrent sales for one vehicle check its limits one after the other
-/// (on SQLite the write lock already does this).
-pub async fn lock_vehicle(conn: &mut Conn, vehicle_id: i64) -> AppResult<()> {
-    sqlx::query("UPDATE vehicles SET active = active WHERE id = $1")
-        .bind(vehicle_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+/// (on SQLite the write lock already does this). Returns the last odometer
+/// reading as of the lock.
+pub async fn lock_vehicle(conn: &mut Conn, vehicle_id: i64) -> AppResult<Option<i64>> {
+    let row =
+        sqlx::query("UPDATE vehicles SET active = active WHERE id = $1 RETURNING last_odometer_km")
+            .bind(vehicle_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(row.try_get("last_odometer_km")?)
 }
 
-pub async fn read(conn: &mut Conn, vehicle_id: i64, day: &str, month: &str) -> AppResult<Usage> {
-    let rows = sqlx::query("SELECT period, litres_cl, amount_fen FROM vehicle_usage WHERE vehicle_id = $1 AND period IN ($2, $3)")
-        .bind(vehicle_id)
-        .bind(day)
-        .bind(month)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut usage = Usage::default();
-    for r in rows {
-        let period: String = r.try_get("period")?;
-        if period == day {
-            usage.day_litres = Litres::from_cl(r.try_get("litres_cl")?);
-            usage.day_amount = Money::from_fen(r.try_get("amount_fen")?);
-        } else {
-            usage.month_amount = Money::from_fen(r.try_get("amount_fen")?);
-        }
-    }
-    let allocation = sqlx::query(
-        "SELECT amount_fen FROM vehicle_allocations WHERE vehicle_id = $1 AND month = $2",
+/// The vehicle's day and month counters, the month's allocation and
+/// whether any override is open, in one round trip.
+pub async fn read(
+    conn: &mut Conn,
+    vehicle_id: i64,
+    day: &str,
+    month: &str,
+) -> AppResult<(Usage, bool)> {
+    let r = sqlx::query(
+        "SELECT \
+           (SELECT litres_cl FROM vehicle_usage WHERE vehicle_id = $1 AND period = $2) AS day_cl, \
+           (SELECT amount_fen FROM vehicle_usage WHERE vehicle_id = $1 AND period = $2) AS day_fen, \
+           (SELECT amount_fen FROM vehicle_usage WHERE vehicle_id = $1 AND period = $3) AS month_fen, \
+           (SELECT amount_fen FROM vehicle_allocations WHERE vehicle_id = $1 AND month = $3) AS allocation_fen, \
+           (SELECT COUNT(*) FROM limit_overrides WHERE vehicle_id = $1 AND used_by_sale IS NULL \
+              AND expires_at > $4) AS overrides",
     )
     .bind(vehicle_id)
+    .bind(day)
     .bind(month)
-    .fetch_optional(&mut *conn)
+    .bind(db::now_us())
+    .fetch_one(&mut *conn)
     .await?;
-    usage.month_allocation = allocation
-        .map(|r| r.try_get("amount_fen"))
-        .transpose()?
-        .map(Money::from_fen);
-    Ok(usage)
+    let get =
+        |name: &str| -> AppResult<i64> { Ok(r.try_get::<Option<i64>, _>(name)?.unwrap_or(0)) };
+    let usage = Usage {
+        day_litres: Litres::from_cl(get("day_cl")?),
+        day_amount: Money::from_fen(get("day_fen")?),
+        month_amount: Money::from_fen(get("month_fen")?),
+        month_allocation: r
+            .try_get::<Option<i64>, _>("allocation_fen")?
+            .map(Money::from_fen),
+    };
+    Ok((usage, get("overrides")? > 0))
 }
 
 /// Adds a refuel to the day and month counters and moves the odometer
@@ -61,19 +68,20 @@ pub async fn record(
     charged: Money,
     odometer_km: Option<i64>,
 ) -> AppResult<()> {
-    for period in periods {
-        sqlx::query(
-            "INSERT INTO vehicle_usage (vehicle_id, period, litres_cl, amount_fen, refuels) VALUES ($1, $2, $3, $4, 1) \
-             ON CONFLICT (vehicle_id, period) DO UPDATE SET litres_cl = vehicle_usage.litres_cl + excluded.litres_cl, \
-             amount_fen = vehicle_usage.amount_fen + excluded.amount_fen, refuels = vehicle_usage.refuels + 1",
-        )
-        .bind(vehicle_id)
-        .bind(period)
-        .bind(litres.cl())
-        .bind(charged.fen())
-        .execute(&mut *conn)
-        .await?;
-    }
+    // Both periods in one statement: one round trip on the hot path.
+    sqlx::query(
+        "INSERT INTO vehicle_usage (vehicle_id, period, litres_cl, amount_fen, refuels) \
+         VALUES ($1, $2, $4, $5, 1), ($1, $3, $4, $5, 1) \
+         ON CONFLICT (vehicle_id, period) DO UPDATE SET litres_cl = vehicle_usage.litres_cl + excluded.litres_cl, \
+         amount_fen = vehicle_usage.amount_fen + excluded.amount_fen, refuels = vehicle_usage.refuels + 1",
+    )
+    .bind(vehicle_id)
+    .bind(periods[0])
+    .bind(periods[1])
+    .bind(litres.cl())
+    .bind(charged.fen())
+    .execute(&mut *conn)
+    .await?;
     if let Some(km) = odometer_km {
         sqlx::query(
             "UPDATE vehicles SET last_odometer_km = CASE WHEN last_odometer_km IS NULL OR last_odometer_km < $1 \

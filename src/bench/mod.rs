@@ -28,6 +28,8 @@ use crate::http::{self, AppState};
 use crate::money::Money;
 use crate::stations;
 
+mod review;
+
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// A postgres:// URL of a server to benchmark on (a fresh database is
@@ -46,6 +48,22 @@ pub struct BenchArgs {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Sell on fleet cards of vehicles with every sale-time limit set
+    /// (generous enough to pass), to measure what the checks cost.
+    #[arg(long)]
+    pub fleet: bool,
+    /// Only sales (no recharges or statements), for comparing sale rates.
+    #[arg(long)]
+    pub sales_only: bool,
+    /// Time the monthly fleet review instead of the HTTP load.
+    #[arg(long)]
+    pub review: bool,
+    /// Vehicles of the review benchmark's company.
+    #[arg(long, default_value_t = 2000)]
+    pub vehicles: usize,
+    /// Refuels in the review benchmark's month.
+    #[arg(long, default_value_t = 60_000)]
+    pub refuels: usize,
     /// Cap the request rate (requests per second over all clients), e.g. to
     /// measure latency at 80% of the peak; default: as fast as possible.
     #[arg(long)]
@@ -65,6 +83,9 @@ pub struct OpStats {
 #[derive(Debug, Serialize)]
 pub struct Results {
     pub backend: &'static str,
+    /// "mix" (80% sales, 10% recharges, 10% statements), "sales", or
+    /// "fleet-sales" (every sale through the fleet limit checks).
+    pub mode: &'static str,
     pub clients: usize,
     pub seconds: u64,
     pub cards: usize,
@@ -148,6 +169,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.clients == 0 || args.seconds == 0 || args.cards == 0 {
         bail!("--clients, --seconds and --cards must be positive");
     }
+    if args.review {
+        return review::run(&args).await;
+    }
     let scratch = Scratch::create(args.db.as_deref(), "bench").await?;
     let outcome = bench(&args, &scratch).await;
     scratch.drop_database().await;
@@ -169,7 +193,7 @@ async fn bench(args: &BenchArgs, scratch: &Scratch) -> anyhow::Result<Results> {
         args.cards,
         db.backend().name()
     );
-    let numbers = setup(&db, args.cards).await?;
+    let numbers = setup(&db, args.cards, args.fleet).await?;
     let state = AppState {
         db: db.clone(),
         keys: Arc::new(Keys {
@@ -205,8 +229,9 @@ async fn bench(args: &BenchArgs, scratch: &Scratch) -> anyhow::Result<Results> {
     Ok(summarise(args, backend, samples, ceiling, ceiling_tps))
 }
 
-/// A station, 92# priced, a cashier, and `n` personal cards holding plenty.
-async fn setup(db: &Db, n: usize) -> anyhow::Result<Vec<String>> {
+/// A station, 92# priced, a cashier, and `n` cards holding plenty: personal
+/// cards, or fleet cards of vehicles with every limit set.
+async fn setup(db: &Db, n: usize, fleet: bool) -> anyhow::Result<Vec<String>> {
     let e = |err: crate::error::AppError| anyhow::anyhow!("{err}");
     let mut tx = db.begin_write().await?;
     let station = stations::create(&mut tx, "B1", "压测站", "bench")
@@ -245,6 +270,11 @@ async fn setup(db: &Db, n: usize) -> anyhow::Result<Vec<String>> {
         merchant: None,
         district: None,
     };
+    if fleet {
+        let numbers = setup_fleet(&mut tx, &actor, n).await?;
+        tx.commit().await?;
+        return Ok(numbers);
+    }
     let mut numbers = Vec::with_capacity(n);
     for i in 0..n {
         let c = customers::create(
@@ -290,6 +320,101 @@ async fn setup(db: &Db, n: usize) -> anyhow::Result<Vec<String>> {
         numbers.push(card.number);
     }
     tx.commit().await?;
+    Ok(numbers)
+}
+
+/// A company, its main card, and `n` vehicles with fleet cards: plate,
+/// product, per-sale, daily, hours and station limits all set.
+async fn setup_fleet(
+    tx: &mut crate::db::Tx,
+    actor: &Actor,
+    n: usize,
+) -> anyhow::Result<Vec<String>> {
+    let e = |err: crate::error::AppError| anyhow::anyhow!("{err}");
+    let company = customers::create(
+        tx,
+        &NewCustomer {
+            kind: CustomerKind::Company,
+            name: "bench fleet".into(),
+            phone: None,
+            id_number: None,
+            contact_name: None,
+            address: None,
+        },
+    )
+    .await
+    .map_err(e)?;
+    let main = cards::open(
+        tx,
+        &NewCard {
+            kind: CardKind::CompanyMain,
+            customer_id: Some(company.id),
+            parent: None,
+            plate: None,
+            pin: None,
+            station_id: actor.station_id,
+        },
+    )
+    .await
+    .map_err(e)?;
+    let main_number = CardNumber::parse(&main.number).map_err(|err| anyhow::anyhow!("{err}"))?;
+    let per_card = 100_000_000i64;
+    recharge::recharge(
+        tx,
+        actor,
+        RechargeRequest {
+            number: &main_number,
+            amount: Money::from_fen(per_card * i64::try_from(n).unwrap_or(1)),
+            method: PaymentMethod::Transfer,
+            campaign_code: None,
+            station: None,
+        },
+    )
+    .await
+    .map_err(e)?;
+    let mut numbers = Vec::with_capacity(n);
+    for i in 0..n {
+        let plate = format!("B{i:05}");
+        let input = crate::fleet::vehicles::VehicleInput {
+            plate: plate.clone(),
+            vehicle_type: "light_truck".into(),
+            displacement: "2.8".into(),
+            products: vec!["92".into()],
+            tank_capacity: "100".into(),
+            baseline_l_per_100km: "12".into(),
+            department: None,
+            default_driver: None,
+            max_sale_litres: Some("100".into()),
+            max_sale_amount: Some("1000".into()),
+            max_day_litres: Some("100000".into()),
+            max_day_amount: Some("1000000".into()),
+            allowed_hours: Some("00:00-24:00".into()),
+            allowed_stations: Some(vec!["B1".into()]),
+            // Concurrent clients may send one vehicle's readings out of order.
+            controls: [("odometer".to_string(), crate::fleet::limits::Mode::Alert)].into(),
+        };
+        let v = input.validate().map_err(e)?;
+        crate::fleet::vehicles::create(tx, company.id, &v)
+            .await
+            .map_err(e)?;
+        let card = cards::open(
+            tx,
+            &NewCard {
+                kind: CardKind::Fleet,
+                customer_id: None,
+                parent: Some(&main),
+                plate: Some(&plate),
+                pin: None,
+                station_id: actor.station_id,
+            },
+        )
+        .await
+        .map_err(e)?;
+        crate::cards::transfer::transfer(tx, actor, &main, &card, Money::from_fen(per_card))
+            .await
+            .map_err(e)?;
+        numbers.push(card.number);
+    }
     Ok(numbers)
 }
 
@@ -343,12 +468,15 @@ async fn drive(
         let per_client = (r as f64 / args.clients as f64).max(0.001);
         Duration::from_secs_f64(1.0 / per_client)
     });
+    let odometer = Arc::new(std::sync::atomic::AtomicI64::new(1));
     let mut tasks = Vec::with_capacity(args.clients);
     for c in 0..args.clients {
         let client = client.clone();
         let base = base.to_string();
         let token = token.to_string();
         let numbers = numbers.clone();
+        let odometer = odometer.clone();
+        let (fleet, sales_only) = (args.fleet, args.sales_only || args.fleet);
         tasks.push(tokio::spawn(async move {
             let mut rng = rand::rngs::StdRng::seed_from_u64(c as u64);
             let mut out = Vec::new();
@@ -358,15 +486,23 @@ async fn drive(
                     tokio::time::sleep_until(next.into()).await;
                     next += p;
                 }
-                let number = &numbers[rng.gen_range(0..numbers.len())];
-                let roll = rng.gen_range(0..100);
+                let index = rng.gen_range(0..numbers.len());
+                let number = &numbers[index];
+                let roll = if sales_only { 0 } else { rng.gen_range(0..100) };
                 let op = if roll < 80 { Op::Sale } else if roll < 90 { Op::Recharge } else { Op::Statement };
+                let litres = format!("{}.{:02}", rng.gen_range(5..60), rng.gen_range(0..100));
+                let sale = if fleet {
+                    let km = odometer.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    json!({"card_number": number, "product": "92", "litres": litres, "plate": format!("B{index:05}"), "odometer": km})
+                } else {
+                    json!({"card_number": number, "product": "92", "litres": litres})
+                };
                 let key = uuid::Uuid::new_v4().to_string();
                 let req = match op {
                     Op::Sale => client
                         .post(format!("{base}/api/v1/sales"))
                         .header("Idempotency-Key", key)
-                        .json(&json!({"card_number": number, "product": "92", "litres": format!("{}.{:02}", rng.gen_range(5..60), rng.gen_range(0..100))})),
+                        .json(&sale),
                     Op::Recharge => client
                         .post(format!("{base}/api/v1/cards/{number}/recharges"))
                         .header("Idempotency-Key", key)
@@ -438,6 +574,13 @@ fn summarise(
     let sale_rps = ops.get("sale").map_or(0.0, |s| s.rps);
     Results {
         backend: backend.name(),
+        mode: if args.fleet {
+            "fleet-sales"
+        } else if args.sales_only {
+            "sales"
+        } else {
+            "mix"
+        },
         clients: args.clients,
         seconds: args.seconds,
         cards: args.cards,
@@ -455,8 +598,8 @@ fn summarise(
 
 fn print(r: &Results) {
     println!(
-        "backend {}  clients {}  seconds {}  cards {}",
-        r.backend, r.clients, r.seconds, r.cards
+        "backend {}  mode {}  clients {}  seconds {}  cards {}",
+        r.backend, r.mode, r.clients, r.seconds, r.cards
     );
     println!(
         "{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
