@@ -2,6 +2,7 @@
 //! newcomer sees something real in one command. Deterministic (fixed seed),
 //! written in one transaction, and only into a database without users.
 
+use anyhow::Context as _;
 use chrono::{Duration, NaiveDate, TimeZone as _, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -18,6 +19,10 @@ use crate::db::{Conn, Db};
 use crate::error::AppError;
 use crate::money::{Litres, Money};
 use crate::stations::{self, shifts};
+
+/// Each demo cashier works one shift of this many hours a day, one after
+/// the other (06–11, 11–16, 16–21).
+const SHIFT_HOURS: i64 = 5;
 
 /// Days of history the demo writes.
 const HISTORY_DAYS: i64 = 90;
@@ -240,11 +245,23 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
                 CardKind::Fleet
             };
             let plate = (kind == CardKind::Fleet).then_some(*plate);
+            if let Some(p) = plate {
+                demo_vehicle(conn, company.id, p).await?;
+            }
             let sub = open(conn, kind, None, Some(&main), plate).await?;
             spenders.push((sub.clone(), plate.map(String::from)));
             mains.push((main.clone(), sub));
         }
     }
+    let policy: crate::fleet::policy::Policy =
+        toml::from_str(include_str!("../fixtures/fleet/policy.toml"))
+            .context("the fixture policy")?;
+    for company in [&company_a, &company_b] {
+        crate::fleet::allocation::save_policy(conn, company.id, &policy, admin.user_id)
+            .await
+            .map_err(e)?;
+    }
+    let mut odometers: std::collections::HashMap<String, i64> = Default::default();
     let mut anonymous = Vec::new();
     for _ in 0..3 {
         let card = open(conn, CardKind::Anonymous, None, None, None).await?;
@@ -259,7 +276,7 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
     let products_by_weight = ["92", "92", "92", "95", "95", "98", "0"];
     for day_back in (1..=HISTORY_DAYS).rev() {
         let day = today - Duration::days(day_back);
-        for cashier in &cashiers {
+        for (turn, cashier) in cashiers.iter().enumerate() {
             let mut events: Vec<i64> = Vec::new();
             // Month start: recharge personal and main cards, fund sub-cards.
             if day.day0() == 0 || day_back == HISTORY_DAYS {
@@ -299,7 +316,12 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
                         quantity: Quantity::Litres(litres),
                         station: None,
                         plate: plate.as_deref(),
-                        odometer: None,
+                        odometer: plate.as_ref().map(|p| {
+                            let km = odometers.entry(p.clone()).or_insert(20_000);
+                            // The distance the last fill drove, near the 11.5 L/100 km baseline.
+                            *km += litres.cl() * 100 / 1150 * rng.gen_range(85..120) / 100;
+                            *km
+                        }),
                     },
                     tz,
                 )
@@ -313,9 +335,11 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
                     events.push(op);
                 }
             }
-            backdate_day(conn, cashier, day, tz, &events, &mut rng).await?;
+            let start_hour = 6 + 5 * u32::try_from(turn).unwrap_or(0);
+            backdate_day(conn, cashier, day, start_hour, tz, &events, &mut rng).await?;
         }
     }
+    recount_vehicle_usage(conn, tz).await?;
     Ok(logins)
 }
 
@@ -355,12 +379,14 @@ async fn recharge_op(
     Ok(op)
 }
 
-/// Moves the day's events and the cashier's shift to that day (08:00–20:00
-/// local) and closes the shift with a count equal to what was expected.
+/// Moves the day's events and the cashier's shift to that day (a five-hour
+/// shift from `start_hour` local) and closes the shift with a count equal to
+/// what was expected.
 async fn backdate_day(
     conn: &mut Conn,
     cashier: &Actor,
     day: NaiveDate,
+    start_hour: u32,
     tz: chrono_tz::Tz,
     events: &[i64],
     rng: &mut StdRng,
@@ -372,13 +398,16 @@ async fn backdate_day(
         .await
         .map_err(e)?;
     let open = tz
-        .from_local_datetime(&day.and_hms_opt(8, 0, 0).unwrap_or_default())
+        .from_local_datetime(&day.and_hms_opt(start_hour, 0, 0).unwrap_or_default())
         .earliest()
         .map(|t| t.with_timezone(&Utc).timestamp_micros())
         .unwrap_or_default();
+    // Events spread over the five-hour shift, in the order they happened,
+    // so odometer readings rise with time as they did when sold.
+    let slot = SHIFT_HOURS * 3_600 / (i64::try_from(events.len()).unwrap_or(1) + 1);
     let mut at = open;
     for op in events {
-        at += rng.gen_range(60..3_000) * 1_000_000;
+        at += rng.gen_range(slot / 2..slot.max(2)) * 1_000_000;
         for table in ["operations", "transfers", "sales", "recharges"] {
             let column = if table == "operations" {
                 "id"
@@ -400,10 +429,69 @@ async fn backdate_day(
         .map_err(e)?;
     sqlx::query("UPDATE shifts SET opened_at = $1, closed_at = $2 WHERE id = $3")
         .bind(open)
-        .bind(open + 12 * 3_600_000_000)
+        .bind(open + SHIFT_HOURS * 3_600_000_000)
         .bind(shift_id)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// The demo's sales were written now and then moved into the past; the
+/// vehicles' running counters are recounted from them so each day and month
+/// holds what was sold in it.
+async fn recount_vehicle_usage(conn: &mut Conn, tz: chrono_tz::Tz) -> anyhow::Result<()> {
+    let rows = sqlx::query("SELECT vehicle_id, created_at, litres_cl, charged_fen FROM sales WHERE vehicle_id IS NOT NULL")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut totals: std::collections::BTreeMap<(i64, String), (i64, i64, i64)> = Default::default();
+    for r in rows {
+        let vehicle: i64 = r.try_get("vehicle_id")?;
+        let (day, month, _) = crate::fleet::local_periods(r.try_get("created_at")?, tz);
+        let (cl, fen): (i64, i64) = (r.try_get("litres_cl")?, r.try_get("charged_fen")?);
+        for period in [day, month] {
+            let t = totals.entry((vehicle, period)).or_default();
+            *t = (t.0 + cl, t.1 + fen, t.2 + 1);
+        }
+    }
+    sqlx::query("DELETE FROM vehicle_usage")
+        .execute(&mut *conn)
+        .await?;
+    for ((vehicle, period), (cl, fen, n)) in totals {
+        sqlx::query("INSERT INTO vehicle_usage (vehicle_id, period, litres_cl, amount_fen, refuels) VALUES ($1, $2, $3, $4, $5)")
+            .bind(vehicle)
+            .bind(period)
+            .bind(cl)
+            .bind(fen)
+            .bind(n)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A light truck of the demo fleet, taking 92# or 95#.
+async fn demo_vehicle(conn: &mut Conn, company_id: i64, plate: &str) -> anyhow::Result<()> {
+    let input = crate::fleet::vehicles::VehicleInput {
+        plate: plate.into(),
+        vehicle_type: "light_truck".into(),
+        displacement: "2.8".into(),
+        products: vec!["92".into(), "95".into()],
+        tank_capacity: "80".into(),
+        baseline_l_per_100km: "11.5".into(),
+        department: Some("运输部".into()),
+        default_driver: None,
+        max_sale_litres: Some("80".into()),
+        max_sale_amount: None,
+        max_day_litres: None,
+        max_day_amount: None,
+        allowed_hours: None,
+        allowed_stations: None,
+        controls: Default::default(),
+    };
+    let v = input.validate().map_err(e)?;
+    crate::fleet::vehicles::create(conn, company_id, &v)
+        .await
+        .map_err(e)?;
     Ok(())
 }
 
