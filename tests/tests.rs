@@ -10,6 +10,7 @@ mod card_life;
 mod concurrency;
 mod fleet;
 mod idempotency;
+mod pages;
 mod review;
 mod security;
 mod story;

@@ -261,3 +261,50 @@ pub async fn recharge(
         },
     })
 }
+
+/// A stored recharge, as its receipt shows it.
+#[derive(Debug, Serialize)]
+pub struct RechargeReceipt {
+    pub id: i64,
+    pub card_number: String,
+    pub amount: Money,
+    pub bonus: Money,
+    pub balance_after: Money,
+    pub payment_method: String,
+    pub campaign_code: Option<String>,
+    pub gifts: Vec<String>,
+    pub station: String,
+    pub station_name: String,
+    pub cashier: String,
+    pub at_us: i64,
+}
+
+pub async fn receipt(conn: &mut Conn, id: i64) -> AppResult<RechargeReceipt> {
+    let r = sqlx::query(
+        "SELECT r.id, c.number, r.amount_fen, r.bonus_fen, r.payment_method, r.campaign_code, r.gifts, \
+           st.code, st.name, u.username, r.created_at, \
+           (SELECT t.credit_balance_after_fen FROM transfers t WHERE t.operation_id = r.operation_id \
+              AND t.credit_account_id = c.account_id ORDER BY t.id DESC LIMIT 1) AS balance_after \
+         FROM recharges r JOIN cards c ON c.id = r.card_id JOIN stations st ON st.id = r.station_id \
+         JOIN shifts sh ON sh.id = r.shift_id JOIN users u ON u.id = sh.cashier_id WHERE r.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::new(Code::NotFound, format!("no recharge {id}")))?;
+    let gifts: String = r.try_get("gifts")?;
+    Ok(RechargeReceipt {
+        id: r.try_get("id")?,
+        card_number: r.try_get("number")?,
+        amount: Money::from_fen(r.try_get("amount_fen")?),
+        bonus: Money::from_fen(r.try_get("bonus_fen")?),
+        balance_after: Money::from_fen(r.try_get::<Option<i64>, _>("balance_after")?.unwrap_or(0)),
+        payment_method: r.try_get("payment_method")?,
+        campaign_code: r.try_get("campaign_code")?,
+        gifts: serde_json::from_str(&gifts).unwrap_or_default(),
+        station: r.try_get("code")?,
+        station_name: r.try_get("name")?,
+        cashier: r.try_get("username")?,
+        at_us: r.try_get("created_at")?,
+    })
+}

@@ -305,3 +305,56 @@ mod tests {
         assert_eq!(p.charged.to_string(), "194.79");
     }
 }
+
+/// A stored sale, as its receipt shows it.
+#[derive(Debug, Serialize)]
+pub struct SaleReceipt {
+    pub id: i64,
+    pub card_number: String,
+    pub product: String,
+    pub litres: Litres,
+    pub unit_price: Money,
+    pub amount: Money,
+    pub discount: Money,
+    pub charged: Money,
+    pub balance_after: Money,
+    pub plate: Option<String>,
+    pub odometer: Option<i64>,
+    pub station: String,
+    pub station_name: String,
+    pub cashier: String,
+    pub at_us: i64,
+}
+
+pub async fn receipt(conn: &mut Conn, id: i64) -> AppResult<SaleReceipt> {
+    let r = sqlx::query(
+        "SELECT s.id, c.number, p.name AS product, s.litres_cl, s.unit_price_fen, s.amount_fen, s.discount_fen, \
+           s.charged_fen, s.plate, s.odometer_km, st.code, st.name AS station_name, u.username, s.created_at, \
+           (SELECT t.debit_balance_after_fen FROM transfers t WHERE t.operation_id = s.operation_id \
+              AND t.debit_account_id = c.account_id ORDER BY t.id DESC LIMIT 1) AS balance_after \
+         FROM sales s JOIN cards c ON c.id = s.card_id JOIN products p ON p.id = s.product_id \
+         JOIN stations st ON st.id = s.station_id JOIN shifts sh ON sh.id = s.shift_id \
+         JOIN users u ON u.id = sh.cashier_id WHERE s.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::new(Code::NotFound, format!("no sale {id}")))?;
+    Ok(SaleReceipt {
+        id: r.try_get("id")?,
+        card_number: r.try_get("number")?,
+        product: r.try_get("product")?,
+        litres: Litres::from_cl(r.try_get("litres_cl")?),
+        unit_price: Money::from_fen(r.try_get("unit_price_fen")?),
+        amount: Money::from_fen(r.try_get("amount_fen")?),
+        discount: Money::from_fen(r.try_get("discount_fen")?),
+        charged: Money::from_fen(r.try_get("charged_fen")?),
+        balance_after: Money::from_fen(r.try_get::<Option<i64>, _>("balance_after")?.unwrap_or(0)),
+        plate: r.try_get("plate")?,
+        odometer: r.try_get("odometer_km")?,
+        station: r.try_get("code")?,
+        station_name: r.try_get("station_name")?,
+        cashier: r.try_get("username")?,
+        at_us: r.try_get("created_at")?,
+    })
+}

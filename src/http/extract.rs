@@ -195,6 +195,12 @@ where
     R: Serialize,
     F: for<'c> FnMut(&'c mut Conn) -> Work<'c, R>,
 {
+    if key.trim().is_empty() || key.len() > idempotency::MAX_KEY_LEN {
+        return Err(AppError::new(
+            Code::IdempotencyKeyMissing,
+            "money moves need an idempotency key of 1 to 128 characters",
+        ));
+    }
     let mut last = None;
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {

@@ -2,9 +2,9 @@
 //! metrics and the OpenAPI document.
 
 pub mod api;
+pub mod counter;
 pub mod extract;
 pub mod openapi;
-pub mod pages;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -94,7 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
-        .merge(pages::routes())
+        .merge(counter::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(record_metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,0 +1,180 @@
+//! The counter pages: server-rendered HTML for the cashier, Chinese by
+//! default with an English switch, no external assets (a counter PC may have
+//! no internet), keyboard first (autofocus, access keys, Enter submits).
+
+mod desk;
+mod text;
+mod till;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::AppState;
+use crate::auth::Actor;
+pub use text::{Lang, t};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(desk::home))
+        .route("/login", get(desk::login_page).post(desk::login))
+        .route("/logout", post(desk::logout))
+        .route("/lang/{lang}", get(switch_lang))
+        .route("/search", get(desk::search))
+        .route("/cards/new", get(desk::new_card_page).post(desk::new_card))
+        .route("/cards/{number}", get(desk::card_page))
+        .route("/cards/{number}/loss-report", post(desk::loss_report))
+        .route("/cards/{number}/replacement", post(desk::replacement))
+        .route("/cards/{number}/conversion", post(desk::conversion))
+        .route("/cards/{number}/unlock", post(desk::unlock))
+        .route(
+            "/cards/{number}/recharge",
+            get(till::recharge_preview).post(till::recharge),
+        )
+        .route("/cards/{number}/sale", post(till::sale))
+        .route("/receipts/recharge/{id}", get(till::recharge_receipt))
+        .route("/receipts/sale/{id}", get(till::sale_receipt))
+}
+
+/// The cookie holding the page language.
+const LANG_COOKIE: &str = "fuelcard_lang";
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|s| s.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    match cookie(headers, LANG_COOKIE).as_deref() {
+        Some("en") => Lang::En,
+        _ => Lang::Zh,
+    }
+}
+
+async fn switch_lang(Path(lang): Path<String>, headers: HeaderMap) -> Response {
+    let value = if lang == "en" { "en" } else { "zh" };
+    // Back to the page the switch was pressed on, if it was one of ours.
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| {
+            r.find("://")
+                .and_then(|i| r[i + 3..].find('/').map(|j| r[i + 3 + j..].to_string()))
+        })
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    (
+        [(
+            header::SET_COOKIE,
+            format!("{LANG_COOKIE}={value}; Path=/; SameSite=Strict; Max-Age=31536000"),
+        )],
+        Redirect::to(&back),
+    )
+        .into_response()
+}
+
+/// A logged-in counter user; anyone else is sent to the login page.
+pub struct Cashier {
+    pub actor: Actor,
+    pub lang: Lang,
+}
+
+impl FromRequestParts<AppState> for Cashier {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(&parts.headers);
+        match super::extract::actor_of(parts, state).await {
+            Ok(actor) if actor.can_work_counter() => Ok(Cashier { actor, lang }),
+            Ok(actor) => Err(page(
+                lang,
+                t(lang, "counter"),
+                Some(&actor),
+                html! { p.error { (t(lang, "not_counter_role")) } },
+            )
+            .into_response()),
+            Err(_) => Err(Redirect::to("/login").into_response()),
+        }
+    }
+}
+
+const STYLE: &str = r#"
+*{box-sizing:border-box}body{margin:0;font:16px/1.45 "Noto Sans CJK SC","Microsoft YaHei",system-ui,sans-serif;background:#f4f5f7;color:#1d2433}
+header{display:flex;gap:1rem;align-items:center;background:#12355b;color:#fff;padding:.5rem 1rem}
+header a,header button{color:#fff}header .grow{flex:1}header form{display:inline}
+header button{background:none;border:1px solid #fff6;border-radius:4px;padding:.2rem .6rem;cursor:pointer}
+main{max-width:980px;margin:1rem auto;padding:0 1rem}
+h1{font-size:1.4rem;margin:.5rem 0 1rem}h2{font-size:1.1rem;margin:1.2rem 0 .5rem}
+.panel{background:#fff;border:1px solid #d9dde3;border-radius:6px;padding:1rem;margin-bottom:1rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:.6rem 1.2rem}
+.k{color:#5b6474;font-size:.85rem}.v{font-size:1.05rem}.big{font-size:1.8rem;font-weight:600;color:#0b6b3a}
+label{display:block;margin:.4rem 0 .2rem;font-size:.9rem;color:#3a4252}
+input,select{font:inherit;padding:.45rem .6rem;border:1px solid #b8bfca;border-radius:4px;min-width:12rem}
+input:focus,select:focus,button:focus{outline:3px solid #f5a623;outline-offset:1px}
+button.primary{font:inherit;background:#0b6b3a;color:#fff;border:0;border-radius:4px;padding:.5rem 1.2rem;cursor:pointer;margin-top:.6rem}
+button.danger{font:inherit;background:#a4262c;color:#fff;border:0;border-radius:4px;padding:.5rem 1rem;cursor:pointer;margin-top:.6rem}
+.row{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-end}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e6e9ee}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.error{background:#fdecea;border:1px solid #f5c2c0;color:#8a1c1c;padding:.6rem .8rem;border-radius:4px}
+.notice{background:#fff8e1;border:1px solid #f3d27a;padding:.6rem .8rem;border-radius:4px}
+.status-lost,.status-replaced,.status-closed,.status-locked{color:#a4262c;font-weight:600}
+.receipt{max-width:22rem;margin:auto;font-family:"Noto Sans Mono CJK SC",monospace;background:#fff;padding:1rem;border:1px dashed #999}
+.receipt h1{text-align:center;font-size:1.1rem}.receipt table td{border:0;padding:.1rem 0}
+kbd{border:1px solid #999;border-radius:3px;padding:0 .25rem;font-size:.8rem}
+@media print{header,.noprint{display:none}body{background:#fff}main{margin:0}.receipt{border:0;max-width:none}}
+"#;
+
+/// The page frame: header with who is logged in and the language switch.
+pub fn page(lang: Lang, title: &str, actor: Option<&Actor>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · fuelcard" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    a href="/" accesskey="h" { strong { "fuelcard" } " " (t(lang, "counter")) }
+                    span.grow {}
+                    @if let Some(a) = actor {
+                        span { (a.username) }
+                        form method="post" action="/logout" { button type="submit" { (t(lang, "logout")) } }
+                    }
+                    @match lang {
+                        Lang::Zh => a href="/lang/en" { "English" },
+                        Lang::En => a href="/lang/zh" { "中文" },
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// A message box for a refusal, in the page's language where the code is
+/// known, with the service's own message beneath.
+pub fn error_box(lang: Lang, err: &crate::error::AppError) -> Markup {
+    html! {
+        div.error role="alert" {
+            @if let Some(known) = text::for_code(lang, err.code.as_str()) { strong { (known) } br; }
+            (err.message)
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The counter's words in Chinese and English, kept in one table so a
+//! translation is one place to look.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// (key, 中文, English)
+const TEXT: &[(&str, &str, &str)] = &[
+    ("counter", "收银台", "Counter"),
+    ("login", "登录", "Log in"),
+    ("logout", "退出", "Log out"),
+    ("username", "用户名", "Username"),
+    ("password", "密码", "Password"),
+    ("search", "查卡", "Find card"),
+    (
+        "search_hint",
+        "卡号（16位）或持卡人手机号",
+        "Card number (16 digits) or holder's phone",
+    ),
+    ("search_button", "查询", "Search"),
+    ("open_card", "开卡", "Open a card"),
+    (
+        "no_cards_for_phone",
+        "该手机号没有卡",
+        "No cards for this phone number",
+    ),
+    ("card", "卡", "Card"),
+    ("card_number", "卡号", "Card number"),
+    ("kind", "卡类型", "Kind"),
+    ("status", "状态", "Status"),
+    ("holder", "持卡人", "Holder"),
+    ("phone", "手机号", "Phone"),
+    ("plate", "车牌号", "Plate"),
+    ("balance", "余额", "Balance"),
+    ("principal", "本金", "Principal"),
+    ("bonus", "赠送金额", "Bonus"),
+    ("recent", "最近交易", "Recent transactions"),
+    ("time", "时间", "Time"),
+    ("type", "类型", "Type"),
+    ("amount", "金额", "Amount"),
+    ("balance_after", "交易后余额", "Balance after"),
+    ("station", "油站", "Station"),
+    ("recharge", "充值", "Recharge"),
+    ("payment_method", "付款方式", "Payment"),
+    ("cash", "现金", "Cash"),
+    ("bank_card", "银行卡", "Bank card"),
+    ("transfer", "转账", "Transfer"),
+    ("preview", "查看优惠", "Preview discount"),
+    ("confirm_recharge", "确认充值", "Confirm recharge"),
+    ("promotion", "优惠活动", "Promotion"),
+    ("gift", "赠品", "Gift"),
+    ("new_balance", "充值后余额", "New balance"),
+    ("receipt", "小票", "Receipt"),
+    ("print", "打印", "Print"),
+    ("back_to_card", "返回卡片", "Back to the card"),
+    ("sell", "加油消费", "Sell fuel"),
+    ("product", "油品", "Product"),
+    ("litres", "升数", "Litres"),
+    ("or_amount", "或金额（应付）", "or amount (gross)"),
+    ("pin", "密码", "PIN"),
+    ("odometer", "里程表（公里）", "Odometer (km)"),
+    ("confirm_sale", "确认消费", "Confirm sale"),
+    ("unit_price", "单价", "Unit price"),
+    ("discount", "优惠", "Discount"),
+    ("charged", "实扣", "Charged"),
+    (
+        "card_life",
+        "挂失 / 补卡 / 转卡",
+        "Lost / replace / convert",
+    ),
+    ("report_lost", "挂失", "Report lost"),
+    (
+        "confirm_lost",
+        "确认持卡人要求挂失",
+        "The holder asks to report this card lost",
+    ),
+    ("replace", "补卡", "Replace card"),
+    ("convert", "转为记名卡", "Register this card"),
+    ("holder_name", "持卡人姓名", "Holder's name"),
+    ("id_number", "证件号码", "ID number"),
+    ("unlock", "解锁", "Unlock"),
+    ("personal", "个人卡", "Personal"),
+    ("company_main", "单位主卡", "Company main"),
+    ("company_sub", "单位副卡", "Company sub-card"),
+    ("fleet", "车队卡", "Fleet"),
+    ("anonymous", "不记名卡", "Anonymous"),
+    ("active", "正常", "Active"),
+    ("locked", "已锁定", "Locked"),
+    ("lost", "已挂失", "Lost"),
+    ("replaced", "已补卡", "Replaced"),
+    ("closed", "已销卡", "Closed"),
+    ("sale", "消费", "Sale"),
+    ("closure", "销卡", "Closure"),
+    ("replacement", "补卡转入", "Replacement"),
+    ("card_transfer", "划拨", "Transfer"),
+    ("hold_capture", "预授权完成", "Hold capture"),
+    ("allocation", "月度分配", "Allocation"),
+    (
+        "not_counter_role",
+        "您的角色不能使用收银台",
+        "Your role does not work the counter",
+    ),
+    ("no_transactions", "暂无交易", "No transactions yet"),
+    ("customer_kind", "客户类型", "Customer"),
+    ("person", "个人", "Person"),
+    ("company", "单位", "Company"),
+    ("open", "开卡", "Open"),
+    ("new_card_number", "新卡号", "New card number"),
+    ("cashier", "收银员", "Cashier"),
+];
+
+/// Friendlier words for the refusals a cashier meets most.
+const CODES: &[(&str, &str, &str)] = &[
+    ("insufficient_balance", "余额不足", "Insufficient balance"),
+    (
+        "card_blacklisted",
+        "此卡已挂失，禁止使用",
+        "This card is reported lost",
+    ),
+    ("card_locked", "此卡已锁定", "This card is locked"),
+    (
+        "pin_locked",
+        "密码错误次数过多，卡已锁定",
+        "Too many wrong PINs: the card is locked",
+    ),
+    ("wrong_pin", "密码错误", "Wrong PIN"),
+    ("pin_required", "请输入密码", "Enter the PIN"),
+    ("card_closed", "此卡已销卡", "This card is closed"),
+    (
+        "invalid_card_number",
+        "卡号有误，请核对",
+        "Card number mistyped",
+    ),
+    ("card_not_found", "没有这张卡", "No such card"),
+    ("invalid_amount", "金额有误", "Amount not valid"),
+    ("invalid_litres", "升数有误", "Litres not valid"),
+    (
+        "invalid_credentials",
+        "用户名或密码错误",
+        "Wrong username or password",
+    ),
+];
+
+fn find(
+    table: &[(&str, &'static str, &'static str)],
+    key: &str,
+    lang: Lang,
+) -> Option<&'static str> {
+    table
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, zh, en)| if lang == Lang::Zh { *zh } else { *en })
+}
+
+/// The word for `key`; an unknown key shows itself, so a gap is visible.
+pub fn t(lang: Lang, key: &'static str) -> &'static str {
+    find(TEXT, key, lang).unwrap_or(key)
+}
+
+/// The word for a stored value (card kind, status, operation kind).
+pub fn word(lang: Lang, key: &str) -> String {
+    find(TEXT, key, lang).map_or_else(|| key.to_string(), String::from)
+}
+
+pub fn for_code(lang: Lang, code: &str) -> Option<&'static str> {
+    find(CODES, code, lang)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_unique() {
+        let mut keys: Vec<_> = TEXT.iter().map(|(k, _, _)| *k).collect();
+        keys.sort_unstable();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), n);
+    }
+
+    #[test]
+    fn both_languages() {
+        assert_eq!(t(Lang::Zh, "recharge"), "充值");
+        assert_eq!(t(Lang::En, "recharge"), "Recharge");
+        assert_eq!(word(Lang::Zh, "lost"), "已挂失");
+        assert_eq!(
+            for_code(Lang::En, "card_blacklisted"),
+            Some("This card is reported lost")
+        );
+    }
+}

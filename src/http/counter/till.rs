@@ -1,0 +1,326 @@
+//! Money at the counter: recharge with the discount previewed before the
+//! cashier confirms, fuel sales, and printable receipts. Every confirm form
+//! carries an idempotency key made when the form was shown, so a double
+//! click or a refresh never charges twice.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::desk::card_body;
+use super::text::word;
+use super::{Cashier, Lang, error_box, page, t};
+use crate::cards::recharge::{self, PaymentMethod, RechargeRequest};
+use crate::cards::sale::{self, Quantity, SaleRequest};
+use crate::cards::{self};
+use crate::error::{AppError, AppResult, Code};
+use crate::http::AppState;
+use crate::http::api::{amount, litres};
+use crate::http::extract::idempotent;
+use crate::ledger::idempotency::request_hash;
+use crate::money::Money;
+
+#[derive(Deserialize)]
+pub struct PreviewQuery {
+    amount: String,
+    method: String,
+}
+
+fn method_of(text: &str) -> AppResult<PaymentMethod> {
+    PaymentMethod::parse(text)
+        .ok_or_else(|| AppError::new(Code::ValidationFailed, "payment method"))
+}
+
+/// Step one of a recharge: what the customer gets, before anything moves.
+pub async fn recharge_preview(
+    State(state): State<AppState>,
+    c: Cashier,
+    Path(number): Path<String>,
+    Query(q): Query<PreviewQuery>,
+) -> Response {
+    let lang = c.lang;
+    let shown: AppResult<Markup> = async {
+        let n = cards::parse_number(&number)?;
+        let amt = amount("amount", &q.amount)?;
+        let method = method_of(&q.method)?;
+        let mut conn = state.db.pool().acquire().await?;
+        let card = cards::find(&mut conn, &n).await?;
+        card.ensure_can_receive()?;
+        let view = cards::view(&mut conn, &card).await?;
+        let quote = recharge::preview(&mut conn, &card, amt, None).await?;
+        let after = Money::from_fen(view.balance.fen() + amt.fen() + quote.bonus.fen());
+        let key = uuid::Uuid::new_v4().to_string();
+        Ok(page(lang, t(lang, "recharge"), Some(&c.actor), html! {
+            h1 { (t(lang, "recharge")) " " (view.number) }
+            div.panel.grid {
+                div { div.k { (t(lang, "holder")) } div.v { (view.holder_name.clone().unwrap_or_else(|| "—".into())) } }
+                div { div.k { (t(lang, "amount")) } div.v #preview-amount { "¥" (amt) } }
+                div { div.k { (t(lang, "payment_method")) } div.v { (word(lang, method.as_str())) } }
+                div { div.k { (t(lang, "bonus")) } div.big #preview-bonus { "¥" (quote.bonus) } }
+                div { div.k { (t(lang, "promotion")) } div.v { (quote.promotion.clone().unwrap_or_else(|| "—".into())) } }
+                @if let Some(g) = &quote.gift { div { div.k { (t(lang, "gift")) } div.v { (g) } } }
+                div { div.k { (t(lang, "new_balance")) } div.big #preview-balance { "¥" (after) } }
+            }
+            @if let Some(n) = &quote.notice { p.notice { (n) } }
+            form method="post" action={"/cards/" (view.number) "/recharge"} {
+                input type="hidden" name="key" value=(key);
+                input type="hidden" name="amount" value=(amt);
+                input type="hidden" name="method" value=(method.as_str());
+                button.primary #confirm type="submit" autofocus { (t(lang, "confirm_recharge")) " " kbd { "Enter" } }
+                " " a href={"/cards/" (view.number)} { (t(lang, "back_to_card")) }
+            }
+        }))
+    }
+    .await;
+    match shown {
+        Ok(m) => m.into_response(),
+        Err(e) => card_again(&state, &c, &number, e).await,
+    }
+}
+
+async fn card_again(state: &AppState, c: &Cashier, number: &str, e: AppError) -> Response {
+    match card_body(state, c, number, Some(&e)).await {
+        Ok(m) => m.into_response(),
+        Err(e2) => page(
+            c.lang,
+            t(c.lang, "card"),
+            Some(&c.actor),
+            error_box(c.lang, &e2),
+        )
+        .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RechargeForm {
+    key: String,
+    amount: String,
+    method: String,
+}
+
+/// Step two: the confirmed recharge, then its receipt.
+pub async fn recharge(
+    State(state): State<AppState>,
+    c: Cashier,
+    Path(number): Path<String>,
+    Form(f): Form<RechargeForm>,
+) -> Response {
+    let done: AppResult<i64> = async {
+        let n = cards::parse_number(&number)?;
+        let amt = amount("amount", &f.amount)?;
+        let method = method_of(&f.method)?;
+        let hash = request_hash(
+            "POST",
+            &format!("/cards/{number}/recharge"),
+            format!("{amt}|{}", method.as_str()).as_bytes(),
+        );
+        let actor = c.actor.clone();
+        let resp = idempotent(&state, &actor, &f.key, &hash, StatusCode::CREATED, |conn| {
+            let (n, actor) = (n.clone(), actor.clone());
+            Box::pin(async move {
+                recharge::recharge(
+                    conn,
+                    &actor,
+                    RechargeRequest {
+                        number: &n,
+                        amount: amt,
+                        method,
+                        campaign_code: None,
+                        station: None,
+                    },
+                )
+                .await
+            })
+        })
+        .await?;
+        id_of(resp).await
+    }
+    .await;
+    match done {
+        Ok(id) => Redirect::to(&format!("/receipts/recharge/{id}")).into_response(),
+        Err(e) => card_again(&state, &c, &number, e).await,
+    }
+}
+
+/// The id in a stored (or replayed) answer.
+async fn id_of(resp: Response) -> AppResult<i64> {
+    let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .map_err(|e| AppError::internal("reading a response", e))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| AppError::internal("reading a response", e))?;
+    v["id"]
+        .as_i64()
+        .ok_or_else(|| AppError::internal("reading a response", "no id"))
+}
+
+fn receipt_frame(lang: Lang, c: &Cashier, card: &str, rows: Markup) -> Markup {
+    page(
+        lang,
+        t(lang, "receipt"),
+        Some(&c.actor),
+        html! {
+            div.receipt #receipt {
+                h1 { "fuelcard · " (t(lang, "receipt")) }
+                table { (rows) }
+            }
+            p.noprint style="text-align:center" {
+                button.primary type="button" onclick="window.print()" accesskey="p" autofocus { (t(lang, "print")) }
+                " " a href={"/cards/" (card)} { (t(lang, "back_to_card")) }
+            }
+        },
+    )
+}
+
+fn line(k: &str, v: impl maud::Render) -> Markup {
+    html! { tr { td { (k) } td style="text-align:right" { (v) } } }
+}
+
+pub async fn recharge_receipt(
+    State(state): State<AppState>,
+    c: Cashier,
+    Path(id): Path<i64>,
+) -> Response {
+    let lang = c.lang;
+    let tz = state.settings.time_zone;
+    let r = async {
+        let mut conn = state.db.pool().acquire().await?;
+        recharge::receipt(&mut conn, id).await
+    }
+    .await;
+    match r {
+        Ok(r) => receipt_frame(lang, &c, &r.card_number, html! {
+            (line(t(lang, "station"), format!("{} {}", r.station, r.station_name)))
+            (line(t(lang, "time"), crate::time::format_local(r.at_us, tz)))
+            (line(t(lang, "cashier"), &r.cashier))
+            (line(t(lang, "card_number"), &r.card_number))
+            (line(t(lang, "recharge"), format!("¥{}", r.amount)))
+            (line(t(lang, "payment_method"), word(lang, &r.payment_method)))
+            (line(t(lang, "bonus"), format!("¥{}", r.bonus)))
+            @for g in &r.gifts { (line(t(lang, "gift"), g)) }
+            (line(t(lang, "balance"), html! { strong #receipt-balance { "¥" (r.balance_after) } }))
+        })
+        .into_response(),
+        Err(e) => page(lang, t(lang, "receipt"), Some(&c.actor), error_box(lang, &e)).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SaleForm {
+    key: String,
+    product: String,
+    litres: Option<String>,
+    amount: Option<String>,
+    pin: Option<String>,
+    plate: Option<String>,
+    odometer: Option<String>,
+}
+
+fn filled(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+pub async fn sale(
+    State(state): State<AppState>,
+    c: Cashier,
+    Path(number): Path<String>,
+    Form(f): Form<SaleForm>,
+) -> Response {
+    let done: AppResult<i64> = async {
+        let n = cards::parse_number(&number)?;
+        let quantity = match (filled(&f.litres), filled(&f.amount)) {
+            (Some(l), None) => Quantity::Litres(litres("litres", l)?),
+            (None, Some(a)) => Quantity::Amount(amount("amount", a)?),
+            _ => {
+                return Err(AppError::new(
+                    Code::ValidationFailed,
+                    "give either litres or amount",
+                ));
+            }
+        };
+        let odometer = filled(&f.odometer)
+            .map(|o| {
+                o.parse::<i64>().map_err(|_| {
+                    AppError::new(Code::ValidationFailed, "odometer: whole kilometres")
+                })
+            })
+            .transpose()?;
+        let plate = filled(&f.plate).map(String::from);
+        sale::validate(&SaleRequest {
+            number: &n,
+            product: &f.product,
+            quantity,
+            station: None,
+            plate: plate.as_deref(),
+            odometer,
+        })?;
+        crate::http::api::sales::check_pin_first(&state, &n, filled(&f.pin)).await?;
+        let body = format!(
+            "{}|{:?}|{:?}|{:?}|{:?}",
+            f.product, f.litres, f.amount, plate, odometer
+        );
+        let hash = request_hash("POST", &format!("/cards/{number}/sale"), body.as_bytes());
+        let actor = c.actor.clone();
+        let tz = state.settings.time_zone;
+        let product = f.product.clone();
+        let resp = idempotent(&state, &actor, &f.key, &hash, StatusCode::CREATED, |conn| {
+            let (n, actor, product, plate) =
+                (n.clone(), actor.clone(), product.clone(), plate.clone());
+            Box::pin(async move {
+                let card = cards::find(conn, &n).await?;
+                let req = SaleRequest {
+                    number: &n,
+                    product: &product,
+                    quantity,
+                    station: None,
+                    plate: plate.as_deref(),
+                    odometer,
+                };
+                sale::sell(conn, &actor, &card, &req, tz).await
+            })
+        })
+        .await?;
+        id_of(resp).await
+    }
+    .await;
+    match done {
+        Ok(id) => Redirect::to(&format!("/receipts/sale/{id}")).into_response(),
+        Err(e) => card_again(&state, &c, &number, e).await,
+    }
+}
+
+pub async fn sale_receipt(
+    State(state): State<AppState>,
+    c: Cashier,
+    Path(id): Path<i64>,
+) -> Response {
+    let lang = c.lang;
+    let tz = state.settings.time_zone;
+    let r = async {
+        let mut conn = state.db.pool().acquire().await?;
+        sale::receipt(&mut conn, id).await
+    }
+    .await;
+    match r {
+        Ok(r) => receipt_frame(lang, &c, &r.card_number, html! {
+            (line(t(lang, "station"), format!("{} {}", r.station, r.station_name)))
+            (line(t(lang, "time"), crate::time::format_local(r.at_us, tz)))
+            (line(t(lang, "cashier"), &r.cashier))
+            (line(t(lang, "card_number"), &r.card_number))
+            (line(t(lang, "product"), &r.product))
+            (line(t(lang, "litres"), format!("{} L", r.litres)))
+            (line(t(lang, "unit_price"), format!("¥{}", r.unit_price)))
+            (line(t(lang, "amount"), format!("¥{}", r.amount)))
+            (line(t(lang, "discount"), format!("¥{}", r.discount)))
+            (line(t(lang, "charged"), format!("¥{}", r.charged)))
+            @if let Some(p) = &r.plate { (line(t(lang, "plate"), p)) }
+            @if let Some(o) = r.odometer { (line(t(lang, "odometer"), o)) }
+            (line(t(lang, "balance"), html! { strong #receipt-balance { "¥" (r.balance_after) } }))
+        })
+        .into_response(),
+        Err(e) => page(lang, t(lang, "receipt"), Some(&c.actor), error_box(lang, &e)).into_response(),
+    }
+}

@@ -1,0 +1,239 @@
+//! The counter pages: plain HTTP checks on both backends, and one run in a
+//! real headless Chromium (Debian's `chromium` driven through
+//! `chromium-driver`) that logs in, recharges and reads the receipt.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{ClientBuilder, Locator};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::on_both_backends;
+use crate::support::{Backend, TestEnv};
+
+/// A client that keeps cookies and does not follow redirects, as a browser
+/// session seen one step at a time.
+fn browser_like() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+async fn pages_over_http(env: &TestEnv) {
+    let c = browser_like();
+    let r = c
+        .get(format!("{}/cards/9100000000000018", env.base))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login");
+    let r = c
+        .get(format!("{}/login", env.base))
+        .send()
+        .await
+        .expect("answer");
+    let html = r.text().await.expect("html");
+    assert!(
+        html.contains("登录") && html.contains("name=\"password\""),
+        "{html}"
+    );
+    let r = c
+        .post(format!("{}/login", env.base))
+        .form(&[("username", "cashier1"), ("password", "wrong")])
+        .send()
+        .await
+        .expect("answer");
+    assert!(r.text().await.expect("html").contains("用户名或密码错误"));
+    let r = c
+        .post(format!("{}/login", env.base))
+        .form(&[("username", "cashier1"), ("password", "cashier1-password")])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    let cashier = env.login("cashier1").await;
+    let number = env.funded_card(&cashier, "100").await;
+    let page = c
+        .get(format!("{}/cards/{number}", env.base))
+        .send()
+        .await
+        .expect("answer")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("¥100.00"), "{page}");
+    // One confirm posted twice with the same key charges once.
+    let form = [
+        ("key", "page-key-1"),
+        ("amount", "50.00"),
+        ("method", "cash"),
+    ];
+    for _ in 0..2 {
+        let r = c
+            .post(format!("{}/cards/{number}/recharge", env.base))
+            .form(&form)
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(
+            r.headers()["location"]
+                .to_str()
+                .expect("location")
+                .starts_with("/receipts/recharge/")
+        );
+    }
+    assert_eq!(env.card(&number).await["balance"], json!("150.00"));
+    // A refusal is shown on the card page, in Chinese by default.
+    let r = c
+        .post(format!("{}/cards/{number}/sale", env.base))
+        .form(&[("key", "page-key-2"), ("product", "92"), ("litres", "500")])
+        .send()
+        .await
+        .expect("answer");
+    let html = r.text().await.expect("html");
+    assert!(html.contains("余额不足"), "{html}");
+    assert_eq!(env.card(&number).await["balance"], json!("150.00"));
+}
+on_both_backends!(counter_pages, pages_over_http);
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_driver() -> Option<Driver> {
+    let missing = ["/usr/bin/chromium", "/usr/bin/chromedriver"]
+        .iter()
+        .any(|p| !std::path::Path::new(p).exists());
+    if missing {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!(
+                "CI=true but chromium or chromedriver is missing: the test command installs them"
+            );
+        }
+        eprintln!("\n*** SKIPPED: browser test — install chromium and chromium-driver ***\n");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let child = std::process::Command::new("/usr/bin/chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    Some(Driver { child, port })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_recharge_shows_the_new_balance_on_the_receipt() {
+    let Some(driver) = start_driver() else { return };
+    let env = TestEnv::start(Backend::Sqlite).await.expect("sqlite");
+    let r = env
+        .post(&env.admin, "/api/v1/promotions", json!({"name": "满千送2%", "kind": "recharge_bonus", "tiers": [{"min_amount": "1000", "bonus_percent": "2"}]}))
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let cashier = env.login("cashier1").await;
+    let customer = env.new_person(&cashier, "张伟", "13800000001").await;
+    let number = env
+        .new_card(
+            &cashier,
+            json!({"kind": "personal", "customer_id": customer}),
+        )
+        .await;
+
+    let profile = tempfile::tempdir().expect("profile dir");
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=1200,900", format!("--user-data-dir={}", profile.path().display())]
+        }
+    });
+    let caps: fantoccini::wd::Capabilities = caps.as_object().expect("object").clone();
+    let webdriver = format!("http://127.0.0.1:{}", driver.port);
+    let mut browser = None;
+    for _ in 0..50 {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&webdriver)
+            .await
+        {
+            Ok(b) => {
+                browser = Some(b);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let b = browser.expect("chromedriver answers");
+    let run = async {
+        b.goto(&format!("{}/", env.base)).await?;
+        assert!(b.current_url().await?.path().ends_with("/login"));
+        b.find(Locator::Id("username"))
+            .await?
+            .send_keys("cashier1")
+            .await?;
+        b.find(Locator::Id("password"))
+            .await?
+            .send_keys("cashier1-password\n")
+            .await?;
+        b.wait()
+            .for_element(Locator::Id("q"))
+            .await?
+            .send_keys(&format!("{number}\n"))
+            .await?;
+        b.wait()
+            .for_element(Locator::Id("amount"))
+            .await?
+            .send_keys("1000.00")
+            .await?;
+        b.find(Locator::Css("form[action$='/recharge'] button"))
+            .await?
+            .click()
+            .await?;
+        let bonus = b
+            .wait()
+            .for_element(Locator::Id("preview-bonus"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(bonus, "¥20.00");
+        b.find(Locator::Id("confirm")).await?.click().await?;
+        let balance = b
+            .wait()
+            .for_element(Locator::Id("receipt-balance"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(balance, "¥1020.00");
+        let png = b.screenshot().await?;
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 1000);
+        let shot = std::env::temp_dir().join("fuelcard-receipt.png");
+        std::fs::write(&shot, &png).expect("write the screenshot");
+        eprintln!("receipt screenshot: {}", shot.display());
+        Ok::<_, fantoccini::error::CmdError>(())
+    };
+    let outcome = run.await;
+    let _ = b.close().await;
+    outcome.expect("the browser run");
+    assert_eq!(env.card(&number).await["balance"], json!("1020.00"));
+    env.finish().await;
+}
