@@ -9,6 +9,7 @@ mod bad_input;
 mod card_life;
 mod concurrency;
 mod fleet;
+mod fleet_requests;
 mod idempotency;
 mod pages;
 mod review;

@@ -207,8 +207,8 @@ pub async fn sell(
     let row = sqlx::query(
         "INSERT INTO sales (operation_id, card_id, product_id, station_id, shift_id, litres_cl, \
          unit_price_fen, amount_fen, discount_fen, charged_fen, bonus_used_fen, plate, \
-         odometer_km, vehicle_id, alerts, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+         odometer_km, vehicle_id, alerts, loan_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
     )
     .bind(op)
     .bind(card.id)
@@ -225,6 +225,7 @@ pub async fn sell(
     .bind(req.odometer)
     .bind(cleared.as_ref().map(|c| c.vehicle_id))
     .bind(alerts_json(cleared.as_ref())?)
+    .bind(cleared.as_ref().and_then(|c| c.loan_id))
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;

@@ -5,6 +5,7 @@ pub mod allocation;
 pub mod csv_io;
 pub mod limits;
 pub mod policy;
+pub mod requests;
 pub mod review;
 pub mod usage;
 pub mod vehicles;
@@ -46,6 +47,8 @@ pub struct Cleared {
     pub month: String,
     pub alerts: Vec<Breach>,
     pub overrides_used: Vec<i64>,
+    /// The long trip the refuel is tagged to.
+    pub loan_id: Option<i64>,
 }
 
 /// The sale being checked, before it is written.
@@ -73,7 +76,11 @@ pub async fn clear(
     let mut rules = vehicle.rules.clone();
     rules.last_odometer_km = usage::lock_vehicle(conn, vehicle.id).await?;
     let (day, month, minute) = local_periods(sale.at_us, tz);
-    let (used, any_override) = usage::read(conn, vehicle.id, &day, &month).await?;
+    let usage::Snapshot {
+        usage: used,
+        any_override,
+        loan_id,
+    } = usage::read(conn, vehicle.id, &day, &month).await?;
     let facts = Facts {
         plate: sale.plate,
         product: sale.product,
@@ -112,5 +119,6 @@ pub async fn clear(
         month,
         alerts,
         overrides_used,
+        loan_id,
     })
 }

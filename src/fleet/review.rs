@@ -452,6 +452,7 @@ pub async fn monthly(
         }
     }
     found.extend(carried_over(conn, company_id, from, tz, t, &acks, &fleet).await?);
+    found.extend(cash_refuels(conn, company_id, month, from, to).await?);
     Ok(Review {
         company_id,
         month: month.to_string(),
@@ -529,6 +530,45 @@ async fn carried_over(
         }
     }
     Ok(out)
+}
+
+/// Cash refuels made by exception in the month: listed for the review with
+/// the approved reason (they were decided when recorded). Their `sale_id` is
+/// the cash refuel's own id.
+async fn cash_refuels(
+    conn: &mut Conn,
+    company_id: i64,
+    month: &str,
+    from: i64,
+    to: i64,
+) -> AppResult<Vec<Anomaly>> {
+    let rows = sqlx::query(
+        "SELECT c.id, v.plate, c.litres_cl, c.amount_fen, c.reason FROM cash_refuels c JOIN vehicles v ON v.id = c.vehicle_id \
+         WHERE c.company_id = $1 AND c.refuelled_at >= $2 AND c.refuelled_at < $3 ORDER BY c.id",
+    )
+    .bind(company_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let reason: String = r.try_get("reason")?;
+            Ok(Anomaly {
+                plate: r.try_get("plate")?,
+                kind: AnomalyKind::CashRefuel,
+                sale_id: r.try_get("id")?,
+                month: month.to_string(),
+                reason: format!(
+                    "{} L paid in cash, {}",
+                    Litres::from_cl(r.try_get("litres_cl")?),
+                    Money::from_fen(r.try_get("amount_fen")?)
+                ),
+                acknowledged: true,
+                justification: Some(reason),
+            })
+        })
+        .collect()
 }
 
 /// The manager answers an anomaly; it stops carrying over.

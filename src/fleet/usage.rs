@@ -22,14 +22,17 @@ pub async fn lock_vehicle(conn: &mut Conn, vehicle_id: i64) -> AppResult<Option<
     Ok(row.try_get("last_odometer_km")?)
 }
 
-/// The vehicle's day and month counters, the month's allocation and
-/// whether any override is open, in one round trip.
-pub async fn read(
-    conn: &mut Conn,
-    vehicle_id: i64,
-    day: &str,
-    month: &str,
-) -> AppResult<(Usage, bool)> {
+/// What a fleet sale reads about its vehicle, in one round trip.
+pub struct Snapshot {
+    pub usage: Usage,
+    pub any_override: bool,
+    /// The card loan (long trip) the vehicle's card is out on, if any.
+    pub loan_id: Option<i64>,
+}
+
+/// The vehicle's day and month counters, the month's allocation, whether
+/// any override is open and the loan it is out on, in one round trip.
+pub async fn read(conn: &mut Conn, vehicle_id: i64, day: &str, month: &str) -> AppResult<Snapshot> {
     let r = sqlx::query(
         "SELECT \
            (SELECT litres_cl FROM vehicle_usage WHERE vehicle_id = $1 AND period = $2) AS day_cl, \
@@ -37,7 +40,8 @@ pub async fn read(
            (SELECT amount_fen FROM vehicle_usage WHERE vehicle_id = $1 AND period = $3) AS month_fen, \
            (SELECT amount_fen FROM vehicle_allocations WHERE vehicle_id = $1 AND month = $3) AS allocation_fen, \
            (SELECT COUNT(*) FROM limit_overrides WHERE vehicle_id = $1 AND used_by_sale IS NULL \
-              AND expires_at > $4) AS overrides",
+              AND expires_at > $4) AS overrides, \
+           (SELECT MAX(id) FROM card_loans WHERE vehicle_id = $1 AND status = 'handed_out') AS loan_id",
     )
     .bind(vehicle_id)
     .bind(day)
@@ -55,7 +59,11 @@ pub async fn read(
             .try_get::<Option<i64>, _>("allocation_fen")?
             .map(Money::from_fen),
     };
-    Ok((usage, get("overrides")? > 0))
+    Ok(Snapshot {
+        usage,
+        any_override: get("overrides")? > 0,
+        loan_id: r.try_get("loan_id")?,
+    })
 }
 
 /// Adds a refuel to the day and month counters and moves the odometer

@@ -26,6 +26,8 @@ use super::api;
         api::fleet::import_vehicles, api::fleet::export_vehicles, api::fleet::put_policy, api::fleet::get_policy,
         api::fleet::draft_plan, api::fleet::get_plan, api::fleet::edit_line, api::fleet::approve_plan,
         api::fleet::monthly_review, api::fleet::monthly_review_csv, api::fleet::acknowledge,
+        api::fleet::request_topup, api::fleet::decide_topup, api::fleet::request_loan, api::fleet::get_loan,
+        api::fleet::loan_step, api::fleet::record_cash,
         api::ledger::check, api::ledger::open_shift, api::ledger::current_shift, api::ledger::close_shift,
     ),
     components(schemas(crate::error::Problem, crate::error::Code)),

@@ -15,7 +15,7 @@ use crate::fleet::allocation::{self, Approved, Plan};
 use crate::fleet::limits::{Control, Hours};
 use crate::fleet::policy::Policy;
 use crate::fleet::vehicles::{self, Vehicle, VehicleInput};
-use crate::fleet::{csv_io, review, usage};
+use crate::fleet::{csv_io, requests, review, usage};
 
 /// Who may manage a company's fleet: admins and HQ, station staff (who
 /// register vehicles when issuing cards), and that company's fleet manager.
@@ -534,4 +534,206 @@ pub async fn acknowledge(
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopUpBody {
+    pub plate: String,
+    pub amount: String,
+    pub reason: String,
+}
+
+/// Asks for an early top-up of a vehicle running low.
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/topups", request_body = TopUpBody, params(("company" = i64, Path)),
+    responses((status = 201, body = requests::TopUp), (status = 404, body = crate::error::Problem)))]
+pub async fn request_topup(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(company): Path<i64>,
+    ApiJson(body): ApiJson<TopUpBody>,
+) -> AppResult<(StatusCode, Json<requests::TopUp>)> {
+    may_manage(&actor, company)?;
+    let amount = super::amount("amount", &body.amount)?;
+    let t = in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let (plate, reason) = (body.plate.clone(), body.reason.clone());
+        Box::pin(async move {
+            let t = requests::request_topup(conn, &actor, company, &plate, amount, &reason).await?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "topup_request",
+                &t.plate,
+                serde_json::json!({"id": t.id, "amount": amount}),
+            )
+            .await?;
+            Ok(t)
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(t)))
+}
+
+/// Approves (funds, once) or rejects an early top-up. Needs an Idempotency-Key.
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/topups/{id}/{decision}",
+    params(("company" = i64, Path), ("id" = i64, Path), ("decision" = String, Path, description = "approval or rejection"), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = requests::TopUp), (status = 409, body = crate::error::Problem)))]
+pub async fn decide_topup(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((company, id, decision)): Path<(i64, i64, String)>,
+    req: MoneyRequest<serde_json::Value>,
+) -> AppResult<Response> {
+    require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
+    may_manage(&actor, company)?;
+    let approve = match decision.as_str() {
+        "approval" => true,
+        "rejection" => false,
+        _ => return Err(AppError::new(Code::NotFound, "no such route")),
+    };
+    let tz = state.settings.time_zone;
+    idempotent(
+        &state,
+        &actor,
+        &req.key,
+        &req.hash,
+        StatusCode::OK,
+        |conn| {
+            let actor = actor.clone();
+            Box::pin(async move {
+                let t = requests::decide_topup(conn, &actor, company, id, approve, tz).await?;
+                crate::audit::record(
+                    conn,
+                    Some(actor.user_id),
+                    "topup_decision",
+                    &t.plate,
+                    serde_json::json!({"id": id, "status": t.status}),
+                )
+                .await?;
+                Ok(t)
+            })
+        },
+    )
+    .await
+}
+
+/// Asks to lend a vehicle's card for a long trip (借用登记).
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/loans", request_body = requests::LoanRequest, params(("company" = i64, Path)),
+    responses((status = 201, body = requests::Loan), (status = 422, body = crate::error::Problem)))]
+pub async fn request_loan(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(company): Path<i64>,
+    ApiJson(body): ApiJson<requests::LoanRequest>,
+) -> AppResult<(StatusCode, Json<requests::Loan>)> {
+    may_manage(&actor, company)?;
+    let l = in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let body = body.clone();
+        Box::pin(async move {
+            let l = requests::request_loan(conn, &actor, company, &body).await?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "loan_request",
+                &l.plate,
+                serde_json::json!({"id": l.id}),
+            )
+            .await?;
+            Ok(l)
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(l)))
+}
+
+#[utoipa::path(get, path = "/api/v1/fleet/{company}/loans/{id}", params(("company" = i64, Path), ("id" = i64, Path)),
+    responses((status = 200, body = requests::Loan), (status = 404, body = crate::error::Problem)))]
+pub async fn get_loan(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((company, id)): Path<(i64, i64)>,
+) -> AppResult<Json<requests::Loan>> {
+    may_manage(&actor, company)?;
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(requests::loan(&mut conn, company, id).await?))
+}
+
+/// A loan's next step: approval, rejection (fleet manager), handout, return.
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/loans/{id}/{step}",
+    params(("company" = i64, Path), ("id" = i64, Path), ("step" = String, Path, description = "approval, rejection, handout or return")),
+    responses((status = 200, body = requests::Loan), (status = 409, body = crate::error::Problem)))]
+pub async fn loan_step(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((company, id, step)): Path<(i64, i64, String)>,
+) -> AppResult<Json<requests::Loan>> {
+    may_manage(&actor, company)?;
+    let step = match step.as_str() {
+        "approval" => requests::LoanStep::Approve,
+        "rejection" => requests::LoanStep::Reject,
+        "handout" => requests::LoanStep::HandOut,
+        "return" => requests::LoanStep::Return,
+        _ => return Err(AppError::new(Code::NotFound, "no such route")),
+    };
+    if matches!(
+        step,
+        requests::LoanStep::Approve | requests::LoanStep::Reject
+    ) {
+        require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
+    }
+    let l = in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        Box::pin(async move {
+            let l = requests::loan_step(conn, &actor, company, id, step).await?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "loan_step",
+                &l.plate,
+                serde_json::json!({"id": id, "status": l.status}),
+            )
+            .await?;
+            Ok(l)
+        })
+    })
+    .await?;
+    Ok(Json(l))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CashRecorded {
+    pub id: i64,
+}
+
+/// Records a cash refuel made by exception (fleet manager: the approver).
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/cash-refuels", request_body = requests::CashRefuelRequest, params(("company" = i64, Path)),
+    responses((status = 201, body = CashRecorded), (status = 422, body = crate::error::Problem)))]
+pub async fn record_cash(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(company): Path<i64>,
+    ApiJson(body): ApiJson<requests::CashRefuelRequest>,
+) -> AppResult<(StatusCode, Json<CashRecorded>)> {
+    require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
+    may_manage(&actor, company)?;
+    let id = in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let body = body.clone();
+        Box::pin(async move {
+            let id = requests::record_cash(conn, &actor, company, &body).await?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "cash_refuel",
+                &body.plate,
+                serde_json::json!({"id": id, "reason": body.reason}),
+            )
+            .await?;
+            Ok(id)
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(CashRecorded { id })))
 }

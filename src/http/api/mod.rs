@@ -92,6 +92,15 @@ pub fn routes() -> Router<AppState> {
             get(fleet::monthly_review_csv),
         )
         .route("/fleet/{company}/anomalies/ack", post(fleet::acknowledge))
+        .route("/fleet/{company}/topups", post(fleet::request_topup))
+        .route(
+            "/fleet/{company}/topups/{id}/{decision}",
+            post(fleet::decide_topup),
+        )
+        .route("/fleet/{company}/loans", post(fleet::request_loan))
+        .route("/fleet/{company}/loans/{id}", get(fleet::get_loan))
+        .route("/fleet/{company}/loans/{id}/{step}", post(fleet::loan_step))
+        .route("/fleet/{company}/cash-refuels", post(fleet::record_cash))
         .route("/shifts", post(ledger::open_shift))
         .route("/shifts/current", get(ledger::current_shift))
         .route("/shifts/{id}/close", post(ledger::close_shift))

@@ -1,0 +1,387 @@
+//! What a fleet manager decides between two allocation runs: an early
+//! top-up for a vehicle running low, lending a vehicle's card for a long
+//! trip (借用登记), and a cash refuel made by exception. Every decision is a
+//! conditional update on the request's state, so it happens once.
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::vehicles;
+use crate::auth::Actor;
+use crate::cards;
+use crate::db::{self, Conn};
+use crate::error::{AppError, AppResult, Code};
+use crate::ledger::{self, Operation};
+use crate::money::{Litres, Money};
+
+fn text(field: &str, value: &str, max: usize) -> AppResult<String> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > max {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            format!("{field}: 1–{max} characters"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TopUp {
+    pub id: i64,
+    pub plate: String,
+    #[schema(value_type = String)]
+    pub amount: Money,
+    pub reason: String,
+    pub status: String,
+}
+
+async fn topup(conn: &mut Conn, company_id: i64, id: i64) -> AppResult<TopUp> {
+    let r = sqlx::query(
+        "SELECT t.id, v.plate, t.amount_fen, t.reason, t.status FROM topup_requests t JOIN vehicles v ON v.id = t.vehicle_id \
+         WHERE t.id = $1 AND t.company_id = $2",
+    )
+    .bind(id)
+    .bind(company_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::new(Code::NotFound, format!("no top-up request {id}")))?;
+    Ok(TopUp {
+        id: r.try_get("id")?,
+        plate: r.try_get("plate")?,
+        amount: Money::from_fen(r.try_get("amount_fen")?),
+        reason: r.try_get("reason")?,
+        status: r.try_get("status")?,
+    })
+}
+
+pub async fn request_topup(
+    conn: &mut Conn,
+    actor: &Actor,
+    company_id: i64,
+    plate: &str,
+    amount: Money,
+    reason: &str,
+) -> AppResult<TopUp> {
+    let v = vehicles::by_plate(conn, company_id, plate).await?;
+    let row = sqlx::query(
+        "INSERT INTO topup_requests (company_id, vehicle_id, amount_fen, reason, status, requested_by, created_at) \
+         VALUES ($1, $2, $3, $4, 'requested', $5, $6) RETURNING id",
+    )
+    .bind(company_id)
+    .bind(v.id)
+    .bind(amount.fen())
+    .bind(text("reason", reason, 200)?)
+    .bind(actor.user_id)
+    .bind(db::now_us())
+    .fetch_one(&mut *conn)
+    .await?;
+    topup(conn, company_id, row.try_get("id")?).await
+}
+
+/// Approves (funds) or rejects a top-up, once. Approval moves the amount
+/// from the vehicle's main card to its card and raises this month's
+/// allocation by as much, so the monthly limit lets it be spent.
+pub async fn decide_topup(
+    conn: &mut Conn,
+    actor: &Actor,
+    company_id: i64,
+    id: i64,
+    approve: bool,
+    tz: Tz,
+) -> AppResult<TopUp> {
+    let status = if approve { "approved" } else { "rejected" };
+    let done = sqlx::query(
+        "UPDATE topup_requests SET status = $1, decided_by = $2, decided_at = $3 WHERE id = $4 AND company_id = $5 \
+         AND status = 'requested' RETURNING vehicle_id, amount_fen",
+    )
+    .bind(status)
+    .bind(actor.user_id)
+    .bind(db::now_us())
+    .bind(id)
+    .bind(company_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = done else {
+        let current = topup(conn, company_id, id).await?;
+        return Err(AppError::new(
+            Code::Duplicate,
+            format!("top-up {id} is already {}", current.status),
+        ));
+    };
+    if approve {
+        let vehicle = vehicles::get(conn, row.try_get("vehicle_id")?).await?;
+        let amount = Money::from_fen(row.try_get("amount_fen")?);
+        let number = vehicle.card_number.as_deref().ok_or_else(|| {
+            AppError::new(
+                Code::InvalidTransfer,
+                format!("vehicle {} has no fleet card", vehicle.plate),
+            )
+        })?;
+        let card = cards::find(conn, &cards::parse_number(number)?).await?;
+        let main_id = card.parent_card_id.ok_or_else(|| {
+            AppError::new(Code::InvalidTransfer, "the fleet card has no main card")
+        })?;
+        let main = cards::find_by_id(conn, main_id).await?;
+        let op = ledger::record_operation(
+            conn,
+            Operation {
+                kind: "early_topup",
+                card_id: Some(card.id),
+                station_id: None,
+                shift_id: None,
+                user_id: Some(actor.user_id),
+                detail: serde_json::json!({ "request": id, "plate": vehicle.plate }),
+            },
+        )
+        .await?;
+        ledger::spend(conn, op, main.account_id, card.account_id, amount).await?;
+        sqlx::query("UPDATE topup_requests SET operation_id = $1 WHERE id = $2")
+            .bind(op)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        let (_, month, _) = super::local_periods(db::now_us(), tz);
+        sqlx::query("UPDATE vehicle_allocations SET amount_fen = amount_fen + $1 WHERE vehicle_id = $2 AND month = $3")
+            .bind(amount.fen())
+            .bind(vehicle.id)
+            .bind(&month)
+            .execute(&mut *conn)
+            .await?;
+    }
+    topup(conn, company_id, id).await
+}
+
+/// A loan's request as the API takes it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoanRequest {
+    pub plate: String,
+    pub driver: String,
+    pub purpose: String,
+    pub route: String,
+    /// YYYY-MM-DD
+    pub starts_on: String,
+    /// YYYY-MM-DD
+    pub ends_on: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoanRefuel {
+    pub sale_id: i64,
+    #[schema(value_type = String)]
+    pub litres: Litres,
+    #[schema(value_type = String)]
+    pub charged: Money,
+    pub station: String,
+    pub time: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Loan {
+    pub id: i64,
+    pub plate: String,
+    pub driver: String,
+    pub purpose: String,
+    pub route: String,
+    pub starts_on: String,
+    pub ends_on: String,
+    pub status: String,
+    /// Refuels made while the card was handed out, tagged to this trip.
+    pub refuels: Vec<LoanRefuel>,
+}
+
+pub async fn loan(conn: &mut Conn, company_id: i64, id: i64) -> AppResult<Loan> {
+    let r = sqlx::query(
+        "SELECT l.id, v.plate, l.driver, l.purpose, l.route, l.starts_on, l.ends_on, l.status FROM card_loans l \
+         JOIN vehicles v ON v.id = l.vehicle_id WHERE l.id = $1 AND l.company_id = $2",
+    )
+    .bind(id)
+    .bind(company_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::new(Code::NotFound, format!("no card loan {id}")))?;
+    let rows = sqlx::query(
+        "SELECT s.id, s.litres_cl, s.charged_fen, st.code, s.created_at FROM sales s JOIN stations st ON st.id = s.station_id \
+         WHERE s.loan_id = $1 ORDER BY s.id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let refuels = rows
+        .iter()
+        .map(|s| {
+            Ok(LoanRefuel {
+                sale_id: s.try_get("id")?,
+                litres: Litres::from_cl(s.try_get("litres_cl")?),
+                charged: Money::from_fen(s.try_get("charged_fen")?),
+                station: s.try_get("code")?,
+                time: crate::time::format_us(s.try_get("created_at")?),
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Loan {
+        id: r.try_get("id")?,
+        plate: r.try_get("plate")?,
+        driver: r.try_get("driver")?,
+        purpose: r.try_get("purpose")?,
+        route: r.try_get("route")?,
+        starts_on: r.try_get("starts_on")?,
+        ends_on: r.try_get("ends_on")?,
+        status: r.try_get("status")?,
+        refuels,
+    })
+}
+
+pub async fn request_loan(
+    conn: &mut Conn,
+    actor: &Actor,
+    company_id: i64,
+    req: &LoanRequest,
+) -> AppResult<Loan> {
+    let day = |field: &str, t: &str| {
+        chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .map_err(|_| AppError::new(Code::ValidationFailed, format!("{field}: YYYY-MM-DD")))
+    };
+    let (starts, ends) = (
+        day("starts_on", &req.starts_on)?,
+        day("ends_on", &req.ends_on)?,
+    );
+    if ends < starts {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "ends_on is before starts_on",
+        ));
+    }
+    let v = vehicles::by_plate(conn, company_id, &req.plate).await?;
+    let row = sqlx::query(
+        "INSERT INTO card_loans (company_id, vehicle_id, driver, purpose, route, starts_on, ends_on, status, requested_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'requested', $8, $9) RETURNING id",
+    )
+    .bind(company_id)
+    .bind(v.id)
+    .bind(text("driver", &req.driver, 50)?)
+    .bind(text("purpose", &req.purpose, 200)?)
+    .bind(text("route", &req.route, 200)?)
+    .bind(starts.to_string())
+    .bind(ends.to_string())
+    .bind(actor.user_id)
+    .bind(db::now_us())
+    .fetch_one(&mut *conn)
+    .await?;
+    loan(conn, company_id, row.try_get("id")?).await
+}
+
+/// A step of a loan's life.
+#[derive(Debug, Clone, Copy)]
+pub enum LoanStep {
+    Approve,
+    Reject,
+    HandOut,
+    Return,
+}
+
+/// Moves a loan one step, once: requested → approved or rejected;
+/// approved → handed out (one loan out per vehicle at a time); handed out
+/// → returned.
+pub async fn loan_step(
+    conn: &mut Conn,
+    actor: &Actor,
+    company_id: i64,
+    id: i64,
+    step: LoanStep,
+) -> AppResult<Loan> {
+    let now = db::now_us();
+    let (from, to) = match step {
+        LoanStep::Approve => ("requested", "approved"),
+        LoanStep::Reject => ("requested", "rejected"),
+        LoanStep::HandOut => ("approved", "handed_out"),
+        LoanStep::Return => ("handed_out", "returned"),
+    };
+    let q = match step {
+        LoanStep::Approve | LoanStep::Reject => sqlx::query(
+            "UPDATE card_loans SET status = $1, approved_by = $2 WHERE id = $3 AND company_id = $4 AND status = $5",
+        )
+        .bind(to)
+        .bind(actor.user_id),
+        LoanStep::HandOut => sqlx::query(
+            "UPDATE card_loans SET status = $1, handed_out_at = $2 WHERE id = $3 AND company_id = $4 AND status = $5 \
+             AND NOT EXISTS (SELECT 1 FROM card_loans o WHERE o.vehicle_id = card_loans.vehicle_id AND o.status = 'handed_out')",
+        )
+        .bind(to)
+        .bind(now),
+        LoanStep::Return => sqlx::query(
+            "UPDATE card_loans SET status = $1, returned_at = $2 WHERE id = $3 AND company_id = $4 AND status = $5",
+        )
+        .bind(to)
+        .bind(now),
+    };
+    let done = q
+        .bind(id)
+        .bind(company_id)
+        .bind(from)
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() != 1 {
+        let current = loan(conn, company_id, id).await?;
+        return Err(AppError::new(
+            Code::Duplicate,
+            format!(
+                "card loan {id} is {} and cannot become {to} (or the card is already lent out)",
+                current.status
+            ),
+        ));
+    }
+    loan(conn, company_id, id).await
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CashRefuelRequest {
+    pub plate: String,
+    pub product: String,
+    pub litres: String,
+    pub amount: String,
+    pub reason: String,
+    pub station: Option<String>,
+    /// RFC 3339; default now.
+    pub refuelled_at: Option<String>,
+}
+
+/// Records a cash refuel made by exception, with its approver (the manager
+/// recording it). It shows in the month's review.
+pub async fn record_cash(
+    conn: &mut Conn,
+    actor: &Actor,
+    company_id: i64,
+    r: &CashRefuelRequest,
+) -> AppResult<i64> {
+    let litres = Litres::parse_positive(&r.litres)
+        .map_err(|e| AppError::new(Code::InvalidLitres, format!("litres: {e}")))?;
+    let amount = Money::parse_positive(&r.amount)
+        .map_err(|e| AppError::new(Code::InvalidAmount, format!("amount: {e}")))?;
+    let at = match &r.refuelled_at {
+        Some(t) => crate::time::parse_rfc3339(t)
+            .ok_or_else(|| AppError::new(Code::ValidationFailed, "refuelled_at: RFC 3339"))?,
+        None => db::now_us(),
+    };
+    let v = vehicles::by_plate(conn, company_id, &r.plate).await?;
+    let product = cards::products::find(conn, &r.product).await?;
+    let row = sqlx::query(
+        "INSERT INTO cash_refuels (company_id, vehicle_id, product_id, litres_cl, amount_fen, reason, approved_by, station, \
+         refuelled_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(company_id)
+    .bind(v.id)
+    .bind(product.id)
+    .bind(litres.cl())
+    .bind(amount.fen())
+    .bind(text("reason", &r.reason, 200)?)
+    .bind(actor.user_id)
+    .bind(r.station.as_deref())
+    .bind(at)
+    .bind(db::now_us())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get("id")?)
+}
