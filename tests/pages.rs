@@ -141,6 +141,35 @@ fn start_driver() -> Option<Driver> {
     Some(Driver { child, port })
 }
 
+/// Headless Chromium through the driver, with a fresh profile.
+async fn browser(driver: &Driver) -> fantoccini::Client {
+    let profile = std::env::temp_dir().join(format!(
+        "fuelcard-chromium-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=1200,900", format!("--user-data-dir={}", profile.display())]
+        }
+    });
+    let caps: fantoccini::wd::Capabilities = caps.as_object().expect("object").clone();
+    let webdriver = format!("http://127.0.0.1:{}", driver.port);
+    for _ in 0..50 {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&webdriver)
+            .await
+        {
+            Ok(b) => return b,
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    panic!("chromedriver does not answer on {webdriver}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_recharge_shows_the_new_balance_on_the_receipt() {
     let Some(driver) = start_driver() else { return };
@@ -158,32 +187,7 @@ async fn browser_recharge_shows_the_new_balance_on_the_receipt() {
         )
         .await;
 
-    let profile = tempfile::tempdir().expect("profile dir");
-    let caps = json!({
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--window-size=1200,900", format!("--user-data-dir={}", profile.path().display())]
-        }
-    });
-    let caps: fantoccini::wd::Capabilities = caps.as_object().expect("object").clone();
-    let webdriver = format!("http://127.0.0.1:{}", driver.port);
-    let mut browser = None;
-    for _ in 0..50 {
-        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&webdriver)
-            .await
-        {
-            Ok(b) => {
-                browser = Some(b);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-    let b = browser.expect("chromedriver answers");
+    let b = browser(&driver).await;
     let run = async {
         b.goto(&format!("{}/", env.base)).await?;
         assert!(b.current_url().await?.path().ends_with("/login"));
@@ -235,5 +239,118 @@ async fn browser_recharge_shows_the_new_balance_on_the_receipt() {
     let _ = b.close().await;
     outcome.expect("the browser run");
     assert_eq!(env.card(&number).await["balance"], json!("1020.00"));
+    env.finish().await;
+}
+
+/// A fleet manager logs in, lands on the monthly review, sees the planted
+/// anomaly highlighted and the charts, and acknowledges it from the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_fleet_review() {
+    let Some(driver) = start_driver() else { return };
+    let env = TestEnv::start(Backend::Sqlite).await.expect("sqlite");
+    let cashier = env.login("cashier1").await;
+    let company = env
+        .post(
+            &cashier,
+            "/api/v1/customers",
+            json!({"kind": "company", "name": "顺达物流"}),
+        )
+        .await
+        .1["id"]
+        .as_i64()
+        .expect("id");
+    env.add_user("fleet-a", "fleet_manager", None, Some(company))
+        .await;
+    let main = env
+        .new_card(
+            &cashier,
+            json!({"kind": "company_main", "customer_id": company}),
+        )
+        .await;
+    env.money(
+        &cashier,
+        &format!("/api/v1/cards/{main}/recharges"),
+        json!({"amount": "2000", "payment_method": "transfer"}),
+    )
+    .await;
+    for (plate, tank) in [("浙A00001", "50"), ("浙A00002", "40")] {
+        let r = env
+            .post(&env.admin, &format!("/api/v1/fleet/{company}/vehicles"), json!({
+                "plate": plate, "vehicle_type": "car", "displacement": "1.6", "products": ["92"], "tank_capacity": tank,
+                "baseline_l_per_100km": "8", "controls": {"tank_capacity": "alert"}
+            }))
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        let card = env
+            .new_card(
+                &cashier,
+                json!({"kind": "fleet", "parent_card": main, "plate": plate}),
+            )
+            .await;
+        env.money(
+            &cashier,
+            "/api/v1/transfers",
+            json!({"from_card": main, "to_card": card, "amount": "800"}),
+        )
+        .await;
+        let r = env.money(&cashier, "/api/v1/sales", json!({"card_number": card, "product": "92", "litres": "45", "plate": plate, "odometer": 1000})).await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    }
+    let b = browser(&driver).await;
+    let run = async {
+        b.goto(&format!("{}/login", env.base)).await?;
+        b.find(Locator::Id("username"))
+            .await?
+            .send_keys("fleet-a")
+            .await?;
+        b.find(Locator::Id("password"))
+            .await?
+            .send_keys("fleet-a-password\n")
+            .await?;
+        b.wait().for_element(Locator::Id("vehicles")).await?;
+        assert!(
+            b.current_url()
+                .await?
+                .path()
+                .ends_with(&format!("/fleet/{company}/review"))
+        );
+        b.find(Locator::Css("#litres-chart rect")).await?;
+        let open = b.find_all(Locator::Css(".anomaly.open")).await?;
+        assert_eq!(
+            open.len(),
+            1,
+            "only 浙A00002 (45 L into a 40 L tank) is flagged"
+        );
+        assert!(open[0].text().await?.contains("浙A00002"));
+        b.find(Locator::Css(".anomaly.open input[name=justification]"))
+            .await?
+            .send_keys("auxiliary tank\n")
+            .await?;
+        b.wait().for_element(Locator::Css(".anomaly.done")).await?;
+        assert!(b.find_all(Locator::Css(".anomaly.open")).await?.is_empty());
+        assert_eq!(
+            b.find(Locator::Id("anomaly-count")).await?.text().await?,
+            "0"
+        );
+        // Sorting by litres puts the larger first on a second click.
+        let th = b.find(Locator::Css("#vehicles th:nth-child(2)")).await?;
+        th.click().await?;
+        th.click().await?;
+        let first = b
+            .find(Locator::Css("#vehicles tbody tr td"))
+            .await?
+            .text()
+            .await?;
+        assert!(first == "浙A00001" || first == "浙A00002");
+        std::fs::write(
+            std::env::temp_dir().join("fuelcard-review.png"),
+            b.screenshot().await?,
+        )
+        .expect("write the screenshot");
+        Ok::<_, fantoccini::error::CmdError>(())
+    };
+    let outcome = run.await;
+    let _ = b.close().await;
+    outcome.expect("the browser run");
     env.finish().await;
 }

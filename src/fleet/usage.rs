@@ -184,3 +184,32 @@ pub async fn use_override(conn: &mut Conn, override_id: i64, sale_id: i64) -> Ap
     .await?;
     Ok(())
 }
+
+/// Litres per vehicle and month over the given months, for trend charts:
+/// (vehicle id, month) → litres.
+pub async fn monthly_litres(
+    conn: &mut Conn,
+    company_id: i64,
+    months: &[String],
+) -> AppResult<std::collections::BTreeMap<(i64, String), Litres>> {
+    let mut out = std::collections::BTreeMap::new();
+    let (Some(first), Some(last)) = (months.first(), months.last()) else {
+        return Ok(out);
+    };
+    let rows = sqlx::query(
+        "SELECT u.vehicle_id, u.period, u.litres_cl FROM vehicle_usage u JOIN vehicles v ON v.id = u.vehicle_id \
+         WHERE v.company_id = $1 AND u.period >= $2 AND u.period <= $3 AND LENGTH(u.period) = 7",
+    )
+    .bind(company_id)
+    .bind(first)
+    .bind(last)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in rows {
+        out.insert(
+            (r.try_get("vehicle_id")?, r.try_get("period")?),
+            Litres::from_cl(r.try_get("litres_cl")?),
+        );
+    }
+    Ok(out)
+}

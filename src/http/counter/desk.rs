@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::text::word;
-use super::{Cashier, Lang, error_box, lang_of, page, t};
+use super::{Cashier, Lang, Signed, error_box, lang_of, page, t};
 use crate::cards::customers::{self, CustomerKind, NewCustomer};
 use crate::cards::{self, CardKind, NewCard, life, products, statement};
 use crate::error::{AppError, AppResult};
@@ -89,16 +89,31 @@ fn search_box(lang: Lang, value: &str) -> Markup {
     }
 }
 
-pub async fn home(c: Cashier) -> Markup {
+/// The start page: the card search for counter staff; a fleet manager goes
+/// to the company's monthly review.
+pub async fn home(s: Signed) -> Response {
+    if let (crate::auth::Role::FleetManager, Some(company)) = (s.actor.role, s.actor.company_id) {
+        return Redirect::to(&format!("/fleet/{company}/review")).into_response();
+    }
+    if !s.actor.can_work_counter() {
+        return page(
+            s.lang,
+            t(s.lang, "counter"),
+            Some(&s.actor),
+            html! { p.error { (t(s.lang, "not_counter_role")) } },
+        )
+        .into_response();
+    }
     page(
-        c.lang,
-        t(c.lang, "search"),
-        Some(&c.actor),
+        s.lang,
+        t(s.lang, "search"),
+        Some(&s.actor),
         html! {
-            h1 { (t(c.lang, "search")) }
-            (search_box(c.lang, ""))
+            h1 { (t(s.lang, "search")) }
+            (search_box(s.lang, ""))
         },
     )
+    .into_response()
 }
 
 #[derive(Deserialize)]

@@ -3,6 +3,7 @@
 //! no internet), keyboard first (autofocus, access keys, Enter submits).
 
 mod desk;
+mod fleet;
 mod text;
 mod till;
 
@@ -38,6 +39,8 @@ pub fn routes() -> Router<AppState> {
         .route("/cards/{number}/sale", post(till::sale))
         .route("/receipts/recharge/{id}", get(till::recharge_receipt))
         .route("/receipts/sale/{id}", get(till::sale_receipt))
+        .route("/fleet/{company}/review", get(fleet::review_page))
+        .route("/fleet/{company}/review/ack", post(fleet::ack))
 }
 
 /// The cookie holding the page language.
@@ -81,6 +84,27 @@ async fn switch_lang(Path(lang): Path<String>, headers: HeaderMap) -> Response {
         Redirect::to(&back),
     )
         .into_response()
+}
+
+/// Any logged-in user (each page checks the role and scope it needs).
+pub struct Signed {
+    pub actor: Actor,
+    pub lang: Lang,
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(&parts.headers);
+        match super::extract::actor_of(parts, state).await {
+            Ok(actor) => Ok(Signed { actor, lang }),
+            Err(_) => Err(Redirect::to("/login").into_response()),
+        }
+    }
 }
 
 /// A logged-in counter user; anyone else is sent to the login page.
@@ -129,6 +153,7 @@ button.danger{font:inherit;background:#a4262c;color:#fff;border:0;border-radius:
 .row{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-end}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e6e9ee}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.anomaly.open{border-left:4px solid #a4262c;padding-left:.5rem;background:#fff5f5}.anomaly.done{border-left:4px solid #9aa;padding-left:.5rem;color:#555}
 .error{background:#fdecea;border:1px solid #f5c2c0;color:#8a1c1c;padding:.6rem .8rem;border-radius:4px}
 .notice{background:#fff8e1;border:1px solid #f3d27a;padding:.6rem .8rem;border-radius:4px}
 .status-lost,.status-replaced,.status-closed,.status-locked{color:#a4262c;font-weight:600}
