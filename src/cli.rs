@@ -287,6 +287,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             replacement_wait_hours: args.replacement_wait_hours,
             hold_minutes: args.hold_minutes,
         }),
+        throttle: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -158,3 +158,71 @@ async fn roles_and_scopes(env: &TestEnv) {
     assert_eq!(r.1["code"], json!("invalid_credentials"));
 }
 on_both_backends!(roles, roles_and_scopes);
+
+async fn guessing_is_throttled(env: &TestEnv) {
+    // Logins: after ten failures even the right password waits.
+    for _ in 0..10 {
+        let r = env
+            .request(
+                Method::POST,
+                None,
+                "/api/v1/auth/login",
+                Some(json!({"username": "cashier1", "password": "guess"})),
+                None,
+            )
+            .await;
+        assert_eq!(r.1["code"], json!("invalid_credentials"));
+    }
+    let r = env
+        .request(
+            Method::POST,
+            None,
+            "/api/v1/auth/login",
+            Some(json!({"username": "cashier1", "password": "cashier1-password"})),
+            None,
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::TOO_MANY_REQUESTS, "{}", r.1);
+    assert_eq!(r.1["code"], json!("rate_limited"));
+
+    // PINs: three wrong tries lock one card; ten across cards stop the user.
+    env.add_user("cashier9", "cashier", Some("S1"), None).await;
+    let cashier = env.login("cashier9").await;
+    let mut tries = 0;
+    let mut cards = Vec::new();
+    for i in 0..4 {
+        let customer = env
+            .new_person(&cashier, "持卡人", &format!("1390000000{i}"))
+            .await;
+        cards.push(
+            env.new_card(
+                &cashier,
+                json!({"kind": "personal", "customer_id": customer, "pin": "246810"}),
+            )
+            .await,
+        );
+    }
+    'outer: for card in &cards {
+        for _ in 0..3 {
+            let r = env
+                .money(
+                    &cashier,
+                    "/api/v1/sales",
+                    json!({"card_number": card, "product": "92", "litres": "1", "pin": "000000"}),
+                )
+                .await;
+            tries += 1;
+            if tries > 10 {
+                assert_eq!(r.0, StatusCode::TOO_MANY_REQUESTS, "{}", r.1);
+                break 'outer;
+            }
+            assert!(
+                matches!(r.1["code"].as_str(), Some("wrong_pin" | "pin_locked")),
+                "{}",
+                r.1
+            );
+        }
+    }
+    assert_eq!(tries, 11);
+}
+on_both_backends!(throttled_guessing, guessing_is_throttled);

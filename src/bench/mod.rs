@@ -200,6 +200,7 @@ async fn bench(args: &BenchArgs, scratch: &Scratch) -> anyhow::Result<Results> {
             pin: crate::cards::pin::PinKey::new(vec![7; 32]).context("key")?,
         }),
         settings: Arc::new(Settings::default()),
+        throttle: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

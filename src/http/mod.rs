@@ -5,6 +5,7 @@ pub mod api;
 pub mod counter;
 pub mod extract;
 pub mod openapi;
+pub mod throttle;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -32,6 +33,8 @@ pub struct AppState {
     pub db: Db,
     pub keys: Arc<Keys>,
     pub settings: Arc<Settings>,
+    /// Failed logins and wrong PINs, counted across requests.
+    pub throttle: Arc<throttle::Throttle>,
 }
 
 /// The process-wide Prometheus recorder (one per process, however many

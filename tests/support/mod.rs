@@ -174,6 +174,7 @@ impl TestEnv {
             db: db.clone(),
             keys: Arc::new(test_keys()),
             settings: Arc::new(settings),
+            throttle: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

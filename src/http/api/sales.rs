@@ -65,7 +65,7 @@ pub async fn sell(
     })?;
     // The PIN try is committed on its own: a wrong PIN counts even though
     // the sale is refused. A replayed request re-checks its (correct) PIN.
-    check_pin_first(&state, &number, body.pin.as_deref()).await?;
+    check_pin_first(&state, actor.user_id, &number, body.pin.as_deref()).await?;
     let tz = state.settings.time_zone;
     idempotent(
         &state,
@@ -108,6 +108,7 @@ pub async fn sell(
 /// fleet and anonymous cards) needs no write at all.
 pub async fn check_pin_first(
     state: &AppState,
+    user_id: i64,
     number: &cards::CardNumber,
     pin: Option<&str>,
 ) -> AppResult<()> {
@@ -117,10 +118,21 @@ pub async fn check_pin_first(
     if card.pin_verifier.is_none() {
         return Ok(());
     }
+    // Wrong PINs are also counted per user across all cards, so a token
+    // cannot try three PINs on every card in turn.
+    let key = format!("pin:{user_id}");
+    state
+        .throttle
+        .check(&key, crate::http::throttle::PIN_FAILURES)?;
     let mut tx = state.db.begin_write().await?;
     let card = cards::find(&mut tx, number).await?;
     let checked = cards::check_pin(&mut tx, &state.keys.pin, &card, pin).await;
     tx.commit().await?;
+    if let Err(e) = &checked {
+        if matches!(e.code, Code::WrongPin | Code::PinLocked) {
+            state.throttle.fail(&key);
+        }
+    }
     checked
 }
 

@@ -47,8 +47,21 @@ pub async fn login_user(
     username: &str,
     password: &str,
 ) -> AppResult<(Actor, String)> {
+    let key = format!("login:{}", username.trim().to_lowercase());
+    state
+        .throttle
+        .check(&key, crate::http::throttle::LOGIN_FAILURES)?;
     let mut conn = state.db.pool().acquire().await?;
-    let actor = users::authenticate(&mut conn, username.trim(), password).await?;
+    let actor = match users::authenticate(&mut conn, username.trim(), password).await {
+        Ok(a) => a,
+        Err(e) => {
+            if e.code == crate::error::Code::InvalidCredentials {
+                state.throttle.fail(&key);
+            }
+            return Err(e);
+        }
+    };
+    state.throttle.clear(&key);
     let token = sessions::create(&mut conn, actor.user_id).await?;
     crate::audit::record(
         &mut conn,

@@ -257,7 +257,8 @@ pub async fn sale(
             plate: plate.as_deref(),
             odometer,
         })?;
-        crate::http::api::sales::check_pin_first(&state, &n, filled(&f.pin)).await?;
+        crate::http::api::sales::check_pin_first(&state, c.actor.user_id, &n, filled(&f.pin))
+            .await?;
         let body = format!(
             "{}|{:?}|{:?}|{:?}|{:?}",
             f.product, f.litres, f.amount, plate, odometer
