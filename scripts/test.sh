@@ -21,6 +21,12 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
     fi
 fi
 echo "TEST_DATABASE_URL=${TEST_DATABASE_URL:-<unset>}"
+# Databases left behind by an earlier run that was killed mid-test.
+if [ -n "${TEST_DATABASE_URL:-}" ]; then
+    for db in $(psql "$TEST_DATABASE_URL" -qtAc "select datname from pg_database where datname like 'fuelcard\_test\_%'" 2>/dev/null); do
+        psql "$TEST_DATABASE_URL" -qtAc "drop database if exists $db with (force)" >/dev/null 2>&1 || true
+    done
+fi
 
 # pcscd with the virtual reader, for the reader's end-to-end tests.
 if [ -x reader/scripts/pcscd-up.sh ]; then

@@ -302,6 +302,23 @@ async fn fixture_plan_and_funding(env: &TestEnv) {
     assert_eq!(card_balance(env, &cards["浙A90002"]).await, "0.00");
     assert_eq!(card_balance(env, &main).await, "243.20");
 
+    // This month's approved allocation caps what a vehicle spends: 浙A10001
+    // has 800.00 and used 149.60; two more fills of 50 L (374.00 each) would
+    // pass it, so the second is refused and nothing is written.
+    let fill = |km: i64| json!({"card_number": cards["浙A10001"], "product": "92", "litres": "50", "plate": "浙A10001", "odometer": km});
+    let r = env.money(&cashier, "/api/v1/sales", fill(20_000)).await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let sales = env.count("sales").await;
+    let r = env.money(&cashier, "/api/v1/sales", fill(20_400)).await;
+    assert_eq!(r.0, StatusCode::FORBIDDEN, "{}", r.1);
+    assert_eq!(r.1["code"], json!("monthly_allocation_exceeded"));
+    assert!(
+        r.1["detail"].as_str().is_some_and(|d| d.contains("276.40")),
+        "{}",
+        r.1
+    );
+    assert_eq!(env.count("sales").await, sales);
+
     // Another company's manager sees nothing of this one.
     let other = env
         .post(
