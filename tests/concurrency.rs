@@ -136,3 +136,127 @@ async fn the_binary_serves_sqlite_by_default_path() {
         .expect("healthz");
     assert_eq!(resp.status(), StatusCode::OK);
 }
+
+/// Many clients on two server processes spend from one company's main card
+/// and its sub-cards at once — allocations down, sweeps back up, sales on
+/// the sub-cards: every answer is a success or `insufficient_balance` (a
+/// deadlock is retried inside the service, never shown), nothing overdraws,
+/// and the company's money is all accounted for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_company_cards_under_two_processes() {
+    let Some(env) = TestEnv::start(Backend::Postgres).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let (_a, base_a) = spawn_server(&env.fresh.url, &dir.path().join("k")).await;
+    let (_b, base_b) = spawn_server(&env.fresh.url, &dir.path().join("k")).await;
+    let cashier = env.login("cashier1").await;
+    let r = env
+        .put(
+            &env.admin,
+            "/api/v1/products/95/price",
+            json!({"unit_price": "8.00", "card_discount_per_litre": "0"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK);
+    let company = env
+        .post(
+            &cashier,
+            "/api/v1/customers",
+            json!({"kind": "company", "name": "并发物流"}),
+        )
+        .await
+        .1["id"]
+        .as_i64()
+        .expect("id");
+    let main = env
+        .new_card(
+            &cashier,
+            json!({"kind": "company_main", "customer_id": company}),
+        )
+        .await;
+    let r = env
+        .money(
+            &cashier,
+            &format!("/api/v1/cards/{main}/recharges"),
+            json!({"amount": "3000", "payment_method": "transfer"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let mut subs = Vec::new();
+    for _ in 0..4 {
+        subs.push(
+            env.new_card(
+                &cashier,
+                json!({"kind": "company_sub", "parent_card": main}),
+            )
+            .await,
+        );
+    }
+    let mut tasks = Vec::new();
+    for i in 0..80usize {
+        let base = if i % 2 == 0 {
+            base_a.clone()
+        } else {
+            base_b.clone()
+        };
+        let sub = subs[i % subs.len()].clone();
+        let (path, body) = match i % 4 {
+            0 | 1 => (
+                "/api/v1/transfers",
+                json!({"from_card": main, "to_card": sub, "amount": "400"}),
+            ),
+            2 => (
+                "/api/v1/sales",
+                json!({"card_number": sub, "product": "95", "amount": "120.00"}),
+            ),
+            _ => (
+                "/api/v1/transfers",
+                json!({"from_card": sub, "to_card": main, "amount": "150"}),
+            ),
+        };
+        let client = env.client.clone();
+        let token = cashier.clone();
+        tasks.push(tokio::spawn(async move {
+            let resp = client
+                .request(Method::POST, format!("{base}{path}"))
+                .bearer_auth(token)
+                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                .json(&body)
+                .send()
+                .await
+                .expect("answer");
+            let status = resp.status();
+            (
+                status,
+                resp.json::<serde_json::Value>().await.expect("json"),
+            )
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        let (status, v) = t.await.expect("task");
+        if status.is_success() {
+            ok += 1;
+        } else {
+            assert_eq!(v["code"], json!("insufficient_balance"), "{status} {v}");
+        }
+    }
+    assert!(ok > 0);
+    env.assert_ledger_ok().await;
+    // The company's money: what is on the cards plus what was sold.
+    let mut on_cards = 0i64;
+    for n in std::iter::once(&main).chain(subs.iter()) {
+        let b = env.card(n).await["balance"]
+            .as_str()
+            .expect("balance")
+            .replace('.', "")
+            .parse::<i64>()
+            .expect("fen");
+        assert!(b >= 0);
+        on_cards += b;
+    }
+    let sold = env.count("sales").await * 12_000;
+    assert_eq!(on_cards + sold, 300_000);
+    env.finish().await;
+}
