@@ -11,6 +11,7 @@ mod concurrency;
 mod fleet;
 mod fleet_requests;
 mod idempotency;
+mod model;
 mod pages;
 mod review;
 mod security;
