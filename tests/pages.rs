@@ -99,6 +99,84 @@ async fn pages_over_http(env: &TestEnv) {
     let html = r.text().await.expect("html");
     assert!(html.contains("余额不足"), "{html}");
     assert_eq!(env.card(&number).await["balance"], json!("150.00"));
+    // The English switch holds for the following pages.
+    c.get(format!("{}/lang/en", env.base))
+        .send()
+        .await
+        .expect("answer");
+    let page = c
+        .get(format!("{}/cards/{number}", env.base))
+        .send()
+        .await
+        .expect("answer");
+    assert!(page.text().await.expect("html").contains("Balance"));
+    // Logged in but not a counter role: a plain explanation, no card data.
+    env.add_user("hq-pages", "hq", None, None).await;
+    let hq = browser_like();
+    let form = [("username", "hq-pages"), ("password", "hq-pages-password")];
+    hq.post(format!("{}/login", env.base))
+        .form(&form)
+        .send()
+        .await
+        .expect("answer");
+    let r = hq
+        .get(format!("{}/cards/{number}", env.base))
+        .send()
+        .await
+        .expect("answer");
+    let html = r.text().await.expect("html");
+    assert!(
+        html.contains("您的角色不能使用收银台") && !html.contains("150.00"),
+        "{html}"
+    );
+    // The language switch goes back only to one of our own pages.
+    let r = c
+        .get(format!("{}/lang/zh", env.base))
+        .header("referer", "http://x/\\evil.example/x")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.headers()["location"], "/");
+    // A phone written with dashes is found as written; a lost card's status
+    // stands out.
+    let r = env
+        .post(
+            &cashier,
+            "/api/v1/customers",
+            json!({"kind": "company", "name": "顺达", "phone": "0571-8888-1234"}),
+        )
+        .await;
+    let company = r.1["id"].as_i64().expect("id");
+    let main = env
+        .new_card(
+            &cashier,
+            json!({"kind": "company_main", "customer_id": company}),
+        )
+        .await;
+    let r = c
+        .get(format!("{}/search?q=0571-8888-1234", env.base))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(
+        r.headers()["location"].to_str().expect("location"),
+        format!("/cards/{main}")
+    );
+    env.post(
+        &cashier,
+        &format!("/api/v1/cards/{main}/loss-report"),
+        json!({}),
+    )
+    .await;
+    let html = c
+        .get(format!("{}/cards/{main}", env.base))
+        .send()
+        .await
+        .expect("answer")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("class=\"v status-lost\""), "{html}");
 }
 on_both_backends!(counter_pages, pages_over_http);
 
@@ -228,6 +306,11 @@ async fn browser_recharge_shows_the_new_balance_on_the_receipt() {
             .text()
             .await?;
         assert_eq!(balance, "¥1020.00");
+        let receipt = b.find(Locator::Id("receipt")).await?.text().await?;
+        assert!(
+            receipt.contains("¥20.00"),
+            "the bonus is on the receipt: {receipt}"
+        );
         let png = b.screenshot().await?;
         assert!(png.starts_with(b"\x89PNG") && png.len() > 1000);
         let shot = std::env::temp_dir().join("fuelcard-receipt.png");

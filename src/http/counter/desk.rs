@@ -131,13 +131,15 @@ pub async fn search(
             .filter(|ch| !ch.is_whitespace() && *ch != '-')
             .collect();
     let lang = c.lang;
+    // Sixteen digits (spaces and dashes between groups allowed) are a card
+    // number; anything else is a phone, searched as the holder wrote it.
     let result: AppResult<Vec<String>> = async {
-        if text.len() == 16 {
+        if text.len() == 16 && text.bytes().all(|b| b.is_ascii_digit()) {
             let number = cards::parse_number(&text)?;
             return Ok(vec![number.to_string()]);
         }
         let mut conn = state.db.pool().acquire().await?;
-        customers::cards_by_phone(&mut conn, &text).await
+        customers::cards_by_phone(&mut conn, q.q.trim()).await
     }
     .await;
     match result {
@@ -216,7 +218,7 @@ pub async fn card_body(
                 div { div.k { (t(lang, "balance")) } div.big #balance { "¥" (view.balance) } }
                 div { div.k { (t(lang, "principal")) } div.v { (view.principal_balance) } }
                 div { div.k { (t(lang, "bonus")) } div.v { (view.bonus_balance) } }
-                div { div.k { (t(lang, "status")) } div.v class={"status-" (view.status.as_str())} { (word(lang, view.status.as_str())) } }
+                div { div.k { (t(lang, "status")) } div class={"v status-" (view.status.as_str())} { (word(lang, view.status.as_str())) } }
                 div { div.k { (t(lang, "kind")) } div.v { (word(lang, view.kind.as_str())) } }
                 div { div.k { (t(lang, "holder")) } div.v { (view.holder_name.clone().unwrap_or_else(|| "—".into())) } }
                 div { div.k { (t(lang, "phone")) } div.v { (view.holder_phone.clone().unwrap_or_else(|| "—".into())) } }

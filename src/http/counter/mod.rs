@@ -74,7 +74,8 @@ async fn switch_lang(Path(lang): Path<String>, headers: HeaderMap) -> Response {
             r.find("://")
                 .and_then(|i| r[i + 3..].find('/').map(|j| r[i + 3 + j..].to_string()))
         })
-        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        // Our own absolute paths only: "//host" and "/\\host" would leave the site.
+        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
         .unwrap_or_else(|| "/".into());
     (
         [(
@@ -146,6 +147,7 @@ h1{font-size:1.4rem;margin:.5rem 0 1rem}h2{font-size:1.1rem;margin:1.2rem 0 .5re
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:.6rem 1.2rem}
 .k{color:#5b6474;font-size:.85rem}.v{font-size:1.05rem}.big{font-size:1.8rem;font-weight:600;color:#0b6b3a}
 label{display:block;margin:.4rem 0 .2rem;font-size:.9rem;color:#3a4252}
+input[type=checkbox]{min-width:0}
 input,select{font:inherit;padding:.45rem .6rem;border:1px solid #b8bfca;border-radius:4px;min-width:12rem}
 input:focus,select:focus,button:focus{outline:3px solid #f5a623;outline-offset:1px}
 button.primary{font:inherit;background:#0b6b3a;color:#fff;border:0;border-radius:4px;padding:.5rem 1.2rem;cursor:pointer;margin-top:.6rem}
