@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::on_both_backends;
-use crate::support::TestEnv;
+use crate::support::{TestEnv, closed_hours};
 
 struct Fleet {
     company: i64,
@@ -83,14 +83,6 @@ async fn vehicle(env: &TestEnv, cashier: &str, f: &Fleet, plate: &str, extra: Va
 
 fn sale(card: &str, plate: &str, product: &str, litres: &str, odometer: Option<i64>) -> Value {
     json!({"card_number": card, "product": product, "litres": litres, "plate": plate, "odometer": odometer})
-}
-
-/// An hour window that does not contain the current local time.
-fn closed_hours() -> String {
-    let tz = fuelcard::config::Settings::default().time_zone;
-    let (_, _, minute) = fuelcard::fleet::local_periods(fuelcard::db::now_us(), tz);
-    let start = (minute / 60 + 2) % 24;
-    format!("{:02}:00-{:02}:00", start, (start + 1) % 24)
 }
 
 async fn each_control_refuses(env: &TestEnv) {

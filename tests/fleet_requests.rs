@@ -8,31 +8,7 @@ use crate::support::TestEnv;
 
 async fn requests_between_runs(env: &TestEnv) {
     let cashier = env.login("cashier1").await;
-    let company = env
-        .post(
-            &cashier,
-            "/api/v1/customers",
-            json!({"kind": "company", "name": "顺达物流"}),
-        )
-        .await
-        .1["id"]
-        .as_i64()
-        .expect("id");
-    env.add_user("fleet-a", "fleet_manager", None, Some(company))
-        .await;
-    let manager = env.login("fleet-a").await;
-    let main = env
-        .new_card(
-            &cashier,
-            json!({"kind": "company_main", "customer_id": company}),
-        )
-        .await;
-    env.money(
-        &cashier,
-        &format!("/api/v1/cards/{main}/recharges"),
-        json!({"amount": "5000", "payment_method": "transfer"}),
-    )
-    .await;
+    let (company, manager, main) = env.company(&cashier, "顺达物流", "fleet-a", "5000").await;
     let plate = "浙A55555";
     let r = env
         .post(

@@ -5,16 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::on_both_backends;
-use crate::support::TestEnv;
-
-/// An hour window that does not contain the current local time, so no
-/// refuel of the test is "at odd hours".
-fn closed_hours() -> String {
-    let tz = fuelcard::config::Settings::default().time_zone;
-    let (_, _, minute) = fuelcard::fleet::local_periods(fuelcard::db::now_us(), tz);
-    let start = (minute / 60 + 2) % 24;
-    format!("{:02}:00-{:02}:00", start, (start + 1) % 24)
-}
+use crate::support::{TestEnv, closed_hours};
 
 async fn planted(env: &TestEnv) {
     let cashier = env.login("cashier1").await;
@@ -26,31 +17,7 @@ async fn planted(env: &TestEnv) {
         )
         .await;
     assert_eq!(r.0, StatusCode::OK);
-    let company = env
-        .post(
-            &cashier,
-            "/api/v1/customers",
-            json!({"kind": "company", "name": "顺达物流"}),
-        )
-        .await
-        .1["id"]
-        .as_i64()
-        .expect("id");
-    env.add_user("fleet-a", "fleet_manager", None, Some(company))
-        .await;
-    let manager = env.login("fleet-a").await;
-    let main = env
-        .new_card(
-            &cashier,
-            json!({"kind": "company_main", "customer_id": company}),
-        )
-        .await;
-    env.money(
-        &cashier,
-        &format!("/api/v1/cards/{main}/recharges"),
-        json!({"amount": "10000", "payment_method": "transfer"}),
-    )
-    .await;
+    let (company, manager, main) = env.company(&cashier, "顺达物流", "fleet-a", "10000").await;
     let mut cards = std::collections::BTreeMap::new();
     for plate in ["浙A00001", "浙A00002", "浙A00003", "浙A00004"] {
         // Alert mode lets the planted refuels through, as a lenient manager would.

@@ -330,6 +330,45 @@ impl TestEnv {
         number
     }
 
+    /// A company customer with its fleet manager (`manager`, password
+    /// `<manager>-password`) and a main card recharged with `funds` yuan by
+    /// transfer: (company id, manager token, main card number).
+    pub async fn company(
+        &self,
+        cashier: &str,
+        name: &str,
+        manager: &str,
+        funds: &str,
+    ) -> (i64, String, String) {
+        let r = self
+            .post(
+                cashier,
+                "/api/v1/customers",
+                json!({"kind": "company", "name": name}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        let company = r.1["id"].as_i64().expect("id");
+        self.add_user(manager, "fleet_manager", None, Some(company))
+            .await;
+        let token = self.login(manager).await;
+        let main = self
+            .new_card(
+                cashier,
+                json!({"kind": "company_main", "customer_id": company}),
+            )
+            .await;
+        let r = self
+            .money(
+                cashier,
+                &format!("/api/v1/cards/{main}/recharges"),
+                json!({"amount": funds, "payment_method": "transfer"}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        (company, token, main)
+    }
+
     pub async fn card(&self, number: &str) -> Value {
         let r = self
             .get(&self.admin, &format!("/api/v1/cards/{number}"))
@@ -392,4 +431,13 @@ pub async fn login(client: &Client, base: &str, username: &str, password: &str) 
     assert_eq!(resp.status(), StatusCode::OK, "login as {username}");
     let v: Value = resp.json().await.expect("json");
     v["token"].as_str().expect("a token").to_string()
+}
+
+/// An hour window that does not contain the current local time, so a test's
+/// refuels are never "at odd hours" or inside an allowed window by chance.
+pub fn closed_hours() -> String {
+    let tz = fuelcard::config::Settings::default().time_zone;
+    let (_, _, minute) = fuelcard::fleet::local_periods(fuelcard::db::now_us(), tz);
+    let start = (minute / 60 + 2) % 24;
+    format!("{:02}:00-{:02}:00", start, (start + 1) % 24)
 }
