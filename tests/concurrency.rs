@@ -2,14 +2,11 @@
 //! against 1,000.00 give exactly 10 successes — in one server, and on
 //! PostgreSQL from two server processes sharing the database.
 
-use std::process::Stdio;
-
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::on_both_backends;
-use crate::support::{Backend, FreshDb, TestEnv};
+use crate::support::{Backend, FreshDb, TestEnv, spawn_server};
 
 /// Fifty concurrent sales charging 100.00 each against a card holding
 /// 1,000.00, spread over the given servers.
@@ -69,48 +66,6 @@ async fn one_server(env: &TestEnv) {
     fifty_sales(env, std::slice::from_ref(&env.base)).await;
 }
 on_both_backends!(fifty_concurrent_sales, one_server);
-
-/// Starts `fuelcard serve` as its own process on a database and returns its
-/// base URL once it prints that it listens.
-async fn spawn_server(url: &str, key_file: &std::path::Path) -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fuelcard"))
-        .args([
-            "serve",
-            "--db",
-            url,
-            "--listen",
-            "127.0.0.1:0",
-            "--key-file",
-        ])
-        .arg(key_file)
-        .env("FUELCARD_PIN_KEY", hex_key())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start fuelcard serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("the server starts within a minute")
-            .expect("read")
-            .expect("the server printed its address");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .expect("an address")
-                .to_string();
-        }
-    };
-    (child, base)
-}
-
-fn hex_key() -> String {
-    "74657374".repeat(8)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_two_server_processes() {

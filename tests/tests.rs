@@ -8,6 +8,7 @@ mod allocation;
 mod bad_input;
 mod card_life;
 mod concurrency;
+mod crash;
 mod fleet;
 mod fleet_requests;
 mod idempotency;

@@ -15,6 +15,7 @@ use fuelcard::db::Db;
 use fuelcard::http::{self, AppState};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt as _;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -106,24 +107,27 @@ impl FreshDb {
                     _dir: Some(dir),
                 })
             }
-            Backend::Postgres => {
-                let admin = postgres_admin_url()?;
-                let db = Db::connect(&admin, 1)
-                    .await
-                    .expect("connect to TEST_DATABASE_URL");
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(db.pool())
-                    .await
-                    .expect("create a test database");
-                db.close().await;
-                Some(FreshDb {
-                    backend,
-                    url: with_database(&admin, &name),
-                    admin_url: Some(admin),
-                    name,
-                    _dir: None,
-                })
-            }
+            Backend::Postgres => Some(FreshDb::create_on(&postgres_admin_url()?).await),
+        }
+    }
+
+    /// A fresh database on the PostgreSQL server that `admin` reaches.
+    pub async fn create_on(admin: &str) -> FreshDb {
+        let name = format!("fuelcard_test_{}", uuid::Uuid::new_v4().simple());
+        let db = Db::connect(admin, 1)
+            .await
+            .expect("connect to the PostgreSQL server");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(db.pool())
+            .await
+            .expect("create a test database");
+        db.close().await;
+        FreshDb {
+            backend: Backend::Postgres,
+            url: with_database(admin, &name),
+            admin_url: Some(admin.to_string()),
+            name,
+            _dir: None,
         }
     }
 
@@ -166,7 +170,12 @@ impl TestEnv {
 
     pub async fn start_with(backend: Backend, settings: Settings) -> Option<TestEnv> {
         let fresh = FreshDb::create(backend).await?;
-        eprintln!("backend: {backend:?} ({})", fresh.url);
+        Some(Self::start_fresh(fresh, settings).await)
+    }
+
+    /// A server on a database already created.
+    pub async fn start_fresh(fresh: FreshDb, settings: Settings) -> TestEnv {
+        eprintln!("backend: {:?} ({})", fresh.backend, fresh.url);
         let db = Db::connect(&fresh.url, 16).await.expect("connect");
         db.migrate().await.expect("migrate");
         seed_admin(&db).await;
@@ -199,7 +208,7 @@ impl TestEnv {
             server,
         };
         env.setup_network().await;
-        Some(env)
+        env
     }
 
     /// Two stations, 92# at 7.68 with 0.20/L off, and a cashier at S1.
@@ -440,4 +449,49 @@ pub fn closed_hours() -> String {
     let (_, _, minute) = fuelcard::fleet::local_periods(fuelcard::db::now_us(), tz);
     let start = (minute / 60 + 2) % 24;
     format!("{:02}:00-{:02}:00", start, (start + 1) % 24)
+}
+
+/// Starts `fuelcard serve` as its own process on a database and returns its
+/// base URL once it prints that it listens.
+pub async fn spawn_server(
+    url: &str,
+    key_file: &std::path::Path,
+) -> (tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fuelcard"))
+        .args([
+            "serve",
+            "--db",
+            url,
+            "--listen",
+            "127.0.0.1:0",
+            "--key-file",
+        ])
+        .arg(key_file)
+        .env("FUELCARD_PIN_KEY", hex_key())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start fuelcard serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let base = loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("the server starts within a minute")
+            .expect("read")
+            .expect("the server printed its address");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .expect("an address")
+                .to_string();
+        }
+    };
+    (child, base)
+}
+
+pub fn hex_key() -> String {
+    "74657374".repeat(8)
 }
