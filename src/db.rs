@@ -85,7 +85,10 @@ impl Db {
         let pool_options = |size: u32| {
             AnyPoolOptions::new()
                 .max_connections(size)
-                .acquire_timeout(Duration::from_secs(10))
+                // While the database is down, sqlx keeps retrying the
+                // connection until this timeout: it is what a cashier waits
+                // before hearing 503 `database_unavailable`, so it is short.
+                .acquire_timeout(Duration::from_secs(3))
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {

@@ -426,7 +426,8 @@ async fn postgres_restarts_under_load() {
     let fault = async {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         cluster.crash();
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        // Longer than the service's wait for a connection.
+        tokio::time::sleep(Duration::from_secs(5)).await;
         cluster.start();
         // The service must come back by itself: a read answers again.
         let path = format!("/api/v1/cards/{}", cards[0]);
