@@ -135,16 +135,26 @@ pub async fn sell(
             ));
         }
     }
-    let product = products::find(conn, req.product).await?;
+    let station = stations::for_counter(conn, actor, req.station).await?;
     let now = db::now_us();
-    let price_now = products::price_at(conn, product.id, now)
-        .await?
-        .ok_or_else(|| {
-            AppError::new(
-                Code::PriceNotSet,
-                format!("no price is set for {}", product.name),
-            )
-        })?;
+    let sales_account_name = format!("sales:{}", station.code);
+    let ctx = context(
+        conn,
+        card.account_id,
+        req.product,
+        &station,
+        actor.user_id,
+        &sales_account_name,
+        now,
+    )
+    .await?;
+    let product = ctx.product;
+    let price_now = ctx.price.ok_or_else(|| {
+        AppError::new(
+            Code::PriceNotSet,
+            format!("no price is set for {}", product.name),
+        )
+    })?;
     let priced = price(
         req.quantity,
         price_now.unit_price,
@@ -152,8 +162,10 @@ pub async fn sell(
     )
     .filter(|p| p.charged.is_positive() && p.litres.cl() > 0)
     .ok_or_else(|| AppError::new(Code::ValidationFailed, "the sale is too small to price"))?;
-    let station = stations::for_counter(conn, actor, req.station).await?;
-    let shift_id = shifts::ensure_open(conn, station.id, actor.user_id).await?;
+    let shift_id = match ctx.shift_id {
+        Some(id) => id,
+        None => shifts::ensure_open(conn, station.id, actor.user_id).await?,
+    };
     let cleared = match &vehicle {
         Some(v) => Some(
             fleet::clear(
@@ -199,10 +211,23 @@ pub async fn sell(
         },
     )
     .await?;
-    let sales_account =
-        ledger::system_account(conn, AccountKind::Sales, &format!("sales:{}", station.code))
-            .await?;
-    let split = ledger::spend(conn, op, card.account_id, sales_account, priced.charged).await?;
+    let sales_account = match ctx.sales_account {
+        Some(id) => id,
+        None => ledger::system_account(conn, AccountKind::Sales, &sales_account_name).await?,
+    };
+    // The card is debited now and the station's sales account — one row
+    // every sale at this station locks — credited last, after the sale's
+    // own records are written.
+    let debited = ledger::spend_debit(
+        conn,
+        op,
+        card.account_id,
+        sales_account,
+        priced.charged,
+        Some(ctx.balances),
+    )
+    .await?;
+    let split = debited.split;
     let plate = req.plate.map(|p| p.trim().to_uppercase());
     let row = sqlx::query(
         "INSERT INTO sales (operation_id, card_id, product_id, station_id, shift_id, litres_cl, \
@@ -243,7 +268,7 @@ pub async fn sell(
         serde_json::json!({ "sale": id, "charged": priced.charged, "station": station.code }),
     )
     .await?;
-    let b = ledger::accounts::balances(conn, card.account_id).await?;
+    debited.credit(conn).await?;
     Ok(Sold {
         id,
         card_number: card.number.clone(),
@@ -255,13 +280,89 @@ pub async fn sell(
         discount: priced.discount,
         charged: priced.charged,
         bonus_used: split.bonus,
-        balance: Money::from_fen(b.available_fen()),
+        balance: split.available_after,
         plate,
         odometer: req.odometer,
         alerts: cleared
             .map(|c| c.alerts.into_iter().map(|a| a.message).collect())
             .unwrap_or_default(),
         time: crate::time::format_us(now),
+    })
+}
+
+/// Everything a sale reads before it writes, fetched in one round trip:
+/// the product and its price now, the cashier's open shift at the station,
+/// the station's sales account and the card's balances. A sale is a short
+/// transaction of a dozen statements, so each round trip saved is felt.
+struct Context {
+    product: products::Product,
+    price: Option<products::Price>,
+    shift_id: Option<i64>,
+    sales_account: Option<i64>,
+    balances: ledger::accounts::Balances,
+}
+
+async fn context(
+    conn: &mut Conn,
+    card_account: i64,
+    product_code: &str,
+    station: &stations::Station,
+    cashier_id: i64,
+    sales_account: &str,
+    now: i64,
+) -> AppResult<Context> {
+    let row = sqlx::query(
+        "SELECT ca.balance_fen, ca.bonus_fen, ca.held_fen, \
+           p.id AS product_id, p.code AS product_code, p.name AS product_name, \
+           pp.unit_price_fen, pp.card_discount_fen_per_litre, pp.effective_from, \
+           (SELECT id FROM shifts WHERE station_id = $2 AND cashier_id = $3 \
+              AND closed_at IS NULL) AS shift_id, \
+           (SELECT id FROM accounts WHERE name = $4) AS sales_account \
+         FROM accounts ca \
+         LEFT JOIN products p ON p.code = $5 \
+         LEFT JOIN product_prices pp ON pp.id = (SELECT id FROM product_prices \
+           WHERE product_id = p.id AND effective_from <= $6 \
+           ORDER BY effective_from DESC, id DESC LIMIT 1) \
+         WHERE ca.id = $1",
+    )
+    .bind(card_account)
+    .bind(station.id)
+    .bind(cashier_id)
+    .bind(sales_account)
+    .bind(product_code)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let product_id: Option<i64> = row.try_get("product_id")?;
+    let Some(product_id) = product_id else {
+        return Err(AppError::new(
+            Code::ProductNotFound,
+            format!("no product {product_code:?}"),
+        ));
+    };
+    let unit_price: Option<i64> = row.try_get("unit_price_fen")?;
+    let price = match unit_price {
+        Some(fen) => Some(products::Price {
+            unit_price: Money::from_fen(fen),
+            card_discount_per_litre: Money::from_fen(row.try_get("card_discount_fen_per_litre")?),
+            effective_from: row.try_get("effective_from")?,
+        }),
+        None => None,
+    };
+    Ok(Context {
+        product: products::Product {
+            id: product_id,
+            code: row.try_get("product_code")?,
+            name: row.try_get("product_name")?,
+        },
+        price,
+        shift_id: row.try_get("shift_id")?,
+        sales_account: row.try_get("sales_account")?,
+        balances: ledger::accounts::Balances {
+            balance_fen: row.try_get("balance_fen")?,
+            bonus_fen: row.try_get("bonus_fen")?,
+            held_fen: row.try_get("held_fen")?,
+        },
     })
 }
 

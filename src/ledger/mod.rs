@@ -13,4 +13,6 @@ pub mod idempotency;
 pub mod transfers;
 
 pub use accounts::{AccountKind, system_account};
-pub use transfers::{Movement, Operation, SpendSplit, post, record_operation, spend};
+pub use transfers::{
+    Debited, Movement, Operation, SpendSplit, post, record_operation, spend, spend_debit,
+};

@@ -59,6 +59,12 @@ pub struct Posted {
 /// floor`, its bonus never below zero and its principal never below zero.
 /// Returns `insufficient_balance` when the check fails; nothing is written.
 pub async fn post(conn: &mut Conn, operation_id: i64, m: Movement) -> AppResult<Posted> {
+    let debited = debit(conn, m).await?;
+    credit(conn, operation_id, m, debited.balance_fen).await
+}
+
+/// The debit side of a movement, checked and applied in one statement.
+async fn debit(conn: &mut Conn, m: Movement) -> AppResult<accounts::Balances> {
     assert!(m.amount.is_positive(), "transfers move a positive amount");
     assert!(
         m.bonus.fen() >= 0 && m.bonus <= m.amount,
@@ -69,7 +75,7 @@ pub async fn post(conn: &mut Conn, operation_id: i64, m: Movement) -> AppResult<
         "UPDATE accounts SET balance_fen = balance_fen - $1, bonus_fen = bonus_fen - $2 \
          WHERE id = $3 AND (floor_fen IS NULL OR (balance_fen - held_fen - $1 >= floor_fen \
                AND bonus_fen >= $2 AND balance_fen - bonus_fen >= $4)) \
-         RETURNING balance_fen",
+         RETURNING balance_fen, bonus_fen, held_fen",
     )
     .bind(m.amount.fen())
     .bind(m.bonus.fen())
@@ -77,12 +83,27 @@ pub async fn post(conn: &mut Conn, operation_id: i64, m: Movement) -> AppResult<
     .bind(principal)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(debited) = debited else {
+    let Some(row) = debited else {
         return Err(AppError::new(
             Code::InsufficientBalance,
             "the card's available balance does not cover this amount",
         ));
     };
+    Ok(accounts::Balances {
+        balance_fen: row.try_get("balance_fen")?,
+        bonus_fen: row.try_get("bonus_fen")?,
+        held_fen: row.try_get("held_fen")?,
+    })
+}
+
+/// The credit side of a movement and the transfer record naming both
+/// balances after it.
+async fn credit(
+    conn: &mut Conn,
+    operation_id: i64,
+    m: Movement,
+    debit_after: i64,
+) -> AppResult<Posted> {
     let credited = sqlx::query(
         "UPDATE accounts SET balance_fen = balance_fen + $1, bonus_fen = bonus_fen + $2 \
          WHERE id = $3 RETURNING balance_fen",
@@ -92,7 +113,6 @@ pub async fn post(conn: &mut Conn, operation_id: i64, m: Movement) -> AppResult<
     .bind(m.credit)
     .fetch_one(&mut *conn)
     .await?;
-    let debit_after: i64 = debited.try_get("balance_fen")?;
     let credit_after: i64 = credited.try_get("balance_fen")?;
     let row = sqlx::query(
         "INSERT INTO transfers (operation_id, debit_account_id, credit_account_id, amount_fen, \
@@ -123,6 +143,8 @@ pub struct SpendSplit {
     pub bonus: Money,
     pub principal: Money,
     pub balance_after: Money,
+    /// What the card can still spend: the balance less its holds.
+    pub available_after: Money,
 }
 
 /// The spend order, as a pure rule: bonus (promotion) money is spent first,
@@ -133,11 +155,7 @@ pub fn split_spend(amount: Money, bonus_available: Money) -> (Money, Money) {
     (bonus, Money::from_fen(amount.fen() - bonus.fen()))
 }
 
-/// Spends `amount` from a card account into `credit`, bonus first. The split
-/// is computed from the balances just read and the conditional update
-/// re-checks it; if another transaction changed the card in between (only
-/// possible on PostgreSQL), the split is recomputed, a bounded number of
-/// times.
+/// Spends `amount` from a card account into `credit`, bonus first.
 pub async fn spend(
     conn: &mut Conn,
     operation_id: i64,
@@ -145,8 +163,57 @@ pub async fn spend(
     credit: i64,
     amount: Money,
 ) -> AppResult<SpendSplit> {
+    let debited = spend_debit(conn, operation_id, card_account, credit, amount, None).await?;
+    debited.credit(conn).await
+}
+
+/// A card already debited for a spend whose credit is still to be posted.
+///
+/// A spend is split in two halves so that a caller can do its own writes in
+/// between: the credit side is usually a station's system account, one row
+/// that every sale at the station must lock, and crediting it last holds
+/// that lock only for the transaction's final statements.
+#[must_use = "the credit half of the spend must be posted in the same transaction"]
+pub struct Debited {
+    operation_id: i64,
+    movement: Movement,
+    pub split: SpendSplit,
+}
+
+impl Debited {
+    /// Credits the receiving account and records the transfer.
+    pub async fn credit(self, conn: &mut Conn) -> AppResult<SpendSplit> {
+        credit(
+            conn,
+            self.operation_id,
+            self.movement,
+            self.split.balance_after.fen(),
+        )
+        .await?;
+        Ok(self.split)
+    }
+}
+
+/// Debits a card account for a spend, bonus first. The split is computed
+/// from the balances the caller already read (`known`, to save a round
+/// trip) or reads now, and the conditional update re-checks it; if another
+/// transaction changed the card in between (only possible on PostgreSQL),
+/// the balances are read again and the split recomputed, a bounded number
+/// of times.
+pub async fn spend_debit(
+    conn: &mut Conn,
+    operation_id: i64,
+    card_account: i64,
+    credit: i64,
+    amount: Money,
+    known: Option<accounts::Balances>,
+) -> AppResult<Debited> {
+    let mut known = known;
     for _ in 0..8 {
-        let mut b = accounts::balances(conn, card_account).await?;
+        let mut b = match known.take() {
+            Some(b) => b,
+            None => accounts::balances(conn, card_account).await?,
+        };
         if b.held_fen > 0 {
             // An expired reservation must not block the spend.
             holds::release_expired(conn, card_account).await?;
@@ -170,12 +237,17 @@ pub async fn spend(
             amount,
             bonus,
         };
-        match post(conn, operation_id, movement).await {
-            Ok(p) => {
-                return Ok(SpendSplit {
-                    bonus,
-                    principal,
-                    balance_after: p.debit_balance_after,
+        match debit(conn, movement).await {
+            Ok(after) => {
+                return Ok(Debited {
+                    operation_id,
+                    movement,
+                    split: SpendSplit {
+                        bonus,
+                        principal,
+                        balance_after: Money::from_fen(after.balance_fen),
+                        available_after: Money::from_fen(after.available_fen()),
+                    },
                 });
             }
             Err(e) if e.code == Code::InsufficientBalance => continue,
