@@ -242,7 +242,12 @@ impl Pcsc {
             Err(e) => return Err(transport_error(e, Instant::now()).into()),
         };
         tracing::debug!(%reader, atr = %hex::encode_upper(&atr), "card connected");
-        Ok(PcscCard { card, reader, atr })
+        Ok(PcscCard {
+            card,
+            ctx: self.ctx.clone(),
+            reader,
+            atr,
+        })
     }
 }
 
@@ -472,6 +477,8 @@ impl Watcher {
 /// card, so a verified PIN never outlives the connection.
 pub struct PcscCard {
     card: pcsc::Card,
+    /// To ask pcscd whether the card is still there after a failure.
+    ctx: Context,
     reader: String,
     atr: Vec<u8>,
 }
@@ -517,6 +524,7 @@ impl PcscCard {
         match self.card.transaction() {
             Ok(tx) => Ok(CardTransaction {
                 tx,
+                ctx: &self.ctx,
                 reader: &self.reader,
             }),
             Err(pcsc::Error::SharingViolation) => Err(ReaderError::Busy(self.reader.clone())),
@@ -535,7 +543,7 @@ impl PcscCard {
 
 impl Transport for PcscCard {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        transmit(&self.card, &self.reader, command)
+        transmit(&self.card, &self.ctx, &self.reader, command)
     }
 }
 
@@ -543,6 +551,7 @@ impl Transport for PcscCard {
 /// dropped, leaving the card as it is (powered, application selected).
 pub struct CardTransaction<'a> {
     tx: pcsc::Transaction<'a>,
+    ctx: &'a Context,
     reader: &'a str,
 }
 
@@ -567,11 +576,16 @@ impl CardTransaction<'_> {
 
 impl Transport for CardTransaction<'_> {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        transmit(&self.tx, self.reader, command)
+        transmit(&self.tx, self.ctx, self.reader, command)
     }
 }
 
-fn transmit(card: &pcsc::Card, reader: &str, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+fn transmit(
+    card: &pcsc::Card,
+    ctx: &Context,
+    reader: &str,
+    command: &[u8],
+) -> Result<Vec<u8>, TransportError> {
     if command.len() < 4 || command.len() > MAX_COMMAND_LEN {
         return Err(TransportError::Reader(format!(
             "a command of {} bytes is not a short APDU (4 to {MAX_COMMAND_LEN})",
@@ -583,7 +597,7 @@ fn transmit(card: &pcsc::Card, reader: &str, command: &[u8]) -> Result<Vec<u8>, 
     let response = match card.transmit(command, &mut buffer) {
         Ok(response) => response,
         Err(e) => {
-            let error = after_failure(card, e, started);
+            let error = after_failure(card, ctx, reader, e, started);
             tracing::debug!(%reader, pcsc = %e, error = %error, "transmit failed");
             return Err(error);
         }
@@ -605,21 +619,54 @@ fn transmit(card: &pcsc::Card, reader: &str, command: &[u8]) -> Result<Vec<u8>, 
     Ok(response.to_vec())
 }
 
-/// A card pulled mid-command can surface as a communication error rather
-/// than `RemovedCard`; ask pcscd whether the card is still there before
-/// calling it a reader fault.
-fn after_failure(card: &pcsc::Card, e: pcsc::Error, started: Instant) -> TransportError {
+/// How long a failed exchange waits for pcscd to tell whether the card
+/// left: two of its presence polls.
+const REMOVAL_CONFIRM: Duration = Duration::from_secs(1);
+
+/// A card pulled mid-command surfaces as a communication error (pcsc-lite
+/// reports `NotTransacted`) before pcscd's next presence poll notices the
+/// card gone. Ask pcscd, waiting at most [`REMOVAL_CONFIRM`], before calling
+/// it a reader fault: a removal lets the caller recover the transaction.
+fn after_failure(
+    card: &pcsc::Card,
+    ctx: &Context,
+    reader: &str,
+    e: pcsc::Error,
+    started: Instant,
+) -> TransportError {
     let error = transport_error(e, started);
     if !matches!(error, TransportError::Reader(_)) {
         return error;
     }
-    match card.status2_owned() {
-        Err(pcsc::Error::RemovedCard | pcsc::Error::ResetCard | pcsc::Error::NoSmartcard) => {
-            TransportError::CardRemoved
+    let gone = match card.status2_owned() {
+        Err(pcsc::Error::RemovedCard | pcsc::Error::ResetCard | pcsc::Error::NoSmartcard) => true,
+        Ok(status) if !status.status().contains(pcsc::Status::PRESENT) => true,
+        _ => card_leaves(ctx, reader, REMOVAL_CONFIRM),
+    };
+    if gone {
+        TransportError::CardRemoved
+    } else {
+        error
+    }
+}
+
+/// Whether the reader shows no card within `timeout`.
+fn card_leaves(ctx: &Context, reader: &str, timeout: Duration) -> bool {
+    let Ok(name) = CString::new(reader) else {
+        return false;
+    };
+    let deadline = Instant::now() + timeout;
+    let mut states = [ReaderState::new(name, State::UNAWARE)];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if ctx.get_status_change(left, &mut states).is_err() {
+            return false;
         }
-        Ok(status) if !status.status().contains(pcsc::Status::PRESENT) => {
-            TransportError::CardRemoved
+        let [state] = &mut states;
+        let now = state.event_state();
+        if !now.contains(State::PRESENT) || now.contains(State::MUTE) {
+            return true;
         }
-        _ => error,
+        state.sync_current_state();
     }
 }

@@ -10,13 +10,18 @@
 //! Without pcscd these tests skip with a loud message, except under
 //! `CI=true`, where they fail: start it with `reader/scripts/pcscd-up.sh`.
 
+mod purse_support;
+
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use fuelcard_reader::apdu::Command;
+use fuelcard_reader::card::SoftwareCard;
 use fuelcard_reader::pcsc_reader::{Pcsc, PcscCard, ReaderError, ReaderEvent};
-use fuelcard_reader::transport::{Applet, Power, Transport, TransportError, exchange};
+use fuelcard_reader::purse::{self, DEFAULT_AID, GreyFlag, KEY_INDEX, Purse, PurseError};
+use fuelcard_reader::transport::{Applet, InProcess, Power, Transport, TransportError, exchange};
 use fuelcard_reader::vpcd::{VirtualCard, slot_port};
+use purse_support::{CARD_NUMBER, PIN, TERMINAL, at, keys, profile, stamp};
 
 /// The vpcd slot of this crate's tests and its reader.
 const SLOT: u16 = 1;
@@ -270,4 +275,201 @@ fn waiting_for_a_card_that_does_not_come_times_out() {
         pcsc.find_reader("No Such Reader"),
         Err(ReaderError::NoSuchReader { .. })
     ));
+}
+
+/// A software card that can be made to leave the field right after it
+/// acted on a command with a given INS: the card did the work, the
+/// terminal never hears the answer.
+struct PullAfter {
+    card: SoftwareCard,
+    ins: Option<u8>,
+}
+
+impl Applet for PullAfter {
+    fn atr(&self) -> Vec<u8> {
+        self.card.atr()
+    }
+    fn power(&mut self, event: Power) {
+        self.card.power(event);
+    }
+    fn process(&mut self, command: &[u8]) -> Vec<u8> {
+        let response = self.card.process(command);
+        if self.ins.is_some() && command.get(1).copied() == self.ins {
+            self.ins = None;
+            return Vec::new();
+        }
+        response
+    }
+}
+
+/// A personalised software card (personalised in process: the acceptance
+/// test personalises through the reader instead), with `balance_fen`
+/// loaded.
+fn personalised(balance_fen: u32) -> SoftwareCard {
+    let mut t = InProcess::new(SoftwareCard::blank_in_memory());
+    let public = purse::personalise(&mut t, &keys(), &profile(CARD_NUMBER), PIN)
+        .expect("a blank card takes personalisation");
+    if balance_fen > 0 {
+        let mut p = Purse::new(&mut t);
+        purse::load(&mut p, &keys(), &public, balance_fen, TERMINAL, stamp(0))
+            .expect("a new card takes a load");
+    }
+    t.into_inner()
+}
+
+#[test]
+fn acceptance_personalise_read_load_and_buy_fuel_with_a_grey_lock_over_pcsc() {
+    let _slot = slot();
+    let Some(pcsc) = pcscd() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("card.json");
+    let vcard = insert(&pcsc, SoftwareCard::create_blank(&file).unwrap());
+    assert!(pcsc.readers().unwrap().iter().any(|r| r == READER));
+    let keys = keys();
+
+    // A blank card is written through the reader.
+    let mut card = PcscCard::connect(READER).unwrap();
+    let written = purse::personalise(&mut card, &keys, &profile(CARD_NUMBER), PIN).unwrap();
+    assert_eq!(written.card_number, CARD_NUMBER);
+
+    // Read it as a station terminal does.
+    let mut tx = card.transaction().unwrap();
+    let mut p = Purse::new(&mut tx);
+    p.select(&DEFAULT_AID).unwrap();
+    let public = p.read_public().unwrap();
+    assert_eq!(public.card_number, CARD_NUMBER);
+    assert_eq!(p.read_holder().unwrap().name, "张三");
+    assert_eq!(p.balance().unwrap(), 0);
+    assert!(matches!(
+        p.verify_pin("000000"),
+        Err(PurseError::WrongPin { tries_left: 2 })
+    ));
+    p.verify_pin(PIN).unwrap();
+
+    // Load 100.00.
+    let load = purse::load(&mut p, &keys, &public, 10_000, TERMINAL, stamp(1)).unwrap();
+    assert_eq!(load.balance_after_fen, 10_000);
+    tx.end().unwrap();
+
+    // Buy 30.00 of fuel: grey lock before the nozzle, debit for unlock after.
+    let mut tx = card.transaction().unwrap();
+    let mut p = Purse::new(&mut tx);
+    p.select(&DEFAULT_AID).unwrap();
+    p.verify_pin(PIN).unwrap();
+    let lock = purse::grey_lock(&mut p, &keys, &public, &at(1)).unwrap();
+    assert_eq!(lock.context.balance_fen, 10_000);
+    assert_eq!(p.grey_status().unwrap().flag, GreyFlag::Locked);
+    let unlocked = purse::unlock(&mut p, &keys, &public, 3_000, &at(2)).unwrap();
+    assert_eq!(unlocked.balance_after_fen, 7_000);
+    assert_eq!(p.grey_status().unwrap().flag, GreyFlag::Clear);
+    assert_eq!(p.balance().unwrap(), 7_000);
+    let records = p.records().unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!((records[0].txn_type, records[0].amount_fen), (0x93, 3_000));
+    assert_eq!((records[1].txn_type, records[1].amount_fen), (0x01, 10_000));
+    tx.end().unwrap();
+
+    // 70.00 on the chip, and in the card's file.
+    assert_eq!(vcard.applet().balance_fen(), 7_000);
+    drop(card);
+    drop(vcard);
+    assert_eq!(SoftwareCard::open(&file).unwrap().balance_fen(), 7_000);
+}
+
+#[test]
+fn a_load_torn_after_initialize_leaves_balance_and_counter_unchanged() {
+    let _slot = slot();
+    let Some(pcsc) = pcscd() else { return };
+    let keys = keys();
+    let mut vcard = insert(&pcsc, personalised(5_000));
+    let online_ttc = vcard.applet().online_ttc();
+
+    let mut card = PcscCard::connect(READER).unwrap();
+    let mut tx = card.transaction().unwrap();
+    let mut p = Purse::new(&mut tx);
+    p.select(&DEFAULT_AID).unwrap();
+    let public = p.read_public().unwrap();
+    let init = p.init_load(KEY_INDEX, 2_000, TERMINAL).unwrap();
+    assert_eq!((init.balance_fen, init.online_ttc), (5_000, online_ttc));
+
+    // The customer pulls the card before CREDIT FOR LOAD.
+    vcard.remove().unwrap();
+    let err = p.credit_load(stamp(9), [0; 4]).unwrap_err();
+    assert!(
+        matches!(err, PurseError::Transport(TransportError::CardRemoved)),
+        "{err:?}"
+    );
+    drop(tx);
+    drop(card);
+    pcsc.wait_for_removal(READER, WAIT).unwrap();
+
+    vcard.insert().unwrap();
+    pcsc.wait_for_card(READER, WAIT).unwrap();
+    let mut card = PcscCard::connect(READER).unwrap();
+    let mut p = Purse::new(&mut card);
+    p.select(&DEFAULT_AID).unwrap();
+    assert_eq!(p.balance().unwrap(), 5_000);
+    assert_eq!(p.records().unwrap().len(), 1, "only the first load");
+    // The INITIALIZE did not survive the power loss.
+    assert!(p.credit_load(stamp(9), [0; 4]).is_err());
+    assert_eq!(vcard.applet().online_ttc(), online_ttc);
+    assert_eq!(vcard.applet().balance_fen(), 5_000);
+
+    // The load can simply be done again.
+    let mut p = Purse::new(&mut card);
+    p.select(&DEFAULT_AID).unwrap();
+    let receipt = purse::load(&mut p, &keys, &public, 2_000, TERMINAL, stamp(10)).unwrap();
+    assert_eq!(receipt.context.online_ttc, online_ttc);
+    assert_eq!(p.balance().unwrap(), 7_000);
+}
+
+#[test]
+fn a_load_torn_after_credit_is_proven_once_the_card_is_back() {
+    let _slot = slot();
+    let Some(pcsc) = pcscd() else { return };
+    let keys = keys();
+    let mut vcard = insert(
+        &pcsc,
+        PullAfter {
+            card: personalised(1_000),
+            ins: Some(0x52),
+        },
+    );
+    let mut card = PcscCard::connect(READER).unwrap();
+    let mut p = Purse::new(&mut card);
+    p.select(&DEFAULT_AID).unwrap();
+    let public = p.read_public().unwrap();
+    let init = p.init_load(KEY_INDEX, 4_000, TERMINAL).unwrap();
+    let context = fuelcard_reader::keys::LoadContext {
+        asn8: public.asn8(),
+        key_version: init.key_version,
+        random: init.random,
+        online_ttc: init.online_ttc,
+        balance_fen: init.balance_fen,
+        amount_fen: 4_000,
+        txn_type: fuelcard_reader::keys::txn_type::ED_LOAD,
+        terminal: TERMINAL,
+    };
+    use fuelcard_reader::keys::KeyService as _;
+    let mac2 = keys.load_mac2(&context, init.mac1, stamp(5)).unwrap();
+    // The card credits, then leaves before its answer reaches us.
+    let err = p.credit_load(stamp(5), mac2).unwrap_err();
+    assert!(
+        matches!(err, PurseError::Transport(TransportError::CardRemoved)),
+        "{err:?}"
+    );
+    drop(card);
+    pcsc.wait_for_removal(READER, WAIT).unwrap();
+    assert!(!vcard.is_inserted());
+
+    vcard.insert().unwrap();
+    pcsc.wait_for_card(READER, WAIT).unwrap();
+    let mut card = PcscCard::connect(READER).unwrap();
+    let mut p = Purse::new(&mut card);
+    p.select(&DEFAULT_AID).unwrap();
+    let receipt = purse::confirm_load(&mut p, &keys, &context, stamp(5))
+        .unwrap()
+        .expect("the card proves the load it made");
+    assert_eq!(receipt.balance_after_fen, 5_000);
+    assert_eq!(p.balance().unwrap(), 5_000);
 }
