@@ -107,11 +107,18 @@ impl Command {
     }
 }
 
+/// Whether a command with this INS carries a PIN or a key in its data
+/// (VERIFY, PIN UNBLOCK, and the personalisation WRITE KEY and SET PIN), so
+/// its data must never be printed or logged.
+pub fn carries_secret(ins: u8) -> bool {
+    matches!(ins, 0x20 | 0x24 | 0xD4 | 0xD8)
+}
+
 impl fmt::Debug for Command {
-    /// Hex, because that is how APDUs appear in traces and specifications.
-    /// A VERIFY command's data is the PIN, so it is never printed.
+    /// Hex, because that is how APDUs appear in traces and specifications;
+    /// a PIN or key in the data is redacted.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let data = if self.ins == 0x20 || self.ins == 0x24 || self.ins == 0xD8 {
+        let data = if carries_secret(self.ins) {
             "<redacted>".to_owned()
         } else {
             hex::encode_upper(&self.data)
@@ -315,6 +322,14 @@ mod tests {
         assert_eq!(r.data, vec![1, 2]);
         assert!(r.is_ok());
         assert_eq!(Response::parse(&r.to_bytes()).unwrap(), r);
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let verify = Command::new(0x00, 0x20, 0, 0).with_data(vec![0x12, 0x34, 0x56]);
+        assert!(!format!("{verify:?}").contains("123456"));
+        let key = Command::new(0x80, 0xD4, 1, 0).with_data(vec![0xAB; 17]);
+        assert!(!format!("{key:?}").contains("ABAB"));
     }
 
     #[test]

@@ -103,11 +103,11 @@ fn transmit_parsed(t: &mut dyn Transport, bytes: &[u8]) -> Result<Response, Tran
     Response::parse(&raw).map_err(|e| TransportError::Malformed(e.to_string()))
 }
 
-/// The APDU as it may appear in a trace: VERIFY, PIN UNBLOCK and the
-/// personalisation SET PIN carry a PIN, which is never logged.
+/// The APDU as it may appear in a trace: the header only for commands that
+/// carry a PIN or a key.
 fn redact_pin(bytes: &[u8]) -> &[u8] {
     match bytes.get(1) {
-        Some(0x20 | 0x24 | 0xD8) => bytes.get(..4).unwrap_or(bytes),
+        Some(&ins) if crate::apdu::carries_secret(ins) => bytes.get(..4).unwrap_or(bytes),
         _ => bytes,
     }
 }
@@ -284,6 +284,10 @@ mod tests {
         assert_eq!(
             redact_pin(&[0, 0x20, 0, 0, 2, 0x12, 0x34]),
             &[0, 0x20, 0, 0]
+        );
+        assert_eq!(
+            redact_pin(&[0x80, 0xD4, 1, 0, 17, 0xAB]),
+            &[0x80, 0xD4, 1, 0]
         );
         assert_eq!(redact_pin(&[0x80, 0x5C, 0, 1, 4]), &[0x80, 0x5C, 0, 1, 4]);
     }

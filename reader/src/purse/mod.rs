@@ -124,6 +124,10 @@ pub struct PurchaseInit {
     pub random: [u8; 4],
 }
 
+/// INITIALIZE FOR GREY LOCK answers like INITIALIZE FOR PURCHASE; its
+/// counter (`offline_ttc`) is the CTC the unlock must name.
+pub type GreyInit = PurchaseInit;
+
 /// What the card returns for a completed transaction: DEBIT FOR PURCHASE
 /// (TAC then MAC2), GREY LOCK (GTAC then MAC2), GET TRANSACTION PROVE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -332,7 +336,7 @@ impl<'t> Purse<'t> {
         &mut self,
         key_idx: u8,
         terminal: [u8; 6],
-    ) -> Result<PurchaseInit, PurseError> {
+    ) -> Result<GreyInit, PurseError> {
         let body = [&[key_idx][..], &terminal].concat();
         let data = self.run(
             &Command::new(0xE0, 0x7A, 0x08, 0x01)
