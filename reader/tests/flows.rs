@@ -8,7 +8,9 @@ mod purse_support;
 
 use fuelcard_reader::apdu::sw;
 use fuelcard_reader::card::{MAX_BALANCE_FEN, SoftwareCard};
-use fuelcard_reader::keys::{KeyError, KeyService, LoadContext, PurchaseContext, txn_type};
+use fuelcard_reader::keys::{
+    GreyLockContext, KeyError, KeyService, LoadContext, PurchaseContext, UnlockContext, txn_type,
+};
 use fuelcard_reader::purse::{
     self, DEFAULT_AID, GreyFlag, KEY_INDEX, KeyKind, Purse, PurseError, confirm_load,
     confirm_purchase,
@@ -558,7 +560,7 @@ fn an_unread_unlock_tac_is_shown_until_cleared() {
     p.verify_pin(PIN).unwrap();
     let lock = purse::grey_lock(&mut p, &keys, &public, &at(10)).unwrap();
     let status = p.grey_status().unwrap();
-    let ctx = fuelcard_reader::keys::UnlockContext {
+    let ctx = UnlockContext {
         asn8: public.asn8(),
         ctc: status.ctc,
         amount_fen: 1_500,
@@ -797,4 +799,72 @@ fn a_wrong_le_is_corrected_without_losing_the_session() {
     keys.verify_load_tac(&ctx, stamp(4), answer[..4].try_into().unwrap())
         .unwrap();
     assert_eq!(t.applet().balance_fen(), 700);
+}
+
+#[test]
+fn a_card_pulled_during_grey_lock_or_unlock_is_settled_from_its_grey_status() {
+    let (mut t, public) = card();
+    let keys = keys();
+    {
+        let mut p = Purse::new(&mut t);
+        purse::load(&mut p, &keys, &public, 8_000, TERMINAL, stamp(1)).unwrap();
+        p.verify_pin(PIN).unwrap();
+    }
+    // Pulled after GREY LOCK reached the card.
+    let init = Purse::new(&mut t)
+        .init_grey_lock(KEY_INDEX, TERMINAL)
+        .unwrap();
+    let lock = GreyLockContext {
+        asn8: public.asn8(),
+        key_version: init.key_version,
+        random: init.random,
+        ctc: init.offline_ttc,
+        balance_fen: init.balance_fen,
+        psam_ttc: 40,
+        psam_random: [7; 4],
+        terminal: TERMINAL,
+        stamp: stamp(40),
+    };
+    let mac1 = keys.grey_lock_mac1(&lock).unwrap();
+    t.tear_after(1);
+    assert!(
+        Purse::new(&mut t)
+            .grey_lock(40, [7; 4], stamp(40), mac1)
+            .is_err()
+    );
+    t.insert();
+    select(&mut t);
+    let mut p = Purse::new(&mut t);
+    let receipt = purse::confirm_grey_lock(&mut p, &keys, &lock)
+        .unwrap()
+        .unwrap();
+    assert_eq!(receipt.context, lock);
+
+    // Pulled after DEBIT FOR UNLOCK reached the card.
+    let unlock = UnlockContext {
+        asn8: public.asn8(),
+        ctc: lock.ctc,
+        amount_fen: 3_000,
+        terminal: TERMINAL,
+        psam_ttc: 41,
+        stamp: stamp(41),
+    };
+    // Not yet sent: nothing to confirm, the card is still locked.
+    assert_eq!(purse::confirm_unlock(&mut p, &keys, &unlock).unwrap(), None);
+    let gmac = keys.unlock_gmac(&unlock).unwrap();
+    t.tear_after(1);
+    assert!(
+        Purse::new(&mut t)
+            .debit_for_unlock(3_000, lock.ctc, TERMINAL, 41, stamp(41), gmac)
+            .is_err()
+    );
+    t.insert();
+    select(&mut t);
+    let mut p = Purse::new(&mut t);
+    let done = purse::confirm_unlock(&mut p, &keys, &unlock)
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.balance_after_fen, 5_000);
+    assert_eq!(p.grey_status().unwrap().flag, GreyFlag::Clear);
+    assert_eq!(p.balance().unwrap(), 5_000);
 }

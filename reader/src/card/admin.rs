@@ -21,7 +21,7 @@ impl SoftwareCard {
     /// SELECT by name; answers a minimal FCI (tag 84 with the AID).
     pub(super) fn select(&mut self, cmd: &Command) -> Result<Vec<u8>, Sw> {
         if cmd.p1 != 0x04 {
-            self.ram.selected = false;
+            self.ram = Volatile::default();
             return Err(sw::FILE_NOT_FOUND);
         }
         if cmd.p2 != 0x00 {

@@ -285,6 +285,58 @@ pub fn unlock(
     })
 }
 
+/// After a torn grey lock (the card pulled after GREY LOCK was sent):
+/// whether the card locked for this context, proven by the MAC2 and GTAC
+/// GET GREY STATUS shows. `None` if the card is not locked by it (nothing
+/// is held; start again).
+pub fn confirm_grey_lock(
+    purse: &mut Purse<'_>,
+    keys: &dyn KeyService,
+    context: &GreyLockContext,
+) -> Result<Option<GreyLockReceipt>, PurseError> {
+    let status = purse.grey_status()?;
+    let Some((mac2, gtac)) = status.lock_macs() else {
+        return Ok(None);
+    };
+    if status.ctc != context.ctc || status.terminal != context.terminal {
+        return Ok(None);
+    }
+    keys.verify_grey_lock(context, gtac, mac2)?;
+    Ok(Some(GreyLockReceipt {
+        context: *context,
+        gtac,
+        mac2,
+    }))
+}
+
+/// After a torn debit for unlock: whether the card took this debit, proven
+/// by the unlock TAC GET GREY STATUS shows while the flag is `10` (then
+/// cleared). `None` if the card is still locked (the unlock can be sent
+/// again) or shows another unlock.
+pub fn confirm_unlock(
+    purse: &mut Purse<'_>,
+    keys: &dyn KeyService,
+    context: &UnlockContext,
+) -> Result<Option<UnlockReceipt>, PurseError> {
+    let status = purse.grey_status()?;
+    if status.flag != GreyFlag::TacUnread || status.ctc != context.ctc {
+        return Ok(None);
+    }
+    let Some((amount_fen, tac)) = status.unlock() else {
+        return Ok(None);
+    };
+    if amount_fen != context.amount_fen {
+        return Ok(None);
+    }
+    keys.verify_unlock_tac(context, tac)?;
+    purse.clear_tacuf()?;
+    Ok(Some(UnlockReceipt {
+        context: *context,
+        balance_after_fen: status.balance_fen,
+        tac,
+    }))
+}
+
 /// Grey lock, then (fuelling happens here) debit for unlock of the amount
 /// actually sold.
 pub fn purchase_with_grey_lock(

@@ -14,8 +14,8 @@ use crate::transport::{Transport, TransportError, exchange};
 pub use data::{GreyFlag, GreyStatus, Holder, LayoutError, PublicData, Record};
 pub use flows::{
     GreyLockReceipt, LoadReceipt, Personalisation, PurchaseReceipt, Terminal, UnlockReceipt,
-    confirm_load, confirm_purchase, grey_lock, load, personalise, purchase,
-    purchase_with_grey_lock, unblock_pin, unlock,
+    confirm_grey_lock, confirm_load, confirm_purchase, confirm_unlock, grey_lock, load,
+    personalise, purchase, purchase_with_grey_lock, unblock_pin, unlock,
 };
 
 /// The Sinopec fuel application, "SINOPEC" under RID A000000003.
