@@ -1,4 +1,4 @@
-//! The `fuelcard` command line: serve, migrate, demo, user, ledger.
+//! The `fuelcard` command line: serve, migrate, demo, user, ledger, reader, card.
 
 use std::io::Read as _;
 use std::net::SocketAddr;
@@ -70,6 +70,13 @@ pub enum Command {
     /// Load-test the HTTP API on a fresh database and compare with the
     /// database's own ceiling.
     Bench(crate::bench::BenchArgs),
+    /// Card readers (PC/SC): list them, watch cards come and go, read a
+    /// card, or serve a software card in the virtual reader.
+    #[command(subcommand)]
+    Reader(crate::reader_cli::ReaderCommand),
+    /// Card tools that work through a reader.
+    #[command(subcommand)]
+    Card(crate::reader_cli::CardCommand),
 }
 
 #[derive(Args, Debug)]
@@ -95,6 +102,49 @@ pub struct ServeArgs {
     /// Minutes a fuelling hold lives unless captured or voided.
     #[arg(long, env = "FUELCARD_HOLD_MINUTES", default_value_t = 30)]
     pub hold_minutes: i64,
+    #[command(flatten)]
+    pub chip: ChipArgs,
+}
+
+/// The card reader at this counter. Without `--reader` the chip routes
+/// answer 503 `reader_not_configured`.
+#[derive(clap::Args, Debug)]
+pub struct ChipArgs {
+    /// The PC/SC reader (its name or a prefix, e.g. "Virtual PCD 00 00").
+    #[arg(long, env = "FUELCARD_READER")]
+    pub reader: Option<String>,
+    /// The issuer key file (load, purchase, tac, pin_unlock keys; never in
+    /// the database). Default: the FUELCARD_ISSUER_KEYS variable.
+    #[arg(long)]
+    pub issuer_keys: Option<PathBuf>,
+    /// This counter's terminal ID, 12 hex digits.
+    #[arg(long, env = "FUELCARD_TERMINAL", default_value = "000000000001")]
+    pub terminal: String,
+}
+
+impl ChipArgs {
+    /// The reader desk, when a reader is named.
+    pub fn desk(&self) -> anyhow::Result<Option<Arc<crate::chip::Desk>>> {
+        use fuelcard_reader::keys::{IssuerKeys, SoftwareKeyService};
+        let Some(reader) = &self.reader else {
+            return Ok(None);
+        };
+        let keys = match &self.issuer_keys {
+            Some(path) => IssuerKeys::from_file(path),
+            None => IssuerKeys::from_env(),
+        }
+        .context("the issuer keys (--issuer-keys FILE or FUELCARD_ISSUER_KEYS)")?;
+        let terminal = hex::decode(&self.terminal)
+            .ok()
+            .and_then(|b| <[u8; 6]>::try_from(b).ok())
+            .context("--terminal: 12 hexadecimal digits")?;
+        Ok(Some(Arc::new(crate::chip::Desk {
+            slot: Box::new(crate::chip::PcscSlot::new(reader.clone())),
+            keys: Arc::new(SoftwareKeyService::new(keys)),
+            terminal,
+            aid: fuelcard_reader::purse::DEFAULT_AID.to_vec(),
+        })))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -200,6 +250,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::Reader(command) => crate::reader_cli::run_reader(command).await,
+        Command::Card(command) => crate::reader_cli::run_card(command).await,
         Command::Allocate { db, company, month } => {
             let db = db.open().await?;
             let month = month.unwrap_or_else(|| {
@@ -288,6 +340,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             hold_minutes: args.hold_minutes,
         }),
         throttle: Default::default(),
+        chip: args.chip.desk()?,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

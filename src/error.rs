@@ -16,10 +16,12 @@ macro_rules! codes {
     ($($variant:ident => $text:literal, $status:ident;)*) => {
         /// Stable error codes. Clients branch on these strings; never rename one.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum Code { $($variant,)* }
+        pub enum Code { $(#[serde(rename = $text)] $variant,)* }
 
         impl Code {
+            /// Every code, in the order of the list below.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
             pub fn as_str(self) -> &'static str {
                 match self { $(Code::$variant => $text,)* }
             }
@@ -83,6 +85,16 @@ codes! {
     StationRequired => "station_required", UNPROCESSABLE_ENTITY;
     Duplicate => "duplicate", CONFLICT;
     RateLimited => "rate_limited", TOO_MANY_REQUESTS;
+    ReaderNotConfigured => "reader_not_configured", SERVICE_UNAVAILABLE;
+    ReaderUnavailable => "reader_unavailable", SERVICE_UNAVAILABLE;
+    NoCardInReader => "no_card_in_reader", CONFLICT;
+    ChipCardMismatch => "chip_card_mismatch", CONFLICT;
+    ChipRefused => "chip_refused", CONFLICT;
+    ChipMacInvalid => "chip_mac_invalid", UNPROCESSABLE_ENTITY;
+    ChipPending => "chip_pending", CONFLICT;
+    ChipGreyLocked => "chip_grey_locked", CONFLICT;
+    ChipFillNotFound => "chip_fill_not_found", NOT_FOUND;
+    ChipFillSettled => "chip_fill_settled", CONFLICT;
     DatabaseUnavailable => "database_unavailable", SERVICE_UNAVAILABLE;
     Internal => "internal_error", INTERNAL_SERVER_ERROR;
 }
@@ -145,21 +157,81 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
-/// The problem+json body, also the OpenAPI schema of every error.
+/// One refused row of a CSV import.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RowProblem {
+    /// The line of the file, counting the header as line 1.
+    pub line: u64,
+    pub reason: String,
+}
+
+/// The problem+json body (RFC 9457), the OpenAPI schema of every error.
+/// Only documents the shape: [`AppError`] writes the body. The members
+/// after `code` appear only with the codes named on them.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// `/problems/<code>`.
     #[serde(rename = "type")]
+    #[schema(
+        example = "/problems/insufficient_balance",
+        pattern = "^/problems/[a-z_]+$"
+    )]
     pub kind: String,
+    /// The HTTP reason phrase of `status`.
+    #[schema(example = "Conflict")]
     pub title: String,
+    /// The HTTP status, repeated.
+    #[schema(minimum = 400, maximum = 599, example = 409)]
     pub status: u16,
+    /// What went wrong, in words a cashier can act on.
     pub detail: String,
     pub code: Code,
+    /// The request field that was refused (`invalid_amount`, `invalid_litres`,
+    /// `validation_failed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// PIN tries left before the card locks (`wrong_pin`, `pin_locked`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tries_left: Option<i64>,
+    /// Minutes until guessing may resume (`rate_limited`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_minutes: Option<i64>,
+    /// When the replacement card may be issued, RFC 3339 (`replacement_waiting`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<String>,
+    /// The spendable balance, yuan (`insufficient_balance`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^-?[0-9]+\.[0-9]{2}$", example = "12.50")]
+    pub available: Option<String>,
+    /// What the main card lacks, yuan (`allocation_shortfall`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^-?[0-9]+\.[0-9]{2}$", example = "1200.00")]
+    pub shortfall: Option<String>,
+    /// The fleet control that refused the sale (the fleet control codes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control: Option<String>,
+    /// The hold's state (`hold_not_active`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_status: Option<String>,
+    /// Every refused row (`invalid_csv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<RowProblem>>,
 }
+
+/// The members every problem document has; an extra member never replaces one.
+const STANDARD_MEMBERS: [&str; 5] = ["type", "title", "status", "detail", "code"];
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.code.status();
         let mut body = serde_json::Map::new();
+        if let Some(extra) = self.extra {
+            body.extend(
+                extra
+                    .into_iter()
+                    .filter(|(k, _)| !STANDARD_MEMBERS.contains(&k.as_str())),
+            );
+        }
         body.insert(
             "type".into(),
             format!("/problems/{}", self.code.as_str()).into(),
@@ -171,9 +243,6 @@ impl IntoResponse for AppError {
         body.insert("status".into(), status.as_u16().into());
         body.insert("detail".into(), self.message.into());
         body.insert("code".into(), self.code.as_str().into());
-        if let Some(extra) = self.extra {
-            body.extend(extra);
-        }
         let text = serde_json::Value::Object(body).to_string();
         let mut resp = (status, text).into_response();
         resp.headers_mut().insert(

@@ -7,6 +7,7 @@ mod allocation;
 
 mod bad_input;
 mod card_life;
+mod chip;
 mod concurrency;
 mod crash;
 mod fleet;

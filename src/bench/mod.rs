@@ -201,6 +201,7 @@ async fn bench(args: &BenchArgs, scratch: &Scratch) -> anyhow::Result<Results> {
         }),
         settings: Arc::new(Settings::default()),
         throttle: Default::default(),
+        chip: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

@@ -35,6 +35,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Failed logins and wrong PINs, counted across requests.
     pub throttle: Arc<throttle::Throttle>,
+    /// The card reader at this counter with its key service; `None` on a
+    /// server without one (the chip routes then answer 503).
+    pub chip: Option<Arc<crate::chip::Desk>>,
 }
 
 /// The process-wide Prometheus recorder (one per process, however many

@@ -48,12 +48,30 @@ pub async fn claim(conn: &mut Conn, key: &str, user_id: i64, hash: &str) -> AppR
     if inserted.rows_affected() == 1 {
         return Ok(Claim::Fresh);
     }
+    earlier(conn, key, user_id, hash)
+        .await?
+        .ok_or_else(|| AppError::internal("idempotency", "a claimed key vanished"))
+}
+
+/// What an earlier request with this key left: `None` if there was none,
+/// its answer to replay, or `idempotency_key_in_flight` while it runs. Lets
+/// a request that must do outside work (talk to a card) first check for a
+/// replay without claiming the key.
+pub async fn earlier(
+    conn: &mut Conn,
+    key: &str,
+    user_id: i64,
+    hash: &str,
+) -> AppResult<Option<Claim>> {
     let row = sqlx::query(
         "SELECT user_id, request_hash, status_code, response FROM idempotency_keys WHERE key = $1",
     )
     .bind(key)
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
     let owner: i64 = row.try_get("user_id")?;
     let stored_hash: String = row.try_get("request_hash")?;
     if owner != user_id || stored_hash != hash {
@@ -70,7 +88,7 @@ pub async fn claim(conn: &mut Conn, key: &str, user_id: i64, hash: &str) -> AppR
                 .ok()
                 .and_then(|s| StatusCode::from_u16(s).ok())
                 .unwrap_or(StatusCode::OK);
-            Ok(Claim::Replay { status, body })
+            Ok(Some(Claim::Replay { status, body }))
         }
         _ => Err(AppError::new(
             Code::IdempotencyKeyInFlight,

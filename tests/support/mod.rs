@@ -175,6 +175,24 @@ impl TestEnv {
 
     /// A server on a database already created.
     pub async fn start_fresh(fresh: FreshDb, settings: Settings) -> TestEnv {
+        Self::start_full(fresh, settings, None).await
+    }
+
+    /// A server with a card reader desk (a software card in process, or a
+    /// PC/SC reader).
+    pub async fn start_with_chip(
+        backend: Backend,
+        chip: Arc<fuelcard::chip::Desk>,
+    ) -> Option<TestEnv> {
+        let fresh = FreshDb::create(backend).await?;
+        Some(Self::start_full(fresh, Settings::default(), Some(chip)).await)
+    }
+
+    pub async fn start_full(
+        fresh: FreshDb,
+        settings: Settings,
+        chip: Option<Arc<fuelcard::chip::Desk>>,
+    ) -> TestEnv {
         eprintln!("backend: {:?} ({})", fresh.backend, fresh.url);
         let db = Db::connect(&fresh.url, 16).await.expect("connect");
         db.migrate().await.expect("migrate");
@@ -184,6 +202,7 @@ impl TestEnv {
             keys: Arc::new(test_keys()),
             settings: Arc::new(settings),
             throttle: Default::default(),
+            chip,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -494,4 +513,72 @@ pub async fn spawn_server(
 
 pub fn hex_key() -> String {
     "74657374".repeat(8)
+}
+
+/// Everything the database holds, as bytes: the SQLite file with its WAL,
+/// or `pg_dump` of the PostgreSQL database.
+pub async fn dump_database(env: &TestEnv) -> Vec<u8> {
+    match env.fresh.backend {
+        Backend::Sqlite => {
+            let path = env
+                .fresh
+                .url
+                .strip_prefix("sqlite://")
+                .expect("a sqlite URL")
+                .to_string();
+            let mut bytes = std::fs::read(&path).expect("the database file");
+            if let Ok(wal) = std::fs::read(format!("{path}-wal")) {
+                bytes.extend(wal);
+            }
+            bytes
+        }
+        Backend::Postgres => {
+            let out = std::process::Command::new("pg_dump")
+                .args(["--data-only", &env.fresh.url])
+                .output()
+                .expect("pg_dump runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        }
+    }
+}
+
+/// Every issuer key and card key (and each 8-byte half), as raw bytes and
+/// as hex in both cases, to search a dump or a log for.
+pub fn key_material(
+    issuer: &fuelcard_reader::keys::IssuerKeys,
+    card: &fuelcard_reader::keys::CardKeys,
+) -> Vec<(String, Vec<u8>)> {
+    let mut keys: Vec<(String, Vec<u8>)> = issuer
+        .to_key_file()
+        .lines()
+        .filter_map(|l| l.split_once(" = "))
+        .map(|(name, hex)| (format!("issuer {name} key"), hex::decode(hex).expect("hex")))
+        .collect();
+    for (name, k) in [
+        ("card load key", card.dlk),
+        ("card purchase key", card.dpk),
+        ("card TAC key", card.dtk),
+        ("card PIN-unblock key", card.dpuk),
+    ] {
+        keys.push((name.to_string(), k.to_vec()));
+    }
+    let mut out = Vec::new();
+    for (name, k) in keys {
+        for part in [&k[..], &k[..8], &k[8..]] {
+            out.push((name.clone(), part.to_vec()));
+            out.push((name.clone(), hex::encode_upper(part).into_bytes()));
+            out.push((name.clone(), hex::encode(part).into_bytes()));
+        }
+    }
+    out
+}
+
+/// True when `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -3,13 +3,17 @@
 
 pub mod admin;
 pub mod cards;
+pub mod chip;
 pub mod fleet;
 pub mod ledger;
 pub mod sales;
 pub mod session;
 
 use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
 use axum::routing::{get, post, put};
+use serde::de::DeserializeOwned;
 
 use super::AppState;
 use crate::error::{AppError, AppResult, Code};
@@ -55,6 +59,12 @@ pub fn routes() -> Router<AppState> {
         .route("/holds/{id}/capture", post(ledger::capture_hold))
         .route("/holds/{id}/void", post(ledger::void_hold))
         .route("/ledger/check", get(ledger::check))
+        .route("/chip/read", post(chip::read_card))
+        .route("/chip/personalise", post(chip::personalise))
+        .route("/chip/loads", post(chip::load))
+        .route("/chip/fills", post(chip::start_fill))
+        .route("/chip/fills/{id}/finish", post(chip::finish_fill))
+        .route("/chip/purchases", post(chip::upload_purchase))
         .route(
             "/fleet/{company}/vehicles",
             get(fleet::list_vehicles).post(fleet::add_vehicle),
@@ -124,4 +134,110 @@ pub fn litres(field: &str, text: &str) -> AppResult<Litres> {
     Litres::parse_positive(text).map_err(|e| {
         AppError::new(Code::InvalidLitres, format!("{field} {text:?}: {e}")).with("field", field)
     })
+}
+
+/// The pattern of a positive amount in a request: yuan, at most two
+/// decimals, no sign, at most eight significant digits before the point
+/// (the largest amount is ten million); spaces around it are tolerated.
+pub const AMOUNT_PATTERN: &str =
+    r"^\s*(0*[1-9][0-9]{0,7}(\.[0-9]{1,2})?|0+\.(0?[1-9]|[1-9][0-9]?))\s*$";
+/// An amount that may be zero (a count of cash, a discount).
+pub const AMOUNT_OR_ZERO_PATTERN: &str = r"^\s*[0-9]{1,12}(\.[0-9]{1,2})?\s*$";
+/// Positive litres: like an amount, at most 100,000.
+pub const LITRES_PATTERN: &str =
+    r"^\s*(0*[1-9][0-9]{0,5}(\.[0-9]{1,2})?|0+\.(0?[1-9]|[1-9][0-9]?))\s*$";
+/// A PIN: 4 to 6 digits.
+pub const PIN_PATTERN: &str = "^[0-9]{4,6}$";
+/// A month: YYYY-MM.
+pub const MONTH_PATTERN: &str = "^[0-9]{4}-(0[1-9]|1[0-2])$";
+/// Local hours: HH:MM-HH:MM (what the parser takes: spaces at the ends
+/// and around the dash).
+pub const HOURS_PATTERN: &str = r"^\s*\+?[0-9]+:\+?[0-9]+\s*-\s*\+?[0-9]+:\+?[0-9]+\s*$";
+
+/// The header every money move carries.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKey {
+    /// A new key (a UUID) per operation, 1–128 characters. A retry sends the
+    /// same key and gets the first answer; the same key with another body is
+    /// refused (`idempotency_key_reused`).
+    #[serde(rename = "Idempotency-Key")]
+    #[param(
+        min_length = 1,
+        max_length = 128,
+        example = "3f1c8a52-8d7e-4c1e-9a53-0c6d2b7e4f10"
+    )]
+    pub key: String,
+}
+
+/// The body of a request that needs none: nothing, or `{}`.
+pub struct EmptyBody;
+
+impl<'de> serde::Deserialize<'de> for EmptyBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let members = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        if members.is_empty() {
+            Ok(EmptyBody)
+        } else {
+            Err(serde::de::Error::custom(
+                "this request takes no members: send {} or nothing",
+            ))
+        }
+    }
+}
+
+impl utoipa::PartialSchema for EmptyBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Object)
+            .description(Some("Nothing, or an empty object."))
+            .additional_properties(Some(
+                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EmptyBody {}
+
+/// Path parameters whose rejection (a non-numeric id, bad UTF-8) is a
+/// problem document, not axum's plain-text answer.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(e) if e.status().is_server_error() => {
+                Err(AppError::internal("path parameters", e.body_text()))
+            }
+            Err(e) => Err(AppError::new(
+                Code::ValidationFailed,
+                format!("path: {}", e.body_text()),
+            )),
+        }
+    }
+}
+
+/// A query string whose rejection is a problem document.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::try_from_uri(&parts.uri)
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|e| AppError::new(Code::ValidationFailed, format!("query: {}", e.body_text())))
+    }
 }

@@ -1,0 +1,550 @@
+//! Fuelling from the chip under grey lock (灰锁).
+//!
+//! Before the pump runs, the card is grey-locked: its balance is frozen for
+//! this terminal, and the host mirrors the lock as a hold on the card's chip
+//! account — the same thing, keyed by the card's offline counter (CTC) and
+//! the terminal. When fuelling ends the pump reports the amount; the card
+//! is then debited for unlock (解扣) and the hold captured into the
+//! station's sales account. If the card was pulled during fuelling (a grey
+//! card, 灰卡) the amount waits on the host and the debit happens wherever
+//! the card is read next. The unlock's terminal, counter and time are
+//! written down before DEBIT FOR UNLOCK is sent, so a TAC lost with a
+//! pulled card is read back from GET GREY STATUS and verified later: the
+//! fill settles exactly once.
+
+use fuelcard_reader::keys::UnlockContext;
+use fuelcard_reader::purse::data::{GreyFlag, GreyStatus, PublicData};
+use fuelcard_reader::purse::{Purse, flows};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::read::Settlement;
+use super::{
+    Desk, block_on_tx, chip_account, next_terminal_ttc, refused, stamp_now, stamp_parse,
+    stamp_text, unhex,
+};
+use crate::auth::Actor;
+use crate::cards::{self, CardNumber, products};
+use crate::db::{Conn, Db};
+use crate::error::{AppError, AppResult, Code};
+use crate::ledger::{self, AccountKind, holds};
+use crate::money::Money;
+use crate::stations;
+
+/// A fill started: the card is grey-locked and the pump may run.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FillStarted {
+    pub id: i64,
+    pub card_number: String,
+    /// What the pump may deliver at most: the chip's balance, now locked.
+    #[schema(value_type = String, example = "100.00")]
+    pub locked: Money,
+    pub terminal: String,
+    pub ctc: u16,
+}
+
+/// A fill after the pump reported its amount.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FillFinished {
+    pub id: i64,
+    /// `settled` (the card was debited and unlocked) or `fuelled` (the card
+    /// is not in the reader; it settles wherever it is read next).
+    pub status: String,
+    #[schema(value_type = String, example = "30.00")]
+    pub amount: Money,
+    /// The chip's balance after the debit, when settled.
+    #[schema(value_type = Option<String>)]
+    pub chip_balance: Option<Money>,
+}
+
+/// Grey-locks the card in the slot for a fill at the counter's station.
+#[allow(clippy::too_many_arguments)]
+pub fn start(
+    db: &Db,
+    desk: &Desk,
+    transport: &mut dyn fuelcard_reader::transport::Transport,
+    handle: &tokio::runtime::Handle,
+    actor: &Actor,
+    number: &CardNumber,
+    pin: Option<&str>,
+    product: &str,
+    station: Option<&str>,
+    tz: chrono_tz::Tz,
+) -> AppResult<FillStarted> {
+    let mut opened = super::open(transport, desk, Some(number))?;
+    super::read::settle(
+        db,
+        desk,
+        &mut opened.purse,
+        &opened.public,
+        handle,
+        actor,
+        tz,
+    )?;
+    let pin = pin.ok_or_else(|| {
+        AppError::new(
+            Code::PinRequired,
+            "the card's PIN is needed to lock it for fuelling",
+        )
+    })?;
+    opened.purse.verify_pin(pin).map_err(refused)?;
+    let balance = opened.purse.balance().map_err(refused)?;
+    if balance == 0 {
+        return Err(AppError::new(
+            Code::InsufficientBalance,
+            "the chip is empty: load value onto it first",
+        ));
+    }
+    let terminal = desk.terminal_hex();
+    let ttc = {
+        let terminal = terminal.clone();
+        block_on_tx(handle, db, move |conn| {
+            Box::pin(async move { next_terminal_ttc(conn, &terminal).await })
+        })?
+    };
+    let at = flows::Terminal {
+        id: desk.terminal,
+        ttc,
+        stamp: stamp_now(tz)?,
+    };
+    let lock =
+        flows::grey_lock(&mut opened.purse, &*desk.keys, &opened.public, &at).map_err(refused)?;
+    let ctx = lock.context;
+    let number = number.clone();
+    let product = product.to_string();
+    let station = station.map(str::to_string);
+    let actor = actor.clone();
+    block_on_tx(handle, db, move |conn| {
+        Box::pin(async move {
+            let card = cards::find(conn, &number).await?;
+            let product = products::find(conn, &product).await?;
+            let station = stations::for_counter(conn, &actor, station.as_deref()).await?;
+            let chip = chip_account(conn, card.number.as_str()).await?;
+            let locked = Money::from_fen(i64::from(ctx.balance_fen));
+            let hold = holds::place(
+                conn,
+                card.id,
+                chip,
+                Some(station.id),
+                locked,
+                super::NEVER,
+                Some("grey lock"),
+            )
+            .await?;
+            let row = sqlx::query(
+                "INSERT INTO chip_fills (card_id, hold_id, station_id, user_id, product_id, \
+                 terminal, psam_ttc, ctc, lock_stamp, status, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'locked', $10) RETURNING id",
+            )
+            .bind(card.id)
+            .bind(hold.id)
+            .bind(station.id)
+            .bind(actor.user_id)
+            .bind(product.id)
+            .bind(&terminal)
+            .bind(i64::from(ctx.psam_ttc))
+            .bind(i64::from(ctx.ctc))
+            .bind(stamp_text(ctx.stamp))
+            .bind(crate::db::now_us())
+            .fetch_one(&mut *conn)
+            .await?;
+            let id: i64 = row.try_get("id")?;
+            crate::audit::record(
+                conn,
+                Some(actor.user_id),
+                "chip_grey_locked",
+                card.number.as_str(),
+                serde_json::json!({ "fill": id, "ctc": ctx.ctc, "locked": locked }),
+            )
+            .await?;
+            Ok(FillStarted {
+                id,
+                card_number: card.number,
+                locked,
+                terminal,
+                ctc: ctx.ctc,
+            })
+        })
+    })
+}
+
+/// A fill as the host keeps it.
+struct Fill {
+    id: i64,
+    card_id: i64,
+    card_number: String,
+    hold_id: i64,
+    station_id: i64,
+    ctc: u16,
+    amount_fen: Option<i64>,
+    status: String,
+    unlock: Option<(String, i64, String)>,
+}
+
+const FILL_COLUMNS: &str = "f.id, f.card_id, c.number, f.hold_id, f.station_id, f.ctc, \
+    f.amount_fen, f.status, f.unlock_terminal, f.unlock_ttc, f.unlock_stamp";
+
+fn fill_from_row(row: &sqlx::any::AnyRow) -> AppResult<Fill> {
+    let unlock_terminal: Option<String> = row.try_get("unlock_terminal")?;
+    let unlock_ttc: Option<i64> = row.try_get("unlock_ttc")?;
+    let unlock_stamp: Option<String> = row.try_get("unlock_stamp")?;
+    Ok(Fill {
+        id: row.try_get("id")?,
+        card_id: row.try_get("card_id")?,
+        card_number: row.try_get("number")?,
+        hold_id: row.try_get("hold_id")?,
+        station_id: row.try_get("station_id")?,
+        ctc: u16::try_from(row.try_get::<i64, _>("ctc")?)
+            .map_err(|e| AppError::internal("fill ctc", e))?,
+        amount_fen: row.try_get("amount_fen")?,
+        status: row.try_get("status")?,
+        unlock: match (unlock_terminal, unlock_ttc, unlock_stamp) {
+            (Some(t), Some(n), Some(s)) => Some((t, n, s)),
+            _ => None,
+        },
+    })
+}
+
+async fn get(conn: &mut Conn, id: i64) -> AppResult<Fill> {
+    let row = sqlx::query(&format!(
+        "SELECT {FILL_COLUMNS} FROM chip_fills f JOIN cards c ON c.id = f.card_id WHERE f.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::new(Code::ChipFillNotFound, format!("no fill {id}")))?;
+    fill_from_row(&row)
+}
+
+/// The pump reports what it delivered; the card is debited now if it is
+/// in the reader, else wherever it is read next.
+pub async fn finish(
+    db: &Db,
+    desk: std::sync::Arc<Desk>,
+    actor: &Actor,
+    id: i64,
+    amount: Money,
+    tz: chrono_tz::Tz,
+) -> AppResult<FillFinished> {
+    if amount.fen() < 0 {
+        return Err(AppError::new(
+            Code::InvalidAmount,
+            "the amount is not negative",
+        ));
+    }
+    let user_id = actor.user_id;
+    let fill = super::in_tx(db, move |conn| {
+        Box::pin(async move {
+            let fill = get(conn, id).await?;
+            let hold = holds::get(conn, fill.hold_id).await?;
+            match (fill.status.as_str(), fill.amount_fen) {
+                ("settled", _) => {
+                    return Err(AppError::new(
+                        Code::ChipFillSettled,
+                        format!("fill {id} is already settled"),
+                    ));
+                }
+                ("fuelled", Some(a)) if a != amount.fen() => {
+                    return Err(AppError::new(
+                        Code::ChipFillSettled,
+                        format!("fill {id} was reported as {}", Money::from_fen(a)),
+                    ));
+                }
+                _ => {}
+            }
+            if amount > hold.amount {
+                return Err(AppError::new(
+                    Code::CaptureExceedsHold,
+                    format!(
+                        "{amount} is more than the {} locked on the card",
+                        hold.amount
+                    ),
+                ));
+            }
+            sqlx::query(
+                "UPDATE chip_fills SET amount_fen = $1, status = 'fuelled' \
+                 WHERE id = $2 AND status IN ('locked', 'fuelled')",
+            )
+            .bind(amount.fen())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            crate::audit::record(
+                conn,
+                Some(user_id),
+                "chip_fill_fuelled",
+                &fill.card_number,
+                serde_json::json!({ "fill": id, "amount": amount }),
+            )
+            .await?;
+            get(conn, id).await
+        })
+    })
+    .await?;
+    let number = cards::parse_number(&fill.card_number)?;
+    let db = db.clone();
+    let actor = actor.clone();
+    let outcome = super::with_card(desk, move |desk, transport, handle| {
+        let mut opened = super::open(transport, desk, Some(&number))?;
+        let status = opened.purse.grey_status().map_err(refused)?;
+        unlock(
+            &db,
+            desk,
+            &mut opened.purse,
+            &opened.public,
+            &status,
+            &fill,
+            handle,
+            &actor,
+            tz,
+        )
+    })
+    .await;
+    match outcome {
+        Ok(Some(balance)) => Ok(FillFinished {
+            id,
+            status: "settled".into(),
+            amount,
+            chip_balance: Some(balance),
+        }),
+        Ok(None) => Ok(FillFinished {
+            id,
+            status: "fuelled".into(),
+            amount,
+            chip_balance: None,
+        }),
+        // Not this card in the reader, or none: the fill waits for the card.
+        Err(e)
+            if matches!(
+                e.code,
+                Code::NoCardInReader | Code::ChipCardMismatch | Code::ReaderUnavailable
+            ) =>
+        {
+            Ok(FillFinished {
+                id,
+                status: "fuelled".into(),
+                amount,
+                chip_balance: None,
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Debits a grey-locked (or debited but unread) card for its fill and
+/// settles the host once. Returns the chip balance after, or `None` when
+/// the fill is not ready (the pump has not reported) or not this lock.
+#[allow(clippy::too_many_arguments)]
+fn unlock(
+    db: &Db,
+    desk: &Desk,
+    purse: &mut Purse<'_>,
+    public: &PublicData,
+    status: &GreyStatus,
+    fill: &Fill,
+    handle: &tokio::runtime::Handle,
+    actor: &Actor,
+    tz: chrono_tz::Tz,
+) -> AppResult<Option<Money>> {
+    let Some(amount_fen) = fill.amount_fen else {
+        return Ok(None);
+    };
+    let amount_u32 = u32::try_from(amount_fen).map_err(|e| AppError::internal("fill amount", e))?;
+    let (context, tac, balance_after) = match status.flag {
+        GreyFlag::Locked if status.ctc == fill.ctc => {
+            // Written down before the card is debited, so that a TAC lost
+            // with a pulled card can be checked later.
+            let ttc_terminal = desk.terminal_hex();
+            let stamp = stamp_now(tz)?;
+            let fill_id = fill.id;
+            let psam_ttc = {
+                let t = ttc_terminal.clone();
+                block_on_tx(handle, db, move |conn| {
+                    Box::pin(async move {
+                        let ttc = next_terminal_ttc(conn, &t).await?;
+                        sqlx::query(
+                            "UPDATE chip_fills SET unlock_terminal = $1, unlock_ttc = $2, \
+                             unlock_stamp = $3 WHERE id = $4 AND status = 'fuelled'",
+                        )
+                        .bind(&t)
+                        .bind(i64::from(ttc))
+                        .bind(stamp_text(stamp))
+                        .bind(fill_id)
+                        .execute(&mut *conn)
+                        .await?;
+                        Ok(ttc)
+                    })
+                })?
+            };
+            let context = UnlockContext {
+                asn8: public.asn8(),
+                ctc: fill.ctc,
+                amount_fen: amount_u32,
+                terminal: desk.terminal,
+                psam_ttc,
+                stamp,
+            };
+            let gmac = desk
+                .keys
+                .unlock_gmac(&context)
+                .map_err(|e| refused(e.into()))?;
+            let tac = purse
+                .debit_for_unlock(amount_u32, fill.ctc, desk.terminal, psam_ttc, stamp, gmac)
+                .map_err(refused)?;
+            let after = status.balance_fen.saturating_sub(amount_u32);
+            (context, tac, after)
+        }
+        GreyFlag::TacUnread => {
+            let Some((terminal, ttc, stamp)) = &fill.unlock else {
+                return Ok(None);
+            };
+            let Some((debited, tac)) = status.unlock() else {
+                return Ok(None);
+            };
+            if debited != amount_u32 {
+                return Err(AppError::new(
+                    Code::ChipMacInvalid,
+                    format!(
+                        "the card was debited {} for fill {}, the host expected {}",
+                        Money::from_fen(i64::from(debited)),
+                        fill.id,
+                        Money::from_fen(amount_fen)
+                    ),
+                ));
+            }
+            let context = UnlockContext {
+                asn8: public.asn8(),
+                ctc: fill.ctc,
+                amount_fen: amount_u32,
+                terminal: unhex("terminal", terminal)?,
+                psam_ttc: u32::try_from(*ttc).map_err(|e| AppError::internal("ttc", e))?,
+                stamp: stamp_parse(stamp)?,
+            };
+            let balance = purse.balance().map_err(refused)?;
+            (context, tac, balance)
+        }
+        _ => return Ok(None),
+    };
+    desk.keys
+        .verify_unlock_tac(&context, tac)
+        .map_err(|e| refused(e.into()))?;
+    settle_host(db, handle, actor, fill, amount_fen, tac)?;
+    purse.clear_tacuf().map_err(refused)?;
+    Ok(Some(Money::from_fen(i64::from(balance_after))))
+}
+
+/// The host side of a settled fill, once: the hold on the chip account is
+/// captured into the sales account of the station where the fill happened.
+fn settle_host(
+    db: &Db,
+    handle: &tokio::runtime::Handle,
+    actor: &Actor,
+    fill: &Fill,
+    amount_fen: i64,
+    tac: [u8; 4],
+) -> AppResult<()> {
+    let (id, card_id, hold_id, station_id) = (fill.id, fill.card_id, fill.hold_id, fill.station_id);
+    let number = fill.card_number.clone();
+    let user_id = actor.user_id;
+    let actor_station = actor.station_id;
+    block_on_tx(handle, db, move |conn| {
+        Box::pin(async move {
+            let settled = sqlx::query(
+                "UPDATE chip_fills SET status = 'settled', tac = $1, settled_at = $2, \
+                 settled_station_id = $3 WHERE id = $4 AND status = 'fuelled'",
+            )
+            .bind(hex::encode_upper(tac))
+            .bind(crate::db::now_us())
+            .bind(actor_station)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            if settled.rows_affected() != 1 {
+                // Settled by another counter meanwhile: nothing more to do.
+                return Ok(());
+            }
+            let amount = Money::from_fen(amount_fen);
+            if amount.is_positive() {
+                let station = stations::get(conn, station_id).await?;
+                let sales = ledger::system_account(
+                    conn,
+                    AccountKind::Sales,
+                    &format!("sales:{}", station.code),
+                )
+                .await?;
+                let op = ledger::record_operation(
+                    conn,
+                    ledger::Operation {
+                        kind: "chip_fill",
+                        card_id: Some(card_id),
+                        station_id: Some(station_id),
+                        shift_id: None,
+                        user_id: Some(user_id),
+                        detail: serde_json::json!({ "fill": id }),
+                    },
+                )
+                .await?;
+                holds::capture(conn, hold_id, amount, op, sales).await?;
+                sqlx::query("UPDATE chip_fills SET operation_id = $1 WHERE id = $2")
+                    .bind(op)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+            } else {
+                holds::void(conn, hold_id).await?;
+            }
+            crate::audit::record(
+                conn,
+                Some(user_id),
+                "chip_fill_settled",
+                &number,
+                serde_json::json!({ "fill": id, "amount": amount }),
+            )
+            .await?;
+            Ok(())
+        })
+    })
+}
+
+/// Settles a fill the card left grey (or debited but unread), if the pump
+/// has reported its amount.
+pub fn settle_grey(
+    db: &Db,
+    desk: &Desk,
+    purse: &mut Purse<'_>,
+    public: &PublicData,
+    handle: &tokio::runtime::Handle,
+    actor: &Actor,
+    tz: chrono_tz::Tz,
+) -> AppResult<Option<Settlement>> {
+    let status = purse.grey_status().map_err(refused)?;
+    if status.flag == GreyFlag::Clear {
+        return Ok(None);
+    }
+    let number = public.card_number.clone();
+    let fill = handle.block_on(async {
+        let mut conn = db.pool().acquire().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {FILL_COLUMNS} FROM chip_fills f JOIN cards c ON c.id = f.card_id \
+             WHERE c.number = $1 AND f.status IN ('locked', 'fuelled') \
+             ORDER BY f.id DESC LIMIT 1"
+        ))
+        .bind(&number)
+        .fetch_optional(&mut *conn)
+        .await?;
+        row.as_ref().map(fill_from_row).transpose()
+    })?;
+    let Some(fill) = fill else {
+        tracing::warn!(card = %number, "a grey-locked card without a fill on the host");
+        return Ok(None);
+    };
+    let Some(_) = unlock(db, desk, purse, public, &status, &fill, handle, actor, tz)? else {
+        return Ok(None);
+    };
+    Ok(Some(Settlement {
+        kind: "fill".into(),
+        id: fill.id,
+        outcome: "settled".into(),
+        amount: Money::from_fen(fill.amount_fen.unwrap_or(0)),
+    }))
+}

@@ -1,0 +1,423 @@
+//! Loading value onto the chip (圈存): the amount leaves the card's host
+//! account for its chip account exactly when the chip proves the credit.
+//!
+//! 1. INITIALIZE FOR LOAD; the card's MAC1 is verified and MAC2 made.
+//! 2. The host reserves the amount on the card account (a hold that never
+//!    expires by itself) and writes the load down as pending, with every
+//!    public value needed to check the card's TAC later. Committed.
+//! 3. CREDIT FOR LOAD; the TAC is verified and the hold captured into the
+//!    chip account.
+//!
+//! A card refusing CREDIT (a wrong MAC2: `9302`) credited nothing, so the
+//! hold is voided. A card pulled after step 2 leaves the load pending; the
+//! next read of the card settles it with GET TRANSACTION PROVE (see
+//! [`settle_pending`]): a TAC that verifies completes it, "no such
+//! transaction" reverses it — the card's INITIALIZE session died with the
+//! power, so it can never credit later.
+
+use axum::http::StatusCode;
+use fuelcard_reader::keys::{LoadContext, Stamp, txn_type};
+use fuelcard_reader::purse::data::PublicData;
+use fuelcard_reader::purse::{KEY_INDEX, Purse, PurseError, flows};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::read::Settlement;
+use super::{Desk, block_on_tx, chip_account, refused, stamp_now, stamp_parse, stamp_text, unhex};
+use crate::auth::Actor;
+use crate::cards::{self, CardNumber};
+use crate::db::Db;
+use crate::error::{AppError, AppResult, Code};
+use crate::ledger::{self, holds, idempotency, idempotency::Claim};
+use crate::money::Money;
+
+/// A load onto the chip, as answered and as replayed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Loaded {
+    pub id: i64,
+    pub card_number: String,
+    #[schema(value_type = String, example = "100.00")]
+    pub amount: Money,
+    /// The chip's balance after the load.
+    #[schema(value_type = String, example = "100.00")]
+    pub chip_balance: Money,
+    /// What the card can still spend on the host after the load.
+    #[schema(value_type = String, example = "900.00")]
+    pub host_balance: Money,
+    /// The card's transaction certificate, hex.
+    pub tac: String,
+}
+
+/// What a load request asks.
+pub struct LoadRequest {
+    pub number: CardNumber,
+    pub amount: Money,
+    pub key: String,
+    pub hash: String,
+    pub station_id: Option<i64>,
+}
+
+/// The load as the host wrote it down before CREDIT.
+struct Pending {
+    id: i64,
+    card_id: i64,
+    card_number: String,
+    hold_id: i64,
+    key: String,
+    context: LoadContext,
+    stamp: Stamp,
+}
+
+/// Loads value onto the card in the slot (on a chip thread). Returns the
+/// HTTP status and JSON body, also for a replay.
+pub fn load(
+    db: &Db,
+    desk: &Desk,
+    transport: &mut dyn fuelcard_reader::transport::Transport,
+    handle: &tokio::runtime::Handle,
+    actor: &Actor,
+    req: &LoadRequest,
+    tz: chrono_tz::Tz,
+) -> AppResult<(StatusCode, String)> {
+    let amount_fen = u32::try_from(req.amount.fen())
+        .ok()
+        .filter(|a| *a > 0)
+        .ok_or_else(|| AppError::new(Code::InvalidAmount, "a load is 0.01 to 42,949,672.95"))?;
+    let earlier = handle.block_on(async {
+        let mut conn = db.pool().acquire().await?;
+        idempotency::earlier(&mut conn, &req.key, actor.user_id, &req.hash).await
+    })?;
+    if let Some(Claim::Replay { status, body }) = earlier {
+        return Ok((status, body));
+    }
+    let mut opened = super::open(transport, desk, Some(&req.number))?;
+    super::read::settle(
+        db,
+        desk,
+        &mut opened.purse,
+        &opened.public,
+        handle,
+        actor,
+        tz,
+    )?;
+    let init = opened
+        .purse
+        .init_load(KEY_INDEX, amount_fen, desk.terminal)
+        .map_err(refused)?;
+    let context = LoadContext {
+        asn8: opened.public.asn8(),
+        key_version: init.key_version,
+        random: init.random,
+        online_ttc: init.online_ttc,
+        balance_fen: init.balance_fen,
+        amount_fen,
+        txn_type: txn_type::ED_LOAD,
+        terminal: desk.terminal,
+    };
+    let stamp = stamp_now(tz)?;
+    // MAC1 wrong: the card is not ours; nothing has been written.
+    let mac2 = desk
+        .keys
+        .load_mac2(&context, init.mac1, stamp)
+        .map_err(|e| refused(e.into()))?;
+    let pending = write_pending(db, handle, actor, req, &context, stamp, desk)?;
+    match opened.purse.credit_load(stamp, mac2) {
+        Ok(tac) => match desk.keys.verify_load_tac(&context, stamp, tac) {
+            Ok(()) => {
+                let loaded = complete(db, handle, actor, &pending, tac)?;
+                let body = serde_json::to_string(&loaded)
+                    .map_err(|e| AppError::internal("encoding a load", e))?;
+                Ok((StatusCode::CREATED, body))
+            }
+            // The card says it credited, with a TAC the host cannot
+            // verify: the load stays pending (money held, not moved) for
+            // the office, and the next read tries the card's proof again.
+            Err(e) => Err(refused(e.into()).with("load", pending.id)),
+        },
+        Err(e) if super::outcome_unknown(&e) => Err(AppError::new(
+            Code::ChipPending,
+            "the card was taken out before the load finished: put it back and read it; \
+             the load then completes or is undone",
+        )
+        .with("load", pending.id)),
+        Err(e) => {
+            reverse(db, handle, actor, &pending)?;
+            Err(refused(e))
+        }
+    }
+}
+
+fn write_pending(
+    db: &Db,
+    handle: &tokio::runtime::Handle,
+    actor: &Actor,
+    req: &LoadRequest,
+    context: &LoadContext,
+    stamp: Stamp,
+    desk: &Desk,
+) -> AppResult<Pending> {
+    let number = req.number.clone();
+    let key = req.key.clone();
+    let hash = req.hash.clone();
+    let user_id = actor.user_id;
+    let station_id = req.station_id;
+    let amount = req.amount;
+    let context = *context;
+    let terminal = desk.terminal_hex();
+    block_on_tx(handle, db, move |conn| {
+        Box::pin(async move {
+            match idempotency::claim(conn, &key, user_id, &hash).await? {
+                Claim::Fresh => {}
+                Claim::Replay { .. } => {
+                    return Err(AppError::new(
+                        Code::IdempotencyKeyInFlight,
+                        "this load was answered meanwhile; send it again to see the answer",
+                    ));
+                }
+            }
+            let card = cards::find(conn, &number).await?;
+            card.ensure_can_spend()?;
+            let hold = holds::place(
+                conn,
+                card.id,
+                card.account_id,
+                station_id,
+                amount,
+                super::NEVER,
+                Some("chip load"),
+            )
+            .await?;
+            let row = sqlx::query(
+                "INSERT INTO chip_loads (card_id, hold_id, station_id, user_id, idempotency_key, \
+                 amount_fen, terminal, online_ttc, balance_before_fen, key_version, card_random, \
+                 stamp, status, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13) \
+                 RETURNING id",
+            )
+            .bind(card.id)
+            .bind(hold.id)
+            .bind(station_id)
+            .bind(user_id)
+            .bind(&key)
+            .bind(amount.fen())
+            .bind(&terminal)
+            .bind(i64::from(context.online_ttc))
+            .bind(i64::from(context.balance_fen))
+            .bind(i64::from(context.key_version))
+            .bind(hex::encode_upper(context.random))
+            .bind(stamp_text(stamp))
+            .bind(crate::db::now_us())
+            .fetch_one(&mut *conn)
+            .await?;
+            crate::audit::record(
+                conn,
+                Some(user_id),
+                "chip_load_started",
+                number.as_str(),
+                serde_json::json!({ "amount": amount, "online_ttc": context.online_ttc }),
+            )
+            .await?;
+            Ok(Pending {
+                id: row.try_get("id")?,
+                card_id: card.id,
+                card_number: card.number,
+                hold_id: hold.id,
+                key,
+                context,
+                stamp,
+            })
+        })
+    })
+}
+
+/// The card proved the credit: the held amount moves to the chip account.
+fn complete(
+    db: &Db,
+    handle: &tokio::runtime::Handle,
+    actor: &Actor,
+    p: &Pending,
+    tac: [u8; 4],
+) -> AppResult<Loaded> {
+    let (id, card_id, hold_id, key) = (p.id, p.card_id, p.hold_id, p.key.clone());
+    let number = p.card_number.clone();
+    let context = p.context;
+    let user_id = actor.user_id;
+    block_on_tx(handle, db, move |conn| {
+        Box::pin(async move {
+            let chip = chip_account(conn, &number).await?;
+            let op = ledger::record_operation(
+                conn,
+                ledger::Operation {
+                    kind: "chip_load",
+                    card_id: Some(card_id),
+                    station_id: None,
+                    shift_id: None,
+                    user_id: Some(user_id),
+                    detail: serde_json::json!({ "load": id, "online_ttc": context.online_ttc }),
+                },
+            )
+            .await?;
+            let amount = Money::from_fen(i64::from(context.amount_fen));
+            let (_, split) = holds::capture(conn, hold_id, amount, op, chip).await?;
+            let settled = sqlx::query(
+                "UPDATE chip_loads SET status = 'loaded', tac = $1, operation_id = $2, \
+                 settled_at = $3 WHERE id = $4 AND status = 'pending'",
+            )
+            .bind(hex::encode_upper(tac))
+            .bind(op)
+            .bind(crate::db::now_us())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            if settled.rows_affected() != 1 {
+                return Err(AppError::new(
+                    Code::ChipPending,
+                    "this load was settled by another counter meanwhile",
+                ));
+            }
+            let loaded = Loaded {
+                id,
+                card_number: number.clone(),
+                amount,
+                chip_balance: Money::from_fen(
+                    i64::from(context.balance_fen) + i64::from(context.amount_fen),
+                ),
+                host_balance: split.available_after,
+                tac: hex::encode_upper(tac),
+            };
+            let body = serde_json::to_string(&loaded)
+                .map_err(|e| AppError::internal("encoding a load", e))?;
+            idempotency::complete(conn, &key, StatusCode::CREATED, &body).await?;
+            crate::audit::record(
+                conn,
+                Some(user_id),
+                "chip_loaded",
+                &number,
+                serde_json::json!({ "load": id, "amount": amount }),
+            )
+            .await?;
+            Ok(loaded)
+        })
+    })
+}
+
+/// The card did not credit: the hold is voided and the key freed, as if
+/// the load had never been asked.
+fn reverse(db: &Db, handle: &tokio::runtime::Handle, actor: &Actor, p: &Pending) -> AppResult<()> {
+    let (id, hold_id, key, number) = (p.id, p.hold_id, p.key.clone(), p.card_number.clone());
+    let user_id = actor.user_id;
+    block_on_tx(handle, db, move |conn| {
+        Box::pin(async move {
+            let undone = sqlx::query(
+                "UPDATE chip_loads SET status = 'reversed', settled_at = $1 \
+                 WHERE id = $2 AND status = 'pending'",
+            )
+            .bind(crate::db::now_us())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            if undone.rows_affected() != 1 {
+                return Ok(());
+            }
+            holds::void(conn, hold_id).await?;
+            sqlx::query("DELETE FROM idempotency_keys WHERE key = $1")
+                .bind(&key)
+                .execute(&mut *conn)
+                .await?;
+            crate::audit::record(
+                conn,
+                Some(user_id),
+                "chip_load_reversed",
+                &number,
+                serde_json::json!({ "load": id }),
+            )
+            .await?;
+            Ok(())
+        })
+    })
+}
+
+/// Settles this card's pending load, if any, by what the card proves.
+pub fn settle_pending(
+    db: &Db,
+    desk: &Desk,
+    purse: &mut Purse<'_>,
+    public: &PublicData,
+    handle: &tokio::runtime::Handle,
+    actor: &Actor,
+) -> AppResult<Option<Settlement>> {
+    let Some(p) = find_pending(db, handle, public)? else {
+        return Ok(None);
+    };
+    let amount = Money::from_fen(i64::from(p.context.amount_fen));
+    match flows::confirm_load(purse, &*desk.keys, &p.context, p.stamp) {
+        Ok(Some(receipt)) => {
+            complete(db, handle, actor, &p, receipt.tac)?;
+            Ok(Some(Settlement {
+                kind: "load".into(),
+                id: p.id,
+                outcome: "loaded".into(),
+                amount,
+            }))
+        }
+        Ok(None) => {
+            reverse(db, handle, actor, &p)?;
+            Ok(Some(Settlement {
+                kind: "load".into(),
+                id: p.id,
+                outcome: "reversed".into(),
+                amount,
+            }))
+        }
+        Err(e @ PurseError::Key(_)) => Err(refused(e).with("load", p.id)),
+        Err(e) => Err(refused(e)),
+    }
+}
+
+fn find_pending(
+    db: &Db,
+    handle: &tokio::runtime::Handle,
+    public: &PublicData,
+) -> AppResult<Option<Pending>> {
+    let asn8 = public.asn8();
+    let card_number = public.card_number.as_str();
+    handle.block_on(async {
+        let mut conn = db.pool().acquire().await?;
+        let row = sqlx::query(
+            "SELECT l.id, l.card_id, l.hold_id, l.idempotency_key, l.amount_fen, l.terminal, \
+               l.online_ttc, l.balance_before_fen, l.key_version, l.card_random, l.stamp \
+             FROM chip_loads l JOIN cards c ON c.id = l.card_id \
+             WHERE c.number = $1 AND l.status = 'pending'",
+        )
+        .bind(card_number)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let narrow = |v: i64, what: &str| -> AppResult<u32> {
+            u32::try_from(v).map_err(|e| AppError::internal(what, e))
+        };
+        let context = LoadContext {
+            asn8,
+            key_version: u8::try_from(row.try_get::<i64, _>("key_version")?)
+                .map_err(|e| AppError::internal("key version", e))?,
+            random: unhex("random", &row.try_get::<String, _>("card_random")?)?,
+            online_ttc: u16::try_from(row.try_get::<i64, _>("online_ttc")?)
+                .map_err(|e| AppError::internal("online ttc", e))?,
+            balance_fen: narrow(row.try_get("balance_before_fen")?, "balance")?,
+            amount_fen: narrow(row.try_get("amount_fen")?, "amount")?,
+            txn_type: txn_type::ED_LOAD,
+            terminal: unhex("terminal", &row.try_get::<String, _>("terminal")?)?,
+        };
+        Ok(Some(Pending {
+            id: row.try_get("id")?,
+            card_id: row.try_get("card_id")?,
+            card_number: card_number.to_string(),
+            hold_id: row.try_get("hold_id")?,
+            key: row.try_get("idempotency_key")?,
+            context,
+            stamp: stamp_parse(&row.try_get::<String, _>("stamp")?)?,
+        }))
+    })
+}

@@ -1,0 +1,174 @@
+//! Purchases a pump took from the chip offline, uploaded with their TAC.
+//!
+//! The TAC is the card's own signature over the amount, terminal, terminal
+//! counter and time, made with a key only the card and the issuer hold: a
+//! record whose TAC verifies happened on a genuine card and is posted from
+//! the card's chip account to the station's sales account, once per card
+//! and offline counter (a pump uploading twice is answered with the first
+//! posting). A record whose TAC does not verify is kept as rejected, for the
+//! office, and moves no money.
+
+use fuelcard_reader::keys::{KeyService, PurchaseContext};
+use fuelcard_reader::purse::data::asn_for;
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{chip_account, stamp_parse, stamp_text, unhex};
+use crate::auth::Actor;
+use crate::cards::{self, CardNumber};
+use crate::db::Conn;
+use crate::error::{AppError, AppResult, Code};
+use crate::ledger::{self, AccountKind};
+use crate::money::Money;
+use crate::stations;
+
+/// A purchase record as the pump read it from the card.
+pub struct Upload<'a> {
+    pub number: &'a CardNumber,
+    pub terminal: &'a str,
+    pub terminal_ttc: u32,
+    pub offline_ttc: u16,
+    pub amount: Money,
+    pub txn_type: u8,
+    pub time: &'a str,
+    pub tac: &'a str,
+    pub station: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Uploaded {
+    pub id: i64,
+    /// `posted`, or `duplicate` when this record was posted before.
+    pub status: String,
+    #[schema(value_type = String)]
+    pub amount: Money,
+}
+
+/// Checks the record's form before anything is looked up.
+fn parse(u: &Upload<'_>) -> AppResult<([u8; 6], [u8; 4], fuelcard_reader::keys::Stamp, u32)> {
+    let bad = |what: &str| AppError::new(Code::ValidationFailed, what.to_string());
+    let terminal: [u8; 6] =
+        unhex("terminal", u.terminal).map_err(|_| bad("terminal: 12 hexadecimal digits"))?;
+    let tac: [u8; 4] = unhex("tac", u.tac).map_err(|_| bad("tac: 8 hexadecimal digits"))?;
+    let stamp = (u.time.len() == 14 && u.time.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| stamp_parse(u.time).ok())
+        .flatten()
+        .ok_or_else(|| bad("time: YYYYMMDDhhmmss"))?;
+    let amount = u32::try_from(u.amount.fen())
+        .ok()
+        .filter(|a| *a > 0)
+        .ok_or_else(|| AppError::new(Code::InvalidAmount, "amount: 0.01 to 42,949,672.95"))?;
+    Ok((terminal, tac, stamp, amount))
+}
+
+/// Verifies and posts one uploaded record.
+pub async fn upload(
+    conn: &mut Conn,
+    keys: &dyn KeyService,
+    actor: &Actor,
+    u: &Upload<'_>,
+) -> AppResult<Uploaded> {
+    let (terminal, tac, stamp, amount_fen) = parse(u)?;
+    let card = cards::find(conn, u.number).await?;
+    let station = stations::for_counter(conn, actor, u.station).await?;
+    let existing = sqlx::query(
+        "SELECT id FROM chip_purchases WHERE card_id = $1 AND offline_ttc = $2 AND status = 'posted'",
+    )
+    .bind(card.id)
+    .bind(i64::from(u.offline_ttc))
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = existing {
+        return Ok(Uploaded {
+            id: row.try_get("id")?,
+            status: "duplicate".into(),
+            amount: u.amount,
+        });
+    }
+    let asn = asn_for(card.number.as_str()).map_err(|e| AppError::internal("card ASN", e))?;
+    let mut asn8 = [0u8; 8];
+    asn8.copy_from_slice(&asn[2..]);
+    let context = PurchaseContext {
+        asn8,
+        key_version: 0,
+        random: [0; 4],
+        offline_ttc: u.offline_ttc,
+        terminal_ttc: u.terminal_ttc,
+        amount_fen,
+        txn_type: u.txn_type,
+        terminal,
+        stamp,
+    };
+    let verified = keys.verify_purchase_tac(&context, tac);
+    let (status, reason) = match &verified {
+        Ok(()) => ("posted", None),
+        Err(e) => ("rejected", Some(e.to_string())),
+    };
+    let row = sqlx::query(
+        "INSERT INTO chip_purchases (card_id, station_id, terminal, terminal_ttc, offline_ttc, \
+         amount_fen, txn_type, stamp, tac, status, reason, uploaded_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+    )
+    .bind(card.id)
+    .bind(station.id)
+    .bind(hex::encode_upper(terminal))
+    .bind(i64::from(u.terminal_ttc))
+    .bind(i64::from(u.offline_ttc))
+    .bind(u.amount.fen())
+    .bind(i64::from(u.txn_type))
+    .bind(stamp_text(stamp))
+    .bind(hex::encode_upper(tac))
+    .bind(status)
+    .bind(reason.as_deref())
+    .bind(actor.user_id)
+    .bind(crate::db::now_us())
+    .fetch_one(&mut *conn)
+    .await?;
+    let id: i64 = row.try_get("id")?;
+    crate::audit::record(
+        conn,
+        Some(actor.user_id),
+        if verified.is_ok() {
+            "chip_purchase_posted"
+        } else {
+            "chip_purchase_rejected"
+        },
+        card.number.as_str(),
+        serde_json::json!({ "record": id, "offline_ttc": u.offline_ttc, "amount": u.amount }),
+    )
+    .await?;
+    if verified.is_err() {
+        return Ok(Uploaded {
+            id,
+            status: "rejected".into(),
+            amount: u.amount,
+        });
+    }
+    let chip = chip_account(conn, card.number.as_str()).await?;
+    let sales =
+        ledger::system_account(conn, AccountKind::Sales, &format!("sales:{}", station.code))
+            .await?;
+    let op = ledger::record_operation(
+        conn,
+        ledger::Operation {
+            kind: "chip_purchase",
+            card_id: Some(card.id),
+            station_id: Some(station.id),
+            shift_id: None,
+            user_id: Some(actor.user_id),
+            detail: serde_json::json!({ "record": id }),
+        },
+    )
+    .await?;
+    ledger::spend(conn, op, chip, sales, u.amount).await?;
+    sqlx::query("UPDATE chip_purchases SET operation_id = $1 WHERE id = $2")
+        .bind(op)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Uploaded {
+        id,
+        status: "posted".into(),
+        amount: u.amount,
+    })
+}

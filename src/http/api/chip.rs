@@ -1,0 +1,297 @@
+//! The card's chip at the counter: read, personalise, load (圈存), fuel
+//! under grey lock, and purchase records uploaded from pumps.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::super::AppState;
+use super::super::extract::{ApiJson, MoneyRequest, in_transaction, json_response, require};
+use super::amount;
+use crate::auth::Actor;
+use crate::cards;
+use crate::chip::{self, Desk, fills, loads, read, uploads};
+use crate::error::{AppError, AppResult, Code};
+
+/// The reader at this counter, or why there is none.
+fn desk(state: &AppState) -> AppResult<Arc<Desk>> {
+    state.chip.clone().ok_or_else(|| {
+        AppError::new(
+            Code::ReaderNotConfigured,
+            "no card reader is configured for this server (serve --reader, issuer keys)",
+        )
+    })
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadBody {
+    /// The card expected in the reader; any card when left out.
+    pub card_number: Option<String>,
+}
+
+/// Reads the card in the reader: chip balance beside the host's, after
+/// settling a torn load or a grey-locked fill the card left.
+#[utoipa::path(post, path = "/api/v1/chip/read", request_body = ReadBody,
+    responses((status = 200, body = read::ChipView)))]
+pub async fn read_card(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<ReadBody>,
+) -> AppResult<Json<read::ChipView>> {
+    require(actor.can_work_counter())?;
+    let expected = body
+        .card_number
+        .as_deref()
+        .map(cards::parse_number)
+        .transpose()?;
+    let db = state.db.clone();
+    let tz = state.settings.time_zone;
+    let view = chip::with_card(desk(&state)?, move |desk, transport, handle| {
+        read::read(&db, desk, transport, handle, &actor, expected.as_ref(), tz)
+    })
+    .await?;
+    Ok(Json(view))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBody {
+    pub card_number: String,
+    /// Yuan to move from the card's account onto its chip.
+    #[schema(example = "100.00")]
+    pub amount: String,
+}
+
+/// Loads value from the card's account onto its chip (圈存). Needs an
+/// Idempotency-Key. A card pulled mid-way answers `chip_pending`; reading
+/// the card again completes or undoes the load.
+#[utoipa::path(post, path = "/api/v1/chip/loads", request_body = LoadBody,
+    params(("Idempotency-Key" = String, Header)),
+    responses((status = 201, body = loads::Loaded)))]
+pub async fn load(
+    State(state): State<AppState>,
+    actor: Actor,
+    req: MoneyRequest<LoadBody>,
+) -> AppResult<Response> {
+    require(actor.can_work_counter())?;
+    let request = loads::LoadRequest {
+        number: cards::parse_number(&req.body.card_number)?,
+        amount: amount("amount", &req.body.amount)?,
+        key: req.key,
+        hash: req.hash,
+        station_id: actor.station_id,
+    };
+    let db = state.db.clone();
+    let tz = state.settings.time_zone;
+    let (status, body) = chip::with_card(desk(&state)?, move |desk, transport, handle| {
+        loads::load(&db, desk, transport, handle, &actor, &request, tz)
+    })
+    .await?;
+    Ok(json_response(status, body))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FillBody {
+    pub card_number: String,
+    /// The card's PIN (the chip checks it).
+    pub pin: Option<String>,
+    #[schema(example = "92")]
+    pub product: String,
+    pub station: Option<String>,
+}
+
+/// Grey-locks the card for fuelling: the chip's balance is held for this
+/// terminal until the pump reports the amount.
+#[utoipa::path(post, path = "/api/v1/chip/fills", request_body = FillBody,
+    responses((status = 201, body = fills::FillStarted)))]
+pub async fn start_fill(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<FillBody>,
+) -> AppResult<Response> {
+    require(actor.can_work_counter())?;
+    let number = cards::parse_number(&body.card_number)?;
+    let db = state.db.clone();
+    let tz = state.settings.time_zone;
+    let started = chip::with_card(desk(&state)?, move |desk, transport, handle| {
+        fills::start(
+            &db,
+            desk,
+            transport,
+            handle,
+            &actor,
+            &number,
+            body.pin.as_deref(),
+            &body.product,
+            body.station.as_deref(),
+            tz,
+        )
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(started)).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FinishBody {
+    /// Yuan delivered (0 when nothing was pumped).
+    #[schema(example = "30.00")]
+    pub amount: String,
+}
+
+/// The pump's amount for a fill: the card is debited and unlocked now if it
+/// is in the reader, else wherever it is read next. Sending the same amount
+/// again is harmless.
+#[utoipa::path(post, path = "/api/v1/chip/fills/{id}/finish", request_body = FinishBody,
+    params(("id" = i64, Path)),
+    responses((status = 200, body = fills::FillFinished)))]
+pub async fn finish_fill(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<FinishBody>,
+) -> AppResult<Json<fills::FillFinished>> {
+    require(actor.can_work_counter())?;
+    let amount = super::amount_or_zero("amount", &body.amount)?;
+    let finished = fills::finish(
+        &state.db,
+        desk(&state)?,
+        &actor,
+        id,
+        amount,
+        state.settings.time_zone,
+    )
+    .await?;
+    Ok(Json(finished))
+}
+
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadBody {
+    pub card_number: String,
+    /// The pump's terminal ID, 12 hex digits.
+    #[schema(example = "010000000001")]
+    pub terminal: String,
+    pub terminal_ttc: u32,
+    pub offline_ttc: u16,
+    #[schema(example = "30.00")]
+    pub amount: String,
+    /// 5 (ED purchase) or 6 (EP purchase).
+    pub txn_type: u8,
+    /// YYYYMMDDhhmmss as the card recorded it.
+    #[schema(example = "20261123101500")]
+    pub time: String,
+    /// The card's TAC, 8 hex digits.
+    pub tac: String,
+    pub station: Option<String>,
+}
+
+/// Uploads a purchase the chip made at a pump: posted once when its TAC
+/// verifies; a record whose TAC does not verify is kept, flagged, and
+/// answered `chip_mac_invalid`.
+#[utoipa::path(post, path = "/api/v1/chip/purchases", request_body = UploadBody,
+    responses((status = 201, body = uploads::Uploaded),
+              (status = 200, description = "Posted before: the first posting", body = uploads::Uploaded)))]
+pub async fn upload_purchase(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<UploadBody>,
+) -> AppResult<Response> {
+    require(actor.can_work_counter())?;
+    let desk = desk(&state)?;
+    let number = cards::parse_number(&body.card_number)?;
+    let amount = amount("amount", &body.amount)?;
+    let uploaded = in_transaction(&state, |conn| {
+        let actor = actor.clone();
+        let desk = desk.clone();
+        let number = number.clone();
+        let body = body.clone();
+        Box::pin(async move {
+            uploads::upload(
+                conn,
+                &*desk.keys,
+                &actor,
+                &uploads::Upload {
+                    number: &number,
+                    terminal: &body.terminal,
+                    terminal_ttc: body.terminal_ttc,
+                    offline_ttc: body.offline_ttc,
+                    amount,
+                    txn_type: body.txn_type,
+                    time: &body.time,
+                    tac: &body.tac,
+                    station: body.station.as_deref(),
+                },
+            )
+            .await
+        })
+    })
+    .await?;
+    match uploaded.status.as_str() {
+        "rejected" => Err(AppError::new(
+            Code::ChipMacInvalid,
+            "the record's TAC does not verify: it was kept as rejected and moved no money",
+        )
+        .with("record", uploaded.id)),
+        "duplicate" => Ok((StatusCode::OK, Json(uploaded)).into_response()),
+        _ => Ok((StatusCode::CREATED, Json(uploaded)).into_response()),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonaliseBody {
+    pub card_number: String,
+    /// The PIN the chip will ask for (4 to 12 digits).
+    pub pin: String,
+}
+
+/// Writes a blank chip for an open card: the card keys derived from the
+/// issuer keys, the card's public file and holder, the PIN.
+#[utoipa::path(post, path = "/api/v1/chip/personalise", request_body = PersonaliseBody,
+    responses((status = 201, body = read::ChipView)))]
+pub async fn personalise(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<PersonaliseBody>,
+) -> AppResult<Response> {
+    require(actor.can_work_counter())?;
+    let number = cards::parse_number(&body.card_number)?;
+    let holder = {
+        let mut conn = state.db.pool().acquire().await?;
+        let card = cards::find(&mut conn, &number).await?;
+        card.ensure_can_spend()?;
+        match card.customer_id {
+            Some(id) => cards::customers::get(&mut conn, id).await?.name,
+            None => String::new(),
+        }
+    };
+    let db = state.db.clone();
+    let tz = state.settings.time_zone;
+    let view = chip::with_card(desk(&state)?, move |desk, transport, handle| {
+        chip::issue::personalise(desk, transport, &number, &holder, &body.pin)?;
+        let view = read::read(&db, desk, transport, handle, &actor, Some(&number), tz)?;
+        handle.block_on(async {
+            let mut tx = db.begin_write().await?;
+            crate::audit::record(
+                &mut tx,
+                Some(actor.user_id),
+                "chip_personalised",
+                number.as_str(),
+                serde_json::json!({}),
+            )
+            .await?;
+            tx.commit().await?;
+            AppResult::Ok(())
+        })?;
+        Ok(view)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
