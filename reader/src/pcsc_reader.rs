@@ -532,6 +532,15 @@ impl PcscCard {
         }
     }
 
+    /// Disconnects without resetting the card, for a program that only
+    /// read public data (no PIN verified, nothing begun): another
+    /// application's session on the same card survives the look.
+    pub fn leave(self) -> Result<(), ReaderError> {
+        self.card
+            .disconnect(Disposition::LeaveCard)
+            .map_err(|(_, e)| reader_error(e))
+    }
+
     /// Disconnects and resets the card, reporting a failure (dropping the
     /// card does the same silently).
     pub fn disconnect(self) -> Result<(), ReaderError> {

@@ -121,7 +121,7 @@ async fn resolve(
             Code::HoldNotActive,
             format!("hold {id} is already {}", existing.status),
         )
-        .with("status", existing.status));
+        .with("hold_status", existing.status));
     };
     let hold = hold_from_row(&row)?;
     sqlx::query("UPDATE accounts SET held_fen = held_fen - $1 WHERE id = $2")

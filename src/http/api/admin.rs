@@ -1,26 +1,31 @@
 //! Users, stations, prices, promotions, reports and the audit log.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::super::AppState;
 use super::super::extract::{ApiJson, in_transaction, require};
-use super::{amount, amount_or_zero};
+use super::{ApiPath, ApiQuery, amount, amount_or_zero};
 use crate::auth::{Actor, Role, users};
 use crate::cards::products::{self, Price, Product};
 use crate::cards::promotions::{self, Gift, NewPromotion, Promotion, Rule, Tier};
 use crate::cards::{CardKind, customers};
 use crate::db;
 use crate::error::{AppError, AppResult, Code};
+use crate::http::openapi::{AmountOrZeroText, AmountText, TimeText};
 use crate::stations::{self, Station, report};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
+    /// 3–64 letters, digits, '.', '_' or '-'.
+    #[schema(pattern = "^[A-Za-z0-9._-]{3,64}$", example = "cashier4")]
     pub username: String,
+    /// At least 8 characters.
+    #[schema(min_length = 8)]
     pub password: String,
     pub role: Role,
     /// Station code, for station staff.
@@ -40,7 +45,7 @@ pub struct UserCreated {
 
 /// Adds a user (admins only).
 #[utoipa::path(post, path = "/api/v1/users", request_body = NewUserBody,
-    responses((status = 201, body = UserCreated), (status = 403, body = crate::error::Problem)))]
+    responses((status = 201, description = "The new user", body = UserCreated)))]
 pub async fn add_user(
     State(state): State<AppState>,
     actor: Actor,
@@ -105,13 +110,19 @@ pub async fn add_user(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStation {
+    /// 1–16 letters, digits or '-'.
+    #[schema(pattern = "^[A-Za-z0-9-]{1,16}$", example = "S004")]
     pub code: String,
+    /// Not blank.
+    #[schema(pattern = "\\S", example = "城南加油站")]
     pub name: String,
     #[serde(default)]
     pub district: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/stations", request_body = NewStation, responses((status = 201, body = Station)))]
+/// Adds a station (HQ, admin).
+#[utoipa::path(post, path = "/api/v1/stations", request_body = NewStation,
+    responses((status = 201, description = "The new station", body = Station)))]
 pub async fn add_station(
     State(state): State<AppState>,
     actor: Actor,
@@ -138,7 +149,8 @@ pub async fn add_station(
     Ok((StatusCode::CREATED, Json(s)))
 }
 
-#[utoipa::path(get, path = "/api/v1/stations", responses((status = 200, body = Vec<Station>)))]
+/// Every station.
+#[utoipa::path(get, path = "/api/v1/stations", responses((status = 200, description = "The stations", body = Vec<Station>)))]
 pub async fn list_stations(
     State(state): State<AppState>,
     _actor: Actor,
@@ -150,17 +162,18 @@ pub async fn list_stations(
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct DayQuery {
     /// YYYY-MM-DD in the operator's time zone; default today.
+    #[param(format = Date)]
     pub date: Option<String>,
 }
 
 /// The station's day-end report: the day's shifts summed.
-#[utoipa::path(get, path = "/api/v1/stations/{code}/day-report", params(("code" = String, Path), DayQuery),
-    responses((status = 200, body = report::DayReport)))]
+#[utoipa::path(get, path = "/api/v1/stations/{code}/day-report", params(("code" = String, Path, description = "The station code"), DayQuery),
+    responses((status = 200, description = "The day's shifts summed", body = report::DayReport)))]
 pub async fn day_report(
     State(state): State<AppState>,
     actor: Actor,
-    Path(code): Path<String>,
-    Query(q): Query<DayQuery>,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(q): ApiQuery<DayQuery>,
 ) -> AppResult<Json<report::DayReport>> {
     require(matches!(
         actor.role,
@@ -195,7 +208,8 @@ pub struct ProductWithPrice {
     pub price: Option<Price>,
 }
 
-#[utoipa::path(get, path = "/api/v1/products", responses((status = 200, body = Vec<ProductWithPrice>)))]
+/// The products with the price in force now (none before a price is set).
+#[utoipa::path(get, path = "/api/v1/products", responses((status = 200, description = "The products", body = Vec<ProductWithPrice>)))]
 pub async fn list_products(
     State(state): State<AppState>,
     _actor: Actor,
@@ -212,21 +226,25 @@ pub async fn list_products(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceBody {
-    #[schema(example = "7.68")]
+    /// Yuan per litre, above zero.
+    #[schema(value_type = AmountText, example = "7.68")]
     pub unit_price: String,
-    #[schema(example = "0.20")]
+    /// Yuan off per litre on card sales, below the unit price.
+    #[schema(value_type = AmountOrZeroText)]
     pub card_discount_per_litre: String,
     /// RFC 3339; default now.
+    #[schema(value_type = Option<TimeText>)]
     pub effective_from: Option<String>,
 }
 
 /// Sets a product's price from a moment on (HQ, admin).
-#[utoipa::path(put, path = "/api/v1/products/{code}/price", request_body = PriceBody, params(("code" = String, Path)),
-    responses((status = 200, body = Price), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(put, path = "/api/v1/products/{code}/price", request_body = PriceBody,
+    params(("code" = String, Path, description = "The product code", example = "92")),
+    responses((status = 200, description = "The price set", body = Price)))]
 pub async fn set_price(
     State(state): State<AppState>,
     actor: Actor,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<PriceBody>,
 ) -> AppResult<Json<Price>> {
     require(actor.can_manage_pricing())?;
@@ -262,37 +280,64 @@ pub async fn set_price(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TierBody {
+    /// The smallest recharge the tier applies to, yuan.
+    #[schema(value_type = AmountText)]
     pub min_amount: String,
-    #[schema(example = "2")]
+    /// Above 0 and at most 100, at most two decimals.
+    #[schema(pattern = r"^\s*[0-9]{1,3}(\.[0-9]{1,2})?\s*$", example = "2")]
     pub bonus_percent: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GiftBody {
+    /// The smallest recharge that earns the gift, yuan.
+    #[schema(value_type = AmountText)]
     pub min_amount: String,
+    /// 1–100 characters.
+    #[schema(pattern = "\\S", max_length = 100, example = "洗车券")]
     pub item: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromotionBody {
+    /// 1–100 characters.
+    #[schema(pattern = "\\S", max_length = 100, example = "冬季充值赠送")]
     pub name: String,
     /// Only "recharge_bonus" for now.
+    #[schema(value_type = PromotionKind)]
     pub kind: String,
+    #[schema(min_items = 1, max_items = 20)]
     pub tiers: Vec<TierBody>,
+    /// The card kinds it applies to (default: all).
     pub card_kinds: Option<Vec<CardKind>>,
+    #[schema(value_type = Option<TimeText>)]
     pub starts_at: Option<String>,
+    #[schema(value_type = Option<TimeText>)]
     pub ends_at: Option<String>,
+    /// The most bonus it may give in all, yuan (default: no limit).
+    #[schema(value_type = Option<AmountText>)]
     pub budget: Option<String>,
+    /// 1–64 characters, unique.
+    #[schema(pattern = "\\S", max_length = 64)]
     pub campaign_code: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub gifts: Vec<GiftBody>,
+}
+
+/// The kinds of promotion.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum PromotionKind {
+    #[schema(rename = "recharge_bonus")]
+    RechargeBonus,
 }
 
 /// Creates a recharge promotion (HQ, admin).
 #[utoipa::path(post, path = "/api/v1/promotions", request_body = PromotionBody,
-    responses((status = 201, body = Promotion), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, description = "The new promotion", body = Promotion)))]
 pub async fn add_promotion(
     State(state): State<AppState>,
     actor: Actor,
@@ -401,7 +446,8 @@ pub async fn add_promotion(
     Ok((StatusCode::CREATED, Json(p)))
 }
 
-#[utoipa::path(get, path = "/api/v1/promotions", responses((status = 200, body = Vec<Promotion>)))]
+/// The promotions in force now.
+#[utoipa::path(get, path = "/api/v1/promotions", responses((status = 200, description = "The promotions", body = Vec<Promotion>)))]
 pub async fn list_promotions(
     State(state): State<AppState>,
     actor: Actor,
@@ -424,15 +470,17 @@ pub struct AuditEntry {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct AuditQuery {
+    /// How many entries (default 100; below 1 reads as 1, above 1000 as 1000).
     pub limit: Option<i64>,
 }
 
 /// The newest audit entries (admins).
-#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, body = Vec<AuditEntry>)))]
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery),
+    responses((status = 200, description = "The entries, newest first", body = Vec<AuditEntry>)))]
 pub async fn audit_log(
     State(state): State<AppState>,
     actor: Actor,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> AppResult<Json<Vec<AuditEntry>>> {
     require(actor.role == Role::Admin)?;
     let mut conn = state.db.pool().acquire().await?;

@@ -1,24 +1,25 @@
 //! Customers and cards: open, look up, statement, recharge, card life.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::super::AppState;
 use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction, require};
-use super::amount;
+use super::{ApiPath, ApiQuery, IdempotencyKey, amount};
 use crate::auth::{Actor, Role};
 use crate::cards::customers::{self, Customer, NewCustomer};
 use crate::cards::recharge::{self, PaymentMethod, Quote, RechargeRequest, Recharged};
 use crate::cards::statement::{self, Statement};
 use crate::cards::{self, CardKind, CardView, NewCard, life, pin};
 use crate::error::{AppError, AppResult, Code};
+use crate::http::openapi::{AmountText, CardNumberText, PinText};
 
 /// Opens a customer record (person or company).
 #[utoipa::path(post, path = "/api/v1/customers", request_body = NewCustomer,
-    responses((status = 201, body = Customer), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, description = "The new customer", body = Customer)))]
 pub async fn add_customer(
     State(state): State<AppState>,
     actor: Actor,
@@ -46,12 +47,13 @@ pub async fn add_customer(
     Ok((StatusCode::CREATED, Json(c)))
 }
 
-#[utoipa::path(get, path = "/api/v1/customers/{id}", params(("id" = i64, Path)),
-    responses((status = 200, body = Customer), (status = 404, body = crate::error::Problem)))]
+/// A customer (a fleet manager sees only their own company).
+#[utoipa::path(get, path = "/api/v1/customers/{id}", params(("id" = i64, Path, description = "The customer id")),
+    responses((status = 200, description = "The customer", body = Customer)))]
 pub async fn get_customer(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Customer>> {
     let visible = actor.can_read_all_cards()
         || (actor.role == Role::FleetManager && actor.company_id == Some(id));
@@ -71,17 +73,21 @@ pub struct OpenCard {
     pub kind: CardKind,
     pub customer_id: Option<i64>,
     /// The company main card, for a sub-card or fleet card.
+    #[schema(value_type = Option<CardNumberText>)]
     pub parent_card: Option<String>,
     /// The vehicle a fleet card is bound to.
+    #[schema(min_length = 1, max_length = 16, example = "浙A12345")]
     pub plate: Option<String>,
     /// 4–6 digits; kept only as a keyed verifier.
+    #[schema(value_type = Option<PinText>)]
     pub pin: Option<String>,
+    /// The station code where the card is issued (default: the user's own).
     pub station: Option<String>,
 }
 
 /// Opens a card of any kind.
 #[utoipa::path(post, path = "/api/v1/cards", request_body = OpenCard,
-    responses((status = 201, body = CardView), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, description = "The new card", body = CardView)))]
 pub async fn open_card(
     State(state): State<AppState>,
     actor: Actor,
@@ -148,12 +154,13 @@ pub async fn open_card(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-#[utoipa::path(get, path = "/api/v1/cards/{number}", params(("number" = String, Path)),
-    responses((status = 200, body = CardView), (status = 404, body = crate::error::Problem)))]
+/// A card with its holder, status and balances.
+#[utoipa::path(get, path = "/api/v1/cards/{number}", params(("number" = CardNumberText, Path)),
+    responses((status = 200, description = "The card", body = CardView)))]
 pub async fn get_card(
     State(state): State<AppState>,
     actor: Actor,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
 ) -> AppResult<Json<CardView>> {
     let number = cards::parse_number(&number)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -175,11 +182,12 @@ pub struct CardList {
 }
 
 /// Finds cards by the holder's phone or by company.
-#[utoipa::path(get, path = "/api/v1/cards", params(SearchQuery), responses((status = 200, body = CardList)))]
+#[utoipa::path(get, path = "/api/v1/cards", params(SearchQuery),
+    responses((status = 200, description = "The cards found that the user may see (at most 500)", body = CardList)))]
 pub async fn search(
     State(state): State<AppState>,
     actor: Actor,
-    Query(q): Query<SearchQuery>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> AppResult<Json<CardList>> {
     let mut conn = state.db.pool().acquire().await?;
     let numbers = match (q.phone.as_deref(), q.customer_id) {
@@ -215,47 +223,60 @@ pub async fn search(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
+    /// The page, from 1 (default 1).
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
+    /// Lines per page (default 20).
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<i64>,
 }
 
+/// The last statement page a request may ask for; bounds the offset.
+const MAX_PAGE: i64 = 1_000_000;
+
 /// The card's statement, newest first, paged.
-#[utoipa::path(get, path = "/api/v1/cards/{number}/transactions", params(("number" = String, Path), PageQuery),
-    responses((status = 200, body = Statement), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/cards/{number}/transactions", params(("number" = CardNumberText, Path), PageQuery),
+    responses((status = 200, description = "One page of the statement", body = Statement)))]
 pub async fn statement(
     State(state): State<AppState>,
     actor: Actor,
-    Path(number): Path<String>,
-    Query(q): Query<PageQuery>,
+    ApiPath(number): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Statement>> {
     let number = cards::parse_number(&number)?;
+    let page = q.page.unwrap_or(1);
+    let per_page = q.per_page.unwrap_or(20);
+    if !(1..=MAX_PAGE).contains(&page) || !(1..=200).contains(&per_page) {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            format!("page: 1 to {MAX_PAGE}; per_page: 1 to 200"),
+        ));
+    }
     let mut conn = state.db.pool().acquire().await?;
     let card = cards::find_visible(&mut conn, &actor, &number).await?;
     Ok(Json(
-        statement::page(
-            &mut conn,
-            &card,
-            q.page.unwrap_or(1),
-            q.per_page.unwrap_or(20),
-        )
-        .await?,
+        statement::page(&mut conn, &card, page, per_page).await?,
     ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct PreviewQuery {
+    /// The recharge amount, yuan.
+    #[param(value_type = AmountText)]
     pub amount: String,
+    /// A campaign to apply, if it is in force for the card.
+    #[param(max_length = 64)]
     pub campaign_code: Option<String>,
 }
 
 /// What a recharge would earn (bonus, gift), before confirming.
-#[utoipa::path(get, path = "/api/v1/cards/{number}/recharge-preview", params(("number" = String, Path), PreviewQuery),
-    responses((status = 200, body = Quote)))]
+#[utoipa::path(get, path = "/api/v1/cards/{number}/recharge-preview", params(("number" = CardNumberText, Path), PreviewQuery),
+    responses((status = 200, description = "What the recharge would earn; nothing is booked", body = Quote)))]
 pub async fn recharge_preview(
     State(state): State<AppState>,
     actor: Actor,
-    Path(number): Path<String>,
-    Query(q): Query<PreviewQuery>,
+    ApiPath(number): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PreviewQuery>,
 ) -> AppResult<Json<Quote>> {
     require(actor.can_work_counter())?;
     let number = cards::parse_number(&number)?;
@@ -271,21 +292,24 @@ pub async fn recharge_preview(
 #[serde(deny_unknown_fields)]
 pub struct RechargeBody {
     /// Yuan as a string, at most two decimals.
-    #[schema(example = "1000.00")]
+    #[schema(value_type = AmountText)]
     pub amount: String,
     pub payment_method: PaymentMethod,
+    /// A campaign to apply, if it is in force for the card.
+    #[schema(max_length = 64)]
     pub campaign_code: Option<String>,
+    /// The station code (default: the user's own).
     pub station: Option<String>,
 }
 
 /// Recharge (充值) with the promotion in force. Needs an Idempotency-Key.
 #[utoipa::path(post, path = "/api/v1/cards/{number}/recharges", request_body = RechargeBody,
-    params(("number" = String, Path), ("Idempotency-Key" = String, Header)),
-    responses((status = 201, body = Recharged), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+    params(("number" = CardNumberText, Path), IdempotencyKey),
+    responses((status = 201, description = "The recharge, booked (or the first answer to this key, replayed)", body = Recharged)))]
 pub async fn recharge(
     State(state): State<AppState>,
     actor: Actor,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
     req: MoneyRequest<RechargeBody>,
 ) -> AppResult<Response> {
     require(actor.can_work_counter())?;
@@ -350,12 +374,12 @@ async fn status_of(state: &AppState, number: &cards::CardNumber) -> AppResult<Js
 }
 
 /// 挂失: blacklists the card at every station at once.
-#[utoipa::path(post, path = "/api/v1/cards/{number}/loss-report", params(("number" = String, Path)),
-    responses((status = 200, body = StatusChanged), (status = 409, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/cards/{number}/loss-report", params(("number" = CardNumberText, Path)),
+    responses((status = 200, description = "The card, now lost", body = StatusChanged)))]
 pub async fn loss_report(
     State(state): State<AppState>,
     actor: Actor,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
 ) -> AppResult<Json<StatusChanged>> {
     require(actor.can_work_counter())?;
     let number = cards::parse_number(&number)?;
@@ -372,12 +396,12 @@ pub async fn loss_report(
 }
 
 /// A cashier unlocks a PIN-locked card.
-#[utoipa::path(post, path = "/api/v1/cards/{number}/unlock", params(("number" = String, Path)),
-    responses((status = 200, body = StatusChanged), (status = 409, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/cards/{number}/unlock", params(("number" = CardNumberText, Path)),
+    responses((status = 200, description = "The card, unlocked", body = StatusChanged)))]
 pub async fn unlock(
     State(state): State<AppState>,
     actor: Actor,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
 ) -> AppResult<Json<StatusChanged>> {
     require(actor.can_work_counter())?;
     let number = cards::parse_number(&number)?;
@@ -396,17 +420,18 @@ pub async fn unlock(
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CounterBody {
+    /// The station code (default: the user's own).
     pub station: Option<String>,
 }
 
 /// 补卡: a new card receives the balance. Needs an Idempotency-Key.
-#[utoipa::path(post, path = "/api/v1/cards/{number}/replacement", request_body = CounterBody,
-    params(("number" = String, Path), ("Idempotency-Key" = String, Header)),
-    responses((status = 201, body = life::Replaced), (status = 409, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/cards/{number}/replacement", request_body = Option<CounterBody>,
+    params(("number" = CardNumberText, Path), IdempotencyKey),
+    responses((status = 201, description = "The new card, holding the old card's balance", body = life::Replaced)))]
 pub async fn replacement(
     State(state): State<AppState>,
     actor: Actor,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
     req: MoneyRequest<CounterBody>,
 ) -> AppResult<Response> {
     require(actor.can_work_counter())?;
@@ -439,17 +464,19 @@ pub struct ConversionBody {
     pub customer_id: Option<i64>,
     /// …or the new holder's details.
     pub customer: Option<NewCustomer>,
+    /// A PIN for the card from now on.
+    #[schema(value_type = Option<PinText>)]
     pub pin: Option<String>,
 }
 
 /// 转卡: an anonymous card becomes a registered personal card.
 #[utoipa::path(post, path = "/api/v1/cards/{number}/conversion", request_body = ConversionBody,
-    params(("number" = String, Path)),
-    responses((status = 200, body = CardView), (status = 409, body = crate::error::Problem)))]
+    params(("number" = CardNumberText, Path)),
+    responses((status = 200, description = "The card, now personal", body = CardView)))]
 pub async fn conversion(
     State(state): State<AppState>,
     actor: Actor,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
     ApiJson(body): ApiJson<ConversionBody>,
 ) -> AppResult<Json<CardView>> {
     require(actor.can_work_counter())?;
@@ -489,13 +516,13 @@ pub async fn conversion(
 }
 
 /// Closes the card: principal refunded in cash, unspent bonus clawed back.
-#[utoipa::path(post, path = "/api/v1/cards/{number}/closure", request_body = CounterBody,
-    params(("number" = String, Path), ("Idempotency-Key" = String, Header)),
-    responses((status = 200, body = life::Closed), (status = 409, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/cards/{number}/closure", request_body = Option<CounterBody>,
+    params(("number" = CardNumberText, Path), IdempotencyKey),
+    responses((status = 200, description = "The card, closed, with what was refunded and clawed back", body = life::Closed)))]
 pub async fn closure(
     State(state): State<AppState>,
     actor: Actor,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
     req: MoneyRequest<CounterBody>,
 ) -> AppResult<Response> {
     require(actor.can_work_counter())?;

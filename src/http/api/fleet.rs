@@ -1,13 +1,16 @@
 //! Fleet vehicles and their sale-time controls.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::super::AppState;
 use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction, require};
+use super::{ApiPath, ApiQuery, EmptyBody, IdempotencyKey};
 use crate::auth::{Actor, Role};
 use crate::cards::customers::{self, CustomerKind};
 use crate::error::{AppError, AppResult, Code};
@@ -16,6 +19,7 @@ use crate::fleet::limits::{Control, Hours};
 use crate::fleet::policy::Policy;
 use crate::fleet::vehicles::{self, Vehicle, VehicleInput};
 use crate::fleet::{csv_io, requests, review, usage};
+use crate::http::openapi::{AmountOrZeroText, AmountText, MonthText};
 
 /// Who may manage a company's fleet: admins and HQ, station staff (who
 /// register vehicles when issuing cards), and that company's fleet manager.
@@ -48,12 +52,12 @@ async fn company_of(conn: &mut crate::db::Conn, company: i64) -> AppResult<()> {
 }
 
 /// Registers a vehicle of a company's fleet.
-#[utoipa::path(post, path = "/api/v1/fleet/{company}/vehicles", request_body = VehicleInput, params(("company" = i64, Path)),
-    responses((status = 201, body = Vehicle), (status = 422, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/vehicles", request_body = VehicleInput, params(("company" = i64, Path, description = "The company (its customer id)")),
+    responses((status = 201, description = "The vehicle", body = Vehicle)))]
 pub async fn add_vehicle(
     State(state): State<AppState>,
     actor: Actor,
-    Path(company): Path<i64>,
+    ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<VehicleInput>,
 ) -> AppResult<(StatusCode, Json<Vehicle>)> {
     may_manage(&actor, company)?;
@@ -80,12 +84,12 @@ pub async fn add_vehicle(
 }
 
 /// The company's vehicles.
-#[utoipa::path(get, path = "/api/v1/fleet/{company}/vehicles", params(("company" = i64, Path)),
-    responses((status = 200, body = Vec<Vehicle>)))]
+#[utoipa::path(get, path = "/api/v1/fleet/{company}/vehicles", params(("company" = i64, Path, description = "The company (its customer id)")),
+    responses((status = 200, description = "The vehicles", body = Vec<Vehicle>)))]
 pub async fn list_vehicles(
     State(state): State<AppState>,
     actor: Actor,
-    Path(company): Path<i64>,
+    ApiPath(company): ApiPath<i64>,
 ) -> AppResult<Json<Vec<Vehicle>>> {
     may_manage(&actor, company)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -96,11 +100,12 @@ pub async fn list_vehicles(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OverrideBody {
-    /// The control the next sale may pass: plate, product, sale_maximum, daily_maximum,
-    /// monthly_allocation, hours, station, odometer, tank_capacity.
+    /// The control the next sale may pass.
+    #[schema(value_type = Control)]
     pub control: String,
     pub reason: String,
     /// How long the override waits to be used (default 24 h, at most 72 h).
+    #[schema(minimum = 1, maximum = 72)]
     pub valid_hours: Option<i64>,
 }
 
@@ -113,12 +118,12 @@ pub struct OverrideGranted {
 
 /// A manager's one-off override: the vehicle's next sale may pass one control.
 #[utoipa::path(post, path = "/api/v1/fleet/{company}/vehicles/{plate}/overrides", request_body = OverrideBody,
-    params(("company" = i64, Path), ("plate" = String, Path)),
-    responses((status = 201, body = OverrideGranted), (status = 404, body = crate::error::Problem)))]
+    params(("company" = i64, Path, description = "The company (its customer id)"), ("plate" = String, Path, description = "The vehicle's plate", max_length = 16)),
+    responses((status = 201, description = "The override, waiting for the vehicle's next sale", body = OverrideGranted)))]
 pub async fn grant_override(
     State(state): State<AppState>,
     actor: Actor,
-    Path((company, plate)): Path<(i64, String)>,
+    ApiPath((company, plate)): ApiPath<(i64, String)>,
     ApiJson(body): ApiJson<OverrideBody>,
 ) -> AppResult<(StatusCode, Json<OverrideGranted>)> {
     require(matches!(
@@ -167,12 +172,12 @@ pub async fn grant_override(
 }
 
 /// Saves the company's allocation policy (fleet manager, admin).
-#[utoipa::path(put, path = "/api/v1/fleet/{company}/policy", request_body = Policy, params(("company" = i64, Path)),
-    responses((status = 200, body = Policy), (status = 422, body = crate::error::Problem)))]
+#[utoipa::path(put, path = "/api/v1/fleet/{company}/policy", request_body = Policy, params(("company" = i64, Path, description = "The company (its customer id)")),
+    responses((status = 200, description = "The policy saved", body = Policy)))]
 pub async fn put_policy(
     State(state): State<AppState>,
     actor: Actor,
-    Path(company): Path<i64>,
+    ApiPath(company): ApiPath<i64>,
     ApiJson(policy): ApiJson<Policy>,
 ) -> AppResult<Json<Policy>> {
     require(matches!(
@@ -201,12 +206,12 @@ pub async fn put_policy(
     Ok(Json(policy))
 }
 
-#[utoipa::path(get, path = "/api/v1/fleet/{company}/policy", params(("company" = i64, Path)),
-    responses((status = 200, body = Policy), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/fleet/{company}/policy", params(("company" = i64, Path, description = "The company (its customer id)")),
+    responses((status = 200, description = "The policy", body = Policy)))]
 pub async fn get_policy(
     State(state): State<AppState>,
     actor: Actor,
-    Path(company): Path<i64>,
+    ApiPath(company): ApiPath<i64>,
 ) -> AppResult<Json<Policy>> {
     may_manage(&actor, company)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -216,17 +221,17 @@ pub async fn get_policy(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DraftBody {
-    /// YYYY-MM
+    #[schema(value_type = MonthText)]
     pub month: String,
 }
 
 /// Drafts a month's allocation plan (drafting twice returns the same plan).
-#[utoipa::path(post, path = "/api/v1/fleet/{company}/allocations", request_body = DraftBody, params(("company" = i64, Path)),
-    responses((status = 201, body = Plan), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/allocations", request_body = DraftBody, params(("company" = i64, Path, description = "The company (its customer id)")),
+    responses((status = 201, description = "The month's plan (the existing one if it was drafted before)", body = Plan)))]
 pub async fn draft_plan(
     State(state): State<AppState>,
     actor: Actor,
-    Path(company): Path<i64>,
+    ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<DraftBody>,
 ) -> AppResult<(StatusCode, Json<Plan>)> {
     require(matches!(
@@ -255,12 +260,12 @@ pub async fn draft_plan(
     Ok((StatusCode::CREATED, Json(plan)))
 }
 
-#[utoipa::path(get, path = "/api/v1/fleet/{company}/allocations/{month}", params(("company" = i64, Path), ("month" = String, Path)),
-    responses((status = 200, body = Plan), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/fleet/{company}/allocations/{month}", params(("company" = i64, Path, description = "The company (its customer id)"), ("month" = MonthText, Path)),
+    responses((status = 200, description = "The month's plan", body = Plan)))]
 pub async fn get_plan(
     State(state): State<AppState>,
     actor: Actor,
-    Path((company, month)): Path<(i64, String)>,
+    ApiPath((company, month)): ApiPath<(i64, String)>,
 ) -> AppResult<Json<Plan>> {
     may_manage(&actor, company)?;
     allocation::parse_month(&month)?;
@@ -271,18 +276,21 @@ pub async fn get_plan(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineBody {
+    /// The vehicle's allocation, yuan (zero allowed).
+    #[schema(value_type = AmountOrZeroText)]
     pub amount: String,
+    /// Why it differs from the policy.
     pub reason: String,
 }
 
 /// The fleet manager edits one line of a draft plan.
 #[utoipa::path(put, path = "/api/v1/fleet/{company}/allocations/{month}/lines/{plate}", request_body = LineBody,
-    params(("company" = i64, Path), ("month" = String, Path), ("plate" = String, Path)),
-    responses((status = 200, body = Plan), (status = 409, body = crate::error::Problem)))]
+    params(("company" = i64, Path, description = "The company (its customer id)"), ("month" = MonthText, Path), ("plate" = String, Path, description = "The vehicle's plate", max_length = 16)),
+    responses((status = 200, description = "The plan with the line changed", body = Plan)))]
 pub async fn edit_line(
     State(state): State<AppState>,
     actor: Actor,
-    Path((company, month, plate)): Path<(i64, String, String)>,
+    ApiPath((company, month, plate)): ApiPath<(i64, String, String)>,
     ApiJson(body): ApiJson<LineBody>,
 ) -> AppResult<Json<Plan>> {
     require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
@@ -310,14 +318,14 @@ pub async fn edit_line(
 }
 
 /// Approves and funds a plan, once. Needs an Idempotency-Key.
-#[utoipa::path(post, path = "/api/v1/fleet/{company}/allocations/{month}/approval",
-    params(("company" = i64, Path), ("month" = String, Path), ("Idempotency-Key" = String, Header)),
-    responses((status = 200, body = Approved), (status = 409, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/allocations/{month}/approval", request_body = Option<EmptyBody>,
+    params(("company" = i64, Path, description = "The company (its customer id)"), ("month" = MonthText, Path), IdempotencyKey),
+    responses((status = 200, description = "The plan, approved and funded (or the first answer to this key, replayed)", body = Approved)))]
 pub async fn approve_plan(
     State(state): State<AppState>,
     actor: Actor,
-    Path((company, month)): Path<(i64, String)>,
-    req: MoneyRequest<serde_json::Value>,
+    ApiPath((company, month)): ApiPath<(i64, String)>,
+    req: MoneyRequest<EmptyBody>,
 ) -> AppResult<Response> {
     require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
     may_manage(&actor, company)?;
@@ -342,19 +350,45 @@ pub struct Imported {
     pub imported: usize,
 }
 
+/// The text of a CSV upload: `text/csv` (or `text/plain`, or no content
+/// type), UTF-8, within the route's size limit.
+fn csv_text(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> AppResult<String> {
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+        if !(ct.starts_with("text/csv") || ct.starts_with("text/plain")) {
+            return Err(AppError::new(
+                Code::UnsupportedMediaType,
+                "send the file as text/csv",
+            ));
+        }
+    }
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::new(Code::BodyTooLarge, "the file is too large")
+        } else {
+            AppError::new(Code::InvalidCsv, format!("cannot read the file: {e}"))
+        }
+    })?;
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| AppError::new(Code::InvalidCsv, "the file is not UTF-8 text"))
+}
+
 /// Imports vehicles from CSV (the export's format). A file with any bad row
 /// is refused whole, every bad row named by line.
-#[utoipa::path(post, path = "/api/v1/fleet/{company}/vehicles/import", request_body(content = String, content_type = "text/csv"),
-    params(("company" = i64, Path)),
-    responses((status = 201, body = Imported), (status = 422, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/vehicles/import",
+    request_body(content = String, content_type = "text/csv", description = "The export's format: a header line, then one vehicle a line"),
+    params(("company" = i64, Path, description = "The company (its customer id)")),
+    responses((status = 201, description = "How many vehicles were imported", body = Imported)))]
 pub async fn import_vehicles(
     State(state): State<AppState>,
     actor: Actor,
-    Path(company): Path<i64>,
-    body: String,
+    ApiPath(company): ApiPath<i64>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> AppResult<(StatusCode, Json<Imported>)> {
     may_manage(&actor, company)?;
-    let rows = csv_io::parse(&body).map_err(csv_io::rejected)?;
+    let body = csv_text(&headers, body)?;
+    let rows = csv_io::parse(body.as_str()).map_err(csv_io::rejected)?;
     let n = rows.len();
     in_transaction(&state, |conn| {
         let actor = actor.clone();
@@ -384,12 +418,12 @@ pub async fn import_vehicles(
 }
 
 /// The company's vehicles as CSV.
-#[utoipa::path(get, path = "/api/v1/fleet/{company}/vehicles.csv", params(("company" = i64, Path)),
-    responses((status = 200, content_type = "text/csv", body = String)))]
+#[utoipa::path(get, path = "/api/v1/fleet/{company}/vehicles.csv", params(("company" = i64, Path, description = "The company (its customer id)")),
+    responses((status = 200, description = "The vehicles as CSV", content_type = "text/csv", body = String)))]
 pub async fn export_vehicles(
     State(state): State<AppState>,
     actor: Actor,
-    Path(company): Path<i64>,
+    ApiPath(company): ApiPath<i64>,
 ) -> AppResult<Response> {
     may_manage(&actor, company)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -400,13 +434,19 @@ pub async fn export_vehicles(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ReviewQuery {
-    /// YYYY-MM
+    #[param(value_type = MonthText)]
     pub month: String,
     /// Local hours at which a refuel is odd, default "23:00-05:00".
+    #[param(
+        pattern = r"^\s*\+?[0-9]+:\+?[0-9]+\s*-\s*\+?[0-9]+:\+?[0-9]+\s*$",
+        example = "23:00-05:00"
+    )]
     pub odd_hours: Option<String>,
     /// Refuels closer than this are flagged, default 120.
+    #[param(minimum = 0, maximum = 1440)]
     pub min_gap_minutes: Option<i64>,
     /// Consumption further from the baseline than this percent is flagged, default 30.
+    #[param(minimum = 1, maximum = 1000)]
     pub deviation_percent: Option<i64>,
 }
 
@@ -453,25 +493,25 @@ async fn load_review(
 
 /// The monthly vehicle fuel review: per-vehicle use and efficiency, and the
 /// anomalies (with earlier unacknowledged ones carried over).
-#[utoipa::path(get, path = "/api/v1/fleet/{company}/reports/monthly", params(("company" = i64, Path), ReviewQuery),
-    responses((status = 200, body = review::Review), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/fleet/{company}/reports/monthly", params(("company" = i64, Path, description = "The company (its customer id)"), ReviewQuery),
+    responses((status = 200, description = "The month's review", body = review::Review)))]
 pub async fn monthly_review(
     State(state): State<AppState>,
     actor: Actor,
-    Path(company): Path<i64>,
-    Query(q): Query<ReviewQuery>,
+    ApiPath(company): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ReviewQuery>,
 ) -> AppResult<Json<review::Review>> {
     Ok(Json(load_review(&state, &actor, company, &q).await?))
 }
 
 /// The review's vehicle table as CSV.
-#[utoipa::path(get, path = "/api/v1/fleet/{company}/reports/monthly.csv", params(("company" = i64, Path), ReviewQuery),
-    responses((status = 200, content_type = "text/csv", body = String)))]
+#[utoipa::path(get, path = "/api/v1/fleet/{company}/reports/monthly.csv", params(("company" = i64, Path, description = "The company (its customer id)"), ReviewQuery),
+    responses((status = 200, description = "The review's vehicle table as CSV", content_type = "text/csv", body = String)))]
 pub async fn monthly_review_csv(
     State(state): State<AppState>,
     actor: Actor,
-    Path(company): Path<i64>,
-    Query(q): Query<ReviewQuery>,
+    ApiPath(company): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ReviewQuery>,
 ) -> AppResult<Response> {
     let r = load_review(&state, &actor, company, &q).await?;
     let text = review::vehicles_csv(&r)?;
@@ -492,19 +532,21 @@ pub async fn monthly_review_csv(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AckBody {
+    /// The refuel the anomaly is about (a sale or a cash refuel id).
     pub sale_id: i64,
     /// The anomaly kind, as the review names it.
+    #[schema(value_type = review::AnomalyKind)]
     pub kind: String,
     pub justification: String,
 }
 
 /// The fleet manager acknowledges an anomaly with a justification.
-#[utoipa::path(post, path = "/api/v1/fleet/{company}/anomalies/ack", request_body = AckBody, params(("company" = i64, Path)),
-    responses((status = 204), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/anomalies/ack", request_body = AckBody, params(("company" = i64, Path, description = "The company (its customer id)")),
+    responses((status = 204, description = "Acknowledged")))]
 pub async fn acknowledge(
     State(state): State<AppState>,
     actor: Actor,
-    Path(company): Path<i64>,
+    ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<AckBody>,
 ) -> AppResult<StatusCode> {
     require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
@@ -539,18 +581,41 @@ pub async fn acknowledge(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopUpBody {
+    #[schema(max_length = 16, example = "浙A12345")]
     pub plate: String,
+    #[schema(value_type = AmountText)]
     pub amount: String,
     pub reason: String,
 }
 
+/// What a manager decides on an early top-up.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "snake_case")]
+pub enum TopUpDecision {
+    Approval,
+    Rejection,
+}
+
+/// The steps of a card loan: approval or rejection (fleet manager), then
+/// handout and return (at the counter).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "snake_case")]
+pub enum LoanStepName {
+    Approval,
+    Rejection,
+    Handout,
+    Return,
+}
+
 /// Asks for an early top-up of a vehicle running low.
-#[utoipa::path(post, path = "/api/v1/fleet/{company}/topups", request_body = TopUpBody, params(("company" = i64, Path)),
-    responses((status = 201, body = requests::TopUp), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/topups", request_body = TopUpBody, params(("company" = i64, Path, description = "The company (its customer id)")),
+    responses((status = 201, description = "The request, waiting for a decision", body = requests::TopUp)))]
 pub async fn request_topup(
     State(state): State<AppState>,
     actor: Actor,
-    Path(company): Path<i64>,
+    ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<TopUpBody>,
 ) -> AppResult<(StatusCode, Json<requests::TopUp>)> {
     may_manage(&actor, company)?;
@@ -576,14 +641,14 @@ pub async fn request_topup(
 }
 
 /// Approves (funds, once) or rejects an early top-up. Needs an Idempotency-Key.
-#[utoipa::path(post, path = "/api/v1/fleet/{company}/topups/{id}/{decision}",
-    params(("company" = i64, Path), ("id" = i64, Path), ("decision" = String, Path, description = "approval or rejection"), ("Idempotency-Key" = String, Header)),
-    responses((status = 200, body = requests::TopUp), (status = 409, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/topups/{id}/{decision}", request_body = Option<EmptyBody>,
+    params(("company" = i64, Path, description = "The company (its customer id)"), ("id" = i64, Path, description = "The top-up request id"), ("decision" = TopUpDecision, Path), IdempotencyKey),
+    responses((status = 200, description = "The request, decided (or the first answer to this key, replayed)", body = requests::TopUp)))]
 pub async fn decide_topup(
     State(state): State<AppState>,
     actor: Actor,
-    Path((company, id, decision)): Path<(i64, i64, String)>,
-    req: MoneyRequest<serde_json::Value>,
+    ApiPath((company, id, decision)): ApiPath<(i64, i64, String)>,
+    req: MoneyRequest<EmptyBody>,
 ) -> AppResult<Response> {
     require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
     may_manage(&actor, company)?;
@@ -619,12 +684,12 @@ pub async fn decide_topup(
 }
 
 /// Asks to lend a vehicle's card for a long trip (借用登记).
-#[utoipa::path(post, path = "/api/v1/fleet/{company}/loans", request_body = requests::LoanRequest, params(("company" = i64, Path)),
-    responses((status = 201, body = requests::Loan), (status = 422, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/loans", request_body = requests::LoanRequest, params(("company" = i64, Path, description = "The company (its customer id)")),
+    responses((status = 201, description = "The loan, waiting for approval", body = requests::Loan)))]
 pub async fn request_loan(
     State(state): State<AppState>,
     actor: Actor,
-    Path(company): Path<i64>,
+    ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<requests::LoanRequest>,
 ) -> AppResult<(StatusCode, Json<requests::Loan>)> {
     may_manage(&actor, company)?;
@@ -648,12 +713,13 @@ pub async fn request_loan(
     Ok((StatusCode::CREATED, Json(l)))
 }
 
-#[utoipa::path(get, path = "/api/v1/fleet/{company}/loans/{id}", params(("company" = i64, Path), ("id" = i64, Path)),
-    responses((status = 200, body = requests::Loan), (status = 404, body = crate::error::Problem)))]
+/// A card loan with the refuels tagged to the trip.
+#[utoipa::path(get, path = "/api/v1/fleet/{company}/loans/{id}", params(("company" = i64, Path, description = "The company (its customer id)"), ("id" = i64, Path, description = "The loan id")),
+    responses((status = 200, description = "The loan", body = requests::Loan)))]
 pub async fn get_loan(
     State(state): State<AppState>,
     actor: Actor,
-    Path((company, id)): Path<(i64, i64)>,
+    ApiPath((company, id)): ApiPath<(i64, i64)>,
 ) -> AppResult<Json<requests::Loan>> {
     may_manage(&actor, company)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -662,12 +728,12 @@ pub async fn get_loan(
 
 /// A loan's next step: approval, rejection (fleet manager), handout, return.
 #[utoipa::path(post, path = "/api/v1/fleet/{company}/loans/{id}/{step}",
-    params(("company" = i64, Path), ("id" = i64, Path), ("step" = String, Path, description = "approval, rejection, handout or return")),
-    responses((status = 200, body = requests::Loan), (status = 409, body = crate::error::Problem)))]
+    params(("company" = i64, Path, description = "The company (its customer id)"), ("id" = i64, Path, description = "The loan id"), ("step" = LoanStepName, Path)),
+    responses((status = 200, description = "The loan after the step", body = requests::Loan)))]
 pub async fn loan_step(
     State(state): State<AppState>,
     actor: Actor,
-    Path((company, id, step)): Path<(i64, i64, String)>,
+    ApiPath((company, id, step)): ApiPath<(i64, i64, String)>,
 ) -> AppResult<Json<requests::Loan>> {
     may_manage(&actor, company)?;
     let step = match step.as_str() {
@@ -708,12 +774,12 @@ pub struct CashRecorded {
 }
 
 /// Records a cash refuel made by exception (fleet manager: the approver).
-#[utoipa::path(post, path = "/api/v1/fleet/{company}/cash-refuels", request_body = requests::CashRefuelRequest, params(("company" = i64, Path)),
-    responses((status = 201, body = CashRecorded), (status = 422, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/cash-refuels", request_body = requests::CashRefuelRequest, params(("company" = i64, Path, description = "The company (its customer id)")),
+    responses((status = 201, description = "The cash refuel, recorded", body = CashRecorded)))]
 pub async fn record_cash(
     State(state): State<AppState>,
     actor: Actor,
-    Path(company): Path<i64>,
+    ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<requests::CashRefuelRequest>,
 ) -> AppResult<(StatusCode, Json<CashRecorded>)> {
     require(matches!(actor.role, Role::Admin | Role::FleetManager))?;

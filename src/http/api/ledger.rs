@@ -1,37 +1,45 @@
 //! Holds, the ledger check and cashier shifts.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::super::AppState;
 use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction, require};
-use super::{amount, amount_or_zero};
+use super::{ApiPath, ApiQuery, EmptyBody, IdempotencyKey, amount, amount_or_zero};
 use crate::auth::{Actor, Role};
 use crate::cards;
 use crate::db;
 use crate::error::{AppError, AppResult, Code};
+use crate::http::openapi::{AmountOrZeroText, AmountText, CardNumberText, PinText};
 use crate::ledger::{self, AccountKind, Operation, check, holds};
 use crate::stations::{self, shifts};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldBody {
+    #[schema(value_type = CardNumberText)]
     pub card_number: String,
+    #[schema(value_type = AmountText)]
     pub amount: String,
+    /// The station code (default: the user's own).
     pub station: Option<String>,
     /// Minutes until the hold releases itself (default from settings, at most 24 h).
+    #[schema(minimum = 1, maximum = 1440)]
     pub expires_in_minutes: Option<i64>,
+    /// The pump's own reference, for the receipt.
+    #[schema(max_length = 64)]
     pub reference: Option<String>,
+    /// The card's PIN, when it has one (a wrong one counts as a try).
+    #[schema(value_type = Option<PinText>)]
     pub pin: Option<String>,
 }
 
 /// Reserves an amount on a card before fuelling.
-#[utoipa::path(post, path = "/api/v1/holds", request_body = HoldBody,
-    params(("Idempotency-Key" = String, Header)),
-    responses((status = 201, body = holds::Hold), (status = 409, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/holds", request_body = HoldBody, params(IdempotencyKey),
+    responses((status = 201, description = "The hold, placed (or the first answer to this key, replayed)", body = holds::Hold)))]
 pub async fn place_hold(
     State(state): State<AppState>,
     actor: Actor,
@@ -56,6 +64,7 @@ pub async fn place_hold(
             "reference: at most 64 characters",
         ));
     }
+    super::sales::well_formed_pin(body.pin.as_deref())?;
     super::sales::check_pin_first(&state, actor.user_id, &number, body.pin.as_deref()).await?;
     idempotent(
         &state,
@@ -98,12 +107,13 @@ pub async fn place_hold(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/holds/{id}", params(("id" = i64, Path)),
-    responses((status = 200, body = holds::Hold), (status = 404, body = crate::error::Problem)))]
+/// A hold and its state.
+#[utoipa::path(get, path = "/api/v1/holds/{id}", params(("id" = i64, Path, description = "The hold id")),
+    responses((status = 200, description = "The hold", body = holds::Hold)))]
 pub async fn get_hold(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<holds::Hold>> {
     require(actor.can_work_counter())?;
     let mut conn = state.db.pool().acquire().await?;
@@ -114,17 +124,18 @@ pub async fn get_hold(
 #[serde(deny_unknown_fields)]
 pub struct CaptureBody {
     /// The actual amount, at most the hold.
+    #[schema(value_type = AmountText)]
     pub amount: String,
 }
 
 /// Captures at most the held amount; the rest is released.
 #[utoipa::path(post, path = "/api/v1/holds/{id}/capture", request_body = CaptureBody,
-    params(("id" = i64, Path), ("Idempotency-Key" = String, Header)),
-    responses((status = 200, body = holds::Hold), (status = 409, body = crate::error::Problem)))]
+    params(("id" = i64, Path, description = "The hold id"), IdempotencyKey),
+    responses((status = 200, description = "The hold, captured (or the first answer to this key, replayed)", body = holds::Hold)))]
 pub async fn capture_hold(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     req: MoneyRequest<CaptureBody>,
 ) -> AppResult<Response> {
     require(actor.can_work_counter())?;
@@ -178,13 +189,14 @@ pub async fn capture_hold(
 }
 
 /// Voids a hold: the whole reservation is released.
-#[utoipa::path(post, path = "/api/v1/holds/{id}/void", params(("id" = i64, Path), ("Idempotency-Key" = String, Header)),
-    responses((status = 200, body = holds::Hold), (status = 409, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/holds/{id}/void", request_body = Option<EmptyBody>,
+    params(("id" = i64, Path, description = "The hold id"), IdempotencyKey),
+    responses((status = 200, description = "The hold, voided (or the first answer to this key, replayed)", body = holds::Hold)))]
 pub async fn void_hold(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
-    req: MoneyRequest<serde_json::Value>,
+    ApiPath(id): ApiPath<i64>,
+    req: MoneyRequest<EmptyBody>,
 ) -> AppResult<Response> {
     require(actor.can_work_counter())?;
     idempotent(
@@ -213,7 +225,8 @@ pub async fn void_hold(
 }
 
 /// Checks the ledger invariants (admins).
-#[utoipa::path(get, path = "/api/v1/ledger/check", responses((status = 200, body = check::Report), (status = 403, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/ledger/check",
+    responses((status = 200, description = "The invariants checked; `ok` says whether they all hold", body = check::Report)))]
 pub async fn check(State(state): State<AppState>, actor: Actor) -> AppResult<Json<check::Report>> {
     require(actor.role == Role::Admin)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -223,11 +236,13 @@ pub async fn check(State(state): State<AppState>, actor: Actor) -> AppResult<Jso
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenShift {
+    /// The station code (default: the user's own).
     pub station: Option<String>,
 }
 
 /// Opens (or returns) the cashier's shift.
-#[utoipa::path(post, path = "/api/v1/shifts", request_body = OpenShift, responses((status = 201, body = shifts::Shift)))]
+#[utoipa::path(post, path = "/api/v1/shifts", request_body = Option<OpenShift>,
+    responses((status = 201, description = "The user's open shift at the station (opened if there was none)", body = shifts::Shift)))]
 pub async fn open_shift(
     State(state): State<AppState>,
     actor: Actor,
@@ -258,15 +273,17 @@ pub async fn open_shift(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ShiftQuery {
+    /// The station code (default: the user's own).
     pub station: Option<String>,
 }
 
+/// The user's open shift at the station.
 #[utoipa::path(get, path = "/api/v1/shifts/current", params(ShiftQuery),
-    responses((status = 200, body = shifts::Shift), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, description = "The open shift", body = shifts::Shift)))]
 pub async fn current_shift(
     State(state): State<AppState>,
     actor: Actor,
-    Query(q): Query<ShiftQuery>,
+    ApiQuery(q): ApiQuery<ShiftQuery>,
 ) -> AppResult<Json<shifts::Shift>> {
     require(actor.can_work_counter())?;
     let mut conn = state.db.pool().acquire().await?;
@@ -280,18 +297,21 @@ pub async fn current_shift(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloseShift {
+    #[schema(value_type = AmountOrZeroText)]
     pub counted_cash: String,
+    #[schema(value_type = AmountOrZeroText)]
     pub counted_bank_card: String,
+    #[schema(value_type = AmountOrZeroText)]
     pub counted_transfer: String,
 }
 
 /// 交班: closes the shift with what the cashier counted.
-#[utoipa::path(post, path = "/api/v1/shifts/{id}/close", request_body = CloseShift, params(("id" = i64, Path)),
-    responses((status = 200, body = shifts::Shift), (status = 409, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/shifts/{id}/close", request_body = CloseShift, params(("id" = i64, Path, description = "The shift id")),
+    responses((status = 200, description = "The shift, closed, with the counted difference", body = shifts::Shift)))]
 pub async fn close_shift(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<CloseShift>,
 ) -> AppResult<Json<shifts::Shift>> {
     require(actor.can_work_counter())?;

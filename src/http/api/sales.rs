@@ -7,36 +7,44 @@ use serde::Deserialize;
 
 use super::super::AppState;
 use super::super::extract::{MoneyRequest, idempotent, require};
-use super::{amount, litres};
+use super::{IdempotencyKey, amount, litres};
 use crate::auth::Actor;
 use crate::cards::sale::{self, Quantity, SaleRequest};
 use crate::cards::{self, transfer};
 use crate::error::{AppError, AppResult, Code};
+use crate::http::openapi::{AmountText, CardNumberText, LitresText, PinText};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SaleBody {
+    #[schema(value_type = CardNumberText)]
     pub card_number: String,
     /// Product code: "92", "95", "98", "0" …
     #[schema(example = "92")]
     pub product: String,
     /// Litres, two decimals. Give this or `amount`.
-    #[schema(example = "30.00")]
+    #[schema(value_type = Option<LitresText>)]
     pub litres: Option<String>,
     /// Gross amount (before the card discount). Give this or `litres`.
+    #[schema(value_type = Option<AmountText>)]
     pub amount: Option<String>,
+    /// The card's PIN, when it has one. A wrong PIN counts as a try even
+    /// though the sale is refused; three lock the card.
+    #[schema(value_type = Option<PinText>)]
     pub pin: Option<String>,
+    /// The station code (default: the user's own).
     pub station: Option<String>,
+    /// The vehicle's plate (a fleet card's must match its vehicle).
+    #[schema(max_length = 16, example = "浙A12345")]
     pub plate: Option<String>,
     /// Odometer reading in whole kilometres.
+    #[schema(minimum = 0)]
     pub odometer: Option<i64>,
 }
 
 /// Sells fuel against a card. Needs an Idempotency-Key.
-#[utoipa::path(post, path = "/api/v1/sales", request_body = SaleBody,
-    params(("Idempotency-Key" = String, Header)),
-    responses((status = 201, body = sale::Sold), (status = 409, body = crate::error::Problem),
-              (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/sales", request_body = SaleBody, params(IdempotencyKey),
+    responses((status = 201, description = "The sale, booked (or the first answer to this key, replayed)", body = sale::Sold)))]
 pub async fn sell(
     State(state): State<AppState>,
     actor: Actor,
@@ -55,6 +63,7 @@ pub async fn sell(
             ));
         }
     };
+    well_formed_pin(body.pin.as_deref())?;
     sale::validate(&SaleRequest {
         number: &number,
         product: &body.product,
@@ -103,6 +112,17 @@ pub async fn sell(
     .await
 }
 
+/// Refuses a PIN that cannot be any card's PIN before it is tried, so a
+/// malformed one is a validation error rather than a counted wrong try.
+pub fn well_formed_pin(pin: Option<&str>) -> AppResult<()> {
+    match pin {
+        Some(p) if !cards::pin::is_well_formed(p) => {
+            Err(AppError::new(Code::ValidationFailed, "pin: 4 to 6 digits").with("field", "pin"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Checks a card's PIN in a transaction of its own, committed even when the
 /// PIN is wrong so that every wrong try counts. A card without a PIN (most
 /// fleet and anonymous cards) needs no write at all.
@@ -139,15 +159,17 @@ pub async fn check_pin_first(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferBody {
+    #[schema(value_type = CardNumberText)]
     pub from_card: String,
+    #[schema(value_type = CardNumberText)]
     pub to_card: String,
+    #[schema(value_type = AmountText)]
     pub amount: String,
 }
 
 /// Moves funds between a company main card and its sub-cards.
-#[utoipa::path(post, path = "/api/v1/transfers", request_body = TransferBody,
-    params(("Idempotency-Key" = String, Header)),
-    responses((status = 201, body = transfer::Transferred), (status = 409, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/transfers", request_body = TransferBody, params(IdempotencyKey),
+    responses((status = 201, description = "The transfer, booked (or the first answer to this key, replayed)", body = transfer::Transferred)))]
 pub async fn transfer(
     State(state): State<AppState>,
     actor: Actor,

@@ -13,7 +13,9 @@ use crate::error::AppResult;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct Login {
+    #[schema(example = "cashier1")]
     pub username: String,
+    #[schema(example = "cashier1-demo")]
     pub password: String,
 }
 
@@ -26,8 +28,8 @@ pub struct LoggedIn {
 }
 
 /// Logs in; the token goes in `Authorization: Bearer <token>`.
-#[utoipa::path(post, path = "/api/v1/auth/login", request_body = Login,
-    responses((status = 200, body = LoggedIn), (status = 401, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/auth/login", request_body = Login, security(()),
+    responses((status = 200, description = "A new session", body = LoggedIn)))]
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Login>,
@@ -74,7 +76,9 @@ pub async fn login_user(
     Ok((actor, token))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
+/// Ends the session of the token sent, if any (logging out twice is no error).
+#[utoipa::path(post, path = "/api/v1/auth/logout", security((), ("bearer" = [])),
+    responses((status = 204, description = "The session has ended")))]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<StatusCode> {
     let (mut parts, ()) = axum::http::Request::new(()).into_parts();
     parts.headers = headers;
@@ -90,8 +94,30 @@ pub async fn end_session(state: &AppState, parts: &Parts) -> AppResult<()> {
     Ok(())
 }
 
+/// The user behind a token, with the scope their role is limited to.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    /// The station a cashier or station manager works at (its id).
+    pub station_id: Option<i64>,
+    /// The company a fleet manager manages (its customer id).
+    pub company_id: Option<i64>,
+    pub merchant: Option<String>,
+    pub district: Option<String>,
+}
+
 /// Who am I: the role and scope of the token.
-#[utoipa::path(get, path = "/api/v1/me", responses((status = 200)))]
-pub async fn me(actor: Actor) -> Json<Actor> {
-    Json(actor)
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, description = "The user of the token", body = Me)))]
+pub async fn me(actor: Actor) -> Json<Me> {
+    Json(Me {
+        user_id: actor.user_id,
+        username: actor.username,
+        role: actor.role,
+        station_id: actor.station_id,
+        company_id: actor.company_id,
+        merchant: actor.merchant,
+        district: actor.district,
+    })
 }
