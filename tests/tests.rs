@@ -8,6 +8,7 @@ mod allocation;
 mod bad_input;
 mod card_life;
 mod chip;
+mod chip_pcsc;
 mod concurrency;
 mod crash;
 mod fleet;
