@@ -338,7 +338,15 @@ fn card_number(pcsc: &Pcsc, reader: &str) -> anyhow::Result<String> {
         purse.read_public()?
     };
     card.leave()?;
+    if is_blank(&public) {
+        return Ok("blank (not personalised)".to_owned());
+    }
     Ok(public.card_number)
+}
+
+/// A blank card answers READ BINARY with zeros: no ASN, no number.
+fn is_blank(public: &PublicData) -> bool {
+    public.asn.iter().all(|&b| b == 0)
 }
 
 /// Connects to the card in the reader, waiting up to `wait` for one.
@@ -369,7 +377,13 @@ fn info(prefix: &str, wait: Duration) -> anyhow::Result<()> {
 
 /// Everything `reader info` shows, read with commands that change nothing
 /// on the card.
-struct CardInfo {
+enum CardInfo {
+    /// Not personalised yet: nothing else to show.
+    Blank,
+    Fuel(FuelCardInfo),
+}
+
+struct FuelCardInfo {
     public: PublicData,
     holder: Holder,
     balance_fen: u32,
@@ -383,23 +397,27 @@ fn read_info(t: &mut dyn Transport) -> Result<CardInfo, PurseError> {
     let mut purse = Purse::new(t);
     purse.select(&DEFAULT_AID)?;
     let public = purse.read_public()?;
+    if is_blank(&public) {
+        return Ok(CardInfo::Blank);
+    }
     let holder = purse.read_holder()?;
     let balance_fen = purse.balance()?;
     let grey = purse.grey_status()?;
     let records = purse.records()?;
     // The purse has no command that reads the online counter; INITIALIZE
     // FOR LOAD of 0.01 reports it and changes nothing (its session is
-    // dropped with the reset at disconnect). A full purse refuses it.
+    // dropped with the reset at disconnect). A full or grey-locked purse
+    // refuses it; then the records tell.
     let online_ttc = match purse.init_load(KEY_INDEX, 1, INFO_TERMINAL) {
         Ok(init) => Some(init.online_ttc),
         Err(PurseError::Transport(e)) => return Err(PurseError::Transport(e)),
         Err(e) => {
-            tracing::debug!(error = %e, "online counter not available");
-            None
+            tracing::debug!(error = %e, "INITIALIZE FOR LOAD refused; counting from the records");
+            counter_from_records(&records, |t| matches!(t, 0x01 | 0x02))
         }
     };
     let offline_ttc = offline_counter(&grey, &records);
-    Ok(CardInfo {
+    Ok(CardInfo::Fuel(FuelCardInfo {
         public,
         holder,
         balance_fen,
@@ -407,19 +425,23 @@ fn read_info(t: &mut dyn Transport) -> Result<CardInfo, PurseError> {
         offline_ttc,
         grey,
         records,
-    })
+    }))
 }
 
 /// The offline counter, which reading it directly would need the PIN
-/// (INITIALIZE FOR PURCHASE): a lock holds it; otherwise the newest
-/// purchase record holds its value before that purchase; a card with fewer
-/// records than it keeps and no purchase among them has made none.
+/// (INITIALIZE FOR PURCHASE): a lock holds it; otherwise the records tell.
 fn offline_counter(grey: &GreyStatus, records: &[Record]) -> Option<u16> {
     if grey.flag == GreyFlag::Locked {
         return Some(grey.ctc);
     }
-    let offline = |t: u8| matches!(t, 0x05 | 0x06 | 0x09 | 0x93);
-    match records.iter().find(|r| offline(r.txn_type)) {
+    counter_from_records(records, |t| matches!(t, 0x05 | 0x06 | 0x09 | 0x93))
+}
+
+/// A counter from the records: the newest record of a transaction that
+/// counts on it holds its value before that transaction; a card with fewer
+/// records than it keeps and none of those among them has made none.
+fn counter_from_records(records: &[Record], counts: impl Fn(u8) -> bool) -> Option<u16> {
+    match records.iter().find(|r| counts(r.txn_type)) {
         Some(r) => r.ttc.checked_add(1),
         None if records.len() < usize::from(purse::MAX_RECORDS) => Some(0),
         None => None,
@@ -476,6 +498,19 @@ fn masked(id: &str) -> String {
 }
 
 impl fmt::Display for CardInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CardInfo::Blank => writeln!(
+                f,
+                "{:<16}none: a blank card (write it with `fuelcard card personalise`)",
+                "card number"
+            ),
+            CardInfo::Fuel(info) => info.fmt(f),
+        }
+    }
+}
+
+impl fmt::Display for FuelCardInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = &self.public;
         writeln!(f, "{:<16}{}", "card number", p.card_number)?;
@@ -731,6 +766,65 @@ mod tests {
         );
         let loads: Vec<Record> = (0..10).map(|i| record(0x01, i)).collect();
         assert_eq!(offline_counter(&grey, &loads), None);
+    }
+
+    fn test_keys() -> SoftwareKeyService {
+        SoftwareKeyService::new(
+            IssuerKeys::parse(
+                "load = 11223344556677888877665544332211\n\
+                 purchase = 0123456789ABCDEFFEDCBA9876543210\n\
+                 tac = 00112233445566778899AABBCCDDEEFF\n\
+                 pin_unlock = F0E1D2C3B4A5968778695A4B3C2D1E0F\n",
+            )
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn info_shows_a_blank_card_as_blank() {
+        let mut t = InProcess::new(SoftwareCard::blank_in_memory());
+        let info = read_info(&mut t).unwrap();
+        assert!(matches!(info, CardInfo::Blank));
+        assert!(info.to_string().contains("blank card"));
+    }
+
+    #[test]
+    fn info_shows_balance_counters_grey_lock_and_records() {
+        use fuelcard_reader::keys::Stamp;
+        use fuelcard_reader::purse::Terminal;
+
+        let keys = test_keys();
+        let number = CardNumber::parse("9100000000000018").unwrap();
+        let mut t = InProcess::new(SoftwareCard::blank_in_memory());
+        let public =
+            purse::personalise(&mut t, &keys, &profile(&number, "张三").unwrap(), "123456")
+                .unwrap();
+        let stamp = Stamp::new(2025, 6, 30, 14, 30, 1).unwrap();
+        let at = |ttc| Terminal {
+            id: [0x00, 0x11, 0x22, 0x33, 0x44, 0x55],
+            ttc,
+            stamp,
+        };
+        {
+            let mut p = Purse::new(&mut t);
+            purse::load(&mut p, &keys, &public, 10_000, at(0).id, stamp).unwrap();
+            p.verify_pin("123456").unwrap();
+            purse::purchase_with_grey_lock(&mut p, &keys, &public, 3_000, &at(1), &at(2)).unwrap();
+            purse::grey_lock(&mut p, &keys, &public, &at(3)).unwrap();
+        }
+        let text = read_info(&mut t).unwrap().to_string();
+        for line in [
+            "card number     9100000000000018",
+            "holder          张三",
+            "chip balance    70.00",
+            "online counter  1",
+            "offline counter 1",
+            "grey lock       LOCKED by terminal 001122334455 at 2025-06-30 14:30:01 (balance 70.00)",
+            "debit for unlock",
+            "load",
+        ] {
+            assert!(text.contains(line), "{line:?} not in:\n{text}");
+        }
     }
 
     #[test]
