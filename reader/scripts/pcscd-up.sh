@@ -5,7 +5,9 @@
 # pcscd is removed first (pcscd refuses to start while it exists). pcscd
 # forks into the background and is not given --auto-exit, so it stays up for
 # the tests and the demo. Set PCSCD_LOG=FILE to run it in the foreground
-# with debug and APDU logging written to FILE instead (for diagnosis).
+# with debug and APDU logging written to FILE instead, for diagnosis only:
+# APDU logging writes PINs and the keys of personalisation into FILE, so
+# never use it with real cards and delete the file afterwards.
 set -euo pipefail
 
 run_dir=/run/pcscd
