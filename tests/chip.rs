@@ -506,3 +506,70 @@ mod chip_uploads {
         pump_uploads(Backend::Postgres).await;
     }
 }
+
+/// A cashier in a real browser reads the card from its page, sees the
+/// chip's balance beside the host's, and loads 100.00 onto the chip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_reads_the_card_and_loads_the_chip() {
+    use fantoccini::Locator;
+    let Some(driver) = crate::pages::start_driver() else {
+        return;
+    };
+    let rig = rig(Backend::Sqlite).await.expect("sqlite");
+    let cashier = rig.env.login("cashier1").await;
+    let number = rig.issued(&cashier).await;
+    let b = crate::pages::browser(&driver).await;
+    let run = async {
+        b.goto(&format!("{}/login", rig.env.base)).await?;
+        b.find(Locator::Id("username"))
+            .await?
+            .send_keys("cashier1")
+            .await?;
+        b.find(Locator::Id("password"))
+            .await?
+            .send_keys("cashier1-password\n")
+            .await?;
+        b.wait().for_element(Locator::Id("q")).await?;
+        b.goto(&format!("{}/cards/{number}", rig.env.base)).await?;
+        b.wait()
+            .for_element(Locator::Id("read-card"))
+            .await?
+            .click()
+            .await?;
+        let chip = b
+            .wait()
+            .for_element(Locator::Id("chip-balance"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(chip, "¥0.00");
+        let host = b.find(Locator::Id("host-balance")).await?.text().await?;
+        assert_eq!(host, "¥500.00");
+        b.find(Locator::Id("amount"))
+            .await?
+            .send_keys("100.00")
+            .await?;
+        b.find(Locator::Css("form[action$='/chip/load'] button"))
+            .await?
+            .click()
+            .await?;
+        b.wait()
+            .for_element(Locator::XPath(
+                "//div[@id='chip-balance' and text()='¥100.00']",
+            ))
+            .await?;
+        let host = b.find(Locator::Id("host-balance")).await?.text().await?;
+        assert_eq!(host, "¥400.00");
+        let agree = b.find(Locator::Id("agree")).await?.text().await?;
+        assert_eq!(agree, "芯片与主机一致");
+        Ok::<_, fantoccini::error::CmdError>(())
+    };
+    let outcome = run.await;
+    let _ = b.close().await;
+    outcome.expect("the browser run");
+    assert_eq!(
+        rig.card.lock().expect("card").applet().balance_fen(),
+        10_000
+    );
+    rig.env.finish().await;
+}

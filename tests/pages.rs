@@ -181,7 +181,7 @@ async fn pages_over_http(env: &TestEnv) {
 on_both_backends!(counter_pages, pages_over_http);
 
 /// chromedriver on a free port, stopped when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: std::process::Child,
     port: u16,
 }
@@ -193,7 +193,7 @@ impl Drop for Driver {
     }
 }
 
-fn start_driver() -> Option<Driver> {
+pub(crate) fn start_driver() -> Option<Driver> {
     let missing = ["/usr/bin/chromium", "/usr/bin/chromedriver"]
         .iter()
         .any(|p| !std::path::Path::new(p).exists());
@@ -220,7 +220,7 @@ fn start_driver() -> Option<Driver> {
 }
 
 /// Headless Chromium through the driver, with a fresh profile.
-async fn browser(driver: &Driver) -> fantoccini::Client {
+pub(crate) async fn browser(driver: &Driver) -> fantoccini::Client {
     let profile = std::env::temp_dir().join(format!(
         "fuelcard-chromium-{}",
         uuid::Uuid::new_v4().simple()

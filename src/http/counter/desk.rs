@@ -224,6 +224,12 @@ pub async fn card_body(
                 div { div.k { (t(lang, "phone")) } div.v { (view.holder_phone.clone().unwrap_or_else(|| "—".into())) } }
                 @if let Some(p) = &view.plate { div { div.k { (t(lang, "plate")) } div.v { (p) } } }
             }
+            @if state.chip.is_some() {
+                form.panel method="post" action={"/cards/" (view.number) "/chip/read"} {
+                    button.primary #read-card type="submit" { (t(lang, "read_card")) }
+                    " " (t(lang, "chip_balance")) " / " (t(lang, "load_to_chip"))
+                }
+            }
             div.panel {
                 h2 { (t(lang, "recharge")) " " kbd { "Alt+R" } }
                 form method="get" action={"/cards/" (view.number) "/recharge"} {

@@ -2,6 +2,7 @@
 //! default with an English switch, no external assets (a counter PC may have
 //! no internet), keyboard first (autofocus, access keys, Enter submits).
 
+mod chip;
 mod desk;
 mod fleet;
 mod text;
@@ -37,6 +38,8 @@ pub fn routes() -> Router<AppState> {
             get(till::recharge_preview).post(till::recharge),
         )
         .route("/cards/{number}/sale", post(till::sale))
+        .route("/cards/{number}/chip/read", post(chip::read_card))
+        .route("/cards/{number}/chip/load", post(chip::load))
         .route("/receipts/recharge/{id}", get(till::recharge_receipt))
         .route("/receipts/sale/{id}", get(till::sale_receipt))
         .route("/fleet/{company}/review", get(fleet::review_page))

@@ -119,6 +119,18 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("open", "开卡", "Open"),
     ("new_card_number", "新卡号", "New card number"),
     ("cashier", "收银员", "Cashier"),
+    ("chip", "芯片", "Chip"),
+    ("read_card", "读卡", "Read card"),
+    ("chip_balance", "芯片余额", "Chip balance"),
+    (
+        "host_chip_balance",
+        "主机记录的芯片余额",
+        "Chip balance on the host",
+    ),
+    ("chip_agrees", "芯片与主机一致", "Chip and host agree"),
+    ("chip_differs", "芯片与主机不一致", "Chip and host differ"),
+    ("chip_settled", "读卡时已处理", "Settled on reading"),
+    ("load_to_chip", "圈存到芯片", "Load onto the chip"),
 ];
 
 /// Friendlier words for the refusals a cashier meets most.
