@@ -26,6 +26,16 @@ pub const VIRTUAL_READER_PREFIX: &str = "Virtual PCD";
 /// The e-purse needs nothing longer.
 pub const MAX_COMMAND_LEN: usize = 261;
 
+/// The longest any single wait on the reader lasts, whatever the caller
+/// asks: a day, far beyond any counter's need, and short of the value
+/// PC/SC reads as "forever".
+pub const MAX_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout.min(MAX_WAIT)).unwrap_or(now)
+}
+
 /// Why a reader or a card could not be reached.
 #[derive(Debug, thiserror::Error)]
 pub enum ReaderError {
@@ -155,7 +165,7 @@ impl Pcsc {
         prefix: &str,
         timeout: Duration,
     ) -> Result<CardPresent, ReaderError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut watcher = self.watch(prefix);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -176,7 +186,7 @@ impl Pcsc {
         name_or_prefix: &str,
         timeout: Duration,
     ) -> Result<(), ReaderError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let reader = self.find_reader(name_or_prefix)?;
         let name = c_name(&reader)?;
         let mut states = [ReaderState::new(name, State::UNAWARE)];
@@ -321,7 +331,7 @@ impl Watcher {
     /// The next event, waiting at most `timeout`; `None` when nothing
     /// happened in that time.
     pub fn next_event(&mut self, timeout: Duration) -> Result<Option<ReaderEvent>, ReaderError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         loop {
             if let Some(event) = self.queue.pop_front() {
                 return Ok(Some(event));
@@ -664,7 +674,7 @@ fn card_leaves(ctx: &Context, reader: &str, timeout: Duration) -> bool {
     let Ok(name) = CString::new(reader) else {
         return false;
     };
-    let deadline = Instant::now() + timeout;
+    let deadline = deadline_after(timeout);
     let mut states = [ReaderState::new(name, State::UNAWARE)];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
