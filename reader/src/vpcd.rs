@@ -199,10 +199,11 @@ impl<A: Applet + Send + ?Sized + 'static> VirtualCard<A> {
     /// Puts the card into the reader: connects to vpcd, retrying until
     /// pcscd listens (at most the connect timeout), then serves the reader
     /// on a background thread. A card that left this slot less than
-    /// [`REINSERT_GAP`] ago is held back for the rest of it. Returns once connected; pcscd reports the
-    /// card present at its next poll (about 0.4 s), so wait for that with
-    /// `get_status_change` rather than a sleep. Inserting an inserted card
-    /// does nothing.
+    /// [`REINSERT_GAP`] ago is held back for the rest of it.
+    ///
+    /// Returns once connected; pcscd reports the card present at its next
+    /// poll (about 0.4 s), so wait for that with `get_status_change`
+    /// rather than a sleep. Inserting an inserted card does nothing.
     pub fn insert(&mut self) -> Result<(), VpcdError> {
         if self.is_inserted() {
             return Ok(());
