@@ -573,3 +573,58 @@ async fn browser_reads_the_card_and_loads_the_chip() {
     );
     rig.env.finish().await;
 }
+
+/// A card written with another issuer's keys: its MAC1 does not verify, so
+/// the load is refused before anything is held or written.
+async fn foreign_card(backend: Backend) {
+    let Some(rig) = rig(backend).await else {
+        return;
+    };
+    let env = &rig.env;
+    let cashier = env.login("cashier1").await;
+    let number = env.funded_card(&cashier, "500").await;
+    {
+        let mut card = rig.card.lock().expect("card");
+        let other = SoftwareKeyService::new(IssuerKeys::generate());
+        let p = purse::flows::Personalisation {
+            aid: purse::DEFAULT_AID.to_vec(),
+            card_number: number.clone(),
+            holder: purse::data::Holder::new(1, false, "外来卡", "", 0).expect("holder"),
+            issuer_id: [0x99; 8],
+            app_type: 1,
+            app_version: 1,
+            start_date: [0x20, 0x26, 0x01, 0x01],
+            expiry_date: [0x20, 0x36, 0x01, 0x01],
+            key_version: 1,
+        };
+        purse::flows::personalise(&mut *card, &other, &p, "123456").expect("personalise");
+    }
+    let holds = env.count("holds").await;
+    let r = rig
+        .load(
+            &cashier,
+            &number,
+            "100.00",
+            &uuid::Uuid::new_v4().to_string(),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.1);
+    assert_eq!(r.1["code"], json!("chip_mac_invalid"));
+    assert_eq!(env.count("chip_loads").await, 0);
+    assert_eq!(env.count("holds").await, holds);
+    assert_eq!(env.card(&number).await["balance"], json!("500.00"));
+    assert_eq!(rig.card.lock().expect("card").applet().balance_fen(), 0);
+    rig.env.finish().await;
+}
+
+mod chip_foreign_card {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        foreign_card(Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        foreign_card(Backend::Postgres).await;
+    }
+}
