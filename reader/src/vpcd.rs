@@ -689,6 +689,19 @@ mod tests {
     }
 
     #[test]
+    fn serves_a_dyn_applet() {
+        let (listener, port) = fake_reader();
+        let applet: Arc<Mutex<dyn Applet + Send>> = Arc::new(Mutex::new(Echo::default()));
+        let mut card = VirtualCard::shared(applet, port);
+        card.insert().unwrap();
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        send(&mut s, &[CTRL_ATR]);
+        assert_eq!(recv(&mut s).unwrap(), card.applet().atr());
+        card.remove().unwrap();
+    }
+
+    #[test]
     fn slots_map_to_ports() {
         assert_eq!(slot_port(0), 35963);
         assert_eq!(slot_port(1), 35964);
