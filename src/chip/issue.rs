@@ -83,3 +83,40 @@ mod tests {
         assert_eq!(fit("Li Lei", 20), "Li Lei");
     }
 }
+
+/// Issues the chip for a card the host has open: the holder's name from
+/// the customer, the blank card written, and an audit record.
+pub async fn issue(
+    db: &crate::db::Db,
+    desk: std::sync::Arc<Desk>,
+    actor: &crate::auth::Actor,
+    number: &CardNumber,
+    pin: &str,
+) -> AppResult<()> {
+    let holder = {
+        let mut conn = db.pool().acquire().await?;
+        let card = crate::cards::find(&mut conn, number).await?;
+        card.ensure_can_spend()?;
+        match card.customer_id {
+            Some(id) => crate::cards::customers::get(&mut conn, id).await?.name,
+            None => String::new(),
+        }
+    };
+    let written = number.clone();
+    let pin = pin.to_string();
+    super::with_card(desk, move |desk, transport, _| {
+        personalise(desk, transport, &written, &holder, &pin).map(|_| ())
+    })
+    .await?;
+    let mut tx = db.begin_write().await?;
+    crate::audit::record(
+        &mut tx,
+        Some(actor.user_id),
+        "chip_personalised",
+        number.as_str(),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -263,34 +263,11 @@ pub async fn personalise(
 ) -> AppResult<Response> {
     require(actor.can_work_counter())?;
     let number = cards::parse_number(&body.card_number)?;
-    let holder = {
-        let mut conn = state.db.pool().acquire().await?;
-        let card = cards::find(&mut conn, &number).await?;
-        card.ensure_can_spend()?;
-        match card.customer_id {
-            Some(id) => cards::customers::get(&mut conn, id).await?.name,
-            None => String::new(),
-        }
-    };
+    chip::issue::issue(&state.db, desk(&state)?, &actor, &number, &body.pin).await?;
     let db = state.db.clone();
     let tz = state.settings.time_zone;
     let view = chip::with_card(desk(&state)?, move |desk, transport, handle| {
-        chip::issue::personalise(desk, transport, &number, &holder, &body.pin)?;
-        let view = read::read(&db, desk, transport, handle, &actor, Some(&number), tz)?;
-        handle.block_on(async {
-            let mut tx = db.begin_write().await?;
-            crate::audit::record(
-                &mut tx,
-                Some(actor.user_id),
-                "chip_personalised",
-                number.as_str(),
-                serde_json::json!({}),
-            )
-            .await?;
-            tx.commit().await?;
-            AppResult::Ok(())
-        })?;
-        Ok(view)
+        read::read(&db, desk, transport, handle, &actor, Some(&number), tz)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())

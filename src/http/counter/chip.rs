@@ -78,6 +78,16 @@ fn chip_panel(
             }
             p { a href={"/cards/" (number)} { (t(lang, "card")) " " (number) } }
         }
+        div.panel {
+            h2 { (t(lang, "issue_chip")) }
+            p { (t(lang, "issue_chip_hint")) }
+            form method="post" action={"/cards/" (number) "/chip/personalise"} {
+                div.row {
+                    div { label for="chip-pin" { (t(lang, "pin")) } input #chip-pin name="pin" type="password" inputmode="numeric" autocomplete="off" required; }
+                    button type="submit" { (t(lang, "issue_chip")) }
+                }
+            }
+        }
     }
 }
 
@@ -105,6 +115,29 @@ pub async fn read_card(
     match read_view(&state, &c, &number).await {
         Ok(v) => chip_page(&c, &number, Some(&v), None),
         Err(e) => chip_page(&c, &number, None, Some(&e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PersonaliseForm {
+    pin: String,
+}
+
+/// Writes the blank card in the reader as this card, then reads it.
+pub async fn personalise(
+    State(state): State<AppState>,
+    c: Cashier,
+    Path(number): Path<String>,
+    Form(f): Form<PersonaliseForm>,
+) -> Response {
+    let done = async {
+        let n = cards::parse_number(&number)?;
+        chip::issue::issue(&state.db, desk(&state)?, &c.actor, &n, &f.pin).await
+    }
+    .await;
+    match (done, read_view(&state, &c, &number).await) {
+        (Ok(()), Ok(v)) => chip_page(&c, &number, Some(&v), None),
+        (Err(e), _) | (Ok(()), Err(e)) => chip_page(&c, &number, None, Some(&e)),
     }
 }
 

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cards/{number}/sale", post(till::sale))
         .route("/cards/{number}/chip/read", post(chip::read_card))
         .route("/cards/{number}/chip/load", post(chip::load))
+        .route("/cards/{number}/chip/personalise", post(chip::personalise))
         .route("/receipts/recharge/{id}", get(till::recharge_receipt))
         .route("/receipts/sale/{id}", get(till::sale_receipt))
         .route("/fleet/{company}/review", get(fleet::review_page))

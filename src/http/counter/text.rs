@@ -131,6 +131,12 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("chip_differs", "芯片与主机不一致", "Chip and host differ"),
     ("chip_settled", "读卡时已处理", "Settled on reading"),
     ("load_to_chip", "圈存到芯片", "Load onto the chip"),
+    ("issue_chip", "写卡（个人化）", "Write the chip"),
+    (
+        "issue_chip_hint",
+        "读卡器中的空白卡写成此卡号，并设置密码",
+        "Writes the blank card in the reader as this card, with a PIN",
+    ),
 ];
 
 /// Friendlier words for the refusals a cashier meets most.
