@@ -67,23 +67,6 @@ pub fn personalise(
     flows::personalise(transport, &*desk.keys, &p, pin).map_err(refused)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_are_bcd() {
-        let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).expect("a date");
-        assert_eq!(bcd_date(d).expect("bcd"), [0x20, 0x26, 0x11, 0x23]);
-    }
-
-    #[test]
-    fn names_are_cut_on_character_boundaries() {
-        assert_eq!(fit("张三丰李四王五赵六钱七", 20), "张三丰李四王");
-        assert_eq!(fit("Li Lei", 20), "Li Lei");
-    }
-}
-
 /// Issues the chip for a card the host has open: the holder's name from
 /// the customer, the blank card written, and an audit record.
 pub async fn issue(
@@ -119,4 +102,21 @@ pub async fn issue(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_bcd() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).expect("a date");
+        assert_eq!(bcd_date(d).expect("bcd"), [0x20, 0x26, 0x11, 0x23]);
+    }
+
+    #[test]
+    fn names_are_cut_on_character_boundaries() {
+        assert_eq!(fit("张三丰李四王五赵六钱七", 20), "张三丰李四王");
+        assert_eq!(fit("Li Lei", 20), "Li Lei");
+    }
 }
