@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -14,22 +15,15 @@ use clap::{Args, Subcommand};
 use fuelcard_reader::card::SoftwareCard;
 use fuelcard_reader::keys::{ISSUER_KEYS_ENV, IssuerKeys, SoftwareKeyService};
 use fuelcard_reader::pcsc_reader::{Pcsc, PcscCard, ReaderEvent};
-use fuelcard_reader::purse::data::{GreyStatus, Holder, PublicData, Record, pack_digits};
-use fuelcard_reader::purse::{
-    self, DEFAULT_AID, GreyFlag, KEY_INDEX, Personalisation, Purse, PurseError,
-};
-use fuelcard_reader::transport::{InProcess, Transport};
+use fuelcard_reader::purse::data::{GreyStatus, Holder, PublicData, Record};
+use fuelcard_reader::purse::{self, DEFAULT_AID, GreyFlag, KEY_INDEX, Purse, PurseError};
+use fuelcard_reader::transport::{InProcess, Transport, TransportError};
 use fuelcard_reader::vpcd::{self, SessionEnd, VirtualCard};
 
 use crate::cards::CardNumber;
+use crate::chip::{Desk, Slot, issue};
 use crate::money::Money;
 
-/// The issuer identifier written into EF 0x15 of our cards.
-const ISSUER_ID: [u8; 8] = *b"FUELCARD";
-/// Holder type byte of EF 0x16 for the cards we personalise.
-const HOLDER_KIND: u8 = 0x01;
-/// How long a personalised card is valid.
-const VALID_MONTHS: u32 = 120;
 /// The terminal ID used when `info` asks INITIALIZE FOR LOAD for the
 /// online counter (nothing is loaded; the session dies with the reset).
 const INFO_TERMINAL: [u8; 6] = [0; 6];
@@ -591,43 +585,42 @@ impl fmt::Display for FuelCardInfo {
     }
 }
 
-/// What a card of ours gets written at personalisation, valid from today.
-fn profile(number: &CardNumber, holder: &str) -> anyhow::Result<Personalisation> {
-    let zone = crate::time::DEFAULT_TIME_ZONE
-        .parse()
-        .map_err(|_| anyhow::anyhow!("unknown time zone"))?;
-    let today = crate::time::today(zone);
-    let expiry = today
-        .checked_add_months(chrono::Months::new(VALID_MONTHS))
-        .context("expiry date out of range")?;
-    let bcd = |d: chrono::NaiveDate| -> anyhow::Result<[u8; 4]> {
-        pack_digits(&d.format("%Y%m%d").to_string())
-            .and_then(|v| v.try_into().ok())
-            .context("date out of range")
-    };
-    Ok(Personalisation {
+/// The issuing side of a counter, for personalising with the service's
+/// own code: a card written here is the card the service would write.
+/// The slot is never used: the CLI hands the card over directly.
+fn issuing_desk(keys: SoftwareKeyService) -> Desk {
+    Desk {
+        slot: Box::new(NoSlot),
+        keys: Arc::new(keys),
+        terminal: [0; 6],
         aid: DEFAULT_AID.to_vec(),
-        card_number: number.as_str().to_owned(),
-        holder: Holder::new(HOLDER_KIND, false, holder, "", 0)?,
-        issuer_id: ISSUER_ID,
-        app_type: 0x01,
-        app_version: 0x01,
-        start_date: bcd(today)?,
-        expiry_date: bcd(expiry)?,
-        key_version: 0x01,
-    })
+    }
+}
+
+struct NoSlot;
+
+impl Slot for NoSlot {
+    fn open(&self) -> Result<Box<dyn Transport + '_>, TransportError> {
+        Err(TransportError::NoCard)
+    }
 }
 
 fn personalise(args: &PersonaliseArgs) -> anyhow::Result<()> {
     let number = CardNumber::parse(&args.number)
         .with_context(|| format!("card number {:?}", args.number))?;
-    let keys = args.keys.load()?;
-    let profile = profile(&number, &args.holder.holder)?;
+    let desk = issuing_desk(args.keys.load()?);
     let mut card = connect(&args.reader.reader, args.wait.duration())?;
     let reader = card.reader().to_owned();
     let mut tx = card.transaction()?;
-    let written = purse::personalise(&mut tx, &keys, &profile, &args.holder.pin)
-        .with_context(|| format!("personalising the card in {reader} (is it blank?)"))?;
+    let written = issue::personalise(
+        &desk,
+        &mut tx,
+        &number,
+        &args.holder.holder,
+        &args.holder.pin,
+    )
+    .map_err(anyhow::Error::from)
+    .with_context(|| format!("personalising the card in {reader} (is it blank?)"))?;
     tx.end()?;
     println!(
         "card {} personalised in {reader}, valid to {}",
@@ -649,21 +642,28 @@ fn sim_card(args: &SimArgs) -> anyhow::Result<SoftwareCard> {
         .as_deref()
         .map(|n| CardNumber::parse(n).with_context(|| format!("card number {n:?}")))
         .transpose()?;
-    // Check everything the card needs before the file exists.
-    let personalisation = match &number {
-        Some(number) => Some((args.keys.load()?, profile(number, &args.holder.holder)?)),
+    // The keys are checked before the file exists.
+    let desk = match &number {
+        Some(_) => Some(issuing_desk(args.keys.load()?)),
         None => None,
     };
     let card =
         SoftwareCard::create_blank(path).with_context(|| format!("creating {}", path.display()))?;
-    let Some((keys, profile)) = personalisation else {
+    let (Some(number), Some(desk)) = (number, desk) else {
         println!("blank card created in {}", path.display());
         return Ok(card);
     };
     let mut t = InProcess::new(card);
-    purse::personalise(&mut t, &keys, &profile, &args.holder.pin)
-        .with_context(|| format!("personalising {}", path.display()))?;
-    println!("card {} created in {}", profile.card_number, path.display());
+    issue::personalise(
+        &desk,
+        &mut t,
+        &number,
+        &args.holder.holder,
+        &args.holder.pin,
+    )
+    .map_err(anyhow::Error::from)
+    .with_context(|| format!("personalising {}", path.display()))?;
+    println!("card {number} created in {}", path.display());
     Ok(t.into_inner())
 }
 
@@ -796,9 +796,14 @@ mod tests {
         let keys = test_keys();
         let number = CardNumber::parse("9100000000000018").unwrap();
         let mut t = InProcess::new(SoftwareCard::blank_in_memory());
-        let public =
-            purse::personalise(&mut t, &keys, &profile(&number, "张三").unwrap(), "123456")
-                .unwrap();
+        let public = issue::personalise(
+            &issuing_desk(test_keys()),
+            &mut t,
+            &number,
+            "张三",
+            "123456",
+        )
+        .unwrap();
         let stamp = Stamp::new(2025, 6, 30, 14, 30, 1).unwrap();
         let at = |ttc| Terminal {
             id: [0x00, 0x11, 0x22, 0x33, 0x44, 0x55],
@@ -828,14 +833,10 @@ mod tests {
     }
 
     #[test]
-    fn dates_ids_and_personalisation_read_as_people_expect() {
+    fn dates_and_ids_read_as_people_expect() {
         assert_eq!(bcd_date([0x20, 0x25, 0x06, 0x30]), "2025-06-30");
         assert_eq!(bcd_time([0x14, 0x30, 0x05]), "14:30:05");
         assert_eq!(masked("110101199001011234"), "**************1234");
         assert_eq!(masked("12"), "12");
-        let number = CardNumber::parse("9100000000000018").unwrap();
-        let p = profile(&number, "Zhang San").unwrap();
-        assert_eq!(p.card_number, "9100000000000018");
-        assert_eq!(p.start_date[0], 0x20);
     }
 }
