@@ -37,10 +37,9 @@ fn pcscd() -> Option<Pcsc> {
             panic!("CI=true: pcscd with the virtual reader is required: {e}")
         }
         Err(e) => {
-            eprintln!(
-                "\n*** SKIPPED: chip test through PC/SC — no pcscd with vpcd ({e}); \
-                 run reader/scripts/pcscd-up.sh ***\n"
-            );
+            crate::support::skipped(&format!(
+                "chip test through PC/SC — no pcscd with vpcd ({e}); run reader/scripts/pcscd-up.sh"
+            ));
             None
         }
     }

@@ -320,8 +320,8 @@ impl Cluster {
                 std::env::var("CI").as_deref() != Ok("true"),
                 "CI=true: the database-restart test needs PostgreSQL's server binaries and root"
             );
-            eprintln!(
-                "\n*** SKIPPED: database restart test — needs /usr/lib/postgresql/*/bin and root ***\n"
+            crate::support::skipped(
+                "database restart test — needs /usr/lib/postgresql/*/bin and root",
             );
             return None;
         };

@@ -203,7 +203,7 @@ pub(crate) fn start_driver() -> Option<Driver> {
                 "CI=true but chromium or chromedriver is missing: the test command installs them"
             );
         }
-        eprintln!("\n*** SKIPPED: browser test — install chromium and chromium-driver ***\n");
+        crate::support::skipped("browser test — install chromium and chromium-driver");
         return None;
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -62,7 +62,7 @@ pub fn postgres_admin_url() -> Option<String> {
                     "CI=true but TEST_DATABASE_URL is not set: the PostgreSQL half must run in CI"
                 );
             }
-            eprintln!("\n*** SKIPPED: PostgreSQL test — set TEST_DATABASE_URL to run it ***\n");
+            skipped("PostgreSQL test — set TEST_DATABASE_URL to run it");
             None
         }
     }
@@ -581,4 +581,12 @@ pub fn key_material(
 /// True when `needle` occurs in `haystack`.
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Says loudly that a test skipped: written to the process's standard error
+/// directly, past the test harness's capture, so it shows even when the
+/// test passes.
+pub fn skipped(why: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {why} ***\n");
 }
