@@ -86,7 +86,9 @@ impl Hours {
         let minutes = |t: &str| -> Option<u32> {
             let (h, m) = t.trim().split_once(':')?;
             let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-            (h <= 24 && m < 60 && h * 60 + m <= 1440).then_some(h * 60 + m)
+            // `then`, not `then_some`: the sum must not be computed for an
+            // hour too large to multiply.
+            (h <= 24 && m < 60 && h * 60 + m <= 1440).then(|| h * 60 + m)
         };
         let (start_min, end_min) = (minutes(a)?, minutes(b)?);
         (start_min != end_min).then_some(Hours { start_min, end_min })
@@ -471,6 +473,7 @@ mod tests {
         assert!(!night.contains(12 * 60));
         assert!(Hours::parse("25:00-06:00").is_none());
         assert!(Hours::parse("06:00-06:00").is_none());
+        assert!(Hours::parse("256366808:00-05:00").is_none());
         assert_eq!(Hours::parse("6:00-22:30").unwrap().text(), "06:00-22:30");
     }
 }

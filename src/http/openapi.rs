@@ -150,6 +150,8 @@ fn healthz() {}
         api::fleet::request_topup, api::fleet::decide_topup, api::fleet::request_loan, api::fleet::get_loan,
         api::fleet::loan_step, api::fleet::record_cash,
         api::ledger::check, api::ledger::open_shift, api::ledger::current_shift, api::ledger::close_shift,
+        api::chip::read_card, api::chip::personalise, api::chip::load, api::chip::start_fill,
+        api::chip::finish_fill, api::chip::upload_purchase,
     ),
     components(schemas(
         crate::error::Problem, crate::error::Code, CardNumberText, AmountText, AmountOrZeroText,
@@ -205,7 +207,6 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
             InvalidCardNumber,
             CardNotFound,
             CustomerNotFound,
-            StationNotFound,
             Duplicate,
         ],
     ),
@@ -249,8 +250,6 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
             Duplicate,
             ReplacementWaiting,
             CardHasHolds,
-            StationRequired,
-            StationNotFound,
         ],
     ),
     (
@@ -261,6 +260,8 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
             CardNotFound,
             CardNotAnonymous,
             CustomerNotFound,
+            CardBlacklisted,
+            CardClosed,
         ],
     ),
     (
@@ -417,7 +418,11 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
             Forbidden,
             CustomerNotFound,
             NotFound,
+            Duplicate,
+            VehicleNotFound,
             InvalidTransfer,
+            InvalidCardNumber,
+            CardNotFound,
             InsufficientBalance,
         ],
     ),
@@ -426,7 +431,10 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
         &[CustomerNotFound, VehicleNotFound, Duplicate],
     ),
     ("get_loan", &[CustomerNotFound, NotFound]),
-    ("loan_step", &[Forbidden, CustomerNotFound, NotFound]),
+    (
+        "loan_step",
+        &[Forbidden, CustomerNotFound, NotFound, Duplicate],
+    ),
     (
         "record_cash",
         &[
@@ -437,6 +445,122 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
             VehicleNotFound,
             ProductNotFound,
             StationNotFound,
+        ],
+    ),
+    // The chip routes need the counter's reader: a server without one
+    // answers them 503 `reader_not_configured` once the request is valid.
+    (
+        "read_card",
+        &[
+            Forbidden,
+            InvalidCardNumber,
+            CardNotFound,
+            ReaderNotConfigured,
+            ReaderUnavailable,
+            NoCardInReader,
+            ChipCardMismatch,
+            ChipRefused,
+            ChipMacInvalid,
+            ChipPending,
+            ChipGreyLocked,
+        ],
+    ),
+    (
+        "personalise",
+        &[
+            Forbidden,
+            InvalidCardNumber,
+            CardNotFound,
+            CardBlacklisted,
+            CardLocked,
+            PinLocked,
+            CardClosed,
+            Duplicate,
+            ReaderNotConfigured,
+            ReaderUnavailable,
+            NoCardInReader,
+            ChipCardMismatch,
+            ChipRefused,
+            ChipMacInvalid,
+        ],
+    ),
+    (
+        "load",
+        &[
+            Forbidden,
+            InvalidCardNumber,
+            InvalidAmount,
+            CardNotFound,
+            CardBlacklisted,
+            CardLocked,
+            PinLocked,
+            CardClosed,
+            InsufficientBalance,
+            ReaderNotConfigured,
+            ReaderUnavailable,
+            NoCardInReader,
+            ChipCardMismatch,
+            ChipRefused,
+            ChipMacInvalid,
+            ChipPending,
+            ChipGreyLocked,
+        ],
+    ),
+    (
+        "start_fill",
+        &[
+            Forbidden,
+            InvalidCardNumber,
+            CardNotFound,
+            ProductNotFound,
+            PriceNotSet,
+            StationRequired,
+            StationNotFound,
+            PinRequired,
+            WrongPin,
+            PinLocked,
+            CardBlacklisted,
+            CardLocked,
+            CardClosed,
+            InsufficientBalance,
+            ReaderNotConfigured,
+            ReaderUnavailable,
+            NoCardInReader,
+            ChipCardMismatch,
+            ChipRefused,
+            ChipMacInvalid,
+            ChipPending,
+            ChipGreyLocked,
+        ],
+    ),
+    (
+        "finish_fill",
+        &[
+            Forbidden,
+            InvalidAmount,
+            CaptureExceedsHold,
+            InsufficientBalance,
+            ChipFillNotFound,
+            ChipFillSettled,
+            ReaderNotConfigured,
+            ReaderUnavailable,
+            NoCardInReader,
+            ChipCardMismatch,
+            ChipRefused,
+            ChipMacInvalid,
+        ],
+    ),
+    (
+        "upload_purchase",
+        &[
+            Forbidden,
+            InvalidCardNumber,
+            InvalidAmount,
+            CardNotFound,
+            StationRequired,
+            StationNotFound,
+            ChipMacInvalid,
+            ReaderNotConfigured,
         ],
     ),
 ];
@@ -674,6 +798,20 @@ pub fn complete(mut doc: Value) -> Value {
                         list.push(c);
                     }
                 }
+                // An optional body is documented as its object, left out
+                // when not sent (`null` is not accepted in its place).
+                if let Some(Value::Object(content)) = op.pointer_mut("/requestBody/content") {
+                    for media in content.values_mut() {
+                        let schema = &mut media["schema"];
+                        let inner = schema["oneOf"]
+                            .as_array()
+                            .filter(|alts| alts.len() == 2 && alts[0] == json!({"type": "null"}))
+                            .map(|alts| alts[1].clone());
+                        if let Some(inner) = inner {
+                            *schema = inner;
+                        }
+                    }
+                }
                 let Some(responses) = op["responses"].as_object_mut() else {
                     continue;
                 };
@@ -700,8 +838,14 @@ pub fn complete(mut doc: Value) -> Value {
     }
     // A sale names its quantity once: litres or the gross amount.
     schemas["SaleBody"]["oneOf"] = json!([
-        {"required": ["litres"], "properties": {"amount": {"type": "null"}}},
-        {"required": ["amount"], "properties": {"litres": {"type": "null"}}},
+        {
+            "required": ["litres"],
+            "properties": {"litres": {"$ref": "#/components/schemas/Litres"}, "amount": {"type": "null"}}
+        },
+        {
+            "required": ["amount"],
+            "properties": {"amount": {"$ref": "#/components/schemas/Amount"}, "litres": {"type": "null"}}
+        },
     ]);
     for (schema, members) in DECIMALS_OUT {
         for m in *members {
@@ -867,6 +1011,26 @@ mod tests {
                 doc["components"]["schemas"][name].is_object(),
                 "{r} does not resolve"
             );
+        }
+    }
+
+    #[test]
+    fn path_parameters_are_in_the_path_and_nothing_else_is() {
+        for (path, method, op) in operations(&doc()) {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let in_path: Vec<String> = params
+                .iter()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().unwrap_or_default().to_string())
+                .collect();
+            let templated = path.matches('{').count();
+            assert_eq!(in_path.len(), templated, "{method} {path}: {in_path:?}");
+            for name in in_path {
+                assert!(
+                    path.contains(&format!("{{{name}}}")),
+                    "{method} {path}: {name}"
+                );
+            }
         }
     }
 

@@ -160,6 +160,7 @@ pub async fn list_stations(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DayQuery {
     /// YYYY-MM-DD in the operator's time zone; default today.
     #[param(format = Date)]
@@ -469,6 +470,7 @@ pub struct AuditEntry {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// How many entries (default 100; below 1 reads as 1, above 1000 as 1000).
     pub limit: Option<i64>,

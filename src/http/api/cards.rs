@@ -169,6 +169,7 @@ pub async fn get_card(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// The holder's phone number.
     pub phone: Option<String>,
@@ -222,6 +223,7 @@ pub async fn search(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// The page, from 1 (default 1).
     #[param(minimum = 1, maximum = 1000000)]
@@ -260,6 +262,7 @@ pub async fn statement(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PreviewQuery {
     /// The recharge amount, yuan.
     #[param(value_type = AmountText)]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -154,7 +154,7 @@ pub struct FinishBody {
 pub async fn finish_fill(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    super::ApiPath(id): super::ApiPath<i64>,
     ApiJson(body): ApiJson<FinishBody>,
 ) -> AppResult<Json<fills::FillFinished>> {
     require(actor.can_work_counter())?;

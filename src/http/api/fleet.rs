@@ -433,6 +433,7 @@ pub async fn export_vehicles(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReviewQuery {
     #[param(value_type = MonthText)]
     pub month: String,

@@ -272,6 +272,7 @@ pub async fn open_shift(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ShiftQuery {
     /// The station code (default: the user's own).
     pub station: Option<String>,
