@@ -164,6 +164,16 @@ impl Db {
     }
 }
 
+/// The backend a connection talks to, for the few statements written per
+/// dialect.
+pub fn backend_of(conn: &Conn) -> Backend {
+    if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}
+
 /// True when a database error means the statement lost a race and the
 /// whole transaction can be retried unchanged (PostgreSQL serialisation
 /// failure or deadlock; SQLite busy past its timeout).

@@ -104,35 +104,61 @@ async fn credit(
     m: Movement,
     debit_after: i64,
 ) -> AppResult<Posted> {
-    let credited = sqlx::query(
-        "UPDATE accounts SET balance_fen = balance_fen + $1, bonus_fen = bonus_fen + $2 \
-         WHERE id = $3 RETURNING balance_fen",
-    )
-    .bind(m.amount.fen())
-    .bind(m.bonus.fen())
-    .bind(m.credit)
-    .fetch_one(&mut *conn)
-    .await?;
-    let credit_after: i64 = credited.try_get("balance_fen")?;
-    let row = sqlx::query(
-        "INSERT INTO transfers (operation_id, debit_account_id, credit_account_id, amount_fen, \
-         bonus_fen, debit_balance_after_fen, credit_balance_after_fen, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-    )
-    .bind(operation_id)
-    .bind(m.debit)
-    .bind(m.credit)
-    .bind(m.amount.fen())
-    .bind(m.bonus.fen())
-    .bind(debit_after)
-    .bind(credit_after)
-    .bind(db::now_us())
-    .fetch_one(&mut *conn)
-    .await?;
+    // The credited account is often a station's shared system account, a
+    // row every sale there locks until commit. On PostgreSQL the update and
+    // the transfer record are one statement, one round trip less under
+    // that lock; SQLite (one writer at a time) has no such contention and
+    // no data-modifying CTE.
+    let row = if db::backend_of(conn) == db::Backend::Postgres {
+        sqlx::query(
+            "WITH c AS (UPDATE accounts SET balance_fen = balance_fen + $1, \
+               bonus_fen = bonus_fen + $2 WHERE id = $3 RETURNING balance_fen) \
+             INSERT INTO transfers (operation_id, debit_account_id, credit_account_id, \
+               amount_fen, bonus_fen, debit_balance_after_fen, credit_balance_after_fen, \
+               created_at) \
+             SELECT $4, $5, $3, $1, $2, $6, c.balance_fen, $7 FROM c \
+             RETURNING id, credit_balance_after_fen",
+        )
+        .bind(m.amount.fen())
+        .bind(m.bonus.fen())
+        .bind(m.credit)
+        .bind(operation_id)
+        .bind(m.debit)
+        .bind(debit_after)
+        .bind(db::now_us())
+        .fetch_one(&mut *conn)
+        .await?
+    } else {
+        let credited = sqlx::query(
+            "UPDATE accounts SET balance_fen = balance_fen + $1, bonus_fen = bonus_fen + $2 \
+             WHERE id = $3 RETURNING balance_fen",
+        )
+        .bind(m.amount.fen())
+        .bind(m.bonus.fen())
+        .bind(m.credit)
+        .fetch_one(&mut *conn)
+        .await?;
+        let credit_after: i64 = credited.try_get("balance_fen")?;
+        sqlx::query(
+            "INSERT INTO transfers (operation_id, debit_account_id, credit_account_id, amount_fen, \
+             bonus_fen, debit_balance_after_fen, credit_balance_after_fen, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, credit_balance_after_fen",
+        )
+        .bind(operation_id)
+        .bind(m.debit)
+        .bind(m.credit)
+        .bind(m.amount.fen())
+        .bind(m.bonus.fen())
+        .bind(debit_after)
+        .bind(credit_after)
+        .bind(db::now_us())
+        .fetch_one(&mut *conn)
+        .await?
+    };
     Ok(Posted {
         transfer_id: row.try_get("id")?,
         debit_balance_after: Money::from_fen(debit_after),
-        credit_balance_after: Money::from_fen(credit_after),
+        credit_balance_after: Money::from_fen(row.try_get("credit_balance_after_fen")?),
     })
 }
 
