@@ -9,8 +9,9 @@
 #   - any change at all across a run of invalid requests only;
 #   - a ledger that does not balance at the end.
 #
-# Phases: valid requests (some naming the demo's real cards, companies and
-# holds, so they reach the rules), then invalid requests only, then the chip
+# Phases: valid requests as the admin and as a cashier (some naming the
+# demo's real cards, companies and holds, so they reach the rules), then
+# invalid requests only, then the chip
 # routes (this server has no card reader), then logout with a token of its
 # own. FUELCARD_ST_EXAMPLES sets the examples per operation (default 25),
 # FUELCARD_ST_SEED the seed (default fixed, so a failure reproduces;
@@ -36,7 +37,7 @@ hooks="$PWD/scripts/schemathesis_hooks.py"
 cargo build --quiet --bin fuelcard
 bin="$PWD/target/debug/fuelcard"
 
-work="$(mktemp -d)"
+work="$(mktemp -d "$PWD/target/schemathesis-run.XXXXXX")"
 db="$work/fuelcard.db"
 log="$work/server.log"
 server=""
@@ -75,6 +76,7 @@ print(r.json()["token"])
 EOF
 }
 admin="$(login admin admin-demo)" || fail "cannot log in as admin"
+cashier="$(login cashier2 cashier2-demo)" || fail "cannot log in as cashier2"
 logout_token="$(login cashier1 cashier1-demo)" || fail "cannot log in as cashier1"
 
 "$py" "$hooks" real "$db" >"$work/real.json"
@@ -104,6 +106,10 @@ own_runs=(--exclude-path /api/v1/auth/logout --exclude-path-regex '^/api/v1/chip
 # 1. Valid requests, stateful sequences included; some name real things.
 FUELCARD_ST_REAL="$work/real.json" st_run valid --mode positive --max-examples "$examples" \
     -H "Authorization: Bearer $admin" "${own_runs[@]}"
+
+#    Again as a cashier, who works at a station of their own.
+FUELCARD_ST_REAL="$work/real.json" st_run valid-cashier --mode positive --max-examples "$examples" \
+    -H "Authorization: Bearer $cashier" "${own_runs[@]}"
 
 # 2. Invalid requests only: beyond the check around each request, the
 #    whole database must be as it was.

@@ -169,6 +169,15 @@ def _realise(case, rnd):
     def pick(options):
         return rnd.choice(options) if options else None
 
+    if rnd.random() < 0.3:
+        return case
+    # A key of its own: the schema's example key, sent again with another
+    # body, is refused as reused before the request reaches its rules.
+    if case.headers and "Idempotency-Key" in case.headers:
+        headers = case.headers.copy()
+        headers["Idempotency-Key"] = f"st-{rnd.getrandbits(64):016x}"
+        case.headers = headers
+
     if case.path_parameters:
         params = dict(case.path_parameters)
         for name in params:
@@ -229,10 +238,7 @@ def map_body(context, body):
 def flatmap_case(context, case):
     if not REAL:
         return st.just(case)
-    return st.one_of(
-        st.just(case),
-        st.randoms(use_true_random=False).map(lambda rnd: _realise(case, rnd)),
-    )
+    return st.randoms(use_true_random=False).map(lambda rnd: _realise(case, rnd))
 
 
 
