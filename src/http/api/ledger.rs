@@ -64,7 +64,6 @@ pub async fn place_hold(
             "reference: at most 64 characters",
         ));
     }
-    super::sales::well_formed_pin(body.pin.as_deref())?;
     super::sales::check_pin_first(&state, actor.user_id, &number, body.pin.as_deref()).await?;
     idempotent(
         &state,

@@ -63,7 +63,6 @@ pub async fn sell(
             ));
         }
     };
-    well_formed_pin(body.pin.as_deref())?;
     sale::validate(&SaleRequest {
         number: &number,
         product: &body.product,
@@ -114,7 +113,7 @@ pub async fn sell(
 
 /// Refuses a PIN that cannot be any card's PIN before it is tried, so a
 /// malformed one is a validation error rather than a counted wrong try.
-pub fn well_formed_pin(pin: Option<&str>) -> AppResult<()> {
+fn well_formed_pin(pin: Option<&str>) -> AppResult<()> {
     match pin {
         Some(p) if !cards::pin::is_well_formed(p) => {
             Err(AppError::new(Code::ValidationFailed, "pin: 4 to 6 digits").with("field", "pin"))
@@ -132,6 +131,7 @@ pub async fn check_pin_first(
     number: &cards::CardNumber,
     pin: Option<&str>,
 ) -> AppResult<()> {
+    well_formed_pin(pin)?;
     let mut conn = state.db.pool().acquire().await?;
     let card = cards::find(&mut conn, number).await?;
     drop(conn);
