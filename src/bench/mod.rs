@@ -465,7 +465,10 @@ async fn drive(
     numbers: Arc<Vec<String>>,
 ) -> Vec<Sample> {
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    // With a rate cap each client waits for its own share of the rate.
+    // With a rate cap each client sends its own share of the rate, with
+    // random (exponential) gaps and a random start, as independent pumps
+    // and counters do; clients in lockstep would arrive in bursts and
+    // measure their own queue instead of the service.
     let pace = args.rate.map(|r| {
         let per_client = (r as f64 / args.clients as f64).max(0.001);
         Duration::from_secs_f64(1.0 / per_client)
@@ -482,11 +485,14 @@ async fn drive(
         tasks.push(tokio::spawn(async move {
             let mut rng = rand::rngs::StdRng::seed_from_u64(c as u64);
             let mut out = Vec::new();
-            let mut next = Instant::now();
+            let gap = |rng: &mut rand::rngs::StdRng, mean: Duration| {
+                mean.mul_f64(-(1.0 - rng.gen_range(0.0..1.0f64)).ln())
+            };
+            let mut next = Instant::now() + pace.map(|p| gap(&mut rng, p)).unwrap_or_default();
             while Instant::now() < deadline {
                 if let Some(p) = pace {
                     tokio::time::sleep_until(next.into()).await;
-                    next += p;
+                    next += gap(&mut rng, p);
                 }
                 let index = rng.gen_range(0..numbers.len());
                 let number = &numbers[index];
