@@ -27,7 +27,7 @@ seed="${FUELCARD_ST_SEED:-20261123}"
 
 if ! "$venv/bin/st" --version 2>/dev/null | grep -qx "st, version $ST_VERSION"; then
     scripts/install-deps.sh python3 python3-venv
-    python3 -m venv "$venv"
+    python3 -m venv --clear "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$ST_VERSION"
 fi
 py="$PWD/$venv/bin/python"
