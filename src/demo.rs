@@ -326,7 +326,8 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
                     tz,
                 )
                 .await;
-                if let Ok(s) = sold {
+                if let Ok((s, debited)) = sold {
+                    debited.credit(conn).await.map_err(e)?;
                     let op: i64 = sqlx::query("SELECT operation_id FROM sales WHERE id = $1")
                         .bind(s.id)
                         .fetch_one(&mut *conn)

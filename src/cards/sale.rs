@@ -112,13 +112,17 @@ pub fn validate(req: &SaleRequest<'_>) -> AppResult<()> {
     Ok(())
 }
 
+/// Sells fuel: the card is debited and the sale recorded. The credit to
+/// the station's sales account — one row every sale at the station locks —
+/// is returned to the caller to post last, in the same transaction, after
+/// everything else including the stored answer.
 pub async fn sell(
     conn: &mut Conn,
     actor: &Actor,
     card: &Card,
     req: &SaleRequest<'_>,
     tz: chrono_tz::Tz,
-) -> AppResult<Sold> {
+) -> AppResult<(Sold, ledger::Debited)> {
     card.ensure_can_spend()?;
     let vehicle = if card.kind == CardKind::Fleet {
         fleet::vehicles::for_card(conn, card.id).await?
@@ -215,9 +219,8 @@ pub async fn sell(
         Some(id) => id,
         None => ledger::system_account(conn, AccountKind::Sales, &sales_account_name).await?,
     };
-    // The card is debited now and the station's sales account — one row
-    // every sale at this station locks — credited last, after the sale's
-    // own records are written.
+    // The card is debited now; the station's sales account is credited
+    // by the caller, last.
     let debited = ledger::spend_debit(
         conn,
         op,
@@ -268,26 +271,28 @@ pub async fn sell(
         serde_json::json!({ "sale": id, "charged": priced.charged, "station": station.code }),
     )
     .await?;
-    debited.credit(conn).await?;
-    Ok(Sold {
-        id,
-        card_number: card.number.clone(),
-        product: product.code,
-        station: station.code,
-        litres: priced.litres,
-        unit_price: price_now.unit_price,
-        amount: priced.amount,
-        discount: priced.discount,
-        charged: priced.charged,
-        bonus_used: split.bonus,
-        balance: split.available_after,
-        plate,
-        odometer: req.odometer,
-        alerts: cleared
-            .map(|c| c.alerts.into_iter().map(|a| a.message).collect())
-            .unwrap_or_default(),
-        time: crate::time::format_us(now),
-    })
+    Ok((
+        Sold {
+            id,
+            card_number: card.number.clone(),
+            product: product.code,
+            station: station.code,
+            litres: priced.litres,
+            unit_price: price_now.unit_price,
+            amount: priced.amount,
+            discount: priced.discount,
+            charged: priced.charged,
+            bonus_used: split.bonus,
+            balance: split.available_after,
+            plate,
+            odometer: req.odometer,
+            alerts: cleared
+                .map(|c| c.alerts.into_iter().map(|a| a.message).collect())
+                .unwrap_or_default(),
+            time: crate::time::format_us(now),
+        },
+        debited,
+    ))
 }
 
 /// Everything a sale reads before it writes, fetched in one round trip:

@@ -192,8 +192,41 @@ pub async fn idempotent<R, F>(
     mut work: F,
 ) -> AppResult<Response>
 where
-    R: Serialize,
+    R: Serialize + Send + 'static,
     F: for<'c> FnMut(&'c mut Conn) -> Work<'c, R>,
+{
+    idempotent_then(
+        state,
+        actor,
+        key,
+        hash,
+        status,
+        move |conn| {
+            let done = work(conn);
+            Box::pin(async move { Ok((done.await?, ())) })
+        },
+        |_, ()| Box::pin(async { Ok(()) }),
+    )
+    .await
+}
+
+/// Like [`idempotent`], with a `last` step that runs after the answer is
+/// stored, just before the commit: the place for the write that locks a row
+/// every request shares (a station's sales account), so that lock is held
+/// for that one statement and the commit only.
+pub async fn idempotent_then<R, T, F, L>(
+    state: &AppState,
+    actor: &Actor,
+    key: &str,
+    hash: &str,
+    status: StatusCode,
+    mut work: F,
+    last_step: L,
+) -> AppResult<Response>
+where
+    R: Serialize,
+    F: for<'c> FnMut(&'c mut Conn) -> Work<'c, (R, T)>,
+    L: for<'c> Fn(&'c mut Conn, T) -> Work<'c, ()>,
 {
     if key.trim().is_empty() || key.len() > idempotency::MAX_KEY_LEN {
         return Err(AppError::new(
@@ -216,22 +249,26 @@ where
             }
             Err(e) => return Err(e),
         }
-        match work(&mut tx).await {
-            Ok(result) => {
-                let body = serde_json::to_string(&result)
-                    .map_err(|e| AppError::internal("encoding a response", e))?;
-                idempotency::complete(&mut tx, key, status, &body).await?;
-                match tx.commit().await {
-                    Ok(()) => return Ok(json_response(status, body)),
-                    Err(e) => {
-                        let e = AppError::from(e);
-                        if e.code != Code::DatabaseUnavailable {
-                            return Err(e);
-                        }
-                        last = Some(e);
+        let finished = async {
+            let (result, then) = work(&mut tx).await?;
+            let body = serde_json::to_string(&result)
+                .map_err(|e| AppError::internal("encoding a response", e))?;
+            idempotency::complete(&mut tx, key, status, &body).await?;
+            last_step(&mut tx, then).await?;
+            AppResult::Ok(body)
+        }
+        .await;
+        match finished {
+            Ok(body) => match tx.commit().await {
+                Ok(()) => return Ok(json_response(status, body)),
+                Err(e) => {
+                    let e = AppError::from(e);
+                    if e.code != Code::DatabaseUnavailable {
+                        return Err(e);
                     }
+                    last = Some(e);
                 }
-            }
+            },
             Err(e) if e.code == Code::DatabaseUnavailable => last = Some(e),
             Err(e) => return Err(e),
         }

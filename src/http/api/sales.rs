@@ -6,7 +6,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::super::AppState;
-use super::super::extract::{MoneyRequest, idempotent, require};
+use super::super::extract::{MoneyRequest, idempotent, idempotent_then, require};
 use super::{IdempotencyKey, amount, litres};
 use crate::auth::Actor;
 use crate::cards::sale::{self, Quantity, SaleRequest};
@@ -75,7 +75,7 @@ pub async fn sell(
     // the sale is refused. A replayed request re-checks its (correct) PIN.
     check_pin_first(&state, actor.user_id, &number, body.pin.as_deref()).await?;
     let tz = state.settings.time_zone;
-    idempotent(
+    idempotent_then(
         &state,
         &actor,
         &req.key,
@@ -106,6 +106,9 @@ pub async fn sell(
                 )
                 .await
             })
+        },
+        |conn, debited: crate::ledger::Debited| {
+            Box::pin(async move { debited.credit(conn).await.map(|_| ()) })
         },
     )
     .await

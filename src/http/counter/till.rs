@@ -19,7 +19,7 @@ use crate::cards::{self};
 use crate::error::{AppError, AppResult, Code};
 use crate::http::AppState;
 use crate::http::api::{amount, litres};
-use crate::http::extract::idempotent;
+use crate::http::extract::{idempotent, idempotent_then};
 use crate::ledger::idempotency::request_hash;
 use crate::money::Money;
 
@@ -267,22 +267,32 @@ pub async fn sale(
         let actor = c.actor.clone();
         let tz = state.settings.time_zone;
         let product = f.product.clone();
-        let resp = idempotent(&state, &actor, &f.key, &hash, StatusCode::CREATED, |conn| {
-            let (n, actor, product, plate) =
-                (n.clone(), actor.clone(), product.clone(), plate.clone());
-            Box::pin(async move {
-                let card = cards::find(conn, &n).await?;
-                let req = SaleRequest {
-                    number: &n,
-                    product: &product,
-                    quantity,
-                    station: None,
-                    plate: plate.as_deref(),
-                    odometer,
-                };
-                sale::sell(conn, &actor, &card, &req, tz).await
-            })
-        })
+        let resp = idempotent_then(
+            &state,
+            &actor,
+            &f.key,
+            &hash,
+            StatusCode::CREATED,
+            |conn| {
+                let (n, actor, product, plate) =
+                    (n.clone(), actor.clone(), product.clone(), plate.clone());
+                Box::pin(async move {
+                    let card = cards::find(conn, &n).await?;
+                    let req = SaleRequest {
+                        number: &n,
+                        product: &product,
+                        quantity,
+                        station: None,
+                        plate: plate.as_deref(),
+                        odometer,
+                    };
+                    sale::sell(conn, &actor, &card, &req, tz).await
+                })
+            },
+            |conn, debited: crate::ledger::Debited| {
+                Box::pin(async move { debited.credit(conn).await.map(|_| ()) })
+            },
+        )
         .await?;
         id_of(resp).await
     }
