@@ -13,6 +13,7 @@ use std::time::Duration;
 use fuelcard_reader::card::SoftwareCard;
 use fuelcard_reader::keys::IssuerKeys;
 use fuelcard_reader::pcsc_reader::Pcsc;
+use fuelcard_reader::transport::{Applet, Power};
 use fuelcard_reader::vpcd::VirtualCard;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -92,31 +93,99 @@ async fn serve_with_reader(
     (child, base)
 }
 
+/// The software card in the slot, with a hand that can pull it the moment
+/// CREDIT FOR LOAD arrives (the card leaves without acting on it).
+struct Hand {
+    card: SoftwareCard,
+    pull_at_credit: bool,
+}
+
+impl Applet for Hand {
+    fn atr(&self) -> Vec<u8> {
+        self.card.atr()
+    }
+    fn power(&mut self, event: Power) {
+        self.card.power(event);
+    }
+    fn process(&mut self, command: &[u8]) -> Vec<u8> {
+        if self.pull_at_credit && command.get(1) == Some(&0x52) {
+            self.pull_at_credit = false;
+            // An empty answer: vpcd sees the card leave mid-command.
+            return Vec::new();
+        }
+        self.card.process(command)
+    }
+}
+
+/// A counter: the `fuelcard serve` binary with the virtual reader, a blank
+/// software card in it, and a cashier's card with 500.00 on its account.
+struct Counter {
+    env: TestEnv,
+    pcsc: Pcsc,
+    _server: tokio::process::Child,
+    base: String,
+    cashier: String,
+    number: String,
+    card: VirtualCard<Hand>,
+    issuer: IssuerKeys,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Counter {
+    async fn open(backend: Backend) -> Option<Counter> {
+        let pcsc = pcscd()?;
+        let env = TestEnv::start(backend).await?;
+        let dir = tempfile::tempdir().expect("dir");
+        let issuer = IssuerKeys::generate();
+        std::fs::write(dir.path().join("issuer-keys"), issuer.to_key_file()).expect("key file");
+        let log = dir.path().join("server.log");
+        let (server, base) = serve_with_reader(&env.fresh.url, dir.path(), &log).await;
+        pcsc.wait_for_removal(READER, WAIT)
+            .expect("the slot is empty");
+        let hand = Hand {
+            card: SoftwareCard::blank_in_memory(),
+            pull_at_credit: false,
+        };
+        let mut card = VirtualCard::new(hand, PORT);
+        card.insert().expect("vpcd takes the card");
+        pcsc.wait_for_card(READER, WAIT)
+            .expect("pcscd reports the card");
+        let readers = pcsc.readers().expect("readers");
+        assert!(readers.iter().any(|r| r == READER), "{readers:?}");
+        let cashier =
+            crate::support::login(&env.client, &base, "cashier1", "cashier1-password").await;
+        let number = env.funded_card(&cashier, "500").await;
+        Some(Counter {
+            env,
+            pcsc,
+            _server: server,
+            base,
+            cashier,
+            number,
+            card,
+            issuer,
+            log,
+            _dir: dir,
+        })
+    }
+}
+
 async fn through_pcsc(backend: Backend) {
     let _slot = SLOT.lock().await;
-    let Some(pcsc) = pcscd() else {
+    let Some(mut counter) = Counter::open(backend).await else {
         return;
     };
-    let Some(env) = TestEnv::start(backend).await else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("dir");
-    let issuer = IssuerKeys::generate();
-    std::fs::write(dir.path().join("issuer-keys"), issuer.to_key_file()).expect("key file");
-    let log = dir.path().join("server.log");
-    let (_server, base) = serve_with_reader(&env.fresh.url, dir.path(), &log).await;
-
-    pcsc.wait_for_removal(READER, WAIT)
-        .expect("the slot is empty");
-    let mut card = VirtualCard::new(SoftwareCard::blank_in_memory(), PORT);
-    card.insert().expect("vpcd takes the card");
-    pcsc.wait_for_card(READER, WAIT)
-        .expect("pcscd reports the card");
-    let readers = pcsc.readers().expect("readers");
-    assert!(readers.iter().any(|r| r == READER), "{readers:?}");
-
-    let cashier = crate::support::login(&env.client, &base, "cashier1", "cashier1-password").await;
-    let number = env.funded_card(&cashier, "500").await;
+    let Counter {
+        env,
+        base,
+        cashier,
+        number,
+        card,
+        issuer,
+        log,
+        ..
+    } = &mut counter;
     let mut answers = Vec::new();
     let mut call = async |path: &str, body: Value, key: Option<&str>| -> (StatusCode, Value) {
         let mut req = env
@@ -193,7 +262,7 @@ async fn through_pcsc(backend: Backend) {
     assert_eq!(view.1["agree"], json!(true));
     assert_eq!(view.1["grey"], json!("clear"));
     assert_eq!(
-        card.applet().balance_fen(),
+        card.applet().card.balance_fen(),
         7000,
         "the card itself holds 70.00"
     );
@@ -205,16 +274,105 @@ async fn through_pcsc(backend: Backend) {
         .try_into()
         .expect("8 bytes");
     let card_keys = issuer.card_keys(asn8);
-    let dump = crate::support::dump_database(&env).await;
+    let dump = crate::support::dump_database(env).await;
     let server_log = std::fs::read(&log).expect("the log");
     assert!(!server_log.is_empty(), "the server logged at debug level");
-    for (what, k) in key_material(&issuer, &card_keys) {
+    for (what, k) in key_material(issuer, &card_keys) {
         assert!(!contains(&dump, &k), "{what} in the database");
         assert!(!contains(&server_log, &k), "{what} in the server log");
         assert!(!contains(&answers, &k), "{what} in an API answer");
     }
     card.remove().expect("pull the card");
-    env.finish().await;
+    counter.env.finish().await;
+}
+
+/// A load torn through the real stack: the card leaves the reader when
+/// CREDIT FOR LOAD arrives. The service answers `chip_pending`; once the
+/// card is back, reading it undoes the load on the host, so chip and host
+/// agree and the 100.00 exists once — still on the card's account.
+async fn torn_load_through_pcsc(backend: Backend) {
+    let _slot = SLOT.lock().await;
+    let Some(mut c) = Counter::open(backend).await else {
+        return;
+    };
+    let post = async |c: &Counter, path: &str, body: Value, key: Option<&str>| {
+        let mut req = c
+            .env
+            .client
+            .request(Method::POST, format!("{}{path}", c.base))
+            .bearer_auth(&c.cashier)
+            .json(&body);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        let resp = req.send().await.expect("the server answers");
+        let status = resp.status();
+        let v: Value = resp.json().await.expect("json");
+        (status, v)
+    };
+    let n = c.number.clone();
+    let r = post(
+        &c,
+        "/api/v1/chip/personalise",
+        json!({"card_number": n, "pin": "123456"}),
+        None,
+    )
+    .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    c.card.applet().pull_at_credit = true;
+    let key = uuid::Uuid::new_v4().to_string();
+    let r = post(
+        &c,
+        "/api/v1/chip/loads",
+        json!({"card_number": n, "amount": "100.00"}),
+        Some(&key),
+    )
+    .await;
+    assert_eq!(r.1["code"], json!("chip_pending"), "{}", r.1);
+    c.pcsc
+        .wait_for_removal(READER, WAIT)
+        .expect("pcscd sees the card gone");
+    c.card.remove().expect("the card is out");
+    c.card.insert().expect("the card goes back in");
+    c.pcsc
+        .wait_for_card(READER, WAIT)
+        .expect("pcscd sees the card back");
+    let v = post(&c, "/api/v1/chip/read", json!({"card_number": n}), None).await;
+    assert_eq!(v.0, StatusCode::OK, "{}", v.1);
+    assert_eq!(v.1["settled"][0]["outcome"], json!("reversed"), "{}", v.1);
+    assert_eq!(v.1["chip_balance"], json!("0.00"));
+    assert_eq!(v.1["agree"], json!(true));
+    assert_eq!(v.1["host_balance"], json!("500.00"));
+    assert_eq!(c.card.applet().card.balance_fen(), 0);
+    let r = post(
+        &c,
+        "/api/v1/chip/loads",
+        json!({"card_number": n, "amount": "100.00"}),
+        Some(&key),
+    )
+    .await;
+    assert_eq!(
+        r.0,
+        StatusCode::CREATED,
+        "the same request, retried, now loads: {}",
+        r.1
+    );
+    assert_eq!(c.card.applet().card.balance_fen(), 10_000);
+    c.env.assert_ledger_ok().await;
+    c.card.remove().expect("pull the card");
+    c.env.finish().await;
+}
+
+mod chip_torn_load_through_pcsc {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        torn_load_through_pcsc(Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        torn_load_through_pcsc(Backend::Postgres).await;
+    }
 }
 
 mod chip_through_pcsc {
