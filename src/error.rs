@@ -43,6 +43,7 @@ codes! {
     StationNotFound => "station_not_found", NOT_FOUND;
     HoldNotFound => "hold_not_found", NOT_FOUND;
     ShiftNotFound => "shift_not_found", NOT_FOUND;
+    MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;
     InvalidJson => "invalid_json", BAD_REQUEST;
     BodyTooLarge => "body_too_large", PAYLOAD_TOO_LARGE;
     UnsupportedMediaType => "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;

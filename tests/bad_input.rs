@@ -283,6 +283,17 @@ async fn hostile_input_found_by_schemathesis(env: &TestEnv) {
     let (company, manager, _main) = env.company(&cashier, "测试物流", "fleet1", "1000").await;
     let before = snapshot(env).await;
 
+    // A route asked with a method it does not take: a problem, not an
+    // empty 405.
+    for (method, path) in [
+        (Method::DELETE, "/api/v1/sales".to_string()),
+        (Method::PUT, format!("/api/v1/cards/{number}")),
+    ] {
+        let r = problem(env, method, &path, &cashier, None, None).await;
+        assert_eq!(r.0, StatusCode::METHOD_NOT_ALLOWED, "{path}: {}", r.1);
+        assert_eq!(r.1["code"], json!("method_not_allowed"));
+    }
+
     // A statement page so far out that its offset overflowed: a panic, 500.
     let r = problem(
         env,

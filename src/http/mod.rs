@@ -85,6 +85,15 @@ async fn not_found() -> AppError {
     AppError::new(Code::NotFound, "no such route")
 }
 
+/// A route asked with a method it does not take: a problem document like
+/// every other refusal, not an empty 405.
+async fn method_not_allowed() -> AppError {
+    AppError::new(
+        Code::MethodNotAllowed,
+        "this route does not take that method",
+    )
+}
+
 /// A panic in a handler is answered as a problem document, never a dropped
 /// connection; the transaction it held was rolled back when it unwound.
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -96,12 +105,16 @@ pub fn router(state: AppState) -> Router {
     let _ = metrics_handle();
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
-        .nest("/api/v1", api::routes())
+        .nest(
+            "/api/v1",
+            api::routes().method_not_allowed_fallback(method_not_allowed),
+        )
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .merge(counter::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(record_metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(panic_response))
