@@ -305,16 +305,17 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
                 let litres = Litres::from_cl(rng.gen_range(1500..6000));
                 let number =
                     CardNumber::parse(&card.number).map_err(|err| anyhow::anyhow!("{err}"))?;
-                let fresh = cards::find(conn, &number).await.map_err(e)?;
+                let station = stations::for_counter(conn, cashier, None)
+                    .await
+                    .map_err(e)?;
                 let sold = sale::sell(
                     conn,
                     cashier,
-                    &fresh,
                     &SaleRequest {
                         number: &number,
                         product,
                         quantity: Quantity::Litres(litres),
-                        station: None,
+                        station: &station,
                         plate: plate.as_deref(),
                         odometer: plate.as_ref().map(|p| {
                             let km = odometers.entry(p.clone()).or_insert(20_000);

@@ -12,7 +12,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Card, CardKind, CardNumber, products};
+use super::{CARD_COLUMNS, Card, CardKind, CardNumber, card_from_row, products};
 use crate::auth::Actor;
 use crate::db::{self, Conn};
 use crate::error::{AppError, AppResult, Code};
@@ -84,15 +84,18 @@ pub struct SaleRequest<'a> {
     pub number: &'a CardNumber,
     pub product: &'a str,
     pub quantity: Quantity,
-    pub station: Option<&'a str>,
+    /// Resolved by the caller before the write transaction begins
+    /// ([`stations::for_counter`]): stations never change, so looking one
+    /// up need not hold the write lock.
+    pub station: &'a stations::Station,
     pub plate: Option<&'a str>,
     pub odometer: Option<i64>,
 }
 
-/// Checks what can be checked before the card is touched, so a bad request
+/// Checks the vehicle details before the card is touched, so a bad request
 /// writes nothing (not even a PIN try).
-pub fn validate(req: &SaleRequest<'_>) -> AppResult<()> {
-    if let Some(plate) = req.plate {
+pub fn validate(plate: Option<&str>, odometer: Option<i64>) -> AppResult<()> {
+    if let Some(plate) = plate {
         if plate.trim().is_empty() || plate.chars().count() > 16 {
             return Err(AppError::new(
                 Code::ValidationFailed,
@@ -100,10 +103,7 @@ pub fn validate(req: &SaleRequest<'_>) -> AppResult<()> {
             ));
         }
     }
-    if req
-        .odometer
-        .is_some_and(|km| !(0..=10_000_000).contains(&km))
-    {
+    if odometer.is_some_and(|km| !(0..=10_000_000).contains(&km)) {
         return Err(AppError::new(
             Code::ValidationFailed,
             "odometer: whole kilometres, 0 to 10,000,000",
@@ -119,11 +119,30 @@ pub fn validate(req: &SaleRequest<'_>) -> AppResult<()> {
 pub async fn sell(
     conn: &mut Conn,
     actor: &Actor,
-    card: &Card,
     req: &SaleRequest<'_>,
     tz: chrono_tz::Tz,
 ) -> AppResult<(Sold, ledger::Debited)> {
+    let station = req.station;
+    let now = db::now_us();
+    let sales_account_name = format!("sales:{}", station.code);
+    let ctx = context(
+        conn,
+        req.number,
+        req.product,
+        station,
+        actor.user_id,
+        &sales_account_name,
+        now,
+    )
+    .await?;
+    let card = &ctx.card;
     card.ensure_can_spend()?;
+    let product = ctx.product.ok_or_else(|| {
+        AppError::new(
+            Code::ProductNotFound,
+            format!("no product {:?}", req.product),
+        )
+    })?;
     let vehicle = if card.kind == CardKind::Fleet {
         fleet::vehicles::for_card(conn, card.id).await?
     } else {
@@ -139,20 +158,6 @@ pub async fn sell(
             ));
         }
     }
-    let station = stations::for_counter(conn, actor, req.station).await?;
-    let now = db::now_us();
-    let sales_account_name = format!("sales:{}", station.code);
-    let ctx = context(
-        conn,
-        card.account_id,
-        req.product,
-        &station,
-        actor.user_id,
-        &sales_account_name,
-        now,
-    )
-    .await?;
-    let product = ctx.product;
     let price_now = ctx.price.ok_or_else(|| {
         AppError::new(
             Code::PriceNotSet,
@@ -276,7 +281,7 @@ pub async fn sell(
             id,
             card_number: card.number.clone(),
             product: product.code,
-            station: station.code,
+            station: station.code.clone(),
             litres: priced.litres,
             unit_price: price_now.unit_price,
             amount: priced.amount,
@@ -296,11 +301,13 @@ pub async fn sell(
 }
 
 /// Everything a sale reads before it writes, fetched in one round trip:
-/// the product and its price now, the cashier's open shift at the station,
-/// the station's sales account and the card's balances. A sale is a short
-/// transaction of a dozen statements, so each round trip saved is felt.
+/// the card and its balances, the product and its price now, the cashier's
+/// open shift at the station and the station's sales account. A sale is a
+/// short transaction of a dozen statements holding the write lock, so each
+/// round trip saved is felt.
 struct Context {
-    product: products::Product,
+    card: Card,
+    product: Option<products::Product>,
     price: Option<products::Price>,
     shift_id: Option<i64>,
     sales_account: Option<i64>,
@@ -309,41 +316,44 @@ struct Context {
 
 async fn context(
     conn: &mut Conn,
-    card_account: i64,
+    number: &CardNumber,
     product_code: &str,
     station: &stations::Station,
     cashier_id: i64,
     sales_account: &str,
     now: i64,
 ) -> AppResult<Context> {
-    let row = sqlx::query(
-        "SELECT ca.balance_fen, ca.bonus_fen, ca.held_fen, \
+    let row = sqlx::query(&format!(
+        "SELECT c.*, ca.balance_fen, ca.bonus_fen, ca.held_fen, \
            p.id AS product_id, p.code AS product_code, p.name AS product_name, \
            pp.unit_price_fen, pp.card_discount_fen_per_litre, pp.effective_from, \
            (SELECT id FROM shifts WHERE station_id = $2 AND cashier_id = $3 \
               AND closed_at IS NULL) AS shift_id, \
            (SELECT id FROM accounts WHERE name = $4) AS sales_account \
-         FROM accounts ca \
+         FROM (SELECT {CARD_COLUMNS} FROM cards WHERE number = $1) c \
+         JOIN accounts ca ON ca.id = c.account_id \
          LEFT JOIN products p ON p.code = $5 \
          LEFT JOIN product_prices pp ON pp.id = (SELECT id FROM product_prices \
            WHERE product_id = p.id AND effective_from <= $6 \
-           ORDER BY effective_from DESC, id DESC LIMIT 1) \
-         WHERE ca.id = $1",
-    )
-    .bind(card_account)
+           ORDER BY effective_from DESC, id DESC LIMIT 1)"
+    ))
+    .bind(number.as_str())
     .bind(station.id)
     .bind(cashier_id)
     .bind(sales_account)
     .bind(product_code)
     .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::new(Code::CardNotFound, format!("no card {number}")))?;
     let product_id: Option<i64> = row.try_get("product_id")?;
-    let Some(product_id) = product_id else {
-        return Err(AppError::new(
-            Code::ProductNotFound,
-            format!("no product {product_code:?}"),
-        ));
+    let product = match product_id {
+        Some(id) => Some(products::Product {
+            id,
+            code: row.try_get("product_code")?,
+            name: row.try_get("product_name")?,
+        }),
+        None => None,
     };
     let unit_price: Option<i64> = row.try_get("unit_price_fen")?;
     let price = match unit_price {
@@ -355,11 +365,8 @@ async fn context(
         None => None,
     };
     Ok(Context {
-        product: products::Product {
-            id: product_id,
-            code: row.try_get("product_code")?,
-            name: row.try_get("product_name")?,
-        },
+        card: card_from_row(&row)?,
+        product,
         price,
         shift_id: row.try_get("shift_id")?,
         sales_account: row.try_get("sales_account")?,

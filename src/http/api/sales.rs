@@ -13,6 +13,7 @@ use crate::cards::sale::{self, Quantity, SaleRequest};
 use crate::cards::{self, transfer};
 use crate::error::{AppError, AppResult, Code};
 use crate::http::openapi::{AmountText, CardNumberText, LitresText, PinText};
+use crate::stations::{self, Station};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -63,14 +64,8 @@ pub async fn sell(
             ));
         }
     };
-    sale::validate(&SaleRequest {
-        number: &number,
-        product: &body.product,
-        quantity,
-        station: body.station.as_deref(),
-        plate: body.plate.as_deref(),
-        odometer: body.odometer,
-    })?;
+    sale::validate(body.plate.as_deref(), body.odometer)?;
+    let station = station_of_sale(&state, &actor, body.station.as_deref()).await?;
     // The PIN try is committed on its own: a wrong PIN counts even though
     // the sale is refused. A replayed request re-checks its (correct) PIN.
     check_pin_first(&state, actor.user_id, &number, body.pin.as_deref()).await?;
@@ -85,20 +80,18 @@ pub async fn sell(
             let actor = actor.clone();
             let number = number.clone();
             let product = body.product.clone();
-            let station = body.station.clone();
+            let station = station.clone();
             let plate = body.plate.clone();
             let odometer = body.odometer;
             Box::pin(async move {
-                let card = cards::find(conn, &number).await?;
                 sale::sell(
                     conn,
                     &actor,
-                    &card,
                     &SaleRequest {
                         number: &number,
                         product: &product,
                         quantity,
-                        station: station.as_deref(),
+                        station: &station,
                         plate: plate.as_deref(),
                         odometer,
                     },
@@ -123,6 +116,17 @@ fn well_formed_pin(pin: Option<&str>) -> AppResult<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// The station a sale is booked at ([`stations::for_counter`]), read before
+/// the sale's write transaction so the lookup does not hold the write lock.
+pub async fn station_of_sale(
+    state: &AppState,
+    actor: &Actor,
+    requested: Option<&str>,
+) -> AppResult<Station> {
+    let mut conn = state.db.pool().acquire().await?;
+    stations::for_counter(&mut conn, actor, requested).await
 }
 
 /// Checks a card's PIN in a transaction of its own, committed even when the

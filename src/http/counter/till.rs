@@ -249,14 +249,8 @@ pub async fn sale(
             })
             .transpose()?;
         let plate = filled(&f.plate).map(String::from);
-        sale::validate(&SaleRequest {
-            number: &n,
-            product: &f.product,
-            quantity,
-            station: None,
-            plate: plate.as_deref(),
-            odometer,
-        })?;
+        sale::validate(plate.as_deref(), odometer)?;
+        let station = crate::http::api::sales::station_of_sale(&state, &c.actor, None).await?;
         crate::http::api::sales::check_pin_first(&state, c.actor.user_id, &n, filled(&f.pin))
             .await?;
         let body = format!(
@@ -274,19 +268,23 @@ pub async fn sale(
             &hash,
             StatusCode::CREATED,
             |conn| {
-                let (n, actor, product, plate) =
-                    (n.clone(), actor.clone(), product.clone(), plate.clone());
+                let (n, actor, product, plate, station) = (
+                    n.clone(),
+                    actor.clone(),
+                    product.clone(),
+                    plate.clone(),
+                    station.clone(),
+                );
                 Box::pin(async move {
-                    let card = cards::find(conn, &n).await?;
                     let req = SaleRequest {
                         number: &n,
                         product: &product,
                         quantity,
-                        station: None,
+                        station: &station,
                         plate: plate.as_deref(),
                         odometer,
                     };
-                    sale::sell(conn, &actor, &card, &req, tz).await
+                    sale::sell(conn, &actor, &req, tz).await
                 })
             },
             |conn, debited: crate::ledger::Debited| {
