@@ -13,6 +13,10 @@ use anyhow::Context as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor};
 
+mod group;
+
+pub use group::{Group, Slot};
+
 /// A transaction on either backend.
 pub type Tx = sqlx::Transaction<'static, Any>;
 /// A connection on either backend; store functions take this so the caller
@@ -45,6 +49,8 @@ pub struct Db {
     /// polling SQLite's lock with busy-timeout sleeps, which under load
     /// wastes most of the time sleeping. `None` on PostgreSQL.
     write_pool: Option<AnyPool>,
+    /// SQLite's group commit over `write_pool`; `None` on PostgreSQL.
+    group: Option<Group>,
     backend: Backend,
 }
 
@@ -122,6 +128,7 @@ impl Db {
         }
         Ok(Db {
             pool,
+            group: write_pool.clone().map(Group::new),
             write_pool,
             backend,
         })
@@ -134,6 +141,13 @@ impl Db {
     /// The pool for reads (and, on PostgreSQL, everything).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Where request transactions share commits, on SQLite: see [`Group`].
+    /// Work that talks to something outside the database between its
+    /// statements (a card in a reader) uses [`Db::begin_write`] instead.
+    pub fn group(&self) -> Option<&Group> {
+        self.group.as_ref()
     }
 
     /// Closes every connection (the write pool too).

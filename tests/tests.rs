@@ -13,6 +13,7 @@ mod concurrency;
 mod crash;
 mod fleet;
 mod fleet_requests;
+mod group_commit;
 mod idempotency;
 mod model;
 mod pages;

@@ -234,6 +234,26 @@ where
             "money moves need an idempotency key of 1 to 128 characters",
         ));
     }
+    if let Some(group) = state.db.group() {
+        let mut slot = group.enter().await?;
+        let answer = async {
+            let conn = slot.conn()?;
+            if let Claim::Replay { status, body } =
+                idempotency::claim(conn, key, actor.user_id, hash).await?
+            {
+                return Ok(json_response(status, body));
+            }
+            let (result, then) = work(conn).await?;
+            let body = serde_json::to_string(&result)
+                .map_err(|e| AppError::internal("encoding a response", e))?;
+            idempotency::complete(conn, key, status, &body).await?;
+            last_step(conn, then).await?;
+            AppResult::Ok(json_response(status, body))
+        }
+        .await;
+        slot.finish(answer.is_ok()).await?;
+        return answer;
+    }
     let mut last = None;
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
@@ -282,6 +302,12 @@ pub async fn in_transaction<R, F>(state: &AppState, mut work: F) -> AppResult<R>
 where
     F: for<'c> FnMut(&'c mut Conn) -> Work<'c, R>,
 {
+    if let Some(group) = state.db.group() {
+        let mut slot = group.enter().await?;
+        let result = async { work(slot.conn()?).await }.await;
+        slot.finish(result.is_ok()).await?;
+        return result;
+    }
     let mut last = None;
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {

@@ -65,6 +65,25 @@ async fn record_metrics(req: Request, next: Next) -> Response {
     resp
 }
 
+/// Runs each request on a task of its own, so a handler always runs to its
+/// end even if the client hangs up halfway: a money movement is either
+/// answered or rolled back by the handler itself, never abandoned between
+/// two statements (which SQLite's shared commit relies on, see
+/// `db::Group`). The client that went away retries with its idempotency
+/// key and is answered from the stored response.
+async fn run_to_completion(req: Request, next: Next) -> Response {
+    use tracing::Instrument as _;
+    let handled = tokio::spawn(next.run(req).in_current_span()).await;
+    match handled {
+        Ok(resp) => resp,
+        // Handed on so the panic layer answers it as for any handler.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => {
+            AppError::new(Code::DatabaseUnavailable, "the service is shutting down").into_response()
+        }
+    }
+}
+
 async fn healthz(State(state): State<AppState>) -> Response {
     match sqlx::query("SELECT 1").execute(state.db.pool()).await {
         Ok(_) => (StatusCode::OK, "ok").into_response(),
@@ -115,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         .merge(counter::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(run_to_completion))
         .layer(middleware::from_fn(record_metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(panic_response))
