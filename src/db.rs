@@ -95,6 +95,11 @@ impl Db {
                 // connection until this timeout: it is what a cashier waits
                 // before hearing 503 `database_unavailable`, so it is short.
                 .acquire_timeout(Duration::from_secs(3))
+                // sqlx already pings every connection as it goes back to the
+                // pool; a second ping as it comes out would add a round trip
+                // to every request. One that died while idle fails its first
+                // statement with an I/O error: 503, and the client retries.
+                .test_before_acquire(false)
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {

@@ -65,10 +65,16 @@ pub async fn sell(
         }
     };
     sale::validate(body.plate.as_deref(), body.odometer)?;
-    let station = station_of_sale(&state, &actor, body.station.as_deref()).await?;
     // The PIN try is committed on its own: a wrong PIN counts even though
     // the sale is refused. A replayed request re-checks its (correct) PIN.
-    check_pin_first(&state, actor.user_id, &number, body.pin.as_deref()).await?;
+    let station = before_sale(
+        &state,
+        &actor,
+        &number,
+        body.pin.as_deref(),
+        body.station.as_deref(),
+    )
+    .await?;
     let tz = state.settings.time_zone;
     idempotent_then(
         &state,
@@ -118,15 +124,24 @@ fn well_formed_pin(pin: Option<&str>) -> AppResult<()> {
     }
 }
 
-/// The station a sale is booked at ([`stations::for_counter`]), read before
-/// the sale's write transaction so the lookup does not hold the write lock.
-pub async fn station_of_sale(
+/// What a sale settles before its write transaction, on one read
+/// connection: the station it is booked at ([`stations::for_counter`];
+/// stations never change, so the lookup need not hold the write lock) and
+/// the card's PIN, checked as [`check_pin_first`] does.
+pub async fn before_sale(
     state: &AppState,
     actor: &Actor,
-    requested: Option<&str>,
+    number: &cards::CardNumber,
+    pin: Option<&str>,
+    requested_station: Option<&str>,
 ) -> AppResult<Station> {
+    well_formed_pin(pin)?;
     let mut conn = state.db.pool().acquire().await?;
-    stations::for_counter(&mut conn, actor, requested).await
+    let station = stations::for_counter(&mut conn, actor, requested_station).await?;
+    let card = cards::find(&mut conn, number).await?;
+    drop(conn);
+    pin_try(state, actor.user_id, &card, pin).await?;
+    Ok(station)
 }
 
 /// Checks a card's PIN in a transaction of its own, committed even when the
@@ -142,6 +157,16 @@ pub async fn check_pin_first(
     let mut conn = state.db.pool().acquire().await?;
     let card = cards::find(&mut conn, number).await?;
     drop(conn);
+    pin_try(state, user_id, &card, pin).await
+}
+
+/// The PIN try of [`check_pin_first`], given the card as read just before.
+async fn pin_try(
+    state: &AppState,
+    user_id: i64,
+    card: &cards::Card,
+    pin: Option<&str>,
+) -> AppResult<()> {
     if card.pin_verifier.is_none() {
         return Ok(());
     }
@@ -152,7 +177,7 @@ pub async fn check_pin_first(
         .throttle
         .check(&key, crate::http::throttle::PIN_FAILURES)?;
     let mut tx = state.db.begin_write().await?;
-    let card = cards::find(&mut tx, number).await?;
+    let card = cards::find_by_id(&mut tx, card.id).await?;
     let checked = cards::check_pin(&mut tx, &state.keys.pin, &card, pin).await;
     tx.commit().await?;
     if let Err(e) = &checked {

@@ -250,9 +250,9 @@ pub async fn sale(
             .transpose()?;
         let plate = filled(&f.plate).map(String::from);
         sale::validate(plate.as_deref(), odometer)?;
-        let station = crate::http::api::sales::station_of_sale(&state, &c.actor, None).await?;
-        crate::http::api::sales::check_pin_first(&state, c.actor.user_id, &n, filled(&f.pin))
-            .await?;
+        let station =
+            crate::http::api::sales::before_sale(&state, &c.actor, &n, filled(&f.pin), None)
+                .await?;
         let body = format!(
             "{}|{:?}|{:?}|{:?}|{:?}",
             f.product, f.litres, f.amount, plate, odometer
