@@ -240,6 +240,10 @@ async fn load_and_fuel(backend: Backend) {
         .await;
     assert_eq!(twice.1["code"], json!("chip_fill_settled"), "{}", twice.1);
     rig.assert_agree(&cashier, &number, "70.00", "400.00").await;
+    let chip = chip_day(env, &cashier).await;
+    assert_eq!(chip["fills"], json!(1), "{chip}");
+    assert_eq!(chip["fills_amount"], json!("30.00"), "{chip}");
+    assert_eq!(chip["grey"], json!(0), "{chip}");
     env.assert_ledger_ok().await;
     assert_no_keys_in_database(&rig, &number).await;
     rig.env.finish().await;
@@ -338,6 +342,16 @@ async fn grey_card_settles_at_another_station(backend: Backend) {
         .await;
     assert_eq!(done.0, StatusCode::OK, "{}", done.1);
     assert_eq!(done.1["status"], json!("fuelled"));
+    let chip = chip_day(env, &cashier).await;
+    assert_eq!(
+        (
+            chip["grey"].clone(),
+            chip["grey_amount"].clone(),
+            chip["fills"].clone()
+        ),
+        (json!(1), json!("42.50"), json!(0)),
+        "the day report shows the grey card awaiting settlement: {chip}"
+    );
     // Next day, another station reads the card: the fill settles there.
     rig.reinsert();
     let v = rig.read(&other, &number).await;
@@ -348,7 +362,24 @@ async fn grey_card_settles_at_another_station(backend: Backend) {
     assert_eq!(v["settled"], json!([]), "settled exactly once");
     let sales = fuelcard_sales(env, "S1").await;
     assert_eq!(sales, 4250, "booked to the station where the fuel was sold");
+    let chip = chip_day(env, &cashier).await;
+    assert_eq!(
+        (
+            chip["grey"].clone(),
+            chip["fills"].clone(),
+            chip["fills_amount"].clone()
+        ),
+        (json!(0), json!(1), json!("42.50")),
+        "in the report of the station that sold the fuel: {chip}"
+    );
     rig.env.finish().await;
+}
+
+/// The chip part of today's day-end report of the cashier's station S1.
+async fn chip_day(env: &TestEnv, cashier: &str) -> Value {
+    let r = env.get(cashier, "/api/v1/stations/S1/day-report").await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    r.1["chip"].clone()
 }
 
 async fn fuelcard_sales(env: &TestEnv, station: &str) -> i64 {
@@ -434,6 +465,16 @@ async fn pump_uploads(backend: Backend) {
             .expect("n")
     };
     assert_eq!(rejected, 1, "the forged record is kept, flagged");
+    let chip = chip_day(env, &cashier).await;
+    assert_eq!(
+        (
+            chip["uploads"].clone(),
+            chip["uploads_amount"].clone(),
+            chip["uploads_rejected"].clone()
+        ),
+        (json!(1), json!("25.00"), json!(1)),
+        "{chip}"
+    );
     rig.assert_agree(&cashier, &number, "75.00", "400.00").await;
     env.assert_ledger_ok().await;
     rig.env.finish().await;

@@ -578,6 +578,10 @@ const DECIMALS_OUT: &[(&str, &[&str])] = &[
         "CardView",
         &["balance", "principal_balance", "bonus_balance", "held"],
     ),
+    (
+        "ChipDay",
+        &["fills_amount", "grey_amount", "uploads_amount"],
+    ),
     ("Closed", &["refunded", "bonus_clawed_back"]),
     ("DayReport", &["bonus_given", "counted_difference"]),
     ("Hold", &["amount", "captured"]),

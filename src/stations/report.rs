@@ -1,5 +1,6 @@
 //! The station day-end report: the day's shifts summed, recharges by
-//! payment method, bonus given, fuel sold by product.
+//! payment method, bonus given, fuel sold by product, and what the cards'
+//! chips paid at the station's pumps.
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -25,6 +26,29 @@ pub struct ProductLine {
     pub charged: Money,
 }
 
+/// Fuel paid from the card's chip (the electronic purse) rather than from
+/// the host account: fills under grey lock at the counter, and purchases the
+/// pumps took offline and uploaded. Counted by the station where the fuel
+/// was sold and the day the fill began or the record was uploaded.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChipDay {
+    /// Fills settled: the chip debited and the sale booked.
+    pub fills: i64,
+    #[schema(value_type = String)]
+    pub fills_amount: Money,
+    /// Grey cards (灰卡): fuel delivered but the card left before it was
+    /// unlocked; each settles when any station next reads the card.
+    pub grey: i64,
+    #[schema(value_type = String)]
+    pub grey_amount: Money,
+    /// Pump purchases uploaded with a TAC that verified, booked once.
+    pub uploads: i64,
+    #[schema(value_type = String)]
+    pub uploads_amount: Money,
+    /// Uploaded records whose TAC did not verify: kept, flagged, not booked.
+    pub uploads_rejected: i64,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DayReport {
     pub station: String,
@@ -37,6 +61,7 @@ pub struct DayReport {
     pub bonus_given: Money,
     pub recharges: i64,
     pub products: Vec<ProductLine>,
+    pub chip: ChipDay,
 }
 
 pub async fn day(
@@ -104,6 +129,7 @@ pub async fn day(
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
+    let chip = chip_day(conn, station.id, start, end).await?;
     Ok(DayReport {
         station: station.code,
         date: date.to_string(),
@@ -117,5 +143,43 @@ pub async fn day(
         bonus_given: Money::from_fen(rc.try_get("bonus")?),
         recharges: rc.try_get("n")?,
         products,
+        chip,
+    })
+}
+
+async fn chip_day(conn: &mut Conn, station_id: i64, start: i64, end: i64) -> AppResult<ChipDay> {
+    let row = sqlx::query(
+        "SELECT \
+           (SELECT COUNT(*) FROM chip_fills f WHERE f.station_id = $1 AND f.status = 'settled' \
+              AND f.created_at >= $2 AND f.created_at < $3) AS fills, \
+           (SELECT COALESCE(CAST(SUM(f.amount_fen) AS BIGINT), 0) FROM chip_fills f \
+              WHERE f.station_id = $1 AND f.status = 'settled' \
+              AND f.created_at >= $2 AND f.created_at < $3) AS fills_fen, \
+           (SELECT COUNT(*) FROM chip_fills f WHERE f.station_id = $1 AND f.status = 'fuelled' \
+              AND f.created_at >= $2 AND f.created_at < $3) AS grey, \
+           (SELECT COALESCE(CAST(SUM(f.amount_fen) AS BIGINT), 0) FROM chip_fills f \
+              WHERE f.station_id = $1 AND f.status = 'fuelled' \
+              AND f.created_at >= $2 AND f.created_at < $3) AS grey_fen, \
+           (SELECT COUNT(*) FROM chip_purchases u WHERE u.station_id = $1 AND u.status = 'posted' \
+              AND u.created_at >= $2 AND u.created_at < $3) AS uploads, \
+           (SELECT COALESCE(CAST(SUM(u.amount_fen) AS BIGINT), 0) FROM chip_purchases u \
+              WHERE u.station_id = $1 AND u.status = 'posted' \
+              AND u.created_at >= $2 AND u.created_at < $3) AS uploads_fen, \
+           (SELECT COUNT(*) FROM chip_purchases u WHERE u.station_id = $1 \
+              AND u.status = 'rejected' AND u.created_at >= $2 AND u.created_at < $3) AS rejected",
+    )
+    .bind(station_id)
+    .bind(start)
+    .bind(end)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(ChipDay {
+        fills: row.try_get("fills")?,
+        fills_amount: Money::from_fen(row.try_get("fills_fen")?),
+        grey: row.try_get("grey")?,
+        grey_amount: Money::from_fen(row.try_get("grey_fen")?),
+        uploads: row.try_get("uploads")?,
+        uploads_amount: Money::from_fen(row.try_get("uploads_fen")?),
+        uploads_rejected: row.try_get("rejected")?,
     })
 }
