@@ -29,14 +29,17 @@ pub struct DbArgs {
     /// Database: a SQLite file path or sqlite:// URL (default), or a postgres:// URL.
     #[arg(long = "db", env = "DATABASE_URL", default_value = "fuelcard.db")]
     pub url: String,
-    /// Connections in the pool.
-    #[arg(long, env = "FUELCARD_DB_CONNECTIONS", default_value_t = 16)]
-    pub connections: u32,
+    /// Connections in the pool (default: 4 per CPU core, 4 to 32).
+    #[arg(long, env = "FUELCARD_DB_CONNECTIONS")]
+    pub connections: Option<u32>,
 }
 
 impl DbArgs {
     async fn open(&self) -> anyhow::Result<Db> {
-        let db = Db::connect(&self.url, self.connections).await?;
+        let size = self
+            .connections
+            .unwrap_or_else(crate::db::default_pool_size);
+        let db = Db::connect(&self.url, size).await?;
         db.migrate().await?;
         Ok(db)
     }

@@ -185,8 +185,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 async fn bench(args: &BenchArgs, scratch: &Scratch) -> anyhow::Result<Results> {
-    let pool_size = u32::try_from(args.clients.clamp(4, 32)).unwrap_or(16);
-    let db = Db::connect(&scratch.url, pool_size).await?;
+    // The server as deployed: the pool `fuelcard serve` would have.
+    let db = Db::connect(&scratch.url, crate::db::default_pool_size()).await?;
     db.migrate().await?;
     eprintln!(
         "setting up {} cards on {} …",
