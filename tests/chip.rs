@@ -500,53 +500,13 @@ async fn assert_no_keys_in_database(rig: &Rig, number: &str) {
     }
 }
 
-mod chip_story {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        load_and_fuel(Backend::Sqlite).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        load_and_fuel(Backend::Postgres).await;
-    }
-}
+crate::with_each_backend!(chip_story, load_and_fuel);
 
-mod chip_torn_loads {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        torn_loads(Backend::Sqlite).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        torn_loads(Backend::Postgres).await;
-    }
-}
+crate::with_each_backend!(chip_torn_loads, torn_loads);
 
-mod chip_grey_card {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        grey_card_settles_at_another_station(Backend::Sqlite).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        grey_card_settles_at_another_station(Backend::Postgres).await;
-    }
-}
+crate::with_each_backend!(chip_grey_card, grey_card_settles_at_another_station);
 
-mod chip_uploads {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        pump_uploads(Backend::Sqlite).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        pump_uploads(Backend::Postgres).await;
-    }
-}
+crate::with_each_backend!(chip_uploads, pump_uploads);
 
 /// A cashier in a real browser reads the card from its page, sees the
 /// chip's balance beside the host's, and loads 100.00 onto the chip.
@@ -658,14 +618,4 @@ async fn foreign_card(backend: Backend) {
     rig.env.finish().await;
 }
 
-mod chip_foreign_card {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        foreign_card(Backend::Sqlite).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        foreign_card(Backend::Postgres).await;
-    }
-}
+crate::with_each_backend!(chip_foreign_card, foreign_card);

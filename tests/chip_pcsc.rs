@@ -17,7 +17,6 @@ use fuelcard_reader::transport::{Applet, Power};
 use fuelcard_reader::vpcd::VirtualCard;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt as _;
 
 use crate::support::{Backend, TestEnv, contains, key_material};
 
@@ -74,22 +73,7 @@ async fn serve_with_reader(
         .kill_on_drop(true)
         .spawn()
         .expect("start fuelcard serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let base = loop {
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("the server starts within a minute")
-            .expect("read")
-            .expect("the server printed its address");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .expect("an address")
-                .to_string();
-        }
-    };
+    let base = crate::support::announced_address(&mut child).await;
     (child, base)
 }
 
@@ -363,26 +347,6 @@ async fn torn_load_through_pcsc(backend: Backend) {
     c.env.finish().await;
 }
 
-mod chip_torn_load_through_pcsc {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        torn_load_through_pcsc(Backend::Sqlite).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        torn_load_through_pcsc(Backend::Postgres).await;
-    }
-}
+crate::with_each_backend!(chip_torn_load_through_pcsc, torn_load_through_pcsc);
 
-mod chip_through_pcsc {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        through_pcsc(Backend::Sqlite).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        through_pcsc(Backend::Postgres).await;
-    }
-}
+crate::with_each_backend!(chip_through_pcsc, through_pcsc);

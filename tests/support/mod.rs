@@ -53,6 +53,26 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Runs a test body that sets up its own environment (it takes the
+/// backend) on SQLite and on PostgreSQL, as `$name::sqlite` and
+/// `$name::postgres`.
+#[macro_export]
+macro_rules! with_each_backend {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body($crate::support::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$body($crate::support::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
 pub fn postgres_admin_url() -> Option<String> {
     match std::env::var("TEST_DATABASE_URL").or_else(|_| std::env::var("DATABASE_URL")) {
         Ok(url) if url.starts_with("postgres") => Some(url),
@@ -492,23 +512,29 @@ pub async fn spawn_server(
         .kill_on_drop(true)
         .spawn()
         .expect("start fuelcard serve");
+    let base = announced_address(&mut child).await;
+    (child, base)
+}
+
+/// The base URL a just-started `fuelcard serve` prints on its standard
+/// output ("listening on …"), waited for up to a minute.
+pub async fn announced_address(child: &mut tokio::process::Child) -> String {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let base = loop {
+    loop {
         let line = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
             .await
             .expect("the server starts within a minute")
             .expect("read")
             .expect("the server printed its address");
         if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest
+            return rest
                 .split_whitespace()
                 .next()
                 .expect("an address")
                 .to_string();
         }
-    };
-    (child, base)
+    }
 }
 
 pub fn hex_key() -> String {
