@@ -33,9 +33,21 @@ if [ -x reader/scripts/pcscd-up.sh ]; then
     reader/scripts/pcscd-up.sh
 fi
 
-cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace
+# Every step runs even when an earlier one fails, so one run shows every
+# failure; the command fails at the end if any step did.
+failed=()
+step() {
+    echo "=== $*"
+    "$@" || failed+=("$*")
+}
+step cargo fmt --all -- --check
+step cargo clippy --workspace --all-targets -- -D warnings
+step cargo test --workspace --no-fail-fast
 # Every API route driven by schemathesis against a live server: no 5xx, no
 # answer outside the OpenAPI document, no refused request that writes.
-scripts/schemathesis.sh
+step scripts/schemathesis.sh
+if [ ${#failed[@]} -gt 0 ]; then
+    printf '*** failed: %s\n' "${failed[@]}" >&2
+    exit 1
+fi
+echo "all tests passed"

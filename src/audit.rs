@@ -1,11 +1,12 @@
 //! The audit log: who changed what, when. Written in the same transaction
 //! as the change it describes, so an audited change cannot go unrecorded.
 
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::AppResult;
 
 pub async fn record(
     conn: &mut Conn,
+    at: i64,
     user_id: Option<i64>,
     action: &str,
     subject: &str,
@@ -19,7 +20,7 @@ pub async fn record(
     .bind(action)
     .bind(subject)
     .bind(detail.to_string())
-    .bind(db::now_us())
+    .bind(at)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -12,6 +12,7 @@ use crate::auth::{Role, users};
 use crate::config::{self, Settings};
 use crate::db::Db;
 use crate::http::{self, AppState};
+use crate::time::Clock;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -45,6 +46,32 @@ impl DbArgs {
     }
 }
 
+/// The operator's time zone and the clock, for every command whose answer
+/// depends on the day or the hour.
+#[derive(Args, Debug, Clone)]
+pub struct TimeArgs {
+    /// The operator's time zone, for business days and months.
+    #[arg(long, env = "FUELCARD_TIME_ZONE", default_value = crate::time::DEFAULT_TIME_ZONE)]
+    pub time_zone: String,
+    /// Start the clock at this instant instead of the system time, and let
+    /// it run from there (training, demos, trying out monthly rules), e.g.
+    /// 2026-12-01T09:00:00+08:00. Default: the system clock.
+    #[arg(long, env = "FUELCARD_CLOCK", value_parser = Clock::parse)]
+    pub clock: Option<Clock>,
+}
+
+impl TimeArgs {
+    fn time_zone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        self.time_zone
+            .parse()
+            .map_err(|_| anyhow::anyhow!("unknown time zone {:?}", self.time_zone))
+    }
+
+    fn clock(&self) -> Clock {
+        self.clock.unwrap_or_else(Clock::system)
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the HTTP service (API under /api/v1, counter pages under /).
@@ -52,7 +79,12 @@ pub enum Command {
     /// Apply the database migrations and exit.
     Migrate(DbArgs),
     /// Fill an empty database with a demo station network and print the logins.
-    Demo(DbArgs),
+    Demo {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+    },
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -69,6 +101,8 @@ pub enum Command {
         /// YYYY-MM; default: next month.
         #[arg(long)]
         month: Option<String>,
+        #[command(flatten)]
+        time: TimeArgs,
     },
     /// Load-test the HTTP API on a fresh database and compare with the
     /// database's own ceiling.
@@ -96,9 +130,8 @@ pub struct ServeArgs {
     /// beside the SQLite file, or ./fuelcard-keys.toml.
     #[arg(long, env = "FUELCARD_KEY_FILE")]
     pub key_file: Option<PathBuf>,
-    /// The operator's time zone, for business days.
-    #[arg(long, env = "FUELCARD_TIME_ZONE", default_value = crate::time::DEFAULT_TIME_ZONE)]
-    pub time_zone: String,
+    #[command(flatten)]
+    pub time: TimeArgs,
     /// Hours after a loss report before a replacement card gets the balance.
     #[arg(long, env = "FUELCARD_REPLACEMENT_WAIT_HOURS", default_value_t = 0)]
     pub replacement_wait_hours: i64,
@@ -193,9 +226,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Demo(db) => {
+        Command::Demo { db, time } => {
             let db = db.open().await?;
-            print_demo(crate::demo::fill(&db).await?);
+            print_demo(crate::demo::fill(&db, time.time_zone()?, time.clock()).await?);
             Ok(())
         }
         Command::User(UserCommand::Add {
@@ -214,6 +247,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .read_to_string(&mut password)
                 .context("reading the password from stdin")?;
             let password = password.trim_end_matches(['\n', '\r']);
+            let now = Clock::system().now_us();
             let db = db.open().await?;
             let mut tx = db.begin_write().await?;
             let station_id = match station.as_deref() {
@@ -236,11 +270,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     merchant: merchant.as_deref(),
                     district: district.as_deref(),
                 },
+                now,
             )
             .await
             .map_err(anyhow::Error::from)?;
             crate::audit::record(
                 &mut tx,
+                now,
                 None,
                 "user_add",
                 &username,
@@ -255,17 +291,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Reader(command) => crate::reader_cli::run_reader(command).await,
         Command::Card(command) => crate::reader_cli::run_card(command).await,
-        Command::Allocate { db, company, month } => {
+        Command::Allocate {
+            db,
+            company,
+            month,
+            time,
+        } => {
             let db = db.open().await?;
+            let now = time.clock().now_us();
+            let tz = time.time_zone()?;
             let month = month.unwrap_or_else(|| {
-                crate::fleet::allocation::month_after(crate::time::today(chrono_tz::Asia::Shanghai))
+                crate::fleet::allocation::month_after(crate::time::local_date(now, tz))
             });
             let mut tx = db.begin_write().await?;
-            let plan = crate::fleet::allocation::draft(&mut tx, company, &month)
+            let plan = crate::fleet::allocation::draft(&mut tx, company, &month, now)
                 .await
                 .map_err(anyhow::Error::from)?;
             crate::audit::record(
                 &mut tx,
+                now,
                 None,
                 "allocation_draft",
                 &month,
@@ -324,15 +368,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| config::default_key_file(&args.db.url));
     let keys = config::load_keys(&key_file)?;
-    let time_zone = args
-        .time_zone
-        .parse()
-        .map_err(|_| anyhow::anyhow!("unknown time zone {:?}", args.time_zone))?;
+    let time_zone = args.time.time_zone()?;
+    let clock = args.time.clock();
     if args.replacement_wait_hours < 0 || !(1..=1440).contains(&args.hold_minutes) {
         bail!("--replacement-wait-hours must be ≥ 0 and --hold-minutes 1 to 1440");
     }
     if args.demo {
-        print_demo(crate::demo::fill(&db).await?);
+        print_demo(crate::demo::fill(&db, time_zone, clock).await?);
     }
     let state = AppState {
         db: db.clone(),
@@ -341,10 +383,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             time_zone,
             replacement_wait_hours: args.replacement_wait_hours,
             hold_minutes: args.hold_minutes,
+            clock,
         }),
         throttle: Default::default(),
         chip: args.chip.desk()?,
     };
+    // A server started on the allocation day drafts the plans before it
+    // answers anyone, so the fleet managers find them at once.
+    http::draft_due_plans(&db, time_zone, clock).await;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -28,6 +28,8 @@ pub struct Settings {
     pub replacement_wait_hours: i64,
     /// Minutes a fuelling hold lives before it releases itself.
     pub hold_minutes: i64,
+    /// The one clock every "now" of the service reads.
+    pub clock: crate::time::Clock,
 }
 
 impl Default for Settings {
@@ -36,6 +38,7 @@ impl Default for Settings {
             time_zone: chrono_tz::Asia::Shanghai,
             replacement_wait_hours: 0,
             hold_minutes: 30,
+            clock: crate::time::Clock::system(),
         }
     }
 }

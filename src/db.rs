@@ -264,11 +264,6 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     }
 }
 
-/// The current time as stored: microseconds since the Unix epoch, UTC.
-pub fn now_us() -> i64 {
-    chrono::Utc::now().timestamp_micros()
-}
-
 #[cfg(test)]
 mod tests {
     use super::normalise_url;

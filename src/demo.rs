@@ -4,6 +4,7 @@
 
 use anyhow::Context as _;
 use chrono::{Duration, NaiveDate, TimeZone as _, Utc};
+use chrono_tz::Tz;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::Row;
@@ -19,6 +20,7 @@ use crate::db::{Conn, Db};
 use crate::error::AppError;
 use crate::money::{Litres, Money};
 use crate::stations::{self, shifts};
+use crate::time::Clock;
 
 /// Each demo cashier works one shift of this many hours a day, one after
 /// the other (06–11, 11–16, 16–21).
@@ -34,7 +36,8 @@ fn e(err: AppError) -> anyhow::Error {
 }
 
 /// Fills the database; returns the demo logins (empty when it had users).
-pub async fn fill(db: &Db) -> anyhow::Result<Logins> {
+/// The history ends the day before the clock's today, in the operator's zone.
+pub async fn fill(db: &Db, tz: Tz, clock: Clock) -> anyhow::Result<Logins> {
     let mut tx = db.begin_write().await?;
     let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
         .fetch_one(&mut *tx)
@@ -43,14 +46,13 @@ pub async fn fill(db: &Db) -> anyhow::Result<Logins> {
     if n > 0 {
         return Ok(Vec::new());
     }
-    let logins = build(&mut tx).await?;
+    let logins = build(&mut tx, tz, clock.now_us()).await?;
     tx.commit().await?;
     Ok(logins)
 }
 
-async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
-    let now = Utc::now();
-    let start_us = (now - Duration::days(HISTORY_DAYS + 30)).timestamp_micros();
+async fn build(conn: &mut Conn, tz: Tz, now: i64) -> anyhow::Result<Logins> {
+    let start_us = now - (HISTORY_DAYS + 30) * 86_400_000_000;
     let network = [
         ("S001", "城东加油站", "东区"),
         ("S002", "城西加油站", "西区"),
@@ -59,7 +61,7 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
     let mut stations_list = Vec::new();
     for (code, name, district) in network {
         stations_list.push(
-            stations::create(conn, code, name, district)
+            stations::create(conn, code, name, district, now)
                 .await
                 .map_err(e)?,
         );
@@ -94,14 +96,15 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
             budget: Some(Money::from_fen(5_000_000)),
             campaign_code: Some("WINTER2026".into()),
         },
+        now,
     )
     .await
     .map_err(e)?;
 
-    let company_a = customers::create(conn, &company("顺达物流有限公司", "0571-8888-1234"))
+    let company_a = customers::create(conn, &company("顺达物流有限公司", "0571-8888-1234"), now)
         .await
         .map_err(e)?;
-    let company_b = customers::create(conn, &company("城建工程有限公司", "0571-8666-4321"))
+    let company_b = customers::create(conn, &company("城建工程有限公司", "0571-8666-4321"), now)
         .await
         .map_err(e)?;
 
@@ -125,6 +128,7 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
                 merchant: None,
                 district,
             },
+            now,
         )
         .await
         .map_err(e)?;
@@ -157,6 +161,7 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
                 effective_from: start_us,
             },
             admin.user_id,
+            now,
         )
         .await
         .map_err(e)?;
@@ -225,10 +230,10 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
     let mut spenders: Vec<(Card, Option<String>)> = Vec::new();
     let mut personal = Vec::new();
     for (name, phone) in people {
-        let c = customers::create(conn, &person(name, phone))
+        let c = customers::create(conn, &person(name, phone), now)
             .await
             .map_err(e)?;
-        let card = open(conn, CardKind::Personal, Some(c.id), None, None).await?;
+        let card = open(conn, CardKind::Personal, Some(c.id), None, None, now).await?;
         personal.push(card.clone());
         spenders.push((card, None));
     }
@@ -237,7 +242,15 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
         (&company_a, ["浙A12345", "浙A23456", "浙A34567"]),
         (&company_b, ["浙B11111", "浙B22222", "浙B33333"]),
     ] {
-        let main = open(conn, CardKind::CompanyMain, Some(company.id), None, None).await?;
+        let main = open(
+            conn,
+            CardKind::CompanyMain,
+            Some(company.id),
+            None,
+            None,
+            now,
+        )
+        .await?;
         for (i, plate) in plates.iter().enumerate() {
             let kind = if i == 0 {
                 CardKind::CompanySub
@@ -246,9 +259,9 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
             };
             let plate = (kind == CardKind::Fleet).then_some(*plate);
             if let Some(p) = plate {
-                demo_vehicle(conn, company.id, p).await?;
+                demo_vehicle(conn, company.id, p, now).await?;
             }
-            let sub = open(conn, kind, None, Some(&main), plate).await?;
+            let sub = open(conn, kind, None, Some(&main), plate, now).await?;
             spenders.push((sub.clone(), plate.map(String::from)));
             mains.push((main.clone(), sub));
         }
@@ -257,22 +270,21 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
         toml::from_str(include_str!("../fixtures/fleet/policy.toml"))
             .context("the fixture policy")?;
     for company in [&company_a, &company_b] {
-        crate::fleet::allocation::save_policy(conn, company.id, &policy, admin.user_id)
+        crate::fleet::allocation::save_policy(conn, company.id, &policy, admin.user_id, now)
             .await
             .map_err(e)?;
     }
     let mut odometers: std::collections::HashMap<String, i64> = Default::default();
     let mut anonymous = Vec::new();
     for _ in 0..3 {
-        let card = open(conn, CardKind::Anonymous, None, None, None).await?;
+        let card = open(conn, CardKind::Anonymous, None, None, None, now).await?;
         anonymous.push(card.clone());
         spenders.push((card, None));
     }
 
     // History: each day each station's cashier works a shift.
     let mut rng = StdRng::seed_from_u64(20_261_123);
-    let tz = chrono_tz::Asia::Shanghai;
-    let today = now.with_timezone(&tz).date_naive();
+    let today = crate::time::local_date(now, tz);
     let products_by_weight = ["92", "92", "92", "95", "95", "98", "0"];
     for day_back in (1..=HISTORY_DAYS).rev() {
         let day = today - Duration::days(day_back);
@@ -286,16 +298,17 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
                     .filter(|c| c.id % 3 == cashier.user_id % 3)
                 {
                     let amount = [50_000, 100_000, 200_000, 500_000][rng.gen_range(0..4)];
-                    events.push(recharge_op(conn, cashier, card, amount, &mut rng).await?);
+                    events.push(recharge_op(conn, cashier, card, amount, &mut rng, now).await?);
                 }
                 for (main, sub) in mains
                     .iter()
                     .filter(|(m, _)| m.id % 3 == cashier.user_id % 3)
                 {
-                    events.push(recharge_op(conn, cashier, main, 600_000, &mut rng).await?);
-                    let t = transfer::transfer(conn, cashier, main, sub, Money::from_fen(150_000))
-                        .await
-                        .map_err(e)?;
+                    events.push(recharge_op(conn, cashier, main, 600_000, &mut rng, now).await?);
+                    let t =
+                        transfer::transfer(conn, cashier, main, sub, Money::from_fen(150_000), now)
+                            .await
+                            .map_err(e)?;
                     events.push(t.operation_id);
                 }
             }
@@ -325,6 +338,7 @@ async fn build(conn: &mut Conn) -> anyhow::Result<Logins> {
                         }),
                     },
                     tz,
+                    now,
                 )
                 .await;
                 if let Ok((s, debited)) = sold {
@@ -353,6 +367,7 @@ async fn recharge_op(
     card: &Card,
     amount_fen: i64,
     rng: &mut StdRng,
+    now: i64,
 ) -> anyhow::Result<i64> {
     let number = CardNumber::parse(&card.number).map_err(|err| anyhow::anyhow!("{err}"))?;
     let method = [
@@ -370,6 +385,7 @@ async fn recharge_op(
             campaign_code: None,
             station: None,
         },
+        now,
     )
     .await
     .map_err(e)?;
@@ -396,14 +412,15 @@ async fn backdate_day(
     let Some(station_id) = cashier.station_id else {
         return Ok(());
     };
-    let shift_id = shifts::ensure_open(conn, station_id, cashier.user_id)
-        .await
-        .map_err(e)?;
     let open = tz
         .from_local_datetime(&day.and_hms_opt(start_hour, 0, 0).unwrap_or_default())
         .earliest()
         .map(|t| t.with_timezone(&Utc).timestamp_micros())
         .unwrap_or_default();
+    let close = open + SHIFT_HOURS * 3_600_000_000;
+    let shift_id = shifts::ensure_open(conn, station_id, cashier.user_id, open)
+        .await
+        .map_err(e)?;
     // Events spread over the five-hour shift, in the order they happened,
     // so odometer readings rise with time as they did when sold.
     let slot = SHIFT_HOURS * 3_600 / (i64::try_from(events.len()).unwrap_or(1) + 1);
@@ -426,12 +443,13 @@ async fn backdate_day(
         }
     }
     let (expected, _, _) = shifts::expected(conn, shift_id).await.map_err(e)?;
-    shifts::close(conn, shift_id, Some(cashier.user_id), &expected)
+    shifts::close(conn, shift_id, Some(cashier.user_id), &expected, close)
         .await
         .map_err(e)?;
-    sqlx::query("UPDATE shifts SET opened_at = $1, closed_at = $2 WHERE id = $3")
+    // The day's sales opened the shift when they were written; it moves
+    // into the past with them.
+    sqlx::query("UPDATE shifts SET opened_at = $1 WHERE id = $2")
         .bind(open)
-        .bind(open + SHIFT_HOURS * 3_600_000_000)
         .bind(shift_id)
         .execute(&mut *conn)
         .await?;
@@ -472,7 +490,12 @@ async fn recount_vehicle_usage(conn: &mut Conn, tz: chrono_tz::Tz) -> anyhow::Re
 }
 
 /// A light truck of the demo fleet, taking 92# or 95#.
-async fn demo_vehicle(conn: &mut Conn, company_id: i64, plate: &str) -> anyhow::Result<()> {
+async fn demo_vehicle(
+    conn: &mut Conn,
+    company_id: i64,
+    plate: &str,
+    now: i64,
+) -> anyhow::Result<()> {
     let input = crate::fleet::vehicles::VehicleInput {
         plate: plate.into(),
         vehicle_type: "light_truck".into(),
@@ -491,7 +514,7 @@ async fn demo_vehicle(conn: &mut Conn, company_id: i64, plate: &str) -> anyhow::
         controls: Default::default(),
     };
     let v = input.validate().map_err(e)?;
-    crate::fleet::vehicles::create(conn, company_id, &v)
+    crate::fleet::vehicles::create(conn, company_id, &v, now)
         .await
         .map_err(e)?;
     Ok(())
@@ -503,6 +526,7 @@ async fn open(
     customer_id: Option<i64>,
     parent: Option<&Card>,
     plate: Option<&str>,
+    now: i64,
 ) -> anyhow::Result<Card> {
     cards::open(
         conn,
@@ -514,6 +538,7 @@ async fn open(
             pin: None,
             station_id: None,
         },
+        now,
     )
     .await
     .map_err(e)

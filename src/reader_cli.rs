@@ -23,6 +23,7 @@ use fuelcard_reader::vpcd::{self, SessionEnd, VirtualCard};
 use crate::cards::CardNumber;
 use crate::chip::{Desk, Slot, issue};
 use crate::money::Money;
+use crate::time::Clock;
 
 /// The terminal ID used when `info` asks INITIALIZE FOR LOAD for the
 /// online counter (nothing is loaded; the session dies with the reset).
@@ -618,6 +619,7 @@ fn personalise(args: &PersonaliseArgs) -> anyhow::Result<()> {
         &number,
         &args.holder.holder,
         &args.holder.pin,
+        Clock::system().today(chrono_tz::UTC),
     )
     .map_err(anyhow::Error::from)
     .with_context(|| format!("personalising the card in {reader} (is it blank?)"))?;
@@ -660,6 +662,7 @@ fn sim_card(args: &SimArgs) -> anyhow::Result<SoftwareCard> {
         &number,
         &args.holder.holder,
         &args.holder.pin,
+        Clock::system().today(chrono_tz::UTC),
     )
     .map_err(anyhow::Error::from)
     .with_context(|| format!("personalising {}", path.display()))?;
@@ -802,6 +805,7 @@ mod tests {
             &number,
             "张三",
             "123456",
+            chrono::NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(),
         )
         .unwrap();
         let stamp = Stamp::new(2025, 6, 30, 14, 30, 1).unwrap();

@@ -14,10 +14,9 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("{FIXTURES}/{name}")).expect("fixture file")
 }
 
-/// This month and the next, in the operator's time zone.
-fn months() -> (String, String) {
-    let tz = fuelcard::config::Settings::default().time_zone;
-    let (_, this, _) = fuelcard::fleet::local_periods(fuelcard::db::now_us(), tz);
+/// The server clock's month and the next, in the operator's time zone.
+fn months(env: &TestEnv) -> (String, String) {
+    let this = env.month();
     let start =
         chrono::NaiveDate::parse_from_str(&format!("{this}-01"), "%Y-%m-%d").expect("month");
     let next = start
@@ -154,7 +153,7 @@ async fn fixture_plan_and_funding(env: &TestEnv) {
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);
 
     // This month: the base amounts, funded from the main card.
-    let (this, next) = months();
+    let (this, next) = months(env);
     let r = env
         .post(
             &manager,

@@ -113,7 +113,7 @@ mod replacement_waiting_period {
     async fn sqlite() {
         let settings = Settings {
             replacement_wait_hours: 24,
-            ..Settings::default()
+            ..crate::support::settings()
         };
         let env = TestEnv::start_with(Backend::Sqlite, settings)
             .await

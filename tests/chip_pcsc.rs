@@ -46,11 +46,13 @@ fn pcscd() -> Option<Pcsc> {
 }
 
 /// `fuelcard serve` on the test's database with the virtual reader and the
-/// issuer key file; its log (debug level) goes to `log`.
+/// issuer key file, on the clock of the test's own server; its log (debug
+/// level) goes to `log`.
 async fn serve_with_reader(
     url: &str,
     dir: &std::path::Path,
     log: &std::path::Path,
+    clock: &fuelcard::time::Clock,
 ) -> (tokio::process::Child, String) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fuelcard"))
         .args([
@@ -66,6 +68,8 @@ async fn serve_with_reader(
         .arg(dir.join("issuer-keys"))
         .arg("--key-file")
         .arg(dir.join("pin-key"))
+        .arg("--clock")
+        .arg(crate::support::clock_arg(clock))
         .env("FUELCARD_PIN_KEY", crate::support::hex_key())
         .env("RUST_LOG", "debug,fuelcard_reader=trace")
         .stdout(Stdio::piped())
@@ -124,7 +128,7 @@ impl Counter {
         let issuer = IssuerKeys::generate();
         std::fs::write(dir.path().join("issuer-keys"), issuer.to_key_file()).expect("key file");
         let log = dir.path().join("server.log");
-        let (server, base) = serve_with_reader(&env.fresh.url, dir.path(), &log).await;
+        let (server, base) = serve_with_reader(&env.fresh.url, dir.path(), &log, &env.clock).await;
         pcsc.wait_for_removal(READER, WAIT)
             .expect("the slot is empty");
         let hand = Hand {

@@ -73,8 +73,8 @@ async fn postgres_two_server_processes() {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
-    let (_a, base_a) = spawn_server(&env.fresh.url, &dir.path().join("k")).await;
-    let (_b, base_b) = spawn_server(&env.fresh.url, &dir.path().join("k")).await;
+    let (_a, base_a) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
+    let (_b, base_b) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
     eprintln!("two server processes: {base_a} and {base_b}");
     fifty_sales(&env, &[base_a, base_b]).await;
     env.assert_ledger_ok().await;
@@ -85,7 +85,8 @@ async fn postgres_two_server_processes() {
 async fn the_binary_serves_sqlite_by_default_path() {
     let fresh = FreshDb::create(Backend::Sqlite).await.expect("sqlite");
     let dir = tempfile::tempdir().expect("dir");
-    let (_child, base) = spawn_server(&fresh.url, &dir.path().join("k")).await;
+    let clock = crate::support::settings().clock;
+    let (_child, base) = spawn_server(&fresh.url, &dir.path().join("k"), &clock).await;
     let resp = reqwest::get(format!("{base}/healthz"))
         .await
         .expect("healthz");
@@ -103,8 +104,8 @@ async fn postgres_company_cards_under_two_processes() {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
-    let (_a, base_a) = spawn_server(&env.fresh.url, &dir.path().join("k")).await;
-    let (_b, base_b) = spawn_server(&env.fresh.url, &dir.path().join("k")).await;
+    let (_a, base_a) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
+    let (_b, base_b) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
     let cashier = env.login("cashier1").await;
     let r = env
         .put(

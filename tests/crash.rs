@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use fuelcard::config::Settings;
 use reqwest::{Client, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -252,7 +251,7 @@ async fn killed_mid_load(env: &TestEnv) {
     let (cashier, cards) = prepare(env).await;
     let dir = tempfile::tempdir().expect("dir");
     let key_file = dir.path().join("key");
-    let (mut first, base) = spawn_server(&env.fresh.url, &key_file).await;
+    let (mut first, base) = spawn_server(&env.fresh.url, &key_file, &env.clock).await;
     let target = Arc::new(std::sync::Mutex::new(base));
     let stop = Arc::new(AtomicBool::new(false));
     let load = {
@@ -287,7 +286,7 @@ async fn killed_mid_load(env: &TestEnv) {
         }
     }
 
-    let (_second, base) = spawn_server(&env.fresh.url, &key_file).await;
+    let (_second, base) = spawn_server(&env.fresh.url, &key_file, &env.clock).await;
     let journal = retry_all(env, &base, &cashier, journal).await;
     let journal = retry_all(env, &base, &cashier, journal).await;
     assert_accounted(env, &cards, &journal).await;
@@ -418,7 +417,7 @@ async fn postgres_restarts_under_load() {
         return;
     };
     let fresh = FreshDb::create_on(&cluster.url()).await;
-    let env = TestEnv::start_fresh(fresh, Settings::default()).await;
+    let env = TestEnv::start_fresh(fresh, crate::support::settings()).await;
     let (cashier, cards) = prepare(&env).await;
     let target = Arc::new(std::sync::Mutex::new(env.base.clone()));
     let stop = Arc::new(AtomicBool::new(false));

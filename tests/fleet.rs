@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::on_both_backends;
-use crate::support::{TestEnv, closed_hours};
+use crate::support::TestEnv;
 
 struct Fleet {
     company: i64,
@@ -173,7 +173,7 @@ async fn each_control_refuses(env: &TestEnv) {
         &cashier,
         &f,
         "浙A22222",
-        json!({"allowed_hours": closed_hours()}),
+        json!({"allowed_hours": env.closed_hours()}),
     )
     .await;
     let r = env

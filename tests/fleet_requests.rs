@@ -106,8 +106,7 @@ async fn requests_between_runs(env: &TestEnv) {
         }))
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
-    let tz = fuelcard::config::Settings::default().time_zone;
-    let (_, month, _) = fuelcard::fleet::local_periods(fuelcard::db::now_us(), tz);
+    let month = env.month();
     let r = env.get(&manager, &format!("/api/v1/fleet/{company}/reports/monthly?month={month}&min_gap_minutes=0&odd_hours=00:00-00:01")).await;
     let cash: Vec<_> = r.1["anomalies"]
         .as_array()

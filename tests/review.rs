@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::on_both_backends;
-use crate::support::{TestEnv, closed_hours};
+use crate::support::TestEnv;
 
 async fn planted(env: &TestEnv) {
     let cashier = env.login("cashier1").await;
@@ -57,11 +57,10 @@ async fn planted(env: &TestEnv) {
         assert_eq!(r.0, StatusCode::CREATED, "{plate}: {}", r.1);
         sold.push(r.1);
     }
-    let tz = fuelcard::config::Settings::default().time_zone;
-    let (_, month, _) = fuelcard::fleet::local_periods(fuelcard::db::now_us(), tz);
+    let month = env.month();
     let path = format!(
         "/api/v1/fleet/{company}/reports/monthly?month={month}&odd_hours={}",
-        closed_hours()
+        env.closed_hours()
     );
     let r = env.get(&manager, &path).await;
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);

@@ -9,6 +9,7 @@ mod bad_input;
 mod card_life;
 mod chip;
 mod chip_pcsc;
+mod clock;
 mod concurrency;
 mod crash;
 mod fleet;

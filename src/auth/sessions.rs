@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::Actor;
 use super::users::{ACTOR_COLUMNS, actor_of};
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::AppResult;
 
 /// How long a login lasts: one long shift.
@@ -17,11 +17,10 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-pub async fn create(conn: &mut Conn, user_id: i64) -> AppResult<String> {
+pub async fn create(conn: &mut Conn, user_id: i64, now: i64) -> AppResult<String> {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
-    let now = db::now_us();
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
     )
@@ -34,13 +33,13 @@ pub async fn create(conn: &mut Conn, user_id: i64) -> AppResult<String> {
     Ok(token)
 }
 
-pub async fn lookup(conn: &mut Conn, token: &str) -> AppResult<Option<Actor>> {
+pub async fn lookup(conn: &mut Conn, token: &str, now: i64) -> AppResult<Option<Actor>> {
     let row = sqlx::query(&format!(
         "SELECT {ACTOR_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1"
     ))
     .bind(token_hash(token))
-    .bind(db::now_us())
+    .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
     row.as_ref().map(actor_of).transpose()

@@ -62,7 +62,7 @@ pub fn validate(user: &NewUser<'_>) -> AppResult<()> {
     Ok(())
 }
 
-pub async fn create(conn: &mut Conn, user: &NewUser<'_>) -> AppResult<i64> {
+pub async fn create(conn: &mut Conn, user: &NewUser<'_>, now: i64) -> AppResult<i64> {
     validate(user)?;
     let hash = hash_password(user.password)?;
     let row = sqlx::query(
@@ -76,7 +76,7 @@ pub async fn create(conn: &mut Conn, user: &NewUser<'_>) -> AppResult<i64> {
     .bind(user.company_id)
     .bind(user.merchant)
     .bind(user.district)
-    .bind(db::now_us())
+    .bind(now)
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| {

@@ -169,11 +169,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.clients == 0 || args.seconds == 0 || args.cards == 0 {
         bail!("--clients, --seconds and --cards must be positive");
     }
+    // The benchmark's server runs on the system clock (`Settings::default`);
+    // its set-up is written at the same instant.
+    let now = crate::time::Clock::system().now_us();
     if args.review {
-        return review::run(&args).await;
+        return review::run(&args, now).await;
     }
     let scratch = Scratch::create(args.db.as_deref(), "bench").await?;
-    let outcome = bench(&args, &scratch).await;
+    let outcome = bench(&args, &scratch, now).await;
     scratch.drop_database().await;
     let results = outcome?;
     print(&results);
@@ -184,7 +187,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn bench(args: &BenchArgs, scratch: &Scratch) -> anyhow::Result<Results> {
+async fn bench(args: &BenchArgs, scratch: &Scratch, now: i64) -> anyhow::Result<Results> {
     // The server as deployed: the pool `fuelcard serve` would have.
     let db = Db::connect(&scratch.url, crate::db::default_pool_size()).await?;
     db.migrate().await?;
@@ -193,7 +196,7 @@ async fn bench(args: &BenchArgs, scratch: &Scratch) -> anyhow::Result<Results> {
         args.cards,
         db.backend().name()
     );
-    let numbers = setup(&db, args.cards, args.fleet).await?;
+    let numbers = setup(&db, args.cards, args.fleet, now).await?;
     let state = AppState {
         db: db.clone(),
         keys: Arc::new(Keys {
@@ -224,7 +227,7 @@ async fn bench(args: &BenchArgs, scratch: &Scratch) -> anyhow::Result<Results> {
     let (ceiling, ceiling_tps) = match backend {
         Backend::Sqlite => (
             "sqlite bare debit transactions",
-            sqlite_ceiling(args).await?,
+            sqlite_ceiling(args, now).await?,
         ),
         Backend::Postgres => ("pgbench tpcb-like", pgbench_ceiling(args, &scratch.url)?),
     };
@@ -233,10 +236,10 @@ async fn bench(args: &BenchArgs, scratch: &Scratch) -> anyhow::Result<Results> {
 
 /// A station, 92# priced, a cashier, and `n` cards holding plenty: personal
 /// cards, or fleet cards of vehicles with every limit set.
-async fn setup(db: &Db, n: usize, fleet: bool) -> anyhow::Result<Vec<String>> {
+async fn setup(db: &Db, n: usize, fleet: bool, now: i64) -> anyhow::Result<Vec<String>> {
     let e = |err: crate::error::AppError| anyhow::anyhow!("{err}");
     let mut tx = db.begin_write().await?;
-    let station = stations::create(&mut tx, "B1", "压测站", "bench")
+    let station = stations::create(&mut tx, "B1", "压测站", "bench", now)
         .await
         .map_err(e)?;
     let password = "bench-password";
@@ -251,6 +254,7 @@ async fn setup(db: &Db, n: usize, fleet: bool) -> anyhow::Result<Vec<String>> {
             merchant: None,
             district: None,
         },
+        now,
     )
     .await
     .map_err(e)?;
@@ -260,7 +264,7 @@ async fn setup(db: &Db, n: usize, fleet: bool) -> anyhow::Result<Vec<String>> {
         card_discount_per_litre: Money::from_fen(20),
         effective_from: 0,
     };
-    products::set_price(&mut tx, &product, price, cashier_id)
+    products::set_price(&mut tx, &product, price, cashier_id, now)
         .await
         .map_err(e)?;
     let actor = Actor {
@@ -273,7 +277,7 @@ async fn setup(db: &Db, n: usize, fleet: bool) -> anyhow::Result<Vec<String>> {
         district: None,
     };
     if fleet {
-        let numbers = setup_fleet(&mut tx, &actor, n).await?;
+        let numbers = setup_fleet(&mut tx, &actor, n, now).await?;
         tx.commit().await?;
         return Ok(numbers);
     }
@@ -289,6 +293,7 @@ async fn setup(db: &Db, n: usize, fleet: bool) -> anyhow::Result<Vec<String>> {
                 contact_name: None,
                 address: None,
             },
+            now,
         )
         .await
         .map_err(e)?;
@@ -302,6 +307,7 @@ async fn setup(db: &Db, n: usize, fleet: bool) -> anyhow::Result<Vec<String>> {
                 pin: None,
                 station_id: Some(station.id),
             },
+            now,
         )
         .await
         .map_err(e)?;
@@ -316,6 +322,7 @@ async fn setup(db: &Db, n: usize, fleet: bool) -> anyhow::Result<Vec<String>> {
                 campaign_code: None,
                 station: None,
             },
+            now,
         )
         .await
         .map_err(e)?;
@@ -331,6 +338,7 @@ async fn setup_fleet(
     tx: &mut crate::db::Tx,
     actor: &Actor,
     n: usize,
+    now: i64,
 ) -> anyhow::Result<Vec<String>> {
     let e = |err: crate::error::AppError| anyhow::anyhow!("{err}");
     let company = customers::create(
@@ -343,6 +351,7 @@ async fn setup_fleet(
             contact_name: None,
             address: None,
         },
+        now,
     )
     .await
     .map_err(e)?;
@@ -356,6 +365,7 @@ async fn setup_fleet(
             pin: None,
             station_id: actor.station_id,
         },
+        now,
     )
     .await
     .map_err(e)?;
@@ -371,6 +381,7 @@ async fn setup_fleet(
             campaign_code: None,
             station: None,
         },
+        now,
     )
     .await
     .map_err(e)?;
@@ -396,7 +407,7 @@ async fn setup_fleet(
             controls: [("odometer".to_string(), crate::fleet::limits::Mode::Alert)].into(),
         };
         let v = input.validate().map_err(e)?;
-        crate::fleet::vehicles::create(tx, company.id, &v)
+        crate::fleet::vehicles::create(tx, company.id, &v, now)
             .await
             .map_err(e)?;
         let card = cards::open(
@@ -409,10 +420,11 @@ async fn setup_fleet(
                 pin: None,
                 station_id: actor.station_id,
             },
+            now,
         )
         .await
         .map_err(e)?;
-        crate::cards::transfer::transfer(tx, actor, &main, &card, Money::from_fen(per_card))
+        crate::cards::transfer::transfer(tx, actor, &main, &card, Money::from_fen(per_card), now)
             .await
             .map_err(e)?;
         numbers.push(card.number);
@@ -630,7 +642,7 @@ fn print(r: &Results) {
 
 /// Bare debit transactions on a fresh SQLite file with the service's
 /// settings, from as many tasks as the benchmark has clients.
-async fn sqlite_ceiling(args: &BenchArgs) -> anyhow::Result<f64> {
+async fn sqlite_ceiling(args: &BenchArgs, now: i64) -> anyhow::Result<f64> {
     let scratch = Scratch::create(None, "ceiling").await?;
     let pool_size = u32::try_from(args.clients.clamp(4, 32)).unwrap_or(16);
     let db = Db::connect(&scratch.url, pool_size).await?;
@@ -666,7 +678,7 @@ async fn sqlite_ceiling(args: &BenchArgs) -> anyhow::Result<f64> {
                     sqlx::query("INSERT INTO hist (acct_id, amount_fen, at) VALUES ($1, $2, $3)")
                         .bind(id)
                         .bind(100i64)
-                        .bind(crate::db::now_us())
+                        .bind(now)
                         .execute(&mut *tx)
                         .await?;
                     tx.commit().await

@@ -17,9 +17,9 @@ use crate::stations;
 
 /// `fuelcard bench --review`: the monthly fuel review of one company with
 /// many vehicles and refuels, timed on a fresh database.
-pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
+pub async fn run(args: &BenchArgs, now: i64) -> anyhow::Result<()> {
     let scratch = Scratch::create(args.db.as_deref(), "review").await?;
-    let outcome = review_on(args, &scratch).await;
+    let outcome = review_on(args, &scratch, now).await;
     scratch.drop_database().await;
     let (backend, times) = outcome?;
     let mut sorted = times.clone();
@@ -44,18 +44,19 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
 async fn review_on(
     args: &BenchArgs,
     scratch: &Scratch,
+    now: i64,
 ) -> anyhow::Result<(&'static str, Vec<f64>)> {
     let e = |err: crate::error::AppError| anyhow::anyhow!("{err}");
     let db = Db::connect(&scratch.url, 4).await?;
     db.migrate().await?;
     let tz = chrono_tz::Asia::Shanghai;
-    let month = crate::fleet::allocation::month_after(crate::time::today(tz));
+    let month = crate::fleet::allocation::month_after(crate::time::local_date(now, tz));
     eprintln!(
         "seeding {} vehicles and {} refuels for {month} …",
         args.vehicles, args.refuels
     );
     let mut tx = db.begin_write().await?;
-    let station = stations::create(&mut tx, "R1", "review", "bench")
+    let station = stations::create(&mut tx, "R1", "review", "bench", now)
         .await
         .map_err(e)?;
     let user = users::create(
@@ -69,10 +70,11 @@ async fn review_on(
             merchant: None,
             district: None,
         },
+        now,
     )
     .await
     .map_err(e)?;
-    let shift = crate::stations::shifts::ensure_open(&mut tx, station.id, user)
+    let shift = crate::stations::shifts::ensure_open(&mut tx, station.id, user, now)
         .await
         .map_err(e)?;
     let product = products::find(&mut tx, "0").await.map_err(e)?;
@@ -86,6 +88,7 @@ async fn review_on(
             contact_name: None,
             address: None,
         },
+        now,
     )
     .await
     .map_err(e)?;
@@ -99,12 +102,14 @@ async fn review_on(
             pin: None,
             station_id: None,
         },
+        now,
     )
     .await
     .map_err(e)?;
     let op = crate::ledger::record_operation(
         &mut tx,
         crate::ledger::Operation {
+            at: now,
             kind: "bench_seed",
             card_id: None,
             station_id: None,
@@ -134,9 +139,10 @@ async fn review_on(
             allowed_stations: None,
             controls: Default::default(),
         };
-        let v = crate::fleet::vehicles::create(&mut tx, company.id, &input.validate().map_err(e)?)
-            .await
-            .map_err(e)?;
+        let v =
+            crate::fleet::vehicles::create(&mut tx, company.id, &input.validate().map_err(e)?, now)
+                .await
+                .map_err(e)?;
         vehicle_ids.push(v.id);
     }
     let start = crate::fleet::allocation::parse_month(&month).map_err(e)?;
@@ -169,7 +175,7 @@ async fn review_on(
             sql.push_str(&format!(
                 "({op}, {card}, {product}, {station}, {shift}, ${}, 735, ${}, 0, ${}, 0, ${}, ${}, ${})",
                 b + 1, b + 2, b + 3, b + 4, b + 5, b + 6,
-                op = op, card = main.id, product = product.id, station = station.id, shift = shift
+                op = op.id, card = main.id, product = product.id, station = station.id, shift = shift
             ));
         }
         let mut q = sqlx::query(&sql);

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -88,7 +88,7 @@ impl NewCustomer {
     }
 }
 
-pub async fn create(conn: &mut Conn, c: &NewCustomer) -> AppResult<Customer> {
+pub async fn create(conn: &mut Conn, c: &NewCustomer, now: i64) -> AppResult<Customer> {
     c.validate()?;
     let row = sqlx::query(
         "INSERT INTO customers (kind, name, phone, id_number, contact_name, address, created_at) \
@@ -100,7 +100,7 @@ pub async fn create(conn: &mut Conn, c: &NewCustomer) -> AppResult<Customer> {
     .bind(clean(&c.id_number))
     .bind(clean(&c.contact_name))
     .bind(clean(&c.address))
-    .bind(db::now_us())
+    .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     get(conn, row.try_get("id")?).await

@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::customers::{self, NewCustomer};
 use super::{Card, CardKind, CardStatus, NewCard, pin};
 use crate::auth::Actor;
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::{self, AccountKind, Movement, Operation};
 use crate::money::Money;
@@ -49,7 +49,7 @@ async fn set_status(
 }
 
 /// 挂失: from this moment every station refuses the card.
-pub async fn report_lost(conn: &mut Conn, actor: &Actor, card: &Card) -> AppResult<()> {
+pub async fn report_lost(conn: &mut Conn, actor: &Actor, card: &Card, now: i64) -> AppResult<()> {
     if matches!(
         card.status,
         CardStatus::Lost | CardStatus::Replaced | CardStatus::Closed
@@ -67,12 +67,13 @@ pub async fn report_lost(conn: &mut Conn, actor: &Actor, card: &Card) -> AppResu
     )
     .await?;
     sqlx::query("UPDATE cards SET lost_at = $1 WHERE id = $2")
-        .bind(db::now_us())
+        .bind(now)
         .bind(card.id)
         .execute(&mut *conn)
         .await?;
     crate::audit::record(
         conn,
+        now,
         Some(actor.user_id),
         "loss_report",
         &card.number,
@@ -99,6 +100,7 @@ pub async fn replace(
     card: &Card,
     wait_hours: i64,
     station: Option<&str>,
+    now: i64,
 ) -> AppResult<Replaced> {
     if matches!(card.status, CardStatus::Replaced | CardStatus::Closed) {
         return Err(AppError::new(
@@ -108,7 +110,7 @@ pub async fn replace(
     }
     if let Some(lost_at) = card.lost_at.filter(|_| card.status == CardStatus::Lost) {
         let ready = lost_at + wait_hours * 3_600_000_000;
-        if db::now_us() < ready {
+        if now < ready {
             return Err(AppError::new(
                 Code::ReplacementWaiting,
                 format!(
@@ -145,6 +147,7 @@ pub async fn replace(
             pin: card.pin_salt.clone().zip(card.pin_verifier.clone()),
             station_id: station.as_ref().map(|s| s.id),
         },
+        now,
     )
     .await?;
     set_status(
@@ -163,6 +166,7 @@ pub async fn replace(
         let op = ledger::record_operation(
             conn,
             Operation {
+                at: now,
                 kind: "replacement",
                 card_id: Some(new.id),
                 station_id: station.as_ref().map(|s| s.id),
@@ -186,6 +190,7 @@ pub async fn replace(
     }
     crate::audit::record(
         conn,
+        now,
         Some(actor.user_id),
         "replacement",
         &card.number,
@@ -199,16 +204,41 @@ pub async fn replace(
     })
 }
 
+/// The person an anonymous card is converted to.
+pub enum Holder<'a> {
+    /// A customer already on file.
+    Existing(i64),
+    /// A new customer, created with the conversion.
+    New(&'a NewCustomer),
+}
+
+impl<'a> Holder<'a> {
+    /// Exactly one of a customer id and a new customer's details.
+    pub fn from_request(
+        customer_id: Option<i64>,
+        new_customer: Option<&'a NewCustomer>,
+    ) -> AppResult<Holder<'a>> {
+        match (customer_id, new_customer) {
+            (Some(id), None) => Ok(Holder::Existing(id)),
+            (None, Some(c)) => Ok(Holder::New(c)),
+            _ => Err(AppError::new(
+                Code::ValidationFailed,
+                "give either customer_id or customer (a new holder), not both",
+            )),
+        }
+    }
+}
+
 /// 转卡: an anonymous card becomes a personal card of a (new or existing)
 /// person, keeping its number and balance.
 pub async fn convert(
     conn: &mut Conn,
     actor: &Actor,
     card: &Card,
-    customer_id: Option<i64>,
-    new_customer: Option<&NewCustomer>,
+    holder: Holder<'_>,
     pin_key: &pin::PinKey,
     new_pin: Option<&str>,
+    now: i64,
 ) -> AppResult<i64> {
     if card.kind != CardKind::Anonymous {
         return Err(AppError::new(
@@ -217,15 +247,9 @@ pub async fn convert(
         ));
     }
     card.ensure_can_receive()?;
-    let customer = match (customer_id, new_customer) {
-        (Some(id), None) => customers::get(conn, id).await?,
-        (None, Some(c)) => customers::create(conn, c).await?,
-        _ => {
-            return Err(AppError::new(
-                Code::ValidationFailed,
-                "give either customer_id or customer (a new holder), not both",
-            ));
-        }
+    let customer = match holder {
+        Holder::Existing(id) => customers::get(conn, id).await?,
+        Holder::New(c) => customers::create(conn, c, now).await?,
     };
     if customer.kind != customers::CustomerKind::Person {
         return Err(AppError::new(
@@ -258,6 +282,7 @@ pub async fn convert(
     }
     crate::audit::record(
         conn,
+        now,
         Some(actor.user_id),
         "conversion",
         &card.number,
@@ -285,6 +310,7 @@ pub async fn close(
     actor: &Actor,
     card: &Card,
     station: Option<&str>,
+    now: i64,
 ) -> AppResult<Closed> {
     if card.status == CardStatus::Closed {
         return Err(AppError::new(
@@ -319,10 +345,11 @@ pub async fn close(
         ));
     }
     let station = stations::for_counter(conn, actor, station).await?;
-    let shift_id = shifts::ensure_open(conn, station.id, actor.user_id).await?;
+    let shift_id = shifts::ensure_open(conn, station.id, actor.user_id, now).await?;
     let op = ledger::record_operation(
         conn,
         Operation {
+            at: now,
             kind: "closure",
             card_id: Some(card.id),
             station_id: Some(station.id),
@@ -335,7 +362,7 @@ pub async fn close(
     let principal = Money::from_fen(b.principal_fen());
     let bonus = Money::from_fen(b.bonus_fen);
     if bonus.is_positive() {
-        let clawback = ledger::system_account(conn, AccountKind::Clawback, "clawback").await?;
+        let clawback = ledger::system_account(conn, AccountKind::Clawback, "clawback", now).await?;
         ledger::post(
             conn,
             op,
@@ -349,9 +376,13 @@ pub async fn close(
         .await?;
     }
     if principal.is_positive() {
-        let cash =
-            ledger::system_account(conn, AccountKind::Cash, &format!("cash:{}", station.code))
-                .await?;
+        let cash = ledger::system_account(
+            conn,
+            AccountKind::Cash,
+            &format!("cash:{}", station.code),
+            now,
+        )
+        .await?;
         ledger::post(
             conn,
             op,
@@ -368,13 +399,13 @@ pub async fn close(
         "INSERT INTO refunds (operation_id, card_id, station_id, shift_id, amount_fen, \
          clawback_fen, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(op)
+    .bind(op.id)
     .bind(card.id)
     .bind(station.id)
     .bind(shift_id)
     .bind(principal.fen())
     .bind(bonus.fen())
-    .bind(db::now_us())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     set_status(
@@ -385,12 +416,13 @@ pub async fn close(
     )
     .await?;
     sqlx::query("UPDATE cards SET closed_at = $1 WHERE id = $2")
-        .bind(db::now_us())
+        .bind(now)
         .bind(card.id)
         .execute(&mut *conn)
         .await?;
     crate::audit::record(
         conn,
+        now,
         Some(actor.user_id),
         "closure",
         &card.number,
@@ -405,7 +437,7 @@ pub async fn close(
 }
 
 /// A cashier unlocks a PIN-locked card (after checking the holder's ID).
-pub async fn unlock(conn: &mut Conn, actor: &Actor, card: &Card) -> AppResult<()> {
+pub async fn unlock(conn: &mut Conn, actor: &Actor, card: &Card, now: i64) -> AppResult<()> {
     if card.status != CardStatus::Locked && card.pin_failures == 0 {
         return Err(AppError::new(
             Code::Duplicate,
@@ -427,6 +459,7 @@ pub async fn unlock(conn: &mut Conn, actor: &Actor, card: &Card) -> AppResult<()
     }
     crate::audit::record(
         conn,
+        now,
         Some(actor.user_id),
         "unlock",
         &card.number,

@@ -16,7 +16,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::auth::{Actor, Role};
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::accounts;
 use crate::money::Money;
@@ -297,7 +297,7 @@ pub struct NewCard<'a> {
 /// Opens a card with its own ledger account. The rules of each kind: a
 /// personal card needs a person, a company main card a company, a sub-card
 /// (company or fleet) the company's main card, an anonymous card nobody.
-pub async fn open(conn: &mut Conn, new: &NewCard<'_>) -> AppResult<Card> {
+pub async fn open(conn: &mut Conn, new: &NewCard<'_>, now: i64) -> AppResult<Card> {
     let invalid = |m: &str| AppError::new(Code::ValidationFailed, m.to_string());
     let customer_id = match new.kind {
         CardKind::Anonymous => {
@@ -360,7 +360,7 @@ pub async fn open(conn: &mut Conn, new: &NewCard<'_>) -> AppResult<Card> {
         if exists.is_some() {
             continue;
         }
-        let account_id = accounts::open_card_account(conn, number.as_str()).await?;
+        let account_id = accounts::open_card_account(conn, number.as_str(), now).await?;
         let row = sqlx::query(&format!(
             "INSERT INTO cards (number, kind, status, customer_id, parent_card_id, account_id, \
              plate, pin_salt, pin_verifier, issued_station_id, created_at) \
@@ -375,7 +375,7 @@ pub async fn open(conn: &mut Conn, new: &NewCard<'_>) -> AppResult<Card> {
         .bind(salt)
         .bind(verifier)
         .bind(new.station_id)
-        .bind(db::now_us())
+        .bind(now)
         .fetch_one(&mut *conn)
         .await?;
         let card = card_from_row(&row)?;

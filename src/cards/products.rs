@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::money::Money;
 
@@ -39,11 +39,10 @@ pub async fn find(conn: &mut Conn, code: &str) -> AppResult<Product> {
     })
 }
 
-pub async fn list(conn: &mut Conn) -> AppResult<Vec<(Product, Option<Price>)>> {
+pub async fn list(conn: &mut Conn, now: i64) -> AppResult<Vec<(Product, Option<Price>)>> {
     let rows = sqlx::query("SELECT id, code, name FROM products ORDER BY id")
         .fetch_all(&mut *conn)
         .await?;
-    let now = db::now_us();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let p = Product {
@@ -82,6 +81,7 @@ pub async fn set_price(
     product: &Product,
     price: Price,
     user_id: i64,
+    now: i64,
 ) -> AppResult<()> {
     if price.card_discount_per_litre >= price.unit_price {
         return Err(AppError::new(
@@ -98,7 +98,7 @@ pub async fn set_price(
     .bind(price.card_discount_per_litre.fen())
     .bind(price.effective_from)
     .bind(user_id)
-    .bind(db::now_us())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(())

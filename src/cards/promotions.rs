@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::CardKind;
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::{AccountKind, system_account};
 use crate::money::Money;
@@ -116,7 +116,7 @@ pub struct NewPromotion {
     pub campaign_code: Option<String>,
 }
 
-pub async fn create(conn: &mut Conn, p: NewPromotion) -> AppResult<Promotion> {
+pub async fn create(conn: &mut Conn, p: NewPromotion, now: i64) -> AppResult<Promotion> {
     if p.name.trim().is_empty() || p.rule.tiers.is_empty() {
         return Err(AppError::new(
             Code::ValidationFailed,
@@ -144,7 +144,7 @@ pub async fn create(conn: &mut Conn, p: NewPromotion) -> AppResult<Promotion> {
     // The promotion's own expense account is named after a fresh number so
     // it exists before the promotion row that points at it.
     let account_name = format!("promotion:{}", uuid::Uuid::new_v4());
-    let account_id = system_account(conn, AccountKind::Promotion, &account_name).await?;
+    let account_id = system_account(conn, AccountKind::Promotion, &account_name, now).await?;
     let row = sqlx::query(
         "INSERT INTO promotions (name, kind, tiers, card_kinds, gifts, starts_at, ends_at, \
          budget_fen, campaign_code, account_id, created_at) \
@@ -159,7 +159,7 @@ pub async fn create(conn: &mut Conn, p: NewPromotion) -> AppResult<Promotion> {
     .bind(p.budget.map(Money::fen))
     .bind(p.campaign_code.as_deref())
     .bind(account_id)
-    .bind(db::now_us())
+    .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     let id: i64 = row.try_get("id")?;

@@ -11,7 +11,7 @@ use sqlx::Row;
 use super::promotions::{self, Promotion};
 use super::{Card, CardNumber};
 use crate::auth::Actor;
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::{self, AccountKind, Movement, Operation};
 use crate::money::Money;
@@ -98,8 +98,8 @@ pub async fn preview(
     card: &Card,
     amount: Money,
     campaign_code: Option<&str>,
+    now: i64,
 ) -> AppResult<Quote> {
-    let now = db::now_us();
     let all = promotions::in_force(conn, now).await?;
     let chosen = promotions::choose(&all, card.kind, now, amount, campaign_code);
     Ok(quote_of(chosen, amount, campaign_code))
@@ -149,6 +149,7 @@ pub async fn recharge(
     conn: &mut Conn,
     actor: &Actor,
     req: RechargeRequest<'_>,
+    now: i64,
 ) -> AppResult<Recharged> {
     let card = super::find(conn, req.number).await?;
     card.ensure_can_receive()?;
@@ -159,14 +160,14 @@ pub async fn recharge(
         ));
     }
     let station = stations::for_counter(conn, actor, req.station).await?;
-    let shift_id = shifts::ensure_open(conn, station.id, actor.user_id).await?;
-    let now = db::now_us();
+    let shift_id = shifts::ensure_open(conn, station.id, actor.user_id, now).await?;
     let all = promotions::in_force(conn, now).await?;
     let chosen = promotions::choose(&all, card.kind, now, req.amount, req.campaign_code);
     let mut quote = quote_of(chosen, req.amount, req.campaign_code);
     let op = ledger::record_operation(
         conn,
         Operation {
+            at: now,
             kind: "recharge",
             card_id: Some(card.id),
             station_id: Some(station.id),
@@ -177,7 +178,7 @@ pub async fn recharge(
     )
     .await?;
     let (kind, name) = req.method.account(&station);
-    let clearing = ledger::system_account(conn, kind, &name).await?;
+    let clearing = ledger::system_account(conn, kind, &name, now).await?;
     let mut posted = ledger::post(
         conn,
         op,
@@ -213,7 +214,7 @@ pub async fn recharge(
          bonus_fen, payment_method, promotion_id, campaign_code, gifts, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
-    .bind(op)
+    .bind(op.id)
     .bind(card.id)
     .bind(station.id)
     .bind(shift_id)
@@ -229,6 +230,7 @@ pub async fn recharge(
     let id: i64 = row.try_get("id")?;
     crate::audit::record(
         conn,
+        now,
         Some(actor.user_id),
         "recharge",
         &card.number,

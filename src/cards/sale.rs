@@ -14,7 +14,7 @@ use sqlx::Row;
 
 use super::{CARD_COLUMNS, Card, CardKind, CardNumber, card_from_row, products};
 use crate::auth::Actor;
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::fleet;
 use crate::ledger::{self, AccountKind, Operation};
@@ -121,9 +121,9 @@ pub async fn sell(
     actor: &Actor,
     req: &SaleRequest<'_>,
     tz: chrono_tz::Tz,
+    now: i64,
 ) -> AppResult<(Sold, ledger::Debited)> {
     let station = req.station;
-    let now = db::now_us();
     let sales_account_name = format!("sales:{}", station.code);
     let ctx = context(
         conn,
@@ -173,7 +173,7 @@ pub async fn sell(
     .ok_or_else(|| AppError::new(Code::ValidationFailed, "the sale is too small to price"))?;
     let shift_id = match ctx.shift_id {
         Some(id) => id,
-        None => shifts::ensure_open(conn, station.id, actor.user_id).await?,
+        None => shifts::ensure_open(conn, station.id, actor.user_id, now).await?,
     };
     let cleared = match &vehicle {
         Some(v) => Some(
@@ -211,6 +211,7 @@ pub async fn sell(
     let op = ledger::record_operation(
         conn,
         Operation {
+            at: now,
             kind: "sale",
             card_id: Some(card.id),
             station_id: Some(station.id),
@@ -222,7 +223,7 @@ pub async fn sell(
     .await?;
     let sales_account = match ctx.sales_account {
         Some(id) => id,
-        None => ledger::system_account(conn, AccountKind::Sales, &sales_account_name).await?,
+        None => ledger::system_account(conn, AccountKind::Sales, &sales_account_name, now).await?,
     };
     // The card is debited now; the station's sales account is credited
     // by the caller, last.
@@ -243,7 +244,7 @@ pub async fn sell(
          odometer_km, vehicle_id, alerts, loan_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
     )
-    .bind(op)
+    .bind(op.id)
     .bind(card.id)
     .bind(product.id)
     .bind(station.id)
@@ -270,6 +271,7 @@ pub async fn sell(
     }
     crate::audit::record(
         conn,
+        now,
         Some(actor.user_id),
         "sale",
         &card.number,

@@ -47,6 +47,7 @@ pub async fn transfer(
     from: &Card,
     to: &Card,
     amount: Money,
+    now: i64,
 ) -> AppResult<Transferred> {
     check_pair(from, to)?;
     from.ensure_can_spend()?;
@@ -54,6 +55,7 @@ pub async fn transfer(
     let op = ledger::record_operation(
         conn,
         Operation {
+            at: now,
             kind: "card_transfer",
             card_id: Some(from.id),
             station_id: actor.station_id,
@@ -67,6 +69,7 @@ pub async fn transfer(
     let to_balance = ledger::accounts::balances(conn, to.account_id).await?;
     crate::audit::record(
         conn,
+        now,
         Some(actor.user_id),
         "card_transfer",
         &from.number,
@@ -74,7 +77,7 @@ pub async fn transfer(
     )
     .await?;
     Ok(Transferred {
-        operation_id: op,
+        operation_id: op.id,
         from_card: from.number.clone(),
         to_card: to.number.clone(),
         amount,

@@ -20,7 +20,7 @@ use sqlx::Row;
 
 use super::read::Settlement;
 use super::{
-    Desk, block_on_tx, chip_account, next_terminal_ttc, refused, stamp_now, stamp_parse,
+    Desk, Host, block_on_tx, chip_account, next_terminal_ttc, refused, stamp_at, stamp_parse,
     stamp_text, unhex,
 };
 use crate::auth::Actor;
@@ -58,29 +58,24 @@ pub struct FillFinished {
 }
 
 /// Grey-locks the card in the slot for a fill at the counter's station.
-#[allow(clippy::too_many_arguments)]
 pub fn start(
-    db: &Db,
+    host: &Host<'_>,
     desk: &Desk,
     transport: &mut dyn fuelcard_reader::transport::Transport,
-    handle: &tokio::runtime::Handle,
-    actor: &Actor,
     number: &CardNumber,
     pin: Option<&str>,
     product: &str,
     station: Option<&str>,
-    tz: chrono_tz::Tz,
 ) -> AppResult<FillStarted> {
-    let mut opened = super::open(transport, desk, Some(number))?;
-    super::read::settle(
+    let Host {
         db,
-        desk,
-        &mut opened.purse,
-        &opened.public,
         handle,
         actor,
         tz,
-    )?;
+        now,
+    } = *host;
+    let mut opened = super::open(transport, desk, Some(number))?;
+    super::read::settle(host, desk, &mut opened.purse, &opened.public)?;
     let pin = pin.ok_or_else(|| {
         AppError::new(
             Code::PinRequired,
@@ -105,7 +100,7 @@ pub fn start(
     let at = flows::Terminal {
         id: desk.terminal,
         ttc,
-        stamp: stamp_now(tz)?,
+        stamp: stamp_at(now, tz)?,
     };
     let lock =
         flows::grey_lock(&mut opened.purse, &*desk.keys, &opened.public, &at).map_err(refused)?;
@@ -119,16 +114,19 @@ pub fn start(
             let card = cards::find(conn, &number).await?;
             let product = products::find(conn, &product).await?;
             let station = stations::for_counter(conn, &actor, station.as_deref()).await?;
-            let chip = chip_account(conn, card.number.as_str()).await?;
+            let chip = chip_account(conn, card.number.as_str(), now).await?;
             let locked = Money::from_fen(i64::from(ctx.balance_fen));
             let hold = holds::place(
                 conn,
-                card.id,
-                chip,
-                Some(station.id),
-                locked,
-                super::NEVER,
-                Some("grey lock"),
+                &holds::NewHold {
+                    card_id: card.id,
+                    account_id: chip,
+                    station_id: Some(station.id),
+                    amount: locked,
+                    expires_at: super::NEVER,
+                    reference: Some("grey lock"),
+                },
+                now,
             )
             .await?;
             let row = sqlx::query(
@@ -145,12 +143,13 @@ pub fn start(
             .bind(i64::from(ctx.psam_ttc))
             .bind(i64::from(ctx.ctc))
             .bind(stamp_text(ctx.stamp))
-            .bind(crate::db::now_us())
+            .bind(now)
             .fetch_one(&mut *conn)
             .await?;
             let id: i64 = row.try_get("id")?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "chip_grey_locked",
                 card.number.as_str(),
@@ -225,6 +224,7 @@ pub async fn finish(
     id: i64,
     amount: Money,
     tz: chrono_tz::Tz,
+    now: i64,
 ) -> AppResult<FillFinished> {
     if amount.fen() < 0 {
         return Err(AppError::new(
@@ -271,6 +271,7 @@ pub async fn finish(
             .await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(user_id),
                 "chip_fill_fuelled",
                 &fill.card_number,
@@ -287,16 +288,20 @@ pub async fn finish(
     let outcome = super::with_card(desk, move |desk, transport, handle| {
         let mut opened = super::open(transport, desk, Some(&number))?;
         let status = opened.purse.grey_status().map_err(refused)?;
+        let host = Host {
+            db: &db,
+            handle,
+            actor: &actor,
+            tz,
+            now,
+        };
         unlock(
-            &db,
+            &host,
             desk,
             &mut opened.purse,
             &opened.public,
             &status,
             &fill,
-            handle,
-            &actor,
-            tz,
         )
     })
     .await;
@@ -334,18 +339,21 @@ pub async fn finish(
 /// Debits a grey-locked (or debited but unread) card for its fill and
 /// settles the host once. Returns the chip balance after, or `None` when
 /// the fill is not ready (the pump has not reported) or not this lock.
-#[allow(clippy::too_many_arguments)]
 fn unlock(
-    db: &Db,
+    host: &Host<'_>,
     desk: &Desk,
     purse: &mut Purse<'_>,
     public: &PublicData,
     status: &GreyStatus,
     fill: &Fill,
-    handle: &tokio::runtime::Handle,
-    actor: &Actor,
-    tz: chrono_tz::Tz,
 ) -> AppResult<Option<Money>> {
+    let Host {
+        db,
+        handle,
+        tz,
+        now,
+        ..
+    } = *host;
     let Some(amount_fen) = fill.amount_fen else {
         return Ok(None);
     };
@@ -355,7 +363,7 @@ fn unlock(
             // Written down before the card is debited, so that a TAC lost
             // with a pulled card can be checked later.
             let ttc_terminal = desk.terminal_hex();
-            let stamp = stamp_now(tz)?;
+            let stamp = stamp_at(now, tz)?;
             let fill_id = fill.id;
             let psam_ttc = {
                 let t = ttc_terminal.clone();
@@ -428,21 +436,21 @@ fn unlock(
     desk.keys
         .verify_unlock_tac(&context, tac)
         .map_err(|e| refused(e.into()))?;
-    settle_host(db, handle, actor, fill, amount_fen, tac)?;
+    settle_host(host, fill, amount_fen, tac)?;
     purse.clear_tacuf().map_err(refused)?;
     Ok(Some(Money::from_fen(i64::from(balance_after))))
 }
 
 /// The host side of a settled fill, once: the hold on the chip account is
 /// captured into the sales account of the station where the fill happened.
-fn settle_host(
-    db: &Db,
-    handle: &tokio::runtime::Handle,
-    actor: &Actor,
-    fill: &Fill,
-    amount_fen: i64,
-    tac: [u8; 4],
-) -> AppResult<()> {
+fn settle_host(host: &Host<'_>, fill: &Fill, amount_fen: i64, tac: [u8; 4]) -> AppResult<()> {
+    let Host {
+        db,
+        handle,
+        actor,
+        now,
+        ..
+    } = *host;
     let (id, card_id, hold_id, station_id) = (fill.id, fill.card_id, fill.hold_id, fill.station_id);
     let number = fill.card_number.clone();
     let user_id = actor.user_id;
@@ -454,7 +462,7 @@ fn settle_host(
                  settled_station_id = $3 WHERE id = $4 AND status = 'fuelled'",
             )
             .bind(hex::encode_upper(tac))
-            .bind(crate::db::now_us())
+            .bind(now)
             .bind(actor_station)
             .bind(id)
             .execute(&mut *conn)
@@ -470,11 +478,13 @@ fn settle_host(
                     conn,
                     AccountKind::Sales,
                     &format!("sales:{}", station.code),
+                    now,
                 )
                 .await?;
                 let op = ledger::record_operation(
                     conn,
                     ledger::Operation {
+                        at: now,
                         kind: "chip_fill",
                         card_id: Some(card_id),
                         station_id: Some(station_id),
@@ -486,15 +496,16 @@ fn settle_host(
                 .await?;
                 holds::capture(conn, hold_id, amount, op, sales).await?;
                 sqlx::query("UPDATE chip_fills SET operation_id = $1 WHERE id = $2")
-                    .bind(op)
+                    .bind(op.id)
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;
             } else {
-                holds::void(conn, hold_id).await?;
+                holds::void(conn, hold_id, now).await?;
             }
             crate::audit::record(
                 conn,
+                now,
                 Some(user_id),
                 "chip_fill_settled",
                 &number,
@@ -509,14 +520,12 @@ fn settle_host(
 /// Settles a fill the card left grey (or debited but unread), if the pump
 /// has reported its amount.
 pub fn settle_grey(
-    db: &Db,
+    host: &Host<'_>,
     desk: &Desk,
     purse: &mut Purse<'_>,
     public: &PublicData,
-    handle: &tokio::runtime::Handle,
-    actor: &Actor,
-    tz: chrono_tz::Tz,
 ) -> AppResult<Option<Settlement>> {
+    let Host { db, handle, .. } = *host;
     let status = purse.grey_status().map_err(refused)?;
     if status.flag == GreyFlag::Clear {
         return Ok(None);
@@ -538,7 +547,7 @@ pub fn settle_grey(
         tracing::warn!(card = %number, "a grey-locked card without a fill on the host");
         return Ok(None);
     };
-    let Some(_) = unlock(db, desk, purse, public, &status, &fill, handle, actor, tz)? else {
+    let Some(_) = unlock(host, desk, purse, public, &status, &fill)? else {
         return Ok(None);
     };
     Ok(Some(Settlement {

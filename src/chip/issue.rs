@@ -45,11 +45,11 @@ pub fn personalise(
     number: &CardNumber,
     holder: &str,
     pin: &str,
+    today: chrono::NaiveDate,
 ) -> AppResult<PublicData> {
     if !(4..=12).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
         return Err(AppError::new(Code::ValidationFailed, "pin: 4 to 12 digits"));
     }
-    let today = chrono::Utc::now().date_naive();
     let expiry = today.with_year(today.year() + VALID_YEARS).unwrap_or(today);
     let holder = Holder::new(0x01, false, fit(holder, 20), "", 0)
         .map_err(|e| AppError::new(Code::ValidationFailed, e.to_string()))?;
@@ -75,6 +75,7 @@ pub async fn issue(
     actor: &crate::auth::Actor,
     number: &CardNumber,
     pin: &str,
+    now: i64,
 ) -> AppResult<()> {
     let holder = {
         let mut conn = db.pool().acquire().await?;
@@ -87,13 +88,15 @@ pub async fn issue(
     };
     let written = number.clone();
     let pin = pin.to_string();
+    let today = crate::time::local_date(now, chrono_tz::UTC);
     super::with_card(desk, move |desk, transport, _| {
-        personalise(desk, transport, &written, &holder, &pin).map(|_| ())
+        personalise(desk, transport, &written, &holder, &pin, today).map(|_| ())
     })
     .await?;
     let mut tx = db.begin_write().await?;
     crate::audit::record(
         &mut tx,
+        now,
         Some(actor.user_id),
         "chip_personalised",
         number.as_str(),

@@ -23,10 +23,10 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::read::Settlement;
-use super::{Desk, block_on_tx, chip_account, refused, stamp_now, stamp_parse, stamp_text, unhex};
-use crate::auth::Actor;
+use super::{
+    Desk, Host, block_on_tx, chip_account, refused, stamp_at, stamp_parse, stamp_text, unhex,
+};
 use crate::cards::{self, CardNumber};
-use crate::db::Db;
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::{self, holds, idempotency, idempotency::Claim};
 use crate::money::Money;
@@ -71,14 +71,18 @@ struct Pending {
 /// Loads value onto the card in the slot (on a chip thread). Returns the
 /// HTTP status and JSON body, also for a replay.
 pub fn load(
-    db: &Db,
+    host: &Host<'_>,
     desk: &Desk,
     transport: &mut dyn fuelcard_reader::transport::Transport,
-    handle: &tokio::runtime::Handle,
-    actor: &Actor,
     req: &LoadRequest,
-    tz: chrono_tz::Tz,
 ) -> AppResult<(StatusCode, String)> {
+    let Host {
+        db,
+        handle,
+        actor,
+        tz,
+        now,
+    } = *host;
     let amount_fen = u32::try_from(req.amount.fen())
         .ok()
         .filter(|a| *a > 0)
@@ -91,15 +95,7 @@ pub fn load(
         return Ok((status, body));
     }
     let mut opened = super::open(transport, desk, Some(&req.number))?;
-    super::read::settle(
-        db,
-        desk,
-        &mut opened.purse,
-        &opened.public,
-        handle,
-        actor,
-        tz,
-    )?;
+    super::read::settle(host, desk, &mut opened.purse, &opened.public)?;
     let init = opened
         .purse
         .init_load(KEY_INDEX, amount_fen, desk.terminal)
@@ -114,17 +110,17 @@ pub fn load(
         txn_type: txn_type::ED_LOAD,
         terminal: desk.terminal,
     };
-    let stamp = stamp_now(tz)?;
+    let stamp = stamp_at(now, tz)?;
     // MAC1 wrong: the card is not ours; nothing has been written.
     let mac2 = desk
         .keys
         .load_mac2(&context, init.mac1, stamp)
         .map_err(|e| refused(e.into()))?;
-    let pending = write_pending(db, handle, actor, req, &context, stamp, desk)?;
+    let pending = write_pending(host, desk, req, &context, stamp)?;
     match opened.purse.credit_load(stamp, mac2) {
         Ok(tac) => match desk.keys.verify_load_tac(&context, stamp, tac) {
             Ok(()) => {
-                let loaded = complete(db, handle, actor, &pending, tac)?;
+                let loaded = complete(host, &pending, tac)?;
                 let body = serde_json::to_string(&loaded)
                     .map_err(|e| AppError::internal("encoding a load", e))?;
                 Ok((StatusCode::CREATED, body))
@@ -141,21 +137,26 @@ pub fn load(
         )
         .with("load", pending.id)),
         Err(e) => {
-            reverse(db, handle, actor, &pending)?;
+            reverse(host, &pending)?;
             Err(refused(e))
         }
     }
 }
 
 fn write_pending(
-    db: &Db,
-    handle: &tokio::runtime::Handle,
-    actor: &Actor,
+    host: &Host<'_>,
+    desk: &Desk,
     req: &LoadRequest,
     context: &LoadContext,
     stamp: Stamp,
-    desk: &Desk,
 ) -> AppResult<Pending> {
+    let Host {
+        db,
+        handle,
+        actor,
+        now,
+        ..
+    } = *host;
     let number = req.number.clone();
     let key = req.key.clone();
     let hash = req.hash.clone();
@@ -166,7 +167,7 @@ fn write_pending(
     let terminal = desk.terminal_hex();
     block_on_tx(handle, db, move |conn| {
         Box::pin(async move {
-            match idempotency::claim(conn, &key, user_id, &hash).await? {
+            match idempotency::claim(conn, &key, user_id, &hash, now).await? {
                 Claim::Fresh => {}
                 Claim::Replay { .. } => {
                     return Err(AppError::new(
@@ -179,12 +180,15 @@ fn write_pending(
             card.ensure_can_spend()?;
             let hold = holds::place(
                 conn,
-                card.id,
-                card.account_id,
-                station_id,
-                amount,
-                super::NEVER,
-                Some("chip load"),
+                &holds::NewHold {
+                    card_id: card.id,
+                    account_id: card.account_id,
+                    station_id,
+                    amount,
+                    expires_at: super::NEVER,
+                    reference: Some("chip load"),
+                },
+                now,
             )
             .await?;
             let row = sqlx::query(
@@ -206,11 +210,12 @@ fn write_pending(
             .bind(i64::from(context.key_version))
             .bind(hex::encode_upper(context.random))
             .bind(stamp_text(stamp))
-            .bind(crate::db::now_us())
+            .bind(now)
             .fetch_one(&mut *conn)
             .await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(user_id),
                 "chip_load_started",
                 number.as_str(),
@@ -231,23 +236,25 @@ fn write_pending(
 }
 
 /// The card proved the credit: the held amount moves to the chip account.
-fn complete(
-    db: &Db,
-    handle: &tokio::runtime::Handle,
-    actor: &Actor,
-    p: &Pending,
-    tac: [u8; 4],
-) -> AppResult<Loaded> {
+fn complete(host: &Host<'_>, p: &Pending, tac: [u8; 4]) -> AppResult<Loaded> {
+    let Host {
+        db,
+        handle,
+        actor,
+        now,
+        ..
+    } = *host;
     let (id, card_id, hold_id, key) = (p.id, p.card_id, p.hold_id, p.key.clone());
     let number = p.card_number.clone();
     let context = p.context;
     let user_id = actor.user_id;
     block_on_tx(handle, db, move |conn| {
         Box::pin(async move {
-            let chip = chip_account(conn, &number).await?;
+            let chip = chip_account(conn, &number, now).await?;
             let op = ledger::record_operation(
                 conn,
                 ledger::Operation {
+                    at: now,
                     kind: "chip_load",
                     card_id: Some(card_id),
                     station_id: None,
@@ -264,8 +271,8 @@ fn complete(
                  settled_at = $3 WHERE id = $4 AND status = 'pending'",
             )
             .bind(hex::encode_upper(tac))
-            .bind(op)
-            .bind(crate::db::now_us())
+            .bind(op.id)
+            .bind(now)
             .bind(id)
             .execute(&mut *conn)
             .await?;
@@ -290,6 +297,7 @@ fn complete(
             idempotency::complete(conn, &key, StatusCode::CREATED, &body).await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(user_id),
                 "chip_loaded",
                 &number,
@@ -303,7 +311,14 @@ fn complete(
 
 /// The card did not credit: the hold is voided and the key freed, as if
 /// the load had never been asked.
-fn reverse(db: &Db, handle: &tokio::runtime::Handle, actor: &Actor, p: &Pending) -> AppResult<()> {
+fn reverse(host: &Host<'_>, p: &Pending) -> AppResult<()> {
+    let Host {
+        db,
+        handle,
+        actor,
+        now,
+        ..
+    } = *host;
     let (id, hold_id, key, number) = (p.id, p.hold_id, p.key.clone(), p.card_number.clone());
     let user_id = actor.user_id;
     block_on_tx(handle, db, move |conn| {
@@ -312,20 +327,21 @@ fn reverse(db: &Db, handle: &tokio::runtime::Handle, actor: &Actor, p: &Pending)
                 "UPDATE chip_loads SET status = 'reversed', settled_at = $1 \
                  WHERE id = $2 AND status = 'pending'",
             )
-            .bind(crate::db::now_us())
+            .bind(now)
             .bind(id)
             .execute(&mut *conn)
             .await?;
             if undone.rows_affected() != 1 {
                 return Ok(());
             }
-            holds::void(conn, hold_id).await?;
+            holds::void(conn, hold_id, now).await?;
             sqlx::query("DELETE FROM idempotency_keys WHERE key = $1")
                 .bind(&key)
                 .execute(&mut *conn)
                 .await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(user_id),
                 "chip_load_reversed",
                 &number,
@@ -339,20 +355,18 @@ fn reverse(db: &Db, handle: &tokio::runtime::Handle, actor: &Actor, p: &Pending)
 
 /// Settles this card's pending load, if any, by what the card proves.
 pub fn settle_pending(
-    db: &Db,
+    host: &Host<'_>,
     desk: &Desk,
     purse: &mut Purse<'_>,
     public: &PublicData,
-    handle: &tokio::runtime::Handle,
-    actor: &Actor,
 ) -> AppResult<Option<Settlement>> {
-    let Some(p) = find_pending(db, handle, public)? else {
+    let Some(p) = find_pending(host, public)? else {
         return Ok(None);
     };
     let amount = Money::from_fen(i64::from(p.context.amount_fen));
     match flows::confirm_load(purse, &*desk.keys, &p.context, p.stamp) {
         Ok(Some(receipt)) => {
-            complete(db, handle, actor, &p, receipt.tac)?;
+            complete(host, &p, receipt.tac)?;
             Ok(Some(Settlement {
                 kind: "load".into(),
                 id: p.id,
@@ -361,7 +375,7 @@ pub fn settle_pending(
             }))
         }
         Ok(None) => {
-            reverse(db, handle, actor, &p)?;
+            reverse(host, &p)?;
             Ok(Some(Settlement {
                 kind: "load".into(),
                 id: p.id,
@@ -374,11 +388,8 @@ pub fn settle_pending(
     }
 }
 
-fn find_pending(
-    db: &Db,
-    handle: &tokio::runtime::Handle,
-    public: &PublicData,
-) -> AppResult<Option<Pending>> {
+fn find_pending(host: &Host<'_>, public: &PublicData) -> AppResult<Option<Pending>> {
+    let Host { db, handle, .. } = *host;
     let asn8 = public.asn8();
     let card_number = public.card_number.as_str();
     handle.block_on(async {

@@ -33,7 +33,7 @@ use fuelcard_reader::transport::{Transport, TransportError};
 use sqlx::Row;
 
 use crate::cards::CardNumber;
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 
 /// Where the service finds the card for one operation.
@@ -126,6 +126,18 @@ impl Desk {
     }
 }
 
+/// The host side of one chip operation: the database, the runtime the chip
+/// thread waits on, who works the counter, and when (the request's instant
+/// and the operator's zone, for the card's time stamps).
+#[derive(Clone, Copy)]
+pub struct Host<'a> {
+    pub db: &'a crate::db::Db,
+    pub handle: &'a tokio::runtime::Handle,
+    pub actor: &'a crate::auth::Actor,
+    pub tz: chrono_tz::Tz,
+    pub now: i64,
+}
+
 /// The card in the slot, selected and identified.
 pub struct Opened<'a> {
     pub purse: Purse<'a>,
@@ -167,6 +179,34 @@ where
     })
     .await
     .map_err(|e| AppError::internal("chip operation", e))?
+}
+
+/// Runs a counter's chip operation: the card open on a blocking thread, and
+/// the host side (`db`, `actor`, the request's instant `now` in zone `tz`)
+/// ready for it.
+pub async fn at_counter<R, F>(
+    desk: Arc<Desk>,
+    db: crate::db::Db,
+    actor: crate::auth::Actor,
+    tz: chrono_tz::Tz,
+    now: i64,
+    work: F,
+) -> AppResult<R>
+where
+    R: Send + 'static,
+    F: FnOnce(&Host<'_>, &Desk, &mut dyn Transport) -> AppResult<R> + Send + 'static,
+{
+    with_card(desk, move |desk, transport, handle| {
+        let host = Host {
+            db: &db,
+            handle,
+            actor: &actor,
+            tz,
+            now,
+        };
+        work(&host, desk, transport)
+    })
+    .await
 }
 
 /// Maps a transport failure: no card, a card pulled, or no reader.
@@ -235,10 +275,12 @@ pub fn outcome_unknown(e: &PurseError) -> bool {
     matches!(e, PurseError::Transport(_) | PurseError::Malformed(_))
 }
 
-/// The date and time the card records, in the operator's time zone.
-pub fn stamp_now(tz: chrono_tz::Tz) -> AppResult<Stamp> {
+/// The date and time the card records for the instant `now_us`, in the
+/// operator's time zone.
+pub fn stamp_at(now_us: i64, tz: chrono_tz::Tz) -> AppResult<Stamp> {
     use chrono::Offset as _;
-    let now = chrono::Utc::now();
+    let now = chrono::DateTime::<chrono::Utc>::from_timestamp_micros(now_us)
+        .ok_or_else(|| AppError::internal("making a card time stamp", "time out of range"))?;
     let offset = now.with_timezone(&tz).offset().fix().local_minus_utc();
     Stamp::from_unix(now.timestamp(), offset)
         .map_err(|e| AppError::internal("making a card time stamp", e))
@@ -271,14 +313,14 @@ pub fn unhex<const N: usize>(what: &str, text: &str) -> AppResult<[u8; N]> {
 
 /// The host account mirroring a card's chip, created on first use with
 /// floor zero like every card account.
-pub async fn chip_account(conn: &mut Conn, number: &str) -> AppResult<i64> {
+pub async fn chip_account(conn: &mut Conn, number: &str, now: i64) -> AppResult<i64> {
     let name = format!("chip:{number}");
     sqlx::query(
         "INSERT INTO accounts (kind, name, floor_fen, created_at) VALUES ('card', $1, 0, $2) \
          ON CONFLICT (name) DO NOTHING",
     )
     .bind(&name)
-    .bind(db::now_us())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     let row = sqlx::query("SELECT id FROM accounts WHERE name = $1")

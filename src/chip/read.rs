@@ -7,10 +7,8 @@ use fuelcard_reader::purse::data::{GreyFlag, PublicData};
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Desk, fills, loads, refused};
-use crate::auth::Actor;
+use super::{Desk, Host, fills, loads, refused};
 use crate::cards::CardNumber;
-use crate::db::Db;
 use crate::error::AppResult;
 use crate::money::Money;
 
@@ -63,44 +61,26 @@ pub struct ChipView {
 
 /// Settles what this card left half-done: a pending load, then a fill.
 pub fn settle(
-    db: &Db,
+    host: &Host<'_>,
     desk: &Desk,
     purse: &mut Purse<'_>,
     public: &PublicData,
-    handle: &tokio::runtime::Handle,
-    actor: &Actor,
-    tz: chrono_tz::Tz,
 ) -> AppResult<Vec<Settlement>> {
     let mut done = Vec::new();
-    done.extend(loads::settle_pending(
-        db, desk, purse, public, handle, actor,
-    )?);
-    done.extend(fills::settle_grey(
-        db, desk, purse, public, handle, actor, tz,
-    )?);
+    done.extend(loads::settle_pending(host, desk, purse, public)?);
+    done.extend(fills::settle_grey(host, desk, purse, public)?);
     Ok(done)
 }
 
 /// Reads the card in the slot (settling first) and compares with the host.
 pub fn read(
-    db: &Db,
+    host: &Host<'_>,
     desk: &Desk,
     transport: &mut dyn fuelcard_reader::transport::Transport,
-    handle: &tokio::runtime::Handle,
-    actor: &Actor,
     expected: Option<&CardNumber>,
-    tz: chrono_tz::Tz,
 ) -> AppResult<ChipView> {
     let mut opened = super::open(transport, desk, expected)?;
-    let settled = settle(
-        db,
-        desk,
-        &mut opened.purse,
-        &opened.public,
-        handle,
-        actor,
-        tz,
-    )?;
+    let settled = settle(host, desk, &mut opened.purse, &opened.public)?;
     let purse = &mut opened.purse;
     let holder = purse.read_holder().map_err(refused)?;
     let chip_balance = Money::from_fen(i64::from(purse.balance().map_err(refused)?));
@@ -122,8 +102,8 @@ pub fn read(
         })
         .collect();
     let number = opened.public.card_number.clone();
-    let (host_chip, host_balance) = handle.block_on(async {
-        let mut conn = db.pool().acquire().await?;
+    let (host_chip, host_balance) = host.handle.block_on(async {
+        let mut conn = host.db.pool().acquire().await?;
         let row = sqlx::query(
             "SELECT COALESCE((SELECT balance_fen FROM accounts WHERE name = $1), 0) AS chip, \
                COALESCE((SELECT a.balance_fen - a.held_fen FROM cards c \

@@ -67,6 +67,7 @@ pub async fn upload(
     keys: &dyn KeyService,
     actor: &Actor,
     u: &Upload<'_>,
+    now: i64,
 ) -> AppResult<Uploaded> {
     let (terminal, tac, stamp, amount_fen) = parse(u)?;
     let card = cards::find(conn, u.number).await?;
@@ -121,12 +122,13 @@ pub async fn upload(
     .bind(status)
     .bind(reason.as_deref())
     .bind(actor.user_id)
-    .bind(crate::db::now_us())
+    .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     let id: i64 = row.try_get("id")?;
     crate::audit::record(
         conn,
+        now,
         Some(actor.user_id),
         if verified.is_ok() {
             "chip_purchase_posted"
@@ -144,13 +146,18 @@ pub async fn upload(
             amount: u.amount,
         });
     }
-    let chip = chip_account(conn, card.number.as_str()).await?;
-    let sales =
-        ledger::system_account(conn, AccountKind::Sales, &format!("sales:{}", station.code))
-            .await?;
+    let chip = chip_account(conn, card.number.as_str(), now).await?;
+    let sales = ledger::system_account(
+        conn,
+        AccountKind::Sales,
+        &format!("sales:{}", station.code),
+        now,
+    )
+    .await?;
     let op = ledger::record_operation(
         conn,
         ledger::Operation {
+            at: now,
             kind: "chip_purchase",
             card_id: Some(card.id),
             station_id: Some(station.id),
@@ -162,7 +169,7 @@ pub async fn upload(
     .await?;
     ledger::spend(conn, op, chip, sales, u.amount).await?;
     sqlx::query("UPDATE chip_purchases SET operation_id = $1 WHERE id = $2")
-        .bind(op)
+        .bind(op.id)
         .bind(id)
         .execute(&mut *conn)
         .await?;

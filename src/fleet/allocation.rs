@@ -11,7 +11,7 @@ use super::policy::{self, Policy, Unspent, VehicleFacts};
 use super::{usage, vehicles};
 use crate::auth::Actor;
 use crate::cards;
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::{self, Operation};
 use crate::money::Money;
@@ -38,6 +38,7 @@ pub async fn save_policy(
     company_id: i64,
     policy: &Policy,
     user_id: i64,
+    now: i64,
 ) -> AppResult<()> {
     policy.validate()?;
     let text =
@@ -50,7 +51,7 @@ pub async fn save_policy(
     .bind(company_id)
     .bind(text)
     .bind(user_id)
-    .bind(db::now_us())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -109,7 +110,7 @@ async fn plan_id(
 
 /// Drafts the plan for a month from the policy and last month's use. A plan
 /// that already exists is returned as it is: drafting twice changes nothing.
-pub async fn draft(conn: &mut Conn, company_id: i64, month: &str) -> AppResult<Plan> {
+pub async fn draft(conn: &mut Conn, company_id: i64, month: &str, now: i64) -> AppResult<Plan> {
     let start = parse_month(month)?;
     if plan_id(conn, company_id, month).await?.is_some() {
         return get(conn, company_id, month).await;
@@ -119,7 +120,7 @@ pub async fn draft(conn: &mut Conn, company_id: i64, month: &str) -> AppResult<P
     let row = sqlx::query("INSERT INTO allocation_plans (company_id, month, status, created_at) VALUES ($1, $2, 'draft', $3) RETURNING id")
         .bind(company_id)
         .bind(month)
-        .bind(db::now_us())
+        .bind(now)
         .fetch_one(&mut *conn)
         .await?;
     let id: i64 = row.try_get("id")?;
@@ -270,12 +271,12 @@ pub async fn approve(
     actor: &Actor,
     company_id: i64,
     month: &str,
+    now: i64,
 ) -> AppResult<Approved> {
     let policy = load_policy(conn, company_id).await?;
     let (id, _) = plan_id(conn, company_id, month)
         .await?
         .ok_or_else(|| AppError::new(Code::NotFound, format!("no allocation plan for {month}")))?;
-    let now = db::now_us();
     let done = sqlx::query("UPDATE allocation_plans SET status = 'approved', approved_by = $1, approved_at = $2 WHERE id = $3 AND status = 'draft'")
         .bind(actor.user_id)
         .bind(now)
@@ -339,6 +340,7 @@ pub async fn approve(
     let op = ledger::record_operation(
         conn,
         Operation {
+            at: now,
             kind: "allocation",
             card_id: None,
             station_id: None,
@@ -378,14 +380,14 @@ pub async fn approve(
             .await?;
             funded += amount;
         }
-        usage::set_allocation(conn, *vehicle_id, month, Money::from_fen(*amount)).await?;
+        usage::set_allocation(conn, *vehicle_id, month, Money::from_fen(*amount), now).await?;
     }
     sqlx::query("UPDATE allocation_plans SET operation_id = $1 WHERE id = $2")
-        .bind(op)
+        .bind(op.id)
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    crate::audit::record(conn, Some(actor.user_id), "allocation_approve", month, serde_json::json!({
+    crate::audit::record(conn, now, Some(actor.user_id), "allocation_approve", month, serde_json::json!({
         "company": company_id, "funded": Money::from_fen(funded), "swept_back": Money::from_fen(swept),
     }))
     .await?;
@@ -411,7 +413,7 @@ pub fn month_after(day: NaiveDate) -> String {
 /// Drafts next month's plan for every company whose allocation day is
 /// `today` (local). Drafting is idempotent, so running this every hour of
 /// that day drafts each plan once. Returns the companies drafted for.
-pub async fn draft_due(conn: &mut Conn, today: NaiveDate) -> AppResult<Vec<i64>> {
+pub async fn draft_due(conn: &mut Conn, today: NaiveDate, now: i64) -> AppResult<Vec<i64>> {
     let rows =
         sqlx::query("SELECT company_id, policy FROM allocation_policies ORDER BY company_id")
             .fetch_all(&mut *conn)
@@ -424,7 +426,7 @@ pub async fn draft_due(conn: &mut Conn, today: NaiveDate) -> AppResult<Vec<i64>>
             continue;
         };
         if policy.allocation_day == today.day() {
-            draft(conn, company, &month_after(today)).await?;
+            draft(conn, company, &month_after(today), now).await?;
             drafted.push(company);
         }
     }

@@ -80,7 +80,7 @@ pub async fn clear(
         usage: used,
         any_override,
         loan_id,
-    } = usage::read(conn, vehicle.id, &day, &month).await?;
+    } = usage::read(conn, vehicle.id, &day, &month, sale.at_us).await?;
     let facts = Facts {
         plate: sale.plate,
         product: sale.product,
@@ -92,7 +92,7 @@ pub async fn clear(
     };
     let found = limits::breaches(&rules, &used, &facts);
     let open = if any_override && !found.is_empty() {
-        usage::open_overrides(conn, vehicle.id).await?
+        usage::open_overrides(conn, vehicle.id, sale.at_us).await?
     } else {
         Vec::new()
     };

@@ -10,7 +10,7 @@ use sqlx::Row;
 use super::vehicles;
 use crate::auth::Actor;
 use crate::cards;
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::{self, Operation};
 use crate::money::{Litres, Money};
@@ -62,6 +62,7 @@ pub async fn request_topup(
     plate: &str,
     amount: Money,
     reason: &str,
+    now: i64,
 ) -> AppResult<TopUp> {
     let v = vehicles::by_plate(conn, company_id, plate).await?;
     let row = sqlx::query(
@@ -73,7 +74,7 @@ pub async fn request_topup(
     .bind(amount.fen())
     .bind(text("reason", reason, 200)?)
     .bind(actor.user_id)
-    .bind(db::now_us())
+    .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     topup(conn, company_id, row.try_get("id")?).await
@@ -89,6 +90,7 @@ pub async fn decide_topup(
     id: i64,
     approve: bool,
     tz: Tz,
+    now: i64,
 ) -> AppResult<TopUp> {
     let status = if approve { "approved" } else { "rejected" };
     let done = sqlx::query(
@@ -97,7 +99,7 @@ pub async fn decide_topup(
     )
     .bind(status)
     .bind(actor.user_id)
-    .bind(db::now_us())
+    .bind(now)
     .bind(id)
     .bind(company_id)
     .fetch_optional(&mut *conn)
@@ -126,6 +128,7 @@ pub async fn decide_topup(
         let op = ledger::record_operation(
             conn,
             Operation {
+                at: now,
                 kind: "early_topup",
                 card_id: Some(card.id),
                 station_id: None,
@@ -137,11 +140,11 @@ pub async fn decide_topup(
         .await?;
         ledger::spend(conn, op, main.account_id, card.account_id, amount).await?;
         sqlx::query("UPDATE topup_requests SET operation_id = $1 WHERE id = $2")
-            .bind(op)
+            .bind(op.id)
             .bind(id)
             .execute(&mut *conn)
             .await?;
-        let (_, month, _) = super::local_periods(db::now_us(), tz);
+        let (_, month, _) = super::local_periods(now, tz);
         sqlx::query("UPDATE vehicle_allocations SET amount_fen = amount_fen + $1 WHERE vehicle_id = $2 AND month = $3")
             .bind(amount.fen())
             .bind(vehicle.id)
@@ -238,6 +241,7 @@ pub async fn request_loan(
     actor: &Actor,
     company_id: i64,
     req: &LoanRequest,
+    now: i64,
 ) -> AppResult<Loan> {
     let day = |field: &str, t: &str| {
         chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
@@ -266,7 +270,7 @@ pub async fn request_loan(
     .bind(starts.to_string())
     .bind(ends.to_string())
     .bind(actor.user_id)
-    .bind(db::now_us())
+    .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     loan(conn, company_id, row.try_get("id")?).await
@@ -290,8 +294,8 @@ pub async fn loan_step(
     company_id: i64,
     id: i64,
     step: LoanStep,
+    now: i64,
 ) -> AppResult<Loan> {
-    let now = db::now_us();
     let (from, to) = match step {
         LoanStep::Approve => ("requested", "approved"),
         LoanStep::Reject => ("requested", "rejected"),
@@ -355,6 +359,7 @@ pub async fn record_cash(
     actor: &Actor,
     company_id: i64,
     r: &CashRefuelRequest,
+    now: i64,
 ) -> AppResult<i64> {
     let litres = Litres::parse_positive(&r.litres)
         .map_err(|e| AppError::new(Code::InvalidLitres, format!("litres: {e}")))?;
@@ -363,7 +368,7 @@ pub async fn record_cash(
     let at = match &r.refuelled_at {
         Some(t) => crate::time::parse_rfc3339(t)
             .ok_or_else(|| AppError::new(Code::ValidationFailed, "refuelled_at: RFC 3339"))?,
-        None => db::now_us(),
+        None => now,
     };
     let v = vehicles::by_plate(conn, company_id, &r.plate).await?;
     let product = cards::products::find(conn, &r.product).await?;
@@ -380,7 +385,7 @@ pub async fn record_cash(
     .bind(actor.user_id)
     .bind(r.station.as_deref())
     .bind(at)
-    .bind(db::now_us())
+    .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get("id")?)

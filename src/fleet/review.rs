@@ -579,6 +579,7 @@ pub async fn acknowledge(
     kind: AnomalyKind,
     justification: &str,
     user_id: i64,
+    now: i64,
 ) -> AppResult<()> {
     if justification.trim().is_empty() || justification.chars().count() > 500 {
         return Err(AppError::new(
@@ -606,7 +607,7 @@ pub async fn acknowledge(
     .bind(kind.as_str())
     .bind(justification.trim())
     .bind(user_id)
-    .bind(crate::db::now_us())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -5,7 +5,7 @@
 use sqlx::Row;
 
 use super::limits::{Control, Usage};
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::money::{Litres, Money};
 
@@ -32,7 +32,13 @@ pub struct Snapshot {
 
 /// The vehicle's day and month counters, the month's allocation, whether
 /// any override is open and the loan it is out on, in one round trip.
-pub async fn read(conn: &mut Conn, vehicle_id: i64, day: &str, month: &str) -> AppResult<Snapshot> {
+pub async fn read(
+    conn: &mut Conn,
+    vehicle_id: i64,
+    day: &str,
+    month: &str,
+    now: i64,
+) -> AppResult<Snapshot> {
     let r = sqlx::query(
         "SELECT \
            (SELECT litres_cl FROM vehicle_usage WHERE vehicle_id = $1 AND period = $2) AS day_cl, \
@@ -46,7 +52,7 @@ pub async fn read(conn: &mut Conn, vehicle_id: i64, day: &str, month: &str) -> A
     .bind(vehicle_id)
     .bind(day)
     .bind(month)
-    .bind(db::now_us())
+    .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     let get =
@@ -109,6 +115,7 @@ pub async fn set_allocation(
     vehicle_id: i64,
     month: &str,
     amount: Money,
+    now: i64,
 ) -> AppResult<()> {
     sqlx::query(
         "INSERT INTO vehicle_allocations (vehicle_id, month, amount_fen, approved_at) VALUES ($1, $2, $3, $4) \
@@ -117,7 +124,7 @@ pub async fn set_allocation(
     .bind(vehicle_id)
     .bind(month)
     .bind(amount.fen())
-    .bind(db::now_us())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -131,6 +138,7 @@ pub async fn grant_override(
     reason: &str,
     user_id: i64,
     hours: i64,
+    now: i64,
 ) -> AppResult<i64> {
     if reason.trim().is_empty() || reason.chars().count() > 200 {
         return Err(AppError::new(
@@ -138,7 +146,6 @@ pub async fn grant_override(
             "reason: 1–200 characters",
         ));
     }
-    let now = db::now_us();
     let row = sqlx::query(
         "INSERT INTO limit_overrides (vehicle_id, control, reason, granted_by, expires_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -155,12 +162,16 @@ pub async fn grant_override(
 }
 
 /// Unused, unexpired overrides of a vehicle: (override id, control).
-pub async fn open_overrides(conn: &mut Conn, vehicle_id: i64) -> AppResult<Vec<(i64, Control)>> {
+pub async fn open_overrides(
+    conn: &mut Conn,
+    vehicle_id: i64,
+    now: i64,
+) -> AppResult<Vec<(i64, Control)>> {
     let rows = sqlx::query(
         "SELECT id, control FROM limit_overrides WHERE vehicle_id = $1 AND used_by_sale IS NULL AND expires_at > $2 ORDER BY id",
     )
     .bind(vehicle_id)
-    .bind(db::now_us())
+    .bind(now)
     .fetch_all(&mut *conn)
     .await?;
     let mut out = Vec::new();

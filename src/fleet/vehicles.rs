@@ -244,7 +244,12 @@ fn from_row(row: &sqlx::any::AnyRow) -> AppResult<Vehicle> {
 
 /// Registers a vehicle; an unbound fleet card of the company with the same
 /// plate is bound to it at once.
-pub async fn create(conn: &mut Conn, company_id: i64, v: &NewVehicle) -> AppResult<Vehicle> {
+pub async fn create(
+    conn: &mut Conn,
+    company_id: i64,
+    v: &NewVehicle,
+    now: i64,
+) -> AppResult<Vehicle> {
     let json = |e: serde_json::Error| AppError::internal("encoding a vehicle", e);
     let card = sqlx::query(
         "SELECT c.id FROM cards c WHERE c.kind = 'fleet' AND c.customer_id = $1 AND c.plate = $2 \
@@ -278,7 +283,7 @@ pub async fn create(conn: &mut Conn, company_id: i64, v: &NewVehicle) -> AppResu
     .bind(v.allowed_hours.as_deref())
     .bind(v.allowed_stations.as_ref().map(serde_json::to_string).transpose().map_err(json)?)
     .bind(serde_json::to_string(&v.controls).map_err(json)?)
-    .bind(db::now_us())
+    .bind(now)
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| {

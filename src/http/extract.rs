@@ -44,6 +44,7 @@ pub fn token_of(parts: &Parts) -> Option<String> {
 }
 
 pub async fn actor_of(parts: &Parts, state: &AppState) -> AppResult<Actor> {
+    let now = state.now();
     let Some(token) = token_of(parts) else {
         return Err(AppError::new(
             Code::Unauthorized,
@@ -54,7 +55,7 @@ pub async fn actor_of(parts: &Parts, state: &AppState) -> AppResult<Actor> {
         return Err(AppError::new(Code::Unauthorized, "the token is not valid"));
     }
     let mut conn = state.db.pool().acquire().await?;
-    sessions::lookup(&mut conn, &token)
+    sessions::lookup(&mut conn, &token, now)
         .await?
         .ok_or_else(|| AppError::new(Code::Unauthorized, "the session has expired; log in again"))
 }
@@ -228,6 +229,7 @@ where
     F: for<'c> FnMut(&'c mut Conn) -> Work<'c, (R, T)>,
     L: for<'c> Fn(&'c mut Conn, T) -> Work<'c, ()>,
 {
+    let now = state.now();
     if key.trim().is_empty() || key.len() > idempotency::MAX_KEY_LEN {
         return Err(AppError::new(
             Code::IdempotencyKeyMissing,
@@ -239,7 +241,7 @@ where
         let answer = async {
             let conn = slot.conn()?;
             if let Claim::Replay { status, body } =
-                idempotency::claim(conn, key, actor.user_id, hash).await?
+                idempotency::claim(conn, key, actor.user_id, hash, now).await?
             {
                 return Ok(json_response(status, body));
             }
@@ -260,7 +262,7 @@ where
             tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
         }
         let mut tx = state.db.begin_write().await?;
-        match idempotency::claim(&mut tx, key, actor.user_id, hash).await {
+        match idempotency::claim(&mut tx, key, actor.user_id, hash, now).await {
             Ok(Claim::Replay { status, body }) => return Ok(json_response(status, body)),
             Ok(Claim::Fresh) => {}
             Err(e) if e.code == Code::DatabaseUnavailable => {

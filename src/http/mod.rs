@@ -24,6 +24,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::{Keys, Settings};
 use crate::db::Db;
 use crate::error::{AppError, Code};
+use crate::time::Clock;
 
 /// The largest request body accepted; every API body is far smaller.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -38,6 +39,14 @@ pub struct AppState {
     /// The card reader at this counter with its key service; `None` on a
     /// server without one (the chip routes then answer 503).
     pub chip: Option<Arc<crate::chip::Desk>>,
+}
+
+impl AppState {
+    /// The instant of a request, read once from the service's clock and
+    /// handed to everything the request does.
+    pub fn now(&self) -> i64 {
+        self.settings.clock.now_us()
+    }
 }
 
 /// The process-wide Prometheus recorder (one per process, however many
@@ -155,57 +164,71 @@ pub fn router(state: AppState) -> Router {
 
 /// Releases expired holds in the background so a reservation never
 /// outlives its time even on a card nobody touches.
-pub fn spawn_hold_sweeper(db: Db) {
+pub fn spawn_hold_sweeper(db: Db, clock: Clock) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            if let Err(e) = sweep_holds(&db).await {
+            if let Err(e) = sweep_holds(&db, clock.now_us()).await {
                 tracing::warn!(%e, "releasing expired holds failed");
             }
         }
     });
 }
 
-async fn sweep_holds(db: &Db) -> Result<(), AppError> {
+async fn sweep_holds(db: &Db, now: i64) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
-    let accounts = crate::ledger::holds::accounts_with_expired(&mut tx, 500).await?;
+    let accounts = crate::ledger::holds::accounts_with_expired(&mut tx, 500, now).await?;
     for account in accounts {
-        crate::ledger::holds::release_expired(&mut tx, account).await?;
+        crate::ledger::holds::release_expired(&mut tx, account, now).await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
-/// Drafts next month's fleet allocation plans on each company's allocation
-/// day (checked hourly, in the operator's time zone; drafting is idempotent).
-pub fn spawn_allocation_scheduler(db: Db, tz: chrono_tz::Tz) {
+/// Drafts next month's fleet allocation plans for the companies whose
+/// allocation day is the clock's today (in the operator's time zone).
+/// Drafting is idempotent, so running this again the same day changes
+/// nothing. A failure is logged: the next run tries again.
+pub async fn draft_due_plans(db: &Db, tz: chrono_tz::Tz, clock: Clock) {
+    let now = clock.now_us();
+    let today = crate::time::local_date(now, tz);
+    let run = async {
+        let mut tx = db.begin_write().await?;
+        let drafted = crate::fleet::allocation::draft_due(&mut tx, today, now).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(drafted)
+    };
+    match run.await {
+        Ok(d) if !d.is_empty() => {
+            tracing::info!(companies = ?d, %today, "drafted next month's allocation plans")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(%e, "drafting allocation plans failed"),
+    }
+}
+
+/// Runs [`draft_due_plans`] every hour from an hour after start (the
+/// server runs it once itself before it listens).
+pub fn spawn_allocation_scheduler(db: Db, tz: chrono_tz::Tz, clock: Clock) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        let hour = Duration::from_secs(3600);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + hour, hour);
         loop {
             tick.tick().await;
-            let today = crate::time::today(tz);
-            let run = async {
-                let mut tx = db.begin_write().await?;
-                let drafted = crate::fleet::allocation::draft_due(&mut tx, today).await?;
-                tx.commit().await?;
-                Ok::<_, AppError>(drafted)
-            };
-            match run.await {
-                Ok(d) if !d.is_empty() => {
-                    tracing::info!(companies = ?d, "drafted next month's allocation plans")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(%e, "drafting allocation plans failed"),
-            }
+            draft_due_plans(&db, tz, clock).await;
         }
     });
 }
 
 /// Serves until the process is stopped.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
-    spawn_hold_sweeper(state.db.clone());
-    spawn_allocation_scheduler(state.db.clone(), state.settings.time_zone);
+    spawn_hold_sweeper(state.db.clone(), state.settings.clock);
+    spawn_allocation_scheduler(
+        state.db.clone(),
+        state.settings.time_zone,
+        state.settings.clock,
+    );
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

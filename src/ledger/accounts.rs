@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,13 +41,13 @@ impl AccountKind {
 
 /// Opens a card account: floor zero, so the database refuses a negative
 /// balance even if a conditional update were ever forgotten.
-pub async fn open_card_account(conn: &mut Conn, card_number: &str) -> AppResult<i64> {
+pub async fn open_card_account(conn: &mut Conn, card_number: &str, now: i64) -> AppResult<i64> {
     let row = sqlx::query(
         "INSERT INTO accounts (kind, name, floor_fen, created_at) VALUES ('card', $1, 0, $2) \
          RETURNING id",
     )
     .bind(format!("card:{card_number}"))
-    .bind(db::now_us())
+    .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get("id")?)
@@ -55,7 +55,12 @@ pub async fn open_card_account(conn: &mut Conn, card_number: &str) -> AppResult<
 
 /// Finds or creates a system account by its unique name (e.g. `cash:S001`).
 /// System accounts have no floor: they mirror money outside the cards.
-pub async fn system_account(conn: &mut Conn, kind: AccountKind, name: &str) -> AppResult<i64> {
+pub async fn system_account(
+    conn: &mut Conn,
+    kind: AccountKind,
+    name: &str,
+    now: i64,
+) -> AppResult<i64> {
     if let Some(row) = sqlx::query("SELECT id FROM accounts WHERE name = $1")
         .bind(name)
         .fetch_optional(&mut *conn)
@@ -69,7 +74,7 @@ pub async fn system_account(conn: &mut Conn, kind: AccountKind, name: &str) -> A
     )
     .bind(kind.as_str())
     .bind(name)
-    .bind(db::now_us())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     let row = sqlx::query("SELECT id FROM accounts WHERE name = $1")

@@ -5,11 +5,11 @@
 
 use sqlx::Row;
 
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::money::Money;
 
-use super::transfers::{SpendSplit, spend};
+use super::transfers::{OperationRef, SpendSplit, spend};
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Hold {
@@ -53,18 +53,30 @@ pub async fn get(conn: &mut Conn, id: i64) -> AppResult<Hold> {
     hold_from_row(&row)
 }
 
+/// A reservation to place.
+pub struct NewHold<'a> {
+    pub card_id: i64,
+    /// The account the amount is held on (the card's, or its chip's).
+    pub account_id: i64,
+    pub station_id: Option<i64>,
+    pub amount: Money,
+    /// When it releases itself unless captured or voided.
+    pub expires_at: i64,
+    pub reference: Option<&'a str>,
+}
+
 /// Reserves `amount` on a card account, refusing when the available balance
 /// (balance − already held) does not cover it.
-pub async fn place(
-    conn: &mut Conn,
-    card_id: i64,
-    account_id: i64,
-    station_id: Option<i64>,
-    amount: Money,
-    expires_at: i64,
-    reference: Option<&str>,
-) -> AppResult<Hold> {
-    release_expired(conn, account_id).await?;
+pub async fn place(conn: &mut Conn, new: &NewHold<'_>, now: i64) -> AppResult<Hold> {
+    let NewHold {
+        card_id,
+        account_id,
+        station_id,
+        amount,
+        expires_at,
+        reference,
+    } = *new;
+    release_expired(conn, account_id, now).await?;
     let reserved = sqlx::query(
         "UPDATE accounts SET held_fen = held_fen + $1 \
          WHERE id = $2 AND balance_fen - held_fen >= $1 RETURNING id",
@@ -90,7 +102,7 @@ pub async fn place(
     .bind(amount.fen())
     .bind(reference)
     .bind(expires_at)
-    .bind(db::now_us())
+    .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     hold_from_row(&row)
@@ -103,8 +115,8 @@ async fn resolve(
     id: i64,
     status: &str,
     captured: Option<Money>,
+    now: i64,
 ) -> AppResult<Hold> {
-    let now = db::now_us();
     let row = sqlx::query(&format!(
         "UPDATE holds SET status = $1, captured_fen = $2, resolved_at = $3 \
          WHERE id = $4 AND status = 'active' AND expires_at > $3 RETURNING {HOLD_COLUMNS}"
@@ -137,7 +149,7 @@ pub async fn capture(
     conn: &mut Conn,
     id: i64,
     amount: Money,
-    operation_id: i64,
+    op: OperationRef,
     credit: i64,
 ) -> AppResult<(Hold, SpendSplit)> {
     let current = get(conn, id).await?;
@@ -147,19 +159,18 @@ pub async fn capture(
             format!("capture {amount} exceeds the hold of {}", current.amount),
         ));
     }
-    let hold = resolve(conn, id, "captured", Some(amount)).await?;
-    let split = spend(conn, operation_id, hold.account_id, credit, amount).await?;
+    let hold = resolve(conn, id, "captured", Some(amount), op.at).await?;
+    let split = spend(conn, op, hold.account_id, credit, amount).await?;
     Ok((hold, split))
 }
 
-pub async fn void(conn: &mut Conn, id: i64) -> AppResult<Hold> {
-    resolve(conn, id, "voided", None).await
+pub async fn void(conn: &mut Conn, id: i64, now: i64) -> AppResult<Hold> {
+    resolve(conn, id, "voided", None, now).await
 }
 
 /// Releases every expired hold on one account. Called before any spend or
 /// new hold on that account, so an expired reservation never blocks money.
-pub async fn release_expired(conn: &mut Conn, account_id: i64) -> AppResult<()> {
-    let now = db::now_us();
+pub async fn release_expired(conn: &mut Conn, account_id: i64, now: i64) -> AppResult<()> {
     let rows = sqlx::query(
         "UPDATE holds SET status = 'expired', resolved_at = $1 \
          WHERE account_id = $2 AND status = 'active' AND expires_at <= $1 RETURNING amount_fen",
@@ -183,12 +194,12 @@ pub async fn release_expired(conn: &mut Conn, account_id: i64) -> AppResult<()> 
 }
 
 /// Accounts that have expired holds, for the background sweeper.
-pub async fn accounts_with_expired(conn: &mut Conn, limit: i64) -> AppResult<Vec<i64>> {
+pub async fn accounts_with_expired(conn: &mut Conn, limit: i64, now: i64) -> AppResult<Vec<i64>> {
     let rows = sqlx::query(
         "SELECT DISTINCT account_id FROM holds WHERE status = 'active' AND expires_at <= $1 \
          LIMIT $2",
     )
-    .bind(db::now_us())
+    .bind(now)
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 
 /// The longest key accepted; a UUID is 36 characters.
@@ -34,7 +34,13 @@ pub fn request_hash(method: &str, path: &str, body: &[u8]) -> String {
     hex::encode(h.finalize())
 }
 
-pub async fn claim(conn: &mut Conn, key: &str, user_id: i64, hash: &str) -> AppResult<Claim> {
+pub async fn claim(
+    conn: &mut Conn,
+    key: &str,
+    user_id: i64,
+    hash: &str,
+    now: i64,
+) -> AppResult<Claim> {
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys (key, user_id, request_hash, created_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
@@ -42,7 +48,7 @@ pub async fn claim(conn: &mut Conn, key: &str, user_id: i64, hash: &str) -> AppR
     .bind(key)
     .bind(user_id)
     .bind(hash)
-    .bind(db::now_us())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     if inserted.rows_affected() == 1 {

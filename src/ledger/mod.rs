@@ -14,5 +14,6 @@ pub mod transfers;
 
 pub use accounts::{AccountKind, system_account};
 pub use transfers::{
-    Debited, Movement, Operation, SpendSplit, post, record_operation, spend, spend_debit,
+    Debited, Movement, Operation, OperationRef, SpendSplit, post, record_operation, spend,
+    spend_debit,
 };

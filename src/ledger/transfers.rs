@@ -11,6 +11,8 @@ use super::holds;
 
 /// A business event, recorded before its transfers so they can name it.
 pub struct Operation<'a> {
+    /// When it happened (the service clock's instant for this request).
+    pub at: i64,
     pub kind: &'a str,
     pub card_id: Option<i64>,
     pub station_id: Option<i64>,
@@ -19,7 +21,15 @@ pub struct Operation<'a> {
     pub detail: serde_json::Value,
 }
 
-pub async fn record_operation(conn: &mut Conn, op: Operation<'_>) -> AppResult<i64> {
+/// An operation as recorded: its id, and its time, which its transfers and
+/// the holds it releases go by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperationRef {
+    pub id: i64,
+    pub at: i64,
+}
+
+pub async fn record_operation(conn: &mut Conn, op: Operation<'_>) -> AppResult<OperationRef> {
     let row = sqlx::query(
         "INSERT INTO operations (kind, card_id, station_id, shift_id, user_id, detail, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -30,10 +40,13 @@ pub async fn record_operation(conn: &mut Conn, op: Operation<'_>) -> AppResult<i
     .bind(op.shift_id)
     .bind(op.user_id)
     .bind(op.detail.to_string())
-    .bind(db::now_us())
+    .bind(op.at)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(row.try_get("id")?)
+    Ok(OperationRef {
+        id: row.try_get("id")?,
+        at: op.at,
+    })
 }
 
 /// One movement of money: `amount` leaves `debit` and reaches `credit`, of
@@ -58,9 +71,9 @@ pub struct Posted {
 /// changes it: an account with a floor (a card) keeps `balance − held ≥
 /// floor`, its bonus never below zero and its principal never below zero.
 /// Returns `insufficient_balance` when the check fails; nothing is written.
-pub async fn post(conn: &mut Conn, operation_id: i64, m: Movement) -> AppResult<Posted> {
+pub async fn post(conn: &mut Conn, op: OperationRef, m: Movement) -> AppResult<Posted> {
     let debited = debit(conn, m).await?;
-    credit(conn, operation_id, m, debited.balance_fen).await
+    credit(conn, op, m, debited.balance_fen).await
 }
 
 /// The debit side of a movement, checked and applied in one statement.
@@ -100,7 +113,7 @@ async fn debit(conn: &mut Conn, m: Movement) -> AppResult<accounts::Balances> {
 /// balances after it.
 async fn credit(
     conn: &mut Conn,
-    operation_id: i64,
+    op: OperationRef,
     m: Movement,
     debit_after: i64,
 ) -> AppResult<Posted> {
@@ -122,10 +135,10 @@ async fn credit(
         .bind(m.amount.fen())
         .bind(m.bonus.fen())
         .bind(m.credit)
-        .bind(operation_id)
+        .bind(op.id)
         .bind(m.debit)
         .bind(debit_after)
-        .bind(db::now_us())
+        .bind(op.at)
         .fetch_one(&mut *conn)
         .await?
     } else {
@@ -144,14 +157,14 @@ async fn credit(
              bonus_fen, debit_balance_after_fen, credit_balance_after_fen, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, credit_balance_after_fen",
         )
-        .bind(operation_id)
+        .bind(op.id)
         .bind(m.debit)
         .bind(m.credit)
         .bind(m.amount.fen())
         .bind(m.bonus.fen())
         .bind(debit_after)
         .bind(credit_after)
-        .bind(db::now_us())
+        .bind(op.at)
         .fetch_one(&mut *conn)
         .await?
     };
@@ -184,12 +197,12 @@ pub fn split_spend(amount: Money, bonus_available: Money) -> (Money, Money) {
 /// Spends `amount` from a card account into `credit`, bonus first.
 pub async fn spend(
     conn: &mut Conn,
-    operation_id: i64,
+    op: OperationRef,
     card_account: i64,
     credit: i64,
     amount: Money,
 ) -> AppResult<SpendSplit> {
-    let debited = spend_debit(conn, operation_id, card_account, credit, amount, None).await?;
+    let debited = spend_debit(conn, op, card_account, credit, amount, None).await?;
     debited.credit(conn).await
 }
 
@@ -201,7 +214,7 @@ pub async fn spend(
 /// that lock only for the transaction's final statements.
 #[must_use = "the credit half of the spend must be posted in the same transaction"]
 pub struct Debited {
-    operation_id: i64,
+    op: OperationRef,
     movement: Movement,
     pub split: SpendSplit,
 }
@@ -209,13 +222,7 @@ pub struct Debited {
 impl Debited {
     /// Credits the receiving account and records the transfer.
     pub async fn credit(self, conn: &mut Conn) -> AppResult<SpendSplit> {
-        credit(
-            conn,
-            self.operation_id,
-            self.movement,
-            self.split.balance_after.fen(),
-        )
-        .await?;
+        credit(conn, self.op, self.movement, self.split.balance_after.fen()).await?;
         Ok(self.split)
     }
 }
@@ -228,7 +235,7 @@ impl Debited {
 /// of times.
 pub async fn spend_debit(
     conn: &mut Conn,
-    operation_id: i64,
+    op: OperationRef,
     card_account: i64,
     credit: i64,
     amount: Money,
@@ -242,7 +249,7 @@ pub async fn spend_debit(
         };
         if b.held_fen > 0 {
             // An expired reservation must not block the spend.
-            holds::release_expired(conn, card_account).await?;
+            holds::release_expired(conn, card_account, op.at).await?;
             b = accounts::balances(conn, card_account).await?;
         }
         if b.available_fen() < amount.fen() {
@@ -266,7 +273,7 @@ pub async fn spend_debit(
         match debit(conn, movement).await {
             Ok(after) => {
                 return Ok(Debited {
-                    operation_id,
+                    op,
                     movement,
                     split: SpendSplit {
                         bonus,

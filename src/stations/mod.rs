@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::auth::Actor;
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -27,7 +27,13 @@ fn from_row(row: &sqlx::any::AnyRow) -> AppResult<Station> {
     })
 }
 
-pub async fn create(conn: &mut Conn, code: &str, name: &str, district: &str) -> AppResult<Station> {
+pub async fn create(
+    conn: &mut Conn,
+    code: &str,
+    name: &str,
+    district: &str,
+    now: i64,
+) -> AppResult<Station> {
     let ok = (1..=16).contains(&code.len())
         && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     if !ok || name.trim().is_empty() {
@@ -43,7 +49,7 @@ pub async fn create(conn: &mut Conn, code: &str, name: &str, district: &str) -> 
     .bind(code)
     .bind(name.trim())
     .bind(district.trim())
-    .bind(db::now_us())
+    .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     from_row(&row)

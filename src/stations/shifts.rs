@@ -6,7 +6,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::money::Money;
 
@@ -36,7 +36,12 @@ pub struct Shift {
 }
 
 /// The open shift of this cashier at this station, opening one if needed.
-pub async fn ensure_open(conn: &mut Conn, station_id: i64, cashier_id: i64) -> AppResult<i64> {
+pub async fn ensure_open(
+    conn: &mut Conn,
+    station_id: i64,
+    cashier_id: i64,
+    now: i64,
+) -> AppResult<i64> {
     if let Some(id) = open_id(conn, station_id, cashier_id).await? {
         return Ok(id);
     }
@@ -46,7 +51,7 @@ pub async fn ensure_open(conn: &mut Conn, station_id: i64, cashier_id: i64) -> A
     )
     .bind(station_id)
     .bind(cashier_id)
-    .bind(db::now_us())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     open_id(conn, station_id, cashier_id)
@@ -156,6 +161,7 @@ pub async fn close(
     id: i64,
     cashier_id: Option<i64>,
     counted: &Totals,
+    now: i64,
 ) -> AppResult<Shift> {
     let (expected, _, _) = expected(conn, id).await?;
     let total = |t: &Totals| t.cash.fen() + t.bank_card.fen() + t.transfer.fen();
@@ -166,7 +172,7 @@ pub async fn close(
          counted_transfer_fen = $7, difference_fen = $8 \
          WHERE id = $9 AND closed_at IS NULL AND ($10 IS NULL OR cashier_id = $10)",
     )
-    .bind(db::now_us())
+    .bind(now)
     .bind(expected.cash.fen())
     .bind(expected.bank_card.fen())
     .bind(expected.transfer.fen())

@@ -5,6 +5,10 @@
 //! named database on the server in `TEST_DATABASE_URL` and drop it after.
 //! Without that variable a PostgreSQL test says loudly that it skipped —
 //! unless `CI=true`, where a missing server is a failure.
+//!
+//! Every server a test starts runs on a set clock ([`TEST_CLOCK`] unless the
+//! test picks its instant), so no test depends on the hour, the day of the
+//! month or the weekday it happens to run at.
 
 #![allow(dead_code)]
 
@@ -13,6 +17,7 @@ use std::sync::Arc;
 use fuelcard::config::{Keys, Settings};
 use fuelcard::db::Db;
 use fuelcard::http::{self, AppState};
+use fuelcard::time::Clock;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt as _;
@@ -170,10 +175,30 @@ impl FreshDb {
 pub struct TestEnv {
     pub fresh: FreshDb,
     pub db: Db,
+    /// The server's clock.
+    pub clock: Clock,
     pub base: String,
     pub client: Client,
     pub admin: String,
     server: tokio::task::JoinHandle<()>,
+}
+
+/// The instant a test server's clock starts at unless the test sets one: a
+/// Wednesday morning in the middle of a month in Shanghai, far from
+/// midnight, the month's end, the allocation day and the odd-hours window.
+pub const TEST_CLOCK: &str = "2026-11-18T10:00:00+08:00";
+
+/// The default settings with the clock started at `instant` (RFC 3339).
+pub fn settings_at(instant: &str) -> Settings {
+    Settings {
+        clock: Clock::parse(instant).expect("an RFC 3339 instant"),
+        ..Settings::default()
+    }
+}
+
+/// The default settings on the test clock.
+pub fn settings() -> Settings {
+    settings_at(TEST_CLOCK)
 }
 
 pub fn test_keys() -> Keys {
@@ -185,7 +210,7 @@ pub fn test_keys() -> Keys {
 
 impl TestEnv {
     pub async fn start(backend: Backend) -> Option<TestEnv> {
-        Self::start_with(backend, Settings::default()).await
+        Self::start_with(backend, settings()).await
     }
 
     pub async fn start_with(backend: Backend, settings: Settings) -> Option<TestEnv> {
@@ -205,7 +230,7 @@ impl TestEnv {
         chip: Arc<fuelcard::chip::Desk>,
     ) -> Option<TestEnv> {
         let fresh = FreshDb::create(backend).await?;
-        Some(Self::start_full(fresh, Settings::default(), Some(chip)).await)
+        Some(Self::start_full(fresh, settings(), Some(chip)).await)
     }
 
     pub async fn start_full(
@@ -216,7 +241,8 @@ impl TestEnv {
         eprintln!("backend: {:?} ({})", fresh.backend, fresh.url);
         let db = Db::connect(&fresh.url, 16).await.expect("connect");
         db.migrate().await.expect("migrate");
-        seed_admin(&db).await;
+        let clock = settings.clock;
+        seed_admin(&db, clock.now_us()).await;
         let state = AppState {
             db: db.clone(),
             keys: Arc::new(test_keys()),
@@ -241,6 +267,7 @@ impl TestEnv {
         let env = TestEnv {
             fresh,
             db,
+            clock,
             base,
             client,
             admin,
@@ -450,7 +477,7 @@ impl TestEnv {
     }
 }
 
-async fn seed_admin(db: &Db) {
+async fn seed_admin(db: &Db, now: i64) {
     let mut tx = db.begin_write().await.expect("tx");
     fuelcard::auth::users::create(
         &mut tx,
@@ -463,6 +490,7 @@ async fn seed_admin(db: &Db) {
             merchant: None,
             district: None,
         },
+        now,
     )
     .await
     .expect("seed admin");
@@ -481,20 +509,35 @@ pub async fn login(client: &Client, base: &str, username: &str, password: &str) 
     v["token"].as_str().expect("a token").to_string()
 }
 
-/// An hour window that does not contain the current local time, so a test's
-/// refuels are never "at odd hours" or inside an allowed window by chance.
-pub fn closed_hours() -> String {
-    let tz = fuelcard::config::Settings::default().time_zone;
-    let (_, _, minute) = fuelcard::fleet::local_periods(fuelcard::db::now_us(), tz);
-    let start = (minute / 60 + 2) % 24;
-    format!("{:02}:00-{:02}:00", start, (start + 1) % 24)
+impl TestEnv {
+    /// The server clock's local day, month and minute of the day now.
+    pub fn local_now(&self) -> (String, String, u32) {
+        let tz = Settings::default().time_zone;
+        fuelcard::fleet::local_periods(self.clock.now_us(), tz)
+    }
+
+    /// The server clock's month now, `YYYY-MM`.
+    pub fn month(&self) -> String {
+        self.local_now().1
+    }
+
+    /// An hour window that does not contain the server's local time now,
+    /// so a test's refuels are never "at odd hours" or inside an allowed
+    /// window by chance.
+    pub fn closed_hours(&self) -> String {
+        let start = (self.local_now().2 / 60 + 2) % 24;
+        format!("{:02}:00-{:02}:00", start, (start + 1) % 24)
+    }
 }
 
 /// Starts `fuelcard serve` as its own process on a database and returns its
 /// base URL once it prints that it listens.
+/// Its clock starts where `clock` reads now, so it and the test's own
+/// server agree on the time.
 pub async fn spawn_server(
     url: &str,
     key_file: &std::path::Path,
+    clock: &Clock,
 ) -> (tokio::process::Child, String) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fuelcard"))
         .args([
@@ -506,6 +549,8 @@ pub async fn spawn_server(
             "--key-file",
         ])
         .arg(key_file)
+        .arg("--clock")
+        .arg(clock_arg(clock))
         .env("FUELCARD_PIN_KEY", hex_key())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -535,6 +580,13 @@ pub async fn announced_address(child: &mut tokio::process::Child) -> String {
                 .to_string();
         }
     }
+}
+
+/// The `--clock` argument that starts a server's clock where `clock` reads now.
+pub fn clock_arg(clock: &Clock) -> String {
+    clock
+        .now()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 pub fn hex_key() -> String {

@@ -13,7 +13,6 @@ use crate::auth::{Actor, Role, users};
 use crate::cards::products::{self, Price, Product};
 use crate::cards::promotions::{self, Gift, NewPromotion, Promotion, Rule, Tier};
 use crate::cards::{CardKind, customers};
-use crate::db;
 use crate::error::{AppError, AppResult, Code};
 use crate::http::openapi::{AmountOrZeroText, AmountText, TimeText};
 use crate::stations::{self, Station, report};
@@ -51,6 +50,7 @@ pub async fn add_user(
     actor: Actor,
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> AppResult<(StatusCode, Json<UserCreated>)> {
+    let now = state.now();
     require(actor.role == Role::Admin)?;
     let id = in_transaction(&state, |conn| {
         let actor = actor.clone();
@@ -83,10 +83,12 @@ pub async fn add_user(
                     merchant: merchant.as_deref(),
                     district: district.as_deref(),
                 },
+                now,
             )
             .await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "user_add",
                 &username,
@@ -128,14 +130,16 @@ pub async fn add_station(
     actor: Actor,
     ApiJson(body): ApiJson<NewStation>,
 ) -> AppResult<(StatusCode, Json<Station>)> {
+    let now = state.now();
     require(matches!(actor.role, Role::Admin | Role::Hq))?;
     let s = in_transaction(&state, |conn| {
         let actor = actor.clone();
         let (code, name, district) = (body.code.clone(), body.name.clone(), body.district.clone());
         Box::pin(async move {
-            let s = stations::create(conn, &code, &name, &district).await?;
+            let s = stations::create(conn, &code, &name, &district, now).await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "station_add",
                 &s.code,
@@ -184,7 +188,7 @@ pub async fn day_report(
     let date = match q.date.as_deref() {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| AppError::new(Code::ValidationFailed, "date: YYYY-MM-DD"))?,
-        None => crate::time::today(tz),
+        None => state.settings.clock.today(tz),
     };
     let mut conn = state.db.pool().acquire().await?;
     let station = stations::find(&mut conn, &code).await?;
@@ -215,8 +219,9 @@ pub async fn list_products(
     State(state): State<AppState>,
     _actor: Actor,
 ) -> AppResult<Json<Vec<ProductWithPrice>>> {
+    let now = state.now();
     let mut conn = state.db.pool().acquire().await?;
-    let list = products::list(&mut conn).await?;
+    let list = products::list(&mut conn, now).await?;
     Ok(Json(
         list.into_iter()
             .map(|(product, price)| ProductWithPrice { product, price })
@@ -248,6 +253,7 @@ pub async fn set_price(
     ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<PriceBody>,
 ) -> AppResult<Json<Price>> {
+    let now = state.now();
     require(actor.can_manage_pricing())?;
     let unit_price = amount("unit_price", &body.unit_price)?;
     let discount = amount_or_zero("card_discount_per_litre", &body.card_discount_per_litre)?;
@@ -255,7 +261,7 @@ pub async fn set_price(
         Some(t) => crate::time::parse_rfc3339(t).ok_or_else(|| {
             AppError::new(Code::ValidationFailed, "effective_from: an RFC 3339 time")
         })?,
-        None => db::now_us(),
+        None => now,
     };
     let price = Price {
         unit_price,
@@ -267,8 +273,8 @@ pub async fn set_price(
         let code = code.clone();
         Box::pin(async move {
             let product = products::find(conn, &code).await?;
-            products::set_price(conn, &product, price, actor.user_id).await?;
-            crate::audit::record(conn, Some(actor.user_id), "price_set", &code, serde_json::json!({
+            products::set_price(conn, &product, price, actor.user_id, now).await?;
+            crate::audit::record(conn, now, Some(actor.user_id), "price_set", &code, serde_json::json!({
                 "unit_price": price.unit_price, "card_discount_per_litre": price.card_discount_per_litre,
                 "effective_from": crate::time::format_us(price.effective_from),
             })).await
@@ -344,6 +350,7 @@ pub async fn add_promotion(
     actor: Actor,
     ApiJson(body): ApiJson<PromotionBody>,
 ) -> AppResult<(StatusCode, Json<Promotion>)> {
+    let now = state.now();
     require(actor.can_manage_pricing())?;
     if body.kind != "recharge_bonus" {
         return Err(AppError::new(
@@ -431,9 +438,10 @@ pub async fn add_promotion(
             campaign_code: body.campaign_code.clone(),
         };
         Box::pin(async move {
-            let p = promotions::create(conn, new).await?;
+            let p = promotions::create(conn, new, now).await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "promotion_add",
                 &p.name,
@@ -453,9 +461,10 @@ pub async fn list_promotions(
     State(state): State<AppState>,
     actor: Actor,
 ) -> AppResult<Json<Vec<Promotion>>> {
+    let now = state.now();
     require(actor.can_work_counter() || actor.can_manage_pricing())?;
     let mut conn = state.db.pool().acquire().await?;
-    Ok(Json(promotions::in_force(&mut conn, db::now_us()).await?))
+    Ok(Json(promotions::in_force(&mut conn, now).await?))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

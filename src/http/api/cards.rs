@@ -25,15 +25,17 @@ pub async fn add_customer(
     actor: Actor,
     ApiJson(body): ApiJson<NewCustomer>,
 ) -> AppResult<(StatusCode, Json<Customer>)> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     body.validate()?;
     let c = in_transaction(&state, |conn| {
         let body = body.clone();
         let actor = actor.clone();
         Box::pin(async move {
-            let c = customers::create(conn, &body).await?;
+            let c = customers::create(conn, &body, now).await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "customer_create",
                 &c.id.to_string(),
@@ -93,6 +95,7 @@ pub async fn open_card(
     actor: Actor,
     ApiJson(body): ApiJson<OpenCard>,
 ) -> AppResult<(StatusCode, Json<CardView>)> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let parent = body
         .parent_card
@@ -137,10 +140,12 @@ pub async fn open_card(
                     pin: protected,
                     station_id: station.map(|s| s.id),
                 },
+                now,
             )
             .await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "card_open",
                 &card.number,
@@ -281,13 +286,14 @@ pub async fn recharge_preview(
     ApiPath(number): ApiPath<String>,
     ApiQuery(q): ApiQuery<PreviewQuery>,
 ) -> AppResult<Json<Quote>> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let number = cards::parse_number(&number)?;
     let amount = amount("amount", &q.amount)?;
     let mut conn = state.db.pool().acquire().await?;
     let card = cards::find(&mut conn, &number).await?;
     Ok(Json(
-        recharge::preview(&mut conn, &card, amount, q.campaign_code.as_deref()).await?,
+        recharge::preview(&mut conn, &card, amount, q.campaign_code.as_deref(), now).await?,
     ))
 }
 
@@ -315,6 +321,7 @@ pub async fn recharge(
     ApiPath(number): ApiPath<String>,
     req: MoneyRequest<RechargeBody>,
 ) -> AppResult<Response> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let number = cards::parse_number(&number)?;
     let amt = amount("amount", &req.body.amount)?;
@@ -353,6 +360,7 @@ pub async fn recharge(
                         campaign_code: campaign.as_deref(),
                         station: station.as_deref(),
                     },
+                    now,
                 )
                 .await
             })
@@ -384,6 +392,7 @@ pub async fn loss_report(
     actor: Actor,
     ApiPath(number): ApiPath<String>,
 ) -> AppResult<Json<StatusChanged>> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let number = cards::parse_number(&number)?;
     in_transaction(&state, |conn| {
@@ -391,7 +400,7 @@ pub async fn loss_report(
         let number = number.clone();
         Box::pin(async move {
             let card = cards::find(conn, &number).await?;
-            life::report_lost(conn, &actor, &card).await
+            life::report_lost(conn, &actor, &card, now).await
         })
     })
     .await?;
@@ -406,6 +415,7 @@ pub async fn unlock(
     actor: Actor,
     ApiPath(number): ApiPath<String>,
 ) -> AppResult<Json<StatusChanged>> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let number = cards::parse_number(&number)?;
     in_transaction(&state, |conn| {
@@ -413,7 +423,7 @@ pub async fn unlock(
         let number = number.clone();
         Box::pin(async move {
             let card = cards::find(conn, &number).await?;
-            life::unlock(conn, &actor, &card).await
+            life::unlock(conn, &actor, &card, now).await
         })
     })
     .await?;
@@ -437,6 +447,7 @@ pub async fn replacement(
     ApiPath(number): ApiPath<String>,
     req: MoneyRequest<CounterBody>,
 ) -> AppResult<Response> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let number = cards::parse_number(&number)?;
     let wait = state.settings.replacement_wait_hours;
@@ -453,7 +464,7 @@ pub async fn replacement(
             let station = station.clone();
             Box::pin(async move {
                 let card = cards::find(conn, &number).await?;
-                life::replace(conn, &actor, &card, wait, station.as_deref()).await
+                life::replace(conn, &actor, &card, wait, station.as_deref(), now).await
             })
         },
     )
@@ -482,6 +493,7 @@ pub async fn conversion(
     ApiPath(number): ApiPath<String>,
     ApiJson(body): ApiJson<ConversionBody>,
 ) -> AppResult<Json<CardView>> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let number = cards::parse_number(&number)?;
     if let Some(c) = &body.customer {
@@ -500,16 +512,8 @@ pub async fn conversion(
         let customer_id = body.customer_id;
         Box::pin(async move {
             let card = cards::find(conn, &number).await?;
-            life::convert(
-                conn,
-                &actor,
-                &card,
-                customer_id,
-                customer.as_ref(),
-                &key,
-                pin.as_deref(),
-            )
-            .await?;
+            let holder = life::Holder::from_request(customer_id, customer.as_ref())?;
+            life::convert(conn, &actor, &card, holder, &key, pin.as_deref(), now).await?;
             let card = cards::find(conn, &number).await?;
             cards::view(conn, &card).await
         })
@@ -528,6 +532,7 @@ pub async fn closure(
     ApiPath(number): ApiPath<String>,
     req: MoneyRequest<CounterBody>,
 ) -> AppResult<Response> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let number = cards::parse_number(&number)?;
     let station = req.body.station.clone();
@@ -543,7 +548,7 @@ pub async fn closure(
             let station = station.clone();
             Box::pin(async move {
                 let card = cards::find(conn, &number).await?;
-                life::close(conn, &actor, &card, station.as_deref()).await
+                life::close(conn, &actor, &card, station.as_deref(), now).await
             })
         },
     )

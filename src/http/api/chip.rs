@@ -43,6 +43,7 @@ pub async fn read_card(
     actor: Actor,
     ApiJson(body): ApiJson<ReadBody>,
 ) -> AppResult<Json<read::ChipView>> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let expected = body
         .card_number
@@ -51,9 +52,14 @@ pub async fn read_card(
         .transpose()?;
     let db = state.db.clone();
     let tz = state.settings.time_zone;
-    let view = chip::with_card(desk(&state)?, move |desk, transport, handle| {
-        read::read(&db, desk, transport, handle, &actor, expected.as_ref(), tz)
-    })
+    let view = chip::at_counter(
+        desk(&state)?,
+        db,
+        actor,
+        tz,
+        now,
+        move |host, desk, transport| read::read(host, desk, transport, expected.as_ref()),
+    )
     .await?;
     Ok(Json(view))
 }
@@ -78,6 +84,7 @@ pub async fn load(
     actor: Actor,
     req: MoneyRequest<LoadBody>,
 ) -> AppResult<Response> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let request = loads::LoadRequest {
         number: cards::parse_number(&req.body.card_number)?,
@@ -88,9 +95,14 @@ pub async fn load(
     };
     let db = state.db.clone();
     let tz = state.settings.time_zone;
-    let (status, body) = chip::with_card(desk(&state)?, move |desk, transport, handle| {
-        loads::load(&db, desk, transport, handle, &actor, &request, tz)
-    })
+    let (status, body) = chip::at_counter(
+        desk(&state)?,
+        db,
+        actor,
+        tz,
+        now,
+        move |host, desk, transport| loads::load(host, desk, transport, &request),
+    )
     .await?;
     Ok(json_response(status, body))
 }
@@ -115,24 +127,29 @@ pub async fn start_fill(
     actor: Actor,
     ApiJson(body): ApiJson<FillBody>,
 ) -> AppResult<Response> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let number = cards::parse_number(&body.card_number)?;
     let db = state.db.clone();
     let tz = state.settings.time_zone;
-    let started = chip::with_card(desk(&state)?, move |desk, transport, handle| {
-        fills::start(
-            &db,
-            desk,
-            transport,
-            handle,
-            &actor,
-            &number,
-            body.pin.as_deref(),
-            &body.product,
-            body.station.as_deref(),
-            tz,
-        )
-    })
+    let started = chip::at_counter(
+        desk(&state)?,
+        db,
+        actor,
+        tz,
+        now,
+        move |host, desk, transport| {
+            fills::start(
+                host,
+                desk,
+                transport,
+                &number,
+                body.pin.as_deref(),
+                &body.product,
+                body.station.as_deref(),
+            )
+        },
+    )
     .await?;
     Ok((StatusCode::CREATED, Json(started)).into_response())
 }
@@ -157,6 +174,7 @@ pub async fn finish_fill(
     super::ApiPath(id): super::ApiPath<i64>,
     ApiJson(body): ApiJson<FinishBody>,
 ) -> AppResult<Json<fills::FillFinished>> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let amount = super::amount_or_zero("amount", &body.amount)?;
     let finished = fills::finish(
@@ -166,6 +184,7 @@ pub async fn finish_fill(
         id,
         amount,
         state.settings.time_zone,
+        now,
     )
     .await?;
     Ok(Json(finished))
@@ -203,6 +222,7 @@ pub async fn upload_purchase(
     actor: Actor,
     ApiJson(body): ApiJson<UploadBody>,
 ) -> AppResult<Response> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let desk = desk(&state)?;
     let number = cards::parse_number(&body.card_number)?;
@@ -228,6 +248,7 @@ pub async fn upload_purchase(
                     tac: &body.tac,
                     station: body.station.as_deref(),
                 },
+                now,
             )
             .await
         })
@@ -261,14 +282,20 @@ pub async fn personalise(
     actor: Actor,
     ApiJson(body): ApiJson<PersonaliseBody>,
 ) -> AppResult<Response> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let number = cards::parse_number(&body.card_number)?;
-    chip::issue::issue(&state.db, desk(&state)?, &actor, &number, &body.pin).await?;
+    chip::issue::issue(&state.db, desk(&state)?, &actor, &number, &body.pin, now).await?;
     let db = state.db.clone();
     let tz = state.settings.time_zone;
-    let view = chip::with_card(desk(&state)?, move |desk, transport, handle| {
-        read::read(&db, desk, transport, handle, &actor, Some(&number), tz)
-    })
+    let view = chip::at_counter(
+        desk(&state)?,
+        db,
+        actor,
+        tz,
+        now,
+        move |host, desk, transport| read::read(host, desk, transport, Some(&number)),
+    )
     .await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }

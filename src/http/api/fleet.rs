@@ -60,6 +60,7 @@ pub async fn add_vehicle(
     ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<VehicleInput>,
 ) -> AppResult<(StatusCode, Json<Vehicle>)> {
+    let now = state.now();
     may_manage(&actor, company)?;
     let new = body.validate()?;
     let v = in_transaction(&state, |conn| {
@@ -67,9 +68,10 @@ pub async fn add_vehicle(
         let new = new.clone();
         Box::pin(async move {
             company_of(conn, company).await?;
-            let v = vehicles::create(conn, company, &new).await?;
+            let v = vehicles::create(conn, company, &new, now).await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "vehicle_add",
                 &v.plate,
@@ -126,6 +128,7 @@ pub async fn grant_override(
     ApiPath((company, plate)): ApiPath<(i64, String)>,
     ApiJson(body): ApiJson<OverrideBody>,
 ) -> AppResult<(StatusCode, Json<OverrideGranted>)> {
+    let now = state.now();
     require(matches!(
         actor.role,
         Role::Admin | Role::FleetManager | Role::StationManager
@@ -150,10 +153,11 @@ pub async fn grant_override(
         let reason = body.reason.clone();
         Box::pin(async move {
             let v = vehicles::by_plate(conn, company, &plate).await?;
-            let id =
-                usage::grant_override(conn, v.id, control, &reason, actor.user_id, hours).await?;
+            let id = usage::grant_override(conn, v.id, control, &reason, actor.user_id, hours, now)
+                .await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "limit_override",
                 &v.plate,
@@ -180,6 +184,7 @@ pub async fn put_policy(
     ApiPath(company): ApiPath<i64>,
     ApiJson(policy): ApiJson<Policy>,
 ) -> AppResult<Json<Policy>> {
+    let now = state.now();
     require(matches!(
         actor.role,
         Role::Admin | Role::Hq | Role::FleetManager
@@ -191,9 +196,10 @@ pub async fn put_policy(
         let policy = policy.clone();
         Box::pin(async move {
             company_of(conn, company).await?;
-            allocation::save_policy(conn, company, &policy, actor.user_id).await?;
+            allocation::save_policy(conn, company, &policy, actor.user_id, now).await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "policy_save",
                 &company.to_string(),
@@ -234,6 +240,7 @@ pub async fn draft_plan(
     ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<DraftBody>,
 ) -> AppResult<(StatusCode, Json<Plan>)> {
+    let now = state.now();
     require(matches!(
         actor.role,
         Role::Admin | Role::Hq | Role::FleetManager
@@ -244,9 +251,10 @@ pub async fn draft_plan(
         let actor = actor.clone();
         let month = body.month.clone();
         Box::pin(async move {
-            let plan = allocation::draft(conn, company, &month).await?;
+            let plan = allocation::draft(conn, company, &month, now).await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "allocation_draft",
                 &month,
@@ -293,6 +301,7 @@ pub async fn edit_line(
     ApiPath((company, month, plate)): ApiPath<(i64, String, String)>,
     ApiJson(body): ApiJson<LineBody>,
 ) -> AppResult<Json<Plan>> {
+    let now = state.now();
     require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
     may_manage(&actor, company)?;
     let amount = super::amount_or_zero("amount", &body.amount)?;
@@ -304,6 +313,7 @@ pub async fn edit_line(
                 allocation::edit_line(conn, company, &month, &plate, amount, &reason).await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "allocation_edit",
                 &plate,
@@ -327,6 +337,7 @@ pub async fn approve_plan(
     ApiPath((company, month)): ApiPath<(i64, String)>,
     req: MoneyRequest<EmptyBody>,
 ) -> AppResult<Response> {
+    let now = state.now();
     require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
     may_manage(&actor, company)?;
     allocation::parse_month(&month)?;
@@ -339,7 +350,7 @@ pub async fn approve_plan(
         |conn| {
             let actor = actor.clone();
             let month = month.clone();
-            Box::pin(async move { allocation::approve(conn, &actor, company, &month).await })
+            Box::pin(async move { allocation::approve(conn, &actor, company, &month, now).await })
         },
     )
     .await
@@ -386,6 +397,7 @@ pub async fn import_vehicles(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<(StatusCode, Json<Imported>)> {
+    let now = state.now();
     may_manage(&actor, company)?;
     let body = csv_text(&headers, body)?;
     let rows = csv_io::parse(body.as_str()).map_err(csv_io::rejected)?;
@@ -396,7 +408,7 @@ pub async fn import_vehicles(
         Box::pin(async move {
             company_of(conn, company).await?;
             for (i, v) in rows.iter().enumerate() {
-                vehicles::create(conn, company, v).await.map_err(|e| {
+                vehicles::create(conn, company, v, now).await.map_err(|e| {
                     csv_io::rejected(vec![csv_io::RowError {
                         line: u64::try_from(i).unwrap_or(0) + 2,
                         reason: e.message,
@@ -405,6 +417,7 @@ pub async fn import_vehicles(
             }
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "vehicle_import",
                 &company.to_string(),
@@ -550,6 +563,7 @@ pub async fn acknowledge(
     ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<AckBody>,
 ) -> AppResult<StatusCode> {
+    let now = state.now();
     require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
     may_manage(&actor, company)?;
     let kind = review::AnomalyKind::parse(&body.kind).ok_or_else(|| {
@@ -563,10 +577,19 @@ pub async fn acknowledge(
         let justification = body.justification.clone();
         let sale_id = body.sale_id;
         Box::pin(async move {
-            review::acknowledge(conn, company, sale_id, kind, &justification, actor.user_id)
-                .await?;
+            review::acknowledge(
+                conn,
+                company,
+                sale_id,
+                kind,
+                &justification,
+                actor.user_id,
+                now,
+            )
+            .await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "anomaly_ack",
                 &sale_id.to_string(),
@@ -619,15 +642,18 @@ pub async fn request_topup(
     ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<TopUpBody>,
 ) -> AppResult<(StatusCode, Json<requests::TopUp>)> {
+    let now = state.now();
     may_manage(&actor, company)?;
     let amount = super::amount("amount", &body.amount)?;
     let t = in_transaction(&state, |conn| {
         let actor = actor.clone();
         let (plate, reason) = (body.plate.clone(), body.reason.clone());
         Box::pin(async move {
-            let t = requests::request_topup(conn, &actor, company, &plate, amount, &reason).await?;
+            let t = requests::request_topup(conn, &actor, company, &plate, amount, &reason, now)
+                .await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "topup_request",
                 &t.plate,
@@ -651,6 +677,7 @@ pub async fn decide_topup(
     ApiPath((company, id, decision)): ApiPath<(i64, i64, String)>,
     req: MoneyRequest<EmptyBody>,
 ) -> AppResult<Response> {
+    let now = state.now();
     require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
     may_manage(&actor, company)?;
     let approve = match decision.as_str() {
@@ -668,9 +695,10 @@ pub async fn decide_topup(
         |conn| {
             let actor = actor.clone();
             Box::pin(async move {
-                let t = requests::decide_topup(conn, &actor, company, id, approve, tz).await?;
+                let t = requests::decide_topup(conn, &actor, company, id, approve, tz, now).await?;
                 crate::audit::record(
                     conn,
+                    now,
                     Some(actor.user_id),
                     "topup_decision",
                     &t.plate,
@@ -693,14 +721,16 @@ pub async fn request_loan(
     ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<requests::LoanRequest>,
 ) -> AppResult<(StatusCode, Json<requests::Loan>)> {
+    let now = state.now();
     may_manage(&actor, company)?;
     let l = in_transaction(&state, |conn| {
         let actor = actor.clone();
         let body = body.clone();
         Box::pin(async move {
-            let l = requests::request_loan(conn, &actor, company, &body).await?;
+            let l = requests::request_loan(conn, &actor, company, &body, now).await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "loan_request",
                 &l.plate,
@@ -736,6 +766,7 @@ pub async fn loan_step(
     actor: Actor,
     ApiPath((company, id, step)): ApiPath<(i64, i64, String)>,
 ) -> AppResult<Json<requests::Loan>> {
+    let now = state.now();
     may_manage(&actor, company)?;
     let step = match step.as_str() {
         "approval" => requests::LoanStep::Approve,
@@ -753,9 +784,10 @@ pub async fn loan_step(
     let l = in_transaction(&state, |conn| {
         let actor = actor.clone();
         Box::pin(async move {
-            let l = requests::loan_step(conn, &actor, company, id, step).await?;
+            let l = requests::loan_step(conn, &actor, company, id, step, now).await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "loan_step",
                 &l.plate,
@@ -783,15 +815,17 @@ pub async fn record_cash(
     ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<requests::CashRefuelRequest>,
 ) -> AppResult<(StatusCode, Json<CashRecorded>)> {
+    let now = state.now();
     require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
     may_manage(&actor, company)?;
     let id = in_transaction(&state, |conn| {
         let actor = actor.clone();
         let body = body.clone();
         Box::pin(async move {
-            let id = requests::record_cash(conn, &actor, company, &body).await?;
+            let id = requests::record_cash(conn, &actor, company, &body, now).await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "cash_refuel",
                 &body.plate,

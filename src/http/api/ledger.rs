@@ -11,7 +11,6 @@ use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction, r
 use super::{ApiPath, ApiQuery, EmptyBody, IdempotencyKey, amount, amount_or_zero};
 use crate::auth::{Actor, Role};
 use crate::cards;
-use crate::db;
 use crate::error::{AppError, AppResult, Code};
 use crate::http::openapi::{AmountOrZeroText, AmountText, CardNumberText, PinText};
 use crate::ledger::{self, AccountKind, Operation, check, holds};
@@ -45,6 +44,7 @@ pub async fn place_hold(
     actor: Actor,
     req: MoneyRequest<HoldBody>,
 ) -> AppResult<Response> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let body = &req.body;
     let number = cards::parse_number(&body.card_number)?;
@@ -80,19 +80,23 @@ pub async fn place_hold(
                 let card = cards::find(conn, &number).await?;
                 card.ensure_can_spend()?;
                 let station = stations::for_counter(conn, &actor, station.as_deref()).await?;
-                let expires = db::now_us() + minutes * 60_000_000;
+                let expires = now + minutes * 60_000_000;
                 let hold = holds::place(
                     conn,
-                    card.id,
-                    card.account_id,
-                    Some(station.id),
-                    amt,
-                    expires,
-                    reference.as_deref(),
+                    &holds::NewHold {
+                        card_id: card.id,
+                        account_id: card.account_id,
+                        station_id: Some(station.id),
+                        amount: amt,
+                        expires_at: expires,
+                        reference: reference.as_deref(),
+                    },
+                    now,
                 )
                 .await?;
                 crate::audit::record(
                     conn,
+                    now,
                     Some(actor.user_id),
                     "hold",
                     &card.number,
@@ -137,6 +141,7 @@ pub async fn capture_hold(
     ApiPath(id): ApiPath<i64>,
     req: MoneyRequest<CaptureBody>,
 ) -> AppResult<Response> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let amt = amount("amount", &req.body.amount)?;
     idempotent(
@@ -156,6 +161,7 @@ pub async fn capture_hold(
                 let op = ledger::record_operation(
                     conn,
                     Operation {
+                        at: now,
                         kind: "hold_capture",
                         card_id: Some(hold.card_id),
                         station_id: Some(station.id),
@@ -169,11 +175,13 @@ pub async fn capture_hold(
                     conn,
                     AccountKind::Sales,
                     &format!("sales:{}", station.code),
+                    now,
                 )
                 .await?;
                 holds::capture(conn, id, amt, op, sales).await?;
                 crate::audit::record(
                     conn,
+                    now,
                     Some(actor.user_id),
                     "hold_capture",
                     &id.to_string(),
@@ -197,6 +205,7 @@ pub async fn void_hold(
     ApiPath(id): ApiPath<i64>,
     req: MoneyRequest<EmptyBody>,
 ) -> AppResult<Response> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     idempotent(
         &state,
@@ -207,9 +216,10 @@ pub async fn void_hold(
         |conn| {
             let actor = actor.clone();
             Box::pin(async move {
-                let hold = holds::void(conn, id).await?;
+                let hold = holds::void(conn, id, now).await?;
                 crate::audit::record(
                     conn,
+                    now,
                     Some(actor.user_id),
                     "hold_void",
                     &hold.id.to_string(),
@@ -247,6 +257,7 @@ pub async fn open_shift(
     actor: Actor,
     ApiJson(body): ApiJson<OpenShift>,
 ) -> AppResult<(StatusCode, Json<shifts::Shift>)> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let station = body.station;
     let shift = in_transaction(&state, |conn| {
@@ -254,9 +265,10 @@ pub async fn open_shift(
         let station = station.clone();
         Box::pin(async move {
             let station = stations::for_counter(conn, &actor, station.as_deref()).await?;
-            let id = shifts::ensure_open(conn, station.id, actor.user_id).await?;
+            let id = shifts::ensure_open(conn, station.id, actor.user_id, now).await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "shift_open",
                 &id.to_string(),
@@ -314,6 +326,7 @@ pub async fn close_shift(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<CloseShift>,
 ) -> AppResult<Json<shifts::Shift>> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let counted = shifts::Totals {
         cash: amount_or_zero("counted_cash", &body.counted_cash)?,
@@ -325,9 +338,10 @@ pub async fn close_shift(
         let actor = actor.clone();
         let counted = counted.clone();
         Box::pin(async move {
-            let s = shifts::close(conn, id, own_only, &counted).await?;
+            let s = shifts::close(conn, id, own_only, &counted, now).await?;
             crate::audit::record(
                 conn,
+                now,
                 Some(actor.user_id),
                 "shift_close",
                 &id.to_string(),

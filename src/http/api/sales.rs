@@ -51,6 +51,7 @@ pub async fn sell(
     actor: Actor,
     req: MoneyRequest<SaleBody>,
 ) -> AppResult<Response> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let body = &req.body;
     let number = cards::parse_number(&body.card_number)?;
@@ -102,6 +103,7 @@ pub async fn sell(
                         odometer,
                     },
                     tz,
+                    now,
                 )
                 .await
             })
@@ -207,6 +209,7 @@ pub async fn transfer(
     actor: Actor,
     req: MoneyRequest<TransferBody>,
 ) -> AppResult<Response> {
+    let now = state.now();
     require(actor.can_work_counter())?;
     let from = cards::parse_number(&req.body.from_card)?;
     let to = cards::parse_number(&req.body.to_card)?;
@@ -223,7 +226,7 @@ pub async fn transfer(
             Box::pin(async move {
                 let from = cards::find(conn, &from).await?;
                 let to = cards::find(conn, &to).await?;
-                transfer::transfer(conn, &actor, &from, &to, amt).await
+                transfer::transfer(conn, &actor, &from, &to, amt, now).await
             })
         },
     )

@@ -49,6 +49,7 @@ pub async fn login_user(
     username: &str,
     password: &str,
 ) -> AppResult<(Actor, String)> {
+    let now = state.now();
     let key = format!("login:{}", username.trim().to_lowercase());
     state
         .throttle
@@ -64,9 +65,10 @@ pub async fn login_user(
         }
     };
     state.throttle.clear(&key);
-    let token = sessions::create(&mut conn, actor.user_id).await?;
+    let token = sessions::create(&mut conn, actor.user_id, now).await?;
     crate::audit::record(
         &mut conn,
+        now,
         Some(actor.user_id),
         "login",
         &actor.username,

@@ -26,13 +26,19 @@ fn desk(state: &AppState) -> AppResult<std::sync::Arc<chip::Desk>> {
 }
 
 async fn read_view(state: &AppState, c: &Cashier, number: &str) -> AppResult<read::ChipView> {
+    let now = state.now();
     let expected = cards::parse_number(number)?;
     let db = state.db.clone();
     let actor = c.actor.clone();
     let tz = state.settings.time_zone;
-    chip::with_card(desk(state)?, move |desk, transport, handle| {
-        read::read(&db, desk, transport, handle, &actor, Some(&expected), tz)
-    })
+    chip::at_counter(
+        desk(state)?,
+        db,
+        actor,
+        tz,
+        now,
+        move |host, desk, transport| read::read(host, desk, transport, Some(&expected)),
+    )
     .await
 }
 
@@ -130,9 +136,10 @@ pub async fn personalise(
     Path(number): Path<String>,
     Form(f): Form<PersonaliseForm>,
 ) -> Response {
+    let now = state.now();
     let done = async {
         let n = cards::parse_number(&number)?;
-        chip::issue::issue(&state.db, desk(&state)?, &c.actor, &n, &f.pin).await
+        chip::issue::issue(&state.db, desk(&state)?, &c.actor, &n, &f.pin, now).await
     }
     .await;
     match (done, read_view(&state, &c, &number).await) {
@@ -154,6 +161,7 @@ pub async fn load(
     Path(number): Path<String>,
     Form(f): Form<LoadForm>,
 ) -> Response {
+    let now = state.now();
     let done = async {
         let request = loads::LoadRequest {
             number: cards::parse_number(&number)?,
@@ -169,9 +177,14 @@ pub async fn load(
         let db = state.db.clone();
         let actor = c.actor.clone();
         let tz = state.settings.time_zone;
-        chip::with_card(desk(&state)?, move |desk, transport, handle| {
-            loads::load(&db, desk, transport, handle, &actor, &request, tz)
-        })
+        chip::at_counter(
+            desk(&state)?,
+            db,
+            actor,
+            tz,
+            now,
+            move |host, desk, transport| loads::load(host, desk, transport, &request),
+        )
         .await
     }
     .await;

@@ -198,13 +198,14 @@ pub async fn card_body(
     number: &str,
     err: Option<&AppError>,
 ) -> AppResult<Markup> {
+    let now = state.now();
     let lang = c.lang;
     let number = cards::parse_number(number)?;
     let mut conn = state.db.pool().acquire().await?;
     let card = cards::find(&mut conn, &number).await?;
     let view = cards::view(&mut conn, &card).await?;
     let recent = statement::page(&mut conn, &card, 1, 10).await?;
-    let products = products::list(&mut conn).await?;
+    let products = products::list(&mut conn, now).await?;
     let key = uuid::Uuid::new_v4().to_string();
     let tz = state.settings.time_zone;
     Ok(page(
@@ -344,6 +345,7 @@ pub async fn loss_report(
     Path(number): Path<String>,
     Form(f): Form<Confirm>,
 ) -> Response {
+    let now = state.now();
     let done = async {
         if f.confirm.as_deref() != Some("yes") {
             return Err(AppError::new(
@@ -357,7 +359,7 @@ pub async fn loss_report(
             let (n, actor) = (n.clone(), actor.clone());
             Box::pin(async move {
                 let card = cards::find(conn, &n).await?;
-                life::report_lost(conn, &actor, &card).await
+                life::report_lost(conn, &actor, &card, now).await
             })
         })
         .await?;
@@ -378,6 +380,7 @@ pub async fn replacement(
     Path(number): Path<String>,
     Form(f): Form<KeyForm>,
 ) -> Response {
+    let now = state.now();
     let done = async {
         let n = cards::parse_number(&number)?;
         let wait = state.settings.replacement_wait_hours;
@@ -397,7 +400,7 @@ pub async fn replacement(
                 let (n, actor) = (n.clone(), actor.clone());
                 Box::pin(async move {
                     let card = cards::find(conn, &n).await?;
-                    life::replace(conn, &actor, &card, wait, None).await
+                    life::replace(conn, &actor, &card, wait, None, now).await
                 })
             },
         )
@@ -434,6 +437,7 @@ pub async fn conversion(
     Path(number): Path<String>,
     Form(f): Form<ConvertForm>,
 ) -> Response {
+    let now = state.now();
     let done = async {
         let n = cards::parse_number(&number)?;
         let holder = NewCustomer {
@@ -451,7 +455,16 @@ pub async fn conversion(
             let (n, actor, holder, key) = (n.clone(), actor.clone(), holder.clone(), key.clone());
             Box::pin(async move {
                 let card = cards::find(conn, &n).await?;
-                life::convert(conn, &actor, &card, None, Some(&holder), &key, None).await
+                life::convert(
+                    conn,
+                    &actor,
+                    &card,
+                    life::Holder::New(&holder),
+                    &key,
+                    None,
+                    now,
+                )
+                .await
             })
         })
         .await?;
@@ -466,6 +479,7 @@ pub async fn unlock(
     c: Cashier,
     Path(number): Path<String>,
 ) -> Response {
+    let now = state.now();
     let done = async {
         let n = cards::parse_number(&number)?;
         let actor = c.actor.clone();
@@ -473,7 +487,7 @@ pub async fn unlock(
             let (n, actor) = (n.clone(), actor.clone());
             Box::pin(async move {
                 let card = cards::find(conn, &n).await?;
-                life::unlock(conn, &actor, &card).await
+                life::unlock(conn, &actor, &card, now).await
             })
         })
         .await?;
@@ -528,6 +542,7 @@ pub async fn new_card(
     c: Cashier,
     Form(f): Form<NewCardForm>,
 ) -> Response {
+    let now = state.now();
     let done: AppResult<String> = async {
         let kind = CardKind::parse(&f.kind)
             .filter(|k| !k.is_sub_card())
@@ -558,7 +573,7 @@ pub async fn new_card(
             let (holder, pin, actor) = (holder.clone(), pin.clone(), actor.clone());
             Box::pin(async move {
                 let customer_id = match &holder {
-                    Some(h) => Some(customers::create(conn, h).await?.id),
+                    Some(h) => Some(customers::create(conn, h, now).await?.id),
                     None => None,
                 };
                 let station = crate::stations::for_counter(conn, &actor, None).await.ok();
@@ -572,10 +587,12 @@ pub async fn new_card(
                         pin,
                         station_id: station.map(|s| s.id),
                     },
+                    now,
                 )
                 .await?;
                 crate::audit::record(
                     conn,
+                    now,
                     Some(actor.user_id),
                     "card_open",
                     &card.number,

@@ -117,13 +117,14 @@ pub async fn review_page(
     Path(company): Path<i64>,
     Query(q): Query<MonthQuery>,
 ) -> Response {
+    let now = state.now();
     let lang = s.lang;
     let tz = state.settings.time_zone;
     let shown: AppResult<Markup> = async {
         may_see(&s, company)?;
         let month = match q.month {
             Some(m) => m,
-            None => crate::fleet::local_periods(crate::db::now_us(), tz).1,
+            None => crate::fleet::local_periods(now, tz).1,
         };
         let months = last_twelve(&month)?;
         let mut conn = state.db.pool().acquire().await?;
@@ -229,6 +230,7 @@ pub async fn ack(
     Query(q): Query<MonthQuery>,
     Form(f): Form<AckForm>,
 ) -> Response {
+    let now = state.now();
     let done: AppResult<()> = async {
         may_see(&s, company)?;
         let kind = review::AnomalyKind::parse(&f.kind)
@@ -244,10 +246,12 @@ pub async fn ack(
                     kind,
                     &justification,
                     actor.user_id,
+                    now,
                 )
                 .await?;
                 crate::audit::record(
                     conn,
+                    now,
                     Some(actor.user_id),
                     "anomaly_ack",
                     &f.sale_id.to_string(),

@@ -41,6 +41,7 @@ pub async fn recharge_preview(
     Path(number): Path<String>,
     Query(q): Query<PreviewQuery>,
 ) -> Response {
+    let now = state.now();
     let lang = c.lang;
     let shown: AppResult<Markup> = async {
         let n = cards::parse_number(&number)?;
@@ -50,7 +51,7 @@ pub async fn recharge_preview(
         let card = cards::find(&mut conn, &n).await?;
         card.ensure_can_receive()?;
         let view = cards::view(&mut conn, &card).await?;
-        let quote = recharge::preview(&mut conn, &card, amt, None).await?;
+        let quote = recharge::preview(&mut conn, &card, amt, None, now).await?;
         let after = Money::from_fen(view.balance.fen() + amt.fen() + quote.bonus.fen());
         let key = uuid::Uuid::new_v4().to_string();
         Ok(page(lang, t(lang, "recharge"), Some(&c.actor), html! {
@@ -108,6 +109,7 @@ pub async fn recharge(
     Path(number): Path<String>,
     Form(f): Form<RechargeForm>,
 ) -> Response {
+    let now = state.now();
     let done: AppResult<i64> = async {
         let n = cards::parse_number(&number)?;
         let amt = amount("amount", &f.amount)?;
@@ -131,6 +133,7 @@ pub async fn recharge(
                         campaign_code: None,
                         station: None,
                     },
+                    now,
                 )
                 .await
             })
@@ -229,6 +232,7 @@ pub async fn sale(
     Path(number): Path<String>,
     Form(f): Form<SaleForm>,
 ) -> Response {
+    let now = state.now();
     let done: AppResult<i64> = async {
         let n = cards::parse_number(&number)?;
         let quantity = match (filled(&f.litres), filled(&f.amount)) {
@@ -284,7 +288,7 @@ pub async fn sale(
                         plate: plate.as_deref(),
                         odometer,
                     };
-                    sale::sell(conn, &actor, &req, tz).await
+                    sale::sell(conn, &actor, &req, tz, now).await
                 })
             },
             |conn, debited: crate::ledger::Debited| {
