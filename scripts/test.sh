@@ -4,34 +4,7 @@
 # real pcscd with a virtual reader). Installs and starts what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh pcscd vsmartcard-vpcd pcsc-tools chromium chromium-driver
-
-# PostgreSQL: use TEST_DATABASE_URL, or the local server (started if stopped).
-if [ -z "${TEST_DATABASE_URL:-}" ]; then
-    local_pg="postgres://postgres@127.0.0.1:5432/test"
-    if ! psql "$local_pg" -qtAc 'select 1' >/dev/null 2>&1 && command -v pg_ctlcluster >/dev/null; then
-        version="$(ls /etc/postgresql | head -n1)"
-        pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
-        for _ in $(seq 50); do psql "$local_pg" -qtAc 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
-    fi
-    if psql "$local_pg" -qtAc 'select 1' >/dev/null 2>&1; then
-        export TEST_DATABASE_URL="$local_pg"
-    else
-        echo "*** no PostgreSQL server answers: the PostgreSQL tests will skip (or fail under CI=true) ***"
-    fi
-fi
-echo "TEST_DATABASE_URL=${TEST_DATABASE_URL:-<unset>}"
-# Databases left behind by an earlier run that was killed mid-test.
-if [ -n "${TEST_DATABASE_URL:-}" ]; then
-    for db in $(psql "$TEST_DATABASE_URL" -qtAc "select datname from pg_database where datname like 'fuelcard\_test\_%'" 2>/dev/null); do
-        psql "$TEST_DATABASE_URL" -qtAc "drop database if exists $db with (force)" >/dev/null 2>&1 || true
-    done
-fi
-
-# pcscd with the virtual reader, for the reader's end-to-end tests.
-if [ -x reader/scripts/pcscd-up.sh ]; then
-    reader/scripts/pcscd-up.sh
-fi
+source scripts/test-env.sh
 
 # Every step runs even when an earlier one fails, so one run shows every
 # failure; the command fails at the end if any step did.

@@ -20,8 +20,7 @@ use sqlx::Row;
 
 use super::read::Settlement;
 use super::{
-    Desk, Host, block_on_tx, chip_account, next_terminal_ttc, refused, stamp_at, stamp_parse,
-    stamp_text, unhex,
+    Desk, Host, chip_account, next_terminal_ttc, refused, stamp_at, stamp_parse, stamp_text, unhex,
 };
 use crate::auth::Actor;
 use crate::cards::{self, CardNumber, products};
@@ -67,13 +66,7 @@ pub fn start(
     product: &str,
     station: Option<&str>,
 ) -> AppResult<FillStarted> {
-    let Host {
-        db,
-        handle,
-        actor,
-        tz,
-        now,
-    } = *host;
+    let now = host.now;
     let mut opened = super::open(transport, desk, Some(number))?;
     super::read::settle(host, desk, &mut opened.purse, &opened.public)?;
     let pin = pin.ok_or_else(|| {
@@ -93,14 +86,12 @@ pub fn start(
     let terminal = desk.terminal_hex();
     let ttc = {
         let terminal = terminal.clone();
-        block_on_tx(handle, db, move |conn| {
-            Box::pin(async move { next_terminal_ttc(conn, &terminal).await })
-        })?
+        host.in_tx(move |conn| Box::pin(async move { next_terminal_ttc(conn, &terminal).await }))?
     };
     let at = flows::Terminal {
         id: desk.terminal,
         ttc,
-        stamp: stamp_at(now, tz)?,
+        stamp: stamp_at(now, host.tz)?,
     };
     let lock =
         flows::grey_lock(&mut opened.purse, &*desk.keys, &opened.public, &at).map_err(refused)?;
@@ -108,8 +99,8 @@ pub fn start(
     let number = number.clone();
     let product = product.to_string();
     let station = station.map(str::to_string);
-    let actor = actor.clone();
-    block_on_tx(handle, db, move |conn| {
+    let actor = host.actor.clone();
+    host.in_tx(move |conn| {
         Box::pin(async move {
             let card = cards::find(conn, &number).await?;
             let product = products::find(conn, &product).await?;
@@ -347,13 +338,7 @@ fn unlock(
     status: &GreyStatus,
     fill: &Fill,
 ) -> AppResult<Option<Money>> {
-    let Host {
-        db,
-        handle,
-        tz,
-        now,
-        ..
-    } = *host;
+    let now = host.now;
     let Some(amount_fen) = fill.amount_fen else {
         return Ok(None);
     };
@@ -363,11 +348,11 @@ fn unlock(
             // Written down before the card is debited, so that a TAC lost
             // with a pulled card can be checked later.
             let ttc_terminal = desk.terminal_hex();
-            let stamp = stamp_at(now, tz)?;
+            let stamp = stamp_at(now, host.tz)?;
             let fill_id = fill.id;
             let psam_ttc = {
                 let t = ttc_terminal.clone();
-                block_on_tx(handle, db, move |conn| {
+                host.in_tx(move |conn| {
                     Box::pin(async move {
                         let ttc = next_terminal_ttc(conn, &t).await?;
                         sqlx::query(
@@ -444,18 +429,12 @@ fn unlock(
 /// The host side of a settled fill, once: the hold on the chip account is
 /// captured into the sales account of the station where the fill happened.
 fn settle_host(host: &Host<'_>, fill: &Fill, amount_fen: i64, tac: [u8; 4]) -> AppResult<()> {
-    let Host {
-        db,
-        handle,
-        actor,
-        now,
-        ..
-    } = *host;
+    let now = host.now;
     let (id, card_id, hold_id, station_id) = (fill.id, fill.card_id, fill.hold_id, fill.station_id);
     let number = fill.card_number.clone();
-    let user_id = actor.user_id;
-    let actor_station = actor.station_id;
-    block_on_tx(handle, db, move |conn| {
+    let user_id = host.actor.user_id;
+    let actor_station = host.actor.station_id;
+    host.in_tx(move |conn| {
         Box::pin(async move {
             let settled = sqlx::query(
                 "UPDATE chip_fills SET status = 'settled', tac = $1, settled_at = $2, \
@@ -525,14 +504,13 @@ pub fn settle_grey(
     purse: &mut Purse<'_>,
     public: &PublicData,
 ) -> AppResult<Option<Settlement>> {
-    let Host { db, handle, .. } = *host;
     let status = purse.grey_status().map_err(refused)?;
     if status.flag == GreyFlag::Clear {
         return Ok(None);
     }
     let number = public.card_number.clone();
-    let fill = handle.block_on(async {
-        let mut conn = db.pool().acquire().await?;
+    let fill = host.handle.block_on(async {
+        let mut conn = host.db.pool().acquire().await?;
         let row = sqlx::query(&format!(
             "SELECT {FILL_COLUMNS} FROM chip_fills f JOIN cards c ON c.id = f.card_id \
              WHERE c.number = $1 AND f.status IN ('locked', 'fuelled') \

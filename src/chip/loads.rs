@@ -23,9 +23,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::read::Settlement;
-use super::{
-    Desk, Host, block_on_tx, chip_account, refused, stamp_at, stamp_parse, stamp_text, unhex,
-};
+use super::{Desk, Host, chip_account, refused, stamp_at, stamp_parse, stamp_text, unhex};
 use crate::cards::{self, CardNumber};
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::{self, holds, idempotency, idempotency::Claim};
@@ -76,20 +74,14 @@ pub fn load(
     transport: &mut dyn fuelcard_reader::transport::Transport,
     req: &LoadRequest,
 ) -> AppResult<(StatusCode, String)> {
-    let Host {
-        db,
-        handle,
-        actor,
-        tz,
-        now,
-    } = *host;
+    let now = host.now;
     let amount_fen = u32::try_from(req.amount.fen())
         .ok()
         .filter(|a| *a > 0)
         .ok_or_else(|| AppError::new(Code::InvalidAmount, "a load is 0.01 to 42,949,672.95"))?;
-    let earlier = handle.block_on(async {
-        let mut conn = db.pool().acquire().await?;
-        idempotency::earlier(&mut conn, &req.key, actor.user_id, &req.hash).await
+    let earlier = host.handle.block_on(async {
+        let mut conn = host.db.pool().acquire().await?;
+        idempotency::earlier(&mut conn, &req.key, host.actor.user_id, &req.hash).await
     })?;
     if let Some(Claim::Replay { status, body }) = earlier {
         return Ok((status, body));
@@ -110,7 +102,7 @@ pub fn load(
         txn_type: txn_type::ED_LOAD,
         terminal: desk.terminal,
     };
-    let stamp = stamp_at(now, tz)?;
+    let stamp = stamp_at(now, host.tz)?;
     // MAC1 wrong: the card is not ours; nothing has been written.
     let mac2 = desk
         .keys
@@ -150,22 +142,16 @@ fn write_pending(
     context: &LoadContext,
     stamp: Stamp,
 ) -> AppResult<Pending> {
-    let Host {
-        db,
-        handle,
-        actor,
-        now,
-        ..
-    } = *host;
+    let now = host.now;
     let number = req.number.clone();
     let key = req.key.clone();
     let hash = req.hash.clone();
-    let user_id = actor.user_id;
+    let user_id = host.actor.user_id;
     let station_id = req.station_id;
     let amount = req.amount;
     let context = *context;
     let terminal = desk.terminal_hex();
-    block_on_tx(handle, db, move |conn| {
+    host.in_tx(move |conn| {
         Box::pin(async move {
             match idempotency::claim(conn, &key, user_id, &hash, now).await? {
                 Claim::Fresh => {}
@@ -237,18 +223,12 @@ fn write_pending(
 
 /// The card proved the credit: the held amount moves to the chip account.
 fn complete(host: &Host<'_>, p: &Pending, tac: [u8; 4]) -> AppResult<Loaded> {
-    let Host {
-        db,
-        handle,
-        actor,
-        now,
-        ..
-    } = *host;
+    let now = host.now;
     let (id, card_id, hold_id, key) = (p.id, p.card_id, p.hold_id, p.key.clone());
     let number = p.card_number.clone();
     let context = p.context;
-    let user_id = actor.user_id;
-    block_on_tx(handle, db, move |conn| {
+    let user_id = host.actor.user_id;
+    host.in_tx(move |conn| {
         Box::pin(async move {
             let chip = chip_account(conn, &number, now).await?;
             let op = ledger::record_operation(
@@ -312,16 +292,10 @@ fn complete(host: &Host<'_>, p: &Pending, tac: [u8; 4]) -> AppResult<Loaded> {
 /// The card did not credit: the hold is voided and the key freed, as if
 /// the load had never been asked.
 fn reverse(host: &Host<'_>, p: &Pending) -> AppResult<()> {
-    let Host {
-        db,
-        handle,
-        actor,
-        now,
-        ..
-    } = *host;
+    let now = host.now;
     let (id, hold_id, key, number) = (p.id, p.hold_id, p.key.clone(), p.card_number.clone());
-    let user_id = actor.user_id;
-    block_on_tx(handle, db, move |conn| {
+    let user_id = host.actor.user_id;
+    host.in_tx(move |conn| {
         Box::pin(async move {
             let undone = sqlx::query(
                 "UPDATE chip_loads SET status = 'reversed', settled_at = $1 \
@@ -389,11 +363,10 @@ pub fn settle_pending(
 }
 
 fn find_pending(host: &Host<'_>, public: &PublicData) -> AppResult<Option<Pending>> {
-    let Host { db, handle, .. } = *host;
     let asn8 = public.asn8();
     let card_number = public.card_number.as_str();
-    handle.block_on(async {
-        let mut conn = db.pool().acquire().await?;
+    host.handle.block_on(async {
+        let mut conn = host.db.pool().acquire().await?;
         let row = sqlx::query(
             "SELECT l.id, l.card_id, l.hold_id, l.idempotency_key, l.amount_fen, l.terminal, \
                l.online_ttc, l.balance_before_fen, l.key_version, l.card_random, l.stamp \

@@ -138,6 +138,16 @@ pub struct Host<'a> {
     pub now: i64,
 }
 
+impl Host<'_> {
+    /// Runs `work` in one write transaction, waited on from the chip thread.
+    pub fn in_tx<R, F>(&self, work: F) -> AppResult<R>
+    where
+        F: for<'c> FnOnce(&'c mut Conn) -> crate::http::extract::Work<'c, R>,
+    {
+        block_on_tx(self.handle, self.db, work)
+    }
+}
+
 /// The card in the slot, selected and identified.
 pub struct Opened<'a> {
     pub purse: Purse<'a>,
