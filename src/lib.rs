@@ -4,6 +4,11 @@
 //! exact amounts, `ledger` for the double-entry heart, `cards` for what a
 //! cashier does, `stations` for shifts and day-end, `auth` for users, `http`
 //! for the API and pages, `db` for the two backends.
+//!
+//! Time comes from one [`time::Clock`], made at start-up (the system clock,
+//! or one set with `--clock`) and kept in the service's settings: a request
+//! reads it once and hands the instant down, so the rules and stores below
+//! never ask the system what time it is.
 
 pub mod audit;
 pub mod auth;
