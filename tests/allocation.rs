@@ -6,13 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::on_both_backends;
-use crate::support::TestEnv;
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/fleet");
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!("{FIXTURES}/{name}")).expect("fixture file")
-}
+use crate::support::{TestEnv, fixture};
 
 /// The server clock's month and the next, in the operator's time zone.
 fn months(env: &TestEnv) -> (String, String) {
@@ -142,15 +136,7 @@ async fn fixture_plan_and_funding(env: &TestEnv) {
     }
 
     // The policy, from the fixture TOML, as JSON.
-    let policy: toml::Value = toml::from_str(&fixture("policy.toml")).expect("toml");
-    let r = env
-        .put(
-            &manager,
-            &format!("/api/v1/fleet/{company}/policy"),
-            serde_json::to_value(policy).expect("json"),
-        )
-        .await;
-    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    env.put_fixture_policy(&manager, company).await;
 
     // This month: the base amounts, funded from the main card.
     let (this, next) = months(env);

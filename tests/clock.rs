@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestEnv, spawn_server};
+use crate::support::{TestEnv, fixture, spawn_server};
 
 /// Runs `$story` on both backends with the server's clock started at each
 /// instant, as `$story::$instant::{sqlite, postgres}`.
@@ -96,22 +96,12 @@ async fn fleet_review(env: &TestEnv) {
     let cashier = env.login("cashier1").await;
     let (company, manager, main) = env.company(&cashier, "顺达物流", "fleet-a", "1000").await;
     let plate = "浙A10001";
-    let r = env
-        .post(
-            &manager,
-            &format!("/api/v1/fleet/{company}/vehicles"),
-            json!({
-                "plate": plate, "vehicle_type": "car", "displacement": "1.6", "products": ["92"],
-                "tank_capacity": "50", "baseline_l_per_100km": "8"
-            }),
-        )
-        .await;
-    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let vehicle = json!({
+        "plate": plate, "vehicle_type": "car", "displacement": "1.6", "products": ["92"],
+        "tank_capacity": "50", "baseline_l_per_100km": "8"
+    });
     let card = env
-        .new_card(
-            &cashier,
-            json!({"kind": "fleet", "parent_card": main, "plate": plate}),
-        )
+        .fleet_vehicle(&cashier, &manager, company, &main, vehicle)
         .await;
     let r = env
         .money(
@@ -224,23 +214,9 @@ async fn day_end(env: &TestEnv) {
 async fn allocation_day(env: &TestEnv) {
     let cashier = env.login("cashier1").await;
     let (company, manager, _) = env.company(&cashier, "顺达物流", "fleet-a", "1000").await;
-    let policy: toml::Value = toml::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/fleet/policy.toml"
-        ))
-        .expect("the fixture policy"),
-    )
-    .expect("toml");
+    let policy: toml::Value = toml::from_str(&fixture("policy.toml")).expect("toml");
     assert_eq!(policy["allocation_day"].as_integer(), Some(25));
-    let r = env
-        .put(
-            &manager,
-            &format!("/api/v1/fleet/{company}/policy"),
-            serde_json::to_value(policy).expect("json"),
-        )
-        .await;
-    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    env.put_fixture_policy(&manager, company).await;
 
     let dir = tempfile::tempdir().expect("a temp dir");
     let (_server, _) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;

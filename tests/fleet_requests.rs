@@ -10,22 +10,12 @@ async fn requests_between_runs(env: &TestEnv) {
     let cashier = env.login("cashier1").await;
     let (company, manager, main) = env.company(&cashier, "顺达物流", "fleet-a", "5000").await;
     let plate = "浙A55555";
-    let r = env
-        .post(
-            &manager,
-            &format!("/api/v1/fleet/{company}/vehicles"),
-            json!({
-                "plate": plate, "vehicle_type": "van", "displacement": "2.0", "products": ["92"],
-                "tank_capacity": "70", "baseline_l_per_100km": "10"
-            }),
-        )
-        .await;
-    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let vehicle = json!({
+        "plate": plate, "vehicle_type": "van", "displacement": "2.0", "products": ["92"],
+        "tank_capacity": "70", "baseline_l_per_100km": "10"
+    });
     let card = env
-        .new_card(
-            &cashier,
-            json!({"kind": "fleet", "parent_card": main, "plate": plate}),
-        )
+        .fleet_vehicle(&cashier, &manager, company, &main, vehicle)
         .await;
 
     // Early top-up: requested, approved once (a second approval moves nothing).

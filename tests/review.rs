@@ -21,19 +21,13 @@ async fn planted(env: &TestEnv) {
     let mut cards = std::collections::BTreeMap::new();
     for plate in ["浙A00001", "浙A00002", "浙A00003", "浙A00004"] {
         // Alert mode lets the planted refuels through, as a lenient manager would.
-        let r = env
-            .post(&manager, &format!("/api/v1/fleet/{company}/vehicles"), json!({
-                "plate": plate, "vehicle_type": "car", "displacement": "1.6", "products": ["92"],
-                "tank_capacity": "50", "baseline_l_per_100km": "8",
-                "controls": {"tank_capacity": "alert", "odometer": "alert", "product": "alert"}
-            }))
-            .await;
-        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        let vehicle = json!({
+            "plate": plate, "vehicle_type": "car", "displacement": "1.6", "products": ["92"],
+            "tank_capacity": "50", "baseline_l_per_100km": "8",
+            "controls": {"tank_capacity": "alert", "odometer": "alert", "product": "alert"}
+        });
         let card = env
-            .new_card(
-                &cashier,
-                json!({"kind": "fleet", "parent_card": main, "plate": plate}),
-            )
+            .fleet_vehicle(&cashier, &manager, company, &main, vehicle)
             .await;
         env.money(
             &cashier,

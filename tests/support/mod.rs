@@ -183,6 +183,15 @@ pub struct TestEnv {
     server: tokio::task::JoinHandle<()>,
 }
 
+/// A file of the fleet fixtures (`fixtures/fleet/`).
+pub fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/fixtures/fleet/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("a fixture file")
+}
+
 /// The instant a test server's clock starts at unless the test sets one: a
 /// Wednesday morning in the middle of a month in Shanghai, far from
 /// midnight, the month's end, the allocation day and the odd-hours window.
@@ -442,6 +451,46 @@ impl TestEnv {
             .await;
         assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
         (company, token, main)
+    }
+
+    /// Registers `vehicle` (the vehicle body, its plate included) for the
+    /// company as its fleet manager and opens its fleet card under `main`
+    /// at the counter; returns the card number.
+    pub async fn fleet_vehicle(
+        &self,
+        cashier: &str,
+        manager: &str,
+        company: i64,
+        main: &str,
+        vehicle: Value,
+    ) -> String {
+        let r = self
+            .post(
+                manager,
+                &format!("/api/v1/fleet/{company}/vehicles"),
+                vehicle.clone(),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        self.new_card(
+            cashier,
+            json!({"kind": "fleet", "parent_card": main, "plate": vehicle["plate"]}),
+        )
+        .await
+    }
+
+    /// Puts the fixture company's allocation policy
+    /// (`fixtures/fleet/policy.toml`) on `company`, as its fleet manager.
+    pub async fn put_fixture_policy(&self, manager: &str, company: i64) {
+        let policy: toml::Value = toml::from_str(&fixture("policy.toml")).expect("toml");
+        let r = self
+            .put(
+                manager,
+                &format!("/api/v1/fleet/{company}/policy"),
+                serde_json::to_value(policy).expect("json"),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::OK, "{}", r.1);
     }
 
     pub async fn card(&self, number: &str) -> Value {
