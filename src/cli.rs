@@ -84,6 +84,10 @@ pub enum Command {
         db: DbArgs,
         #[command(flatten)]
         time: TimeArgs,
+        /// The key file holding the PIN key (created when missing). Default:
+        /// beside the SQLite file, or ./fuelcard-keys.toml.
+        #[arg(long, env = "FUELCARD_KEY_FILE")]
+        key_file: Option<PathBuf>,
     },
     /// Manage users.
     #[command(subcommand)]
@@ -226,9 +230,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Demo { db, time } => {
+        Command::Demo { db, time, key_file } => {
+            let keys = load_keys(key_file, &db.url)?;
             let db = db.open().await?;
-            print_demo(crate::demo::fill(&db, time.time_zone()?, time.clock()).await?);
+            print_demo(crate::demo::fill(&db, time.time_zone()?, time.clock(), &keys).await?);
             Ok(())
         }
         Command::User(UserCommand::Add {
@@ -359,22 +364,27 @@ fn print_demo(logins: Vec<(String, String, String)>) {
     for (u, p, r) in logins {
         println!("  {u:<12} {p:<16} {r}");
     }
+    println!(
+        "the companies' main cards have the PIN {}: a counter moves their money with it",
+        crate::demo::MAIN_CARD_PIN
+    );
+}
+
+/// The PIN key from the key file given, or the default one for this database.
+fn load_keys(key_file: Option<PathBuf>, db_url: &str) -> anyhow::Result<config::Keys> {
+    config::load_keys(&key_file.unwrap_or_else(|| config::default_key_file(db_url)))
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = args.db.open().await?;
-    let key_file = args
-        .key_file
-        .clone()
-        .unwrap_or_else(|| config::default_key_file(&args.db.url));
-    let keys = config::load_keys(&key_file)?;
+    let keys = load_keys(args.key_file.clone(), &args.db.url)?;
     let time_zone = args.time.time_zone()?;
     let clock = args.time.clock();
     if args.replacement_wait_hours < 0 || !(1..=1440).contains(&args.hold_minutes) {
         bail!("--replacement-wait-hours must be ≥ 0 and --hold-minutes 1 to 1440");
     }
     if args.demo {
-        print_demo(crate::demo::fill(&db, time_zone, clock).await?);
+        print_demo(crate::demo::fill(&db, time_zone, clock, &keys).await?);
     }
     let state = AppState {
         db: db.clone(),

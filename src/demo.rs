@@ -16,6 +16,7 @@ use crate::cards::promotions::{self, Gift, NewPromotion, Rule, Tier};
 use crate::cards::recharge::{self, PaymentMethod, RechargeRequest};
 use crate::cards::sale::{self, Quantity, SaleRequest};
 use crate::cards::{self, Card, CardKind, CardNumber, NewCard, transfer};
+use crate::config::Keys;
 use crate::db::{Conn, Db};
 use crate::error::AppError;
 use crate::money::{Litres, Money};
@@ -25,6 +26,10 @@ use crate::time::Clock;
 /// Each demo cashier works one shift of this many hours a day, one after
 /// the other (06–11, 11–16, 16–21).
 const SHIFT_HOURS: i64 = 5;
+
+/// The PIN of the demo companies' main cards: a counter moves their money
+/// with it.
+pub const MAIN_CARD_PIN: &str = "8888";
 
 /// Days of history the demo writes.
 const HISTORY_DAYS: i64 = 90;
@@ -37,7 +42,7 @@ fn e(err: AppError) -> anyhow::Error {
 
 /// Fills the database; returns the demo logins (empty when it had users).
 /// The history ends the day before the clock's today, in the operator's zone.
-pub async fn fill(db: &Db, tz: Tz, clock: Clock) -> anyhow::Result<Logins> {
+pub async fn fill(db: &Db, tz: Tz, clock: Clock, keys: &Keys) -> anyhow::Result<Logins> {
     let mut tx = db.begin_write().await?;
     let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
         .fetch_one(&mut *tx)
@@ -46,12 +51,12 @@ pub async fn fill(db: &Db, tz: Tz, clock: Clock) -> anyhow::Result<Logins> {
     if n > 0 {
         return Ok(Vec::new());
     }
-    let logins = build(&mut tx, tz, clock.now_us()).await?;
+    let logins = build(&mut tx, tz, clock.now_us(), keys).await?;
     tx.commit().await?;
     Ok(logins)
 }
 
-async fn build(conn: &mut Conn, tz: Tz, now: i64) -> anyhow::Result<Logins> {
+async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result<Logins> {
     let start_us = now - (HISTORY_DAYS + 30) * 86_400_000_000;
     let network = [
         ("S001", "城东加油站", "东区"),
@@ -242,15 +247,20 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64) -> anyhow::Result<Logins> {
         (&company_a, ["浙A12345", "浙A23456", "浙A34567"]),
         (&company_b, ["浙B11111", "浙B22222", "浙B33333"]),
     ] {
-        let main = open(
+        let main = cards::open(
             conn,
-            CardKind::CompanyMain,
-            Some(company.id),
-            None,
-            None,
+            &NewCard {
+                kind: CardKind::CompanyMain,
+                customer_id: Some(company.id),
+                parent: None,
+                plate: None,
+                pin: Some(crate::cards::pin::protect(&keys.pin, MAIN_CARD_PIN).map_err(e)?),
+                station_id: None,
+            },
             now,
         )
-        .await?;
+        .await
+        .map_err(e)?;
         for (i, plate) in plates.iter().enumerate() {
             let kind = if i == 0 {
                 CardKind::CompanySub

@@ -82,6 +82,9 @@ codes! {
     HoldNotActive => "hold_not_active", CONFLICT;
     CaptureExceedsHold => "capture_exceeds_hold", UNPROCESSABLE_ENTITY;
     InvalidTransfer => "invalid_transfer", UNPROCESSABLE_ENTITY;
+    CompanyConsentRequired => "company_consent_required", FORBIDDEN;
+    NotYourCompany => "not_your_company", FORBIDDEN;
+    MainCardNotForFuel => "main_card_not_for_fuel", FORBIDDEN;
     ShiftNotOpen => "shift_not_open", CONFLICT;
     StationRequired => "station_required", UNPROCESSABLE_ENTITY;
     Duplicate => "duplicate", CONFLICT;

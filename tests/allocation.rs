@@ -52,7 +52,7 @@ async fn fixture_plan_and_funding(env: &TestEnv) {
     let main = env
         .new_card(
             &cashier,
-            json!({"kind": "company_main", "customer_id": company}),
+            json!({"kind": "company_main", "customer_id": company, "pin": crate::support::MAIN_PIN}),
         )
         .await;
     let r = env
@@ -129,7 +129,7 @@ async fn fixture_plan_and_funding(env: &TestEnv) {
         let card = env
             .new_card(
                 &cashier,
-                json!({"kind": "fleet", "parent_card": main, "plate": plate}),
+                json!({"kind": "fleet", "parent_card": main, "parent_pin": crate::support::MAIN_PIN, "plate": plate}),
             )
             .await;
         cards.insert(plate, card);

@@ -107,7 +107,7 @@ async fn fleet_review(env: &TestEnv) {
         .money(
             &cashier,
             "/api/v1/transfers",
-            json!({"from_card": main, "to_card": card, "amount": "500"}),
+            json!({"from_card": main, "to_card": card, "amount": "500", "pin": crate::support::MAIN_PIN}),
         )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);

@@ -128,7 +128,7 @@ async fn postgres_company_cards_under_two_processes() {
     let main = env
         .new_card(
             &cashier,
-            json!({"kind": "company_main", "customer_id": company}),
+            json!({"kind": "company_main", "customer_id": company, "pin": crate::support::MAIN_PIN}),
         )
         .await;
     let r = env
@@ -144,7 +144,7 @@ async fn postgres_company_cards_under_two_processes() {
         subs.push(
             env.new_card(
                 &cashier,
-                json!({"kind": "company_sub", "parent_card": main}),
+                json!({"kind": "company_sub", "parent_card": main, "parent_pin": crate::support::MAIN_PIN}),
             )
             .await,
         );
@@ -160,7 +160,7 @@ async fn postgres_company_cards_under_two_processes() {
         let (path, body) = match i % 4 {
             0 | 1 => (
                 "/api/v1/transfers",
-                json!({"from_card": main, "to_card": sub, "amount": "400"}),
+                json!({"from_card": main, "to_card": sub, "amount": "400", "pin": crate::support::MAIN_PIN}),
             ),
             2 => (
                 "/api/v1/sales",
@@ -168,7 +168,7 @@ async fn postgres_company_cards_under_two_processes() {
             ),
             _ => (
                 "/api/v1/transfers",
-                json!({"from_card": sub, "to_card": main, "amount": "150"}),
+                json!({"from_card": sub, "to_card": main, "amount": "150", "pin": crate::support::MAIN_PIN}),
             ),
         };
         let client = env.client.clone();

@@ -32,7 +32,7 @@ async fn fleet(env: &TestEnv, cashier: &str) -> Fleet {
     let main = env
         .new_card(
             cashier,
-            json!({"kind": "company_main", "customer_id": company}),
+            json!({"kind": "company_main", "customer_id": company, "pin": crate::support::MAIN_PIN}),
         )
         .await;
     let r = env
@@ -67,14 +67,14 @@ async fn vehicle(env: &TestEnv, cashier: &str, f: &Fleet, plate: &str, extra: Va
     let card = env
         .new_card(
             cashier,
-            json!({"kind": "fleet", "parent_card": f.main, "plate": plate}),
+            json!({"kind": "fleet", "parent_card": f.main, "parent_pin": crate::support::MAIN_PIN, "plate": plate}),
         )
         .await;
     let r = env
         .money(
             cashier,
             "/api/v1/transfers",
-            json!({"from_card": f.main, "to_card": card, "amount": "3000"}),
+            json!({"from_card": f.main, "to_card": card, "amount": "3000", "pin": crate::support::MAIN_PIN}),
         )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
@@ -306,7 +306,7 @@ async fn alerts_and_overrides(env: &TestEnv) {
         .post(
             &cashier,
             "/api/v1/cards",
-            json!({"kind": "fleet", "parent_card": f.main, "plate": plate}),
+            json!({"kind": "fleet", "parent_card": f.main, "parent_pin": crate::support::MAIN_PIN, "plate": plate}),
         )
         .await;
     assert_eq!(r.0, StatusCode::CONFLICT, "{}", r.1);

@@ -128,10 +128,14 @@ async fn step(env: &TestEnv, token: &str, m: &mut Model, op: &Op) -> Result<(), 
             let Some(i) = pick(*card, m) else {
                 return Ok(());
             };
+            let is_main = m.company.is_some_and(|(main, _)| main == i);
             let c = &mut m.cards[i];
             let r = env.money(token, "/api/v1/sales", json!({"card_number": c.number, "product": "92", "litres": format!("{litres}")})).await;
             let amount = charge(*litres);
-            if c.usable && c.principal + c.bonus - c.held >= amount {
+            if is_main {
+                // A company main card holds funds and buys no fuel.
+                prop_assert_eq!(&r.1["code"], &json!("main_card_not_for_fuel"), "{}", r.1);
+            } else if c.usable && c.principal + c.bonus - c.held >= amount {
                 prop_assert!(r.0.is_success(), "sale: {}", r.1);
                 prop_assert_eq!(fen(&r.1["charged"]), amount);
                 spend(c, amount);
@@ -143,6 +147,7 @@ async fn step(env: &TestEnv, token: &str, m: &mut Model, op: &Op) -> Result<(), 
             let Some(i) = pick(*card, m) else {
                 return Ok(());
             };
+            let is_main = m.company.is_some_and(|(main, _)| main == i);
             let c = &mut m.cards[i];
             let r = env
                 .money(
@@ -151,7 +156,9 @@ async fn step(env: &TestEnv, token: &str, m: &mut Model, op: &Op) -> Result<(), 
                     json!({"card_number": c.number, "amount": format!("{yuan}")}),
                 )
                 .await;
-            if c.usable && c.principal + c.bonus - c.held >= yuan * 100 {
+            if is_main {
+                prop_assert_eq!(&r.1["code"], &json!("main_card_not_for_fuel"), "{}", r.1);
+            } else if c.usable && c.principal + c.bonus - c.held >= yuan * 100 {
                 prop_assert!(r.0.is_success(), "hold: {}", r.1);
                 c.held += yuan * 100;
                 m.holds
@@ -275,11 +282,11 @@ async fn step(env: &TestEnv, token: &str, m: &mut Model, op: &Op) -> Result<(), 
                     let main = env
                         .new_card(
                             token,
-                            json!({"kind": "company_main", "customer_id": company}),
+                            json!({"kind": "company_main", "customer_id": company, "pin": crate::support::MAIN_PIN}),
                         )
                         .await;
                     let sub = env
-                        .new_card(token, json!({"kind": "company_sub", "parent_card": main}))
+                        .new_card(token, json!({"kind": "company_sub", "parent_card": main, "parent_pin": crate::support::MAIN_PIN}))
                         .await;
                     m.cards.push(Card {
                         number: main,
@@ -305,7 +312,7 @@ async fn step(env: &TestEnv, token: &str, m: &mut Model, op: &Op) -> Result<(), 
                 .money(
                     token,
                     "/api/v1/transfers",
-                    json!({"from_card": from, "to_card": to, "amount": format!("{yuan}")}),
+                    json!({"from_card": from, "to_card": to, "amount": format!("{yuan}"), "pin": crate::support::MAIN_PIN}),
                 )
                 .await;
             let amount = yuan * 100;

@@ -150,7 +150,7 @@ async fn pages_over_http(env: &TestEnv) {
     let main = env
         .new_card(
             &cashier,
-            json!({"kind": "company_main", "customer_id": company}),
+            json!({"kind": "company_main", "customer_id": company, "pin": crate::support::MAIN_PIN}),
         )
         .await;
     let r = c
@@ -347,7 +347,7 @@ async fn browser_fleet_review() {
     let main = env
         .new_card(
             &cashier,
-            json!({"kind": "company_main", "customer_id": company}),
+            json!({"kind": "company_main", "customer_id": company, "pin": crate::support::MAIN_PIN}),
         )
         .await;
     env.money(
@@ -367,13 +367,13 @@ async fn browser_fleet_review() {
         let card = env
             .new_card(
                 &cashier,
-                json!({"kind": "fleet", "parent_card": main, "plate": plate}),
+                json!({"kind": "fleet", "parent_card": main, "parent_pin": crate::support::MAIN_PIN, "plate": plate}),
             )
             .await;
         env.money(
             &cashier,
             "/api/v1/transfers",
-            json!({"from_card": main, "to_card": card, "amount": "800"}),
+            json!({"from_card": main, "to_card": card, "amount": "800", "pin": crate::support::MAIN_PIN}),
         )
         .await;
         let r = env.money(&cashier, "/api/v1/sales", json!({"card_number": card, "product": "92", "litres": "45", "plate": plate, "odometer": 1000})).await;

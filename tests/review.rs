@@ -32,7 +32,7 @@ async fn planted(env: &TestEnv) {
         env.money(
             &cashier,
             "/api/v1/transfers",
-            json!({"from_card": main, "to_card": card, "amount": "1000"}),
+            json!({"from_card": main, "to_card": card, "amount": "1000", "pin": crate::support::MAIN_PIN}),
         )
         .await;
         cards.insert(plate, card);

@@ -88,10 +88,16 @@ async fn roles_and_scopes(env: &TestEnv) {
         .as_i64()
         .expect("id");
     let card_a = env
-        .new_card(&cashier, json!({"kind": "company_main", "customer_id": a}))
+        .new_card(
+            &cashier,
+            json!({"kind": "company_main", "customer_id": a, "pin": crate::support::MAIN_PIN}),
+        )
         .await;
     let card_b = env
-        .new_card(&cashier, json!({"kind": "company_main", "customer_id": b}))
+        .new_card(
+            &cashier,
+            json!({"kind": "company_main", "customer_id": b, "pin": crate::support::MAIN_PIN}),
+        )
         .await;
     env.add_user("fleet-a", "fleet_manager", None, Some(a))
         .await;

@@ -217,19 +217,19 @@ async fn company_funds_and_shift(env: &TestEnv) {
     let main = env
         .new_card(
             &cashier,
-            json!({"kind": "company_main", "customer_id": company}),
+            json!({"kind": "company_main", "customer_id": company, "pin": crate::support::MAIN_PIN}),
         )
         .await;
     let sub = env
         .new_card(
             &cashier,
-            json!({"kind": "company_sub", "parent_card": main}),
+            json!({"kind": "company_sub", "parent_card": main, "parent_pin": crate::support::MAIN_PIN}),
         )
         .await;
     let fleet = env
         .new_card(
             &cashier,
-            json!({"kind": "fleet", "parent_card": main, "plate": "浙A00001"}),
+            json!({"kind": "fleet", "parent_card": main, "parent_pin": crate::support::MAIN_PIN, "plate": "浙A00001"}),
         )
         .await;
     let r = env
@@ -253,7 +253,7 @@ async fn company_funds_and_shift(env: &TestEnv) {
         .money(
             &cashier,
             "/api/v1/transfers",
-            json!({"from_card": main, "to_card": sub, "amount": "1000"}),
+            json!({"from_card": main, "to_card": sub, "amount": "1000", "pin": crate::support::MAIN_PIN}),
         )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
@@ -261,7 +261,7 @@ async fn company_funds_and_shift(env: &TestEnv) {
         .money(
             &cashier,
             "/api/v1/transfers",
-            json!({"from_card": main, "to_card": fleet, "amount": "500"}),
+            json!({"from_card": main, "to_card": fleet, "amount": "500", "pin": crate::support::MAIN_PIN}),
         )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
@@ -290,7 +290,7 @@ async fn company_funds_and_shift(env: &TestEnv) {
         .money(
             &cashier,
             "/api/v1/transfers",
-            json!({"from_card": other, "to_card": sub, "amount": "10"}),
+            json!({"from_card": other, "to_card": sub, "amount": "10", "pin": crate::support::MAIN_PIN}),
         )
         .await;
     assert_eq!(r.1["code"], json!("invalid_transfer"), "{}", r.1);

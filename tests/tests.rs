@@ -10,6 +10,7 @@ mod card_life;
 mod chip;
 mod chip_pcsc;
 mod clock;
+mod company_funds;
 mod concurrency;
 mod crash;
 mod fleet;

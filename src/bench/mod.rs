@@ -165,6 +165,16 @@ fn replace_database(url: &str, name: &str) -> anyhow::Result<String> {
     })
 }
 
+/// The benchmark's PIN key: its cards' PINs guard nothing.
+fn pin_key() -> anyhow::Result<crate::cards::pin::PinKey> {
+    crate::cards::pin::PinKey::new(vec![7; 32]).context("key")
+}
+
+/// A company main card's PIN, as the benchmark's cards store it.
+fn main_card_pin() -> anyhow::Result<(String, String)> {
+    crate::cards::pin::protect(&pin_key()?, "8888").map_err(|err| anyhow::anyhow!("{err}"))
+}
+
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.clients == 0 || args.seconds == 0 || args.cards == 0 {
         bail!("--clients, --seconds and --cards must be positive");
@@ -199,9 +209,7 @@ async fn bench(args: &BenchArgs, scratch: &Scratch, now: i64) -> anyhow::Result<
     let numbers = setup(&db, args.cards, args.fleet, now).await?;
     let state = AppState {
         db: db.clone(),
-        keys: Arc::new(Keys {
-            pin: crate::cards::pin::PinKey::new(vec![7; 32]).context("key")?,
-        }),
+        keys: Arc::new(Keys { pin: pin_key()? }),
         settings: Arc::new(Settings::default()),
         throttle: Default::default(),
         chip: None,
@@ -362,7 +370,7 @@ async fn setup_fleet(
             customer_id: Some(company.id),
             parent: None,
             plate: None,
-            pin: None,
+            pin: Some(main_card_pin()?),
             station_id: actor.station_id,
         },
         now,

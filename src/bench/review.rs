@@ -99,7 +99,7 @@ async fn review_on(
             customer_id: Some(company.id),
             parent: None,
             plate: None,
-            pin: None,
+            pin: Some(super::main_card_pin()?),
             station_id: None,
         },
         now,

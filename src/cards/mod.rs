@@ -221,6 +221,22 @@ impl Card {
         }
     }
 
+    /// A company main card is a funds card (资金管理卡): its money reaches
+    /// the pump only through the company's sub-cards.
+    pub fn ensure_buys_fuel(&self) -> AppResult<()> {
+        if self.kind == CardKind::CompanyMain {
+            return Err(AppError::new(
+                Code::MainCardNotForFuel,
+                format!(
+                    "card {} is a company main card: it holds the company's funds and buys no fuel; \
+                     use one of its sub-cards",
+                    self.number
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Recharges are refused on blacklisted and closed cards but allowed on a
     /// PIN-locked card (the holder is at the counter).
     pub fn ensure_can_receive(&self) -> AppResult<()> {
@@ -340,6 +356,12 @@ pub async fn open(conn: &mut Conn, new: &NewCard<'_>, now: i64) -> AppResult<Car
             parent.customer_id
         }
     };
+    if new.kind == CardKind::CompanyMain && new.pin.is_none() {
+        return Err(invalid(
+            "a company main card needs a PIN: the company's money moves only with it",
+        )
+        .with("field", "pin"));
+    }
     if new.kind == CardKind::Fleet && new.plate.is_none() {
         return Err(invalid(
             "a fleet card is bound to a vehicle: plate is required",

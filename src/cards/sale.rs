@@ -137,6 +137,7 @@ pub async fn sell(
     .await?;
     let card = &ctx.card;
     card.ensure_can_spend()?;
+    card.ensure_buys_fuel()?;
     let product = ctx.product.ok_or_else(|| {
         AppError::new(
             Code::ProductNotFound,

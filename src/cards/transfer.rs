@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::{Card, CardKind};
-use crate::auth::Actor;
+use crate::auth::{Actor, Role};
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::{self, Operation};
 use crate::money::Money;
@@ -24,8 +24,9 @@ pub struct Transferred {
 }
 
 /// The pure rule: funds move between a main card and one of its own
-/// sub-cards, in either direction (allocation, or sweeping back).
-pub fn check_pair(from: &Card, to: &Card) -> AppResult<()> {
+/// sub-cards, in either direction (allocation, or sweeping back). Returns
+/// the main card, whose company's money it is.
+pub fn check_pair<'a>(from: &'a Card, to: &'a Card) -> AppResult<&'a Card> {
     let ok = (from.kind == CardKind::CompanyMain
         && to.kind.is_sub_card()
         && to.parent_card_id == Some(from.id))
@@ -38,7 +39,52 @@ pub fn check_pair(from: &Card, to: &Card) -> AppResult<()> {
             "funds move only between a company main card and its own sub-cards",
         ));
     }
-    Ok(())
+    Ok(if from.kind == CardKind::CompanyMain {
+        from
+    } else {
+        to
+    })
+}
+
+/// On whose word a company's money moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    /// The company's own fleet manager decided.
+    FleetManager,
+    /// A counter moves it with the main card's PIN, which the caller checks
+    /// (and counts) before the move.
+    MainCardPin,
+}
+
+/// The pure rule of whose money it is: a company's funds move (onto a new
+/// sub-card, between its cards) only on the company's word — its fleet
+/// manager, or at a counter the main card's PIN. Without either the move is
+/// refused, whoever asks.
+pub fn consent(actor: &Actor, main: &Card, pin: Option<&str>) -> AppResult<Consent> {
+    if actor.role == Role::FleetManager {
+        return if actor.company_id.is_some() && actor.company_id == main.customer_id {
+            Ok(Consent::FleetManager)
+        } else {
+            Err(AppError::new(
+                Code::NotYourCompany,
+                format!("card {} belongs to another company", main.number),
+            ))
+        };
+    }
+    if !actor.can_work_counter() {
+        return Err(AppError::new(Code::Forbidden, "your role may not do this"));
+    }
+    if main.pin_verifier.is_none() || pin.is_none() {
+        return Err(AppError::new(
+            Code::CompanyConsentRequired,
+            format!(
+                "the money of main card {} moves only with its PIN, or on the decision of the \
+                 company's fleet manager",
+                main.number
+            ),
+        ));
+    }
+    Ok(Consent::MainCardPin)
 }
 
 pub async fn transfer(

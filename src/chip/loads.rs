@@ -164,6 +164,7 @@ fn write_pending(
             }
             let card = cards::find(conn, &number).await?;
             card.ensure_can_spend()?;
+            card.ensure_buys_fuel()?;
             let hold = holds::place(
                 conn,
                 &holds::NewHold {

@@ -183,6 +183,10 @@ pub struct TestEnv {
     server: tokio::task::JoinHandle<()>,
 }
 
+/// The PIN every test opens a company main card with: a counter moves the
+/// company's money with it.
+pub const MAIN_PIN: &str = "8888";
+
 /// A file of the fleet fixtures (`fixtures/fleet/`).
 pub fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
@@ -212,8 +216,7 @@ pub fn settings() -> Settings {
 
 pub fn test_keys() -> Keys {
     Keys {
-        pin: fuelcard::cards::pin::PinKey::new(b"test-pin-key-0123456789abcdef".to_vec())
-            .expect("a key"),
+        pin: fuelcard::cards::pin::PinKey::new(TEST_PIN_KEY.to_vec()).expect("a key"),
     }
 }
 
@@ -439,7 +442,7 @@ impl TestEnv {
         let main = self
             .new_card(
                 cashier,
-                json!({"kind": "company_main", "customer_id": company}),
+                json!({"kind": "company_main", "customer_id": company, "pin": MAIN_PIN}),
             )
             .await;
         let r = self
@@ -474,7 +477,7 @@ impl TestEnv {
         assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
         self.new_card(
             cashier,
-            json!({"kind": "fleet", "parent_card": main, "plate": vehicle["plate"]}),
+            json!({"kind": "fleet", "parent_card": main, "parent_pin": MAIN_PIN, "plate": vehicle["plate"]}),
         )
         .await
     }
@@ -638,8 +641,13 @@ pub fn clock_arg(clock: &Clock) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
+/// The PIN key of every server a test starts, in process or as its own
+/// process, so that a PIN set through one is checked by the others.
+const TEST_PIN_KEY: &[u8] = b"test-pin-key-0123456789abcdef";
+
+/// [`TEST_PIN_KEY`] as `FUELCARD_PIN_KEY` takes it.
 pub fn hex_key() -> String {
-    "74657374".repeat(8)
+    TEST_PIN_KEY.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Everything the database holds, as bytes: the SQLite file with its WAL,

@@ -77,10 +77,15 @@ pub struct OpenCard {
     /// The company main card, for a sub-card or fleet card.
     #[schema(value_type = Option<CardNumberText>)]
     pub parent_card: Option<String>,
+    /// The main card's PIN: a card under it is opened only on the company's
+    /// word.
+    #[schema(value_type = Option<PinText>)]
+    pub parent_pin: Option<String>,
     /// The vehicle a fleet card is bound to.
     #[schema(min_length = 1, max_length = 16, example = "浙A12345")]
     pub plate: Option<String>,
-    /// 4–6 digits; kept only as a keyed verifier.
+    /// 4–6 digits; kept only as a keyed verifier. A company main card
+    /// needs one: the company's money moves only with it.
     #[schema(value_type = Option<PinText>)]
     pub pin: Option<String>,
     /// The station code where the card is issued (default: the user's own).
@@ -107,6 +112,12 @@ pub async fn open_card(
         .as_deref()
         .map(|p| pin::protect(&state.keys.pin, p))
         .transpose()?;
+    if let Some(number) = &parent {
+        let mut conn = state.db.pool().acquire().await?;
+        let main = cards::find(&mut conn, number).await?;
+        drop(conn);
+        super::sales::company_word(&state, &actor, &main, body.parent_pin.as_deref()).await?;
+    }
     if let Some(plate) = &body.plate {
         if plate.trim().is_empty() || plate.chars().count() > 16 {
             return Err(AppError::new(

@@ -64,7 +64,7 @@ pub async fn place_hold(
             "reference: at most 64 characters",
         ));
     }
-    super::sales::check_pin_first(&state, actor.user_id, &number, body.pin.as_deref()).await?;
+    super::sales::before_fuelling(&state, actor.user_id, &number, body.pin.as_deref()).await?;
     idempotent(
         &state,
         &actor,

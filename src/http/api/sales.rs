@@ -129,7 +129,7 @@ fn well_formed_pin(pin: Option<&str>) -> AppResult<()> {
 /// What a sale settles before its write transaction, on one read
 /// connection: the station it is booked at ([`stations::for_counter`];
 /// stations never change, so the lookup need not hold the write lock) and
-/// the card's PIN, checked as [`check_pin_first`] does.
+/// the card's PIN, checked as [`before_fuelling`] does.
 pub async fn before_sale(
     state: &AppState,
     actor: &Actor,
@@ -142,14 +142,17 @@ pub async fn before_sale(
     let station = stations::for_counter(&mut conn, actor, requested_station).await?;
     let card = cards::find(&mut conn, number).await?;
     drop(conn);
+    card.ensure_buys_fuel()?;
     pin_try(state, actor.user_id, &card, pin).await?;
     Ok(station)
 }
 
-/// Checks a card's PIN in a transaction of its own, committed even when the
-/// PIN is wrong so that every wrong try counts. A card without a PIN (most
-/// fleet and anonymous cards) needs no write at all.
-pub async fn check_pin_first(
+/// Checks the card that is to pay for fuel before anything is reserved on
+/// it: a company main card is refused before its PIN is tried, and the PIN
+/// is checked in a transaction of its own, committed even when it is wrong
+/// so that every wrong try counts. A card without a PIN (most fleet and
+/// anonymous cards) needs no write at all.
+pub async fn before_fuelling(
     state: &AppState,
     user_id: i64,
     number: &cards::CardNumber,
@@ -159,10 +162,11 @@ pub async fn check_pin_first(
     let mut conn = state.db.pool().acquire().await?;
     let card = cards::find(&mut conn, number).await?;
     drop(conn);
+    card.ensure_buys_fuel()?;
     pin_try(state, user_id, &card, pin).await
 }
 
-/// The PIN try of [`check_pin_first`], given the card as read just before.
+/// The PIN try of [`before_fuelling`], given the card as read just before.
 async fn pin_try(
     state: &AppState,
     user_id: i64,
@@ -190,6 +194,22 @@ async fn pin_try(
     checked
 }
 
+/// The company's word for moving its money ([`transfer::consent`]): a main
+/// card PIN given at a counter is checked, and counted, in a transaction of
+/// its own before the move; the company's fleet manager needs none.
+pub async fn company_word(
+    state: &AppState,
+    actor: &Actor,
+    main: &cards::Card,
+    pin: Option<&str>,
+) -> AppResult<()> {
+    well_formed_pin(pin)?;
+    if transfer::consent(actor, main, pin)? == transfer::Consent::MainCardPin {
+        pin_try(state, actor.user_id, main, pin).await?;
+    }
+    Ok(())
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferBody {
@@ -199,9 +219,14 @@ pub struct TransferBody {
     pub to_card: String,
     #[schema(value_type = AmountText)]
     pub amount: String,
+    /// The company main card's PIN, when a counter moves the money; the
+    /// company's fleet manager needs none.
+    #[schema(value_type = Option<PinText>)]
+    pub pin: Option<String>,
 }
 
-/// Moves funds between a company main card and its sub-cards.
+/// Moves funds between a company main card and its sub-cards, on the
+/// company's word: its fleet manager, or at a counter the main card's PIN.
 #[utoipa::path(post, path = "/api/v1/transfers", request_body = TransferBody, params(IdempotencyKey),
     responses((status = 201, description = "The transfer, booked (or the first answer to this key, replayed)", body = transfer::Transferred)))]
 pub async fn transfer(
@@ -210,10 +235,16 @@ pub async fn transfer(
     req: MoneyRequest<TransferBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    require(actor.can_work_counter())?;
     let from = cards::parse_number(&req.body.from_card)?;
     let to = cards::parse_number(&req.body.to_card)?;
     let amt = amount("amount", &req.body.amount)?;
+    let main = {
+        let mut conn = state.db.pool().acquire().await?;
+        let from = cards::find(&mut conn, &from).await?;
+        let to = cards::find(&mut conn, &to).await?;
+        transfer::check_pair(&from, &to)?.clone()
+    };
+    company_word(&state, &actor, &main, req.body.pin.as_deref()).await?;
     idempotent(
         &state,
         &actor,

@@ -143,6 +143,21 @@ const TEXT: &[(&str, &str, &str)] = &[
 const CODES: &[(&str, &str, &str)] = &[
     ("insufficient_balance", "余额不足", "Insufficient balance"),
     (
+        "company_consent_required",
+        "单位资金需主卡密码或单位管理员确认",
+        "Company funds move only with the main card's PIN or the fleet manager's decision",
+    ),
+    (
+        "main_card_not_for_fuel",
+        "单位主卡为资金管理卡，不能加油",
+        "A company main card holds funds and does not buy fuel",
+    ),
+    (
+        "not_your_company",
+        "不是本单位的卡",
+        "Not your company's card",
+    ),
+    (
         "card_blacklisted",
         "此卡已挂失，禁止使用",
         "This card is reported lost",
