@@ -84,6 +84,7 @@ codes! {
     InvalidTransfer => "invalid_transfer", UNPROCESSABLE_ENTITY;
     CompanyConsentRequired => "company_consent_required", FORBIDDEN;
     NotYourCompany => "not_your_company", FORBIDDEN;
+    OutsideYourStation => "outside_your_station", FORBIDDEN;
     MainCardNotForFuel => "main_card_not_for_fuel", FORBIDDEN;
     ShiftNotOpen => "shift_not_open", CONFLICT;
     StationRequired => "station_required", UNPROCESSABLE_ENTITY;

@@ -21,4 +21,5 @@ mod model;
 mod pages;
 mod review;
 mod security;
+mod station_scope;
 mod story;

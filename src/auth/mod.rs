@@ -5,6 +5,8 @@ pub mod users;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{AppError, AppResult, Code};
+
 /// The roles DESIGN.md lists. Scoped roles carry their scope on [`Actor`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -64,6 +66,21 @@ impl Actor {
             self.role,
             Role::Admin | Role::StationManager | Role::Cashier
         )
+    }
+
+    /// Refuses station staff (cashiers, station managers) acting on another
+    /// station's business — its holds, fills, shifts and receipts — given
+    /// the station it belongs to. The other roles that may touch such
+    /// business at all (the admin) act network-wide.
+    pub fn ensure_station(&self, station_id: Option<i64>) -> AppResult<()> {
+        let station_staff = matches!(self.role, Role::Cashier | Role::StationManager);
+        if station_staff && (self.station_id.is_none() || station_id != self.station_id) {
+            return Err(AppError::new(
+                Code::OutsideYourStation,
+                "this belongs to another station's counter",
+            ));
+        }
+        Ok(())
     }
 
     /// May set prices and promotions.

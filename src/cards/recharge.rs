@@ -277,6 +277,8 @@ pub struct RechargeReceipt {
     pub gifts: Vec<String>,
     pub station: String,
     pub station_name: String,
+    /// The station's id, for the check that only its staff read it.
+    pub station_id: i64,
     pub cashier: String,
     pub at_us: i64,
 }
@@ -284,7 +286,7 @@ pub struct RechargeReceipt {
 pub async fn receipt(conn: &mut Conn, id: i64) -> AppResult<RechargeReceipt> {
     let r = sqlx::query(
         "SELECT r.id, c.number, r.amount_fen, r.bonus_fen, r.payment_method, r.campaign_code, r.gifts, \
-           st.code, st.name, u.username, r.created_at, \
+           st.id AS station_id, st.code, st.name, u.username, r.created_at, \
            (SELECT t.credit_balance_after_fen FROM transfers t WHERE t.operation_id = r.operation_id \
               AND t.credit_account_id = c.account_id ORDER BY t.id DESC LIMIT 1) AS balance_after \
          FROM recharges r JOIN cards c ON c.id = r.card_id JOIN stations st ON st.id = r.station_id \
@@ -306,6 +308,7 @@ pub async fn receipt(conn: &mut Conn, id: i64) -> AppResult<RechargeReceipt> {
         gifts: serde_json::from_str(&gifts).unwrap_or_default(),
         station: r.try_get("code")?,
         station_name: r.try_get("name")?,
+        station_id: r.try_get("station_id")?,
         cashier: r.try_get("username")?,
         at_us: r.try_get("created_at")?,
     })

@@ -439,6 +439,8 @@ pub struct SaleReceipt {
     pub odometer: Option<i64>,
     pub station: String,
     pub station_name: String,
+    /// The station's id, for the check that only its staff read it.
+    pub station_id: i64,
     pub cashier: String,
     pub at_us: i64,
 }
@@ -446,7 +448,7 @@ pub struct SaleReceipt {
 pub async fn receipt(conn: &mut Conn, id: i64) -> AppResult<SaleReceipt> {
     let r = sqlx::query(
         "SELECT s.id, c.number, p.name AS product, s.litres_cl, s.unit_price_fen, s.amount_fen, s.discount_fen, \
-           s.charged_fen, s.plate, s.odometer_km, st.code, st.name AS station_name, u.username, s.created_at, \
+           s.charged_fen, s.plate, s.odometer_km, st.id AS station_id, st.code, st.name AS station_name, u.username, s.created_at, \
            (SELECT t.debit_balance_after_fen FROM transfers t WHERE t.operation_id = s.operation_id \
               AND t.debit_account_id = c.account_id ORDER BY t.id DESC LIMIT 1) AS balance_after \
          FROM sales s JOIN cards c ON c.id = s.card_id JOIN products p ON p.id = s.product_id \
@@ -471,6 +473,7 @@ pub async fn receipt(conn: &mut Conn, id: i64) -> AppResult<SaleReceipt> {
         odometer: r.try_get("odometer_km")?,
         station: r.try_get("code")?,
         station_name: r.try_get("station_name")?,
+        station_id: r.try_get("station_id")?,
         cashier: r.try_get("username")?,
         at_us: r.try_get("created_at")?,
     })

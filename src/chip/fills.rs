@@ -224,9 +224,11 @@ pub async fn finish(
         ));
     }
     let user_id = actor.user_id;
+    let scope = actor.clone();
     let fill = super::in_tx(db, move |conn| {
         Box::pin(async move {
             let fill = get(conn, id).await?;
+            scope.ensure_station(Some(fill.station_id))?;
             let hold = holds::get(conn, fill.hold_id).await?;
             match (fill.status.as_str(), fill.amount_fen) {
                 ("settled", _) => {

@@ -354,11 +354,12 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
             StationNotFound,
         ],
     ),
-    ("get_hold", &[Forbidden, HoldNotFound]),
+    ("get_hold", &[Forbidden, HoldNotFound, OutsideYourStation]),
     (
         "capture_hold",
         &[
             Forbidden,
+            OutsideYourStation,
             InvalidAmount,
             HoldNotFound,
             HoldNotActive,
@@ -367,7 +368,10 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
             StationNotFound,
         ],
     ),
-    ("void_hold", &[Forbidden, HoldNotFound, HoldNotActive]),
+    (
+        "void_hold",
+        &[Forbidden, HoldNotFound, HoldNotActive, OutsideYourStation],
+    ),
     ("check", &[Forbidden]),
     ("open_shift", &[Forbidden, StationRequired, StationNotFound]),
     (
@@ -376,7 +380,13 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
     ),
     (
         "close_shift",
-        &[Forbidden, InvalidAmount, ShiftNotFound, ShiftNotOpen],
+        &[
+            Forbidden,
+            InvalidAmount,
+            ShiftNotFound,
+            ShiftNotOpen,
+            OutsideYourStation,
+        ],
     ),
     ("add_vehicle", &[CustomerNotFound, Duplicate]),
     ("list_vehicles", &[CustomerNotFound]),
@@ -548,6 +558,7 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
         "finish_fill",
         &[
             Forbidden,
+            OutsideYourStation,
             InvalidAmount,
             CaptureExceedsHold,
             InsufficientBalance,

@@ -120,7 +120,9 @@ pub async fn get_hold(
 ) -> AppResult<Json<holds::Hold>> {
     require(actor.can_work_counter())?;
     let mut conn = state.db.pool().acquire().await?;
-    Ok(Json(holds::get(&mut conn, id).await?))
+    let hold = holds::get(&mut conn, id).await?;
+    actor.ensure_station(hold.station_id)?;
+    Ok(Json(hold))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -154,6 +156,7 @@ pub async fn capture_hold(
             let actor = actor.clone();
             Box::pin(async move {
                 let hold = holds::get(conn, id).await?;
+                actor.ensure_station(hold.station_id)?;
                 let station = match hold.station_id {
                     Some(s) => stations::get(conn, s).await?,
                     None => stations::for_counter(conn, &actor, None).await?,
@@ -216,6 +219,7 @@ pub async fn void_hold(
         |conn| {
             let actor = actor.clone();
             Box::pin(async move {
+                actor.ensure_station(holds::get(conn, id).await?.station_id)?;
                 let hold = holds::void(conn, id, now).await?;
                 crate::audit::record(
                     conn,
@@ -338,6 +342,7 @@ pub async fn close_shift(
         let actor = actor.clone();
         let counted = counted.clone();
         Box::pin(async move {
+            actor.ensure_station(Some(shifts::get(conn, id).await?.station_id))?;
             let s = shifts::close(conn, id, own_only, &counted, now).await?;
             crate::audit::record(
                 conn,

@@ -158,6 +158,11 @@ const CODES: &[(&str, &str, &str)] = &[
         "Not your company's card",
     ),
     (
+        "outside_your_station",
+        "这是其他油站的业务",
+        "This belongs to another station's counter",
+    ),
+    (
         "card_blacklisted",
         "此卡已挂失，禁止使用",
         "This card is reported lost",

@@ -189,9 +189,11 @@ pub async fn recharge_receipt(
 ) -> Response {
     let lang = c.lang;
     let tz = state.settings.time_zone;
-    let r = async {
+    let r: crate::error::AppResult<_> = async {
         let mut conn = state.db.pool().acquire().await?;
-        recharge::receipt(&mut conn, id).await
+        let r = recharge::receipt(&mut conn, id).await?;
+        c.actor.ensure_station(Some(r.station_id))?;
+        Ok(r)
     }
     .await;
     match r {
@@ -207,7 +209,11 @@ pub async fn recharge_receipt(
             (line(t(lang, "balance"), html! { strong #receipt-balance { "¥" (r.balance_after) } }))
         })
         .into_response(),
-        Err(e) => page(lang, t(lang, "receipt"), Some(&c.actor), error_box(lang, &e)).into_response(),
+        Err(e) => (
+            e.code.status(),
+            page(lang, t(lang, "receipt"), Some(&c.actor), error_box(lang, &e)),
+        )
+            .into_response(),
     }
 }
 
@@ -312,9 +318,11 @@ pub async fn sale_receipt(
 ) -> Response {
     let lang = c.lang;
     let tz = state.settings.time_zone;
-    let r = async {
+    let r: crate::error::AppResult<_> = async {
         let mut conn = state.db.pool().acquire().await?;
-        sale::receipt(&mut conn, id).await
+        let r = sale::receipt(&mut conn, id).await?;
+        c.actor.ensure_station(Some(r.station_id))?;
+        Ok(r)
     }
     .await;
     match r {
@@ -334,6 +342,10 @@ pub async fn sale_receipt(
             (line(t(lang, "balance"), html! { strong #receipt-balance { "¥" (r.balance_after) } }))
         })
         .into_response(),
-        Err(e) => page(lang, t(lang, "receipt"), Some(&c.actor), error_box(lang, &e)).into_response(),
+        Err(e) => (
+            e.code.status(),
+            page(lang, t(lang, "receipt"), Some(&c.actor), error_box(lang, &e)),
+        )
+            .into_response(),
     }
 }
