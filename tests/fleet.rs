@@ -10,6 +10,8 @@ use crate::support::TestEnv;
 struct Fleet {
     company: i64,
     main: String,
+    /// The company's fleet manager (`fleet-a`), who registers its vehicles.
+    manager: String,
 }
 
 async fn fleet(env: &TestEnv, cashier: &str) -> Fleet {
@@ -29,6 +31,9 @@ async fn fleet(env: &TestEnv, cashier: &str) -> Fleet {
         )
         .await;
     let company = r.1["id"].as_i64().expect("id");
+    env.add_user("fleet-a", "fleet_manager", None, Some(company))
+        .await;
+    let manager = env.login("fleet-a").await;
     let main = env
         .new_card(
             cashier,
@@ -43,7 +48,11 @@ async fn fleet(env: &TestEnv, cashier: &str) -> Fleet {
         )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
-    Fleet { company, main }
+    Fleet {
+        company,
+        main,
+        manager,
+    }
 }
 
 /// Registers a vehicle with `extra` settings and opens its funded card.
@@ -58,7 +67,7 @@ async fn vehicle(env: &TestEnv, cashier: &str, f: &Fleet, plate: &str, extra: Va
     }
     let r = env
         .post(
-            cashier,
+            &f.manager,
             &format!("/api/v1/fleet/{}/vehicles", f.company),
             body,
         )
@@ -209,9 +218,7 @@ on_both_backends!(fleet_limits, each_control_refuses);
 async fn alerts_and_overrides(env: &TestEnv) {
     let cashier = env.login("cashier1").await;
     let f = fleet(env, &cashier).await;
-    env.add_user("fleet-a", "fleet_manager", None, Some(f.company))
-        .await;
-    let manager = env.login("fleet-a").await;
+    let manager = f.manager.clone();
     let plate = "浙A33333";
     let card = vehicle(
         env,

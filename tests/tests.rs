@@ -15,6 +15,7 @@ mod concurrency;
 mod crash;
 mod fleet;
 mod fleet_requests;
+mod fleet_scope;
 mod group_commit;
 mod idempotency;
 mod model;

@@ -83,6 +83,47 @@ impl Actor {
         Ok(())
     }
 
+    /// May read a company's fleet data — vehicles, policy, plans, reviews,
+    /// loans: its own fleet manager, HQ and the admin. Nobody at a station
+    /// reads it; to them, and to another company's manager, the company is
+    /// not found.
+    pub fn ensure_reads_fleet(&self, company: i64) -> AppResult<()> {
+        match self.role {
+            Role::Admin | Role::Hq => Ok(()),
+            _ => self.ensure_decides_fleet(company),
+        }
+    }
+
+    /// May decide for a company's fleet — register vehicles, set its
+    /// policy, draft, edit and approve plans, top-ups, loans, anomalies:
+    /// its own fleet manager and the admin. HQ reads but does not decide.
+    pub fn ensure_decides_fleet(&self, company: i64) -> AppResult<()> {
+        match self.role {
+            Role::Admin => Ok(()),
+            Role::FleetManager if self.company_id == Some(company) => Ok(()),
+            Role::Hq => Err(AppError::new(
+                Code::Forbidden,
+                "HQ reads a company's fleet data; its fleet manager decides",
+            )),
+            _ => Err(AppError::new(
+                Code::CustomerNotFound,
+                format!("no company {company}"),
+            )),
+        }
+    }
+
+    /// May let one sale of a vehicle past the company's own controls: only
+    /// the company's fleet manager, whose controls they are.
+    pub fn ensure_overrides_fleet(&self, company: i64) -> AppResult<()> {
+        match self.role {
+            Role::FleetManager => self.ensure_decides_fleet(company),
+            _ => Err(AppError::new(
+                Code::Forbidden,
+                "only the company's fleet manager lets a sale past its controls",
+            )),
+        }
+    }
+
     /// May set prices and promotions.
     pub fn can_manage_pricing(&self) -> bool {
         matches!(self.role, Role::Admin | Role::Hq)

@@ -388,13 +388,13 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
             OutsideYourStation,
         ],
     ),
-    ("add_vehicle", &[CustomerNotFound, Duplicate]),
+    ("add_vehicle", &[Forbidden, CustomerNotFound, Duplicate]),
     ("list_vehicles", &[CustomerNotFound]),
     (
         "grant_override",
         &[Forbidden, CustomerNotFound, VehicleNotFound],
     ),
-    ("import_vehicles", &[CustomerNotFound]),
+    ("import_vehicles", &[Forbidden, CustomerNotFound]),
     ("export_vehicles", &[CustomerNotFound]),
     ("put_policy", &[Forbidden, CustomerNotFound]),
     ("get_policy", &[CustomerNotFound, NotFound]),
@@ -430,7 +430,13 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
     ),
     (
         "request_topup",
-        &[CustomerNotFound, InvalidAmount, VehicleNotFound, Duplicate],
+        &[
+            Forbidden,
+            CustomerNotFound,
+            InvalidAmount,
+            VehicleNotFound,
+            Duplicate,
+        ],
     ),
     (
         "decide_topup",
@@ -448,7 +454,7 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
     ),
     (
         "request_loan",
-        &[CustomerNotFound, VehicleNotFound, Duplicate],
+        &[Forbidden, CustomerNotFound, VehicleNotFound, Duplicate],
     ),
     ("get_loan", &[CustomerNotFound, NotFound]),
     (

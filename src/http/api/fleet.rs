@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::super::AppState;
-use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction, require};
+use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction};
 use super::{ApiPath, ApiQuery, EmptyBody, IdempotencyKey};
-use crate::auth::{Actor, Role};
+use crate::auth::Actor;
 use crate::cards::customers::{self, CustomerKind};
 use crate::error::{AppError, AppResult, Code};
 use crate::fleet::allocation::{self, Approved, Plan};
@@ -20,25 +20,6 @@ use crate::fleet::policy::Policy;
 use crate::fleet::vehicles::{self, Vehicle, VehicleInput};
 use crate::fleet::{csv_io, requests, review, usage};
 use crate::http::openapi::{AmountOrZeroText, AmountText, MonthText};
-
-/// Who may manage a company's fleet: admins and HQ, station staff (who
-/// register vehicles when issuing cards), and that company's fleet manager.
-/// Anyone else is told the company does not exist.
-fn may_manage(actor: &Actor, company: i64) -> AppResult<()> {
-    let ok = match actor.role {
-        Role::Admin | Role::Hq | Role::StationManager | Role::Cashier => true,
-        Role::FleetManager => actor.company_id == Some(company),
-        _ => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::new(
-            Code::CustomerNotFound,
-            format!("no company {company}"),
-        ))
-    }
-}
 
 async fn company_of(conn: &mut crate::db::Conn, company: i64) -> AppResult<()> {
     let c = customers::get(conn, company).await?;
@@ -61,7 +42,7 @@ pub async fn add_vehicle(
     ApiJson(body): ApiJson<VehicleInput>,
 ) -> AppResult<(StatusCode, Json<Vehicle>)> {
     let now = state.now();
-    may_manage(&actor, company)?;
+    actor.ensure_decides_fleet(company)?;
     let new = body.validate()?;
     let v = in_transaction(&state, |conn| {
         let actor = actor.clone();
@@ -93,7 +74,7 @@ pub async fn list_vehicles(
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
 ) -> AppResult<Json<Vec<Vehicle>>> {
-    may_manage(&actor, company)?;
+    actor.ensure_reads_fleet(company)?;
     let mut conn = state.db.pool().acquire().await?;
     company_of(&mut conn, company).await?;
     Ok(Json(vehicles::list(&mut conn, company).await?))
@@ -129,11 +110,7 @@ pub async fn grant_override(
     ApiJson(body): ApiJson<OverrideBody>,
 ) -> AppResult<(StatusCode, Json<OverrideGranted>)> {
     let now = state.now();
-    require(matches!(
-        actor.role,
-        Role::Admin | Role::FleetManager | Role::StationManager
-    ))?;
-    may_manage(&actor, company)?;
+    actor.ensure_overrides_fleet(company)?;
     let control = Control::parse(&body.control).ok_or_else(|| {
         AppError::new(
             Code::ValidationFailed,
@@ -185,11 +162,7 @@ pub async fn put_policy(
     ApiJson(policy): ApiJson<Policy>,
 ) -> AppResult<Json<Policy>> {
     let now = state.now();
-    require(matches!(
-        actor.role,
-        Role::Admin | Role::Hq | Role::FleetManager
-    ))?;
-    may_manage(&actor, company)?;
+    actor.ensure_decides_fleet(company)?;
     policy.validate()?;
     in_transaction(&state, |conn| {
         let actor = actor.clone();
@@ -219,7 +192,7 @@ pub async fn get_policy(
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
 ) -> AppResult<Json<Policy>> {
-    may_manage(&actor, company)?;
+    actor.ensure_reads_fleet(company)?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(allocation::load_policy(&mut conn, company).await?))
 }
@@ -241,11 +214,7 @@ pub async fn draft_plan(
     ApiJson(body): ApiJson<DraftBody>,
 ) -> AppResult<(StatusCode, Json<Plan>)> {
     let now = state.now();
-    require(matches!(
-        actor.role,
-        Role::Admin | Role::Hq | Role::FleetManager
-    ))?;
-    may_manage(&actor, company)?;
+    actor.ensure_decides_fleet(company)?;
     allocation::parse_month(&body.month)?;
     let plan = in_transaction(&state, |conn| {
         let actor = actor.clone();
@@ -275,7 +244,7 @@ pub async fn get_plan(
     actor: Actor,
     ApiPath((company, month)): ApiPath<(i64, String)>,
 ) -> AppResult<Json<Plan>> {
-    may_manage(&actor, company)?;
+    actor.ensure_reads_fleet(company)?;
     allocation::parse_month(&month)?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(allocation::get(&mut conn, company, &month).await?))
@@ -302,8 +271,7 @@ pub async fn edit_line(
     ApiJson(body): ApiJson<LineBody>,
 ) -> AppResult<Json<Plan>> {
     let now = state.now();
-    require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
-    may_manage(&actor, company)?;
+    actor.ensure_decides_fleet(company)?;
     let amount = super::amount_or_zero("amount", &body.amount)?;
     let plan = in_transaction(&state, |conn| {
         let actor = actor.clone();
@@ -338,8 +306,7 @@ pub async fn approve_plan(
     req: MoneyRequest<EmptyBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
-    may_manage(&actor, company)?;
+    actor.ensure_decides_fleet(company)?;
     allocation::parse_month(&month)?;
     idempotent(
         &state,
@@ -398,7 +365,7 @@ pub async fn import_vehicles(
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<(StatusCode, Json<Imported>)> {
     let now = state.now();
-    may_manage(&actor, company)?;
+    actor.ensure_decides_fleet(company)?;
     let body = csv_text(&headers, body)?;
     let rows = csv_io::parse(body.as_str()).map_err(csv_io::rejected)?;
     let n = rows.len();
@@ -438,7 +405,7 @@ pub async fn export_vehicles(
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
 ) -> AppResult<Response> {
-    may_manage(&actor, company)?;
+    actor.ensure_reads_fleet(company)?;
     let mut conn = state.db.pool().acquire().await?;
     company_of(&mut conn, company).await?;
     let text = csv_io::export(&vehicles::list(&mut conn, company).await?)?;
@@ -497,7 +464,7 @@ async fn load_review(
     company: i64,
     q: &ReviewQuery,
 ) -> AppResult<review::Review> {
-    may_manage(actor, company)?;
+    actor.ensure_reads_fleet(company)?;
     allocation::parse_month(&q.month)?;
     let t = thresholds(q)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -564,8 +531,7 @@ pub async fn acknowledge(
     ApiJson(body): ApiJson<AckBody>,
 ) -> AppResult<StatusCode> {
     let now = state.now();
-    require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
-    may_manage(&actor, company)?;
+    actor.ensure_decides_fleet(company)?;
     let kind = review::AnomalyKind::parse(&body.kind).ok_or_else(|| {
         AppError::new(
             Code::ValidationFailed,
@@ -643,7 +609,7 @@ pub async fn request_topup(
     ApiJson(body): ApiJson<TopUpBody>,
 ) -> AppResult<(StatusCode, Json<requests::TopUp>)> {
     let now = state.now();
-    may_manage(&actor, company)?;
+    actor.ensure_decides_fleet(company)?;
     let amount = super::amount("amount", &body.amount)?;
     let t = in_transaction(&state, |conn| {
         let actor = actor.clone();
@@ -678,8 +644,7 @@ pub async fn decide_topup(
     req: MoneyRequest<EmptyBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
-    may_manage(&actor, company)?;
+    actor.ensure_decides_fleet(company)?;
     let approve = match decision.as_str() {
         "approval" => true,
         "rejection" => false,
@@ -722,7 +687,7 @@ pub async fn request_loan(
     ApiJson(body): ApiJson<requests::LoanRequest>,
 ) -> AppResult<(StatusCode, Json<requests::Loan>)> {
     let now = state.now();
-    may_manage(&actor, company)?;
+    actor.ensure_decides_fleet(company)?;
     let l = in_transaction(&state, |conn| {
         let actor = actor.clone();
         let body = body.clone();
@@ -752,7 +717,7 @@ pub async fn get_loan(
     actor: Actor,
     ApiPath((company, id)): ApiPath<(i64, i64)>,
 ) -> AppResult<Json<requests::Loan>> {
-    may_manage(&actor, company)?;
+    actor.ensure_reads_fleet(company)?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(requests::loan(&mut conn, company, id).await?))
 }
@@ -767,7 +732,7 @@ pub async fn loan_step(
     ApiPath((company, id, step)): ApiPath<(i64, i64, String)>,
 ) -> AppResult<Json<requests::Loan>> {
     let now = state.now();
-    may_manage(&actor, company)?;
+    actor.ensure_decides_fleet(company)?;
     let step = match step.as_str() {
         "approval" => requests::LoanStep::Approve,
         "rejection" => requests::LoanStep::Reject,
@@ -775,12 +740,6 @@ pub async fn loan_step(
         "return" => requests::LoanStep::Return,
         _ => return Err(AppError::new(Code::NotFound, "no such route")),
     };
-    if matches!(
-        step,
-        requests::LoanStep::Approve | requests::LoanStep::Reject
-    ) {
-        require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
-    }
     let l = in_transaction(&state, |conn| {
         let actor = actor.clone();
         Box::pin(async move {
@@ -816,8 +775,7 @@ pub async fn record_cash(
     ApiJson(body): ApiJson<requests::CashRefuelRequest>,
 ) -> AppResult<(StatusCode, Json<CashRecorded>)> {
     let now = state.now();
-    require(matches!(actor.role, Role::Admin | Role::FleetManager))?;
-    may_manage(&actor, company)?;
+    actor.ensure_decides_fleet(company)?;
     let id = in_transaction(&state, |conn| {
         let actor = actor.clone();
         let body = body.clone();

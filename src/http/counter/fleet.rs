@@ -10,7 +10,6 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use super::{Lang, Signed, error_box, page};
-use crate::auth::Role;
 use crate::error::{AppError, AppResult, Code};
 use crate::fleet::{allocation, review, usage, vehicles};
 use crate::http::AppState;
@@ -20,22 +19,6 @@ use crate::money::Litres;
 /// The page's words (the fleet office reads it in either language).
 fn w(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
     if lang == Lang::Zh { zh } else { en }
-}
-
-fn may_see(s: &Signed, company: i64) -> AppResult<()> {
-    let ok = match s.actor.role {
-        Role::Admin | Role::Hq => true,
-        Role::FleetManager => s.actor.company_id == Some(company),
-        _ => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::new(
-            Code::CustomerNotFound,
-            format!("no company {company}"),
-        ))
-    }
 }
 
 #[derive(Deserialize)]
@@ -121,7 +104,7 @@ pub async fn review_page(
     let lang = s.lang;
     let tz = state.settings.time_zone;
     let shown: AppResult<Markup> = async {
-        may_see(&s, company)?;
+        s.actor.ensure_reads_fleet(company)?;
         let month = match q.month {
             Some(m) => m,
             None => crate::fleet::local_periods(now, tz).1,
@@ -232,7 +215,7 @@ pub async fn ack(
 ) -> Response {
     let now = state.now();
     let done: AppResult<()> = async {
-        may_see(&s, company)?;
+        s.actor.ensure_reads_fleet(company)?;
         let kind = review::AnomalyKind::parse(&f.kind)
             .ok_or_else(|| AppError::new(Code::ValidationFailed, "kind"))?;
         let actor = s.actor.clone();
