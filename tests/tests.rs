@@ -20,6 +20,7 @@ mod group_commit;
 mod idempotency;
 mod model;
 mod pages;
+mod personal_data;
 mod review;
 mod security;
 mod station_scope;

@@ -124,6 +124,17 @@ impl Actor {
         }
     }
 
+    /// May see a customer's personal data (phone, ID document number): the
+    /// admin and HQ, and a fleet manager their own company's. Everyone else
+    /// is shown the last four characters ([`crate::cards::customers::mask`]).
+    pub fn sees_personal_data(&self, customer_id: Option<i64>) -> bool {
+        match self.role {
+            Role::Admin | Role::Hq => true,
+            Role::FleetManager => customer_id.is_some() && self.company_id == customer_id,
+            _ => false,
+        }
+    }
+
     /// May set prices and promotions.
     pub fn can_manage_pricing(&self) -> bool {
         matches!(self.role, Role::Admin | Role::Hq)

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
+use crate::auth::Actor;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 
@@ -31,6 +32,28 @@ pub struct Customer {
     pub id_number: Option<String>,
     pub contact_name: Option<String>,
     pub address: Option<String>,
+}
+
+impl Customer {
+    /// The customer as `actor` may see them: phone and ID number masked
+    /// unless the actor may see personal data
+    /// ([`Actor::sees_personal_data`]).
+    pub fn shown_to(mut self, actor: &Actor) -> Customer {
+        if !actor.sees_personal_data(Some(self.id)) {
+            self.phone = self.phone.as_deref().map(mask);
+            self.id_number = self.id_number.as_deref().map(mask);
+        }
+        self
+    }
+}
+
+/// What a role that may not see personal data is shown of a phone or an ID
+/// document number: its last four characters, the rest starred.
+pub fn mask(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let hidden = chars.len().saturating_sub(4);
+    let shown: String = chars[hidden..].iter().collect();
+    format!("{}{shown}", "*".repeat(hidden))
 }
 
 /// A new customer as a request carries it.
@@ -147,4 +170,17 @@ pub async fn cards_by_phone(conn: &mut Conn, phone: &str) -> AppResult<Vec<Strin
     rows.iter()
         .map(|r| r.try_get("number").map_err(AppError::from))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask;
+
+    #[test]
+    fn masks_keep_the_last_four_characters() {
+        assert_eq!(mask("13800000001"), "*******0001");
+        assert_eq!(mask("33010219800101123X"), "**************123X");
+        assert_eq!(mask("123"), "123");
+        assert_eq!(mask(""), "");
+    }
 }

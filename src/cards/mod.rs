@@ -271,10 +271,12 @@ pub struct CardView {
     pub created_at: String,
 }
 
-pub async fn view(conn: &mut Conn, card: &Card) -> AppResult<CardView> {
+/// The card as `actor` may see it: the holder's phone is masked for those
+/// who may not see personal data.
+pub async fn view(conn: &mut Conn, card: &Card, actor: &Actor) -> AppResult<CardView> {
     let b = accounts::balances(conn, card.account_id).await?;
     let holder = match card.customer_id {
-        Some(id) => Some(customers::get(conn, id).await?),
+        Some(id) => Some(customers::get(conn, id).await?.shown_to(actor)),
         None => None,
     };
     let parent = match card.parent_card_id {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::super::AppState;
 use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction, require};
 use super::{ApiPath, ApiQuery, IdempotencyKey, amount};
-use crate::auth::{Actor, Role};
+use crate::auth::Actor;
 use crate::cards::customers::{self, Customer, NewCustomer};
 use crate::cards::recharge::{self, PaymentMethod, Quote, RechargeRequest, Recharged};
 use crate::cards::statement::{self, Statement};
@@ -46,10 +46,12 @@ pub async fn add_customer(
         })
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(c)))
+    Ok((StatusCode::CREATED, Json(c.shown_to(&actor))))
 }
 
-/// A customer (a fleet manager sees only their own company).
+/// A customer, looked up by id: only by those who may see customers'
+/// personal data (the admin, HQ, a fleet manager their own company). The
+/// counter finds a customer by exact card number or phone instead.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", params(("id" = i64, Path, description = "The customer id")),
     responses((status = 200, description = "The customer", body = Customer)))]
 pub async fn get_customer(
@@ -57,9 +59,7 @@ pub async fn get_customer(
     actor: Actor,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Customer>> {
-    let visible = actor.can_read_all_cards()
-        || (actor.role == Role::FleetManager && actor.company_id == Some(id));
-    if !visible {
+    if !actor.sees_personal_data(Some(id)) {
         return Err(AppError::new(
             Code::CustomerNotFound,
             format!("no customer {id}"),
@@ -163,7 +163,7 @@ pub async fn open_card(
                 serde_json::json!({"kind": kind}),
             )
             .await?;
-            cards::view(conn, &card).await
+            cards::view(conn, &card, &actor).await
         })
     })
     .await?;
@@ -181,7 +181,7 @@ pub async fn get_card(
     let number = cards::parse_number(&number)?;
     let mut conn = state.db.pool().acquire().await?;
     let card = cards::find_visible(&mut conn, &actor, &number).await?;
-    Ok(Json(cards::view(&mut conn, &card).await?))
+    Ok(Json(cards::view(&mut conn, &card, &actor).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -209,6 +209,9 @@ pub async fn search(
     let mut conn = state.db.pool().acquire().await?;
     let numbers = match (q.phone.as_deref(), q.customer_id) {
         (Some(phone), _) => customers::cards_by_phone(&mut conn, phone).await?,
+        // Listing a customer's cards by id is for those who may see the
+        // customer; the counter searches by exact phone.
+        (None, Some(id)) if !actor.sees_personal_data(Some(id)) => Vec::new(),
         (None, Some(id)) => {
             use sqlx::Row;
             let rows = sqlx::query(
@@ -232,7 +235,7 @@ pub async fn search(
     for n in numbers {
         let number = cards::parse_number(&n)?;
         if let Ok(card) = cards::find_visible(&mut conn, &actor, &number).await {
-            items.push(cards::view(&mut conn, &card).await?);
+            items.push(cards::view(&mut conn, &card, &actor).await?);
         }
     }
     Ok(Json(CardList { items }))
@@ -526,7 +529,7 @@ pub async fn conversion(
             let holder = life::Holder::from_request(customer_id, customer.as_ref())?;
             life::convert(conn, &actor, &card, holder, &key, pin.as_deref(), now).await?;
             let card = cards::find(conn, &number).await?;
-            cards::view(conn, &card).await
+            cards::view(conn, &card, &actor).await
         })
     })
     .await?;

@@ -203,7 +203,7 @@ pub async fn card_body(
     let number = cards::parse_number(number)?;
     let mut conn = state.db.pool().acquire().await?;
     let card = cards::find(&mut conn, &number).await?;
-    let view = cards::view(&mut conn, &card).await?;
+    let view = cards::view(&mut conn, &card, &c.actor).await?;
     let recent = statement::page(&mut conn, &card, 1, 10).await?;
     let products = products::list(&mut conn, now).await?;
     let key = uuid::Uuid::new_v4().to_string();

@@ -50,7 +50,7 @@ pub async fn recharge_preview(
         let mut conn = state.db.pool().acquire().await?;
         let card = cards::find(&mut conn, &n).await?;
         card.ensure_can_receive()?;
-        let view = cards::view(&mut conn, &card).await?;
+        let view = cards::view(&mut conn, &card, &c.actor).await?;
         let quote = recharge::preview(&mut conn, &card, amt, None, now).await?;
         let after = Money::from_fen(view.balance.fen() + amt.fen() + quote.bonus.fen());
         let key = uuid::Uuid::new_v4().to_string();
