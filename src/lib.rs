@@ -1,29 +1,60 @@
 //! fuelcard: a fuel-station loyalty and stored-value IC card service.
 //!
-//! The modules are named after the business (see DESIGN.md): `money` for
-//! exact amounts, `ledger` for the double-entry heart, `cards` for what a
-//! cashier does, `stations` for shifts and day-end, `auth` for users, `http`
-//! for the API and pages, `db` for the two backends.
+//! The rooms, named after the business:
 //!
-//! Time comes from one [`time::Clock`], made at start-up (the system clock,
-//! or one set with `--clock`) and kept in the service's settings: a request
-//! reads it once and hands the instant down, so the rules and stores below
-//! never ask the system what time it is.
+//! - [`money`]: exact yuan and litres, and the one rounding rule.
+//! - [`ledger`]: the double-entry heart. Accounts, transfers, holds,
+//!   idempotency keys and the invariant check. Every movement of value is a
+//!   transfer between two accounts.
+//! - [`cards`]: what a cashier does. Customers, cards and PINs, prices and
+//!   promotions, recharge, sale, company transfers, card life (loss,
+//!   replacement, conversion, closure) and statements.
+//! - [`fleet`]: company fleets. Vehicles and their sale-time limits, the
+//!   monthly allocation, top-ups and loans, and the monthly review with
+//!   its anomalies.
+//! - [`chip`]: the card's electronic purse at the counter (read, load,
+//!   grey-lock fills, pump uploads), through the `fuelcard-reader` crate.
+//! - [`stations`]: stations, cashier shifts and the day-end report.
+//! - [`auth`]: users, roles, sessions, and who may do what. The scope rules
+//!   live on [`auth::Actor`]: own station, reading or deciding for a
+//!   company's fleet, and personal data. Whose money it is lives next to
+//!   the money: [`cards::transfer::consent`] and [`cards::Card::ensure_buys_fuel`].
+//! - [`http`]: the JSON API, the counter and fleet pages, the OpenAPI
+//!   document, and problem+json errors ([`error`]).
+//! - [`db`]: one query text for SQLite and PostgreSQL, and SQLite's group
+//!   commit. [`audit`] records every write in the same transaction.
+//! - [`config`]: settings and the keys that never enter the database.
+//! - [`time`]: the one clock.
+//!
+//! How a sale flows: `POST /api/v1/sales` reaches the handler in
+//! [`http::api::sales`]. The handler parses and checks the request, checks
+//! the PIN (its try commits on its own) and opens one write transaction
+//! under the idempotency key. Inside it, [`cards::sale::sell`] prices the
+//! fuel at the price in force and [`fleet::clear`] checks a fleet card's
+//! limits under the vehicle's lock. Then [`ledger::spend_debit`] debits the
+//! card, bonus first, in one conditional statement, and the station's sales
+//! account is credited last, just before the commit. Calls go down, never
+//! back up.
+//!
+//! Time comes from one [`time::Clock`]. It is made at start-up (the system
+//! clock, or one set with `--clock`) and kept in the service's settings. A
+//! request reads it once and hands the instant down, so the rules and stores
+//! below never ask the system what time it is.
+//!
+//! The `fuelcard` binary (`src/bin/fuelcard`) holds the command line and
+//! the tools that ship with the service: the demo network, the benchmark
+//! and the reader tools.
 
 pub mod audit;
 pub mod auth;
-pub mod bench;
 pub mod cards;
 pub mod chip;
-pub mod cli;
 pub mod config;
 pub mod db;
-pub mod demo;
 pub mod error;
 pub mod fleet;
 pub mod http;
 pub mod ledger;
 pub mod money;
-pub mod reader_cli;
 pub mod stations;
 pub mod time;

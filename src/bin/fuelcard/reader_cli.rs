@@ -20,10 +20,10 @@ use fuelcard_reader::purse::{self, DEFAULT_AID, GreyFlag, KEY_INDEX, Purse, Purs
 use fuelcard_reader::transport::{InProcess, Transport, TransportError};
 use fuelcard_reader::vpcd::{self, SessionEnd, VirtualCard};
 
-use crate::cards::CardNumber;
-use crate::chip::{Desk, Slot, issue};
-use crate::money::Money;
-use crate::time::Clock;
+use fuelcard::cards::CardNumber;
+use fuelcard::chip::{Desk, Slot, issue};
+use fuelcard::money::Money;
+use fuelcard::time::Clock;
 
 /// The terminal ID used when `info` asks INITIALIZE FOR LOAD for the
 /// online counter (nothing is loaded; the session dies with the reset).

@@ -9,11 +9,11 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 
 use super::{BenchArgs, Scratch};
-use crate::auth::{Role, users};
-use crate::cards::customers::{self, CustomerKind, NewCustomer};
-use crate::cards::{self, CardKind, NewCard, products};
-use crate::db::Db;
-use crate::stations;
+use fuelcard::auth::{Role, users};
+use fuelcard::cards::customers::{self, CustomerKind, NewCustomer};
+use fuelcard::cards::{self, CardKind, NewCard, products};
+use fuelcard::db::Db;
+use fuelcard::stations;
 
 /// `fuelcard bench --review`: the monthly fuel review of one company with
 /// many vehicles and refuels, timed on a fresh database.
@@ -46,11 +46,11 @@ async fn review_on(
     scratch: &Scratch,
     now: i64,
 ) -> anyhow::Result<(&'static str, Vec<f64>)> {
-    let e = |err: crate::error::AppError| anyhow::anyhow!("{err}");
+    let e = |err: fuelcard::error::AppError| anyhow::anyhow!("{err}");
     let db = Db::connect(&scratch.url, 4).await?;
     db.migrate().await?;
     let tz = chrono_tz::Asia::Shanghai;
-    let month = crate::fleet::allocation::month_after(crate::time::local_date(now, tz));
+    let month = fuelcard::fleet::allocation::month_after(fuelcard::time::local_date(now, tz));
     eprintln!(
         "seeding {} vehicles and {} refuels for {month} …",
         args.vehicles, args.refuels
@@ -74,7 +74,7 @@ async fn review_on(
     )
     .await
     .map_err(e)?;
-    let shift = crate::stations::shifts::ensure_open(&mut tx, station.id, user, now)
+    let shift = fuelcard::stations::shifts::ensure_open(&mut tx, station.id, user, now)
         .await
         .map_err(e)?;
     let product = products::find(&mut tx, "0").await.map_err(e)?;
@@ -106,9 +106,9 @@ async fn review_on(
     )
     .await
     .map_err(e)?;
-    let op = crate::ledger::record_operation(
+    let op = fuelcard::ledger::record_operation(
         &mut tx,
-        crate::ledger::Operation {
+        fuelcard::ledger::Operation {
             at: now,
             kind: "bench_seed",
             card_id: None,
@@ -122,7 +122,7 @@ async fn review_on(
     .map_err(e)?;
     let mut vehicle_ids = Vec::with_capacity(args.vehicles);
     for i in 0..args.vehicles {
-        let input = crate::fleet::vehicles::VehicleInput {
+        let input = fuelcard::fleet::vehicles::VehicleInput {
             plate: format!("R{i:05}"),
             vehicle_type: "light_truck".into(),
             displacement: "2.8".into(),
@@ -139,14 +139,18 @@ async fn review_on(
             allowed_stations: None,
             controls: Default::default(),
         };
-        let v =
-            crate::fleet::vehicles::create(&mut tx, company.id, &input.validate().map_err(e)?, now)
-                .await
-                .map_err(e)?;
+        let v = fuelcard::fleet::vehicles::create(
+            &mut tx,
+            company.id,
+            &input.validate().map_err(e)?,
+            now,
+        )
+        .await
+        .map_err(e)?;
         vehicle_ids.push(v.id);
     }
-    let start = crate::fleet::allocation::parse_month(&month).map_err(e)?;
-    let (from, _) = crate::time::day_span(start, tz).context("month")?;
+    let start = fuelcard::fleet::allocation::parse_month(&month).map_err(e)?;
+    let (from, _) = fuelcard::time::day_span(start, tz).context("month")?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let per_vehicle = args.refuels / args.vehicles.max(1);
     let mut rows: Vec<[i64; 6]> = Vec::with_capacity(args.refuels);
@@ -193,11 +197,11 @@ async fn review_on(
     tx.commit().await?;
     let backend = db.backend().name();
     let mut times = Vec::new();
-    let thresholds = crate::fleet::review::Thresholds::default();
+    let thresholds = fuelcard::fleet::review::Thresholds::default();
     for _ in 0..5 {
         let mut conn = db.pool().acquire().await?;
         let started = Instant::now();
-        let r = crate::fleet::review::monthly(&mut conn, company.id, &month, tz, &thresholds)
+        let r = fuelcard::fleet::review::monthly(&mut conn, company.id, &month, tz, &thresholds)
             .await
             .map_err(e)?;
         times.push(started.elapsed().as_secs_f64() * 1000.0);

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
 
-use crate::auth::{Role, users};
-use crate::config::{self, Settings};
-use crate::db::Db;
-use crate::http::{self, AppState};
-use crate::time::Clock;
+use fuelcard::auth::{Role, users};
+use fuelcard::config::{self, Settings};
+use fuelcard::db::Db;
+use fuelcard::http::{self, AppState};
+use fuelcard::time::Clock;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -39,7 +39,7 @@ impl DbArgs {
     async fn open(&self) -> anyhow::Result<Db> {
         let size = self
             .connections
-            .unwrap_or_else(crate::db::default_pool_size);
+            .unwrap_or_else(fuelcard::db::default_pool_size);
         let db = Db::connect(&self.url, size).await?;
         db.migrate().await?;
         Ok(db)
@@ -51,7 +51,7 @@ impl DbArgs {
 #[derive(Args, Debug, Clone)]
 pub struct TimeArgs {
     /// The operator's time zone, for business days and months.
-    #[arg(long, env = "FUELCARD_TIME_ZONE", default_value = crate::time::DEFAULT_TIME_ZONE)]
+    #[arg(long, env = "FUELCARD_TIME_ZONE", default_value = fuelcard::time::DEFAULT_TIME_ZONE)]
     pub time_zone: String,
     /// Start the clock at this instant instead of the system time, and let
     /// it run from there (training, demos, trying out monthly rules), e.g.
@@ -164,7 +164,7 @@ pub struct ChipArgs {
 
 impl ChipArgs {
     /// The reader desk, when a reader is named.
-    pub fn desk(&self) -> anyhow::Result<Option<Arc<crate::chip::Desk>>> {
+    pub fn desk(&self) -> anyhow::Result<Option<Arc<fuelcard::chip::Desk>>> {
         use fuelcard_reader::keys::{IssuerKeys, SoftwareKeyService};
         let Some(reader) = &self.reader else {
             return Ok(None);
@@ -178,8 +178,8 @@ impl ChipArgs {
             .ok()
             .and_then(|b| <[u8; 6]>::try_from(b).ok())
             .context("--terminal: 12 hexadecimal digits")?;
-        Ok(Some(Arc::new(crate::chip::Desk {
-            slot: Box::new(crate::chip::PcscSlot::new(reader.clone())),
+        Ok(Some(Arc::new(fuelcard::chip::Desk {
+            slot: Box::new(fuelcard::chip::PcscSlot::new(reader.clone())),
             keys: Arc::new(SoftwareKeyService::new(keys)),
             terminal,
             aid: fuelcard_reader::purse::DEFAULT_AID.to_vec(),
@@ -257,7 +257,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut tx = db.begin_write().await?;
             let station_id = match station.as_deref() {
                 Some(code) => Some(
-                    crate::stations::find(&mut tx, code)
+                    fuelcard::stations::find(&mut tx, code)
                         .await
                         .map_err(anyhow::Error::from)?
                         .id,
@@ -279,7 +279,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
             .map_err(anyhow::Error::from)?;
-            crate::audit::record(
+            fuelcard::audit::record(
                 &mut tx,
                 now,
                 None,
@@ -306,13 +306,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let now = time.clock().now_us();
             let tz = time.time_zone()?;
             let month = month.unwrap_or_else(|| {
-                crate::fleet::allocation::month_after(crate::time::local_date(now, tz))
+                fuelcard::fleet::allocation::month_after(fuelcard::time::local_date(now, tz))
             });
             let mut tx = db.begin_write().await?;
-            let plan = crate::fleet::allocation::draft(&mut tx, company, &month, now)
+            let plan = fuelcard::fleet::allocation::draft(&mut tx, company, &month, now)
                 .await
                 .map_err(anyhow::Error::from)?;
-            crate::audit::record(
+            fuelcard::audit::record(
                 &mut tx,
                 now,
                 None,
@@ -343,7 +343,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ledger(LedgerCommand::Check(db)) => {
             let db = db.open().await?;
             let mut conn = db.pool().acquire().await?;
-            let report = crate::ledger::check::run(&mut conn)
+            let report = fuelcard::ledger::check::run(&mut conn)
                 .await
                 .map_err(anyhow::Error::from)?;
             println!("{}", serde_json::to_string_pretty(&report)?);

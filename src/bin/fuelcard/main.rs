@@ -1,4 +1,12 @@
-//! The `fuelcard` binary.
+//! The `fuelcard` binary: the service's command line and the tools that
+//! ship with it (the demo network, the benchmark, the reader tools). They
+//! live here, not in the library, so the service library is the product
+//! alone.
+
+mod bench;
+mod cli;
+mod demo;
+mod reader_cli;
 
 use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
@@ -11,8 +19,8 @@ async fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = fuelcard::cli::Cli::parse();
-    match fuelcard::cli::run(cli).await {
+    let cli = cli::Cli::parse();
+    match cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

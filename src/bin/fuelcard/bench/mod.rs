@@ -17,16 +17,16 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::auth::{Actor, Role, users};
-use crate::cards::customers::{self, CustomerKind, NewCustomer};
-use crate::cards::products::{self, Price};
-use crate::cards::recharge::{self, PaymentMethod, RechargeRequest};
-use crate::cards::{self, CardKind, CardNumber, NewCard};
-use crate::config::{Keys, Settings};
-use crate::db::{Backend, Db};
-use crate::http::{self, AppState};
-use crate::money::Money;
-use crate::stations;
+use fuelcard::auth::{Actor, Role, users};
+use fuelcard::cards::customers::{self, CustomerKind, NewCustomer};
+use fuelcard::cards::products::{self, Price};
+use fuelcard::cards::recharge::{self, PaymentMethod, RechargeRequest};
+use fuelcard::cards::{self, CardKind, CardNumber, NewCard};
+use fuelcard::config::{Keys, Settings};
+use fuelcard::db::{Backend, Db};
+use fuelcard::http::{self, AppState};
+use fuelcard::money::Money;
+use fuelcard::stations;
 
 mod review;
 
@@ -166,13 +166,13 @@ fn replace_database(url: &str, name: &str) -> anyhow::Result<String> {
 }
 
 /// The benchmark's PIN key: its cards' PINs guard nothing.
-fn pin_key() -> anyhow::Result<crate::cards::pin::PinKey> {
-    crate::cards::pin::PinKey::new(vec![7; 32]).context("key")
+fn pin_key() -> anyhow::Result<fuelcard::cards::pin::PinKey> {
+    fuelcard::cards::pin::PinKey::new(vec![7; 32]).context("key")
 }
 
 /// A company main card's PIN, as the benchmark's cards store it.
 fn main_card_pin() -> anyhow::Result<(String, String)> {
-    crate::cards::pin::protect(&pin_key()?, "8888").map_err(|err| anyhow::anyhow!("{err}"))
+    fuelcard::cards::pin::protect(&pin_key()?, "8888").map_err(|err| anyhow::anyhow!("{err}"))
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -181,7 +181,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     // The benchmark's server runs on the system clock (`Settings::default`);
     // its set-up is written at the same instant.
-    let now = crate::time::Clock::system().now_us();
+    let now = fuelcard::time::Clock::system().now_us();
     if args.review {
         return review::run(&args, now).await;
     }
@@ -199,7 +199,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 async fn bench(args: &BenchArgs, scratch: &Scratch, now: i64) -> anyhow::Result<Results> {
     // The server as deployed: the pool `fuelcard serve` would have.
-    let db = Db::connect(&scratch.url, crate::db::default_pool_size()).await?;
+    let db = Db::connect(&scratch.url, fuelcard::db::default_pool_size()).await?;
     db.migrate().await?;
     eprintln!(
         "setting up {} cards on {} …",
@@ -245,7 +245,7 @@ async fn bench(args: &BenchArgs, scratch: &Scratch, now: i64) -> anyhow::Result<
 /// A station, 92# priced, a cashier, and `n` cards holding plenty: personal
 /// cards, or fleet cards of vehicles with every limit set.
 async fn setup(db: &Db, n: usize, fleet: bool, now: i64) -> anyhow::Result<Vec<String>> {
-    let e = |err: crate::error::AppError| anyhow::anyhow!("{err}");
+    let e = |err: fuelcard::error::AppError| anyhow::anyhow!("{err}");
     let mut tx = db.begin_write().await?;
     let station = stations::create(&mut tx, "B1", "压测站", "bench", now)
         .await
@@ -343,12 +343,12 @@ async fn setup(db: &Db, n: usize, fleet: bool, now: i64) -> anyhow::Result<Vec<S
 /// A company, its main card, and `n` vehicles with fleet cards: plate,
 /// product, per-sale, daily, hours and station limits all set.
 async fn setup_fleet(
-    tx: &mut crate::db::Tx,
+    tx: &mut fuelcard::db::Tx,
     actor: &Actor,
     n: usize,
     now: i64,
 ) -> anyhow::Result<Vec<String>> {
-    let e = |err: crate::error::AppError| anyhow::anyhow!("{err}");
+    let e = |err: fuelcard::error::AppError| anyhow::anyhow!("{err}");
     let company = customers::create(
         tx,
         &NewCustomer {
@@ -396,7 +396,7 @@ async fn setup_fleet(
     let mut numbers = Vec::with_capacity(n);
     for i in 0..n {
         let plate = format!("B{i:05}");
-        let input = crate::fleet::vehicles::VehicleInput {
+        let input = fuelcard::fleet::vehicles::VehicleInput {
             plate: plate.clone(),
             vehicle_type: "light_truck".into(),
             displacement: "2.8".into(),
@@ -412,10 +412,10 @@ async fn setup_fleet(
             allowed_hours: Some("00:00-24:00".into()),
             allowed_stations: Some(vec!["B1".into()]),
             // Concurrent clients may send one vehicle's readings out of order.
-            controls: [("odometer".to_string(), crate::fleet::limits::Mode::Alert)].into(),
+            controls: [("odometer".to_string(), fuelcard::fleet::limits::Mode::Alert)].into(),
         };
         let v = input.validate().map_err(e)?;
-        crate::fleet::vehicles::create(tx, company.id, &v, now)
+        fuelcard::fleet::vehicles::create(tx, company.id, &v, now)
             .await
             .map_err(e)?;
         let card = cards::open(
@@ -432,9 +432,16 @@ async fn setup_fleet(
         )
         .await
         .map_err(e)?;
-        crate::cards::transfer::transfer(tx, actor, &main, &card, Money::from_fen(per_card), now)
-            .await
-            .map_err(e)?;
+        fuelcard::cards::transfer::transfer(
+            tx,
+            actor,
+            &main,
+            &card,
+            Money::from_fen(per_card),
+            now,
+        )
+        .await
+        .map_err(e)?;
         numbers.push(card.number);
     }
     Ok(numbers)

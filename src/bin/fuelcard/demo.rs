@@ -9,19 +9,19 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::Row;
 
-use crate::auth::{Actor, Role, users};
-use crate::cards::customers::{self, CustomerKind, NewCustomer};
-use crate::cards::products::{self, Price};
-use crate::cards::promotions::{self, Gift, NewPromotion, Rule, Tier};
-use crate::cards::recharge::{self, PaymentMethod, RechargeRequest};
-use crate::cards::sale::{self, Quantity, SaleRequest};
-use crate::cards::{self, Card, CardKind, CardNumber, NewCard, transfer};
-use crate::config::Keys;
-use crate::db::{Conn, Db};
-use crate::error::AppError;
-use crate::money::{Litres, Money};
-use crate::stations::{self, shifts};
-use crate::time::Clock;
+use fuelcard::auth::{Actor, Role, users};
+use fuelcard::cards::customers::{self, CustomerKind, NewCustomer};
+use fuelcard::cards::products::{self, Price};
+use fuelcard::cards::promotions::{self, Gift, NewPromotion, Rule, Tier};
+use fuelcard::cards::recharge::{self, PaymentMethod, RechargeRequest};
+use fuelcard::cards::sale::{self, Quantity, SaleRequest};
+use fuelcard::cards::{self, Card, CardKind, CardNumber, NewCard, transfer};
+use fuelcard::config::Keys;
+use fuelcard::db::{Conn, Db};
+use fuelcard::error::AppError;
+use fuelcard::money::{Litres, Money};
+use fuelcard::stations::{self, shifts};
+use fuelcard::time::Clock;
 
 /// Each demo cashier works one shift of this many hours a day, one after
 /// the other (06–11, 11–16, 16–21).
@@ -254,7 +254,7 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
                 customer_id: Some(company.id),
                 parent: None,
                 plate: None,
-                pin: Some(crate::cards::pin::protect(&keys.pin, MAIN_CARD_PIN).map_err(e)?),
+                pin: Some(fuelcard::cards::pin::protect(&keys.pin, MAIN_CARD_PIN).map_err(e)?),
                 station_id: None,
             },
             now,
@@ -276,11 +276,11 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
             mains.push((main.clone(), sub));
         }
     }
-    let policy: crate::fleet::policy::Policy =
-        toml::from_str(include_str!("../fixtures/fleet/policy.toml"))
+    let policy: fuelcard::fleet::policy::Policy =
+        toml::from_str(include_str!("../../../fixtures/fleet/policy.toml"))
             .context("the fixture policy")?;
     for company in [&company_a, &company_b] {
-        crate::fleet::allocation::save_policy(conn, company.id, &policy, admin.user_id, now)
+        fuelcard::fleet::allocation::save_policy(conn, company.id, &policy, admin.user_id, now)
             .await
             .map_err(e)?;
     }
@@ -294,7 +294,7 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
 
     // History: each day each station's cashier works a shift.
     let mut rng = StdRng::seed_from_u64(20_261_123);
-    let today = crate::time::local_date(now, tz);
+    let today = fuelcard::time::local_date(now, tz);
     let products_by_weight = ["92", "92", "92", "95", "95", "98", "0"];
     for day_back in (1..=HISTORY_DAYS).rev() {
         let day = today - Duration::days(day_back);
@@ -476,7 +476,7 @@ async fn recount_vehicle_usage(conn: &mut Conn, tz: chrono_tz::Tz) -> anyhow::Re
     let mut totals: std::collections::BTreeMap<(i64, String), (i64, i64, i64)> = Default::default();
     for r in rows {
         let vehicle: i64 = r.try_get("vehicle_id")?;
-        let (day, month, _) = crate::fleet::local_periods(r.try_get("created_at")?, tz);
+        let (day, month, _) = fuelcard::fleet::local_periods(r.try_get("created_at")?, tz);
         let (cl, fen): (i64, i64) = (r.try_get("litres_cl")?, r.try_get("charged_fen")?);
         for period in [day, month] {
             let t = totals.entry((vehicle, period)).or_default();
@@ -506,7 +506,7 @@ async fn demo_vehicle(
     plate: &str,
     now: i64,
 ) -> anyhow::Result<()> {
-    let input = crate::fleet::vehicles::VehicleInput {
+    let input = fuelcard::fleet::vehicles::VehicleInput {
         plate: plate.into(),
         vehicle_type: "light_truck".into(),
         displacement: "2.8".into(),
@@ -524,7 +524,7 @@ async fn demo_vehicle(
         controls: Default::default(),
     };
     let v = input.validate().map_err(e)?;
-    crate::fleet::vehicles::create(conn, company_id, &v, now)
+    fuelcard::fleet::vehicles::create(conn, company_id, &v, now)
         .await
         .map_err(e)?;
     Ok(())
