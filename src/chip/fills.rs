@@ -276,20 +276,12 @@ pub async fn finish(
     })
     .await?;
     let number = cards::parse_number(&fill.card_number)?;
-    let db = db.clone();
-    let actor = actor.clone();
-    let outcome = super::with_card(desk, move |desk, transport, handle| {
+    let (db, actor) = (db.clone(), actor.clone());
+    let outcome = super::at_counter(desk, db, actor, tz, now, move |host, desk, transport| {
         let mut opened = super::open(transport, desk, Some(&number))?;
         let status = opened.purse.grey_status().map_err(refused)?;
-        let host = Host {
-            db: &db,
-            handle,
-            actor: &actor,
-            tz,
-            now,
-        };
         unlock(
-            &host,
+            host,
             desk,
             &mut opened.purse,
             &opened.public,
