@@ -109,3 +109,44 @@ async fn station_scope(env: &TestEnv) {
 }
 
 on_both_backends!(station_staff_act_at_their_own_station, station_scope);
+
+/// A district manager reads the cards issued in their district only; a card
+/// issued elsewhere is "not found" to them, as to anyone it does not
+/// concern.
+async fn district_scope(env: &TestEnv) {
+    let r = env
+        .post(
+            &env.admin,
+            "/api/v1/stations",
+            json!({"code": "S3", "name": "城北站", "district": "西区"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    env.add_user("cashier3", "cashier", Some("S3"), None).await;
+    let r = env
+        .post(
+            &env.admin,
+            "/api/v1/users",
+            json!({
+                "username": "east", "password": "east-password", "role": "district_manager",
+                "district": "东区"
+            }),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let ours = env.funded_card(&env.login("cashier1").await, "100").await;
+    let theirs = env.funded_card(&env.login("cashier3").await, "100").await;
+    let manager = env.login("east").await;
+    let r = env.get(&manager, &format!("/api/v1/cards/{ours}")).await;
+    assert_eq!(r.0, StatusCode::OK, "a card of the district: {}", r.1);
+    for path in [
+        format!("/api/v1/cards/{theirs}"),
+        format!("/api/v1/cards/{theirs}/transactions"),
+    ] {
+        let r = env.get(&manager, &path).await;
+        assert_eq!(r.0, StatusCode::NOT_FOUND, "{path}: {}", r.1);
+        assert_eq!(r.1["code"], json!("card_not_found"), "{}", r.1);
+    }
+}
+
+on_both_backends!(district_managers_read_their_district, district_scope);

@@ -140,12 +140,14 @@ impl Actor {
         matches!(self.role, Role::Admin | Role::Hq)
     }
 
-    /// May read any card (the company-scoped fleet manager may read only
-    /// the cards of their company; that is checked against the card).
+    /// May read any card: a card works at every station, so every counter
+    /// reads it. A fleet manager reads only their company's cards and a
+    /// district manager only those issued in their district; both are
+    /// checked against the card.
     pub fn can_read_all_cards(&self) -> bool {
         matches!(
             self.role,
-            Role::Admin | Role::Hq | Role::DistrictManager | Role::StationManager | Role::Cashier
+            Role::Admin | Role::Hq | Role::StationManager | Role::Cashier
         )
     }
 }

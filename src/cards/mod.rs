@@ -173,8 +173,9 @@ pub async fn find_by_id(conn: &mut Conn, id: i64) -> AppResult<Card> {
 }
 
 /// Finds a card the actor may see: a fleet manager sees only the cards of
-/// their own company, and gets "not found" for any other so that card
-/// numbers of other companies cannot be probed.
+/// their own company, a district manager only the cards issued at a station
+/// of their district; any other card is "not found" to them, so that card
+/// numbers cannot be probed.
 pub async fn find_visible(conn: &mut Conn, actor: &Actor, number: &CardNumber) -> AppResult<Card> {
     let card = find(conn, number).await?;
     if actor.can_read_all_cards() {
@@ -185,6 +186,20 @@ pub async fn find_visible(conn: &mut Conn, actor: &Actor, number: &CardNumber) -
         && card.customer_id == actor.company_id
     {
         return Ok(card);
+    }
+    if actor.role == Role::DistrictManager && actor.district.is_some() {
+        let issued_in: Option<String> = sqlx::query(
+            "SELECT s.district FROM cards c JOIN stations s ON s.id = c.issued_station_id \
+             WHERE c.id = $1",
+        )
+        .bind(card.id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("district"))
+        .transpose()?;
+        if issued_in.is_some() && issued_in == actor.district {
+            return Ok(card);
+        }
     }
     Err(AppError::new(
         Code::CardNotFound,
