@@ -196,6 +196,27 @@ async fn load_and_fuel(backend: Backend) {
     rig.assert_agree(&cashier, &number, "100.00", "400.00")
         .await;
 
+    // A fill the host refuses leaves the card as it was: not grey-locked
+    // (its balance would be frozen with no fill to finish it), and no PIN
+    // try spent.
+    for (token, body, code) in [
+        (
+            &cashier,
+            json!({"card_number": number, "pin": "123456", "product": "99"}),
+            "product_not_found",
+        ),
+        (
+            &env.admin,
+            json!({"card_number": number, "pin": "123456", "product": "92"}),
+            "station_required",
+        ),
+    ] {
+        let r = env.post(token, "/api/v1/chip/fills", body).await;
+        assert_eq!(r.1["code"], json!(code), "{}", r.1);
+        let v = rig.read(&cashier, &number).await;
+        assert_eq!(v["grey"], json!("clear"), "after {code}: {v}");
+    }
+
     // Wrong PIN: the chip counts the tries.
     let wrong = env
         .post(

@@ -67,6 +67,18 @@ pub fn start(
     station: Option<&str>,
 ) -> AppResult<FillStarted> {
     let now = host.now;
+    // Everything the host can refuse is settled before the card is touched:
+    // a refusal after the grey lock would leave the chip's balance frozen
+    // with no fill on the host to finish it.
+    let (product_id, station_id) = host.handle.block_on(async {
+        let mut conn = host.db.pool().acquire().await?;
+        let card = cards::find(&mut conn, number).await?;
+        card.ensure_can_spend()?;
+        card.ensure_buys_fuel()?;
+        let product = products::find(&mut conn, product).await?;
+        let station = stations::for_counter(&mut conn, host.actor, station).await?;
+        AppResult::Ok((product.id, station.id))
+    })?;
     let mut opened = super::open(transport, desk, Some(number))?;
     super::read::settle(host, desk, &mut opened.purse, &opened.public)?;
     let pin = pin.ok_or_else(|| {
@@ -97,14 +109,10 @@ pub fn start(
         flows::grey_lock(&mut opened.purse, &*desk.keys, &opened.public, &at).map_err(refused)?;
     let ctx = lock.context;
     let number = number.clone();
-    let product = product.to_string();
-    let station = station.map(str::to_string);
     let actor = host.actor.clone();
     host.in_tx(move |conn| {
         Box::pin(async move {
             let card = cards::find(conn, &number).await?;
-            let product = products::find(conn, &product).await?;
-            let station = stations::for_counter(conn, &actor, station.as_deref()).await?;
             let chip = chip_account(conn, card.number.as_str(), now).await?;
             let locked = Money::from_fen(i64::from(ctx.balance_fen));
             let hold = holds::place(
@@ -112,7 +120,7 @@ pub fn start(
                 &holds::NewHold {
                     card_id: card.id,
                     account_id: chip,
-                    station_id: Some(station.id),
+                    station_id: Some(station_id),
                     amount: locked,
                     expires_at: super::NEVER,
                     reference: Some("grey lock"),
@@ -127,9 +135,9 @@ pub fn start(
             )
             .bind(card.id)
             .bind(hold.id)
-            .bind(station.id)
+            .bind(station_id)
             .bind(actor.user_id)
-            .bind(product.id)
+            .bind(product_id)
             .bind(&terminal)
             .bind(i64::from(ctx.psam_ttc))
             .bind(i64::from(ctx.ctc))
