@@ -411,9 +411,11 @@ pub fn month_after(day: NaiveDate) -> String {
 }
 
 /// Drafts next month's plan for every company whose allocation day is
-/// `today` (local). Drafting is idempotent, so running this every hour of
-/// that day drafts each plan once. Returns the companies drafted for.
-pub async fn draft_due(conn: &mut Conn, today: NaiveDate, now: i64) -> AppResult<Vec<i64>> {
+/// today in zone `tz` at the instant `now`. Drafting is idempotent, so
+/// running this every hour of that day drafts each plan once. Returns the
+/// companies drafted for.
+pub async fn draft_due(conn: &mut Conn, now: i64, tz: chrono_tz::Tz) -> AppResult<Vec<i64>> {
+    let today = crate::time::local_date(now, tz);
     let rows =
         sqlx::query("SELECT company_id, policy FROM allocation_policies ORDER BY company_id")
             .fetch_all(&mut *conn)

@@ -195,7 +195,7 @@ pub async fn draft_due_plans(db: &Db, tz: chrono_tz::Tz, clock: Clock) {
     let today = crate::time::local_date(now, tz);
     let run = async {
         let mut tx = db.begin_write().await?;
-        let drafted = crate::fleet::allocation::draft_due(&mut tx, today, now).await?;
+        let drafted = crate::fleet::allocation::draft_due(&mut tx, now, tz).await?;
         tx.commit().await?;
         Ok::<_, AppError>(drafted)
     };

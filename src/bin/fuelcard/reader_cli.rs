@@ -299,7 +299,10 @@ fn watch(prefix: &str, seconds: Option<Duration>) -> anyhow::Result<()> {
         let Some(event) = watcher.next_event(slice)? else {
             continue;
         };
-        let now = chrono::Local::now().format("%H:%M:%S");
+        let now = Clock::system()
+            .now()
+            .with_timezone(&chrono::Local)
+            .format("%H:%M:%S");
         match event {
             ReaderEvent::ReaderAdded { reader } => println!("{now} {reader}: reader connected"),
             ReaderEvent::ReaderRemoved { reader } => {
