@@ -324,7 +324,8 @@ async fn fixture_plan_and_funding(env: &TestEnv) {
         format!("/api/v1/fleet/{company}/vehicles.csv"),
     ] {
         let r = env.get(&outsider, &path).await;
-        assert_eq!(r.0, StatusCode::NOT_FOUND, "{path}: {}", r.1);
+        assert_eq!(r.0, StatusCode::FORBIDDEN, "{path}: {}", r.1);
+        assert_eq!(r.1["code"], json!("not_your_company"), "{path}: {}", r.1);
     }
 }
 on_both_backends!(fixture_company_allocation, fixture_plan_and_funding);

@@ -299,7 +299,7 @@ async fn alerts_and_overrides(env: &TestEnv) {
     let r = env
         .get(&outsider, &format!("/api/v1/fleet/{}/vehicles", f.company))
         .await;
-    assert_eq!(r.0, StatusCode::NOT_FOUND, "{}", r.1);
+    assert_eq!(r.0, StatusCode::FORBIDDEN, "{}", r.1);
     let r = env
         .post(
             &outsider,
@@ -307,7 +307,8 @@ async fn alerts_and_overrides(env: &TestEnv) {
             json!({"control": "product", "reason": "x"}),
         )
         .await;
-    assert_eq!(r.0, StatusCode::NOT_FOUND, "{}", r.1);
+    assert_eq!(r.0, StatusCode::FORBIDDEN, "{}", r.1);
+    assert_eq!(r.1["code"], json!("not_your_company"), "{}", r.1);
     // One car, one card.
     let r = env
         .post(

@@ -109,8 +109,8 @@ async fn requests_between_runs(env: &TestEnv) {
         cash[0]["justification"],
         json!("card reader down at a partner station")
     );
-    // A cashier may not approve: to station staff a company's fleet
-    // business does not exist.
+    // A cashier may not approve: a company's fleet business is its
+    // manager's to decide.
     let r = env
         .money(
             &cashier,
@@ -118,7 +118,7 @@ async fn requests_between_runs(env: &TestEnv) {
             json!({}),
         )
         .await;
-    assert_eq!(r.0, StatusCode::NOT_FOUND, "{}", r.1);
-    assert_eq!(r.1["code"], json!("customer_not_found"), "{}", r.1);
+    assert_eq!(r.0, StatusCode::FORBIDDEN, "{}", r.1);
+    assert_eq!(r.1["code"], json!("forbidden"), "{}", r.1);
 }
 on_both_backends!(fleet_requests, requests_between_runs);

@@ -66,14 +66,14 @@ async fn fleet_scope(env: &TestEnv) {
         );
         let r = env.get(&hq, path).await;
         assert_eq!(r.0, StatusCode::OK, "HQ reads {path}: {}", r.1);
-        for (who, token) in [
-            ("a cashier", &cashier),
-            ("a station manager", &station_manager),
-            ("another company's manager", &outsider),
+        for (who, token, code) in [
+            ("a cashier", &cashier, "forbidden"),
+            ("a station manager", &station_manager, "forbidden"),
+            ("another company's manager", &outsider, "not_your_company"),
         ] {
             let r = env.get(token, path).await;
-            assert_eq!(r.0, StatusCode::NOT_FOUND, "{who} reads {path}: {}", r.1);
-            assert_eq!(r.1["code"], json!("customer_not_found"), "{who}: {}", r.1);
+            assert_eq!(r.0, StatusCode::FORBIDDEN, "{who} reads {path}: {}", r.1);
+            assert_eq!(r.1["code"], json!(code), "{who}: {}", r.1);
         }
     }
 
@@ -87,7 +87,7 @@ async fn fleet_scope(env: &TestEnv) {
         (
             "another company's manager",
             &outsider,
-            StatusCode::NOT_FOUND,
+            StatusCode::FORBIDDEN,
         ),
     ] {
         let r = env.post(token, &override_path, override_body.clone()).await;
@@ -114,7 +114,7 @@ async fn fleet_scope(env: &TestEnv) {
             ("another company's manager", &outsider),
         ] {
             let r = env.post(token, path, body.clone()).await;
-            assert_eq!(r.0, StatusCode::NOT_FOUND, "{who} posts {path}: {}", r.1);
+            assert_eq!(r.0, StatusCode::FORBIDDEN, "{who} posts {path}: {}", r.1);
         }
         let r = env.post(&hq, path, body.clone()).await;
         assert_eq!(r.0, StatusCode::FORBIDDEN, "HQ posts {path}: {}", r.1);

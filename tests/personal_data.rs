@@ -31,8 +31,8 @@ async fn personal_data(env: &TestEnv) {
     // customer's cards by id…
     for id in [person, person + 1] {
         let r = env.get(&cashier, &format!("/api/v1/customers/{id}")).await;
-        assert_eq!(r.0, StatusCode::NOT_FOUND, "{}", r.1);
-        assert_eq!(r.1["code"], json!("customer_not_found"), "{}", r.1);
+        assert_eq!(r.0, StatusCode::FORBIDDEN, "{}", r.1);
+        assert_eq!(r.1["code"], json!("forbidden"), "{}", r.1);
     }
     let r = env
         .get(&cashier, &format!("/api/v1/cards?customer_id={person}"))

@@ -168,6 +168,6 @@ async fn planted(env: &TestEnv) {
         .await;
     let outsider = env.login("fleet-b").await;
     let r = env.get(&outsider, &path).await;
-    assert_eq!(r.0, StatusCode::NOT_FOUND, "{}", r.1);
+    assert_eq!(r.0, StatusCode::FORBIDDEN, "{}", r.1);
 }
 on_both_backends!(monthly_review_flags_planted_anomalies, planted);

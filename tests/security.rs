@@ -111,7 +111,8 @@ async fn roles_and_scopes(env: &TestEnv) {
         .await;
     assert_eq!(r.0, StatusCode::NOT_FOUND);
     let r = env.get(&fleet_a, &format!("/api/v1/customers/{b}")).await;
-    assert_eq!(r.0, StatusCode::NOT_FOUND);
+    assert_eq!(r.0, StatusCode::FORBIDDEN);
+    assert_eq!(r.1["code"], json!("not_your_company"), "{}", r.1);
     let r = env
         .get(&fleet_a, &format!("/api/v1/cards?customer_id={b}"))
         .await;

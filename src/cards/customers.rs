@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::auth::Actor;
+use crate::auth::policy::{self, Action, Target};
 use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 
@@ -36,10 +37,10 @@ pub struct Customer {
 
 impl Customer {
     /// The customer as `actor` may see them: phone and ID number masked
-    /// unless the actor may see personal data
-    /// ([`Actor::sees_personal_data`]).
+    /// unless the policy lets the actor read personal data
+    /// ([`Action::ReadPersonalData`]).
     pub fn shown_to(mut self, actor: &Actor) -> Customer {
-        if !actor.sees_personal_data(Some(self.id)) {
+        if !policy::permits(actor, Action::ReadPersonalData, &Target::company(self.id)) {
             self.phone = self.phone.as_deref().map(mask);
             self.id_number = self.id_number.as_deref().map(mask);
         }

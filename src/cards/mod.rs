@@ -15,7 +15,8 @@ pub mod transfer;
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::auth::{Actor, Role};
+use crate::auth::Actor;
+use crate::auth::policy::{self, Action, Scope, Target};
 use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::accounts;
@@ -172,23 +173,16 @@ pub async fn find_by_id(conn: &mut Conn, id: i64) -> AppResult<Card> {
     card_from_row(&row)
 }
 
-/// Finds a card the actor may see: a fleet manager sees only the cards of
-/// their own company, a district manager only the cards issued at a station
-/// of their district; any other card is "not found" to them, so that card
-/// numbers cannot be probed.
+/// Finds a card the actor may read ([`Action::ReadCard`]): a card is its
+/// holder's (a company's cards are the company's) and belongs to the
+/// district it was issued in. A card outside the actor's scope is "not
+/// found" to them, so that card numbers cannot be probed.
 pub async fn find_visible(conn: &mut Conn, actor: &Actor, number: &CardNumber) -> AppResult<Card> {
+    policy::authorize_role(actor, Action::ReadCard)?;
     let card = find(conn, number).await?;
-    if actor.can_read_all_cards() {
-        return Ok(card);
-    }
-    if actor.role == Role::FleetManager
-        && actor.company_id.is_some()
-        && card.customer_id == actor.company_id
-    {
-        return Ok(card);
-    }
-    if actor.role == Role::DistrictManager && actor.district.is_some() {
-        let issued_in: Option<String> = sqlx::query(
+    let mut target = Target::company_opt(card.customer_id);
+    if policy::rule_of(Action::ReadCard).scope(actor.role) == Scope::District {
+        target.district = sqlx::query(
             "SELECT s.district FROM cards c JOIN stations s ON s.id = c.issued_station_id \
              WHERE c.id = $1",
         )
@@ -197,14 +191,15 @@ pub async fn find_visible(conn: &mut Conn, actor: &Actor, number: &CardNumber) -
         .await?
         .map(|r| r.try_get("district"))
         .transpose()?;
-        if issued_in.is_some() && issued_in == actor.district {
-            return Ok(card);
-        }
     }
-    Err(AppError::new(
-        Code::CardNotFound,
-        format!("no card {number}"),
-    ))
+    if policy::permits(actor, Action::ReadCard, &target) {
+        Ok(card)
+    } else {
+        Err(AppError::new(
+            Code::CardNotFound,
+            format!("no card {number}"),
+        ))
+    }
 }
 
 impl Card {

@@ -5,7 +5,8 @@
 use serde::Serialize;
 
 use super::{Card, CardKind};
-use crate::auth::{Actor, Role};
+use crate::auth::Actor;
+use crate::auth::policy::{self, Action, Scope, Target};
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::{self, Operation};
 use crate::money::Money;
@@ -61,30 +62,17 @@ pub enum Consent {
 /// manager, or at a counter the main card's PIN. Without either the move is
 /// refused, whoever asks.
 pub fn consent(actor: &Actor, main: &Card, pin: Option<&str>) -> AppResult<Consent> {
-    if actor.role == Role::FleetManager {
-        return if actor.company_id.is_some() && actor.company_id == main.customer_id {
-            Ok(Consent::FleetManager)
-        } else {
-            Err(AppError::new(
-                Code::NotYourCompany,
-                format!("card {} belongs to another company", main.number),
-            ))
-        };
-    }
-    if !actor.can_work_counter() {
-        return Err(AppError::new(Code::Forbidden, "your role may not do this"));
-    }
-    if main.pin_verifier.is_none() || pin.is_none() {
-        return Err(AppError::new(
-            Code::CompanyConsentRequired,
-            format!(
-                "the money of main card {} moves only with its PIN, or on the decision of the \
-                 company's fleet manager",
-                main.number
-            ),
-        ));
-    }
-    Ok(Consent::MainCardPin)
+    let target = Target {
+        company_pin: main.pin_verifier.is_some() && pin.is_some(),
+        ..Target::company_opt(main.customer_id)
+    };
+    policy::authorize(actor, Action::MoveCompanyFunds, &target)?;
+    Ok(
+        match policy::rule_of(Action::MoveCompanyFunds).scope(actor.role) {
+            Scope::CompanyPin => Consent::MainCardPin,
+            _ => Consent::FleetManager,
+        },
+    )
 }
 
 pub async fn transfer(

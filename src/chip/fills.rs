@@ -23,6 +23,7 @@ use super::{
     Desk, Host, chip_account, next_terminal_ttc, refused, stamp_at, stamp_parse, stamp_text, unhex,
 };
 use crate::auth::Actor;
+use crate::auth::policy::{self, Action, Target};
 use crate::cards::{self, CardNumber, products};
 use crate::db::{Conn, Db};
 use crate::error::{AppError, AppResult, Code};
@@ -236,7 +237,11 @@ pub async fn finish(
     let fill = super::in_tx(db, move |conn| {
         Box::pin(async move {
             let fill = get(conn, id).await?;
-            scope.ensure_station(Some(fill.station_id))?;
+            policy::authorize(
+                &scope,
+                Action::FinishFill,
+                &Target::at_station(fill.station_id),
+            )?;
             let hold = holds::get(conn, fill.hold_id).await?;
             match (fill.status.as_str(), fill.amount_fen) {
                 ("settled", _) => {

@@ -71,15 +71,6 @@ impl FromRequestParts<AppState> for Actor {
     }
 }
 
-/// Refuses unless the actor's role allows the action.
-pub fn require(allowed: bool) -> AppResult<()> {
-    if allowed {
-        Ok(())
-    } else {
-        Err(AppError::new(Code::Forbidden, "your role may not do this"))
-    }
-}
-
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
     serde_json::from_slice(bytes).map_err(|e| {
         let code = match e.classify() {

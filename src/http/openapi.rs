@@ -823,6 +823,7 @@ pub fn complete(mut doc: Value) -> Value {
                 let s = shape(op);
                 let mut codes = common_refusals(&id, &s);
                 codes.extend(refusals.get(id.as_str()).copied().unwrap_or_default());
+                codes.extend(crate::auth::policy::refusals(&id));
                 let mut by_status: BTreeMap<u16, Vec<Code>> = BTreeMap::new();
                 for c in codes {
                     let list = by_status.entry(c.status().as_u16()).or_default();

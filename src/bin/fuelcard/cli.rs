@@ -108,6 +108,8 @@ pub enum Command {
         #[command(flatten)]
         time: TimeArgs,
     },
+    /// Print who may do what: the policy table, as the README shows it.
+    Policy,
     /// Load-test the HTTP API on a fresh database and compare with the
     /// database's own ceiling.
     Bench(crate::bench::BenchArgs),
@@ -291,6 +293,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .map_err(anyhow::Error::from)?;
             tx.commit().await?;
             println!("user {username} ({}) added with id {id}", role.as_str());
+            Ok(())
+        }
+        Command::Policy => {
+            print!("{}", fuelcard::auth::policy::markdown());
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(args).await,

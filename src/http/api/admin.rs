@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::super::AppState;
-use super::super::extract::{ApiJson, in_transaction, require};
+use super::super::extract::{ApiJson, in_transaction};
 use super::{ApiPath, ApiQuery, amount, amount_or_zero};
+use crate::auth::policy::{Action, Target, authorize};
 use crate::auth::{Actor, Role, users};
 use crate::cards::products::{self, Price, Product};
 use crate::cards::promotions::{self, Gift, NewPromotion, Promotion, Rule, Tier};
@@ -51,7 +52,7 @@ pub async fn add_user(
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> AppResult<(StatusCode, Json<UserCreated>)> {
     let now = state.now();
-    require(actor.role == Role::Admin)?;
+    authorize(&actor, Action::ManageUsers, &Target::network())?;
     let id = in_transaction(&state, |conn| {
         let actor = actor.clone();
         let station = body.station.clone();
@@ -131,7 +132,7 @@ pub async fn add_station(
     ApiJson(body): ApiJson<NewStation>,
 ) -> AppResult<(StatusCode, Json<Station>)> {
     let now = state.now();
-    require(matches!(actor.role, Role::Admin | Role::Hq))?;
+    authorize(&actor, Action::ManageStations, &Target::network())?;
     let s = in_transaction(&state, |conn| {
         let actor = actor.clone();
         let (code, name, district) = (body.code.clone(), body.name.clone(), body.district.clone());
@@ -157,8 +158,9 @@ pub async fn add_station(
 #[utoipa::path(get, path = "/api/v1/stations", responses((status = 200, description = "The stations", body = Vec<Station>)))]
 pub async fn list_stations(
     State(state): State<AppState>,
-    _actor: Actor,
+    actor: Actor,
 ) -> AppResult<Json<Vec<Station>>> {
+    authorize(&actor, Action::ReadReferenceData, &Target::network())?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(stations::list(&mut conn).await?))
 }
@@ -180,10 +182,6 @@ pub async fn day_report(
     ApiPath(code): ApiPath<String>,
     ApiQuery(q): ApiQuery<DayQuery>,
 ) -> AppResult<Json<report::DayReport>> {
-    require(matches!(
-        actor.role,
-        Role::Admin | Role::Hq | Role::DistrictManager | Role::StationManager | Role::Cashier
-    ))?;
     let tz = state.settings.time_zone;
     let date = match q.date.as_deref() {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
@@ -192,17 +190,11 @@ pub async fn day_report(
     };
     let mut conn = state.db.pool().acquire().await?;
     let station = stations::find(&mut conn, &code).await?;
-    let scoped_out = match actor.role {
-        Role::StationManager | Role::Cashier => actor.station_id != Some(station.id),
-        Role::DistrictManager => actor.district.as_deref() != Some(station.district.as_str()),
-        _ => false,
-    };
-    if scoped_out {
-        return Err(AppError::new(
-            Code::Forbidden,
-            "this station is outside your scope",
-        ));
-    }
+    authorize(
+        &actor,
+        Action::ReadDayReport,
+        &Target::station(station.id, &station.district),
+    )?;
     Ok(Json(report::day(&mut conn, &code, date, tz).await?))
 }
 
@@ -217,8 +209,9 @@ pub struct ProductWithPrice {
 #[utoipa::path(get, path = "/api/v1/products", responses((status = 200, description = "The products", body = Vec<ProductWithPrice>)))]
 pub async fn list_products(
     State(state): State<AppState>,
-    _actor: Actor,
+    actor: Actor,
 ) -> AppResult<Json<Vec<ProductWithPrice>>> {
+    authorize(&actor, Action::ReadReferenceData, &Target::network())?;
     let now = state.now();
     let mut conn = state.db.pool().acquire().await?;
     let list = products::list(&mut conn, now).await?;
@@ -254,7 +247,7 @@ pub async fn set_price(
     ApiJson(body): ApiJson<PriceBody>,
 ) -> AppResult<Json<Price>> {
     let now = state.now();
-    require(actor.can_manage_pricing())?;
+    authorize(&actor, Action::ManagePricing, &Target::network())?;
     let unit_price = amount("unit_price", &body.unit_price)?;
     let discount = amount_or_zero("card_discount_per_litre", &body.card_discount_per_litre)?;
     let effective_from = match body.effective_from.as_deref() {
@@ -351,7 +344,7 @@ pub async fn add_promotion(
     ApiJson(body): ApiJson<PromotionBody>,
 ) -> AppResult<(StatusCode, Json<Promotion>)> {
     let now = state.now();
-    require(actor.can_manage_pricing())?;
+    authorize(&actor, Action::ManagePricing, &Target::network())?;
     if body.kind != "recharge_bonus" {
         return Err(AppError::new(
             Code::ValidationFailed,
@@ -462,7 +455,7 @@ pub async fn list_promotions(
     actor: Actor,
 ) -> AppResult<Json<Vec<Promotion>>> {
     let now = state.now();
-    require(actor.can_work_counter() || actor.can_manage_pricing())?;
+    authorize(&actor, Action::ReadPromotions, &Target::network())?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(promotions::in_force(&mut conn, now).await?))
 }
@@ -493,7 +486,7 @@ pub async fn audit_log(
     actor: Actor,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> AppResult<Json<Vec<AuditEntry>>> {
-    require(actor.role == Role::Admin)?;
+    authorize(&actor, Action::Audit, &Target::network())?;
     let mut conn = state.db.pool().acquire().await?;
     let rows = sqlx::query(
         "SELECT a.id, u.username, a.action, a.subject, a.detail, a.created_at FROM audit_log a \

@@ -7,9 +7,10 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::super::AppState;
-use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction, require};
+use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction};
 use super::{ApiPath, ApiQuery, IdempotencyKey, amount};
 use crate::auth::Actor;
+use crate::auth::policy::{Action, Target, authorize, authorize_role, permits};
 use crate::cards::customers::{self, Customer, NewCustomer};
 use crate::cards::recharge::{self, PaymentMethod, Quote, RechargeRequest, Recharged};
 use crate::cards::statement::{self, Statement};
@@ -26,7 +27,7 @@ pub async fn add_customer(
     ApiJson(body): ApiJson<NewCustomer>,
 ) -> AppResult<(StatusCode, Json<Customer>)> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize(&actor, Action::AddCustomer, &Target::network())?;
     body.validate()?;
     let c = in_transaction(&state, |conn| {
         let body = body.clone();
@@ -59,12 +60,7 @@ pub async fn get_customer(
     actor: Actor,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Customer>> {
-    if !actor.sees_personal_data(Some(id)) {
-        return Err(AppError::new(
-            Code::CustomerNotFound,
-            format!("no customer {id}"),
-        ));
-    }
+    authorize(&actor, Action::ReadPersonalData, &Target::company(id))?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(customers::get(&mut conn, id).await?))
 }
@@ -101,7 +97,7 @@ pub async fn open_card(
     ApiJson(body): ApiJson<OpenCard>,
 ) -> AppResult<(StatusCode, Json<CardView>)> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize(&actor, Action::OpenCard, &Target::network())?;
     let parent = body
         .parent_card
         .as_deref()
@@ -206,12 +202,15 @@ pub async fn search(
     actor: Actor,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> AppResult<Json<CardList>> {
+    authorize_role(&actor, Action::ReadCard)?;
     let mut conn = state.db.pool().acquire().await?;
     let numbers = match (q.phone.as_deref(), q.customer_id) {
         (Some(phone), _) => customers::cards_by_phone(&mut conn, phone).await?,
         // Listing a customer's cards by id is for those who may see the
         // customer; the counter searches by exact phone.
-        (None, Some(id)) if !actor.sees_personal_data(Some(id)) => Vec::new(),
+        (None, Some(id)) if !permits(&actor, Action::ReadPersonalData, &Target::company(id)) => {
+            Vec::new()
+        }
         (None, Some(id)) => {
             use sqlx::Row;
             let rows = sqlx::query(
@@ -301,7 +300,7 @@ pub async fn recharge_preview(
     ApiQuery(q): ApiQuery<PreviewQuery>,
 ) -> AppResult<Json<Quote>> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize(&actor, Action::Recharge, &Target::network())?;
     let number = cards::parse_number(&number)?;
     let amount = amount("amount", &q.amount)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -336,7 +335,7 @@ pub async fn recharge(
     req: MoneyRequest<RechargeBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize(&actor, Action::Recharge, &Target::network())?;
     let number = cards::parse_number(&number)?;
     let amt = amount("amount", &req.body.amount)?;
     if req
@@ -407,7 +406,7 @@ pub async fn loss_report(
     ApiPath(number): ApiPath<String>,
 ) -> AppResult<Json<StatusChanged>> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize(&actor, Action::ReportLoss, &Target::network())?;
     let number = cards::parse_number(&number)?;
     in_transaction(&state, |conn| {
         let actor = actor.clone();
@@ -430,7 +429,7 @@ pub async fn unlock(
     ApiPath(number): ApiPath<String>,
 ) -> AppResult<Json<StatusChanged>> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize(&actor, Action::ChangeCardLife, &Target::network())?;
     let number = cards::parse_number(&number)?;
     in_transaction(&state, |conn| {
         let actor = actor.clone();
@@ -462,7 +461,7 @@ pub async fn replacement(
     req: MoneyRequest<CounterBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize(&actor, Action::ChangeCardLife, &Target::network())?;
     let number = cards::parse_number(&number)?;
     let wait = state.settings.replacement_wait_hours;
     let station = req.body.station.clone();
@@ -508,7 +507,7 @@ pub async fn conversion(
     ApiJson(body): ApiJson<ConversionBody>,
 ) -> AppResult<Json<CardView>> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize(&actor, Action::ChangeCardLife, &Target::network())?;
     let number = cards::parse_number(&number)?;
     if let Some(c) = &body.customer {
         c.validate()?;
@@ -547,7 +546,7 @@ pub async fn closure(
     req: MoneyRequest<CounterBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize(&actor, Action::ChangeCardLife, &Target::network())?;
     let number = cards::parse_number(&number)?;
     let station = req.body.station.clone();
     idempotent(

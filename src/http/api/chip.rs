@@ -10,9 +10,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::super::AppState;
-use super::super::extract::{ApiJson, MoneyRequest, in_transaction, json_response, require};
+use super::super::extract::{ApiJson, MoneyRequest, in_transaction, json_response};
 use super::amount;
 use crate::auth::Actor;
+use crate::auth::policy::{Action, authorize_role};
 use crate::cards;
 use crate::chip::{self, Desk, fills, loads, read, uploads};
 use crate::error::{AppError, AppResult, Code};
@@ -44,7 +45,7 @@ pub async fn read_card(
     ApiJson(body): ApiJson<ReadBody>,
 ) -> AppResult<Json<read::ChipView>> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize_role(&actor, Action::WorkChip)?;
     let expected = body
         .card_number
         .as_deref()
@@ -85,7 +86,7 @@ pub async fn load(
     req: MoneyRequest<LoadBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize_role(&actor, Action::WorkChip)?;
     let request = loads::LoadRequest {
         number: cards::parse_number(&req.body.card_number)?,
         amount: amount("amount", &req.body.amount)?,
@@ -128,7 +129,7 @@ pub async fn start_fill(
     ApiJson(body): ApiJson<FillBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize_role(&actor, Action::WorkChip)?;
     let number = cards::parse_number(&body.card_number)?;
     let db = state.db.clone();
     let tz = state.settings.time_zone;
@@ -175,7 +176,7 @@ pub async fn finish_fill(
     ApiJson(body): ApiJson<FinishBody>,
 ) -> AppResult<Json<fills::FillFinished>> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize_role(&actor, Action::FinishFill)?;
     let amount = super::amount_or_zero("amount", &body.amount)?;
     let finished = fills::finish(
         &state.db,
@@ -223,7 +224,7 @@ pub async fn upload_purchase(
     ApiJson(body): ApiJson<UploadBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize_role(&actor, Action::WorkChip)?;
     let desk = desk(&state)?;
     let number = cards::parse_number(&body.card_number)?;
     let amount = amount("amount", &body.amount)?;
@@ -283,7 +284,7 @@ pub async fn personalise(
     ApiJson(body): ApiJson<PersonaliseBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize_role(&actor, Action::WorkChip)?;
     let number = cards::parse_number(&body.card_number)?;
     chip::issue::issue(&state.db, desk(&state)?, &actor, &number, &body.pin, now).await?;
     let db = state.db.clone();

@@ -12,6 +12,7 @@ use super::super::AppState;
 use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction};
 use super::{ApiPath, ApiQuery, EmptyBody, IdempotencyKey};
 use crate::auth::Actor;
+use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::customers::{self, CustomerKind};
 use crate::error::{AppError, AppResult, Code};
 use crate::fleet::allocation::{self, Approved, Plan};
@@ -42,7 +43,7 @@ pub async fn add_vehicle(
     ApiJson(body): ApiJson<VehicleInput>,
 ) -> AppResult<(StatusCode, Json<Vehicle>)> {
     let now = state.now();
-    actor.ensure_decides_fleet(company)?;
+    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let new = body.validate()?;
     let v = in_transaction(&state, |conn| {
         let actor = actor.clone();
@@ -74,7 +75,7 @@ pub async fn list_vehicles(
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
 ) -> AppResult<Json<Vec<Vehicle>>> {
-    actor.ensure_reads_fleet(company)?;
+    authorize(&actor, Action::ReadFleet, &Target::company(company))?;
     let mut conn = state.db.pool().acquire().await?;
     company_of(&mut conn, company).await?;
     Ok(Json(vehicles::list(&mut conn, company).await?))
@@ -110,7 +111,7 @@ pub async fn grant_override(
     ApiJson(body): ApiJson<OverrideBody>,
 ) -> AppResult<(StatusCode, Json<OverrideGranted>)> {
     let now = state.now();
-    actor.ensure_overrides_fleet(company)?;
+    authorize(&actor, Action::GrantOverride, &Target::company(company))?;
     let control = Control::parse(&body.control).ok_or_else(|| {
         AppError::new(
             Code::ValidationFailed,
@@ -162,7 +163,7 @@ pub async fn put_policy(
     ApiJson(policy): ApiJson<Policy>,
 ) -> AppResult<Json<Policy>> {
     let now = state.now();
-    actor.ensure_decides_fleet(company)?;
+    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     policy.validate()?;
     in_transaction(&state, |conn| {
         let actor = actor.clone();
@@ -192,7 +193,7 @@ pub async fn get_policy(
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
 ) -> AppResult<Json<Policy>> {
-    actor.ensure_reads_fleet(company)?;
+    authorize(&actor, Action::ReadFleet, &Target::company(company))?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(allocation::load_policy(&mut conn, company).await?))
 }
@@ -214,7 +215,7 @@ pub async fn draft_plan(
     ApiJson(body): ApiJson<DraftBody>,
 ) -> AppResult<(StatusCode, Json<Plan>)> {
     let now = state.now();
-    actor.ensure_decides_fleet(company)?;
+    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     allocation::parse_month(&body.month)?;
     let plan = in_transaction(&state, |conn| {
         let actor = actor.clone();
@@ -244,7 +245,7 @@ pub async fn get_plan(
     actor: Actor,
     ApiPath((company, month)): ApiPath<(i64, String)>,
 ) -> AppResult<Json<Plan>> {
-    actor.ensure_reads_fleet(company)?;
+    authorize(&actor, Action::ReadFleet, &Target::company(company))?;
     allocation::parse_month(&month)?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(allocation::get(&mut conn, company, &month).await?))
@@ -271,7 +272,7 @@ pub async fn edit_line(
     ApiJson(body): ApiJson<LineBody>,
 ) -> AppResult<Json<Plan>> {
     let now = state.now();
-    actor.ensure_decides_fleet(company)?;
+    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let amount = super::amount_or_zero("amount", &body.amount)?;
     let plan = in_transaction(&state, |conn| {
         let actor = actor.clone();
@@ -306,7 +307,7 @@ pub async fn approve_plan(
     req: MoneyRequest<EmptyBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    actor.ensure_decides_fleet(company)?;
+    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     allocation::parse_month(&month)?;
     idempotent(
         &state,
@@ -365,7 +366,7 @@ pub async fn import_vehicles(
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<(StatusCode, Json<Imported>)> {
     let now = state.now();
-    actor.ensure_decides_fleet(company)?;
+    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let body = csv_text(&headers, body)?;
     let rows = csv_io::parse(body.as_str()).map_err(csv_io::rejected)?;
     let n = rows.len();
@@ -405,7 +406,7 @@ pub async fn export_vehicles(
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
 ) -> AppResult<Response> {
-    actor.ensure_reads_fleet(company)?;
+    authorize(&actor, Action::ReadFleet, &Target::company(company))?;
     let mut conn = state.db.pool().acquire().await?;
     company_of(&mut conn, company).await?;
     let text = csv_io::export(&vehicles::list(&mut conn, company).await?)?;
@@ -464,7 +465,7 @@ async fn load_review(
     company: i64,
     q: &ReviewQuery,
 ) -> AppResult<review::Review> {
-    actor.ensure_reads_fleet(company)?;
+    authorize(actor, Action::ReadFleet, &Target::company(company))?;
     allocation::parse_month(&q.month)?;
     let t = thresholds(q)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -531,7 +532,7 @@ pub async fn acknowledge(
     ApiJson(body): ApiJson<AckBody>,
 ) -> AppResult<StatusCode> {
     let now = state.now();
-    actor.ensure_decides_fleet(company)?;
+    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let kind = review::AnomalyKind::parse(&body.kind).ok_or_else(|| {
         AppError::new(
             Code::ValidationFailed,
@@ -609,7 +610,7 @@ pub async fn request_topup(
     ApiJson(body): ApiJson<TopUpBody>,
 ) -> AppResult<(StatusCode, Json<requests::TopUp>)> {
     let now = state.now();
-    actor.ensure_decides_fleet(company)?;
+    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let amount = super::amount("amount", &body.amount)?;
     let t = in_transaction(&state, |conn| {
         let actor = actor.clone();
@@ -644,7 +645,7 @@ pub async fn decide_topup(
     req: MoneyRequest<EmptyBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    actor.ensure_decides_fleet(company)?;
+    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let approve = match decision.as_str() {
         "approval" => true,
         "rejection" => false,
@@ -687,7 +688,7 @@ pub async fn request_loan(
     ApiJson(body): ApiJson<requests::LoanRequest>,
 ) -> AppResult<(StatusCode, Json<requests::Loan>)> {
     let now = state.now();
-    actor.ensure_decides_fleet(company)?;
+    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let l = in_transaction(&state, |conn| {
         let actor = actor.clone();
         let body = body.clone();
@@ -717,7 +718,7 @@ pub async fn get_loan(
     actor: Actor,
     ApiPath((company, id)): ApiPath<(i64, i64)>,
 ) -> AppResult<Json<requests::Loan>> {
-    actor.ensure_reads_fleet(company)?;
+    authorize(&actor, Action::ReadFleet, &Target::company(company))?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(requests::loan(&mut conn, company, id).await?))
 }
@@ -732,7 +733,7 @@ pub async fn loan_step(
     ApiPath((company, id, step)): ApiPath<(i64, i64, String)>,
 ) -> AppResult<Json<requests::Loan>> {
     let now = state.now();
-    actor.ensure_decides_fleet(company)?;
+    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let step = match step.as_str() {
         "approval" => requests::LoanStep::Approve,
         "rejection" => requests::LoanStep::Reject,
@@ -775,7 +776,7 @@ pub async fn record_cash(
     ApiJson(body): ApiJson<requests::CashRefuelRequest>,
 ) -> AppResult<(StatusCode, Json<CashRecorded>)> {
     let now = state.now();
-    actor.ensure_decides_fleet(company)?;
+    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let id = in_transaction(&state, |conn| {
         let actor = actor.clone();
         let body = body.clone();

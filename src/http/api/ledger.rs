@@ -7,8 +7,9 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::super::AppState;
-use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction, require};
+use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction};
 use super::{ApiPath, ApiQuery, EmptyBody, IdempotencyKey, amount, amount_or_zero};
+use crate::auth::policy::{Action, Target, authorize, authorize_role};
 use crate::auth::{Actor, Role};
 use crate::cards;
 use crate::error::{AppError, AppResult, Code};
@@ -45,7 +46,7 @@ pub async fn place_hold(
     req: MoneyRequest<HoldBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize_role(&actor, Action::Sell)?;
     let body = &req.body;
     let number = cards::parse_number(&body.card_number)?;
     let amt = amount("amount", &body.amount)?;
@@ -118,10 +119,10 @@ pub async fn get_hold(
     actor: Actor,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<holds::Hold>> {
-    require(actor.can_work_counter())?;
+    authorize_role(&actor, Action::SettleHold)?;
     let mut conn = state.db.pool().acquire().await?;
     let hold = holds::get(&mut conn, id).await?;
-    actor.ensure_station(hold.station_id)?;
+    authorize(&actor, Action::SettleHold, &Target::at(hold.station_id))?;
     Ok(Json(hold))
 }
 
@@ -144,7 +145,7 @@ pub async fn capture_hold(
     req: MoneyRequest<CaptureBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize_role(&actor, Action::SettleHold)?;
     let amt = amount("amount", &req.body.amount)?;
     idempotent(
         &state,
@@ -156,7 +157,7 @@ pub async fn capture_hold(
             let actor = actor.clone();
             Box::pin(async move {
                 let hold = holds::get(conn, id).await?;
-                actor.ensure_station(hold.station_id)?;
+                authorize(&actor, Action::SettleHold, &Target::at(hold.station_id))?;
                 let station = match hold.station_id {
                     Some(s) => stations::get(conn, s).await?,
                     None => stations::for_counter(conn, &actor, None).await?,
@@ -209,7 +210,7 @@ pub async fn void_hold(
     req: MoneyRequest<EmptyBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize_role(&actor, Action::SettleHold)?;
     idempotent(
         &state,
         &actor,
@@ -219,7 +220,8 @@ pub async fn void_hold(
         |conn| {
             let actor = actor.clone();
             Box::pin(async move {
-                actor.ensure_station(holds::get(conn, id).await?.station_id)?;
+                let station = holds::get(conn, id).await?.station_id;
+                authorize(&actor, Action::SettleHold, &Target::at(station))?;
                 let hold = holds::void(conn, id, now).await?;
                 crate::audit::record(
                     conn,
@@ -241,7 +243,7 @@ pub async fn void_hold(
 #[utoipa::path(get, path = "/api/v1/ledger/check",
     responses((status = 200, description = "The invariants checked; `ok` says whether they all hold", body = check::Report)))]
 pub async fn check(State(state): State<AppState>, actor: Actor) -> AppResult<Json<check::Report>> {
-    require(actor.role == Role::Admin)?;
+    authorize(&actor, Action::Audit, &Target::network())?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(check::run(&mut conn).await?))
 }
@@ -262,7 +264,7 @@ pub async fn open_shift(
     ApiJson(body): ApiJson<OpenShift>,
 ) -> AppResult<(StatusCode, Json<shifts::Shift>)> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize_role(&actor, Action::WorkShift)?;
     let station = body.station;
     let shift = in_transaction(&state, |conn| {
         let actor = actor.clone();
@@ -301,7 +303,7 @@ pub async fn current_shift(
     actor: Actor,
     ApiQuery(q): ApiQuery<ShiftQuery>,
 ) -> AppResult<Json<shifts::Shift>> {
-    require(actor.can_work_counter())?;
+    authorize_role(&actor, Action::WorkShift)?;
     let mut conn = state.db.pool().acquire().await?;
     let station = stations::for_counter(&mut conn, &actor, q.station.as_deref()).await?;
     shifts::current(&mut conn, station.id, actor.user_id)
@@ -331,7 +333,7 @@ pub async fn close_shift(
     ApiJson(body): ApiJson<CloseShift>,
 ) -> AppResult<Json<shifts::Shift>> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize_role(&actor, Action::CloseShift)?;
     let counted = shifts::Totals {
         cash: amount_or_zero("counted_cash", &body.counted_cash)?,
         bank_card: amount_or_zero("counted_bank_card", &body.counted_bank_card)?,
@@ -342,7 +344,8 @@ pub async fn close_shift(
         let actor = actor.clone();
         let counted = counted.clone();
         Box::pin(async move {
-            actor.ensure_station(Some(shifts::get(conn, id).await?.station_id))?;
+            let station = shifts::get(conn, id).await?.station_id;
+            authorize(&actor, Action::CloseShift, &Target::at_station(station))?;
             let s = shifts::close(conn, id, own_only, &counted, now).await?;
             crate::audit::record(
                 conn,

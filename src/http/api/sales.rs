@@ -6,9 +6,10 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::super::AppState;
-use super::super::extract::{MoneyRequest, idempotent, idempotent_then, require};
+use super::super::extract::{MoneyRequest, idempotent, idempotent_then};
 use super::{IdempotencyKey, amount, litres};
 use crate::auth::Actor;
+use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::sale::{self, Quantity, SaleRequest};
 use crate::cards::{self, transfer};
 use crate::error::{AppError, AppResult, Code};
@@ -52,7 +53,7 @@ pub async fn sell(
     req: MoneyRequest<SaleBody>,
 ) -> AppResult<Response> {
     let now = state.now();
-    require(actor.can_work_counter())?;
+    authorize(&actor, Action::Sell, &Target::network())?;
     let body = &req.body;
     let number = cards::parse_number(&body.card_number)?;
     let quantity = match (&body.litres, &body.amount) {

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::text::word;
 use super::{Cashier, Lang, Signed, error_box, lang_of, page, t};
+use crate::auth::policy::{self, Action};
 use crate::cards::customers::{self, CustomerKind, NewCustomer};
 use crate::cards::{self, CardKind, NewCard, life, products, statement};
 use crate::error::{AppError, AppResult};
@@ -95,7 +96,7 @@ pub async fn home(s: Signed) -> Response {
     if let (crate::auth::Role::FleetManager, Some(company)) = (s.actor.role, s.actor.company_id) {
         return Redirect::to(&format!("/fleet/{company}/review")).into_response();
     }
-    if !s.actor.can_work_counter() {
+    if !policy::may(&s.actor, Action::Sell) {
         return page(
             s.lang,
             t(s.lang, "counter"),

@@ -10,6 +10,7 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use super::{Lang, Signed, error_box, page};
+use crate::auth::policy::{Action, Target, authorize};
 use crate::error::{AppError, AppResult, Code};
 use crate::fleet::{allocation, review, usage, vehicles};
 use crate::http::AppState;
@@ -104,7 +105,7 @@ pub async fn review_page(
     let lang = s.lang;
     let tz = state.settings.time_zone;
     let shown: AppResult<Markup> = async {
-        s.actor.ensure_reads_fleet(company)?;
+        authorize(&s.actor, Action::ReadFleet, &Target::company(company))?;
         let month = match q.month {
             Some(m) => m,
             None => crate::fleet::local_periods(now, tz).1,
@@ -215,7 +216,7 @@ pub async fn ack(
 ) -> Response {
     let now = state.now();
     let done: AppResult<()> = async {
-        s.actor.ensure_reads_fleet(company)?;
+        authorize(&s.actor, Action::ReadFleet, &Target::company(company))?;
         let kind = review::AnomalyKind::parse(&f.kind)
             .ok_or_else(|| AppError::new(Code::ValidationFailed, "kind"))?;
         let actor = s.actor.clone();

@@ -18,6 +18,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::AppState;
 use crate::auth::Actor;
+use crate::auth::policy::{self, Action};
 pub use text::{Lang, t};
 
 pub fn routes() -> Router<AppState> {
@@ -127,7 +128,7 @@ impl FromRequestParts<AppState> for Cashier {
     ) -> Result<Self, Self::Rejection> {
         let lang = lang_of(&parts.headers);
         match super::extract::actor_of(parts, state).await {
-            Ok(actor) if actor.can_work_counter() => Ok(Cashier { actor, lang }),
+            Ok(actor) if policy::may(&actor, Action::Sell) => Ok(Cashier { actor, lang }),
             Ok(actor) => Err(page(
                 lang,
                 t(lang, "counter"),

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::desk::card_body;
 use super::text::word;
 use super::{Cashier, Lang, error_box, page, t};
+use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::recharge::{self, PaymentMethod, RechargeRequest};
 use crate::cards::sale::{self, Quantity, SaleRequest};
 use crate::cards::{self};
@@ -192,7 +193,11 @@ pub async fn recharge_receipt(
     let r: crate::error::AppResult<_> = async {
         let mut conn = state.db.pool().acquire().await?;
         let r = recharge::receipt(&mut conn, id).await?;
-        c.actor.ensure_station(Some(r.station_id))?;
+        authorize(
+            &c.actor,
+            Action::ReadReceipt,
+            &Target::at_station(r.station_id),
+        )?;
         Ok(r)
     }
     .await;
@@ -321,7 +326,11 @@ pub async fn sale_receipt(
     let r: crate::error::AppResult<_> = async {
         let mut conn = state.db.pool().acquire().await?;
         let r = sale::receipt(&mut conn, id).await?;
-        c.actor.ensure_station(Some(r.station_id))?;
+        authorize(
+            &c.actor,
+            Action::ReadReceipt,
+            &Target::at_station(r.station_id),
+        )?;
         Ok(r)
     }
     .await;
