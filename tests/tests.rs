@@ -18,6 +18,7 @@ mod fleet_requests;
 mod fleet_scope;
 mod group_commit;
 mod idempotency;
+mod matrix;
 mod model;
 mod pages;
 mod personal_data;

@@ -95,7 +95,7 @@ pub enum Action {
     ReadReceipt,
     /// Read, capture or void a pre-authorisation.
     SettleHold,
-    /// Open one's shift and read it.
+    /// Open one's shift at one's own counter and read it.
     WorkShift,
     /// Close a shift with the counted amounts.
     CloseShift,
@@ -143,7 +143,9 @@ impl Rule {
 }
 
 /// The operations anyone may call, logged in or not.
-pub const PUBLIC_OPERATIONS: &[&str] = &["healthz", "document", "login"];
+/// (Logging out without a session has nothing to end and answers the same
+/// as with one.)
+pub const PUBLIC_OPERATIONS: &[&str] = &["healthz", "document", "login", "logout"];
 
 /// The roles in the order of the table's columns.
 pub const ROLES: [Role; 7] = [
@@ -182,7 +184,7 @@ pub const POLICY: &[Rule] = &[
     //    admin  hq     district  station  cashier  fleet  merchant
     rule(
         Action::UseSession,
-        &["logout", "me"],
+        &["me"],
         [All, All, All, All, All, All, All],
     ),
     rule(
@@ -280,7 +282,7 @@ pub const POLICY: &[Rule] = &[
     rule(
         Action::WorkShift,
         &["open_shift", "current_shift"],
-        [All, Never, Never, Station, Station, Never, Never],
+        [All, Never, Never, All, All, Never, Never],
     ),
     rule(
         Action::CloseShift,

@@ -1,0 +1,887 @@
+//! The role × route matrix: every operation of the OpenAPI document is
+//! called by anonymous and by every role — in its own scope and out of it —
+//! with a valid request against fresh data of station S1, its district and
+//! company X, and must answer what the policy table says. Allowed: a 2xx or
+//! a business refusal, never an authorization refusal. Not allowed: 401
+//! (anonymous), 403, or 404 `card_not_found` where a card is hidden, and
+//! nothing written. An operation missing from the policy table, or one this
+//! test cannot build a request for, fails the test.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use fuelcard::auth::Role;
+use fuelcard::auth::policy::{self, Scope};
+use fuelcard::chip::{Desk, Slot};
+use fuelcard_reader::card::SoftwareCard;
+use fuelcard_reader::keys::{IssuerKeys, SoftwareKeyService, Stamp};
+use fuelcard_reader::purse::{self, Purse};
+use fuelcard_reader::transport::{InProcess, Transport, TransportError};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{Backend, MAIN_PIN, TestEnv, fixture};
+
+type Card = Arc<Mutex<InProcess<SoftwareCard>>>;
+
+/// The counter's reader, holding whichever card the test puts in it.
+struct Reader(Card);
+
+impl Slot for Reader {
+    fn open(&self) -> Result<Box<dyn Transport + '_>, TransportError> {
+        let card = self.0.lock().map_err(|_| TransportError::NoCard)?;
+        if !card.is_present() {
+            return Err(TransportError::NoCard);
+        }
+        Ok(Box::new(Inserted(card)))
+    }
+}
+
+struct Inserted<'a>(std::sync::MutexGuard<'a, InProcess<SoftwareCard>>);
+
+impl Transport for Inserted<'_> {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.0.transmit(command)
+    }
+}
+
+/// Who calls: a role, and whether the data called on is in their scope.
+struct Persona {
+    name: &'static str,
+    role: Role,
+    own: bool,
+    token: String,
+}
+
+/// The shared data every request is built on: station S1 (district 东区),
+/// company X with its main card, a vehicle and its fleet card, a plan and a
+/// loan.
+struct World {
+    env: TestEnv,
+    chip: Card,
+    keys: IssuerKeys,
+    cashier: String,
+    manager: String,
+    company: i64,
+    main: String,
+    fleet_card: String,
+    plate: String,
+    month: String,
+    loan: i64,
+    seq: AtomicU32,
+}
+
+/// One request.
+struct Call {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    csv: Option<String>,
+}
+
+fn get(path: String) -> Call {
+    Call {
+        method: Method::GET,
+        path,
+        body: None,
+        csv: None,
+    }
+}
+
+fn post(path: String, body: Value) -> Call {
+    Call {
+        method: Method::POST,
+        path,
+        body: Some(body),
+        csv: None,
+    }
+}
+
+fn post_empty(path: String) -> Call {
+    Call {
+        method: Method::POST,
+        path,
+        body: None,
+        csv: None,
+    }
+}
+
+fn put(path: String, body: Value) -> Call {
+    Call {
+        method: Method::PUT,
+        path,
+        body: Some(body),
+        csv: None,
+    }
+}
+
+const CHIP_PIN: &str = "123456";
+const CARD_PIN: &str = "2468";
+
+/// Listings that show each caller what is in their scope: out of it, the
+/// answer is an empty list rather than a refusal.
+const FILTERED: &[&str] = &["search"];
+
+impl World {
+    fn next(&self) -> u32 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    async fn send(&self, token: Option<&str>, call: &Call) -> (StatusCode, Value) {
+        let env = &self.env;
+        let mut req = env
+            .client
+            .request(call.method.clone(), format!("{}{}", env.base, call.path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if call.method != Method::GET {
+            req = req.header("Idempotency-Key", uuid::Uuid::new_v4().to_string());
+        }
+        if let Some(b) = &call.body {
+            req = req.json(b);
+        }
+        if let Some(csv) = &call.csv {
+            req = req.header("content-type", "text/csv").body(csv.clone());
+        }
+        let resp = req.send().await.expect("the server answers");
+        let status = resp.status();
+        let text = resp.text().await.expect("a body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Runs a set-up request as the one who may, and returns its answer.
+    async fn setup(&self, token: &str, call: Call) -> Value {
+        let r = self.send(Some(token), &call).await;
+        assert!(r.0.is_success(), "set-up {}: {} {}", call.path, r.0, r.1);
+        r.1
+    }
+
+    /// A personal card opened and funded with 500.00 at S1.
+    async fn card(&self) -> String {
+        self.env.funded_card(&self.cashier, "500").await
+    }
+
+    /// A funded card with a PIN, locked as three wrong PINs lock it.
+    async fn locked_card(&self) -> String {
+        let n = self.next();
+        let person = self
+            .env
+            .new_person(&self.cashier, "赵六", &format!("1340000{n:04}"))
+            .await;
+        let card = self
+            .env
+            .new_card(
+                &self.cashier,
+                json!({"kind": "personal", "customer_id": person, "pin": CARD_PIN}),
+            )
+            .await;
+        self.setup(
+            &self.cashier,
+            post(
+                format!("/api/v1/cards/{card}/recharges"),
+                json!({"amount": "100", "payment_method": "cash"}),
+            ),
+        )
+        .await;
+        // Three wrong PINs lock it; typed here straight into the database,
+        // since the matrix locks more cards than one user may try wrong
+        // PINs on within the guessing limit.
+        sqlx::query("UPDATE cards SET pin_failures = 3, status = 'locked' WHERE number = $1")
+            .bind(&card)
+            .execute(self.env.db.pool())
+            .await
+            .expect("lock");
+        assert_eq!(self.env.card(&card).await["status"], json!("locked"));
+        card
+    }
+
+    /// A fresh chip in the reader, written for a host card with 500.00.
+    async fn chip_card(&self) -> String {
+        *self.chip.lock().expect("chip") = InProcess::new(SoftwareCard::blank_in_memory());
+        let number = self.card().await;
+        self.setup(
+            &self.cashier,
+            post(
+                "/api/v1/chip/personalise".into(),
+                json!({"card_number": number, "pin": CHIP_PIN}),
+            ),
+        )
+        .await;
+        number
+    }
+
+    /// A chip with 100.00 loaded on it.
+    async fn loaded_chip(&self) -> String {
+        let number = self.chip_card().await;
+        self.setup(
+            &self.cashier,
+            post(
+                "/api/v1/chip/loads".into(),
+                json!({"card_number": number, "amount": "100.00"}),
+            ),
+        )
+        .await;
+        number
+    }
+
+    async fn hold(&self) -> i64 {
+        let card = self.card().await;
+        let r = self
+            .setup(
+                &self.cashier,
+                post(
+                    "/api/v1/holds".into(),
+                    json!({"card_number": card, "amount": "100"}),
+                ),
+            )
+            .await;
+        r["id"].as_i64().expect("a hold id")
+    }
+
+    fn fleet(&self, rest: &str) -> String {
+        format!("/api/v1/fleet/{}{rest}", self.company)
+    }
+
+    /// A month of its own, drafted for company X.
+    async fn drafted_month(&self) -> String {
+        let n = self.next();
+        let month = format!("{}-{:02}", 2031 + n / 12, 1 + n % 12);
+        self.setup(
+            &self.manager,
+            post(self.fleet("/allocations"), json!({"month": month})),
+        )
+        .await;
+        month
+    }
+
+    fn vehicle(&self, plate: &str) -> Value {
+        json!({
+            "plate": plate, "vehicle_type": "car", "displacement": "1.6", "products": ["92"],
+            "tank_capacity": "50", "baseline_l_per_100km": "8"
+        })
+    }
+
+    fn loan_body(&self) -> Value {
+        json!({
+            "plate": self.plate, "driver": "王师傅", "purpose": "送货", "route": "杭州—宁波",
+            "starts_on": "2026-11-20", "ends_on": "2026-11-22"
+        })
+    }
+
+    /// A valid request for the operation, on fresh data where the
+    /// operation changes what it acts on.
+    async fn call_for(&self, op: &str) -> Call {
+        let n = self.next();
+        match op {
+            "me" => get("/api/v1/me".into()),
+            "add_user" => post(
+                "/api/v1/users".into(),
+                json!({"username": format!("user{n}"), "password": "a-long-password",
+                       "role": "cashier", "station": "S1"}),
+            ),
+            "add_station" => post(
+                "/api/v1/stations".into(),
+                json!({"code": format!("N{n}"), "name": "新站", "district": "东区"}),
+            ),
+            "list_stations" => get("/api/v1/stations".into()),
+            "day_report" => get("/api/v1/stations/S1/day-report".into()),
+            "list_products" => get("/api/v1/products".into()),
+            "set_price" => put(
+                "/api/v1/products/92/price".into(),
+                json!({"unit_price": "7.68", "card_discount_per_litre": "0.20"}),
+            ),
+            "add_promotion" => post(
+                "/api/v1/promotions".into(),
+                json!({"name": format!("充值送{n}"), "kind": "recharge_bonus",
+                       "tiers": [{"min_amount": "100000", "bonus_percent": "1"}]}),
+            ),
+            "list_promotions" => get("/api/v1/promotions".into()),
+            "audit_log" => get("/api/v1/audit".into()),
+            "check" => get("/api/v1/ledger/check".into()),
+            "add_customer" => post(
+                "/api/v1/customers".into(),
+                json!({"kind": "person", "name": "李四", "phone": format!("1370000{n:04}")}),
+            ),
+            "get_customer" => get(format!("/api/v1/customers/{}", self.company)),
+            "open_card" => {
+                let person = self
+                    .env
+                    .new_person(&self.cashier, "王五", &format!("1360000{n:04}"))
+                    .await;
+                post(
+                    "/api/v1/cards".into(),
+                    json!({"kind": "personal", "customer_id": person}),
+                )
+            }
+            "get_card" => get(format!("/api/v1/cards/{}", self.fleet_card)),
+            "search" => get(format!("/api/v1/cards?customer_id={}", self.company)),
+            "statement" => get(format!("/api/v1/cards/{}/transactions", self.fleet_card)),
+            "recharge_preview" => get(format!(
+                "/api/v1/cards/{}/recharge-preview?amount=1000.00",
+                self.card().await
+            )),
+            "recharge" => post(
+                format!("/api/v1/cards/{}/recharges", self.card().await),
+                json!({"amount": "100", "payment_method": "cash"}),
+            ),
+            "loss_report" => post_empty(format!("/api/v1/cards/{}/loss-report", self.card().await)),
+            "unlock" => post_empty(format!("/api/v1/cards/{}/unlock", self.locked_card().await)),
+            "replacement" => {
+                let card = self.card().await;
+                self.setup(
+                    &self.cashier,
+                    post_empty(format!("/api/v1/cards/{card}/loss-report")),
+                )
+                .await;
+                post(format!("/api/v1/cards/{card}/replacement"), json!({}))
+            }
+            "conversion" => {
+                let r = self
+                    .setup(
+                        &self.cashier,
+                        post("/api/v1/cards".into(), json!({"kind": "anonymous"})),
+                    )
+                    .await;
+                let card = r["number"].as_str().expect("a number").to_string();
+                post(
+                    format!("/api/v1/cards/{card}/conversion"),
+                    json!({"customer": {"kind": "person", "name": "刘洋",
+                                        "phone": format!("1350000{n:04}")}}),
+                )
+            }
+            "closure" => post(
+                format!("/api/v1/cards/{}/closure", self.card().await),
+                json!({}),
+            ),
+            "sell" => post(
+                "/api/v1/sales".into(),
+                json!({"card_number": self.card().await, "product": "92", "litres": "10"}),
+            ),
+            "transfer" => post(
+                "/api/v1/transfers".into(),
+                json!({"from_card": self.main, "to_card": self.fleet_card, "amount": "1.00",
+                       "pin": MAIN_PIN}),
+            ),
+            "place_hold" => post(
+                "/api/v1/holds".into(),
+                json!({"card_number": self.card().await, "amount": "100"}),
+            ),
+            "get_hold" => get(format!("/api/v1/holds/{}", self.hold().await)),
+            "capture_hold" => post(
+                format!("/api/v1/holds/{}/capture", self.hold().await),
+                json!({"amount": "60"}),
+            ),
+            "void_hold" => post(
+                format!("/api/v1/holds/{}/void", self.hold().await),
+                json!({}),
+            ),
+            "open_shift" => post_empty("/api/v1/shifts".into()),
+            "current_shift" => get("/api/v1/shifts/current".into()),
+            "close_shift" => {
+                let r = self
+                    .setup(&self.cashier, post_empty("/api/v1/shifts".into()))
+                    .await;
+                let id = r["id"].as_i64().expect("a shift id");
+                post(
+                    format!("/api/v1/shifts/{id}/close"),
+                    json!({"counted_cash": "0", "counted_bank_card": "0", "counted_transfer": "0"}),
+                )
+            }
+            "read_card" => post(
+                "/api/v1/chip/read".into(),
+                json!({"card_number": self.chip_card().await}),
+            ),
+            "personalise" => {
+                *self.chip.lock().expect("chip") = InProcess::new(SoftwareCard::blank_in_memory());
+                post(
+                    "/api/v1/chip/personalise".into(),
+                    json!({"card_number": self.card().await, "pin": CHIP_PIN}),
+                )
+            }
+            "load" => post(
+                "/api/v1/chip/loads".into(),
+                json!({"card_number": self.chip_card().await, "amount": "50.00"}),
+            ),
+            "start_fill" => post(
+                "/api/v1/chip/fills".into(),
+                json!({"card_number": self.loaded_chip().await, "pin": CHIP_PIN, "product": "92"}),
+            ),
+            "finish_fill" => {
+                let number = self.loaded_chip().await;
+                let r = self
+                    .setup(
+                        &self.cashier,
+                        post(
+                            "/api/v1/chip/fills".into(),
+                            json!({"card_number": number, "pin": CHIP_PIN, "product": "92"}),
+                        ),
+                    )
+                    .await;
+                let id = r["id"].as_i64().expect("a fill id");
+                post(
+                    format!("/api/v1/chip/fills/{id}/finish"),
+                    json!({"amount": "30.00"}),
+                )
+            }
+            "upload_purchase" => {
+                let number = self.loaded_chip().await;
+                post(
+                    "/api/v1/chip/purchases".into(),
+                    self.pump_purchase(&number, n),
+                )
+            }
+            "add_vehicle" => post(self.fleet("/vehicles"), self.vehicle(&format!("浙M{n:05}"))),
+            "list_vehicles" => get(self.fleet("/vehicles")),
+            "export_vehicles" => get(self.fleet("/vehicles.csv")),
+            "import_vehicles" => {
+                let header = fixture("vehicles.csv")
+                    .lines()
+                    .next()
+                    .expect("a header")
+                    .to_string();
+                Call {
+                    method: Method::POST,
+                    path: self.fleet("/vehicles/import"),
+                    body: None,
+                    csv: Some(format!(
+                        "{header}\n浙N{n:05},car,1.5,92,50,7.0,行政部,王强,,,,,,\n"
+                    )),
+                }
+            }
+            "grant_override" => post(
+                self.fleet(&format!("/vehicles/{}/overrides", self.plate)),
+                json!({"control": "product", "reason": "92# sold out"}),
+            ),
+            "put_policy" => {
+                let policy: toml::Value = toml::from_str(&fixture("policy.toml")).expect("toml");
+                put(
+                    self.fleet("/policy"),
+                    serde_json::to_value(policy).expect("json"),
+                )
+            }
+            "get_policy" => get(self.fleet("/policy")),
+            "draft_plan" => post(
+                self.fleet("/allocations"),
+                json!({"month": format!("2030-{:02}", 1 + n % 12)}),
+            ),
+            "get_plan" => get(self.fleet(&format!("/allocations/{}", self.month))),
+            "edit_line" => {
+                let month = self.drafted_month().await;
+                put(
+                    self.fleet(&format!("/allocations/{month}/lines/{}", self.plate)),
+                    json!({"amount": "700.00", "reason": "shorter routes"}),
+                )
+            }
+            "approve_plan" => {
+                let month = self.drafted_month().await;
+                post(
+                    self.fleet(&format!("/allocations/{month}/approval")),
+                    json!({}),
+                )
+            }
+            "monthly_review" => get(self.fleet(&format!("/reports/monthly?month={}", self.month))),
+            "monthly_review_csv" => {
+                get(self.fleet(&format!("/reports/monthly.csv?month={}", self.month)))
+            }
+            "acknowledge" => {
+                let sale = self
+                    .setup(
+                        &self.cashier,
+                        post(
+                            "/api/v1/sales".into(),
+                            json!({"card_number": self.fleet_card, "product": "92",
+                                   "litres": "1", "plate": self.plate, "odometer": 1000 + n}),
+                        ),
+                    )
+                    .await;
+                post(
+                    self.fleet("/anomalies/ack"),
+                    json!({"sale_id": sale["id"], "kind": "over_tank_capacity",
+                           "justification": "auxiliary tank fitted"}),
+                )
+            }
+            "request_topup" => post(
+                self.fleet("/topups"),
+                json!({"plate": self.plate, "amount": "10", "reason": "long week"}),
+            ),
+            "decide_topup" => {
+                let r = self
+                    .setup(
+                        &self.manager,
+                        post(
+                            self.fleet("/topups"),
+                            json!({"plate": self.plate, "amount": "10", "reason": "long week"}),
+                        ),
+                    )
+                    .await;
+                let id = r["id"].as_i64().expect("a top-up id");
+                post(self.fleet(&format!("/topups/{id}/approval")), json!({}))
+            }
+            "request_loan" => post(self.fleet("/loans"), self.loan_body()),
+            "get_loan" => get(self.fleet(&format!("/loans/{}", self.loan))),
+            "loan_step" => {
+                let r = self
+                    .setup(&self.manager, post(self.fleet("/loans"), self.loan_body()))
+                    .await;
+                let id = r["id"].as_i64().expect("a loan id");
+                post_empty(self.fleet(&format!("/loans/{id}/rejection")))
+            }
+            "record_cash" => post(
+                self.fleet("/cash-refuels"),
+                json!({"plate": self.plate, "product": "92", "litres": "30", "amount": "230.40",
+                       "reason": "card reader down at a partner station"}),
+            ),
+            other => panic!("the matrix has no request for operation {other}: add one"),
+        }
+    }
+
+    /// A genuine offline purchase of 25.00 the chip made at a pump, as the
+    /// pump uploads it.
+    fn pump_purchase(&self, number: &str, n: u32) -> Value {
+        let mut card = self.chip.lock().expect("chip");
+        let keys = SoftwareKeyService::new(self.keys.clone());
+        let mut purse = Purse::new(&mut *card);
+        purse.select(&purse::DEFAULT_AID).expect("select");
+        let public = purse.read_public().expect("public");
+        purse.verify_pin(CHIP_PIN).expect("pin");
+        let at = purse::flows::Terminal {
+            id: [0x02, 0, 0, 0, 0, 0x07],
+            ttc: n,
+            stamp: Stamp::new(2026, 11, 18, 9, 15, 0).expect("stamp"),
+        };
+        let receipt =
+            purse::flows::purchase(&mut purse, &keys, &public, 2500, &at).expect("purchase");
+        let c = receipt.context;
+        json!({
+            "card_number": number,
+            "terminal": hex::encode_upper(c.terminal),
+            "terminal_ttc": c.terminal_ttc,
+            "offline_ttc": c.offline_ttc,
+            "amount": "25.00",
+            "txn_type": c.txn_type,
+            "time": "20261118091500",
+            "tac": hex::encode_upper(receipt.tac),
+        })
+    }
+
+    /// How many rows the business tables hold: a refused request must not
+    /// change it.
+    async fn written(&self) -> Vec<i64> {
+        use sqlx::Row;
+        const TABLES: &[&str] = &[
+            "audit_log",
+            "customers",
+            "users",
+            "stations",
+            "cards",
+            "operations",
+            "transfers",
+            "holds",
+            "shifts",
+            "promotions",
+            "product_prices",
+            "vehicles",
+            "allocation_plans",
+            "limit_overrides",
+            "anomaly_acks",
+            "topup_requests",
+            "card_loans",
+            "cash_refuels",
+            "chip_loads",
+            "chip_fills",
+            "chip_purchases",
+        ];
+        let counts: Vec<String> = TABLES
+            .iter()
+            .map(|t| format!("(SELECT COUNT(*) FROM {t}) AS {t}"))
+            .collect();
+        let row = sqlx::query(&format!("SELECT {}", counts.join(", ")))
+            .fetch_one(self.env.db.pool())
+            .await
+            .expect("counts");
+        TABLES
+            .iter()
+            .map(|t| row.try_get::<i64, _>(*t).expect("a count"))
+            .collect()
+    }
+}
+
+/// Codes that say "not yours" rather than anything about the business.
+const AUTHORIZATION_CODES: &[&str] = &[
+    "unauthorized",
+    "forbidden",
+    "outside_your_station",
+    "not_your_company",
+    "company_consent_required",
+];
+
+fn allowed(scope: Scope, own: bool) -> bool {
+    match scope {
+        Scope::All | Scope::CompanyPin => true,
+        Scope::Station | Scope::District | Scope::Company | Scope::Merchant => own,
+        Scope::Never => false,
+    }
+}
+
+async fn world(backend: Backend) -> Option<(World, Vec<Persona>)> {
+    let keys = IssuerKeys::generate();
+    let chip: Card = Arc::new(Mutex::new(InProcess::new(SoftwareCard::blank_in_memory())));
+    let desk = Desk {
+        slot: Box::new(Reader(chip.clone())),
+        keys: Arc::new(SoftwareKeyService::new(keys.clone())),
+        terminal: [0x01, 0, 0, 0, 0, 0x01],
+        aid: purse::DEFAULT_AID.to_vec(),
+    };
+    let env = TestEnv::start_with_chip(backend, Arc::new(desk)).await?;
+    let r = env
+        .post(
+            &env.admin,
+            "/api/v1/stations",
+            json!({"code": "S3", "name": "河西站", "district": "西区"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let cashier = env.login("cashier1").await;
+    let (company, manager, main) = env.company(&cashier, "顺达物流", "fleet-x", "100000").await;
+    let (other_company, _, _) = env.company(&cashier, "城建工程", "fleet-y", "100").await;
+    for (username, role, station, district) in [
+        ("hq1", "hq", None, None),
+        ("district-east", "district_manager", None, Some("东区")),
+        ("district-west", "district_manager", None, Some("西区")),
+        ("manager-s1", "station_manager", Some("S1"), None),
+        ("manager-s3", "station_manager", Some("S3"), None),
+        ("cashier-s3", "cashier", Some("S3"), None),
+    ] {
+        let r = env
+            .post(
+                &env.admin,
+                "/api/v1/users",
+                json!({"username": username, "password": format!("{username}-password"),
+                       "role": role, "station": station, "district": district}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    }
+    let r = env
+        .post(
+            &env.admin,
+            "/api/v1/users",
+            json!({"username": "merchant1", "password": "merchant1-password",
+                   "role": "merchant", "merchant": "M001"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let _ = other_company;
+    let plate = "浙A10001".to_string();
+    let fleet_card = env
+        .fleet_vehicle(
+            &cashier,
+            &manager,
+            company,
+            &main,
+            json!({
+                "plate": plate, "vehicle_type": "car", "displacement": "1.6", "products": ["92"],
+                "tank_capacity": "50", "baseline_l_per_100km": "8"
+            }),
+        )
+        .await;
+    env.put_fixture_policy(&manager, company).await;
+    let r = env
+        .money(
+            &manager,
+            "/api/v1/transfers",
+            json!({"from_card": main, "to_card": fleet_card, "amount": "5000"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let month = env.month();
+    let r = env
+        .post(
+            &manager,
+            &format!("/api/v1/fleet/{company}/allocations"),
+            json!({"month": month}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let w = World {
+        chip,
+        keys,
+        cashier,
+        manager,
+        company,
+        main,
+        fleet_card,
+        plate,
+        month,
+        loan: 0,
+        seq: AtomicU32::new(1),
+        env,
+    };
+    let loan = w
+        .setup(&w.manager, post(w.fleet("/loans"), w.loan_body()))
+        .await;
+    let w = World {
+        loan: loan["id"].as_i64().expect("a loan id"),
+        ..w
+    };
+    let mut personas = Vec::new();
+    for (name, username, role, own) in [
+        ("admin", "admin", Role::Admin, true),
+        ("hq", "hq1", Role::Hq, true),
+        (
+            "district manager (own)",
+            "district-east",
+            Role::DistrictManager,
+            true,
+        ),
+        (
+            "district manager (other)",
+            "district-west",
+            Role::DistrictManager,
+            false,
+        ),
+        (
+            "station manager (own)",
+            "manager-s1",
+            Role::StationManager,
+            true,
+        ),
+        (
+            "station manager (other)",
+            "manager-s3",
+            Role::StationManager,
+            false,
+        ),
+        ("cashier (own)", "cashier1", Role::Cashier, true),
+        ("cashier (other)", "cashier-s3", Role::Cashier, false),
+        ("fleet manager (own)", "fleet-x", Role::FleetManager, true),
+        (
+            "fleet manager (other)",
+            "fleet-y",
+            Role::FleetManager,
+            false,
+        ),
+        ("merchant", "merchant1", Role::Merchant, true),
+    ] {
+        let token = if username == "admin" {
+            w.env.admin.clone()
+        } else {
+            w.env.login(username).await
+        };
+        personas.push(Persona {
+            name,
+            role,
+            own,
+            token,
+        });
+    }
+    Some((w, personas))
+}
+
+/// The operations of the served OpenAPI document: (method, path, id).
+async fn operations(w: &World) -> Vec<(String, String, String)> {
+    let r = w.send(None, &get("/api/openapi.json".into())).await;
+    assert_eq!(r.0, StatusCode::OK);
+    let mut ops = Vec::new();
+    for (path, item) in r.1["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("an item") {
+            let id = op["operationId"].as_str().expect("an operation id");
+            ops.push((method.to_uppercase(), path.clone(), id.to_string()));
+        }
+    }
+    ops
+}
+
+async fn matrix(backend: Backend) {
+    let Some((w, personas)) = world(backend).await else {
+        return;
+    };
+    let mut failures = Vec::new();
+    let mut succeeded: Vec<String> = Vec::new();
+    let ops = operations(&w).await;
+    assert!(
+        ops.len() > 50,
+        "the document lists {} operations",
+        ops.len()
+    );
+    for (method, path, op) in &ops {
+        if policy::PUBLIC_OPERATIONS.contains(&op.as_str()) {
+            continue;
+        }
+        let Some(rule) = policy::rule_of_operation(op) else {
+            failures.push(format!(
+                "{method} {path} ({op}) is missing from the policy table"
+            ));
+            continue;
+        };
+        let call = w.call_for(op).await;
+        assert_eq!(
+            call.method.as_str(),
+            method,
+            "the matrix's request for {op} uses another method"
+        );
+        let before = w.written().await;
+        let r = w.send(None, &call).await;
+        if r.0 != StatusCode::UNAUTHORIZED || w.written().await != before {
+            failures.push(format!("{op} anonymous: {} {}", r.0, r.1));
+        }
+        for p in &personas {
+            let call = w.call_for(op).await;
+            let token = &p.token;
+            let before = w.written().await;
+            let (status, body) = w.send(Some(token), &call).await;
+            let code = body["code"].as_str().unwrap_or_default();
+            let scope = rule.scope(p.role);
+            if allowed(scope, p.own) {
+                let business = status.is_client_error()
+                    && status != StatusCode::UNAUTHORIZED
+                    && !AUTHORIZATION_CODES.contains(&code);
+                if status.is_success() {
+                    succeeded.push(op.clone());
+                } else if !business {
+                    failures.push(format!(
+                        "{op} by {} ({}) should be allowed: {status} {body}",
+                        p.name,
+                        scope.label()
+                    ));
+                }
+            } else if FILTERED.contains(&op.as_str()) && scope != Scope::Never {
+                if status != StatusCode::OK || body["items"] != json!([]) {
+                    failures.push(format!(
+                        "{op} by {} ({}) should list nothing: {status} {body}",
+                        p.name,
+                        scope.label()
+                    ));
+                }
+            } else {
+                let refused = status == StatusCode::FORBIDDEN
+                    || (status == StatusCode::NOT_FOUND && code == "card_not_found");
+                if !refused {
+                    failures.push(format!(
+                        "{op} by {} ({}) should be refused: {status} {body}",
+                        p.name,
+                        scope.label()
+                    ));
+                } else if w.written().await != before {
+                    failures.push(format!("{op} by {} was refused but wrote", p.name));
+                }
+            }
+        }
+    }
+    for (_, _, op) in &ops {
+        if !policy::PUBLIC_OPERATIONS.contains(&op.as_str()) && !succeeded.contains(op) {
+            failures.push(format!(
+                "{op}: no one it allows got a 2xx — the matrix's request is not valid"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    w.env.assert_ledger_ok().await;
+    w.env.finish().await;
+}
+
+crate::with_each_backend!(role_by_route_matrix, matrix);
