@@ -86,6 +86,8 @@ codes! {
     NotYourCompany => "not_your_company", FORBIDDEN;
     OutsideYourStation => "outside_your_station", FORBIDDEN;
     MainCardNotForFuel => "main_card_not_for_fuel", FORBIDDEN;
+    HolderCheckRequired => "holder_check_required", FORBIDDEN;
+    IdentityMismatch => "identity_mismatch", FORBIDDEN;
     ShiftNotOpen => "shift_not_open", CONFLICT;
     StationRequired => "station_required", UNPROCESSABLE_ENTITY;
     Duplicate => "duplicate", CONFLICT;

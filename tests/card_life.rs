@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::on_both_backends;
-use crate::support::TestEnv;
+use crate::support::{TestEnv, identity};
 
 async fn lost_card_is_blacklisted_and_replaced(env: &TestEnv) {
     let cashier = env.login("cashier1").await;
@@ -45,7 +45,7 @@ async fn lost_card_is_blacklisted_and_replaced(env: &TestEnv) {
         .money(
             &cashier,
             &format!("/api/v1/cards/{number}/replacement"),
-            json!({}),
+            json!({"identity": identity()}),
         )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
@@ -75,7 +75,7 @@ async fn lost_card_is_blacklisted_and_replaced(env: &TestEnv) {
         .money(
             &cashier,
             &format!("/api/v1/cards/{number}/replacement"),
-            json!({}),
+            json!({"identity": identity()}),
         )
         .await;
     assert_eq!(r.0, StatusCode::CONFLICT, "{}", r.1);
@@ -95,7 +95,7 @@ async fn replacement_waits(env: &TestEnv) {
         .money(
             &cashier,
             &format!("/api/v1/cards/{number}/replacement"),
-            json!({}),
+            json!({"identity": identity()}),
         )
         .await;
     assert_eq!(r.0, StatusCode::CONFLICT, "{}", r.1);
@@ -168,7 +168,7 @@ async fn three_wrong_pins_lock(env: &TestEnv) {
         .post(
             &cashier,
             &format!("/api/v1/cards/{number}/unlock"),
-            json!({}),
+            json!({"identity": identity()}),
         )
         .await;
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);
@@ -209,7 +209,8 @@ async fn convert_and_close(env: &TestEnv) {
         .post(
             &cashier,
             &format!("/api/v1/cards/{anon}/conversion"),
-            json!({"customer": {"kind": "person", "name": "刘洋", "phone": "13800000004"}}),
+            json!({"customer": {"kind": "person", "name": "刘洋", "phone": "13800000004",
+                                "id_number": "E12345678", "id_kind": "passport"}}),
         )
         .await;
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);
@@ -241,7 +242,7 @@ async fn convert_and_close(env: &TestEnv) {
         .money(
             &cashier,
             &format!("/api/v1/cards/{anon}/closure"),
-            json!({}),
+            json!({"identity": {"document_kind": "passport", "document_number": "e12345678"}}),
         )
         .await;
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);
@@ -263,3 +264,182 @@ async fn convert_and_close(env: &TestEnv) {
     assert_eq!(r.1["expected"]["cash"], json!("0.00"), "{}", r.1);
 }
 on_both_backends!(conversion_and_closure, convert_and_close);
+
+/// The newest audit entry of `action` on `subject`.
+async fn audited(env: &TestEnv, action: &str, subject: &str) -> serde_json::Value {
+    let r = env.get(&env.admin, "/api/v1/audit?limit=50").await;
+    r.1.as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["action"] == json!(action) && e["subject"] == json!(subject))
+        .unwrap_or_else(|| panic!("no {action} of {subject} in {}", r.1))["detail"]
+        .clone()
+}
+
+/// Closing, replacing, converting and unlocking a card pay out, move or
+/// free its money: each needs the card's PIN or the holder's ID document
+/// as recorded. Without either, or with another document, each is refused
+/// with its own code and writes nothing; with one, the audit log says
+/// which check was made.
+async fn card_life_needs_the_holder(env: &TestEnv) {
+    let cashier = env.login("cashier1").await;
+    let holder = env.new_person(&cashier, "陈静", "13800000011").await;
+    let card = env
+        .new_card(
+            &cashier,
+            json!({"kind": "personal", "customer_id": holder, "pin": "1357"}),
+        )
+        .await;
+    let r = env
+        .money(
+            &cashier,
+            &format!("/api/v1/cards/{card}/recharges"),
+            json!({"amount": "300", "payment_method": "cash"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let anon = env
+        .new_card(&cashier, json!({"kind": "anonymous", "pin": "2468"}))
+        .await;
+    let snapshot = || async {
+        (
+            env.count("audit_log").await,
+            env.count("operations").await,
+            env.count("cards").await,
+            env.count("customers").await,
+            env.card(&card).await,
+            env.card(&anon).await,
+        )
+    };
+    let before = snapshot().await;
+    let other_document =
+        json!({"document_kind": "resident_id", "document_number": "110101199001011111"});
+    let other_kind =
+        json!({"document_kind": "passport", "document_number": crate::support::PERSON_ID});
+    let closure = format!("/api/v1/cards/{card}/closure");
+    let replacement = format!("/api/v1/cards/{card}/replacement");
+    let unlock = format!("/api/v1/cards/{card}/unlock");
+    let conversion = format!("/api/v1/cards/{anon}/conversion");
+    let new_holder = json!({"kind": "person", "name": "周强", "phone": "13800000012"});
+    for (path, body, code) in [
+        (&closure, json!({}), "holder_check_required"),
+        (&replacement, json!({}), "holder_check_required"),
+        (
+            &conversion,
+            json!({"customer": new_holder}),
+            "holder_check_required",
+        ),
+        (
+            &closure,
+            json!({"identity": other_document}),
+            "identity_mismatch",
+        ),
+        (
+            &replacement,
+            json!({"identity": other_kind}),
+            "identity_mismatch",
+        ),
+        (
+            &conversion,
+            json!({"customer": new_holder, "identity": identity()}),
+            "identity_mismatch",
+        ),
+    ] {
+        let r = env.money(&cashier, path, body.clone()).await;
+        assert_eq!(r.1["code"], json!(code), "{path} {body}: {}", r.1);
+        assert_eq!(snapshot().await, before, "{path} {body} wrote");
+    }
+
+    // Unlocking needs the holder too, and a locked card's PIN is no word.
+    for pin in ["0000", "0001", "0002"] {
+        let r = env
+            .money(
+                &cashier,
+                "/api/v1/sales",
+                json!({"card_number": card, "product": "92", "litres": "1", "pin": pin}),
+            )
+            .await;
+        assert!(r.0.is_client_error(), "{}", r.1);
+    }
+    assert_eq!(env.card(&card).await["status"], json!("locked"));
+    let locked = (env.count("audit_log").await, env.card(&card).await);
+    for (body, code) in [
+        (json!({}), "holder_check_required"),
+        (json!({"pin": "1357"}), "pin_locked"),
+        (json!({"identity": other_document}), "identity_mismatch"),
+    ] {
+        let r = env.post(&cashier, &unlock, body.clone()).await;
+        assert_eq!(r.1["code"], json!(code), "unlock {body}: {}", r.1);
+        assert_eq!(
+            (env.count("audit_log").await, env.card(&card).await),
+            locked,
+            "unlock {body} wrote"
+        );
+    }
+    let r = env
+        .post(&cashier, &unlock, json!({"identity": identity()}))
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let detail = audited(env, "unlock", &card).await;
+    assert_eq!(
+        detail["holder_check"],
+        json!("identity checked"),
+        "{detail}"
+    );
+    assert_eq!(detail["document_kind"], json!("resident_id"), "{detail}");
+
+    // The anonymous card converts on its PIN; the holder's document, typed
+    // with spaces and in lower case, replaces the lost personal card; the
+    // new card closes on the PIN that carried over.
+    let r = env
+        .post(
+            &cashier,
+            &conversion,
+            json!({"customer": new_holder, "pin": "2468"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    assert_eq!(
+        audited(env, "conversion", &anon).await["holder_check"],
+        json!("pin")
+    );
+    let r = env
+        .post(
+            &cashier,
+            &format!("/api/v1/cards/{card}/loss-report"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let spaced = crate::support::PERSON_ID.replace("0101", " 0101 ");
+    let r = env
+        .money(
+            &cashier,
+            &replacement,
+            json!({"identity": {"document_kind": "resident_id", "document_number": spaced}}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let new_card = r.1["number"].as_str().expect("a number").to_string();
+    assert_eq!(
+        audited(env, "replacement", &card).await["holder_check"],
+        json!("identity checked")
+    );
+    let r = env
+        .money(
+            &cashier,
+            &format!("/api/v1/cards/{new_card}/closure"),
+            json!({"pin": "1357"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    assert_eq!(r.1["refunded"], json!("300.00"));
+    assert_eq!(
+        audited(env, "closure", &new_card).await["holder_check"],
+        json!("pin")
+    );
+}
+on_both_backends!(
+    card_life_needs_the_holder_or_the_pin,
+    card_life_needs_the_holder
+);

@@ -20,7 +20,7 @@ use fuelcard_reader::transport::{InProcess, Transport, TransportError};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Backend, MAIN_PIN, TestEnv, fixture};
+use crate::support::{Backend, MAIN_PIN, TestEnv, fixture, identity};
 
 type Card = Arc<Mutex<InProcess<SoftwareCard>>>;
 
@@ -329,7 +329,10 @@ impl World {
                 json!({"amount": "100", "payment_method": "cash"}),
             ),
             "loss_report" => post_empty(format!("/api/v1/cards/{}/loss-report", self.card().await)),
-            "unlock" => post_empty(format!("/api/v1/cards/{}/unlock", self.locked_card().await)),
+            "unlock" => post(
+                format!("/api/v1/cards/{}/unlock", self.locked_card().await),
+                json!({"identity": identity()}),
+            ),
             "replacement" => {
                 let card = self.card().await;
                 self.setup(
@@ -337,7 +340,10 @@ impl World {
                     post_empty(format!("/api/v1/cards/{card}/loss-report")),
                 )
                 .await;
-                post(format!("/api/v1/cards/{card}/replacement"), json!({}))
+                post(
+                    format!("/api/v1/cards/{card}/replacement"),
+                    json!({"identity": identity()}),
+                )
             }
             "conversion" => {
                 let r = self
@@ -355,7 +361,7 @@ impl World {
             }
             "closure" => post(
                 format!("/api/v1/cards/{}/closure", self.card().await),
-                json!({}),
+                json!({"identity": identity()}),
             ),
             "sell" => post(
                 "/api/v1/sales".into(),

@@ -228,7 +228,7 @@ async fn step(env: &TestEnv, token: &str, m: &mut Model, op: &Op) -> Result<(), 
                 .money(
                     token,
                     &format!("/api/v1/cards/{}/replacement", c.number),
-                    json!({}),
+                    json!({"identity": crate::support::identity()}),
                 )
                 .await;
             prop_assert!(r.0.is_success(), "replacement: {}", r.1);
@@ -257,7 +257,7 @@ async fn step(env: &TestEnv, token: &str, m: &mut Model, op: &Op) -> Result<(), 
                 .money(
                     token,
                     &format!("/api/v1/cards/{}/closure", c.number),
-                    json!({}),
+                    json!({"identity": crate::support::identity()}),
                 )
                 .await;
             prop_assert!(r.0.is_success(), "closure: {}", r.1);
@@ -275,7 +275,9 @@ async fn step(env: &TestEnv, token: &str, m: &mut Model, op: &Op) -> Result<(), 
                         .post(
                             token,
                             "/api/v1/customers",
-                            json!({"kind": "company", "name": "模型公司"}),
+                            // The company's registered contact's ID.
+                            json!({"kind": "company", "name": "模型公司",
+                                   "id_number": crate::support::PERSON_ID}),
                         )
                         .await;
                     let company = r.1["id"].as_i64().unwrap_or(0);

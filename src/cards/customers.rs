@@ -24,6 +24,41 @@ impl CustomerKind {
     }
 }
 
+/// The kinds of ID document a holder can show at the counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdKind {
+    /// 居民身份证, the default.
+    ResidentId,
+    Passport,
+    /// 港澳台居民来往内地通行证.
+    TravelPermit,
+    /// 营业执照 (the unified social credit code) of a company.
+    BusinessLicence,
+}
+
+impl IdKind {
+    pub const ALL: [IdKind; 4] = [
+        IdKind::ResidentId,
+        IdKind::Passport,
+        IdKind::TravelPermit,
+        IdKind::BusinessLicence,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdKind::ResidentId => "resident_id",
+            IdKind::Passport => "passport",
+            IdKind::TravelPermit => "travel_permit",
+            IdKind::BusinessLicence => "business_licence",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<IdKind> {
+        IdKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Customer {
     pub id: i64,
@@ -31,6 +66,8 @@ pub struct Customer {
     pub name: String,
     pub phone: Option<String>,
     pub id_number: Option<String>,
+    /// The kind of document `id_number` is.
+    pub id_kind: Option<IdKind>,
     pub contact_name: Option<String>,
     pub address: Option<String>,
 }
@@ -64,7 +101,11 @@ pub struct NewCustomer {
     pub kind: CustomerKind,
     pub name: String,
     pub phone: Option<String>,
+    /// The holder's ID document number: a counter checks a holder who
+    /// forgot the PIN or lost the card against it.
     pub id_number: Option<String>,
+    /// The kind of document `id_number` is (default `resident_id`).
+    pub id_kind: Option<IdKind>,
     pub contact_name: Option<String>,
     pub address: Option<String>,
 }
@@ -115,13 +156,14 @@ impl NewCustomer {
 pub async fn create(conn: &mut Conn, c: &NewCustomer, now: i64) -> AppResult<Customer> {
     c.validate()?;
     let row = sqlx::query(
-        "INSERT INTO customers (kind, name, phone, id_number, contact_name, address, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO customers (kind, name, phone, id_number, id_kind, contact_name, address, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(c.kind.as_str())
     .bind(c.name.trim())
     .bind(clean(&c.phone))
     .bind(clean(&c.id_number))
+    .bind(clean(&c.id_number).map(|_| c.id_kind.unwrap_or(IdKind::ResidentId).as_str()))
     .bind(clean(&c.contact_name))
     .bind(clean(&c.address))
     .bind(now)
@@ -142,6 +184,10 @@ fn from_row(row: &sqlx::any::AnyRow) -> AppResult<Customer> {
         name: row.try_get("name")?,
         phone: row.try_get("phone")?,
         id_number: row.try_get("id_number")?,
+        id_kind: row
+            .try_get::<Option<String>, _>("id_kind")?
+            .as_deref()
+            .and_then(IdKind::parse),
         contact_name: row.try_get("contact_name")?,
         address: row.try_get("address")?,
     })
@@ -149,7 +195,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> AppResult<Customer> {
 
 pub async fn get(conn: &mut Conn, id: i64) -> AppResult<Customer> {
     let row = sqlx::query(
-        "SELECT id, kind, name, phone, id_number, contact_name, address FROM customers \
+        "SELECT id, kind, name, phone, id_number, id_kind, contact_name, address FROM customers \
          WHERE id = $1",
     )
     .bind(id)

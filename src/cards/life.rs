@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::customers::{self, NewCustomer};
+use super::holder::{self, Checked, Word};
 use super::{Card, CardKind, CardStatus, NewCard, pin};
 use crate::auth::Actor;
 use crate::db::Conn;
@@ -46,6 +47,24 @@ async fn set_status(
         ));
     }
     Ok(())
+}
+
+/// Confirms that the holder asks ([`holder::confirm`]), against the
+/// holder's record as it stands in this transaction.
+async fn holders_word(conn: &mut Conn, card: &Card, word: Word<'_>) -> AppResult<Checked> {
+    let recorded = match (word, card.customer_id) {
+        (Word::Identity(_), Some(id)) => Some(customers::get(conn, id).await?),
+        _ => None,
+    };
+    holder::confirm(card, recorded.as_ref(), word)
+}
+
+/// An audit detail with the note of the holder's check added.
+fn noted(checked: Checked, mut detail: serde_json::Value) -> serde_json::Value {
+    if let (Some(d), serde_json::Value::Object(note)) = (detail.as_object_mut(), checked.audit()) {
+        d.extend(note);
+    }
+    detail
 }
 
 /// 挂失: from this moment every station refuses the card.
@@ -98,6 +117,7 @@ pub async fn replace(
     conn: &mut Conn,
     actor: &Actor,
     card: &Card,
+    word: Word<'_>,
     wait_hours: i64,
     station: Option<&str>,
     now: i64,
@@ -121,6 +141,7 @@ pub async fn replace(
             .with("ready_at", crate::time::format_us(ready)));
         }
     }
+    let checked = holders_word(conn, card, word).await?;
     let b = ledger::accounts::balances(conn, card.account_id).await?;
     if b.held_fen > 0 {
         return Err(AppError::new(
@@ -194,7 +215,10 @@ pub async fn replace(
         Some(actor.user_id),
         "replacement",
         &card.number,
-        serde_json::json!({ "new_card": new.number, "balance": Money::from_fen(b.balance_fen) }),
+        noted(
+            checked,
+            serde_json::json!({ "new_card": new.number, "balance": Money::from_fen(b.balance_fen) }),
+        ),
     )
     .await?;
     Ok(Replaced {
@@ -235,9 +259,9 @@ pub async fn convert(
     conn: &mut Conn,
     actor: &Actor,
     card: &Card,
+    word: Word<'_>,
     holder: Holder<'_>,
-    pin_key: &pin::PinKey,
-    new_pin: Option<&str>,
+    new_pin: Option<(&pin::PinKey, &str)>,
     now: i64,
 ) -> AppResult<i64> {
     if card.kind != CardKind::Anonymous {
@@ -246,6 +270,7 @@ pub async fn convert(
             format!("card {} is already registered", card.number),
         ));
     }
+    let checked = holders_word(conn, card, word).await?;
     card.ensure_can_receive()?;
     let customer = match holder {
         Holder::Existing(id) => customers::get(conn, id).await?,
@@ -258,8 +283,8 @@ pub async fn convert(
         ));
     }
     let (salt, verifier) = match new_pin {
-        Some(p) => {
-            let (salt, verifier) = pin::protect(pin_key, p)?;
+        Some((key, p)) => {
+            let (salt, verifier) = pin::protect(key, p)?;
             (Some(salt), Some(verifier))
         }
         None => (card.pin_salt.clone(), card.pin_verifier.clone()),
@@ -286,7 +311,7 @@ pub async fn convert(
         Some(actor.user_id),
         "conversion",
         &card.number,
-        serde_json::json!({ "customer": customer.id }),
+        noted(checked, serde_json::json!({ "customer": customer.id })),
     )
     .await?;
     Ok(customer.id)
@@ -309,6 +334,7 @@ pub async fn close(
     conn: &mut Conn,
     actor: &Actor,
     card: &Card,
+    word: Word<'_>,
     station: Option<&str>,
     now: i64,
 ) -> AppResult<Closed> {
@@ -324,6 +350,7 @@ pub async fn close(
             "a replaced card has no balance; close the replacement instead",
         ));
     }
+    let checked = holders_word(conn, card, word).await?;
     let children = sqlx::query(
         "SELECT COUNT(*) AS n FROM cards WHERE parent_card_id = $1 AND status <> 'closed' \
          AND status <> 'replaced'",
@@ -426,7 +453,10 @@ pub async fn close(
         Some(actor.user_id),
         "closure",
         &card.number,
-        serde_json::json!({ "refunded": principal, "clawed_back": bonus }),
+        noted(
+            checked,
+            serde_json::json!({ "refunded": principal, "clawed_back": bonus }),
+        ),
     )
     .await?;
     Ok(Closed {
@@ -436,14 +466,23 @@ pub async fn close(
     })
 }
 
-/// A cashier unlocks a PIN-locked card (after checking the holder's ID).
-pub async fn unlock(conn: &mut Conn, actor: &Actor, card: &Card, now: i64) -> AppResult<()> {
+/// A cashier unlocks a PIN-locked card, on the holder's ID document (a
+/// locked card's PIN is refused until it is unlocked, so that guessing
+/// cannot go on).
+pub async fn unlock(
+    conn: &mut Conn,
+    actor: &Actor,
+    card: &Card,
+    word: Word<'_>,
+    now: i64,
+) -> AppResult<()> {
     if card.status != CardStatus::Locked && card.pin_failures == 0 {
         return Err(AppError::new(
             Code::Duplicate,
             format!("card {} is not locked", card.number),
         ));
     }
+    let checked = holders_word(conn, card, word).await?;
     let done = sqlx::query(
         "UPDATE cards SET status = CASE WHEN status = 'locked' THEN 'active' ELSE status END, \
          pin_failures = 0 WHERE id = $1 AND status IN ('locked', 'active')",
@@ -463,7 +502,7 @@ pub async fn unlock(conn: &mut Conn, actor: &Actor, card: &Card, now: i64) -> Ap
         Some(actor.user_id),
         "unlock",
         &card.number,
-        serde_json::json!({}),
+        noted(checked, serde_json::json!({})),
     )
     .await
 }

@@ -2,6 +2,7 @@
 //! sell fuel, move company funds, report lost, replace, convert, close.
 
 pub mod customers;
+pub mod holder;
 pub mod life;
 pub mod number;
 pub mod pin;

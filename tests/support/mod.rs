@@ -187,6 +187,15 @@ pub struct TestEnv {
 /// company's money with it.
 pub const MAIN_PIN: &str = "8888";
 
+/// The resident ID number every test person is recorded with.
+pub const PERSON_ID: &str = "330102198001011234";
+
+/// The holder's ID document as a counter checks it: the word for closing,
+/// replacing or unlocking a test person's card.
+pub fn identity() -> Value {
+    json!({"document_kind": "resident_id", "document_number": PERSON_ID})
+}
+
 /// A file of the fleet fixtures (`fixtures/fleet/`).
 pub fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
@@ -382,12 +391,13 @@ impl TestEnv {
             .await
     }
 
+    /// A person with a phone and the resident ID [`PERSON_ID`].
     pub async fn new_person(&self, token: &str, name: &str, phone: &str) -> i64 {
         let r = self
             .post(
                 token,
                 "/api/v1/customers",
-                json!({"kind": "person", "name": name, "phone": phone}),
+                json!({"kind": "person", "name": name, "phone": phone, "id_number": PERSON_ID}),
             )
             .await;
         assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);

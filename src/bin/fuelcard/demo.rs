@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use sqlx::Row;
 
 use fuelcard::auth::{Actor, Role, users};
-use fuelcard::cards::customers::{self, CustomerKind, NewCustomer};
+use fuelcard::cards::customers::{self, CustomerKind, IdKind, NewCustomer};
 use fuelcard::cards::products::{self, Price};
 use fuelcard::cards::promotions::{self, Gift, NewPromotion, Rule, Tier};
 use fuelcard::cards::recharge::{self, PaymentMethod, RechargeRequest};
@@ -554,24 +554,35 @@ async fn open(
     .map_err(e)
 }
 
+/// A demo person, with a resident ID made from the phone so that the
+/// counter can check it when a PIN is forgotten.
 fn person(name: &str, phone: &str) -> NewCustomer {
     NewCustomer {
         kind: CustomerKind::Person,
         name: name.into(),
         phone: Some(phone.into()),
-        id_number: None,
+        id_number: Some(format!("3301021985{}", tail(phone))),
+        id_kind: Some(IdKind::ResidentId),
         contact_name: None,
         address: None,
     }
 }
 
+/// A demo company, registered with its business licence number.
 fn company(name: &str, phone: &str) -> NewCustomer {
     NewCustomer {
         kind: CustomerKind::Company,
         name: name.into(),
         phone: Some(phone.into()),
-        id_number: None,
+        id_number: Some(format!("91330100MA{}", tail(phone))),
+        id_kind: Some(IdKind::BusinessLicence),
         contact_name: Some("车队管理员".into()),
         address: None,
     }
+}
+
+/// The last eight characters of a phone number.
+fn tail(phone: &str) -> String {
+    let skip = phone.chars().count().saturating_sub(8);
+    phone.chars().skip(skip).collect()
 }

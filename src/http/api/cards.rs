@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::super::AppState;
 use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction};
-use super::{ApiPath, ApiQuery, IdempotencyKey, amount};
+use super::{ApiPath, ApiQuery, IdempotencyKey, amount, sales};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize, authorize_role, permits};
 use crate::cards::customers::{self, Customer, NewCustomer};
+use crate::cards::holder::{Identity, Word};
 use crate::cards::recharge::{self, PaymentMethod, Quote, RechargeRequest, Recharged};
 use crate::cards::statement::{self, Statement};
 use crate::cards::{self, CardKind, CardView, NewCard, life, pin};
@@ -421,33 +422,59 @@ pub async fn loss_report(
 }
 
 /// A cashier unlocks a PIN-locked card.
-#[utoipa::path(post, path = "/api/v1/cards/{number}/unlock", params(("number" = CardNumberText, Path)),
+#[utoipa::path(post, path = "/api/v1/cards/{number}/unlock", request_body = Option<UnlockBody>,
+    params(("number" = CardNumberText, Path)),
     responses((status = 200, description = "The card, unlocked", body = StatusChanged)))]
 pub async fn unlock(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(number): ApiPath<String>,
+    ApiJson(body): ApiJson<UnlockBody>,
 ) -> AppResult<Json<StatusChanged>> {
     let now = state.now();
     authorize(&actor, Action::ChangeCardLife, &Target::network())?;
     let number = cards::parse_number(&number)?;
+    let (pin, identity) = (body.pin.as_deref(), body.identity.as_ref());
+    sales::holders_pin(&state, &actor, &number, pin, identity.is_some()).await?;
     in_transaction(&state, |conn| {
         let actor = actor.clone();
         let number = number.clone();
+        let identity = body.identity.clone();
+        let pin = body.pin.is_some();
         Box::pin(async move {
             let card = cards::find(conn, &number).await?;
-            life::unlock(conn, &actor, &card, now).await
+            let word = Word::offered(pin, identity.as_ref());
+            life::unlock(conn, &actor, &card, word, now).await
         })
     })
     .await?;
     status_of(&state, &number).await
 }
 
+/// A card-life change at the counter, with the holder's word: the card's
+/// PIN, or the holder's ID document checked against the record.
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CounterBody {
     /// The station code (default: the user's own).
     pub station: Option<String>,
+    /// The card's PIN (a wrong one counts as a try).
+    #[schema(value_type = Option<PinText>)]
+    pub pin: Option<String>,
+    /// The holder's ID document, when the PIN is forgotten or the card lost.
+    pub identity: Option<Identity>,
+}
+
+/// The holder's word on unlocking a card: their ID document (a locked
+/// card's PIN is refused until it is unlocked).
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnlockBody {
+    /// The card's PIN (refused while the card is locked).
+    #[schema(value_type = Option<PinText>)]
+    pub pin: Option<String>,
+    /// The holder's ID document.
+    pub identity: Option<Identity>,
 }
 
 /// 补卡: a new card receives the balance. Needs an Idempotency-Key.
@@ -465,6 +492,9 @@ pub async fn replacement(
     let number = cards::parse_number(&number)?;
     let wait = state.settings.replacement_wait_hours;
     let station = req.body.station.clone();
+    let (pin, identity) = (req.body.pin.as_deref(), req.body.identity.as_ref());
+    sales::holders_pin(&state, &actor, &number, pin, identity.is_some()).await?;
+    let (pin, identity) = (pin.is_some(), req.body.identity.clone());
     idempotent(
         &state,
         &actor,
@@ -475,9 +505,11 @@ pub async fn replacement(
             let actor = actor.clone();
             let number = number.clone();
             let station = station.clone();
+            let identity = identity.clone();
             Box::pin(async move {
                 let card = cards::find(conn, &number).await?;
-                life::replace(conn, &actor, &card, wait, station.as_deref(), now).await
+                let word = Word::offered(pin, identity.as_ref());
+                life::replace(conn, &actor, &card, word, wait, station.as_deref(), now).await
             })
         },
     )
@@ -491,9 +523,15 @@ pub struct ConversionBody {
     pub customer_id: Option<i64>,
     /// …or the new holder's details.
     pub customer: Option<NewCustomer>,
-    /// A PIN for the card from now on.
+    /// The card's PIN, when the anonymous card has one: the bearer's word.
     #[schema(value_type = Option<PinText>)]
     pub pin: Option<String>,
+    /// An ID document: an anonymous card has no holder on record, so only
+    /// its PIN (or, without one, the card itself) speaks for it.
+    pub identity: Option<Identity>,
+    /// A PIN for the card from now on.
+    #[schema(value_type = Option<PinText>)]
+    pub new_pin: Option<String>,
 }
 
 /// 转卡: an anonymous card becomes a registered personal card.
@@ -512,21 +550,42 @@ pub async fn conversion(
     if let Some(c) = &body.customer {
         c.validate()?;
     }
-    if let Some(p) = &body.pin {
+    if let Some(p) = &body.new_pin {
         pin::protect(&state.keys.pin, p)?;
     }
+    let identity = body.identity.as_ref();
+    sales::holders_pin(
+        &state,
+        &actor,
+        &number,
+        body.pin.as_deref(),
+        identity.is_some(),
+    )
+    .await?;
     let key = state.keys.pin.clone();
     let view = in_transaction(&state, |conn| {
         let actor = actor.clone();
         let number = number.clone();
         let customer = body.customer.clone();
-        let pin = body.pin.clone();
+        let new_pin = body.new_pin.clone();
+        let pin = body.pin.is_some();
+        let identity = body.identity.clone();
         let key = key.clone();
         let customer_id = body.customer_id;
         Box::pin(async move {
             let card = cards::find(conn, &number).await?;
             let holder = life::Holder::from_request(customer_id, customer.as_ref())?;
-            life::convert(conn, &actor, &card, holder, &key, pin.as_deref(), now).await?;
+            let word = Word::offered(pin, identity.as_ref());
+            life::convert(
+                conn,
+                &actor,
+                &card,
+                word,
+                holder,
+                new_pin.as_deref().map(|p| (&key, p)),
+                now,
+            )
+            .await?;
             let card = cards::find(conn, &number).await?;
             cards::view(conn, &card, &actor).await
         })
@@ -549,6 +608,9 @@ pub async fn closure(
     authorize(&actor, Action::ChangeCardLife, &Target::network())?;
     let number = cards::parse_number(&number)?;
     let station = req.body.station.clone();
+    let (pin, identity) = (req.body.pin.as_deref(), req.body.identity.as_ref());
+    sales::holders_pin(&state, &actor, &number, pin, identity.is_some()).await?;
+    let (pin, identity) = (pin.is_some(), req.body.identity.clone());
     idempotent(
         &state,
         &actor,
@@ -559,9 +621,11 @@ pub async fn closure(
             let actor = actor.clone();
             let number = number.clone();
             let station = station.clone();
+            let identity = identity.clone();
             Box::pin(async move {
                 let card = cards::find(conn, &number).await?;
-                life::close(conn, &actor, &card, station.as_deref(), now).await
+                let word = Word::offered(pin, identity.as_ref());
+                life::close(conn, &actor, &card, word, station.as_deref(), now).await
             })
         },
     )

@@ -167,6 +167,42 @@ pub async fn before_fuelling(
     pin_try(state, user_id, &card, pin).await
 }
 
+/// The card's PIN offered as the holder's word on a card-life change
+/// ([`crate::cards::holder`]): tried, and counted, in a transaction of its
+/// own before the change, as a sale's is. A card without a PIN has none to
+/// offer. Offering both a PIN and an ID document is ambiguous.
+pub async fn holders_pin(
+    state: &AppState,
+    actor: &Actor,
+    number: &cards::CardNumber,
+    pin: Option<&str>,
+    identity: bool,
+) -> AppResult<()> {
+    let Some(pin) = pin else {
+        return Ok(());
+    };
+    if identity {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "give the card's pin or the holder's identity, not both",
+        ));
+    }
+    well_formed_pin(Some(pin))?;
+    let mut conn = state.db.pool().acquire().await?;
+    let card = cards::find(&mut conn, number).await?;
+    drop(conn);
+    if card.pin_verifier.is_none() {
+        return Err(AppError::new(
+            Code::HolderCheckRequired,
+            format!(
+                "card {} has no PIN; check the holder's ID document",
+                card.number
+            ),
+        ));
+    }
+    pin_try(state, actor.user_id, &card, Some(pin)).await
+}
+
 /// The PIN try of [`before_fuelling`], given the card as read just before.
 async fn pin_try(
     state: &AppState,

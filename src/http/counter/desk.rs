@@ -11,11 +11,13 @@ use serde::Deserialize;
 use super::text::word;
 use super::{Cashier, Lang, Signed, error_box, lang_of, page, t};
 use crate::auth::policy::{self, Action};
+use crate::cards::customers::IdKind;
 use crate::cards::customers::{self, CustomerKind, NewCustomer};
+use crate::cards::holder::{Identity, Word};
 use crate::cards::{self, CardKind, NewCard, life, products, statement};
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
-use crate::http::api::session;
+use crate::http::api::{sales, session};
 use crate::http::extract::{SESSION_COOKIE, in_transaction};
 
 pub async fn login_page(headers: HeaderMap) -> Markup {
@@ -295,10 +297,14 @@ pub async fn card_body(
                     }
                     form method="post" action={"/cards/" (view.number) "/replacement"} {
                         input type="hidden" name="key" value=(uuid::Uuid::new_v4().to_string());
+                        (holders_word(lang, "r", view.has_pin))
                         button.primary type="submit" { (t(lang, "replace")) }
                     }
                     @if view.status == cards::CardStatus::Locked {
-                        form method="post" action={"/cards/" (view.number) "/unlock"} { button.primary type="submit" { (t(lang, "unlock")) } }
+                        form method="post" action={"/cards/" (view.number) "/unlock"} {
+                            (holders_word(lang, "u", false))
+                            button.primary type="submit" { (t(lang, "unlock")) }
+                        }
                     }
                 }
                 @if view.kind == CardKind::Anonymous {
@@ -308,6 +314,7 @@ pub async fn card_body(
                             div { label for="name" { (t(lang, "holder_name")) } input #name name="name" required; }
                             div { label for="cphone" { (t(lang, "phone")) } input #cphone name="phone" inputmode="tel"; }
                             div { label for="idn" { (t(lang, "id_number")) } input #idn name="id_number"; }
+                            @if view.has_pin { div { label for="cpin" { (t(lang, "pin")) } input #cpin name="pin" type="password" inputmode="numeric" autocomplete="off"; } }
                             button.primary type="submit" { (t(lang, "convert")) }
                         }
                     }
@@ -315,6 +322,67 @@ pub async fn card_body(
             }
         },
     ))
+}
+
+/// The fields of the holder's word on a card-life form: the card's PIN
+/// (when it has one and it may be used), or the holder's ID document.
+fn holders_word(lang: Lang, form: &str, pin: bool) -> Markup {
+    html! {
+        fieldset {
+            legend { (t(lang, "holders_word")) }
+            @if pin {
+                label for={(form) "-pin"} { (t(lang, "pin")) }
+                input id={(form) "-pin"} name="pin" type="password" inputmode="numeric" autocomplete="off";
+            }
+            label for={(form) "-kind"} { (t(lang, "document_kind")) }
+            select id={(form) "-kind"} name="document_kind" {
+                @for kind in IdKind::ALL { option value=(kind.as_str()) { (t(lang, kind.as_str())) } }
+            }
+            label for={(form) "-idn"} { (t(lang, "id_number")) }
+            input id={(form) "-idn"} name="document_number" autocomplete="off";
+        }
+    }
+}
+
+/// The holder's word as a card-life form carries it.
+#[derive(Deserialize)]
+pub struct HolderForm {
+    key: Option<String>,
+    pin: Option<String>,
+    document_kind: Option<String>,
+    document_number: Option<String>,
+}
+
+impl HolderForm {
+    fn pin(&self) -> Option<&str> {
+        self.pin.as_deref().filter(|p| !p.is_empty())
+    }
+
+    /// The document shown, if a number was typed.
+    fn identity(&self) -> Option<Identity> {
+        let number = self.document_number.as_deref().map(str::trim)?;
+        (!number.is_empty()).then(|| Identity {
+            document_kind: self
+                .document_kind
+                .as_deref()
+                .and_then(IdKind::parse)
+                .unwrap_or(IdKind::ResidentId),
+            document_number: number.to_string(),
+        })
+    }
+}
+
+/// The word the change's transaction confirms; the PIN, if given, is
+/// tried (and counted) first.
+async fn tried_word(
+    state: &AppState,
+    c: &Cashier,
+    number: &cards::CardNumber,
+    f: &HolderForm,
+) -> AppResult<(bool, Option<Identity>)> {
+    let identity = f.identity();
+    sales::holders_pin(state, &c.actor, number, f.pin(), identity.is_some()).await?;
+    Ok((f.pin().is_some(), identity))
 }
 
 /// Runs a card-life action and shows the card again, with the refusal if
@@ -370,20 +438,16 @@ pub async fn loss_report(
     after(&state, &c, &number, done).await
 }
 
-#[derive(Deserialize)]
-pub struct KeyForm {
-    key: String,
-}
-
 pub async fn replacement(
     State(state): State<AppState>,
     c: Cashier,
     Path(number): Path<String>,
-    Form(f): Form<KeyForm>,
+    Form(f): Form<HolderForm>,
 ) -> Response {
     let now = state.now();
     let done = async {
         let n = cards::parse_number(&number)?;
+        let (pin, identity) = tried_word(&state, &c, &n, &f).await?;
         let wait = state.settings.replacement_wait_hours;
         let actor = c.actor.clone();
         let hash = crate::ledger::idempotency::request_hash(
@@ -394,14 +458,15 @@ pub async fn replacement(
         let resp = crate::http::extract::idempotent(
             &state,
             &actor,
-            &f.key,
+            f.key.as_deref().unwrap_or_default(),
             &hash,
             axum::http::StatusCode::CREATED,
             |conn| {
-                let (n, actor) = (n.clone(), actor.clone());
+                let (n, actor, identity) = (n.clone(), actor.clone(), identity.clone());
                 Box::pin(async move {
                     let card = cards::find(conn, &n).await?;
-                    life::replace(conn, &actor, &card, wait, None, now).await
+                    let word = Word::offered(pin, identity.as_ref());
+                    life::replace(conn, &actor, &card, word, wait, None, now).await
                 })
             },
         )
@@ -430,6 +495,7 @@ pub struct ConvertForm {
     name: String,
     phone: Option<String>,
     id_number: Option<String>,
+    pin: Option<String>,
 }
 
 pub async fn conversion(
@@ -446,22 +512,25 @@ pub async fn conversion(
             name: f.name.clone(),
             phone: f.phone.clone().filter(|p| !p.trim().is_empty()),
             id_number: f.id_number.clone().filter(|p| !p.trim().is_empty()),
+            id_kind: None,
             contact_name: None,
             address: None,
         };
         holder.validate()?;
+        let pin = f.pin.as_deref().filter(|p| !p.is_empty());
+        sales::holders_pin(&state, &c.actor, &n, pin, false).await?;
+        let pin = pin.is_some();
         let actor = c.actor.clone();
-        let key = state.keys.pin.clone();
         in_transaction(&state, |conn| {
-            let (n, actor, holder, key) = (n.clone(), actor.clone(), holder.clone(), key.clone());
+            let (n, actor, holder) = (n.clone(), actor.clone(), holder.clone());
             Box::pin(async move {
                 let card = cards::find(conn, &n).await?;
                 life::convert(
                     conn,
                     &actor,
                     &card,
+                    Word::offered(pin, None),
                     life::Holder::New(&holder),
-                    &key,
                     None,
                     now,
                 )
@@ -479,16 +548,19 @@ pub async fn unlock(
     State(state): State<AppState>,
     c: Cashier,
     Path(number): Path<String>,
+    Form(f): Form<HolderForm>,
 ) -> Response {
     let now = state.now();
     let done = async {
         let n = cards::parse_number(&number)?;
+        let (pin, identity) = tried_word(&state, &c, &n, &f).await?;
         let actor = c.actor.clone();
         in_transaction(&state, |conn| {
-            let (n, actor) = (n.clone(), actor.clone());
+            let (n, actor, identity) = (n.clone(), actor.clone(), identity.clone());
             Box::pin(async move {
                 let card = cards::find(conn, &n).await?;
-                life::unlock(conn, &actor, &card, now).await
+                let word = Word::offered(pin, identity.as_ref());
+                life::unlock(conn, &actor, &card, word, now).await
             })
         })
         .await?;
@@ -522,6 +594,12 @@ fn new_card_form(c: &Cashier, err: Option<&AppError>) -> Markup {
                     }
                     div { label for="name" { (t(lang, "holder_name")) } input #name name="name"; }
                     div { label for="phone" { (t(lang, "phone")) } input #phone name="phone" inputmode="tel"; }
+                    div { label for="idkind" { (t(lang, "document_kind")) }
+                        select #idkind name="id_kind" {
+                            @for kind in IdKind::ALL { option value=(kind.as_str()) { (t(lang, kind.as_str())) } }
+                        }
+                    }
+                    div { label for="idn" { (t(lang, "id_number")) } input #idn name="id_number" autocomplete="off"; }
                     div { label for="pin" { (t(lang, "pin")) } input #pin name="pin" type="password" inputmode="numeric" autocomplete="off"; }
                     button.primary type="submit" { (t(lang, "open")) }
                 }
@@ -535,6 +613,8 @@ pub struct NewCardForm {
     kind: String,
     name: Option<String>,
     phone: Option<String>,
+    id_kind: Option<String>,
+    id_number: Option<String>,
     pin: Option<String>,
 }
 
@@ -562,7 +642,8 @@ pub async fn new_card(
             },
             name: f.name.clone().unwrap_or_default(),
             phone: f.phone.clone().filter(|p| !p.trim().is_empty()),
-            id_number: None,
+            id_number: f.id_number.clone().filter(|p| !p.trim().is_empty()),
+            id_kind: f.id_kind.as_deref().and_then(IdKind::parse),
             contact_name: None,
             address: None,
         });

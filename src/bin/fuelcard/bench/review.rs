@@ -85,6 +85,7 @@ async fn review_on(
             name: "review fleet".into(),
             phone: None,
             id_number: None,
+            id_kind: None,
             contact_name: None,
             address: None,
         },
