@@ -91,6 +91,8 @@ codes! {
     ShiftNotOpen => "shift_not_open", CONFLICT;
     StationRequired => "station_required", UNPROCESSABLE_ENTITY;
     Duplicate => "duplicate", CONFLICT;
+    IllegalTransition => "illegal_transition", CONFLICT;
+    CardLentOut => "card_lent_out", CONFLICT;
     RateLimited => "rate_limited", TOO_MANY_REQUESTS;
     ReaderNotConfigured => "reader_not_configured", SERVICE_UNAVAILABLE;
     ReaderUnavailable => "reader_unavailable", SERVICE_UNAVAILABLE;

@@ -8,17 +8,23 @@
 //!   transfer between two accounts.
 //! - [`cards`]: what a cashier does. Customers, cards and PINs, prices and
 //!   promotions, recharge, sale, company transfers, card life (loss,
-//!   replacement, conversion, closure) and statements.
+//!   replacement, conversion, closure — on the holder's word,
+//!   [`cards::holder`]) and statements.
 //! - [`fleet`]: company fleets. Vehicles and their sale-time limits, the
 //!   monthly allocation, top-ups and loans, and the monthly review with
 //!   its anomalies.
 //! - [`chip`]: the card's electronic purse at the counter (read, load,
 //!   grey-lock fills, pump uploads), through the `fuelcard-reader` crate.
 //! - [`stations`]: stations, cashier shifts and the day-end report.
-//! - [`auth`]: users, roles, sessions, and who may do what. The scope rules
-//!   live on [`auth::Actor`]: own station, reading or deciding for a
-//!   company's fleet, and personal data. Whose money it is lives next to
-//!   the money: [`cards::transfer::consent`] and [`cards::Card::ensure_buys_fuel`].
+//! - [`auth`]: users, roles, sessions, and who may do what. The policy
+//!   ([`auth::policy`]) is one table of business actions × roles → scope
+//!   (own station, own district, own company, all, never) and one function,
+//!   [`auth::policy::authorize`], that every handler, page and tool asks
+//!   with the action and what the business belongs to. A company's money
+//!   moves on its word ([`cards::transfer::consent`], through the policy);
+//!   a main card buys no fuel ([`cards::Card::ensure_buys_fuel`]).
+//! - [`lifecycle`]: the states of cards, holds, fills, top-ups, loans and
+//!   plans, and the moves between them.
 //! - [`http`]: the JSON API, the counter and fleet pages, the OpenAPI
 //!   document, and problem+json errors ([`error`]).
 //! - [`db`]: one query text for SQLite and PostgreSQL, and SQLite's group
@@ -55,6 +61,7 @@ pub mod error;
 pub mod fleet;
 pub mod http;
 pub mod ledger;
+pub mod lifecycle;
 pub mod money;
 pub mod stations;
 pub mod time;

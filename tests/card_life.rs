@@ -79,6 +79,17 @@ async fn lost_card_is_blacklisted_and_replaced(env: &TestEnv) {
         )
         .await;
     assert_eq!(r.0, StatusCode::CONFLICT, "{}", r.1);
+    assert_eq!(r.1["code"], json!("illegal_transition"), "{}", r.1);
+    assert_eq!(r.1["from"], json!("replaced"), "{}", r.1);
+    // So is reporting a replaced card lost.
+    let r = env
+        .post(
+            &cashier,
+            &format!("/api/v1/cards/{number}/loss-report"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.1["code"], json!("illegal_transition"), "{}", r.1);
 }
 on_both_backends!(loss_and_replacement, lost_card_is_blacklisted_and_replaced);
 

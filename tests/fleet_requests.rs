@@ -34,6 +34,8 @@ async fn requests_between_runs(env: &TestEnv) {
     assert_eq!(r.1["status"], json!("approved"));
     let r = env.money(&manager, &approval, json!({})).await;
     assert_eq!(r.0, StatusCode::CONFLICT, "{}", r.1);
+    assert_eq!(r.1["code"], json!("illegal_transition"), "{}", r.1);
+    assert_eq!(r.1["from"], json!("approved"), "{}", r.1);
     assert_eq!(env.card(&card).await["balance"], json!("300.00"));
     assert_eq!(env.card(&main).await["balance"], json!("4700.00"));
     let r = env
@@ -68,12 +70,47 @@ async fn requests_between_runs(env: &TestEnv) {
         .request(Method::POST, Some(&manager), &step("handout"), None, None)
         .await;
     assert_eq!(r.0, StatusCode::CONFLICT, "not approved yet: {}", r.1);
+    assert_eq!(r.1["code"], json!("illegal_transition"), "{}", r.1);
+    assert_eq!(r.1["from"], json!("requested"), "{}", r.1);
     for s in ["approval", "handout"] {
         let r = env
             .request(Method::POST, Some(&manager), &step(s), None, None)
             .await;
         assert_eq!(r.0, StatusCode::OK, "{s}: {}", r.1);
     }
+    // While the card is out, a second approved loan cannot take it.
+    let r = env
+        .post(
+            &manager,
+            &format!("/api/v1/fleet/{company}/loans"),
+            json!({
+                "plate": plate, "driver": "李师傅", "purpose": "送货", "route": "杭州—绍兴",
+                "starts_on": "2026-11-21", "ends_on": "2026-11-21"
+            }),
+        )
+        .await;
+    let second = r.1["id"].as_i64().expect("id");
+    let second_step = |s: &str| format!("/api/v1/fleet/{company}/loans/{second}/{s}");
+    let r = env
+        .request(
+            Method::POST,
+            Some(&manager),
+            &second_step("approval"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let r = env
+        .request(
+            Method::POST,
+            Some(&manager),
+            &second_step("handout"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(r.1["code"], json!("card_lent_out"), "{}", r.1);
     let sale = env.money(&cashier, "/api/v1/sales", json!({"card_number": card, "product": "92", "litres": "20", "plate": plate, "odometer": 3000})).await;
     assert_eq!(sale.0, StatusCode::CREATED, "{}", sale.1);
     let r = env

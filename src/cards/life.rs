@@ -11,40 +11,24 @@ use crate::auth::Actor;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::{self, AccountKind, Movement, Operation};
+use crate::lifecycle;
 use crate::money::Money;
 use crate::stations::{self, shifts};
 
-async fn set_status(
-    conn: &mut Conn,
-    card: &Card,
-    from: &[CardStatus],
-    to: CardStatus,
-) -> AppResult<()> {
-    // The status is changed only from the expected states, in one statement,
-    // so two cashiers acting on one card at once cannot both succeed.
-    let allowed: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
-    let list = allowed
-        .iter()
-        .map(|s| format!("'{s}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let done = sqlx::query(&format!(
-        "UPDATE cards SET status = $1 WHERE id = $2 AND status IN ({list})"
-    ))
-    .bind(to.as_str())
-    .bind(card.id)
-    .execute(&mut *conn)
-    .await?;
+/// Moves the card to `to` from the state it was read in, in one
+/// conditional statement, so that two cashiers acting on one card at once
+/// cannot both succeed ([`lifecycle`] says which moves there are).
+async fn set_status(conn: &mut Conn, card: &Card, to: CardStatus) -> AppResult<()> {
+    lifecycle::ensure_move(&card.number, card.status, to)?;
+    let done = sqlx::query("UPDATE cards SET status = $1 WHERE id = $2 AND status = $3")
+        .bind(to.as_str())
+        .bind(card.id)
+        .bind(card.status.as_str())
+        .execute(&mut *conn)
+        .await?;
     if done.rows_affected() != 1 {
-        return Err(AppError::new(
-            Code::Duplicate,
-            format!(
-                "card {} is {} and cannot become {}",
-                card.number,
-                card.status.as_str(),
-                to.as_str()
-            ),
-        ));
+        let now_is = super::find_by_id(conn, card.id).await?.status;
+        return Err(lifecycle::illegal(&card.number, now_is, to));
     }
     Ok(())
 }
@@ -69,22 +53,7 @@ fn noted(checked: Checked, mut detail: serde_json::Value) -> serde_json::Value {
 
 /// 挂失: from this moment every station refuses the card.
 pub async fn report_lost(conn: &mut Conn, actor: &Actor, card: &Card, now: i64) -> AppResult<()> {
-    if matches!(
-        card.status,
-        CardStatus::Lost | CardStatus::Replaced | CardStatus::Closed
-    ) {
-        return Err(AppError::new(
-            Code::Duplicate,
-            format!("card {} is already {}", card.number, card.status.as_str()),
-        ));
-    }
-    set_status(
-        conn,
-        card,
-        &[CardStatus::Active, CardStatus::Locked],
-        CardStatus::Lost,
-    )
-    .await?;
+    set_status(conn, card, CardStatus::Lost).await?;
     sqlx::query("UPDATE cards SET lost_at = $1 WHERE id = $2")
         .bind(now)
         .bind(card.id)
@@ -122,12 +91,7 @@ pub async fn replace(
     station: Option<&str>,
     now: i64,
 ) -> AppResult<Replaced> {
-    if matches!(card.status, CardStatus::Replaced | CardStatus::Closed) {
-        return Err(AppError::new(
-            Code::Duplicate,
-            format!("card {} is already {}", card.number, card.status.as_str()),
-        ));
-    }
+    lifecycle::ensure_move(&card.number, card.status, CardStatus::Replaced)?;
     if let Some(lost_at) = card.lost_at.filter(|_| card.status == CardStatus::Lost) {
         let ready = lost_at + wait_hours * 3_600_000_000;
         if now < ready {
@@ -171,13 +135,7 @@ pub async fn replace(
         now,
     )
     .await?;
-    set_status(
-        conn,
-        card,
-        &[CardStatus::Active, CardStatus::Locked, CardStatus::Lost],
-        CardStatus::Replaced,
-    )
-    .await?;
+    set_status(conn, card, CardStatus::Replaced).await?;
     sqlx::query("UPDATE cards SET replaced_by_card_id = $1 WHERE id = $2")
         .bind(new.id)
         .bind(card.id)
@@ -435,13 +393,7 @@ pub async fn close(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    set_status(
-        conn,
-        card,
-        &[CardStatus::Active, CardStatus::Locked, CardStatus::Lost],
-        CardStatus::Closed,
-    )
-    .await?;
+    set_status(conn, card, CardStatus::Closed).await?;
     sqlx::query("UPDATE cards SET closed_at = $1 WHERE id = $2")
         .bind(now)
         .bind(card.id)
@@ -476,26 +428,24 @@ pub async fn unlock(
     word: Word<'_>,
     now: i64,
 ) -> AppResult<()> {
-    if card.status != CardStatus::Locked && card.pin_failures == 0 {
+    if card.status == CardStatus::Active && card.pin_failures == 0 {
         return Err(AppError::new(
-            Code::Duplicate,
+            Code::IllegalTransition,
             format!("card {} is not locked", card.number),
-        ));
+        )
+        .with("from", card.status.as_str()));
+    }
+    if card.status != CardStatus::Active {
+        lifecycle::ensure_move(&card.number, card.status, CardStatus::Active)?;
     }
     let checked = holders_word(conn, card, word).await?;
-    let done = sqlx::query(
-        "UPDATE cards SET status = CASE WHEN status = 'locked' THEN 'active' ELSE status END, \
-         pin_failures = 0 WHERE id = $1 AND status IN ('locked', 'active')",
-    )
-    .bind(card.id)
-    .execute(&mut *conn)
-    .await?;
-    if done.rows_affected() != 1 {
-        return Err(card
-            .ensure_can_spend()
-            .err()
-            .unwrap_or_else(|| AppError::new(Code::Duplicate, "the card cannot be unlocked")));
+    if card.status == CardStatus::Locked {
+        set_status(conn, card, CardStatus::Active).await?;
     }
+    sqlx::query("UPDATE cards SET pin_failures = 0 WHERE id = $1")
+        .bind(card.id)
+        .execute(&mut *conn)
+        .await?;
     crate::audit::record(
         conn,
         now,

@@ -21,6 +21,7 @@ use crate::auth::policy::{self, Action, Scope, Target};
 use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::accounts;
+use crate::lifecycle::Status as _;
 use crate::money::Money;
 pub use number::CardNumber;
 
@@ -89,17 +90,6 @@ impl CardStatus {
             CardStatus::Closed => "closed",
         }
     }
-
-    fn parse(text: &str) -> Option<CardStatus> {
-        Some(match text {
-            "active" => CardStatus::Active,
-            "locked" => CardStatus::Locked,
-            "lost" => CardStatus::Lost,
-            "replaced" => CardStatus::Replaced,
-            "closed" => CardStatus::Closed,
-            _ => return None,
-        })
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -130,8 +120,7 @@ fn card_from_row(row: &sqlx::any::AnyRow) -> AppResult<Card> {
         number: row.try_get("number")?,
         kind: CardKind::parse(&kind)
             .ok_or_else(|| AppError::internal("card kind", kind.clone()))?,
-        status: CardStatus::parse(&status)
-            .ok_or_else(|| AppError::internal("card status", status.clone()))?,
+        status: CardStatus::stored(&status)?,
         customer_id: row.try_get("customer_id")?,
         parent_card_id: row.try_get("parent_card_id")?,
         account_id: row.try_get("account_id")?,

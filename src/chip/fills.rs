@@ -28,6 +28,7 @@ use crate::cards::{self, CardNumber, products};
 use crate::db::{Conn, Db};
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::{self, AccountKind, holds};
+use crate::lifecycle::{FillStatus, Status as _};
 use crate::money::Money;
 use crate::stations;
 
@@ -49,7 +50,7 @@ pub struct FillFinished {
     pub id: i64,
     /// `settled` (the card was debited and unlocked) or `fuelled` (the card
     /// is not in the reader; it settles wherever it is read next).
-    pub status: String,
+    pub status: FillStatus,
     #[schema(value_type = String, example = "30.00")]
     pub amount: Money,
     /// The chip's balance after the debit, when settled.
@@ -176,7 +177,7 @@ struct Fill {
     station_id: i64,
     ctc: u16,
     amount_fen: Option<i64>,
-    status: String,
+    status: FillStatus,
     unlock: Option<(String, i64, String)>,
 }
 
@@ -196,7 +197,7 @@ fn fill_from_row(row: &sqlx::any::AnyRow) -> AppResult<Fill> {
         ctc: u16::try_from(row.try_get::<i64, _>("ctc")?)
             .map_err(|e| AppError::internal("fill ctc", e))?,
         amount_fen: row.try_get("amount_fen")?,
-        status: row.try_get("status")?,
+        status: FillStatus::stored(&row.try_get::<String, _>("status")?)?,
         unlock: match (unlock_terminal, unlock_ttc, unlock_stamp) {
             (Some(t), Some(n), Some(s)) => Some((t, n, s)),
             _ => None,
@@ -243,14 +244,14 @@ pub async fn finish(
                 &Target::at_station(fill.station_id),
             )?;
             let hold = holds::get(conn, fill.hold_id).await?;
-            match (fill.status.as_str(), fill.amount_fen) {
-                ("settled", _) => {
+            match (fill.status, fill.amount_fen) {
+                (FillStatus::Settled, _) => {
                     return Err(AppError::new(
                         Code::ChipFillSettled,
                         format!("fill {id} is already settled"),
                     ));
                 }
-                ("fuelled", Some(a)) if a != amount.fen() => {
+                (FillStatus::Fuelled, Some(a)) if a != amount.fen() => {
                     return Err(AppError::new(
                         Code::ChipFillSettled,
                         format!("fill {id} was reported as {}", Money::from_fen(a)),
@@ -306,13 +307,13 @@ pub async fn finish(
     match outcome {
         Ok(Some(balance)) => Ok(FillFinished {
             id,
-            status: "settled".into(),
+            status: FillStatus::Settled,
             amount,
             chip_balance: Some(balance),
         }),
         Ok(None) => Ok(FillFinished {
             id,
-            status: "fuelled".into(),
+            status: FillStatus::Fuelled,
             amount,
             chip_balance: None,
         }),
@@ -325,7 +326,7 @@ pub async fn finish(
         {
             Ok(FillFinished {
                 id,
-                status: "fuelled".into(),
+                status: FillStatus::Fuelled,
                 amount,
                 chip_balance: None,
             })

@@ -14,6 +14,7 @@ use crate::cards;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::{self, Operation};
+use crate::lifecycle::{PlanStatus, Status as _};
 use crate::money::Money;
 
 /// Parses `YYYY-MM` into the first day of that month.
@@ -87,7 +88,7 @@ pub struct PlanLine {
 pub struct Plan {
     pub company_id: i64,
     pub month: String,
-    pub status: String,
+    pub status: PlanStatus,
     #[schema(value_type = String)]
     pub total: Money,
     pub lines: Vec<PlanLine>,
@@ -97,15 +98,18 @@ async fn plan_id(
     conn: &mut Conn,
     company_id: i64,
     month: &str,
-) -> AppResult<Option<(i64, String)>> {
+) -> AppResult<Option<(i64, PlanStatus)>> {
     let row =
         sqlx::query("SELECT id, status FROM allocation_plans WHERE company_id = $1 AND month = $2")
             .bind(company_id)
             .bind(month)
             .fetch_optional(&mut *conn)
             .await?;
-    row.map(|r| Ok((r.try_get("id")?, r.try_get("status")?)))
-        .transpose()
+    row.map(|r| {
+        let status: String = r.try_get("status")?;
+        Ok((r.try_get("id")?, PlanStatus::stored(&status)?))
+    })
+    .transpose()
 }
 
 /// Drafts the plan for a month from the policy and last month's use. A plan
@@ -220,7 +224,7 @@ pub async fn edit_line(
     let (id, status) = plan_id(conn, company_id, month)
         .await?
         .ok_or_else(|| AppError::new(Code::NotFound, format!("no allocation plan for {month}")))?;
-    if status != "draft" {
+    if status != PlanStatus::Draft {
         return Err(AppError::new(
             Code::AllocationApproved,
             format!("the plan for {month} is already approved"),

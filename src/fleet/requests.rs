@@ -13,6 +13,7 @@ use crate::cards;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::{self, Operation};
+use crate::lifecycle::{self, LoanStatus, Status as _, TopUpStatus};
 use crate::money::{Litres, Money};
 
 fn text(field: &str, value: &str, max: usize) -> AppResult<String> {
@@ -33,7 +34,7 @@ pub struct TopUp {
     #[schema(value_type = String)]
     pub amount: Money,
     pub reason: String,
-    pub status: String,
+    pub status: TopUpStatus,
 }
 
 async fn topup(conn: &mut Conn, company_id: i64, id: i64) -> AppResult<TopUp> {
@@ -51,7 +52,7 @@ async fn topup(conn: &mut Conn, company_id: i64, id: i64) -> AppResult<TopUp> {
         plate: r.try_get("plate")?,
         amount: Money::from_fen(r.try_get("amount_fen")?),
         reason: r.try_get("reason")?,
-        status: r.try_get("status")?,
+        status: TopUpStatus::stored(&r.try_get::<String, _>("status")?)?,
     })
 }
 
@@ -92,12 +93,16 @@ pub async fn decide_topup(
     tz: Tz,
     now: i64,
 ) -> AppResult<TopUp> {
-    let status = if approve { "approved" } else { "rejected" };
+    let to = if approve {
+        TopUpStatus::Approved
+    } else {
+        TopUpStatus::Rejected
+    };
     let done = sqlx::query(
         "UPDATE topup_requests SET status = $1, decided_by = $2, decided_at = $3 WHERE id = $4 AND company_id = $5 \
          AND status = 'requested' RETURNING vehicle_id, amount_fen",
     )
-    .bind(status)
+    .bind(to.as_str())
     .bind(actor.user_id)
     .bind(now)
     .bind(id)
@@ -106,10 +111,7 @@ pub async fn decide_topup(
     .await?;
     let Some(row) = done else {
         let current = topup(conn, company_id, id).await?;
-        return Err(AppError::new(
-            Code::Duplicate,
-            format!("top-up {id} is already {}", current.status),
-        ));
+        return Err(lifecycle::illegal(id, current.status, to));
     };
     if approve {
         let vehicle = vehicles::get(conn, row.try_get("vehicle_id")?).await?;
@@ -189,7 +191,7 @@ pub struct Loan {
     pub route: String,
     pub starts_on: String,
     pub ends_on: String,
-    pub status: String,
+    pub status: LoanStatus,
     /// Refuels made while the card was handed out, tagged to this trip.
     pub refuels: Vec<LoanRefuel>,
 }
@@ -231,7 +233,7 @@ pub async fn loan(conn: &mut Conn, company_id: i64, id: i64) -> AppResult<Loan> 
         route: r.try_get("route")?,
         starts_on: r.try_get("starts_on")?,
         ends_on: r.try_get("ends_on")?,
-        status: r.try_get("status")?,
+        status: LoanStatus::stored(&r.try_get::<String, _>("status")?)?,
         refuels,
     })
 }
@@ -296,44 +298,46 @@ pub async fn loan_step(
     step: LoanStep,
     now: i64,
 ) -> AppResult<Loan> {
-    let (from, to) = match step {
-        LoanStep::Approve => ("requested", "approved"),
-        LoanStep::Reject => ("requested", "rejected"),
-        LoanStep::HandOut => ("approved", "handed_out"),
-        LoanStep::Return => ("handed_out", "returned"),
+    let to = match step {
+        LoanStep::Approve => LoanStatus::Approved,
+        LoanStep::Reject => LoanStatus::Rejected,
+        LoanStep::HandOut => LoanStatus::HandedOut,
+        LoanStep::Return => LoanStatus::Returned,
     };
+    let current = loan(conn, company_id, id).await?.status;
+    lifecycle::ensure_move(id, current, to)?;
     let q = match step {
         LoanStep::Approve | LoanStep::Reject => sqlx::query(
             "UPDATE card_loans SET status = $1, approved_by = $2 WHERE id = $3 AND company_id = $4 AND status = $5",
         )
-        .bind(to)
+        .bind(to.as_str())
         .bind(actor.user_id),
         LoanStep::HandOut => sqlx::query(
             "UPDATE card_loans SET status = $1, handed_out_at = $2 WHERE id = $3 AND company_id = $4 AND status = $5 \
              AND NOT EXISTS (SELECT 1 FROM card_loans o WHERE o.vehicle_id = card_loans.vehicle_id AND o.status = 'handed_out')",
         )
-        .bind(to)
+        .bind(to.as_str())
         .bind(now),
         LoanStep::Return => sqlx::query(
             "UPDATE card_loans SET status = $1, returned_at = $2 WHERE id = $3 AND company_id = $4 AND status = $5",
         )
-        .bind(to)
+        .bind(to.as_str())
         .bind(now),
     };
     let done = q
         .bind(id)
         .bind(company_id)
-        .bind(from)
+        .bind(current.as_str())
         .execute(&mut *conn)
         .await?;
     if done.rows_affected() != 1 {
-        let current = loan(conn, company_id, id).await?;
+        let now_is = loan(conn, company_id, id).await?.status;
+        if now_is != current {
+            return Err(lifecycle::illegal(id, now_is, to));
+        }
         return Err(AppError::new(
-            Code::Duplicate,
-            format!(
-                "card loan {id} is {} and cannot become {to} (or the card is already lent out)",
-                current.status
-            ),
+            Code::CardLentOut,
+            format!("the card of loan {id}'s vehicle is already lent out on another loan"),
         ));
     }
     loan(conn, company_id, id).await

@@ -239,12 +239,18 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
     ),
     (
         "loss_report",
-        &[Forbidden, InvalidCardNumber, CardNotFound, Duplicate],
+        &[
+            Forbidden,
+            InvalidCardNumber,
+            CardNotFound,
+            IllegalTransition,
+        ],
     ),
     (
         "unlock",
         &[
             Forbidden,
+            IllegalTransition,
             InvalidCardNumber,
             CardNotFound,
             Duplicate,
@@ -259,6 +265,7 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
         "replacement",
         &[
             Forbidden,
+            IllegalTransition,
             HolderCheckRequired,
             IdentityMismatch,
             WrongPin,
@@ -292,6 +299,7 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
         "closure",
         &[
             Forbidden,
+            IllegalTransition,
             HolderCheckRequired,
             IdentityMismatch,
             WrongPin,
@@ -469,7 +477,7 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
             Forbidden,
             CustomerNotFound,
             NotFound,
-            Duplicate,
+            IllegalTransition,
             VehicleNotFound,
             InvalidTransfer,
             InvalidCardNumber,
@@ -484,7 +492,13 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
     ("get_loan", &[CustomerNotFound, NotFound]),
     (
         "loan_step",
-        &[Forbidden, CustomerNotFound, NotFound, Duplicate],
+        &[
+            Forbidden,
+            CustomerNotFound,
+            NotFound,
+            IllegalTransition,
+            CardLentOut,
+        ],
     ),
     (
         "record_cash",

@@ -7,6 +7,7 @@ use sqlx::Row;
 
 use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
+use crate::lifecycle::{HoldStatus, Status as _};
 use crate::money::Money;
 
 use super::transfers::{OperationRef, SpendSplit, spend};
@@ -22,7 +23,7 @@ pub struct Hold {
     pub amount: Money,
     #[schema(value_type = Option<String>)]
     pub captured: Option<Money>,
-    pub status: String,
+    pub status: HoldStatus,
     pub expires_at: i64,
 }
 
@@ -36,7 +37,7 @@ fn hold_from_row(row: &sqlx::any::AnyRow) -> AppResult<Hold> {
         captured: row
             .try_get::<Option<i64>, _>("captured_fen")?
             .map(Money::from_fen),
-        status: row.try_get("status")?,
+        status: HoldStatus::stored(&row.try_get::<String, _>("status")?)?,
         expires_at: row.try_get("expires_at")?,
     })
 }
@@ -113,7 +114,7 @@ pub async fn place(conn: &mut Conn, new: &NewHold<'_>, now: i64) -> AppResult<Ho
 async fn resolve(
     conn: &mut Conn,
     id: i64,
-    status: &str,
+    status: HoldStatus,
     captured: Option<Money>,
     now: i64,
 ) -> AppResult<Hold> {
@@ -121,7 +122,7 @@ async fn resolve(
         "UPDATE holds SET status = $1, captured_fen = $2, resolved_at = $3 \
          WHERE id = $4 AND status = 'active' AND expires_at > $3 RETURNING {HOLD_COLUMNS}"
     ))
-    .bind(status)
+    .bind(status.as_str())
     .bind(captured.map(Money::fen))
     .bind(now)
     .bind(id)
@@ -131,9 +132,9 @@ async fn resolve(
         let existing = get(conn, id).await?;
         return Err(AppError::new(
             Code::HoldNotActive,
-            format!("hold {id} is already {}", existing.status),
+            format!("hold {id} is already {}", existing.status.as_str()),
         )
-        .with("hold_status", existing.status));
+        .with("hold_status", existing.status.as_str()));
     };
     let hold = hold_from_row(&row)?;
     sqlx::query("UPDATE accounts SET held_fen = held_fen - $1 WHERE id = $2")
@@ -159,13 +160,13 @@ pub async fn capture(
             format!("capture {amount} exceeds the hold of {}", current.amount),
         ));
     }
-    let hold = resolve(conn, id, "captured", Some(amount), op.at).await?;
+    let hold = resolve(conn, id, HoldStatus::Captured, Some(amount), op.at).await?;
     let split = spend(conn, op, hold.account_id, credit, amount).await?;
     Ok((hold, split))
 }
 
 pub async fn void(conn: &mut Conn, id: i64, now: i64) -> AppResult<Hold> {
-    resolve(conn, id, "voided", None, now).await
+    resolve(conn, id, HoldStatus::Voided, None, now).await
 }
 
 /// Releases every expired hold on one account. Called before any spend or

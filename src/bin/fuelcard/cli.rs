@@ -331,7 +331,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tx.commit().await?;
             println!(
                 "allocation plan for company {company}, {month} ({}):",
-                plan.status
+                fuelcard::lifecycle::Status::as_str(plan.status)
             );
             println!(
                 "{:<12} {:>10} {:>11} {:>10}  reason",
