@@ -231,6 +231,17 @@ pub fn backend_of(conn: &Conn) -> Backend {
     }
 }
 
+/// The clause that locks the rows a read returns until the transaction
+/// ends, for reads that a write decision rests on: on PostgreSQL (READ
+/// COMMITTED) another transaction could change them between the read and
+/// the write; SQLite's write transactions run one at a time already.
+pub fn for_update(conn: &Conn) -> &'static str {
+    match backend_of(conn) {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    }
+}
+
 /// True when a database error means the statement lost a race and the
 /// whole transaction can be retried unchanged (PostgreSQL serialisation
 /// failure or deadlock; SQLite busy past its timeout).

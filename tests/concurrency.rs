@@ -216,3 +216,85 @@ async fn postgres_company_cards_under_two_processes() {
     assert_eq!(on_cards + sold, 300_000);
     env.finish().await;
 }
+
+/// A closure racing 50 recharges of 10.00, spread over the given servers:
+/// every recharge either lands before the closure (and the closure refunds
+/// it) or is refused because the card is closed; the card ends closed at
+/// zero, and the ledger check — which holds a closed card to zero — passes.
+async fn closure_races_recharges(env: &TestEnv, bases: &[String]) {
+    let cashier = env.login("cashier1").await;
+    let number = env.funded_card(&cashier, "100").await;
+    let post = |base: &String, path: String, body: serde_json::Value| {
+        let client = env.client.clone();
+        let token = cashier.clone();
+        let url = format!("{base}{path}");
+        tokio::spawn(async move {
+            let resp = client
+                .request(Method::POST, url)
+                .bearer_auth(token)
+                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                .json(&body)
+                .send()
+                .await
+                .expect("answer");
+            let status = resp.status();
+            let v: serde_json::Value = resp.json().await.expect("json");
+            (status, v)
+        })
+    };
+    let mut recharges = Vec::new();
+    for i in 0..50 {
+        recharges.push(post(
+            &bases[i % bases.len()],
+            format!("/api/v1/cards/{number}/recharges"),
+            json!({"amount": "10.00", "payment_method": "cash"}),
+        ));
+        if i == 25 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let closure = post(
+        &bases[bases.len() - 1],
+        format!("/api/v1/cards/{number}/closure"),
+        json!({"identity": crate::support::identity()}),
+    );
+    let mut landed = 0;
+    for t in recharges {
+        let (status, v) = t.await.expect("task");
+        if status == StatusCode::CREATED {
+            landed += 1;
+        } else {
+            assert_eq!(v["code"], json!("card_closed"), "{status} {v}");
+        }
+    }
+    let (status, closed) = closure.await.expect("task");
+    assert_eq!(status, StatusCode::OK, "{closed}");
+    let refunded = format!("{}.00", 100 + 10 * landed);
+    assert_eq!(
+        closed["refunded"],
+        json!(refunded),
+        "{landed} recharges landed before the closure: {closed}"
+    );
+    let card = env.card(&number).await;
+    assert_eq!(card["status"], json!("closed"));
+    assert_eq!(card["balance"], json!("0.00"), "{card}");
+    eprintln!("{landed} of 50 recharges landed before the closure");
+}
+
+async fn closure_on_one_server(env: &TestEnv) {
+    closure_races_recharges(env, std::slice::from_ref(&env.base)).await;
+}
+on_both_backends!(a_closure_racing_recharges, closure_on_one_server);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_closure_races_recharges_on_two_processes() {
+    let Some(env) = TestEnv::start(Backend::Postgres).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let (_a, base_a) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
+    let (_b, base_b) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
+    closure_races_recharges(&env, &[base_a, base_b]).await;
+    env.assert_ledger_ok().await;
+    env.finish().await;
+}

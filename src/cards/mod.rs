@@ -144,8 +144,20 @@ pub fn parse_number(text: &str) -> AppResult<CardNumber> {
 }
 
 pub async fn find(conn: &mut Conn, number: &CardNumber) -> AppResult<Card> {
+    find_where(conn, number, "").await
+}
+
+/// Finds a card and locks its row until the transaction ends, for a write
+/// that decides on the card's state or balance (a closure and a recharge of
+/// one card then run one after the other, never interleaved).
+pub async fn find_for_update(conn: &mut Conn, number: &CardNumber) -> AppResult<Card> {
+    let lock = crate::db::for_update(conn);
+    find_where(conn, number, lock).await
+}
+
+async fn find_where(conn: &mut Conn, number: &CardNumber, lock: &str) -> AppResult<Card> {
     let row = sqlx::query(&format!(
-        "SELECT {CARD_COLUMNS} FROM cards WHERE number = $1"
+        "SELECT {CARD_COLUMNS} FROM cards WHERE number = $1{lock}"
     ))
     .bind(number.as_str())
     .fetch_optional(&mut *conn)
@@ -155,11 +167,46 @@ pub async fn find(conn: &mut Conn, number: &CardNumber) -> AppResult<Card> {
 }
 
 pub async fn find_by_id(conn: &mut Conn, id: i64) -> AppResult<Card> {
-    let row = sqlx::query(&format!("SELECT {CARD_COLUMNS} FROM cards WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| AppError::new(Code::CardNotFound, format!("no card with id {id}")))?;
+    find_by_id_where(conn, id, "").await
+}
+
+/// Two cards money moves between, both locked, the lower id first so that
+/// two moves in opposite directions wait for each other rather than
+/// deadlock.
+pub async fn pair_for_update(
+    conn: &mut Conn,
+    a: &CardNumber,
+    b: &CardNumber,
+) -> AppResult<(Card, Card)> {
+    let (a, b) = (find(conn, a).await?, find(conn, b).await?);
+    let (first, second) = if a.id <= b.id {
+        (a.id, b.id)
+    } else {
+        (b.id, a.id)
+    };
+    let first = find_by_id_for_update(conn, first).await?;
+    let second = find_by_id_for_update(conn, second).await?;
+    Ok(if first.id == a.id {
+        (first, second)
+    } else {
+        (second, first)
+    })
+}
+
+/// [`find_for_update`] by the card's id.
+pub async fn find_by_id_for_update(conn: &mut Conn, id: i64) -> AppResult<Card> {
+    let lock = crate::db::for_update(conn);
+    find_by_id_where(conn, id, lock).await
+}
+
+async fn find_by_id_where(conn: &mut Conn, id: i64, lock: &str) -> AppResult<Card> {
+    let row = sqlx::query(&format!(
+        "SELECT {CARD_COLUMNS} FROM cards WHERE id = $1{lock}"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::new(Code::CardNotFound, format!("no card with id {id}")))?;
     card_from_row(&row)
 }
 

@@ -151,7 +151,7 @@ pub async fn recharge(
     req: RechargeRequest<'_>,
     now: i64,
 ) -> AppResult<Recharged> {
-    let card = super::find(conn, req.number).await?;
+    let card = super::find_for_update(conn, req.number).await?;
     card.ensure_can_receive()?;
     if card.kind.is_sub_card() {
         return Err(AppError::new(

@@ -326,6 +326,7 @@ async fn context(
     sales_account: &str,
     now: i64,
 ) -> AppResult<Context> {
+    let lock = crate::db::for_update(conn);
     let row = sqlx::query(&format!(
         "SELECT c.*, ca.balance_fen, ca.bonus_fen, ca.held_fen, \
            p.id AS product_id, p.code AS product_code, p.name AS product_name, \
@@ -333,7 +334,7 @@ async fn context(
            (SELECT id FROM shifts WHERE station_id = $2 AND cashier_id = $3 \
               AND closed_at IS NULL) AS shift_id, \
            (SELECT id FROM accounts WHERE name = $4) AS sales_account \
-         FROM (SELECT {CARD_COLUMNS} FROM cards WHERE number = $1) c \
+         FROM (SELECT {CARD_COLUMNS} FROM cards WHERE number = $1{lock}) c \
          JOIN accounts ca ON ca.id = c.account_id \
          LEFT JOIN products p ON p.code = $5 \
          LEFT JOIN product_prices pp ON pp.id = (SELECT id FROM product_prices \

@@ -114,7 +114,7 @@ pub fn start(
     let actor = host.actor.clone();
     host.in_tx(move |conn| {
         Box::pin(async move {
-            let card = cards::find(conn, &number).await?;
+            let card = cards::find_for_update(conn, &number).await?;
             let chip = chip_account(conn, card.number.as_str(), now).await?;
             let locked = Money::from_fen(i64::from(ctx.balance_fen));
             let hold = holds::place(

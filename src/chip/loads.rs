@@ -162,7 +162,7 @@ fn write_pending(
                     ));
                 }
             }
-            let card = cards::find(conn, &number).await?;
+            let card = cards::find_for_update(conn, &number).await?;
             card.ensure_can_spend()?;
             card.ensure_buys_fuel()?;
             let hold = holds::place(

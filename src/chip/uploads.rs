@@ -70,7 +70,7 @@ pub async fn upload(
     now: i64,
 ) -> AppResult<Uploaded> {
     let (terminal, tac, stamp, amount_fen) = parse(u)?;
-    let card = cards::find(conn, u.number).await?;
+    let card = cards::find_for_update(conn, u.number).await?;
     let station = stations::for_counter(conn, actor, u.station).await?;
     let existing = sqlx::query(
         "SELECT id FROM chip_purchases WHERE card_id = $1 AND offline_ttc = $2 AND status = 'posted'",

@@ -126,7 +126,9 @@ pub async fn decide_topup(
         let main_id = card.parent_card_id.ok_or_else(|| {
             AppError::new(Code::InvalidTransfer, "the fleet card has no main card")
         })?;
-        let main = cards::find_by_id(conn, main_id).await?;
+        // Both cards locked, the main card (the lower id) first.
+        let main = cards::find_by_id_for_update(conn, main_id).await?;
+        let card = cards::find_by_id_for_update(conn, card.id).await?;
         let op = ledger::record_operation(
             conn,
             Operation {

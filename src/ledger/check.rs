@@ -1,7 +1,7 @@
 //! The ledger invariants, checkable by anyone at any time: every account's
 //! balance (and bonus) equals the sum of its transfers, all balances sum to
-//! zero, no card is below zero, and each card's held amount equals its
-//! active holds.
+//! zero, no card is below zero, each card's held amount equals its active
+//! holds, and a closed or replaced card holds nothing.
 
 use serde::Serialize;
 use sqlx::Row;
@@ -113,6 +113,27 @@ pub async fn run(conn: &mut Conn) -> AppResult<Report> {
         mismatches.push(Mismatch {
             account: "(all)".into(),
             problem: format!("bonus sums to {}, not zero", Money::from_fen(total_bonus)),
+        });
+    }
+    // A closed card was paid out and a replaced one moved to its new
+    // number: money left on either belongs to nobody who can spend it.
+    let ended = sqlx::query(
+        "SELECT a.name, c.status, a.balance_fen, a.bonus_fen, a.held_fen FROM cards c \
+         JOIN accounts a ON a.id = c.account_id WHERE c.status IN ('closed', 'replaced') \
+         AND (a.balance_fen <> 0 OR a.bonus_fen <> 0 OR a.held_fen <> 0) ORDER BY a.id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &ended {
+        let status: String = row.try_get("status")?;
+        mismatches.push(Mismatch {
+            account: row.try_get("name")?,
+            problem: format!(
+                "the card is {status} but holds balance {}, bonus {}, held {}",
+                Money::from_fen(row.try_get("balance_fen")?),
+                Money::from_fen(row.try_get("bonus_fen")?),
+                Money::from_fen(row.try_get("held_fen")?)
+            ),
         });
     }
     let transfers: i64 = sqlx::query("SELECT COUNT(*) AS n FROM transfers")

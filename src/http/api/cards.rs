@@ -413,7 +413,7 @@ pub async fn loss_report(
         let actor = actor.clone();
         let number = number.clone();
         Box::pin(async move {
-            let card = cards::find(conn, &number).await?;
+            let card = cards::find_for_update(conn, &number).await?;
             life::report_lost(conn, &actor, &card, now).await
         })
     })
@@ -442,7 +442,7 @@ pub async fn unlock(
         let identity = body.identity.clone();
         let pin = body.pin.is_some();
         Box::pin(async move {
-            let card = cards::find(conn, &number).await?;
+            let card = cards::find_for_update(conn, &number).await?;
             let word = Word::offered(pin, identity.as_ref());
             life::unlock(conn, &actor, &card, word, now).await
         })
@@ -507,7 +507,7 @@ pub async fn replacement(
             let station = station.clone();
             let identity = identity.clone();
             Box::pin(async move {
-                let card = cards::find(conn, &number).await?;
+                let card = cards::find_for_update(conn, &number).await?;
                 let word = Word::offered(pin, identity.as_ref());
                 life::replace(conn, &actor, &card, word, wait, station.as_deref(), now).await
             })
@@ -573,7 +573,7 @@ pub async fn conversion(
         let key = key.clone();
         let customer_id = body.customer_id;
         Box::pin(async move {
-            let card = cards::find(conn, &number).await?;
+            let card = cards::find_for_update(conn, &number).await?;
             let holder = life::Holder::from_request(customer_id, customer.as_ref())?;
             let word = Word::offered(pin, identity.as_ref());
             life::convert(
@@ -586,7 +586,7 @@ pub async fn conversion(
                 now,
             )
             .await?;
-            let card = cards::find(conn, &number).await?;
+            let card = cards::find_for_update(conn, &number).await?;
             cards::view(conn, &card, &actor).await
         })
     })
@@ -623,7 +623,7 @@ pub async fn closure(
             let station = station.clone();
             let identity = identity.clone();
             Box::pin(async move {
-                let card = cards::find(conn, &number).await?;
+                let card = cards::find_for_update(conn, &number).await?;
                 let word = Word::offered(pin, identity.as_ref());
                 life::close(conn, &actor, &card, word, station.as_deref(), now).await
             })

@@ -78,7 +78,7 @@ pub async fn place_hold(
             let station = body.station.clone();
             let reference = body.reference.clone();
             Box::pin(async move {
-                let card = cards::find(conn, &number).await?;
+                let card = cards::find_for_update(conn, &number).await?;
                 card.ensure_can_spend()?;
                 let station = stations::for_counter(conn, &actor, station.as_deref()).await?;
                 let expires = now + minutes * 60_000_000;

@@ -220,7 +220,7 @@ async fn pin_try(
         .throttle
         .check(&key, crate::http::throttle::PIN_FAILURES)?;
     let mut tx = state.db.begin_write().await?;
-    let card = cards::find_by_id(&mut tx, card.id).await?;
+    let card = cards::find_by_id_for_update(&mut tx, card.id).await?;
     let checked = cards::check_pin(&mut tx, &state.keys.pin, &card, pin).await;
     tx.commit().await?;
     if let Err(e) = &checked {
@@ -292,8 +292,7 @@ pub async fn transfer(
             let actor = actor.clone();
             let (from, to) = (from.clone(), to.clone());
             Box::pin(async move {
-                let from = cards::find(conn, &from).await?;
-                let to = cards::find(conn, &to).await?;
+                let (from, to) = cards::pair_for_update(conn, &from, &to).await?;
                 transfer::transfer(conn, &actor, &from, &to, amt, now).await
             })
         },

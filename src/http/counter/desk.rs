@@ -427,7 +427,7 @@ pub async fn loss_report(
         in_transaction(&state, |conn| {
             let (n, actor) = (n.clone(), actor.clone());
             Box::pin(async move {
-                let card = cards::find(conn, &n).await?;
+                let card = cards::find_for_update(conn, &n).await?;
                 life::report_lost(conn, &actor, &card, now).await
             })
         })
@@ -464,7 +464,7 @@ pub async fn replacement(
             |conn| {
                 let (n, actor, identity) = (n.clone(), actor.clone(), identity.clone());
                 Box::pin(async move {
-                    let card = cards::find(conn, &n).await?;
+                    let card = cards::find_for_update(conn, &n).await?;
                     let word = Word::offered(pin, identity.as_ref());
                     life::replace(conn, &actor, &card, word, wait, None, now).await
                 })
@@ -524,7 +524,7 @@ pub async fn conversion(
         in_transaction(&state, |conn| {
             let (n, actor, holder) = (n.clone(), actor.clone(), holder.clone());
             Box::pin(async move {
-                let card = cards::find(conn, &n).await?;
+                let card = cards::find_for_update(conn, &n).await?;
                 life::convert(
                     conn,
                     &actor,
@@ -558,7 +558,7 @@ pub async fn unlock(
         in_transaction(&state, |conn| {
             let (n, actor, identity) = (n.clone(), actor.clone(), identity.clone());
             Box::pin(async move {
-                let card = cards::find(conn, &n).await?;
+                let card = cards::find_for_update(conn, &n).await?;
                 let word = Word::offered(pin, identity.as_ref());
                 life::unlock(conn, &actor, &card, word, now).await
             })
