@@ -98,3 +98,64 @@ async fn replay_returns_the_first_answer(env: &TestEnv) {
     assert_eq!(env.card(&number).await["balance"], json!("1025.20"));
 }
 on_both_backends!(replay, replay_returns_the_first_answer);
+
+/// A replay answers first: a sale replayed after its card was locked by
+/// three wrong PINs still answers the sale's first 201, word for word, and
+/// books nothing more.
+async fn replay_answers_before_the_card_is_checked_again(env: &TestEnv) {
+    let cashier = env.login("cashier1").await;
+    let holder = env.new_person(&cashier, "吴敏", "13800000021").await;
+    let card = env
+        .new_card(
+            &cashier,
+            json!({"kind": "personal", "customer_id": holder, "pin": "4321"}),
+        )
+        .await;
+    let r = env
+        .money(
+            &cashier,
+            &format!("/api/v1/cards/{card}/recharges"),
+            json!({"amount": "500", "payment_method": "cash"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let sale = json!({"card_number": card, "product": "92", "litres": "10", "pin": "4321"});
+    let key = uuid::Uuid::new_v4().to_string();
+    let first = env
+        .request(
+            Method::POST,
+            Some(&cashier),
+            "/api/v1/sales",
+            Some(sale.clone()),
+            Some(&key),
+        )
+        .await;
+    assert_eq!(first.0, StatusCode::CREATED, "{}", first.1);
+    for pin in ["0000", "0001", "0002"] {
+        let r = env
+            .money(
+                &cashier,
+                "/api/v1/sales",
+                json!({"card_number": card, "product": "92", "litres": "1", "pin": pin}),
+            )
+            .await;
+        assert!(r.0.is_client_error(), "{}", r.1);
+    }
+    assert_eq!(env.card(&card).await["status"], json!("locked"));
+    let sales = env.count("sales").await;
+    let again = env
+        .request(
+            Method::POST,
+            Some(&cashier),
+            "/api/v1/sales",
+            Some(sale),
+            Some(&key),
+        )
+        .await;
+    assert_eq!(again, first, "the replay answers the first answer");
+    assert_eq!(env.count("sales").await, sales);
+}
+on_both_backends!(
+    replay_answers_first,
+    replay_answers_before_the_card_is_checked_again
+);

@@ -67,7 +67,10 @@ impl FromRequestParts<AppState> for Actor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        actor_of(parts, state).await
+        let actor = actor_of(parts, state).await?;
+        // Kept for the money request's replay check, which runs after.
+        parts.extensions.insert(actor.clone());
+        Ok(actor)
     }
 }
 
@@ -127,8 +130,13 @@ pub struct MoneyRequest<T> {
     pub body: T,
 }
 
+/// A replay answers first: when the key already holds a completed answer
+/// of this user to this very request, that answer is returned before the
+/// handler runs — before PIN checks, throttles or the card's current state
+/// could answer differently. Only the caller's authentication comes first
+/// (a key belongs to its user).
 impl<T: DeserializeOwned> FromRequest<AppState> for MoneyRequest<T> {
-    type Rejection = AppError;
+    type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let key = req
@@ -142,27 +150,54 @@ impl<T: DeserializeOwned> FromRequest<AppState> for MoneyRequest<T> {
                     Code::IdempotencyKeyMissing,
                     "money moves need an Idempotency-Key header (a new UUID per operation)",
                 )
+                .into_response()
             })?;
         if key.len() > idempotency::MAX_KEY_LEN {
             return Err(AppError::new(
                 Code::ValidationFailed,
                 "the Idempotency-Key is longer than 128 characters",
-            ));
+            )
+            .into_response());
         }
+        let user = req.extensions().get::<Actor>().map(|a| a.user_id);
         let method = req.method().to_string();
         let path = req.uri().path().to_string();
-        let bytes = body_bytes(req, state).await?;
+        let bytes = body_bytes(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let hash = idempotency::request_hash(&method, &path, &bytes);
+        if let Some(user) = user {
+            if let Some(replay) = replayed(state, &key, user, &hash)
+                .await
+                .map_err(IntoResponse::into_response)?
+            {
+                return Err(replay);
+            }
+        }
         let body = if bytes.is_empty() {
-            parse_json(b"{}")?
+            parse_json(b"{}")
         } else {
-            parse_json(&bytes)?
-        };
-        Ok(MoneyRequest {
-            hash: idempotency::request_hash(&method, &path, &bytes),
-            key,
-            body,
-        })
+            parse_json(&bytes)
+        }
+        .map_err(IntoResponse::into_response)?;
+        Ok(MoneyRequest { hash, key, body })
     }
+}
+
+/// The stored answer of a completed earlier request with this key, if any.
+async fn replayed(
+    state: &AppState,
+    key: &str,
+    user: i64,
+    hash: &str,
+) -> AppResult<Option<Response>> {
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(
+        match idempotency::earlier(&mut conn, key, user, hash).await? {
+            Some(Claim::Replay { status, body }) => Some(json_response(status, body)),
+            _ => None,
+        },
+    )
 }
 
 /// A unit of work run inside a write transaction.
