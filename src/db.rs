@@ -242,6 +242,16 @@ pub fn for_update(conn: &Conn) -> &'static str {
     }
 }
 
+/// The clause that keeps the rows a read returns from changing until the
+/// transaction ends while letting others read them too: a booking holds its
+/// shift open this way, so that closing the shift waits for the booking.
+pub fn for_share(conn: &Conn) -> &'static str {
+    match backend_of(conn) {
+        Backend::Postgres => " FOR SHARE",
+        Backend::Sqlite => "",
+    }
+}
+
 /// True when a database error means the statement lost a race and the
 /// whole transaction can be retried unchanged (PostgreSQL serialisation
 /// failure or deadlock; SQLite busy past its timeout).

@@ -298,3 +298,93 @@ async fn postgres_closure_races_recharges_on_two_processes() {
     env.assert_ledger_ok().await;
     env.finish().await;
 }
+
+/// A shift closed while its cashier books 40 cash recharges: each recharge
+/// lands in the shift before it closes (and is in its expected cash) or in
+/// the cashier's next shift — never in a shift already closed.
+async fn shift_close_races_recharges(env: &TestEnv, bases: &[String]) {
+    let cashier = env.login("cashier1").await;
+    env.add_user("manager1", "station_manager", Some("S1"), None)
+        .await;
+    let manager = env.login("manager1").await;
+    let card = env.funded_card(&cashier, "100").await;
+    let shift = env.get(&cashier, "/api/v1/shifts/current").await.1["id"]
+        .as_i64()
+        .expect("the open shift");
+    let send = |base: &String, token: &String, path: String, body: serde_json::Value| {
+        let client = env.client.clone();
+        let token = token.clone();
+        let url = format!("{base}{path}");
+        tokio::spawn(async move {
+            let resp = client
+                .request(Method::POST, url)
+                .bearer_auth(token)
+                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                .json(&body)
+                .send()
+                .await
+                .expect("answer");
+            (resp.status(), resp.text().await.expect("body"))
+        })
+    };
+    let mut recharges = Vec::new();
+    for i in 0..40 {
+        recharges.push(send(
+            &bases[i % bases.len()],
+            &cashier,
+            format!("/api/v1/cards/{card}/recharges"),
+            json!({"amount": "10.00", "payment_method": "cash"}),
+        ));
+    }
+    let close = send(
+        &bases[0],
+        &manager,
+        format!("/api/v1/shifts/{shift}/close"),
+        json!({"counted_cash": "0", "counted_bank_card": "0", "counted_transfer": "0"}),
+    );
+    for t in recharges {
+        let (status, body) = t.await.expect("task");
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = close.await.expect("task");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    use sqlx::Row;
+    let row = sqlx::query(
+        "SELECT s.expected_cash_fen, \
+           (SELECT COALESCE(CAST(SUM(r.amount_fen) AS BIGINT), 0) FROM recharges r \
+              WHERE r.shift_id = s.id) AS booked_fen, \
+           (SELECT COUNT(*) FROM recharges r WHERE r.shift_id = s.id) AS booked \
+         FROM shifts s WHERE s.id = $1",
+    )
+    .bind(shift)
+    .fetch_one(env.db.pool())
+    .await
+    .expect("the closed shift");
+    let expected: i64 = row.try_get("expected_cash_fen").expect("expected");
+    let booked: i64 = row.try_get("booked_fen").expect("booked");
+    let in_closed: i64 = row.try_get("booked").expect("count");
+    assert_eq!(
+        expected, booked,
+        "the closed shift expects {expected} fen but {booked} fen is booked in it"
+    );
+    assert_eq!(env.count("recharges").await, 41);
+    eprintln!("{} of 40 recharges landed before the close", in_closed - 1);
+}
+
+async fn shift_close_on_one_server(env: &TestEnv) {
+    shift_close_races_recharges(env, std::slice::from_ref(&env.base)).await;
+}
+on_both_backends!(a_shift_close_racing_recharges, shift_close_on_one_server);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_shift_close_races_recharges_on_two_processes() {
+    let Some(env) = TestEnv::start(Backend::Postgres).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let (_a, base_a) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
+    let (_b, base_b) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
+    shift_close_races_recharges(&env, &[base_a, base_b]).await;
+    env.assert_ledger_ok().await;
+    env.finish().await;
+}

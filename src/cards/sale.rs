@@ -327,12 +327,13 @@ async fn context(
     now: i64,
 ) -> AppResult<Context> {
     let lock = crate::db::for_update(conn);
+    let hold_open = crate::db::for_share(conn);
     let row = sqlx::query(&format!(
         "SELECT c.*, ca.balance_fen, ca.bonus_fen, ca.held_fen, \
            p.id AS product_id, p.code AS product_code, p.name AS product_name, \
            pp.unit_price_fen, pp.card_discount_fen_per_litre, pp.effective_from, \
            (SELECT id FROM shifts WHERE station_id = $2 AND cashier_id = $3 \
-              AND closed_at IS NULL) AS shift_id, \
+              AND closed_at IS NULL{hold_open}) AS shift_id, \
            (SELECT id FROM accounts WHERE name = $4) AS sales_account \
          FROM (SELECT {CARD_COLUMNS} FROM cards WHERE number = $1{lock}) c \
          JOIN accounts ca ON ca.id = c.account_id \

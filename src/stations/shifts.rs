@@ -59,10 +59,14 @@ pub async fn ensure_open(
         .ok_or_else(|| AppError::internal("opening a shift", "no open shift after insert"))
 }
 
+/// The open shift a booking lands in, held open until the booking commits
+/// ([`crate::db::for_share`]).
 async fn open_id(conn: &mut Conn, station_id: i64, cashier_id: i64) -> AppResult<Option<i64>> {
-    let row = sqlx::query(
-        "SELECT id FROM shifts WHERE station_id = $1 AND cashier_id = $2 AND closed_at IS NULL",
-    )
+    let hold_open = crate::db::for_share(conn);
+    let row = sqlx::query(&format!(
+        "SELECT id FROM shifts WHERE station_id = $1 AND cashier_id = $2 AND closed_at IS NULL\
+         {hold_open}"
+    ))
     .bind(station_id)
     .bind(cashier_id)
     .fetch_optional(&mut *conn)
@@ -163,6 +167,15 @@ pub async fn close(
     counted: &Totals,
     now: i64,
 ) -> AppResult<Shift> {
+    // Lock the shift first: bookings that hold it open finish before the
+    // totals are read, and later ones find it closed and open a new shift.
+    let lock = crate::db::for_update(conn);
+    sqlx::query(&format!(
+        "SELECT id FROM shifts WHERE id = $1 AND closed_at IS NULL{lock}"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     let (expected, _, _) = expected(conn, id).await?;
     let total = |t: &Totals| t.cash.fen() + t.bank_card.fen() + t.transfer.fen();
     let difference = total(counted) - total(&expected);
