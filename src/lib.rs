@@ -64,4 +64,5 @@ pub mod ledger;
 pub mod lifecycle;
 pub mod money;
 pub mod stations;
+pub mod text;
 pub mod time;

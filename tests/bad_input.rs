@@ -484,3 +484,87 @@ on_both_backends!(
     hostile_input_is_refused_as_documented,
     hostile_input_found_by_schemathesis
 );
+
+/// Text is text: a NUL byte or a terminal escape code in a name, a phone
+/// search, a station or a path parameter is refused with `validation_failed`
+/// naming the field — on PostgreSQL as on SQLite — and nothing is stored;
+/// a line break stays allowed in a free-text reason.
+async fn control_characters_are_refused(env: &TestEnv) {
+    let cashier = env.login("cashier1").await;
+    let before = (snapshot(env).await, env.count("stations").await);
+    let json_body = |v: Value| Some(("application/json", v.to_string().into_bytes()));
+    for (method, path, token, body, field) in [
+        (
+            Method::POST,
+            "/api/v1/customers",
+            &cashier,
+            json_body(json!({"kind": "person", "name": "张\u{0}伟"})),
+            "name",
+        ),
+        (
+            Method::POST,
+            "/api/v1/customers",
+            &cashier,
+            json_body(json!({"kind": "person", "name": "\u{1b}[31m红\u{1b}[0m"})),
+            "name",
+        ),
+        (
+            Method::POST,
+            "/api/v1/customers",
+            &cashier,
+            json_body(json!({"kind": "company", "name": "公司", "address": "杭州\u{0}"})),
+            "address",
+        ),
+        (
+            Method::POST,
+            "/api/v1/stations",
+            &env.admin,
+            json_body(json!({"code": "S9", "name": "站\u{7f}", "district": "东区"})),
+            "name",
+        ),
+        (
+            Method::GET,
+            "/api/v1/cards?phone=138%000",
+            &cashier,
+            None,
+            "phone",
+        ),
+        (
+            Method::GET,
+            "/api/v1/stations/S%001/day-report",
+            &cashier,
+            None,
+            "code",
+        ),
+    ] {
+        let (status, v) = problem(env, method, path, token, body, None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {v}");
+        assert_eq!(v["code"], json!("validation_failed"), "{path}: {v}");
+        assert_eq!(v["field"], json!(field), "{path}: {v}");
+    }
+    assert_eq!((snapshot(env).await, env.count("stations").await), before);
+    // A reason is free text: its line break is kept.
+    let (company, manager, main) = env.company(&cashier, "换行物流", "fleet-nl", "1000").await;
+    let plate = "浙A20001";
+    env.fleet_vehicle(
+        &cashier,
+        &manager,
+        company,
+        &main,
+        json!({
+            "plate": plate, "vehicle_type": "car", "displacement": "1.6", "products": ["92"],
+            "tank_capacity": "50", "baseline_l_per_100km": "8"
+        }),
+    )
+    .await;
+    let r = env
+        .post(
+            &manager,
+            &format!("/api/v1/fleet/{company}/topups"),
+            json!({"plate": plate, "amount": "10", "reason": "第一周\n第二周"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    assert_eq!(r.1["reason"], json!("第一周\n第二周"));
+}
+on_both_backends!(text_is_text, control_characters_are_refused);

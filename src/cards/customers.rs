@@ -137,11 +137,16 @@ impl NewCustomer {
                 ));
             }
         }
+        crate::text::refuse_control("name", &self.name)?;
         for (field, value) in [
+            ("phone", &self.phone),
             ("id_number", &self.id_number),
             ("contact_name", &self.contact_name),
             ("address", &self.address),
         ] {
+            if let Some(v) = value {
+                crate::text::refuse_control(field, v)?;
+            }
             if value.as_ref().is_some_and(|v| v.chars().count() > 200) {
                 return Err(AppError::new(
                     Code::ValidationFailed,
@@ -207,6 +212,7 @@ pub async fn get(conn: &mut Conn, id: i64) -> AppResult<Customer> {
 
 /// Card numbers held by customers with this phone, for the counter search.
 pub async fn cards_by_phone(conn: &mut Conn, phone: &str) -> AppResult<Vec<String>> {
+    crate::text::refuse_control("phone", phone)?;
     let rows = sqlx::query(
         "SELECT c.number FROM cards c JOIN customers cu ON cu.id = c.customer_id \
          WHERE cu.phone = $1 ORDER BY c.id LIMIT 50",

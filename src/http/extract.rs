@@ -75,13 +75,19 @@ impl FromRequestParts<AppState> for Actor {
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    let refused = |e: serde_json::Error| {
         let code = match e.classify() {
             serde_json::error::Category::Data => Code::ValidationFailed,
             _ => Code::InvalidJson,
         };
         AppError::new(code, format!("request body: {e}"))
-    })
+    };
+    if crate::text::may_hold_control(bytes) {
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(refused)?;
+        crate::text::refuse_in_json(&value, "")?;
+        return serde_json::from_value(value).map_err(refused);
+    }
+    serde_json::from_slice(bytes).map_err(refused)
 }
 
 async fn body_bytes(req: Request, state: &AppState) -> AppResult<Bytes> {

@@ -42,6 +42,15 @@ pub async fn create(
             "station code: 1–16 letters, digits or '-'; a name is required",
         ));
     }
+    for (field, text) in [("name", name), ("district", district)] {
+        crate::text::refuse_control(field, text)?;
+        if text.chars().count() > 100 {
+            return Err(AppError::new(
+                Code::ValidationFailed,
+                format!("{field}: at most 100 characters"),
+            ));
+        }
+    }
     let row = sqlx::query(
         "INSERT INTO stations (code, name, district, created_at) VALUES ($1, $2, $3, $4) \
          RETURNING id, code, name, district",

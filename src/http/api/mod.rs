@@ -212,6 +212,13 @@ where
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(Path(params)) =
+            Path::<Vec<(String, String)>>::from_request_parts(parts, state).await
+        {
+            for (name, value) in &params {
+                crate::text::refuse_control(name, value)?;
+            }
+        }
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(ApiPath(value)),
             Err(e) if e.status().is_server_error() => {
@@ -236,6 +243,11 @@ where
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(Query(pairs)) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
+            for (name, value) in &pairs {
+                crate::text::refuse_control(name, value)?;
+            }
+        }
         Query::<T>::try_from_uri(&parts.uri)
             .map(|Query(value)| ApiQuery(value))
             .map_err(|e| AppError::new(Code::ValidationFailed, format!("query: {}", e.body_text())))
