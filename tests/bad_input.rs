@@ -551,10 +551,7 @@ async fn control_characters_are_refused(env: &TestEnv) {
         &manager,
         company,
         &main,
-        json!({
-            "plate": plate, "vehicle_type": "car", "displacement": "1.6", "products": ["92"],
-            "tank_capacity": "50", "baseline_l_per_100km": "8"
-        }),
+        crate::support::car(plate),
     )
     .await;
     let r = env

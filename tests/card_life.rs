@@ -294,21 +294,7 @@ async fn audited(env: &TestEnv, action: &str, subject: &str) -> serde_json::Valu
 /// which check was made.
 async fn card_life_needs_the_holder(env: &TestEnv) {
     let cashier = env.login("cashier1").await;
-    let holder = env.new_person(&cashier, "陈静", "13800000011").await;
-    let card = env
-        .new_card(
-            &cashier,
-            json!({"kind": "personal", "customer_id": holder, "pin": "1357"}),
-        )
-        .await;
-    let r = env
-        .money(
-            &cashier,
-            &format!("/api/v1/cards/{card}/recharges"),
-            json!({"amount": "300", "payment_method": "cash"}),
-        )
-        .await;
-    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let card = env.pin_card(&cashier, "13800000011", "1357", "300").await;
     let anon = env
         .new_card(&cashier, json!({"kind": "anonymous", "pin": "2468"}))
         .await;

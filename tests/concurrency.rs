@@ -73,10 +73,9 @@ async fn postgres_two_server_processes() {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
-    let (_a, base_a) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
-    let (_b, base_b) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
-    eprintln!("two server processes: {base_a} and {base_b}");
-    fifty_sales(&env, &[base_a, base_b]).await;
+    let (_servers, bases) = two_processes(&env, &dir).await;
+    eprintln!("two server processes: {bases:?}");
+    fifty_sales(&env, &bases).await;
     env.assert_ledger_ok().await;
     env.finish().await;
 }
@@ -104,8 +103,7 @@ async fn postgres_company_cards_under_two_processes() {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
-    let (_a, base_a) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
-    let (_b, base_b) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
+    let (_servers, bases) = two_processes(&env, &dir).await;
     let cashier = env.login("cashier1").await;
     let r = env
         .put(
@@ -151,11 +149,7 @@ async fn postgres_company_cards_under_two_processes() {
     }
     let mut tasks = Vec::new();
     for i in 0..80usize {
-        let base = if i % 2 == 0 {
-            base_a.clone()
-        } else {
-            base_b.clone()
-        };
+        let base = bases[i % 2].clone();
         let sub = subs[i % subs.len()].clone();
         let (path, body) = match i % 4 {
             0 | 1 => (
@@ -217,6 +211,38 @@ async fn postgres_company_cards_under_two_processes() {
     env.finish().await;
 }
 
+/// Two `fuelcard serve` processes on the test's PostgreSQL database: the
+/// children (the servers stop when they are dropped) and their addresses.
+async fn two_processes(
+    env: &TestEnv,
+    dir: &tempfile::TempDir,
+) -> ([tokio::process::Child; 2], Vec<String>) {
+    let key = dir.path().join("k");
+    let (a, base_a) = spawn_server(&env.fresh.url, &key, &env.clock).await;
+    let (b, base_b) = spawn_server(&env.fresh.url, &key, &env.clock).await;
+    ([a, b], vec![base_a, base_b])
+}
+
+/// A money request sent on its own task, answered as (status, body text).
+fn send(
+    env: &TestEnv,
+    base: &str,
+    token: &str,
+    path: String,
+    body: serde_json::Value,
+) -> tokio::task::JoinHandle<(StatusCode, String)> {
+    let request = env
+        .client
+        .request(Method::POST, format!("{base}{path}"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .json(&body);
+    tokio::spawn(async move {
+        let resp = request.send().await.expect("answer");
+        (resp.status(), resp.text().await.expect("body"))
+    })
+}
+
 /// A closure racing 50 recharges of 10.00, spread over the given servers:
 /// every recharge either lands before the closure (and the closure refunds
 /// it) or is refused because the card is closed; the card ends closed at
@@ -224,28 +250,12 @@ async fn postgres_company_cards_under_two_processes() {
 async fn closure_races_recharges(env: &TestEnv, bases: &[String]) {
     let cashier = env.login("cashier1").await;
     let number = env.funded_card(&cashier, "100").await;
-    let post = |base: &String, path: String, body: serde_json::Value| {
-        let client = env.client.clone();
-        let token = cashier.clone();
-        let url = format!("{base}{path}");
-        tokio::spawn(async move {
-            let resp = client
-                .request(Method::POST, url)
-                .bearer_auth(token)
-                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-                .json(&body)
-                .send()
-                .await
-                .expect("answer");
-            let status = resp.status();
-            let v: serde_json::Value = resp.json().await.expect("json");
-            (status, v)
-        })
-    };
     let mut recharges = Vec::new();
     for i in 0..50 {
-        recharges.push(post(
+        recharges.push(send(
+            env,
             &bases[i % bases.len()],
+            &cashier,
             format!("/api/v1/cards/{number}/recharges"),
             json!({"amount": "10.00", "payment_method": "cash"}),
         ));
@@ -253,21 +263,25 @@ async fn closure_races_recharges(env: &TestEnv, bases: &[String]) {
             tokio::task::yield_now().await;
         }
     }
-    let closure = post(
+    let closure = send(
+        env,
         &bases[bases.len() - 1],
+        &cashier,
         format!("/api/v1/cards/{number}/closure"),
         json!({"identity": crate::support::identity()}),
     );
     let mut landed = 0;
     for t in recharges {
-        let (status, v) = t.await.expect("task");
+        let (status, body) = t.await.expect("task");
         if status == StatusCode::CREATED {
             landed += 1;
         } else {
+            let v: serde_json::Value = serde_json::from_str(&body).expect("json");
             assert_eq!(v["code"], json!("card_closed"), "{status} {v}");
         }
     }
     let (status, closed) = closure.await.expect("task");
+    let closed: serde_json::Value = serde_json::from_str(&closed).expect("json");
     assert_eq!(status, StatusCode::OK, "{closed}");
     let refunded = format!("{}.00", 100 + 10 * landed);
     assert_eq!(
@@ -292,9 +306,8 @@ async fn postgres_closure_races_recharges_on_two_processes() {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
-    let (_a, base_a) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
-    let (_b, base_b) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
-    closure_races_recharges(&env, &[base_a, base_b]).await;
+    let (_servers, bases) = two_processes(&env, &dir).await;
+    closure_races_recharges(&env, &bases).await;
     env.assert_ledger_ok().await;
     env.finish().await;
 }
@@ -311,25 +324,10 @@ async fn shift_close_races_recharges(env: &TestEnv, bases: &[String]) {
     let shift = env.get(&cashier, "/api/v1/shifts/current").await.1["id"]
         .as_i64()
         .expect("the open shift");
-    let send = |base: &String, token: &String, path: String, body: serde_json::Value| {
-        let client = env.client.clone();
-        let token = token.clone();
-        let url = format!("{base}{path}");
-        tokio::spawn(async move {
-            let resp = client
-                .request(Method::POST, url)
-                .bearer_auth(token)
-                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-                .json(&body)
-                .send()
-                .await
-                .expect("answer");
-            (resp.status(), resp.text().await.expect("body"))
-        })
-    };
     let mut recharges = Vec::new();
     for i in 0..40 {
         recharges.push(send(
+            env,
             &bases[i % bases.len()],
             &cashier,
             format!("/api/v1/cards/{card}/recharges"),
@@ -337,6 +335,7 @@ async fn shift_close_races_recharges(env: &TestEnv, bases: &[String]) {
         ));
     }
     let close = send(
+        env,
         &bases[0],
         &manager,
         format!("/api/v1/shifts/{shift}/close"),
@@ -382,9 +381,8 @@ async fn postgres_shift_close_races_recharges_on_two_processes() {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
-    let (_a, base_a) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
-    let (_b, base_b) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
-    shift_close_races_recharges(&env, &[base_a, base_b]).await;
+    let (_servers, bases) = two_processes(&env, &dir).await;
+    shift_close_races_recharges(&env, &bases).await;
     env.assert_ledger_ok().await;
     env.finish().await;
 }

@@ -104,21 +104,7 @@ on_both_backends!(replay, replay_returns_the_first_answer);
 /// books nothing more.
 async fn replay_answers_before_the_card_is_checked_again(env: &TestEnv) {
     let cashier = env.login("cashier1").await;
-    let holder = env.new_person(&cashier, "吴敏", "13800000021").await;
-    let card = env
-        .new_card(
-            &cashier,
-            json!({"kind": "personal", "customer_id": holder, "pin": "4321"}),
-        )
-        .await;
-    let r = env
-        .money(
-            &cashier,
-            &format!("/api/v1/cards/{card}/recharges"),
-            json!({"amount": "500", "payment_method": "cash"}),
-        )
-        .await;
-    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let card = env.pin_card(&cashier, "13800000021", "4321", "500").await;
     let sale = json!({"card_number": card, "product": "92", "litres": "10", "pin": "4321"});
     let key = uuid::Uuid::new_v4().to_string();
     let first = env

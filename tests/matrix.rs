@@ -20,7 +20,7 @@ use fuelcard_reader::transport::{InProcess, Transport, TransportError};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Backend, MAIN_PIN, TestEnv, fixture, identity};
+use crate::support::{Backend, MAIN_PIN, TestEnv, car, fixture, identity};
 
 type Card = Arc<Mutex<InProcess<SoftwareCard>>>;
 
@@ -168,25 +168,10 @@ impl World {
     /// A funded card with a PIN, locked as three wrong PINs lock it.
     async fn locked_card(&self) -> String {
         let n = self.next();
-        let person = self
-            .env
-            .new_person(&self.cashier, "赵六", &format!("1340000{n:04}"))
-            .await;
         let card = self
             .env
-            .new_card(
-                &self.cashier,
-                json!({"kind": "personal", "customer_id": person, "pin": CARD_PIN}),
-            )
+            .pin_card(&self.cashier, &format!("1340000{n:04}"), CARD_PIN, "100")
             .await;
-        self.setup(
-            &self.cashier,
-            post(
-                format!("/api/v1/cards/{card}/recharges"),
-                json!({"amount": "100", "payment_method": "cash"}),
-            ),
-        )
-        .await;
         // Three wrong PINs lock it; typed here straight into the database,
         // since the matrix locks more cards than one user may try wrong
         // PINs on within the guessing limit.
@@ -256,13 +241,6 @@ impl World {
         )
         .await;
         month
-    }
-
-    fn vehicle(&self, plate: &str) -> Value {
-        json!({
-            "plate": plate, "vehicle_type": "car", "displacement": "1.6", "products": ["92"],
-            "tank_capacity": "50", "baseline_l_per_100km": "8"
-        })
     }
 
     fn loan_body(&self) -> Value {
@@ -440,7 +418,7 @@ impl World {
                     self.pump_purchase(&number, n),
                 )
             }
-            "add_vehicle" => post(self.fleet("/vehicles"), self.vehicle(&format!("浙M{n:05}"))),
+            "add_vehicle" => post(self.fleet("/vehicles"), car(&format!("浙M{n:05}"))),
             "list_vehicles" => get(self.fleet("/vehicles")),
             "export_vehicles" => get(self.fleet("/vehicles.csv")),
             "import_vehicles" => {
@@ -684,16 +662,7 @@ async fn world(backend: Backend) -> Option<(World, Vec<Persona>)> {
     let _ = other_company;
     let plate = "浙A10001".to_string();
     let fleet_card = env
-        .fleet_vehicle(
-            &cashier,
-            &manager,
-            company,
-            &main,
-            json!({
-                "plate": plate, "vehicle_type": "car", "displacement": "1.6", "products": ["92"],
-                "tank_capacity": "50", "baseline_l_per_100km": "8"
-            }),
-        )
+        .fleet_vehicle(&cashier, &manager, company, &main, car(&plate))
         .await;
     env.put_fixture_policy(&manager, company).await;
     let r = env

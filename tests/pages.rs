@@ -48,13 +48,7 @@ async fn pages_over_http(env: &TestEnv) {
         .await
         .expect("answer");
     assert!(r.text().await.expect("html").contains("用户名或密码错误"));
-    let r = c
-        .post(format!("{}/login", env.base))
-        .form(&[("username", "cashier1"), ("password", "cashier1-password")])
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    logged_in(&c, env, "cashier1").await;
 
     let cashier = env.login("cashier1").await;
     let number = env.funded_card(&cashier, "100").await;
@@ -437,3 +431,70 @@ async fn browser_fleet_review() {
     outcome.expect("the browser run");
     env.finish().await;
 }
+
+/// Logs the page client in.
+async fn logged_in(c: &reqwest::Client, env: &TestEnv, username: &str) {
+    let r = c
+        .post(format!("{}/login", env.base))
+        .form(&[
+            ("username", username),
+            ("password", &format!("{username}-password")),
+        ])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+/// A lost card is replaced from its page on the holder's ID document; the
+/// confirm posted twice goes to the one new card. Without the document the
+/// page says, in the cashier's language, that the holder must confirm.
+async fn replacement_on_the_page(env: &TestEnv) {
+    let c = browser_like();
+    logged_in(&c, env, "cashier1").await;
+    let cashier = env.login("cashier1").await;
+    let number = env.funded_card(&cashier, "100").await;
+    let r = c
+        .post(format!("{}/cards/{number}/loss-report", env.base))
+        .form(&[("confirm", "yes")])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let replace = |form: Vec<(&'static str, String)>| {
+        c.post(format!("{}/cards/{number}/replacement", env.base))
+            .form(&form)
+            .send()
+    };
+    let html = replace(vec![("key", "page-replace-0".into())])
+        .await
+        .expect("answer")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("需持卡人确认"), "{html}");
+    assert_eq!(env.card(&number).await["status"], json!("lost"));
+    let mut went_to = Vec::new();
+    for _ in 0..2 {
+        let r = replace(vec![
+            ("key", "page-replace-1".into()),
+            ("document_kind", "resident_id".into()),
+            ("document_number", crate::support::PERSON_ID.into()),
+        ])
+        .await
+        .expect("answer");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        went_to.push(
+            r.headers()["location"]
+                .to_str()
+                .expect("location")
+                .to_string(),
+        );
+    }
+    assert_eq!(went_to[0], went_to[1], "a double click makes one new card");
+    let new_number = went_to[0].trim_start_matches("/cards/").to_string();
+    assert_ne!(new_number, number);
+    assert_eq!(env.card(&new_number).await["balance"], json!("100.00"));
+    assert_eq!(env.card(&number).await["status"], json!("replaced"));
+}
+on_both_backends!(replacement_page, replacement_on_the_page);

@@ -64,15 +64,7 @@ mod tests {
 
     #[test]
     fn role_names_round_trip() {
-        for role in [
-            Role::Admin,
-            Role::Hq,
-            Role::DistrictManager,
-            Role::StationManager,
-            Role::Cashier,
-            Role::FleetManager,
-            Role::Merchant,
-        ] {
+        for role in super::policy::ROLES {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
         assert_eq!(Role::parse("root"), None);

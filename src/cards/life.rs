@@ -211,6 +211,25 @@ impl<'a> Holder<'a> {
     }
 }
 
+/// The number of the card that replaced this one.
+pub async fn replacement_of(conn: &mut Conn, number: &super::CardNumber) -> AppResult<String> {
+    sqlx::query(
+        "SELECT n.number FROM cards o JOIN cards n ON n.id = o.replaced_by_card_id \
+         WHERE o.number = $1",
+    )
+    .bind(number.as_str())
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| r.try_get("number"))
+    .transpose()?
+    .ok_or_else(|| {
+        AppError::new(
+            Code::CardNotFound,
+            format!("card {number} has not been replaced"),
+        )
+    })
+}
+
 /// 转卡: an anonymous card becomes a personal card of a (new or existing)
 /// person, keeping its number and balance.
 pub async fn convert(

@@ -196,6 +196,14 @@ pub fn identity() -> Value {
     json!({"document_kind": "resident_id", "document_number": PERSON_ID})
 }
 
+/// A car of the fleet tests: 1.6 L, 92# only, a 50 L tank, 8 L/100 km.
+pub fn car(plate: &str) -> Value {
+    json!({
+        "plate": plate, "vehicle_type": "car", "displacement": "1.6", "products": ["92"],
+        "tank_capacity": "50", "baseline_l_per_100km": "8"
+    })
+}
+
 /// A file of the fleet fixtures (`fixtures/fleet/`).
 pub fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
@@ -412,9 +420,28 @@ impl TestEnv {
 
     /// A personal card with `amount` recharged in cash at S1 (no promotion).
     pub async fn funded_card(&self, token: &str, amount: &str) -> String {
-        let customer = self.new_person(token, "测试", "13900000000").await;
+        self.personal_card(token, "13900000000", None, amount).await
+    }
+
+    /// A personal card of a new person with a PIN, recharged in cash with
+    /// `amount` at S1.
+    pub async fn pin_card(&self, token: &str, phone: &str, pin: &str, amount: &str) -> String {
+        self.personal_card(token, phone, Some(pin), amount).await
+    }
+
+    async fn personal_card(
+        &self,
+        token: &str,
+        phone: &str,
+        pin: Option<&str>,
+        amount: &str,
+    ) -> String {
+        let holder = self.new_person(token, "测试", phone).await;
         let number = self
-            .new_card(token, json!({"kind": "personal", "customer_id": customer}))
+            .new_card(
+                token,
+                json!({"kind": "personal", "customer_id": holder, "pin": pin}),
+            )
             .await;
         let r = self
             .money(

@@ -455,7 +455,7 @@ pub async fn replacement(
             &format!("/cards/{number}/replacement"),
             b"",
         );
-        let resp = crate::http::extract::idempotent(
+        crate::http::extract::idempotent(
             &state,
             &actor,
             f.key.as_deref().unwrap_or_default(),
@@ -471,23 +471,13 @@ pub async fn replacement(
             },
         )
         .await?;
-        new_number_of(resp).await
+        // The page goes to the new card, whether this request replaced the
+        // card or a double click replayed the first one.
+        let mut conn = state.db.pool().acquire().await?;
+        life::replacement_of(&mut conn, &n).await
     }
     .await;
     after(&state, &c, &number, done).await
-}
-
-/// The new card number from a stored replacement answer.
-async fn new_number_of(resp: Response) -> AppResult<String> {
-    let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024)
-        .await
-        .map_err(|e| AppError::internal("reading a response", e))?;
-    let v: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| AppError::internal("reading a response", e))?;
-    v["number"]
-        .as_str()
-        .map(String::from)
-        .ok_or_else(|| AppError::internal("reading a response", "no number"))
 }
 
 #[derive(Deserialize)]

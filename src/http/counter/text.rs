@@ -187,6 +187,21 @@ const CODES: &[(&str, &str, &str)] = &[
     ("pin_required", "请输入密码", "Enter the PIN"),
     ("card_closed", "此卡已销卡", "This card is closed"),
     (
+        "holder_check_required",
+        "需持卡人确认：请输入卡密码或核对证件",
+        "The holder must confirm: the card's PIN or their ID document",
+    ),
+    (
+        "identity_mismatch",
+        "证件与登记信息不符",
+        "The document does not match the record",
+    ),
+    (
+        "illegal_transition",
+        "卡片当前状态不允许此操作",
+        "Not possible in the card's present state",
+    ),
+    (
         "invalid_card_number",
         "卡号有误，请核对",
         "Card number mistyped",
