@@ -348,17 +348,7 @@ async fn card_life_needs_the_holder(env: &TestEnv) {
     }
 
     // Unlocking needs the holder too, and a locked card's PIN is no word.
-    for pin in ["0000", "0001", "0002"] {
-        let r = env
-            .money(
-                &cashier,
-                "/api/v1/sales",
-                json!({"card_number": card, "product": "92", "litres": "1", "pin": pin}),
-            )
-            .await;
-        assert!(r.0.is_client_error(), "{}", r.1);
-    }
-    assert_eq!(env.card(&card).await["status"], json!("locked"));
+    env.lock_with_wrong_pins(&cashier, &card).await;
     let locked = (env.count("audit_log").await, env.card(&card).await);
     for (body, code) in [
         (json!({}), "holder_check_required"),

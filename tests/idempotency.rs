@@ -117,17 +117,7 @@ async fn replay_answers_before_the_card_is_checked_again(env: &TestEnv) {
         )
         .await;
     assert_eq!(first.0, StatusCode::CREATED, "{}", first.1);
-    for pin in ["0000", "0001", "0002"] {
-        let r = env
-            .money(
-                &cashier,
-                "/api/v1/sales",
-                json!({"card_number": card, "product": "92", "litres": "1", "pin": pin}),
-            )
-            .await;
-        assert!(r.0.is_client_error(), "{}", r.1);
-    }
-    assert_eq!(env.card(&card).await["status"], json!("locked"));
+    env.lock_with_wrong_pins(&cashier, &card).await;
     let sales = env.count("sales").await;
     let again = env
         .request(

@@ -631,7 +631,8 @@ async fn world(backend: Backend) -> Option<(World, Vec<Persona>)> {
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     let cashier = env.login("cashier1").await;
     let (company, manager, main) = env.company(&cashier, "顺达物流", "fleet-x", "100000").await;
-    let (other_company, _, _) = env.company(&cashier, "城建工程", "fleet-y", "100").await;
+    // Company Y, whose manager is the other company's.
+    env.company(&cashier, "城建工程", "fleet-y", "100").await;
     for (username, role, station, district) in [
         ("hq1", "hq", None, None),
         ("district-east", "district_manager", None, Some("东区")),
@@ -659,7 +660,6 @@ async fn world(backend: Backend) -> Option<(World, Vec<Persona>)> {
         )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
-    let _ = other_company;
     let plate = "浙A10001".to_string();
     let fleet_card = env
         .fleet_vehicle(&cashier, &manager, company, &main, car(&plate))

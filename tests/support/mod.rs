@@ -454,6 +454,22 @@ impl TestEnv {
         number
     }
 
+    /// Locks a card with a PIN the way a guesser does: three sales with
+    /// wrong PINs.
+    pub async fn lock_with_wrong_pins(&self, token: &str, card: &str) {
+        for pin in ["0000", "0001", "0002"] {
+            let r = self
+                .money(
+                    token,
+                    "/api/v1/sales",
+                    json!({"card_number": card, "product": "92", "litres": "1", "pin": pin}),
+                )
+                .await;
+            assert!(r.0.is_client_error(), "{}", r.1);
+        }
+        assert_eq!(self.card(card).await["status"], json!("locked"));
+    }
+
     /// A company customer with its fleet manager (`manager`, password
     /// `<manager>-password`) and a main card recharged with `funds` yuan by
     /// transfer: (company id, manager token, main card number).
