@@ -25,17 +25,25 @@
 //!   a main card buys no fuel ([`cards::Card::ensure_buys_fuel`]).
 //! - [`lifecycle`]: the states of cards, holds, fills, top-ups, loans and
 //!   plans, and the moves between them.
-//! - [`http`]: the JSON API, the counter and fleet pages, the OpenAPI
-//!   document, and problem+json errors ([`error`]).
+//! - [`actions`]: one function per business action (sell, recharge, open
+//!   a card, replace it, load its chip, acknowledge an anomaly, add a
+//!   user …), shared by the API, the pages and the console. Each asks the
+//!   policy, runs its writes in one transaction (under the idempotency key
+//!   when money moves) and returns a typed result.
+//! - [`http`]: the JSON API and the counter and fleet pages, both thin
+//!   over [`actions`]; the OpenAPI document, and problem+json errors
+//!   ([`error`]).
 //! - [`db`]: one query text for SQLite and PostgreSQL, and SQLite's group
 //!   commit. [`audit`] records every write in the same transaction.
 //! - [`config`]: settings and the keys that never enter the database.
 //! - [`time`]: the one clock.
 //!
 //! How a sale flows: `POST /api/v1/sales` reaches the handler in
-//! [`http::api::sales`]. The handler parses and checks the request, checks
-//! the PIN (its try commits on its own) and opens one write transaction
-//! under the idempotency key. Inside it, [`cards::sale::sell`] prices the
+//! [`http::api::sales`], which parses the body into an owned
+//! [`actions::counter::Sale`]; the counter page's sale form builds the same
+//! value. [`actions::counter::sell`] asks the policy, checks the PIN (its
+//! try commits on its own) and runs one write transaction under the
+//! idempotency key ([`actions::run`]). Inside it, [`cards::sale::sell`] prices the
 //! fuel at the price in force and [`fleet::clear`] checks a fleet card's
 //! limits under the vehicle's lock. Then [`ledger::spend_debit`] debits the
 //! card, bonus first, in one conditional statement, and the station's sales
@@ -51,6 +59,7 @@
 //! the tools that ship with the service: the demo network, the benchmark
 //! and the reader tools.
 
+pub mod actions;
 pub mod audit;
 pub mod auth;
 pub mod cards;

@@ -9,7 +9,7 @@
 
 use std::fmt::Display;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cards::CardStatus;
 use crate::error::{AppError, AppResult, Code};
@@ -94,7 +94,7 @@ impl Status for CardStatus {
 }
 
 /// A pre-authorisation: active until captured, voided or expired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HoldStatus {
     Active,
@@ -134,7 +134,7 @@ impl Status for HoldStatus {
 }
 
 /// A company's request to top up a vehicle's allocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TopUpStatus {
     Requested,
@@ -168,7 +168,7 @@ impl Status for TopUpStatus {
 
 /// A vehicle's card lent to a driver: requested, approved (or rejected),
 /// handed out, returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LoanStatus {
     Requested,
@@ -210,7 +210,7 @@ impl Status for LoanStatus {
 
 /// A company's monthly allocation plan: a draft until approved (and
 /// funded).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanStatus {
     Draft,
@@ -239,7 +239,7 @@ impl Status for PlanStatus {
 /// A fill at the pump on a chip: the chip grey-locked, then the pump's
 /// amount known (fuelled), then the chip debited and unlocked (settled) —
 /// at this counter or wherever the card is read next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FillStatus {
     Locked,

@@ -12,7 +12,7 @@ use std::fmt;
 
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The largest amount a single request may carry: ten million yuan. Bounds
 /// every product of amounts so `i64` arithmetic cannot overflow.
@@ -140,6 +140,14 @@ impl Serialize for Money {
     }
 }
 
+/// Reads back what `Serialize` wrote, as a stored answer is when its
+/// request is replayed; requests parse their amounts with [`Money::parse`].
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Money, D::Error> {
+        signed_hundredths(d).map(Money)
+    }
+}
+
 /// A volume of fuel in centilitres.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Litres(i64);
@@ -173,6 +181,24 @@ impl Serialize for Litres {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
+}
+
+impl<'de> Deserialize<'de> for Litres {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Litres, D::Error> {
+        signed_hundredths(d).map(Litres)
+    }
+}
+
+/// A signed decimal string with at most two decimals, in hundredths.
+fn signed_hundredths<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let text = String::deserialize(d)?;
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, text.as_str()),
+    };
+    parse_hundredths(digits, i64::MAX / 100)
+        .map(|v| sign * v)
+        .map_err(serde::de::Error::custom)
 }
 
 /// Rounds a decimal number of yuan (or litres) to hundredths, half-up, and
@@ -223,6 +249,19 @@ mod tests {
             Err(QuantityError::NotPositive)
         );
         assert_eq!(Money::parse("99999999999"), Err(QuantityError::TooLarge));
+    }
+
+    #[test]
+    fn a_stored_answer_reads_back_exactly() {
+        for fen in [0, 7, -1_234, 100_050, 99_999_999_999_999] {
+            let m = Money::from_fen(fen);
+            let text = serde_json::to_string(&m).unwrap();
+            assert_eq!(serde_json::from_str::<Money>(&text).unwrap(), m, "{text}");
+        }
+        let l: Litres = serde_json::from_str("\"30.05\"").unwrap();
+        assert_eq!(l.to_string(), "30.05");
+        assert!(serde_json::from_str::<Money>("\"1.005\"").is_err());
+        assert!(serde_json::from_str::<Money>("12").is_err());
     }
 
     #[test]

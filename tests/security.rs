@@ -233,3 +233,89 @@ async fn guessing_is_throttled(env: &TestEnv) {
     assert_eq!(tries, 11);
 }
 on_both_backends!(throttled_guessing, guessing_is_throttled);
+
+/// Runs `fuelcard user add` on the test's database with the password on
+/// standard input, as an operator would.
+async fn console_user_add(env: &TestEnv, args: &[&str], password: &str) -> std::process::Output {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fuelcard"))
+        .args(["user", "add", "--db", &env.fresh.url])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start fuelcard user add");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(format!("{password}\n").as_bytes())
+        .await
+        .expect("write the password");
+    drop(stdin);
+    child.wait_with_output().await.expect("user add finishes")
+}
+
+/// The console adds staff through the same action and policy as the API:
+/// the same scope checks refuse a wrong company, and the audit log records
+/// the addition without a user.
+async fn console_adds_staff(env: &TestEnv) {
+    let out = console_user_add(
+        env,
+        &[
+            "--username",
+            "desk7",
+            "--role",
+            "cashier",
+            "--station",
+            "S1",
+        ],
+        "desk7-password",
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("user desk7 (cashier) added"));
+    let token = env.login("desk7").await;
+    let me = env.get(&token, "/api/v1/me").await;
+    assert_eq!(me.1["role"], json!("cashier"), "{}", me.1);
+    let audit = env.get(&env.admin, "/api/v1/audit").await;
+    let entry = audit
+        .1
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|e| e["subject"] == json!("desk7") && e["action"] == json!("user_add"))
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("an audit entry adding desk7: {}", audit.1));
+    assert_eq!(entry["user"], json!(null), "{entry}");
+
+    // A fleet manager whose company is a person: refused, nothing written.
+    let cashier = env.login("cashier1").await;
+    let person = env.new_person(&cashier, "个人", "13900000077").await;
+    let users = env.count("users").await;
+    let out = console_user_add(
+        env,
+        &[
+            "--username",
+            "fleet7",
+            "--role",
+            "fleet_manager",
+            "--company",
+            &person.to_string(),
+        ],
+        "fleet7-password",
+    )
+    .await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("company_id must name a company customer"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(env.count("users").await, users);
+}
+on_both_backends!(console_staff, console_adds_staff);

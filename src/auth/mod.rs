@@ -2,6 +2,7 @@
 
 pub mod policy;
 pub mod sessions;
+pub mod throttle;
 pub mod users;
 
 use serde::{Deserialize, Serialize};
@@ -57,6 +58,31 @@ pub struct Actor {
     pub merchant: Option<String>,
     pub district: Option<String>,
 }
+
+impl Actor {
+    /// The operator at the server's console (`fuelcard user add`): whoever
+    /// may run the binary against the database administers it. The policy
+    /// sees an admin; the audit log names no user.
+    pub fn console() -> Actor {
+        Actor {
+            user_id: CONSOLE_USER,
+            username: "console".into(),
+            role: Role::Admin,
+            station_id: None,
+            company_id: None,
+            merchant: None,
+            district: None,
+        }
+    }
+
+    /// The user an audit record names: none for the console.
+    pub fn audit_id(&self) -> Option<i64> {
+        (self.user_id != CONSOLE_USER).then_some(self.user_id)
+    }
+}
+
+/// No user row has id 0: ids start at 1 on both backends.
+const CONSOLE_USER: i64 = 0;
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! Card life: loss report (挂失), replacement (补卡), conversion of an
 //! anonymous card (转卡), closure with refund, and PIN unlock.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::customers::{self, NewCustomer};
@@ -70,7 +70,7 @@ pub async fn report_lost(conn: &mut Conn, actor: &Actor, card: &Card, now: i64) 
     .await
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Replaced {
     /// The new card's number.
     pub number: String,
@@ -294,7 +294,7 @@ pub async fn convert(
     Ok(customer.id)
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Closed {
     pub number: String,
     /// Principal paid back in cash.

@@ -105,7 +105,7 @@ pub async fn preview(
     Ok(quote_of(chosen, amount, campaign_code))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Receipt {
     pub station: String,
     pub station_name: String,
@@ -114,7 +114,7 @@ pub struct Receipt {
     pub time: String,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Recharged {
     pub id: i64,
     pub card_number: String,

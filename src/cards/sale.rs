@@ -9,7 +9,7 @@
 //! computed on those litres. A sale in litres computes the gross amount as
 //! litres × price rounded half-up to the fen.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::{CARD_COLUMNS, Card, CardKind, CardNumber, card_from_row, products};
@@ -52,7 +52,7 @@ pub fn price(q: Quantity, unit_price: Money, discount_per_litre: Money) -> Optio
     })
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Sold {
     pub id: i64,
     pub card_number: String,

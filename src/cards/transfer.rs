@@ -2,7 +2,7 @@
 //! (按月分配 by hand). Sub-cards then spend their own balances, so the main
 //! card is not a hot row on every sale.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Card, CardKind};
 use crate::auth::Actor;
@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult, Code};
 use crate::ledger::{self, Operation};
 use crate::money::Money;
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Transferred {
     pub operation_id: i64,
     pub from_card: String,

@@ -100,7 +100,7 @@ pub fn start(
     let terminal = desk.terminal_hex();
     let ttc = {
         let terminal = terminal.clone();
-        host.in_tx(move |conn| Box::pin(async move { next_terminal_ttc(conn, &terminal).await }))?
+        host.in_tx(async |conn| next_terminal_ttc(conn, &terminal).await)?
     };
     let at = flows::Terminal {
         id: desk.terminal,
@@ -112,58 +112,56 @@ pub fn start(
     let ctx = lock.context;
     let number = number.clone();
     let actor = host.actor.clone();
-    host.in_tx(move |conn| {
-        Box::pin(async move {
-            let card = cards::find_for_update(conn, &number).await?;
-            let chip = chip_account(conn, card.number.as_str(), now).await?;
-            let locked = Money::from_fen(i64::from(ctx.balance_fen));
-            let hold = holds::place(
-                conn,
-                &holds::NewHold {
-                    card_id: card.id,
-                    account_id: chip,
-                    station_id: Some(station_id),
-                    amount: locked,
-                    expires_at: super::NEVER,
-                    reference: Some("grey lock"),
-                },
-                now,
-            )
-            .await?;
-            let row = sqlx::query(
-                "INSERT INTO chip_fills (card_id, hold_id, station_id, user_id, product_id, \
-                 terminal, psam_ttc, ctc, lock_stamp, status, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'locked', $10) RETURNING id",
-            )
-            .bind(card.id)
-            .bind(hold.id)
-            .bind(station_id)
-            .bind(actor.user_id)
-            .bind(product_id)
-            .bind(&terminal)
-            .bind(i64::from(ctx.psam_ttc))
-            .bind(i64::from(ctx.ctc))
-            .bind(stamp_text(ctx.stamp))
-            .bind(now)
-            .fetch_one(&mut *conn)
-            .await?;
-            let id: i64 = row.try_get("id")?;
-            crate::audit::record(
-                conn,
-                now,
-                Some(actor.user_id),
-                "chip_grey_locked",
-                card.number.as_str(),
-                serde_json::json!({ "fill": id, "ctc": ctx.ctc, "locked": locked }),
-            )
-            .await?;
-            Ok(FillStarted {
-                id,
-                card_number: card.number,
-                locked,
-                terminal,
-                ctc: ctx.ctc,
-            })
+    host.in_tx(async |conn| {
+        let card = cards::find_for_update(conn, &number).await?;
+        let chip = chip_account(conn, card.number.as_str(), now).await?;
+        let locked = Money::from_fen(i64::from(ctx.balance_fen));
+        let hold = holds::place(
+            conn,
+            &holds::NewHold {
+                card_id: card.id,
+                account_id: chip,
+                station_id: Some(station_id),
+                amount: locked,
+                expires_at: super::NEVER,
+                reference: Some("grey lock"),
+            },
+            now,
+        )
+        .await?;
+        let row = sqlx::query(
+            "INSERT INTO chip_fills (card_id, hold_id, station_id, user_id, product_id, \
+             terminal, psam_ttc, ctc, lock_stamp, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'locked', $10) RETURNING id",
+        )
+        .bind(card.id)
+        .bind(hold.id)
+        .bind(station_id)
+        .bind(actor.user_id)
+        .bind(product_id)
+        .bind(&terminal)
+        .bind(i64::from(ctx.psam_ttc))
+        .bind(i64::from(ctx.ctc))
+        .bind(stamp_text(ctx.stamp))
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+        let id: i64 = row.try_get("id")?;
+        crate::audit::record(
+            conn,
+            now,
+            Some(actor.user_id),
+            "chip_grey_locked",
+            card.number.as_str(),
+            serde_json::json!({ "fill": id, "ctc": ctx.ctc, "locked": locked }),
+        )
+        .await?;
+        Ok(FillStarted {
+            id,
+            card_number: card.number,
+            locked,
+            terminal,
+            ctc: ctx.ctc,
         })
     })
 }
@@ -235,58 +233,56 @@ pub async fn finish(
     }
     let user_id = actor.user_id;
     let scope = actor.clone();
-    let fill = super::in_tx(db, move |conn| {
-        Box::pin(async move {
-            let fill = get(conn, id).await?;
-            policy::authorize(
-                &scope,
-                Action::FinishFill,
-                &Target::at_station(fill.station_id),
-            )?;
-            let hold = holds::get(conn, fill.hold_id).await?;
-            match (fill.status, fill.amount_fen) {
-                (FillStatus::Settled, _) => {
-                    return Err(AppError::new(
-                        Code::ChipFillSettled,
-                        format!("fill {id} is already settled"),
-                    ));
-                }
-                (FillStatus::Fuelled, Some(a)) if a != amount.fen() => {
-                    return Err(AppError::new(
-                        Code::ChipFillSettled,
-                        format!("fill {id} was reported as {}", Money::from_fen(a)),
-                    ));
-                }
-                _ => {}
-            }
-            if amount > hold.amount {
+    let fill = super::in_tx(db, async |conn| {
+        let fill = get(conn, id).await?;
+        policy::authorize(
+            &scope,
+            Action::FinishFill,
+            &Target::at_station(fill.station_id),
+        )?;
+        let hold = holds::get(conn, fill.hold_id).await?;
+        match (fill.status, fill.amount_fen) {
+            (FillStatus::Settled, _) => {
                 return Err(AppError::new(
-                    Code::CaptureExceedsHold,
-                    format!(
-                        "{amount} is more than the {} locked on the card",
-                        hold.amount
-                    ),
+                    Code::ChipFillSettled,
+                    format!("fill {id} is already settled"),
                 ));
             }
-            sqlx::query(
-                "UPDATE chip_fills SET amount_fen = $1, status = 'fuelled' \
-                 WHERE id = $2 AND status IN ('locked', 'fuelled')",
-            )
-            .bind(amount.fen())
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-            crate::audit::record(
-                conn,
-                now,
-                Some(user_id),
-                "chip_fill_fuelled",
-                &fill.card_number,
-                serde_json::json!({ "fill": id, "amount": amount }),
-            )
-            .await?;
-            get(conn, id).await
-        })
+            (FillStatus::Fuelled, Some(a)) if a != amount.fen() => {
+                return Err(AppError::new(
+                    Code::ChipFillSettled,
+                    format!("fill {id} was reported as {}", Money::from_fen(a)),
+                ));
+            }
+            _ => {}
+        }
+        if amount > hold.amount {
+            return Err(AppError::new(
+                Code::CaptureExceedsHold,
+                format!(
+                    "{amount} is more than the {} locked on the card",
+                    hold.amount
+                ),
+            ));
+        }
+        sqlx::query(
+            "UPDATE chip_fills SET amount_fen = $1, status = 'fuelled' \
+             WHERE id = $2 AND status IN ('locked', 'fuelled')",
+        )
+        .bind(amount.fen())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        crate::audit::record(
+            conn,
+            now,
+            Some(user_id),
+            "chip_fill_fuelled",
+            &fill.card_number,
+            serde_json::json!({ "fill": id, "amount": amount }),
+        )
+        .await?;
+        get(conn, id).await
     })
     .await?;
     let number = cards::parse_number(&fill.card_number)?;
@@ -360,21 +356,19 @@ fn unlock(
             let fill_id = fill.id;
             let psam_ttc = {
                 let t = ttc_terminal.clone();
-                host.in_tx(move |conn| {
-                    Box::pin(async move {
-                        let ttc = next_terminal_ttc(conn, &t).await?;
-                        sqlx::query(
-                            "UPDATE chip_fills SET unlock_terminal = $1, unlock_ttc = $2, \
-                             unlock_stamp = $3 WHERE id = $4 AND status = 'fuelled'",
-                        )
-                        .bind(&t)
-                        .bind(i64::from(ttc))
-                        .bind(stamp_text(stamp))
-                        .bind(fill_id)
-                        .execute(&mut *conn)
-                        .await?;
-                        Ok(ttc)
-                    })
+                host.in_tx(async |conn| {
+                    let ttc = next_terminal_ttc(conn, &t).await?;
+                    sqlx::query(
+                        "UPDATE chip_fills SET unlock_terminal = $1, unlock_ttc = $2, \
+                         unlock_stamp = $3 WHERE id = $4 AND status = 'fuelled'",
+                    )
+                    .bind(&t)
+                    .bind(i64::from(ttc))
+                    .bind(stamp_text(stamp))
+                    .bind(fill_id)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(ttc)
                 })?
             };
             let context = UnlockContext {
@@ -442,65 +436,63 @@ fn settle_host(host: &Host<'_>, fill: &Fill, amount_fen: i64, tac: [u8; 4]) -> A
     let number = fill.card_number.clone();
     let user_id = host.actor.user_id;
     let actor_station = host.actor.station_id;
-    host.in_tx(move |conn| {
-        Box::pin(async move {
-            let settled = sqlx::query(
-                "UPDATE chip_fills SET status = 'settled', tac = $1, settled_at = $2, \
-                 settled_station_id = $3 WHERE id = $4 AND status = 'fuelled'",
-            )
-            .bind(hex::encode_upper(tac))
-            .bind(now)
-            .bind(actor_station)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-            if settled.rows_affected() != 1 {
-                // Settled by another counter meanwhile: nothing more to do.
-                return Ok(());
-            }
-            let amount = Money::from_fen(amount_fen);
-            if amount.is_positive() {
-                let station = stations::get(conn, station_id).await?;
-                let sales = ledger::system_account(
-                    conn,
-                    AccountKind::Sales,
-                    &format!("sales:{}", station.code),
-                    now,
-                )
-                .await?;
-                let op = ledger::record_operation(
-                    conn,
-                    ledger::Operation {
-                        at: now,
-                        kind: "chip_fill",
-                        card_id: Some(card_id),
-                        station_id: Some(station_id),
-                        shift_id: None,
-                        user_id: Some(user_id),
-                        detail: serde_json::json!({ "fill": id }),
-                    },
-                )
-                .await?;
-                holds::capture(conn, hold_id, amount, op, sales).await?;
-                sqlx::query("UPDATE chip_fills SET operation_id = $1 WHERE id = $2")
-                    .bind(op.id)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-            } else {
-                holds::void(conn, hold_id, now).await?;
-            }
-            crate::audit::record(
+    host.in_tx(async |conn| {
+        let settled = sqlx::query(
+            "UPDATE chip_fills SET status = 'settled', tac = $1, settled_at = $2, \
+             settled_station_id = $3 WHERE id = $4 AND status = 'fuelled'",
+        )
+        .bind(hex::encode_upper(tac))
+        .bind(now)
+        .bind(actor_station)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        if settled.rows_affected() != 1 {
+            // Settled by another counter meanwhile: nothing more to do.
+            return Ok(());
+        }
+        let amount = Money::from_fen(amount_fen);
+        if amount.is_positive() {
+            let station = stations::get(conn, station_id).await?;
+            let sales = ledger::system_account(
                 conn,
+                AccountKind::Sales,
+                &format!("sales:{}", station.code),
                 now,
-                Some(user_id),
-                "chip_fill_settled",
-                &number,
-                serde_json::json!({ "fill": id, "amount": amount }),
             )
             .await?;
-            Ok(())
-        })
+            let op = ledger::record_operation(
+                conn,
+                ledger::Operation {
+                    at: now,
+                    kind: "chip_fill",
+                    card_id: Some(card_id),
+                    station_id: Some(station_id),
+                    shift_id: None,
+                    user_id: Some(user_id),
+                    detail: serde_json::json!({ "fill": id }),
+                },
+            )
+            .await?;
+            holds::capture(conn, hold_id, amount, op, sales).await?;
+            sqlx::query("UPDATE chip_fills SET operation_id = $1 WHERE id = $2")
+                .bind(op.id)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        } else {
+            holds::void(conn, hold_id, now).await?;
+        }
+        crate::audit::record(
+            conn,
+            now,
+            Some(user_id),
+            "chip_fill_settled",
+            &number,
+            serde_json::json!({ "fill": id, "amount": amount }),
+        )
+        .await?;
+        Ok(())
     })
 }
 

@@ -30,7 +30,7 @@ use crate::ledger::{self, holds, idempotency, idempotency::Claim};
 use crate::money::Money;
 
 /// A load onto the chip, as answered and as replayed.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Loaded {
     pub id: i64,
     pub card_number: String,
@@ -50,8 +50,7 @@ pub struct Loaded {
 pub struct LoadRequest {
     pub number: CardNumber,
     pub amount: Money,
-    pub key: String,
-    pub hash: String,
+    pub key: crate::actions::Keyed,
     pub station_id: Option<i64>,
 }
 
@@ -81,7 +80,7 @@ pub fn load(
         .ok_or_else(|| AppError::new(Code::InvalidAmount, "a load is 0.01 to 42,949,672.95"))?;
     let earlier = host.handle.block_on(async {
         let mut conn = host.db.pool().acquire().await?;
-        idempotency::earlier(&mut conn, &req.key, host.actor.user_id, &req.hash).await
+        idempotency::earlier(&mut conn, &req.key.key, host.actor.user_id, &req.key.hash).await
     })?;
     if let Some(Claim::Replay { status, body }) = earlier {
         return Ok((status, body));
@@ -144,80 +143,77 @@ fn write_pending(
 ) -> AppResult<Pending> {
     let now = host.now;
     let number = req.number.clone();
-    let key = req.key.clone();
-    let hash = req.hash.clone();
+    let (key, hash) = (&req.key.key, &req.key.hash);
     let user_id = host.actor.user_id;
     let station_id = req.station_id;
     let amount = req.amount;
     let context = *context;
     let terminal = desk.terminal_hex();
-    host.in_tx(move |conn| {
-        Box::pin(async move {
-            match idempotency::claim(conn, &key, user_id, &hash, now).await? {
-                Claim::Fresh => {}
-                Claim::Replay { .. } => {
-                    return Err(AppError::new(
-                        Code::IdempotencyKeyInFlight,
-                        "this load was answered meanwhile; send it again to see the answer",
-                    ));
-                }
+    host.in_tx(async |conn| {
+        match idempotency::claim(conn, key, user_id, hash, now).await? {
+            Claim::Fresh => {}
+            Claim::Replay { .. } => {
+                return Err(AppError::new(
+                    Code::IdempotencyKeyInFlight,
+                    "this load was answered meanwhile; send it again to see the answer",
+                ));
             }
-            let card = cards::find_for_update(conn, &number).await?;
-            card.ensure_can_spend()?;
-            card.ensure_buys_fuel()?;
-            let hold = holds::place(
-                conn,
-                &holds::NewHold {
-                    card_id: card.id,
-                    account_id: card.account_id,
-                    station_id,
-                    amount,
-                    expires_at: super::NEVER,
-                    reference: Some("chip load"),
-                },
-                now,
-            )
-            .await?;
-            let row = sqlx::query(
-                "INSERT INTO chip_loads (card_id, hold_id, station_id, user_id, idempotency_key, \
-                 amount_fen, terminal, online_ttc, balance_before_fen, key_version, card_random, \
-                 stamp, status, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13) \
-                 RETURNING id",
-            )
-            .bind(card.id)
-            .bind(hold.id)
-            .bind(station_id)
-            .bind(user_id)
-            .bind(&key)
-            .bind(amount.fen())
-            .bind(&terminal)
-            .bind(i64::from(context.online_ttc))
-            .bind(i64::from(context.balance_fen))
-            .bind(i64::from(context.key_version))
-            .bind(hex::encode_upper(context.random))
-            .bind(stamp_text(stamp))
-            .bind(now)
-            .fetch_one(&mut *conn)
-            .await?;
-            crate::audit::record(
-                conn,
-                now,
-                Some(user_id),
-                "chip_load_started",
-                number.as_str(),
-                serde_json::json!({ "amount": amount, "online_ttc": context.online_ttc }),
-            )
-            .await?;
-            Ok(Pending {
-                id: row.try_get("id")?,
+        }
+        let card = cards::find_for_update(conn, &number).await?;
+        card.ensure_can_spend()?;
+        card.ensure_buys_fuel()?;
+        let hold = holds::place(
+            conn,
+            &holds::NewHold {
                 card_id: card.id,
-                card_number: card.number,
-                hold_id: hold.id,
-                key,
-                context,
-                stamp,
-            })
+                account_id: card.account_id,
+                station_id,
+                amount,
+                expires_at: super::NEVER,
+                reference: Some("chip load"),
+            },
+            now,
+        )
+        .await?;
+        let row = sqlx::query(
+            "INSERT INTO chip_loads (card_id, hold_id, station_id, user_id, idempotency_key, \
+             amount_fen, terminal, online_ttc, balance_before_fen, key_version, card_random, \
+             stamp, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13) \
+             RETURNING id",
+        )
+        .bind(card.id)
+        .bind(hold.id)
+        .bind(station_id)
+        .bind(user_id)
+        .bind(key)
+        .bind(amount.fen())
+        .bind(&terminal)
+        .bind(i64::from(context.online_ttc))
+        .bind(i64::from(context.balance_fen))
+        .bind(i64::from(context.key_version))
+        .bind(hex::encode_upper(context.random))
+        .bind(stamp_text(stamp))
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+        crate::audit::record(
+            conn,
+            now,
+            Some(user_id),
+            "chip_load_started",
+            number.as_str(),
+            serde_json::json!({ "amount": amount, "online_ttc": context.online_ttc }),
+        )
+        .await?;
+        Ok(Pending {
+            id: row.try_get("id")?,
+            card_id: card.id,
+            card_number: card.number,
+            hold_id: hold.id,
+            key: key.clone(),
+            context,
+            stamp,
         })
     })
 }
@@ -229,64 +225,62 @@ fn complete(host: &Host<'_>, p: &Pending, tac: [u8; 4]) -> AppResult<Loaded> {
     let number = p.card_number.clone();
     let context = p.context;
     let user_id = host.actor.user_id;
-    host.in_tx(move |conn| {
-        Box::pin(async move {
-            let chip = chip_account(conn, &number, now).await?;
-            let op = ledger::record_operation(
-                conn,
-                ledger::Operation {
-                    at: now,
-                    kind: "chip_load",
-                    card_id: Some(card_id),
-                    station_id: None,
-                    shift_id: None,
-                    user_id: Some(user_id),
-                    detail: serde_json::json!({ "load": id, "online_ttc": context.online_ttc }),
-                },
-            )
-            .await?;
-            let amount = Money::from_fen(i64::from(context.amount_fen));
-            let (_, split) = holds::capture(conn, hold_id, amount, op, chip).await?;
-            let settled = sqlx::query(
-                "UPDATE chip_loads SET status = 'loaded', tac = $1, operation_id = $2, \
-                 settled_at = $3 WHERE id = $4 AND status = 'pending'",
-            )
-            .bind(hex::encode_upper(tac))
-            .bind(op.id)
-            .bind(now)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-            if settled.rows_affected() != 1 {
-                return Err(AppError::new(
-                    Code::ChipPending,
-                    "this load was settled by another counter meanwhile",
-                ));
-            }
-            let loaded = Loaded {
-                id,
-                card_number: number.clone(),
-                amount,
-                chip_balance: Money::from_fen(
-                    i64::from(context.balance_fen) + i64::from(context.amount_fen),
-                ),
-                host_balance: split.available_after,
-                tac: hex::encode_upper(tac),
-            };
-            let body = serde_json::to_string(&loaded)
-                .map_err(|e| AppError::internal("encoding a load", e))?;
-            idempotency::complete(conn, &key, StatusCode::CREATED, &body).await?;
-            crate::audit::record(
-                conn,
-                now,
-                Some(user_id),
-                "chip_loaded",
-                &number,
-                serde_json::json!({ "load": id, "amount": amount }),
-            )
-            .await?;
-            Ok(loaded)
-        })
+    host.in_tx(async |conn| {
+        let chip = chip_account(conn, &number, now).await?;
+        let op = ledger::record_operation(
+            conn,
+            ledger::Operation {
+                at: now,
+                kind: "chip_load",
+                card_id: Some(card_id),
+                station_id: None,
+                shift_id: None,
+                user_id: Some(user_id),
+                detail: serde_json::json!({ "load": id, "online_ttc": context.online_ttc }),
+            },
+        )
+        .await?;
+        let amount = Money::from_fen(i64::from(context.amount_fen));
+        let (_, split) = holds::capture(conn, hold_id, amount, op, chip).await?;
+        let settled = sqlx::query(
+            "UPDATE chip_loads SET status = 'loaded', tac = $1, operation_id = $2, \
+             settled_at = $3 WHERE id = $4 AND status = 'pending'",
+        )
+        .bind(hex::encode_upper(tac))
+        .bind(op.id)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        if settled.rows_affected() != 1 {
+            return Err(AppError::new(
+                Code::ChipPending,
+                "this load was settled by another counter meanwhile",
+            ));
+        }
+        let loaded = Loaded {
+            id,
+            card_number: number.clone(),
+            amount,
+            chip_balance: Money::from_fen(
+                i64::from(context.balance_fen) + i64::from(context.amount_fen),
+            ),
+            host_balance: split.available_after,
+            tac: hex::encode_upper(tac),
+        };
+        let body =
+            serde_json::to_string(&loaded).map_err(|e| AppError::internal("encoding a load", e))?;
+        idempotency::complete(conn, &key, StatusCode::CREATED, &body).await?;
+        crate::audit::record(
+            conn,
+            now,
+            Some(user_id),
+            "chip_loaded",
+            &number,
+            serde_json::json!({ "load": id, "amount": amount }),
+        )
+        .await?;
+        Ok(loaded)
     })
 }
 
@@ -296,35 +290,33 @@ fn reverse(host: &Host<'_>, p: &Pending) -> AppResult<()> {
     let now = host.now;
     let (id, hold_id, key, number) = (p.id, p.hold_id, p.key.clone(), p.card_number.clone());
     let user_id = host.actor.user_id;
-    host.in_tx(move |conn| {
-        Box::pin(async move {
-            let undone = sqlx::query(
-                "UPDATE chip_loads SET status = 'reversed', settled_at = $1 \
-                 WHERE id = $2 AND status = 'pending'",
-            )
-            .bind(now)
-            .bind(id)
+    host.in_tx(async |conn| {
+        let undone = sqlx::query(
+            "UPDATE chip_loads SET status = 'reversed', settled_at = $1 \
+             WHERE id = $2 AND status = 'pending'",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        if undone.rows_affected() != 1 {
+            return Ok(());
+        }
+        holds::void(conn, hold_id, now).await?;
+        sqlx::query("DELETE FROM idempotency_keys WHERE key = $1")
+            .bind(&key)
             .execute(&mut *conn)
             .await?;
-            if undone.rows_affected() != 1 {
-                return Ok(());
-            }
-            holds::void(conn, hold_id, now).await?;
-            sqlx::query("DELETE FROM idempotency_keys WHERE key = $1")
-                .bind(&key)
-                .execute(&mut *conn)
-                .await?;
-            crate::audit::record(
-                conn,
-                now,
-                Some(user_id),
-                "chip_load_reversed",
-                &number,
-                serde_json::json!({ "load": id }),
-            )
-            .await?;
-            Ok(())
-        })
+        crate::audit::record(
+            conn,
+            now,
+            Some(user_id),
+            "chip_load_reversed",
+            &number,
+            serde_json::json!({ "load": id }),
+        )
+        .await?;
+        Ok(())
     })
 }
 

@@ -140,10 +140,7 @@ pub struct Host<'a> {
 
 impl Host<'_> {
     /// Runs `work` in one write transaction, waited on from the chip thread.
-    pub fn in_tx<R, F>(&self, work: F) -> AppResult<R>
-    where
-        F: for<'c> FnOnce(&'c mut Conn) -> crate::http::extract::Work<'c, R>,
-    {
+    pub fn in_tx<R>(&self, work: impl AsyncFnOnce(&mut Conn) -> AppResult<R>) -> AppResult<R> {
         block_on_tx(self.handle, self.db, work)
     }
 }
@@ -358,22 +355,19 @@ pub async fn next_terminal_ttc(conn: &mut Conn, terminal: &str) -> AppResult<u32
 }
 
 /// Runs `work` in one write transaction from a blocking chip thread.
-pub fn block_on_tx<R, F>(
+pub fn block_on_tx<R>(
     handle: &tokio::runtime::Handle,
     db: &crate::db::Db,
-    work: F,
-) -> AppResult<R>
-where
-    F: for<'c> FnOnce(&'c mut Conn) -> crate::http::extract::Work<'c, R>,
-{
+    work: impl AsyncFnOnce(&mut Conn) -> AppResult<R>,
+) -> AppResult<R> {
     handle.block_on(in_tx(db, work))
 }
 
 /// Runs `work` in one write transaction.
-pub async fn in_tx<R, F>(db: &crate::db::Db, work: F) -> AppResult<R>
-where
-    F: for<'c> FnOnce(&'c mut Conn) -> crate::http::extract::Work<'c, R>,
-{
+pub async fn in_tx<R>(
+    db: &crate::db::Db,
+    work: impl AsyncFnOnce(&mut Conn) -> AppResult<R>,
+) -> AppResult<R> {
     let mut tx = db.begin_write().await?;
     let r = work(&mut tx).await?;
     tx.commit().await?;

@@ -4,7 +4,7 @@
 //! transaction — all or nothing — and a second approval funds nothing.
 
 use chrono::{Datelike, NaiveDate};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::policy::{self, Policy, Unspent, VehicleFacts};
@@ -70,7 +70,7 @@ pub async fn load_policy(conn: &mut Conn, company_id: i64) -> AppResult<Policy> 
     serde_json::from_str(&text).map_err(|e| AppError::internal("stored policy", e))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanLine {
     pub plate: String,
     pub card_number: Option<String>,
@@ -84,7 +84,7 @@ pub struct PlanLine {
     pub edited: bool,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Plan {
     pub company_id: i64,
     pub month: String,
@@ -256,7 +256,7 @@ pub async fn edit_line(
     get(conn, company_id, month).await
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Approved {
     pub month: String,
     #[schema(value_type = String)]

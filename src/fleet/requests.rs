@@ -27,7 +27,7 @@ fn text(field: &str, value: &str, max: usize) -> AppResult<String> {
     Ok(v.to_string())
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TopUp {
     pub id: i64,
     pub plate: String,

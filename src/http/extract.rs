@@ -2,20 +2,17 @@
 //! bodies whose rejections are problem documents, and money requests that
 //! carry an Idempotency-Key.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::AppState;
+use crate::actions::App;
+use crate::actions::Keyed;
+use crate::actions::run::json_response;
 use crate::auth::{Actor, sessions};
-use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::idempotency::{self, Claim};
 
@@ -43,7 +40,7 @@ pub fn token_of(parts: &Parts) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-pub async fn actor_of(parts: &Parts, state: &AppState) -> AppResult<Actor> {
+pub async fn actor_of(parts: &Parts, state: &App) -> AppResult<Actor> {
     let now = state.now();
     let Some(token) = token_of(parts) else {
         return Err(AppError::new(
@@ -60,13 +57,10 @@ pub async fn actor_of(parts: &Parts, state: &AppState) -> AppResult<Actor> {
         .ok_or_else(|| AppError::new(Code::Unauthorized, "the session has expired; log in again"))
 }
 
-impl FromRequestParts<AppState> for Actor {
+impl FromRequestParts<App> for Actor {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
         let actor = actor_of(parts, state).await?;
         // Kept for the money request's replay check, which runs after.
         parts.extensions.insert(actor.clone());
@@ -90,7 +84,7 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
     serde_json::from_slice(bytes).map_err(refused)
 }
 
-async fn body_bytes(req: Request, state: &AppState) -> AppResult<Bytes> {
+async fn body_bytes(req: Request, state: &App) -> AppResult<Bytes> {
     if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or("");
         if !ct.starts_with("application/json") {
@@ -116,10 +110,10 @@ async fn body_bytes(req: Request, state: &AppState) -> AppResult<Bytes> {
 /// problem documents.
 pub struct ApiJson<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+impl<T: DeserializeOwned> FromRequest<App> for ApiJson<T> {
     type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &App) -> Result<Self, Self::Rejection> {
         let bytes = body_bytes(req, state).await?;
         // An empty body reads as `{}`, so a body whose fields are all
         // optional may be left out, and a missing field is named.
@@ -131,8 +125,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 /// A request that moves money: its JSON body plus its Idempotency-Key and
 /// the fingerprint that detects a key reused for another request.
 pub struct MoneyRequest<T> {
-    pub key: String,
-    pub hash: String,
+    pub key: Keyed,
     pub body: T,
 }
 
@@ -141,10 +134,10 @@ pub struct MoneyRequest<T> {
 /// handler runs — before PIN checks, throttles or the card's current state
 /// could answer differently. Only the caller's authentication comes first
 /// (a key belongs to its user).
-impl<T: DeserializeOwned> FromRequest<AppState> for MoneyRequest<T> {
+impl<T: DeserializeOwned> FromRequest<App> for MoneyRequest<T> {
     type Rejection = Response;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &App) -> Result<Self, Self::Rejection> {
         let key = req
             .headers()
             .get("idempotency-key")
@@ -171,9 +164,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for MoneyRequest<T> {
         let bytes = body_bytes(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let hash = idempotency::request_hash(&method, &path, &bytes);
+        let key = Keyed::new(&key, &method, &path, &bytes);
         if let Some(user) = user {
-            if let Some(replay) = replayed(state, &key, user, &hash)
+            if let Some(replay) = replayed(state, &key, user)
                 .await
                 .map_err(IntoResponse::into_response)?
             {
@@ -186,180 +179,17 @@ impl<T: DeserializeOwned> FromRequest<AppState> for MoneyRequest<T> {
             parse_json(&bytes)
         }
         .map_err(IntoResponse::into_response)?;
-        Ok(MoneyRequest { hash, key, body })
+        Ok(MoneyRequest { key, body })
     }
 }
 
 /// The stored answer of a completed earlier request with this key, if any.
-async fn replayed(
-    state: &AppState,
-    key: &str,
-    user: i64,
-    hash: &str,
-) -> AppResult<Option<Response>> {
+async fn replayed(state: &App, key: &Keyed, user: i64) -> AppResult<Option<Response>> {
     let mut conn = state.db.pool().acquire().await?;
     Ok(
-        match idempotency::earlier(&mut conn, key, user, hash).await? {
+        match idempotency::earlier(&mut conn, &key.key, user, &key.hash).await? {
             Some(Claim::Replay { status, body }) => Some(json_response(status, body)),
             _ => None,
         },
     )
-}
-
-/// A unit of work run inside a write transaction.
-pub type Work<'c, R> = Pin<Box<dyn Future<Output = AppResult<R>> + Send + 'c>>;
-
-/// How many times a transaction that lost a race is run again.
-const ATTEMPTS: usize = 3;
-
-/// Runs `work` in one write transaction under the request's idempotency key:
-/// a replay answers the stored response and changes nothing; a failure rolls
-/// everything back (the key included, so a corrected retry may succeed); a
-/// transaction that lost a database race is retried.
-pub async fn idempotent<R, F>(
-    state: &AppState,
-    actor: &Actor,
-    key: &str,
-    hash: &str,
-    status: StatusCode,
-    mut work: F,
-) -> AppResult<Response>
-where
-    R: Serialize + Send + 'static,
-    F: for<'c> FnMut(&'c mut Conn) -> Work<'c, R>,
-{
-    idempotent_then(
-        state,
-        actor,
-        key,
-        hash,
-        status,
-        move |conn| {
-            let done = work(conn);
-            Box::pin(async move { Ok((done.await?, ())) })
-        },
-        |_, ()| Box::pin(async { Ok(()) }),
-    )
-    .await
-}
-
-/// Like [`idempotent`], with a `last` step that runs after the answer is
-/// stored, just before the commit: the place for the write that locks a row
-/// every request shares (a station's sales account), so that lock is held
-/// for that one statement and the commit only.
-pub async fn idempotent_then<R, T, F, L>(
-    state: &AppState,
-    actor: &Actor,
-    key: &str,
-    hash: &str,
-    status: StatusCode,
-    mut work: F,
-    last_step: L,
-) -> AppResult<Response>
-where
-    R: Serialize,
-    F: for<'c> FnMut(&'c mut Conn) -> Work<'c, (R, T)>,
-    L: for<'c> Fn(&'c mut Conn, T) -> Work<'c, ()>,
-{
-    let now = state.now();
-    if key.trim().is_empty() || key.len() > idempotency::MAX_KEY_LEN {
-        return Err(AppError::new(
-            Code::IdempotencyKeyMissing,
-            "money moves need an idempotency key of 1 to 128 characters",
-        ));
-    }
-    if let Some(group) = state.db.group() {
-        let mut slot = group.enter().await?;
-        let answer = async {
-            let conn = slot.conn()?;
-            if let Claim::Replay { status, body } =
-                idempotency::claim(conn, key, actor.user_id, hash, now).await?
-            {
-                return Ok(json_response(status, body));
-            }
-            let (result, then) = work(conn).await?;
-            let body = serde_json::to_string(&result)
-                .map_err(|e| AppError::internal("encoding a response", e))?;
-            idempotency::complete(conn, key, status, &body).await?;
-            last_step(conn, then).await?;
-            AppResult::Ok(json_response(status, body))
-        }
-        .await;
-        slot.finish(answer.is_ok()).await?;
-        return answer;
-    }
-    let mut last = None;
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
-        }
-        let mut tx = state.db.begin_write().await?;
-        match idempotency::claim(&mut tx, key, actor.user_id, hash, now).await {
-            Ok(Claim::Replay { status, body }) => return Ok(json_response(status, body)),
-            Ok(Claim::Fresh) => {}
-            Err(e) if e.code == Code::DatabaseUnavailable => {
-                last = Some(e);
-                continue;
-            }
-            Err(e) => return Err(e),
-        }
-        let finished = async {
-            let (result, then) = work(&mut tx).await?;
-            let body = serde_json::to_string(&result)
-                .map_err(|e| AppError::internal("encoding a response", e))?;
-            idempotency::complete(&mut tx, key, status, &body).await?;
-            last_step(&mut tx, then).await?;
-            AppResult::Ok(body)
-        }
-        .await;
-        match finished {
-            Ok(body) => match tx.commit().await {
-                Ok(()) => return Ok(json_response(status, body)),
-                Err(e) => {
-                    let e = AppError::from(e);
-                    if e.code != Code::DatabaseUnavailable {
-                        return Err(e);
-                    }
-                    last = Some(e);
-                }
-            },
-            Err(e) if e.code == Code::DatabaseUnavailable => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| AppError::new(Code::DatabaseUnavailable, "retry later")))
-}
-
-/// Runs `work` in one write transaction without an idempotency key (writes
-/// that move no money: opening a card, a price, a loss report).
-pub async fn in_transaction<R, F>(state: &AppState, mut work: F) -> AppResult<R>
-where
-    F: for<'c> FnMut(&'c mut Conn) -> Work<'c, R>,
-{
-    if let Some(group) = state.db.group() {
-        let mut slot = group.enter().await?;
-        let result = async { work(slot.conn()?).await }.await;
-        slot.finish(result.is_ok()).await?;
-        return result;
-    }
-    let mut last = None;
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
-        }
-        let mut tx = state.db.begin_write().await?;
-        match work(&mut tx).await {
-            Ok(result) => match tx.commit().await {
-                Ok(()) => return Ok(result),
-                Err(e) => last = Some(AppError::from(e)),
-            },
-            Err(e) if e.code == Code::DatabaseUnavailable => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| AppError::new(Code::DatabaseUnavailable, "retry later")))
-}
-
-pub fn json_response(status: StatusCode, body: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

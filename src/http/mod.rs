@@ -5,9 +5,8 @@ pub mod api;
 pub mod counter;
 pub mod extract;
 pub mod openapi;
-pub mod throttle;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -21,33 +20,13 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::config::{Keys, Settings};
+use crate::actions::App;
 use crate::db::Db;
 use crate::error::{AppError, Code};
 use crate::time::Clock;
 
 /// The largest request body accepted; every API body is far smaller.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub keys: Arc<Keys>,
-    pub settings: Arc<Settings>,
-    /// Failed logins and wrong PINs, counted across requests.
-    pub throttle: Arc<throttle::Throttle>,
-    /// The card reader at this counter with its key service; `None` on a
-    /// server without one (the chip routes then answer 503).
-    pub chip: Option<Arc<crate::chip::Desk>>,
-}
-
-impl AppState {
-    /// The instant of a request, read once from the service's clock and
-    /// handed to everything the request does.
-    pub fn now(&self) -> i64 {
-        self.settings.clock.now_us()
-    }
-}
 
 /// The process-wide Prometheus recorder (one per process, however many
 /// servers a test starts).
@@ -93,7 +72,7 @@ async fn run_to_completion(req: Request, next: Next) -> Response {
     }
 }
 
-async fn healthz(State(state): State<AppState>) -> Response {
+async fn healthz(State(state): State<App>) -> Response {
     match sqlx::query("SELECT 1").execute(state.db.pool()).await {
         Ok(_) => (StatusCode::OK, "ok").into_response(),
         Err(_) => {
@@ -129,7 +108,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     AppError::new(Code::Internal, "internal error; nothing was changed").into_response()
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: App) -> Router {
     let _ = metrics_handle();
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
@@ -222,7 +201,7 @@ pub fn spawn_allocation_scheduler(db: Db, tz: chrono_tz::Tz, clock: Clock) {
 }
 
 /// Serves until the process is stopped.
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
+pub async fn serve(listener: tokio::net::TcpListener, state: App) -> anyhow::Result<()> {
     spawn_hold_sweeper(state.db.clone(), state.settings.clock);
     spawn_allocation_scheduler(
         state.db.clone(),

@@ -12,7 +12,7 @@ use crate::money::Money;
 
 use super::transfers::{OperationRef, SpendSplit, spend};
 
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Hold {
     pub id: i64,
     pub card_id: i64,

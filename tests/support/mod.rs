@@ -14,9 +14,10 @@
 
 use std::sync::Arc;
 
+use fuelcard::actions::App;
 use fuelcard::config::{Keys, Settings};
 use fuelcard::db::Db;
-use fuelcard::http::{self, AppState};
+use fuelcard::http;
 use fuelcard::time::Clock;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -272,7 +273,7 @@ impl TestEnv {
         db.migrate().await.expect("migrate");
         let clock = settings.clock;
         seed_admin(&db, clock.now_us()).await;
-        let state = AppState {
+        let state = App {
             db: db.clone(),
             keys: Arc::new(test_keys()),
             settings: Arc::new(settings),

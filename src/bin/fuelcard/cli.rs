@@ -8,10 +8,12 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
 
-use fuelcard::auth::{Role, users};
+use fuelcard::actions::App;
+use fuelcard::actions::users::NewUserBody;
+use fuelcard::auth::{Actor, Role};
 use fuelcard::config::{self, Settings};
 use fuelcard::db::Db;
-use fuelcard::http::{self, AppState};
+use fuelcard::http;
 use fuelcard::time::Clock;
 
 #[derive(Parser, Debug)]
@@ -254,44 +256,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .read_to_string(&mut password)
                 .context("reading the password from stdin")?;
             let password = password.trim_end_matches(['\n', '\r']);
-            let now = Clock::system().now_us();
             let db = db.open().await?;
-            let mut tx = db.begin_write().await?;
-            let station_id = match station.as_deref() {
-                Some(code) => Some(
-                    fuelcard::stations::find(&mut tx, code)
-                        .await
-                        .map_err(anyhow::Error::from)?
-                        .id,
-                ),
-                None => None,
+            let new = NewUserBody {
+                username,
+                password: password.to_string(),
+                role,
+                station,
+                company_id: company,
+                merchant,
+                district,
             };
-            let id = users::create(
-                &mut tx,
-                &users::NewUser {
-                    username: &username,
-                    password,
-                    role,
-                    station_id,
-                    company_id: company,
-                    merchant: merchant.as_deref(),
-                    district: district.as_deref(),
-                },
-                now,
-            )
-            .await
-            .map_err(anyhow::Error::from)?;
-            fuelcard::audit::record(
-                &mut tx,
-                now,
-                None,
-                "user_add",
-                &username,
-                serde_json::json!({"role": role, "via": "cli"}),
-            )
-            .await
-            .map_err(anyhow::Error::from)?;
-            tx.commit().await?;
+            let now = Clock::system().now_us();
+            let id = fuelcard::actions::users::add(&db, &Actor::console(), now, &new)
+                .await
+                .map_err(anyhow::Error::from)?;
+            let username = new.username;
             println!("user {username} ({}) added with id {id}", role.as_str());
             Ok(())
         }
@@ -392,7 +371,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.demo {
         print_demo(crate::demo::fill(&db, time_zone, clock, &keys).await?);
     }
-    let state = AppState {
+    let state = App {
         db: db.clone(),
         keys: Arc::new(keys),
         settings: Arc::new(Settings {

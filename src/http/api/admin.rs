@@ -6,35 +6,19 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::super::AppState;
-use super::super::extract::{ApiJson, in_transaction};
+use super::super::extract::ApiJson;
 use super::{ApiPath, ApiQuery, amount, amount_or_zero};
+use crate::actions::App;
+use crate::actions::once;
+use crate::actions::users::{self, NewUserBody};
 use crate::auth::policy::{Action, Target, authorize};
-use crate::auth::{Actor, Role, users};
+use crate::auth::{Actor, Role};
+use crate::cards::CardKind;
 use crate::cards::products::{self, Price, Product};
 use crate::cards::promotions::{self, Gift, NewPromotion, Promotion, Rule, Tier};
-use crate::cards::{CardKind, customers};
 use crate::error::{AppError, AppResult, Code};
 use crate::http::openapi::{AmountOrZeroText, AmountText, TimeText};
 use crate::stations::{self, Station, report};
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewUserBody {
-    /// 3–64 letters, digits, '.', '_' or '-'.
-    #[schema(pattern = "^[A-Za-z0-9._-]{3,64}$", example = "cashier4")]
-    pub username: String,
-    /// At least 8 characters.
-    #[schema(min_length = 8)]
-    pub password: String,
-    pub role: Role,
-    /// Station code, for station staff.
-    pub station: Option<String>,
-    /// Company customer id, for a fleet manager.
-    pub company_id: Option<i64>,
-    pub merchant: Option<String>,
-    pub district: Option<String>,
-}
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct UserCreated {
@@ -47,59 +31,11 @@ pub struct UserCreated {
 #[utoipa::path(post, path = "/api/v1/users", request_body = NewUserBody,
     responses((status = 201, description = "The new user", body = UserCreated)))]
 pub async fn add_user(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> AppResult<(StatusCode, Json<UserCreated>)> {
-    let now = state.now();
-    authorize(&actor, Action::ManageUsers, &Target::network())?;
-    let id = in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let station = body.station.clone();
-        let (username, password) = (body.username.clone(), body.password.clone());
-        let (merchant, district) = (body.merchant.clone(), body.district.clone());
-        let (role, company_id) = (body.role, body.company_id);
-        Box::pin(async move {
-            let station_id = match station.as_deref() {
-                Some(code) => Some(stations::find(conn, code).await?.id),
-                None => None,
-            };
-            if let Some(c) = company_id {
-                let customer = customers::get(conn, c).await?;
-                if customer.kind != customers::CustomerKind::Company {
-                    return Err(AppError::new(
-                        Code::ValidationFailed,
-                        "company_id must name a company customer",
-                    ));
-                }
-            }
-            let id = users::create(
-                conn,
-                &users::NewUser {
-                    username: &username,
-                    password: &password,
-                    role,
-                    station_id,
-                    company_id,
-                    merchant: merchant.as_deref(),
-                    district: district.as_deref(),
-                },
-                now,
-            )
-            .await?;
-            crate::audit::record(
-                conn,
-                now,
-                Some(actor.user_id),
-                "user_add",
-                &username,
-                serde_json::json!({"role": role}),
-            )
-            .await?;
-            Ok(id)
-        })
-    })
-    .await?;
+    let id = users::add(&state.db, &actor, state.now(), &body).await?;
     Ok((
         StatusCode::CREATED,
         Json(UserCreated {
@@ -127,21 +63,20 @@ pub struct NewStation {
 #[utoipa::path(post, path = "/api/v1/stations", request_body = NewStation,
     responses((status = 201, description = "The new station", body = Station)))]
 pub async fn add_station(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiJson(body): ApiJson<NewStation>,
 ) -> AppResult<(StatusCode, Json<Station>)> {
-    let now = state.now();
     authorize(&actor, Action::ManageStations, &Target::network())?;
-    let s = in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let (code, name, district) = (body.code.clone(), body.name.clone(), body.district.clone());
+    let body = &body;
+    let s = once(&state, &actor, |conn, at| {
         Box::pin(async move {
-            let s = stations::create(conn, &code, &name, &district, now).await?;
+            let (code, name, district) = (&body.code, &body.name, &body.district);
+            let s = stations::create(conn, code, name, district, at.now).await?;
             crate::audit::record(
                 conn,
-                now,
-                Some(actor.user_id),
+                at.now,
+                Some(at.actor.user_id),
                 "station_add",
                 &s.code,
                 serde_json::json!({}),
@@ -157,7 +92,7 @@ pub async fn add_station(
 /// Every station.
 #[utoipa::path(get, path = "/api/v1/stations", responses((status = 200, description = "The stations", body = Vec<Station>)))]
 pub async fn list_stations(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
 ) -> AppResult<Json<Vec<Station>>> {
     authorize(&actor, Action::ReadReferenceData, &Target::network())?;
@@ -177,7 +112,7 @@ pub struct DayQuery {
 #[utoipa::path(get, path = "/api/v1/stations/{code}/day-report", params(("code" = String, Path, description = "The station code"), DayQuery),
     responses((status = 200, description = "The day's shifts summed", body = report::DayReport)))]
 pub async fn day_report(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(code): ApiPath<String>,
     ApiQuery(q): ApiQuery<DayQuery>,
@@ -208,7 +143,7 @@ pub struct ProductWithPrice {
 /// The products with the price in force now (none before a price is set).
 #[utoipa::path(get, path = "/api/v1/products", responses((status = 200, description = "The products", body = Vec<ProductWithPrice>)))]
 pub async fn list_products(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
 ) -> AppResult<Json<Vec<ProductWithPrice>>> {
     authorize(&actor, Action::ReadReferenceData, &Target::network())?;
@@ -241,7 +176,7 @@ pub struct PriceBody {
     params(("code" = String, Path, description = "The product code", example = "92")),
     responses((status = 200, description = "The price set", body = Price)))]
 pub async fn set_price(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<PriceBody>,
@@ -261,18 +196,15 @@ pub async fn set_price(
         card_discount_per_litre: discount,
         effective_from,
     };
-    in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let code = code.clone();
-        Box::pin(async move {
-            let product = products::find(conn, &code).await?;
-            products::set_price(conn, &product, price, actor.user_id, now).await?;
-            crate::audit::record(conn, now, Some(actor.user_id), "price_set", &code, serde_json::json!({
-                "unit_price": price.unit_price, "card_discount_per_litre": price.card_discount_per_litre,
-                "effective_from": crate::time::format_us(price.effective_from),
-            })).await
-        })
-    })
+    let code = &code;
+    once(&state, &actor, |conn, at| Box::pin(async move {
+        let product = products::find(conn, code).await?;
+        products::set_price(conn, &product, price, at.actor.user_id, at.now).await?;
+        crate::audit::record(conn, at.now, Some(at.actor.user_id), "price_set", code, serde_json::json!({
+            "unit_price": price.unit_price, "card_discount_per_litre": price.card_discount_per_litre,
+            "effective_from": crate::time::format_us(price.effective_from),
+        })).await
+}))
     .await?;
     Ok(Json(price))
 }
@@ -339,11 +271,10 @@ pub enum PromotionKind {
 #[utoipa::path(post, path = "/api/v1/promotions", request_body = PromotionBody,
     responses((status = 201, description = "The new promotion", body = Promotion)))]
 pub async fn add_promotion(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiJson(body): ApiJson<PromotionBody>,
 ) -> AppResult<(StatusCode, Json<Promotion>)> {
-    let now = state.now();
     authorize(&actor, Action::ManagePricing, &Target::network())?;
     if body.kind != "recharge_bonus" {
         return Err(AppError::new(
@@ -422,20 +353,21 @@ pub async fn add_promotion(
         starts_at,
         ends_at,
     };
-    let p = in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let new = NewPromotion {
-            name: body.name.clone(),
-            rule: rule.clone(),
-            budget,
-            campaign_code: body.campaign_code.clone(),
-        };
+    let (body, rule) = (&body, &rule);
+    let p = once(&state, &actor, |conn, at| {
         Box::pin(async move {
-            let p = promotions::create(conn, new, now).await?;
+            let new = NewPromotion {
+                name: body.name.clone(),
+                rule: rule.clone(),
+                budget,
+                campaign_code: body.campaign_code.clone(),
+            };
+
+            let p = promotions::create(conn, new, at.now).await?;
             crate::audit::record(
                 conn,
-                now,
-                Some(actor.user_id),
+                at.now,
+                Some(at.actor.user_id),
                 "promotion_add",
                 &p.name,
                 serde_json::json!({"id": p.id}),
@@ -451,7 +383,7 @@ pub async fn add_promotion(
 /// The promotions in force now.
 #[utoipa::path(get, path = "/api/v1/promotions", responses((status = 200, description = "The promotions", body = Vec<Promotion>)))]
 pub async fn list_promotions(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
 ) -> AppResult<Json<Vec<Promotion>>> {
     let now = state.now();
@@ -482,7 +414,7 @@ pub struct AuditQuery {
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery),
     responses((status = 200, description = "The entries, newest first", body = Vec<AuditEntry>)))]
 pub async fn audit_log(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> AppResult<Json<Vec<AuditEntry>>> {

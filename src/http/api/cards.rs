@@ -3,19 +3,20 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::super::AppState;
-use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction};
-use super::{ApiPath, ApiQuery, IdempotencyKey, amount, sales};
+use super::super::extract::{ApiJson, MoneyRequest};
+use super::{ApiPath, ApiQuery, IdempotencyKey, amount};
+use crate::actions::App;
+use crate::actions::card_life::{self, HolderWord, StatusChanged};
+use crate::actions::{Done, counter, once};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize, authorize_role, permits};
 use crate::cards::customers::{self, Customer, NewCustomer};
-use crate::cards::holder::{Identity, Word};
-use crate::cards::recharge::{self, PaymentMethod, Quote, RechargeRequest, Recharged};
+use crate::cards::holder::Identity;
+use crate::cards::recharge::{self, PaymentMethod, Quote, Recharged};
 use crate::cards::statement::{self, Statement};
-use crate::cards::{self, CardKind, CardView, NewCard, life, pin};
+use crate::cards::{self, CardKind, CardView, life};
 use crate::error::{AppError, AppResult, Code};
 use crate::http::openapi::{AmountText, CardNumberText, PinText};
 
@@ -23,22 +24,20 @@ use crate::http::openapi::{AmountText, CardNumberText, PinText};
 #[utoipa::path(post, path = "/api/v1/customers", request_body = NewCustomer,
     responses((status = 201, description = "The new customer", body = Customer)))]
 pub async fn add_customer(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiJson(body): ApiJson<NewCustomer>,
 ) -> AppResult<(StatusCode, Json<Customer>)> {
-    let now = state.now();
     authorize(&actor, Action::AddCustomer, &Target::network())?;
     body.validate()?;
-    let c = in_transaction(&state, |conn| {
-        let body = body.clone();
-        let actor = actor.clone();
+    let body = &body;
+    let c = once(&state, &actor, |conn, at| {
         Box::pin(async move {
-            let c = customers::create(conn, &body, now).await?;
+            let c = customers::create(conn, body, at.now).await?;
             crate::audit::record(
                 conn,
-                now,
-                Some(actor.user_id),
+                at.now,
+                Some(at.actor.user_id),
                 "customer_create",
                 &c.id.to_string(),
                 serde_json::json!({"kind": c.kind}),
@@ -57,7 +56,7 @@ pub async fn add_customer(
 #[utoipa::path(get, path = "/api/v1/customers/{id}", params(("id" = i64, Path, description = "The customer id")),
     responses((status = 200, description = "The customer", body = Customer)))]
 pub async fn get_customer(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Customer>> {
@@ -93,77 +92,25 @@ pub struct OpenCard {
 #[utoipa::path(post, path = "/api/v1/cards", request_body = OpenCard,
     responses((status = 201, description = "The new card", body = CardView)))]
 pub async fn open_card(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiJson(body): ApiJson<OpenCard>,
 ) -> AppResult<(StatusCode, Json<CardView>)> {
-    let now = state.now();
-    authorize(&actor, Action::OpenCard, &Target::network())?;
-    let parent = body
-        .parent_card
-        .as_deref()
-        .map(cards::parse_number)
-        .transpose()?;
-    let protected = body
-        .pin
-        .as_deref()
-        .map(|p| pin::protect(&state.keys.pin, p))
-        .transpose()?;
-    if let Some(number) = &parent {
-        let mut conn = state.db.pool().acquire().await?;
-        let main = cards::find(&mut conn, number).await?;
-        drop(conn);
-        super::sales::company_word(&state, &actor, &main, body.parent_pin.as_deref()).await?;
-    }
-    if let Some(plate) = &body.plate {
-        if plate.trim().is_empty() || plate.chars().count() > 16 {
-            return Err(AppError::new(
-                Code::ValidationFailed,
-                "plate: 1–16 characters",
-            ));
-        }
-    }
-    let view = in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let parent = parent.clone();
-        let protected = protected.clone();
-        let plate = body.plate.as_ref().map(|p| p.trim().to_uppercase());
-        let station = body.station.clone();
-        let (kind, customer_id) = (body.kind, body.customer_id);
-        Box::pin(async move {
-            let parent = match &parent {
-                Some(n) => Some(cards::find(conn, n).await?),
-                None => None,
-            };
-            let station = crate::stations::for_counter(conn, &actor, station.as_deref())
-                .await
-                .ok();
-            let card = cards::open(
-                conn,
-                &NewCard {
-                    kind,
-                    customer_id,
-                    parent: parent.as_ref(),
-                    plate: plate.as_deref(),
-                    pin: protected,
-                    station_id: station.map(|s| s.id),
-                },
-                now,
-            )
-            .await?;
-            crate::audit::record(
-                conn,
-                now,
-                Some(actor.user_id),
-                "card_open",
-                &card.number,
-                serde_json::json!({"kind": kind}),
-            )
-            .await?;
-            cards::view(conn, &card, &actor).await
-        })
-    })
-    .await?;
+    let order = card_life::OpenCard {
+        kind: body.kind,
+        customer_id: body.customer_id,
+        customer: None,
+        parent: body
+            .parent_card
+            .as_deref()
+            .map(cards::parse_number)
+            .transpose()?,
+        parent_pin: body.parent_pin,
+        plate: body.plate,
+        pin: body.pin,
+        station: body.station,
+    };
+    let view = card_life::open(&state, &actor, order).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -171,7 +118,7 @@ pub async fn open_card(
 #[utoipa::path(get, path = "/api/v1/cards/{number}", params(("number" = CardNumberText, Path)),
     responses((status = 200, description = "The card", body = CardView)))]
 pub async fn get_card(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(number): ApiPath<String>,
 ) -> AppResult<Json<CardView>> {
@@ -199,7 +146,7 @@ pub struct CardList {
 #[utoipa::path(get, path = "/api/v1/cards", params(SearchQuery),
     responses((status = 200, description = "The cards found that the user may see (at most 500)", body = CardList)))]
 pub async fn search(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> AppResult<Json<CardList>> {
@@ -259,7 +206,7 @@ const MAX_PAGE: i64 = 1_000_000;
 #[utoipa::path(get, path = "/api/v1/cards/{number}/transactions", params(("number" = CardNumberText, Path), PageQuery),
     responses((status = 200, description = "One page of the statement", body = Statement)))]
 pub async fn statement(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(number): ApiPath<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
@@ -295,7 +242,7 @@ pub struct PreviewQuery {
 #[utoipa::path(get, path = "/api/v1/cards/{number}/recharge-preview", params(("number" = CardNumberText, Path), PreviewQuery),
     responses((status = 200, description = "What the recharge would earn; nothing is booked", body = Quote)))]
 pub async fn recharge_preview(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(number): ApiPath<String>,
     ApiQuery(q): ApiQuery<PreviewQuery>,
@@ -330,95 +277,31 @@ pub struct RechargeBody {
     params(("number" = CardNumberText, Path), IdempotencyKey),
     responses((status = 201, description = "The recharge, booked (or the first answer to this key, replayed)", body = Recharged)))]
 pub async fn recharge(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(number): ApiPath<String>,
     req: MoneyRequest<RechargeBody>,
-) -> AppResult<Response> {
-    let now = state.now();
-    authorize(&actor, Action::Recharge, &Target::network())?;
-    let number = cards::parse_number(&number)?;
-    let amt = amount("amount", &req.body.amount)?;
-    if req
-        .body
-        .campaign_code
-        .as_ref()
-        .is_some_and(|c| c.len() > 64)
-    {
-        return Err(AppError::new(
-            Code::ValidationFailed,
-            "campaign_code: at most 64 characters",
-        ));
-    }
-    let body = &req.body;
-    idempotent(
-        &state,
-        &actor,
-        &req.key,
-        &req.hash,
-        StatusCode::CREATED,
-        |conn| {
-            let actor = actor.clone();
-            let number = number.clone();
-            let campaign = body.campaign_code.clone();
-            let station = body.station.clone();
-            let method = body.payment_method;
-            Box::pin(async move {
-                recharge::recharge(
-                    conn,
-                    &actor,
-                    RechargeRequest {
-                        number: &number,
-                        amount: amt,
-                        method,
-                        campaign_code: campaign.as_deref(),
-                        station: station.as_deref(),
-                    },
-                    now,
-                )
-                .await
-            })
-        },
-    )
-    .await
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct StatusChanged {
-    pub number: String,
-    pub status: cards::CardStatus,
-}
-
-async fn status_of(state: &AppState, number: &cards::CardNumber) -> AppResult<Json<StatusChanged>> {
-    let mut conn = state.db.pool().acquire().await?;
-    let card = cards::find(&mut conn, number).await?;
-    Ok(Json(StatusChanged {
-        number: card.number,
-        status: card.status,
-    }))
+) -> AppResult<Done<Recharged>> {
+    let order = counter::Recharge {
+        number: cards::parse_number(&number)?,
+        amount: amount("amount", &req.body.amount)?,
+        method: req.body.payment_method,
+        campaign_code: req.body.campaign_code,
+        station: req.body.station,
+    };
+    counter::recharge(&state, &actor, &req.key, order).await
 }
 
 /// 挂失: blacklists the card at every station at once.
 #[utoipa::path(post, path = "/api/v1/cards/{number}/loss-report", params(("number" = CardNumberText, Path)),
     responses((status = 200, description = "The card, now lost", body = StatusChanged)))]
 pub async fn loss_report(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(number): ApiPath<String>,
 ) -> AppResult<Json<StatusChanged>> {
-    let now = state.now();
-    authorize(&actor, Action::ReportLoss, &Target::network())?;
     let number = cards::parse_number(&number)?;
-    in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let number = number.clone();
-        Box::pin(async move {
-            let card = cards::find_for_update(conn, &number).await?;
-            life::report_lost(conn, &actor, &card, now).await
-        })
-    })
-    .await?;
-    status_of(&state, &number).await
+    Ok(Json(card_life::report_loss(&state, &actor, &number).await?))
 }
 
 /// A cashier unlocks a PIN-locked card.
@@ -426,29 +309,19 @@ pub async fn loss_report(
     params(("number" = CardNumberText, Path)),
     responses((status = 200, description = "The card, unlocked", body = StatusChanged)))]
 pub async fn unlock(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(number): ApiPath<String>,
     ApiJson(body): ApiJson<UnlockBody>,
 ) -> AppResult<Json<StatusChanged>> {
-    let now = state.now();
-    authorize(&actor, Action::ChangeCardLife, &Target::network())?;
     let number = cards::parse_number(&number)?;
-    let (pin, identity) = (body.pin.as_deref(), body.identity.as_ref());
-    sales::holders_pin(&state, &actor, &number, pin, identity.is_some()).await?;
-    in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let number = number.clone();
-        let identity = body.identity.clone();
-        let pin = body.pin.is_some();
-        Box::pin(async move {
-            let card = cards::find_for_update(conn, &number).await?;
-            let word = Word::offered(pin, identity.as_ref());
-            life::unlock(conn, &actor, &card, word, now).await
-        })
-    })
-    .await?;
-    status_of(&state, &number).await
+    let word = HolderWord {
+        pin: body.pin,
+        identity: body.identity,
+    };
+    Ok(Json(
+        card_life::unlock(&state, &actor, &number, &word).await?,
+    ))
 }
 
 /// A card-life change at the counter, with the holder's word: the card's
@@ -463,6 +336,17 @@ pub struct CounterBody {
     pub pin: Option<String>,
     /// The holder's ID document, when the PIN is forgotten or the card lost.
     pub identity: Option<Identity>,
+}
+
+impl CounterBody {
+    /// The holder's word and the station the change is made at.
+    fn word(self) -> (HolderWord, Option<String>) {
+        let word = HolderWord {
+            pin: self.pin,
+            identity: self.identity,
+        };
+        (word, self.station)
+    }
 }
 
 /// The holder's word on unlocking a card: their ID document (a locked
@@ -482,38 +366,14 @@ pub struct UnlockBody {
     params(("number" = CardNumberText, Path), IdempotencyKey),
     responses((status = 201, description = "The new card, holding the old card's balance", body = life::Replaced)))]
 pub async fn replacement(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(number): ApiPath<String>,
     req: MoneyRequest<CounterBody>,
-) -> AppResult<Response> {
-    let now = state.now();
-    authorize(&actor, Action::ChangeCardLife, &Target::network())?;
+) -> AppResult<Done<life::Replaced>> {
     let number = cards::parse_number(&number)?;
-    let wait = state.settings.replacement_wait_hours;
-    let station = req.body.station.clone();
-    let (pin, identity) = (req.body.pin.as_deref(), req.body.identity.as_ref());
-    sales::holders_pin(&state, &actor, &number, pin, identity.is_some()).await?;
-    let (pin, identity) = (pin.is_some(), req.body.identity.clone());
-    idempotent(
-        &state,
-        &actor,
-        &req.key,
-        &req.hash,
-        StatusCode::CREATED,
-        |conn| {
-            let actor = actor.clone();
-            let number = number.clone();
-            let station = station.clone();
-            let identity = identity.clone();
-            Box::pin(async move {
-                let card = cards::find_for_update(conn, &number).await?;
-                let word = Word::offered(pin, identity.as_ref());
-                life::replace(conn, &actor, &card, word, wait, station.as_deref(), now).await
-            })
-        },
-    )
-    .await
+    let (word, station) = req.body.word();
+    card_life::replace(&state, &actor, &req.key, &number, &word, station.as_deref()).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -539,59 +399,24 @@ pub struct ConversionBody {
     params(("number" = CardNumberText, Path)),
     responses((status = 200, description = "The card, now personal", body = CardView)))]
 pub async fn conversion(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(number): ApiPath<String>,
     ApiJson(body): ApiJson<ConversionBody>,
 ) -> AppResult<Json<CardView>> {
-    let now = state.now();
-    authorize(&actor, Action::ChangeCardLife, &Target::network())?;
     let number = cards::parse_number(&number)?;
-    if let Some(c) = &body.customer {
-        c.validate()?;
-    }
-    if let Some(p) = &body.new_pin {
-        pin::protect(&state.keys.pin, p)?;
-    }
-    let identity = body.identity.as_ref();
-    sales::holders_pin(
-        &state,
-        &actor,
-        &number,
-        body.pin.as_deref(),
-        identity.is_some(),
-    )
-    .await?;
-    let key = state.keys.pin.clone();
-    let view = in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let number = number.clone();
-        let customer = body.customer.clone();
-        let new_pin = body.new_pin.clone();
-        let pin = body.pin.is_some();
-        let identity = body.identity.clone();
-        let key = key.clone();
-        let customer_id = body.customer_id;
-        Box::pin(async move {
-            let card = cards::find_for_update(conn, &number).await?;
-            let holder = life::Holder::from_request(customer_id, customer.as_ref())?;
-            let word = Word::offered(pin, identity.as_ref());
-            life::convert(
-                conn,
-                &actor,
-                &card,
-                word,
-                holder,
-                new_pin.as_deref().map(|p| (&key, p)),
-                now,
-            )
-            .await?;
-            let card = cards::find_for_update(conn, &number).await?;
-            cards::view(conn, &card, &actor).await
-        })
-    })
-    .await?;
-    Ok(Json(view))
+    let order = card_life::Conversion {
+        customer_id: body.customer_id,
+        customer: body.customer,
+        word: HolderWord {
+            pin: body.pin,
+            identity: body.identity,
+        },
+        new_pin: body.new_pin,
+    };
+    Ok(Json(
+        card_life::convert(&state, &actor, &number, order).await?,
+    ))
 }
 
 /// Closes the card: principal refunded in cash, unspent bonus clawed back.
@@ -599,35 +424,12 @@ pub async fn conversion(
     params(("number" = CardNumberText, Path), IdempotencyKey),
     responses((status = 200, description = "The card, closed, with what was refunded and clawed back", body = life::Closed)))]
 pub async fn closure(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(number): ApiPath<String>,
     req: MoneyRequest<CounterBody>,
-) -> AppResult<Response> {
-    let now = state.now();
-    authorize(&actor, Action::ChangeCardLife, &Target::network())?;
+) -> AppResult<Done<life::Closed>> {
     let number = cards::parse_number(&number)?;
-    let station = req.body.station.clone();
-    let (pin, identity) = (req.body.pin.as_deref(), req.body.identity.as_ref());
-    sales::holders_pin(&state, &actor, &number, pin, identity.is_some()).await?;
-    let (pin, identity) = (pin.is_some(), req.body.identity.clone());
-    idempotent(
-        &state,
-        &actor,
-        &req.key,
-        &req.hash,
-        StatusCode::OK,
-        |conn| {
-            let actor = actor.clone();
-            let number = number.clone();
-            let station = station.clone();
-            let identity = identity.clone();
-            Box::pin(async move {
-                let card = cards::find_for_update(conn, &number).await?;
-                let word = Word::offered(pin, identity.as_ref());
-                life::close(conn, &actor, &card, word, station.as_deref(), now).await
-            })
-        },
-    )
-    .await
+    let (word, station) = req.body.word();
+    card_life::close(&state, &actor, &req.key, &number, &word, station.as_deref()).await
 }

@@ -1,32 +1,20 @@
 //! The card's chip at the counter: read, personalise, load (圈存), fuel
 //! under grey lock, and purchase records uploaded from pumps.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::super::AppState;
-use super::super::extract::{ApiJson, MoneyRequest, in_transaction, json_response};
+use super::super::extract::{ApiJson, MoneyRequest};
 use super::amount;
+use crate::actions::{App, Done, chip, once};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, authorize_role};
 use crate::cards;
-use crate::chip::{self, Desk, fills, loads, read, uploads};
+use crate::chip::{fills, loads, read, uploads};
 use crate::error::{AppError, AppResult, Code};
-
-/// The reader at this counter, or why there is none.
-fn desk(state: &AppState) -> AppResult<Arc<Desk>> {
-    state.chip.clone().ok_or_else(|| {
-        AppError::new(
-            Code::ReaderNotConfigured,
-            "no card reader is configured for this server (serve --reader, issuer keys)",
-        )
-    })
-}
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -40,29 +28,16 @@ pub struct ReadBody {
 #[utoipa::path(post, path = "/api/v1/chip/read", request_body = ReadBody,
     responses((status = 200, body = read::ChipView)))]
 pub async fn read_card(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiJson(body): ApiJson<ReadBody>,
 ) -> AppResult<Json<read::ChipView>> {
-    let now = state.now();
-    authorize_role(&actor, Action::WorkChip)?;
     let expected = body
         .card_number
         .as_deref()
         .map(cards::parse_number)
         .transpose()?;
-    let db = state.db.clone();
-    let tz = state.settings.time_zone;
-    let view = chip::at_counter(
-        desk(&state)?,
-        db,
-        actor,
-        tz,
-        now,
-        move |host, desk, transport| read::read(host, desk, transport, expected.as_ref()),
-    )
-    .await?;
-    Ok(Json(view))
+    Ok(Json(chip::read(&state, &actor, expected).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -81,31 +56,13 @@ pub struct LoadBody {
     params(("Idempotency-Key" = String, Header)),
     responses((status = 201, body = loads::Loaded)))]
 pub async fn load(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     req: MoneyRequest<LoadBody>,
-) -> AppResult<Response> {
-    let now = state.now();
-    authorize_role(&actor, Action::WorkChip)?;
-    let request = loads::LoadRequest {
-        number: cards::parse_number(&req.body.card_number)?,
-        amount: amount("amount", &req.body.amount)?,
-        key: req.key,
-        hash: req.hash,
-        station_id: actor.station_id,
-    };
-    let db = state.db.clone();
-    let tz = state.settings.time_zone;
-    let (status, body) = chip::at_counter(
-        desk(&state)?,
-        db,
-        actor,
-        tz,
-        now,
-        move |host, desk, transport| loads::load(host, desk, transport, &request),
-    )
-    .await?;
-    Ok(json_response(status, body))
+) -> AppResult<Done<loads::Loaded>> {
+    let number = cards::parse_number(&req.body.card_number)?;
+    let amount = amount("amount", &req.body.amount)?;
+    chip::load(&state, &actor, req.key, number, amount).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -124,35 +81,18 @@ pub struct FillBody {
 #[utoipa::path(post, path = "/api/v1/chip/fills", request_body = FillBody,
     responses((status = 201, body = fills::FillStarted)))]
 pub async fn start_fill(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiJson(body): ApiJson<FillBody>,
-) -> AppResult<Response> {
-    let now = state.now();
-    authorize_role(&actor, Action::WorkChip)?;
-    let number = cards::parse_number(&body.card_number)?;
-    let db = state.db.clone();
-    let tz = state.settings.time_zone;
-    let started = chip::at_counter(
-        desk(&state)?,
-        db,
-        actor,
-        tz,
-        now,
-        move |host, desk, transport| {
-            fills::start(
-                host,
-                desk,
-                transport,
-                &number,
-                body.pin.as_deref(),
-                &body.product,
-                body.station.as_deref(),
-            )
-        },
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(started)).into_response())
+) -> AppResult<(StatusCode, Json<fills::FillStarted>)> {
+    let fill = chip::Fill {
+        number: cards::parse_number(&body.card_number)?,
+        pin: body.pin,
+        product: body.product,
+        station: body.station,
+    };
+    let started = chip::start_fill(&state, &actor, fill).await?;
+    Ok((StatusCode::CREATED, Json(started)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -170,25 +110,13 @@ pub struct FinishBody {
     params(("id" = i64, Path)),
     responses((status = 200, body = fills::FillFinished)))]
 pub async fn finish_fill(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     super::ApiPath(id): super::ApiPath<i64>,
     ApiJson(body): ApiJson<FinishBody>,
 ) -> AppResult<Json<fills::FillFinished>> {
-    let now = state.now();
-    authorize_role(&actor, Action::FinishFill)?;
     let amount = super::amount_or_zero("amount", &body.amount)?;
-    let finished = fills::finish(
-        &state.db,
-        desk(&state)?,
-        &actor,
-        id,
-        amount,
-        state.settings.time_zone,
-        now,
-    )
-    .await?;
-    Ok(Json(finished))
+    Ok(Json(chip::finish_fill(&state, &actor, id, amount).await?))
 }
 
 #[derive(Clone, Deserialize, utoipa::ToSchema)]
@@ -219,27 +147,23 @@ pub struct UploadBody {
     responses((status = 201, body = uploads::Uploaded),
               (status = 200, description = "Posted before: the first posting", body = uploads::Uploaded)))]
 pub async fn upload_purchase(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiJson(body): ApiJson<UploadBody>,
 ) -> AppResult<Response> {
-    let now = state.now();
     authorize_role(&actor, Action::WorkChip)?;
-    let desk = desk(&state)?;
+    let desk = chip::desk(&state)?;
     let number = cards::parse_number(&body.card_number)?;
     let amount = amount("amount", &body.amount)?;
-    let uploaded = in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let desk = desk.clone();
-        let number = number.clone();
-        let body = body.clone();
+    let (body, desk, number) = (&body, &desk, &number);
+    let uploaded = once(&state, &actor, |conn, at| {
         Box::pin(async move {
             uploads::upload(
                 conn,
                 &*desk.keys,
-                &actor,
+                at.actor,
                 &uploads::Upload {
-                    number: &number,
+                    number,
                     terminal: &body.terminal,
                     terminal_ttc: body.terminal_ttc,
                     offline_ttc: body.offline_ttc,
@@ -249,7 +173,7 @@ pub async fn upload_purchase(
                     tac: &body.tac,
                     station: body.station.as_deref(),
                 },
-                now,
+                at.now,
             )
             .await
         })
@@ -279,24 +203,11 @@ pub struct PersonaliseBody {
 #[utoipa::path(post, path = "/api/v1/chip/personalise", request_body = PersonaliseBody,
     responses((status = 201, body = read::ChipView)))]
 pub async fn personalise(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiJson(body): ApiJson<PersonaliseBody>,
-) -> AppResult<Response> {
-    let now = state.now();
-    authorize_role(&actor, Action::WorkChip)?;
+) -> AppResult<(StatusCode, Json<read::ChipView>)> {
     let number = cards::parse_number(&body.card_number)?;
-    chip::issue::issue(&state.db, desk(&state)?, &actor, &number, &body.pin, now).await?;
-    let db = state.db.clone();
-    let tz = state.settings.time_zone;
-    let view = chip::at_counter(
-        desk(&state)?,
-        db,
-        actor,
-        tz,
-        now,
-        move |host, desk, transport| read::read(host, desk, transport, Some(&number)),
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(view)).into_response())
+    let view = chip::personalise(&state, &actor, number, &body.pin).await?;
+    Ok((StatusCode::CREATED, Json(view)))
 }

@@ -8,9 +8,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::super::AppState;
-use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction};
+use super::super::extract::{ApiJson, MoneyRequest};
 use super::{ApiPath, ApiQuery, EmptyBody, IdempotencyKey};
+use crate::actions::App;
+use crate::actions::fleet::Acknowledgement;
+use crate::actions::{Done, idempotent, once};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::customers::{self, CustomerKind};
@@ -37,24 +39,22 @@ async fn company_of(conn: &mut crate::db::Conn, company: i64) -> AppResult<()> {
 #[utoipa::path(post, path = "/api/v1/fleet/{company}/vehicles", request_body = VehicleInput, params(("company" = i64, Path, description = "The company (its customer id)")),
     responses((status = 201, description = "The vehicle", body = Vehicle)))]
 pub async fn add_vehicle(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<VehicleInput>,
 ) -> AppResult<(StatusCode, Json<Vehicle>)> {
-    let now = state.now();
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let new = body.validate()?;
-    let v = in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let new = new.clone();
+    let new = &new;
+    let v = once(&state, &actor, |conn, at| {
         Box::pin(async move {
             company_of(conn, company).await?;
-            let v = vehicles::create(conn, company, &new, now).await?;
+            let v = vehicles::create(conn, company, new, at.now).await?;
             crate::audit::record(
                 conn,
-                now,
-                Some(actor.user_id),
+                at.now,
+                Some(at.actor.user_id),
                 "vehicle_add",
                 &v.plate,
                 serde_json::json!({"company": company}),
@@ -71,7 +71,7 @@ pub async fn add_vehicle(
 #[utoipa::path(get, path = "/api/v1/fleet/{company}/vehicles", params(("company" = i64, Path, description = "The company (its customer id)")),
     responses((status = 200, description = "The vehicles", body = Vec<Vehicle>)))]
 pub async fn list_vehicles(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
 ) -> AppResult<Json<Vec<Vehicle>>> {
@@ -105,12 +105,11 @@ pub struct OverrideGranted {
     params(("company" = i64, Path, description = "The company (its customer id)"), ("plate" = String, Path, description = "The vehicle's plate", max_length = 16)),
     responses((status = 201, description = "The override, waiting for the vehicle's next sale", body = OverrideGranted)))]
 pub async fn grant_override(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath((company, plate)): ApiPath<(i64, String)>,
     ApiJson(body): ApiJson<OverrideBody>,
 ) -> AppResult<(StatusCode, Json<OverrideGranted>)> {
-    let now = state.now();
     authorize(&actor, Action::GrantOverride, &Target::company(company))?;
     let control = Control::parse(&body.control).ok_or_else(|| {
         AppError::new(
@@ -125,18 +124,18 @@ pub async fn grant_override(
             "valid_hours: 1 to 72",
         ));
     }
-    let granted = in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let plate = plate.clone();
-        let reason = body.reason.clone();
+    let (body, plate) = (&body, &plate);
+    let granted = once(&state, &actor, |conn, at| {
         Box::pin(async move {
-            let v = vehicles::by_plate(conn, company, &plate).await?;
-            let id = usage::grant_override(conn, v.id, control, &reason, actor.user_id, hours, now)
-                .await?;
+            let reason = &body.reason;
+            let v = vehicles::by_plate(conn, company, plate).await?;
+            let id =
+                usage::grant_override(conn, v.id, control, reason, at.actor.user_id, hours, at.now)
+                    .await?;
             crate::audit::record(
                 conn,
-                now,
-                Some(actor.user_id),
+                at.now,
+                Some(at.actor.user_id),
                 "limit_override",
                 &v.plate,
                 serde_json::json!({"control": control, "reason": reason}),
@@ -157,25 +156,23 @@ pub async fn grant_override(
 #[utoipa::path(put, path = "/api/v1/fleet/{company}/policy", request_body = Policy, params(("company" = i64, Path, description = "The company (its customer id)")),
     responses((status = 200, description = "The policy saved", body = Policy)))]
 pub async fn put_policy(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
     ApiJson(policy): ApiJson<Policy>,
 ) -> AppResult<Json<Policy>> {
-    let now = state.now();
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     policy.validate()?;
-    in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let policy = policy.clone();
+    let saved = &policy;
+    once(&state, &actor, |conn, at| {
         Box::pin(async move {
             company_of(conn, company).await?;
-            allocation::save_policy(conn, company, &policy, actor.user_id, now).await?;
+            allocation::save_policy(conn, company, saved, at.actor.user_id, at.now).await?;
             crate::audit::record(
                 conn,
-                now,
-                Some(actor.user_id),
-                "policy_save",
+                at.now,
+                Some(at.actor.user_id),
+                "saved_save",
                 &company.to_string(),
                 serde_json::json!({}),
             )
@@ -189,7 +186,7 @@ pub async fn put_policy(
 #[utoipa::path(get, path = "/api/v1/fleet/{company}/policy", params(("company" = i64, Path, description = "The company (its customer id)")),
     responses((status = 200, description = "The policy", body = Policy)))]
 pub async fn get_policy(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
 ) -> AppResult<Json<Policy>> {
@@ -209,25 +206,24 @@ pub struct DraftBody {
 #[utoipa::path(post, path = "/api/v1/fleet/{company}/allocations", request_body = DraftBody, params(("company" = i64, Path, description = "The company (its customer id)")),
     responses((status = 201, description = "The month's plan (the existing one if it was drafted before)", body = Plan)))]
 pub async fn draft_plan(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<DraftBody>,
 ) -> AppResult<(StatusCode, Json<Plan>)> {
-    let now = state.now();
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     allocation::parse_month(&body.month)?;
-    let plan = in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let month = body.month.clone();
+    let body = &body;
+    let plan = once(&state, &actor, |conn, at| {
         Box::pin(async move {
-            let plan = allocation::draft(conn, company, &month, now).await?;
+            let month = &body.month;
+            let plan = allocation::draft(conn, company, month, at.now).await?;
             crate::audit::record(
                 conn,
-                now,
-                Some(actor.user_id),
+                at.now,
+                Some(at.actor.user_id),
                 "allocation_draft",
-                &month,
+                month,
                 serde_json::json!({"company": company}),
             )
             .await?;
@@ -241,7 +237,7 @@ pub async fn draft_plan(
 #[utoipa::path(get, path = "/api/v1/fleet/{company}/allocations/{month}", params(("company" = i64, Path, description = "The company (its customer id)"), ("month" = MonthText, Path)),
     responses((status = 200, description = "The month's plan", body = Plan)))]
 pub async fn get_plan(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath((company, month)): ApiPath<(i64, String)>,
 ) -> AppResult<Json<Plan>> {
@@ -266,26 +262,24 @@ pub struct LineBody {
     params(("company" = i64, Path, description = "The company (its customer id)"), ("month" = MonthText, Path), ("plate" = String, Path, description = "The vehicle's plate", max_length = 16)),
     responses((status = 200, description = "The plan with the line changed", body = Plan)))]
 pub async fn edit_line(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath((company, month, plate)): ApiPath<(i64, String, String)>,
     ApiJson(body): ApiJson<LineBody>,
 ) -> AppResult<Json<Plan>> {
-    let now = state.now();
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let amount = super::amount_or_zero("amount", &body.amount)?;
-    let plan = in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let (month, plate, reason) = (month.clone(), plate.clone(), body.reason.clone());
+    let (body, month, plate) = (&body, &month, &plate);
+    let plan = once(&state, &actor, |conn, at| {
         Box::pin(async move {
-            let plan =
-                allocation::edit_line(conn, company, &month, &plate, amount, &reason).await?;
+            let (month, plate, reason) = (&month, &plate, &body.reason);
+            let plan = allocation::edit_line(conn, company, month, plate, amount, reason).await?;
             crate::audit::record(
                 conn,
-                now,
-                Some(actor.user_id),
+                at.now,
+                Some(at.actor.user_id),
                 "allocation_edit",
-                &plate,
+                plate,
                 serde_json::json!({"month": month, "amount": amount}),
             )
             .await?;
@@ -301,26 +295,17 @@ pub async fn edit_line(
     params(("company" = i64, Path, description = "The company (its customer id)"), ("month" = MonthText, Path), IdempotencyKey),
     responses((status = 200, description = "The plan, approved and funded (or the first answer to this key, replayed)", body = Approved)))]
 pub async fn approve_plan(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath((company, month)): ApiPath<(i64, String)>,
     req: MoneyRequest<EmptyBody>,
-) -> AppResult<Response> {
-    let now = state.now();
+) -> AppResult<Done<Approved>> {
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     allocation::parse_month(&month)?;
-    idempotent(
-        &state,
-        &actor,
-        &req.key,
-        &req.hash,
-        StatusCode::OK,
-        |conn| {
-            let actor = actor.clone();
-            let month = month.clone();
-            Box::pin(async move { allocation::approve(conn, &actor, company, &month, now).await })
-        },
-    )
+    let month = &month;
+    idempotent(&state, &actor, &req.key, StatusCode::OK, |conn, at| {
+        Box::pin(async move { allocation::approve(conn, at.actor, company, month, at.now).await })
+    })
     .await
 }
 
@@ -359,34 +344,34 @@ fn csv_text(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> AppResu
     params(("company" = i64, Path, description = "The company (its customer id)")),
     responses((status = 201, description = "How many vehicles were imported", body = Imported)))]
 pub async fn import_vehicles(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<(StatusCode, Json<Imported>)> {
-    let now = state.now();
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let body = csv_text(&headers, body)?;
     let rows = csv_io::parse(body.as_str()).map_err(csv_io::rejected)?;
     let n = rows.len();
-    in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let rows = rows.clone();
+    let rows = &rows;
+    once(&state, &actor, |conn, at| {
         Box::pin(async move {
             company_of(conn, company).await?;
             for (i, v) in rows.iter().enumerate() {
-                vehicles::create(conn, company, v, now).await.map_err(|e| {
-                    csv_io::rejected(vec![csv_io::RowError {
-                        line: u64::try_from(i).unwrap_or(0) + 2,
-                        reason: e.message,
-                    }])
-                })?;
+                vehicles::create(conn, company, v, at.now)
+                    .await
+                    .map_err(|e| {
+                        csv_io::rejected(vec![csv_io::RowError {
+                            line: u64::try_from(i).unwrap_or(0) + 2,
+                            reason: e.message,
+                        }])
+                    })?;
             }
             crate::audit::record(
                 conn,
-                now,
-                Some(actor.user_id),
+                at.now,
+                Some(at.actor.user_id),
                 "vehicle_import",
                 &company.to_string(),
                 serde_json::json!({"rows": rows.len()}),
@@ -402,7 +387,7 @@ pub async fn import_vehicles(
 #[utoipa::path(get, path = "/api/v1/fleet/{company}/vehicles.csv", params(("company" = i64, Path, description = "The company (its customer id)")),
     responses((status = 200, description = "The vehicles as CSV", content_type = "text/csv", body = String)))]
 pub async fn export_vehicles(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
 ) -> AppResult<Response> {
@@ -460,7 +445,7 @@ fn thresholds(q: &ReviewQuery) -> AppResult<review::Thresholds> {
 }
 
 async fn load_review(
-    state: &AppState,
+    state: &App,
     actor: &Actor,
     company: i64,
     q: &ReviewQuery,
@@ -478,7 +463,7 @@ async fn load_review(
 #[utoipa::path(get, path = "/api/v1/fleet/{company}/reports/monthly", params(("company" = i64, Path, description = "The company (its customer id)"), ReviewQuery),
     responses((status = 200, description = "The month's review", body = review::Review)))]
 pub async fn monthly_review(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
     ApiQuery(q): ApiQuery<ReviewQuery>,
@@ -490,7 +475,7 @@ pub async fn monthly_review(
 #[utoipa::path(get, path = "/api/v1/fleet/{company}/reports/monthly.csv", params(("company" = i64, Path, description = "The company (its customer id)"), ReviewQuery),
     responses((status = 200, description = "The review's vehicle table as CSV", content_type = "text/csv", body = String)))]
 pub async fn monthly_review_csv(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
     ApiQuery(q): ApiQuery<ReviewQuery>,
@@ -526,46 +511,17 @@ pub struct AckBody {
 #[utoipa::path(post, path = "/api/v1/fleet/{company}/anomalies/ack", request_body = AckBody, params(("company" = i64, Path, description = "The company (its customer id)")),
     responses((status = 204, description = "Acknowledged")))]
 pub async fn acknowledge(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<AckBody>,
 ) -> AppResult<StatusCode> {
-    let now = state.now();
-    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
-    let kind = review::AnomalyKind::parse(&body.kind).ok_or_else(|| {
-        AppError::new(
-            Code::ValidationFailed,
-            format!("unknown anomaly kind {:?}", body.kind),
-        )
-    })?;
-    in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let justification = body.justification.clone();
-        let sale_id = body.sale_id;
-        Box::pin(async move {
-            review::acknowledge(
-                conn,
-                company,
-                sale_id,
-                kind,
-                &justification,
-                actor.user_id,
-                now,
-            )
-            .await?;
-            crate::audit::record(
-                conn,
-                now,
-                Some(actor.user_id),
-                "anomaly_ack",
-                &sale_id.to_string(),
-                serde_json::json!({"kind": kind, "justification": justification}),
-            )
-            .await
-        })
-    })
-    .await?;
+    let ack = Acknowledgement {
+        sale_id: body.sale_id,
+        kind: body.kind,
+        justification: body.justification,
+    };
+    crate::actions::fleet::acknowledge(&state, &actor, company, &ack).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -604,24 +560,23 @@ pub enum LoanStepName {
 #[utoipa::path(post, path = "/api/v1/fleet/{company}/topups", request_body = TopUpBody, params(("company" = i64, Path, description = "The company (its customer id)")),
     responses((status = 201, description = "The request, waiting for a decision", body = requests::TopUp)))]
 pub async fn request_topup(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<TopUpBody>,
 ) -> AppResult<(StatusCode, Json<requests::TopUp>)> {
-    let now = state.now();
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let amount = super::amount("amount", &body.amount)?;
-    let t = in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let (plate, reason) = (body.plate.clone(), body.reason.clone());
+    let body = &body;
+    let t = once(&state, &actor, |conn, at| {
         Box::pin(async move {
-            let t = requests::request_topup(conn, &actor, company, &plate, amount, &reason, now)
+            let (plate, reason) = (&body.plate, &body.reason);
+            let t = requests::request_topup(conn, at.actor, company, plate, amount, reason, at.now)
                 .await?;
             crate::audit::record(
                 conn,
-                now,
-                Some(actor.user_id),
+                at.now,
+                Some(at.actor.user_id),
                 "topup_request",
                 &t.plate,
                 serde_json::json!({"id": t.id, "amount": amount}),
@@ -639,12 +594,11 @@ pub async fn request_topup(
     params(("company" = i64, Path, description = "The company (its customer id)"), ("id" = i64, Path, description = "The top-up request id"), ("decision" = TopUpDecision, Path), IdempotencyKey),
     responses((status = 200, description = "The request, decided (or the first answer to this key, replayed)", body = requests::TopUp)))]
 pub async fn decide_topup(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath((company, id, decision)): ApiPath<(i64, i64, String)>,
     req: MoneyRequest<EmptyBody>,
-) -> AppResult<Response> {
-    let now = state.now();
+) -> AppResult<Done<requests::TopUp>> {
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let approve = match decision.as_str() {
         "approval" => true,
@@ -652,29 +606,22 @@ pub async fn decide_topup(
         _ => return Err(AppError::new(Code::NotFound, "no such route")),
     };
     let tz = state.settings.time_zone;
-    idempotent(
-        &state,
-        &actor,
-        &req.key,
-        &req.hash,
-        StatusCode::OK,
-        |conn| {
-            let actor = actor.clone();
-            Box::pin(async move {
-                let t = requests::decide_topup(conn, &actor, company, id, approve, tz, now).await?;
-                crate::audit::record(
-                    conn,
-                    now,
-                    Some(actor.user_id),
-                    "topup_decision",
-                    &t.plate,
-                    serde_json::json!({"id": id, "status": t.status}),
-                )
-                .await?;
-                Ok(t)
-            })
-        },
-    )
+    idempotent(&state, &actor, &req.key, StatusCode::OK, |conn, at| {
+        Box::pin(async move {
+            let t =
+                requests::decide_topup(conn, at.actor, company, id, approve, tz, at.now).await?;
+            crate::audit::record(
+                conn,
+                at.now,
+                Some(at.actor.user_id),
+                "topup_decision",
+                &t.plate,
+                serde_json::json!({"id": id, "status": t.status}),
+            )
+            .await?;
+            Ok(t)
+        })
+    })
     .await
 }
 
@@ -682,22 +629,20 @@ pub async fn decide_topup(
 #[utoipa::path(post, path = "/api/v1/fleet/{company}/loans", request_body = requests::LoanRequest, params(("company" = i64, Path, description = "The company (its customer id)")),
     responses((status = 201, description = "The loan, waiting for approval", body = requests::Loan)))]
 pub async fn request_loan(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<requests::LoanRequest>,
 ) -> AppResult<(StatusCode, Json<requests::Loan>)> {
-    let now = state.now();
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
-    let l = in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let body = body.clone();
+    let body = &body;
+    let l = once(&state, &actor, |conn, at| {
         Box::pin(async move {
-            let l = requests::request_loan(conn, &actor, company, &body, now).await?;
+            let l = requests::request_loan(conn, at.actor, company, body, at.now).await?;
             crate::audit::record(
                 conn,
-                now,
-                Some(actor.user_id),
+                at.now,
+                Some(at.actor.user_id),
                 "loan_request",
                 &l.plate,
                 serde_json::json!({"id": l.id}),
@@ -714,7 +659,7 @@ pub async fn request_loan(
 #[utoipa::path(get, path = "/api/v1/fleet/{company}/loans/{id}", params(("company" = i64, Path, description = "The company (its customer id)"), ("id" = i64, Path, description = "The loan id")),
     responses((status = 200, description = "The loan", body = requests::Loan)))]
 pub async fn get_loan(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath((company, id)): ApiPath<(i64, i64)>,
 ) -> AppResult<Json<requests::Loan>> {
@@ -728,11 +673,10 @@ pub async fn get_loan(
     params(("company" = i64, Path, description = "The company (its customer id)"), ("id" = i64, Path, description = "The loan id"), ("step" = LoanStepName, Path)),
     responses((status = 200, description = "The loan after the step", body = requests::Loan)))]
 pub async fn loan_step(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath((company, id, step)): ApiPath<(i64, i64, String)>,
 ) -> AppResult<Json<requests::Loan>> {
-    let now = state.now();
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let step = match step.as_str() {
         "approval" => requests::LoanStep::Approve,
@@ -741,14 +685,13 @@ pub async fn loan_step(
         "return" => requests::LoanStep::Return,
         _ => return Err(AppError::new(Code::NotFound, "no such route")),
     };
-    let l = in_transaction(&state, |conn| {
-        let actor = actor.clone();
+    let l = once(&state, &actor, |conn, at| {
         Box::pin(async move {
-            let l = requests::loan_step(conn, &actor, company, id, step, now).await?;
+            let l = requests::loan_step(conn, at.actor, company, id, step, at.now).await?;
             crate::audit::record(
                 conn,
-                now,
-                Some(actor.user_id),
+                at.now,
+                Some(at.actor.user_id),
                 "loan_step",
                 &l.plate,
                 serde_json::json!({"id": id, "status": l.status}),
@@ -770,22 +713,20 @@ pub struct CashRecorded {
 #[utoipa::path(post, path = "/api/v1/fleet/{company}/cash-refuels", request_body = requests::CashRefuelRequest, params(("company" = i64, Path, description = "The company (its customer id)")),
     responses((status = 201, description = "The cash refuel, recorded", body = CashRecorded)))]
 pub async fn record_cash(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<requests::CashRefuelRequest>,
 ) -> AppResult<(StatusCode, Json<CashRecorded>)> {
-    let now = state.now();
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
-    let id = in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let body = body.clone();
+    let body = &body;
+    let id = once(&state, &actor, |conn, at| {
         Box::pin(async move {
-            let id = requests::record_cash(conn, &actor, company, &body, now).await?;
+            let id = requests::record_cash(conn, at.actor, company, body, at.now).await?;
             crate::audit::record(
                 conn,
-                now,
-                Some(actor.user_id),
+                at.now,
+                Some(at.actor.user_id),
                 "cash_refuel",
                 &body.plate,
                 serde_json::json!({"id": id, "reason": body.reason}),

@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde::Deserialize;
 
-use super::super::AppState;
-use super::super::extract::{ApiJson, MoneyRequest, idempotent, in_transaction};
+use super::super::extract::{ApiJson, MoneyRequest};
 use super::{ApiPath, ApiQuery, EmptyBody, IdempotencyKey, amount, amount_or_zero};
+use crate::actions::App;
+use crate::actions::{Done, idempotent, once};
 use crate::auth::policy::{Action, Target, authorize, authorize_role};
 use crate::auth::{Actor, Role};
 use crate::cards;
@@ -41,11 +41,10 @@ pub struct HoldBody {
 #[utoipa::path(post, path = "/api/v1/holds", request_body = HoldBody, params(IdempotencyKey),
     responses((status = 201, description = "The hold, placed (or the first answer to this key, replayed)", body = holds::Hold)))]
 pub async fn place_hold(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     req: MoneyRequest<HoldBody>,
-) -> AppResult<Response> {
-    let now = state.now();
+) -> AppResult<Done<holds::Hold>> {
     authorize_role(&actor, Action::Sell)?;
     let body = &req.body;
     let number = cards::parse_number(&body.card_number)?;
@@ -65,49 +64,42 @@ pub async fn place_hold(
             "reference: at most 64 characters",
         ));
     }
-    super::sales::before_fuelling(&state, actor.user_id, &number, body.pin.as_deref()).await?;
-    idempotent(
-        &state,
-        &actor,
-        &req.key,
-        &req.hash,
-        StatusCode::CREATED,
-        |conn| {
-            let actor = actor.clone();
-            let number = number.clone();
-            let station = body.station.clone();
-            let reference = body.reference.clone();
-            Box::pin(async move {
-                let card = cards::find_for_update(conn, &number).await?;
-                card.ensure_can_spend()?;
-                let station = stations::for_counter(conn, &actor, station.as_deref()).await?;
-                let expires = now + minutes * 60_000_000;
-                let hold = holds::place(
-                    conn,
-                    &holds::NewHold {
-                        card_id: card.id,
-                        account_id: card.account_id,
-                        station_id: Some(station.id),
-                        amount: amt,
-                        expires_at: expires,
-                        reference: reference.as_deref(),
-                    },
-                    now,
-                )
-                .await?;
-                crate::audit::record(
-                    conn,
-                    now,
-                    Some(actor.user_id),
-                    "hold",
-                    &card.number,
-                    serde_json::json!({"hold": hold.id, "amount": amt}),
-                )
-                .await?;
-                Ok(hold)
-            })
-        },
-    )
+    crate::actions::counter::before_fuelling(&state, actor.user_id, &number, body.pin.as_deref())
+        .await?;
+    let number = &number;
+    idempotent(&state, &actor, &req.key, StatusCode::CREATED, |conn, at| {
+        Box::pin(async move {
+            let station = &body.station;
+            let reference = &body.reference;
+            let card = cards::find_for_update(conn, number).await?;
+            card.ensure_can_spend()?;
+            let station = stations::for_counter(conn, at.actor, station.as_deref()).await?;
+            let expires = at.now + minutes * 60_000_000;
+            let hold = holds::place(
+                conn,
+                &holds::NewHold {
+                    card_id: card.id,
+                    account_id: card.account_id,
+                    station_id: Some(station.id),
+                    amount: amt,
+                    expires_at: expires,
+                    reference: reference.as_deref(),
+                },
+                at.now,
+            )
+            .await?;
+            crate::audit::record(
+                conn,
+                at.now,
+                Some(at.actor.user_id),
+                "hold",
+                &card.number,
+                serde_json::json!({"hold": hold.id, "amount": amt}),
+            )
+            .await?;
+            Ok(hold)
+        })
+    })
     .await
 }
 
@@ -115,7 +107,7 @@ pub async fn place_hold(
 #[utoipa::path(get, path = "/api/v1/holds/{id}", params(("id" = i64, Path, description = "The hold id")),
     responses((status = 200, description = "The hold", body = holds::Hold)))]
 pub async fn get_hold(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<holds::Hold>> {
@@ -139,63 +131,54 @@ pub struct CaptureBody {
     params(("id" = i64, Path, description = "The hold id"), IdempotencyKey),
     responses((status = 200, description = "The hold, captured (or the first answer to this key, replayed)", body = holds::Hold)))]
 pub async fn capture_hold(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(id): ApiPath<i64>,
     req: MoneyRequest<CaptureBody>,
-) -> AppResult<Response> {
-    let now = state.now();
+) -> AppResult<Done<holds::Hold>> {
     authorize_role(&actor, Action::SettleHold)?;
     let amt = amount("amount", &req.body.amount)?;
-    idempotent(
-        &state,
-        &actor,
-        &req.key,
-        &req.hash,
-        StatusCode::OK,
-        |conn| {
-            let actor = actor.clone();
-            Box::pin(async move {
-                let hold = holds::get(conn, id).await?;
-                authorize(&actor, Action::SettleHold, &Target::at(hold.station_id))?;
-                let station = match hold.station_id {
-                    Some(s) => stations::get(conn, s).await?,
-                    None => stations::for_counter(conn, &actor, None).await?,
-                };
-                let op = ledger::record_operation(
-                    conn,
-                    Operation {
-                        at: now,
-                        kind: "hold_capture",
-                        card_id: Some(hold.card_id),
-                        station_id: Some(station.id),
-                        shift_id: None,
-                        user_id: Some(actor.user_id),
-                        detail: serde_json::json!({ "hold": id }),
-                    },
-                )
-                .await?;
-                let sales = ledger::system_account(
-                    conn,
-                    AccountKind::Sales,
-                    &format!("sales:{}", station.code),
-                    now,
-                )
-                .await?;
-                holds::capture(conn, id, amt, op, sales).await?;
-                crate::audit::record(
-                    conn,
-                    now,
-                    Some(actor.user_id),
-                    "hold_capture",
-                    &id.to_string(),
-                    serde_json::json!({"amount": amt}),
-                )
-                .await?;
-                holds::get(conn, id).await
-            })
-        },
-    )
+    idempotent(&state, &actor, &req.key, StatusCode::OK, |conn, at| {
+        Box::pin(async move {
+            let hold = holds::get(conn, id).await?;
+            authorize(at.actor, Action::SettleHold, &Target::at(hold.station_id))?;
+            let station = match hold.station_id {
+                Some(s) => stations::get(conn, s).await?,
+                None => stations::for_counter(conn, at.actor, None).await?,
+            };
+            let op = ledger::record_operation(
+                conn,
+                Operation {
+                    at: at.now,
+                    kind: "hold_capture",
+                    card_id: Some(hold.card_id),
+                    station_id: Some(station.id),
+                    shift_id: None,
+                    user_id: Some(at.actor.user_id),
+                    detail: serde_json::json!({ "hold": id }),
+                },
+            )
+            .await?;
+            let sales = ledger::system_account(
+                conn,
+                AccountKind::Sales,
+                &format!("sales:{}", station.code),
+                at.now,
+            )
+            .await?;
+            holds::capture(conn, id, amt, op, sales).await?;
+            crate::audit::record(
+                conn,
+                at.now,
+                Some(at.actor.user_id),
+                "hold_capture",
+                &id.to_string(),
+                serde_json::json!({"amount": amt}),
+            )
+            .await?;
+            holds::get(conn, id).await
+        })
+    })
     .await
 }
 
@@ -204,45 +187,36 @@ pub async fn capture_hold(
     params(("id" = i64, Path, description = "The hold id"), IdempotencyKey),
     responses((status = 200, description = "The hold, voided (or the first answer to this key, replayed)", body = holds::Hold)))]
 pub async fn void_hold(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(id): ApiPath<i64>,
     req: MoneyRequest<EmptyBody>,
-) -> AppResult<Response> {
-    let now = state.now();
+) -> AppResult<Done<holds::Hold>> {
     authorize_role(&actor, Action::SettleHold)?;
-    idempotent(
-        &state,
-        &actor,
-        &req.key,
-        &req.hash,
-        StatusCode::OK,
-        |conn| {
-            let actor = actor.clone();
-            Box::pin(async move {
-                let station = holds::get(conn, id).await?.station_id;
-                authorize(&actor, Action::SettleHold, &Target::at(station))?;
-                let hold = holds::void(conn, id, now).await?;
-                crate::audit::record(
-                    conn,
-                    now,
-                    Some(actor.user_id),
-                    "hold_void",
-                    &hold.id.to_string(),
-                    serde_json::json!({}),
-                )
-                .await?;
-                Ok(hold)
-            })
-        },
-    )
+    idempotent(&state, &actor, &req.key, StatusCode::OK, |conn, at| {
+        Box::pin(async move {
+            let station = holds::get(conn, id).await?.station_id;
+            authorize(at.actor, Action::SettleHold, &Target::at(station))?;
+            let hold = holds::void(conn, id, at.now).await?;
+            crate::audit::record(
+                conn,
+                at.now,
+                Some(at.actor.user_id),
+                "hold_void",
+                &hold.id.to_string(),
+                serde_json::json!({}),
+            )
+            .await?;
+            Ok(hold)
+        })
+    })
     .await
 }
 
 /// Checks the ledger invariants (admins).
 #[utoipa::path(get, path = "/api/v1/ledger/check",
     responses((status = 200, description = "The invariants checked; `ok` says whether they all hold", body = check::Report)))]
-pub async fn check(State(state): State<AppState>, actor: Actor) -> AppResult<Json<check::Report>> {
+pub async fn check(State(state): State<App>, actor: Actor) -> AppResult<Json<check::Report>> {
     authorize(&actor, Action::Audit, &Target::network())?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(check::run(&mut conn).await?))
@@ -259,23 +233,21 @@ pub struct OpenShift {
 #[utoipa::path(post, path = "/api/v1/shifts", request_body = Option<OpenShift>,
     responses((status = 201, description = "The user's open shift at the station (opened if there was none)", body = shifts::Shift)))]
 pub async fn open_shift(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiJson(body): ApiJson<OpenShift>,
 ) -> AppResult<(StatusCode, Json<shifts::Shift>)> {
-    let now = state.now();
     authorize_role(&actor, Action::WorkShift)?;
     let station = body.station;
-    let shift = in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let station = station.clone();
+    let station = &station;
+    let shift = once(&state, &actor, |conn, at| {
         Box::pin(async move {
-            let station = stations::for_counter(conn, &actor, station.as_deref()).await?;
-            let id = shifts::ensure_open(conn, station.id, actor.user_id, now).await?;
+            let station = stations::for_counter(conn, at.actor, station.as_deref()).await?;
+            let id = shifts::ensure_open(conn, station.id, at.actor.user_id, at.now).await?;
             crate::audit::record(
                 conn,
-                now,
-                Some(actor.user_id),
+                at.now,
+                Some(at.actor.user_id),
                 "shift_open",
                 &id.to_string(),
                 serde_json::json!({}),
@@ -299,7 +271,7 @@ pub struct ShiftQuery {
 #[utoipa::path(get, path = "/api/v1/shifts/current", params(ShiftQuery),
     responses((status = 200, description = "The open shift", body = shifts::Shift)))]
 pub async fn current_shift(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiQuery(q): ApiQuery<ShiftQuery>,
 ) -> AppResult<Json<shifts::Shift>> {
@@ -327,12 +299,11 @@ pub struct CloseShift {
 #[utoipa::path(post, path = "/api/v1/shifts/{id}/close", request_body = CloseShift, params(("id" = i64, Path, description = "The shift id")),
     responses((status = 200, description = "The shift, closed, with the counted difference", body = shifts::Shift)))]
 pub async fn close_shift(
-    State(state): State<AppState>,
+    State(state): State<App>,
     actor: Actor,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<CloseShift>,
 ) -> AppResult<Json<shifts::Shift>> {
-    let now = state.now();
     authorize_role(&actor, Action::CloseShift)?;
     let counted = shifts::Totals {
         cash: amount_or_zero("counted_cash", &body.counted_cash)?,
@@ -340,17 +311,16 @@ pub async fn close_shift(
         transfer: amount_or_zero("counted_transfer", &body.counted_transfer)?,
     };
     let own_only = (actor.role == Role::Cashier).then_some(actor.user_id);
-    let shift = in_transaction(&state, |conn| {
-        let actor = actor.clone();
-        let counted = counted.clone();
+    let counted = &counted;
+    let shift = once(&state, &actor, |conn, at| {
         Box::pin(async move {
             let station = shifts::get(conn, id).await?.station_id;
-            authorize(&actor, Action::CloseShift, &Target::at_station(station))?;
-            let s = shifts::close(conn, id, own_only, &counted, now).await?;
+            authorize(at.actor, Action::CloseShift, &Target::at_station(station))?;
+            let s = shifts::close(conn, id, own_only, counted, at.now).await?;
             crate::audit::record(
                 conn,
-                now,
-                Some(actor.user_id),
+                at.now,
+                Some(at.actor.user_id),
                 "shift_close",
                 &id.to_string(),
                 serde_json::json!({"difference": s.difference}),

@@ -15,11 +15,12 @@ use axum::http::request::Parts;
 use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
-use super::AppState;
+use crate::actions::App;
+use crate::cards::sale::Quantity;
 use crate::error::{AppError, AppResult, Code};
 use crate::money::{Litres, Money};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<App> {
     Router::new()
         .route("/auth/login", post(session::login))
         .route("/auth/logout", post(session::logout))
@@ -121,6 +122,18 @@ pub fn amount(field: &str, text: &str) -> AppResult<Money> {
     Money::parse_positive(text).map_err(|e| {
         AppError::new(Code::InvalidAmount, format!("{field} {text:?}: {e}")).with("field", field)
     })
+}
+
+/// A sale's quantity: exactly one of litres and the gross amount.
+pub fn quantity(litres_text: Option<&str>, amount_text: Option<&str>) -> AppResult<Quantity> {
+    match (litres_text, amount_text) {
+        (Some(l), None) => Ok(Quantity::Litres(litres("litres", l)?)),
+        (None, Some(a)) => Ok(Quantity::Amount(amount("amount", a)?)),
+        _ => Err(AppError::new(
+            Code::ValidationFailed,
+            "give either litres or amount (the gross amount), not both",
+        )),
+    }
 }
 
 /// Parses a non-negative amount field (a count of cash, a discount).

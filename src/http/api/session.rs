@@ -6,8 +6,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use super::super::AppState;
 use super::super::extract::{ApiJson, token_of};
+use crate::actions::App;
 use crate::auth::{Actor, Role, sessions, users};
 use crate::error::AppResult;
 
@@ -31,7 +31,7 @@ pub struct LoggedIn {
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = Login, security(()),
     responses((status = 200, description = "A new session", body = LoggedIn)))]
 pub async fn login(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiJson(body): ApiJson<Login>,
 ) -> AppResult<Json<LoggedIn>> {
     let (actor, token) = login_user(&state, &body.username, &body.password).await?;
@@ -44,16 +44,12 @@ pub async fn login(
 }
 
 /// Checks a password and opens a session; shared by the API and the pages.
-pub async fn login_user(
-    state: &AppState,
-    username: &str,
-    password: &str,
-) -> AppResult<(Actor, String)> {
+pub async fn login_user(state: &App, username: &str, password: &str) -> AppResult<(Actor, String)> {
     let now = state.now();
     let key = format!("login:{}", username.trim().to_lowercase());
     state
         .throttle
-        .check(&key, crate::http::throttle::LOGIN_FAILURES)?;
+        .check(&key, crate::auth::throttle::LOGIN_FAILURES)?;
     let mut conn = state.db.pool().acquire().await?;
     let actor = match users::authenticate(&mut conn, username.trim(), password).await {
         Ok(a) => a,
@@ -81,14 +77,14 @@ pub async fn login_user(
 /// Ends the session of the token sent, if any (logging out twice is no error).
 #[utoipa::path(post, path = "/api/v1/auth/logout", security((), ("bearer" = [])),
     responses((status = 204, description = "The session has ended")))]
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<StatusCode> {
+pub async fn logout(State(state): State<App>, headers: HeaderMap) -> AppResult<StatusCode> {
     let (mut parts, ()) = axum::http::Request::new(()).into_parts();
     parts.headers = headers;
     end_session(&state, &parts).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn end_session(state: &AppState, parts: &Parts) -> AppResult<()> {
+pub async fn end_session(state: &App, parts: &Parts) -> AppResult<()> {
     if let Some(token) = token_of(parts) {
         let mut conn = state.db.pool().acquire().await?;
         sessions::end(&mut conn, &token).await?;

@@ -9,37 +9,15 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{Cashier, error_box, page, t};
+use crate::actions::{App, Keyed, chip};
 use crate::cards;
-use crate::chip::{self, loads, read};
-use crate::error::{AppError, AppResult, Code};
-use crate::http::AppState;
+use crate::chip::read;
+use crate::error::{AppError, AppResult};
 use crate::http::api::amount;
-use crate::ledger::idempotency::request_hash;
 
-fn desk(state: &AppState) -> AppResult<std::sync::Arc<chip::Desk>> {
-    state.chip.clone().ok_or_else(|| {
-        AppError::new(
-            Code::ReaderNotConfigured,
-            "no card reader is configured for this counter",
-        )
-    })
-}
-
-async fn read_view(state: &AppState, c: &Cashier, number: &str) -> AppResult<read::ChipView> {
-    let now = state.now();
+async fn read_view(state: &App, c: &Cashier, number: &str) -> AppResult<read::ChipView> {
     let expected = cards::parse_number(number)?;
-    let db = state.db.clone();
-    let actor = c.actor.clone();
-    let tz = state.settings.time_zone;
-    chip::at_counter(
-        desk(state)?,
-        db,
-        actor,
-        tz,
-        now,
-        move |host, desk, transport| read::read(host, desk, transport, Some(&expected)),
-    )
-    .await
+    chip::read(state, &c.actor, Some(expected)).await
 }
 
 /// The chip panel: both balances side by side, what the read settled, and
@@ -114,7 +92,7 @@ fn chip_page(
 
 /// Reads the card in the reader.
 pub async fn read_card(
-    State(state): State<AppState>,
+    State(state): State<App>,
     c: Cashier,
     Path(number): Path<String>,
 ) -> Response {
@@ -131,20 +109,19 @@ pub struct PersonaliseForm {
 
 /// Writes the blank card in the reader as this card, then reads it.
 pub async fn personalise(
-    State(state): State<AppState>,
+    State(state): State<App>,
     c: Cashier,
     Path(number): Path<String>,
     Form(f): Form<PersonaliseForm>,
 ) -> Response {
-    let now = state.now();
     let done = async {
         let n = cards::parse_number(&number)?;
-        chip::issue::issue(&state.db, desk(&state)?, &c.actor, &n, &f.pin, now).await
+        chip::personalise(&state, &c.actor, n, &f.pin).await
     }
     .await;
-    match (done, read_view(&state, &c, &number).await) {
-        (Ok(()), Ok(v)) => chip_page(&c, &number, Some(&v), None),
-        (Err(e), _) | (Ok(()), Err(e)) => chip_page(&c, &number, None, Some(&e)),
+    match done {
+        Ok(v) => chip_page(&c, &number, Some(&v), None),
+        Err(e) => chip_page(&c, &number, None, Some(&e)),
     }
 }
 
@@ -156,36 +133,17 @@ pub struct LoadForm {
 
 /// Loads value onto the chip, then shows the card as read afterwards.
 pub async fn load(
-    State(state): State<AppState>,
+    State(state): State<App>,
     c: Cashier,
     Path(number): Path<String>,
     Form(f): Form<LoadForm>,
 ) -> Response {
-    let now = state.now();
     let done = async {
-        let request = loads::LoadRequest {
-            number: cards::parse_number(&number)?,
-            amount: amount("amount", &f.amount)?,
-            hash: request_hash(
-                "POST",
-                &format!("/cards/{number}/chip/load"),
-                f.amount.as_bytes(),
-            ),
-            key: f.key.clone(),
-            station_id: c.actor.station_id,
-        };
-        let db = state.db.clone();
-        let actor = c.actor.clone();
-        let tz = state.settings.time_zone;
-        chip::at_counter(
-            desk(&state)?,
-            db,
-            actor,
-            tz,
-            now,
-            move |host, desk, transport| loads::load(host, desk, transport, &request),
-        )
-        .await
+        let n = cards::parse_number(&number)?;
+        let amount = amount("amount", &f.amount)?;
+        let path = format!("/cards/{number}/chip/load");
+        let key = Keyed::new(&f.key, "POST", &path, f.amount.as_bytes());
+        chip::load(&state, &c.actor, key, n, amount).await
     }
     .await;
     let err = done.err();

@@ -10,15 +10,17 @@ use serde::Deserialize;
 
 use super::text::word;
 use super::{Cashier, Lang, Signed, error_box, lang_of, page, t};
+use crate::actions::App;
+use crate::actions::Keyed;
+use crate::actions::card_life::{self, HolderWord};
 use crate::auth::policy::{self, Action};
 use crate::cards::customers::IdKind;
 use crate::cards::customers::{self, CustomerKind, NewCustomer};
-use crate::cards::holder::{Identity, Word};
-use crate::cards::{self, CardKind, NewCard, life, products, statement};
+use crate::cards::holder::Identity;
+use crate::cards::{self, CardKind, products, statement};
 use crate::error::{AppError, AppResult};
-use crate::http::AppState;
-use crate::http::api::{sales, session};
-use crate::http::extract::{SESSION_COOKIE, in_transaction};
+use crate::http::api::session;
+use crate::http::extract::SESSION_COOKIE;
 
 pub async fn login_page(headers: HeaderMap) -> Markup {
     login_form(lang_of(&headers), None, "")
@@ -52,7 +54,7 @@ pub struct LoginForm {
 }
 
 pub async fn login(
-    State(state): State<AppState>,
+    State(state): State<App>,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
@@ -69,7 +71,7 @@ pub async fn login(
     }
 }
 
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn logout(State(state): State<App>, headers: HeaderMap) -> Response {
     let (mut parts, ()) = axum::http::Request::new(()).into_parts();
     parts.headers = headers;
     if let Err(e) = session::end_session(&state, &parts).await {
@@ -125,7 +127,7 @@ pub struct SearchQuery {
 }
 
 pub async fn search(
-    State(state): State<AppState>,
+    State(state): State<App>,
     c: Cashier,
     Query(q): Query<SearchQuery>,
 ) -> Response {
@@ -176,7 +178,7 @@ pub async fn search(
 /// The card page: who holds it, what it holds, what happened to it, and the
 /// forms for what the cashier does next.
 pub async fn card_page(
-    State(state): State<AppState>,
+    State(state): State<App>,
     c: Cashier,
     Path(number): Path<String>,
 ) -> Response {
@@ -196,7 +198,7 @@ pub async fn card_page(
 }
 
 pub async fn card_body(
-    state: &AppState,
+    state: &App,
     c: &Cashier,
     number: &str,
     err: Option<&AppError>,
@@ -354,52 +356,43 @@ pub struct HolderForm {
 }
 
 impl HolderForm {
-    fn pin(&self) -> Option<&str> {
-        self.pin.as_deref().filter(|p| !p.is_empty())
-    }
-
-    /// The document shown, if a number was typed.
-    fn identity(&self) -> Option<Identity> {
-        let number = self.document_number.as_deref().map(str::trim)?;
-        (!number.is_empty()).then(|| Identity {
-            document_kind: self
-                .document_kind
-                .as_deref()
-                .and_then(IdKind::parse)
-                .unwrap_or(IdKind::ResidentId),
-            document_number: number.to_string(),
-        })
+    /// The PIN typed, or else the document shown if a number was typed.
+    fn word(&self) -> HolderWord {
+        let number = self.document_number.as_deref().map(str::trim);
+        HolderWord {
+            pin: self.pin.clone().filter(|p| !p.is_empty()),
+            identity: number.filter(|n| !n.is_empty()).map(|n| Identity {
+                document_kind: self
+                    .document_kind
+                    .as_deref()
+                    .and_then(IdKind::parse)
+                    .unwrap_or(IdKind::ResidentId),
+                document_number: n.to_string(),
+            }),
+        }
     }
 }
 
-/// The word the change's transaction confirms; the PIN, if given, is
-/// tried (and counted) first.
-async fn tried_word(
-    state: &AppState,
-    c: &Cashier,
-    number: &cards::CardNumber,
-    f: &HolderForm,
-) -> AppResult<(bool, Option<Identity>)> {
-    let identity = f.identity();
-    sales::holders_pin(state, &c.actor, number, f.pin(), identity.is_some()).await?;
-    Ok((f.pin().is_some(), identity))
+/// Shows the card again with the refusal.
+pub(super) async fn card_again(state: &App, c: &Cashier, number: &str, e: AppError) -> Response {
+    match card_body(state, c, number, Some(&e)).await {
+        Ok(m) => m.into_response(),
+        Err(e2) => page(
+            c.lang,
+            t(c.lang, "card"),
+            Some(&c.actor),
+            error_box(c.lang, &e2),
+        )
+        .into_response(),
+    }
 }
 
 /// Runs a card-life action and shows the card again, with the refusal if
 /// there was one.
-async fn after(state: &AppState, c: &Cashier, number: &str, done: AppResult<String>) -> Response {
+async fn after(state: &App, c: &Cashier, number: &str, done: AppResult<String>) -> Response {
     match done {
         Ok(target) => Redirect::to(&format!("/cards/{target}")).into_response(),
-        Err(e) => match card_body(state, c, number, Some(&e)).await {
-            Ok(m) => m.into_response(),
-            Err(e2) => page(
-                c.lang,
-                t(c.lang, "card"),
-                Some(&c.actor),
-                error_box(c.lang, &e2),
-            )
-            .into_response(),
-        },
+        Err(e) => card_again(state, c, number, e).await,
     }
 }
 
@@ -409,12 +402,11 @@ pub struct Confirm {
 }
 
 pub async fn loss_report(
-    State(state): State<AppState>,
+    State(state): State<App>,
     c: Cashier,
     Path(number): Path<String>,
     Form(f): Form<Confirm>,
 ) -> Response {
-    let now = state.now();
     let done = async {
         if f.confirm.as_deref() != Some("yes") {
             return Err(AppError::new(
@@ -423,58 +415,26 @@ pub async fn loss_report(
             ));
         }
         let n = cards::parse_number(&number)?;
-        let actor = c.actor.clone();
-        in_transaction(&state, |conn| {
-            let (n, actor) = (n.clone(), actor.clone());
-            Box::pin(async move {
-                let card = cards::find_for_update(conn, &n).await?;
-                life::report_lost(conn, &actor, &card, now).await
-            })
-        })
-        .await?;
-        Ok(number.clone())
+        Ok(card_life::report_loss(&state, &c.actor, &n).await?.number)
     }
     .await;
     after(&state, &c, &number, done).await
 }
 
 pub async fn replacement(
-    State(state): State<AppState>,
+    State(state): State<App>,
     c: Cashier,
     Path(number): Path<String>,
     Form(f): Form<HolderForm>,
 ) -> Response {
-    let now = state.now();
     let done = async {
         let n = cards::parse_number(&number)?;
-        let (pin, identity) = tried_word(&state, &c, &n, &f).await?;
-        let wait = state.settings.replacement_wait_hours;
-        let actor = c.actor.clone();
-        let hash = crate::ledger::idempotency::request_hash(
-            "POST",
-            &format!("/cards/{number}/replacement"),
-            b"",
-        );
-        crate::http::extract::idempotent(
-            &state,
-            &actor,
-            f.key.as_deref().unwrap_or_default(),
-            &hash,
-            axum::http::StatusCode::CREATED,
-            |conn| {
-                let (n, actor, identity) = (n.clone(), actor.clone(), identity.clone());
-                Box::pin(async move {
-                    let card = cards::find_for_update(conn, &n).await?;
-                    let word = Word::offered(pin, identity.as_ref());
-                    life::replace(conn, &actor, &card, word, wait, None, now).await
-                })
-            },
-        )
-        .await?;
+        let path = format!("/cards/{number}/replacement");
+        let key = Keyed::new(f.key.as_deref().unwrap_or_default(), "POST", &path, b"");
         // The page goes to the new card, whether this request replaced the
         // card or a double click replayed the first one.
-        let mut conn = state.db.pool().acquire().await?;
-        life::replacement_of(&mut conn, &n).await
+        let done = card_life::replace(&state, &c.actor, &key, &n, &f.word(), None).await?;
+        Ok(done.value.number)
     }
     .await;
     after(&state, &c, &number, done).await
@@ -489,45 +449,31 @@ pub struct ConvertForm {
 }
 
 pub async fn conversion(
-    State(state): State<AppState>,
+    State(state): State<App>,
     c: Cashier,
     Path(number): Path<String>,
     Form(f): Form<ConvertForm>,
 ) -> Response {
-    let now = state.now();
     let done = async {
         let n = cards::parse_number(&number)?;
-        let holder = NewCustomer {
-            kind: CustomerKind::Person,
-            name: f.name.clone(),
-            phone: f.phone.clone().filter(|p| !p.trim().is_empty()),
-            id_number: f.id_number.clone().filter(|p| !p.trim().is_empty()),
-            id_kind: None,
-            contact_name: None,
-            address: None,
+        let order = card_life::Conversion {
+            customer_id: None,
+            customer: Some(NewCustomer {
+                kind: CustomerKind::Person,
+                name: f.name.clone(),
+                phone: f.phone.clone().filter(|p| !p.trim().is_empty()),
+                id_number: f.id_number.clone().filter(|p| !p.trim().is_empty()),
+                id_kind: None,
+                contact_name: None,
+                address: None,
+            }),
+            word: HolderWord {
+                pin: f.pin.clone().filter(|p| !p.is_empty()),
+                identity: None,
+            },
+            new_pin: None,
         };
-        holder.validate()?;
-        let pin = f.pin.as_deref().filter(|p| !p.is_empty());
-        sales::holders_pin(&state, &c.actor, &n, pin, false).await?;
-        let pin = pin.is_some();
-        let actor = c.actor.clone();
-        in_transaction(&state, |conn| {
-            let (n, actor, holder) = (n.clone(), actor.clone(), holder.clone());
-            Box::pin(async move {
-                let card = cards::find_for_update(conn, &n).await?;
-                life::convert(
-                    conn,
-                    &actor,
-                    &card,
-                    Word::offered(pin, None),
-                    life::Holder::New(&holder),
-                    None,
-                    now,
-                )
-                .await
-            })
-        })
-        .await?;
+        card_life::convert(&state, &c.actor, &n, order).await?;
         Ok(number.clone())
     }
     .await;
@@ -535,26 +481,16 @@ pub async fn conversion(
 }
 
 pub async fn unlock(
-    State(state): State<AppState>,
+    State(state): State<App>,
     c: Cashier,
     Path(number): Path<String>,
     Form(f): Form<HolderForm>,
 ) -> Response {
-    let now = state.now();
     let done = async {
         let n = cards::parse_number(&number)?;
-        let (pin, identity) = tried_word(&state, &c, &n, &f).await?;
-        let actor = c.actor.clone();
-        in_transaction(&state, |conn| {
-            let (n, actor, identity) = (n.clone(), actor.clone(), identity.clone());
-            Box::pin(async move {
-                let card = cards::find_for_update(conn, &n).await?;
-                let word = Word::offered(pin, identity.as_ref());
-                life::unlock(conn, &actor, &card, word, now).await
-            })
-        })
-        .await?;
-        Ok(number.clone())
+        Ok(card_life::unlock(&state, &c.actor, &n, &f.word())
+            .await?
+            .number)
     }
     .await;
     after(&state, &c, &number, done).await
@@ -609,21 +545,14 @@ pub struct NewCardForm {
 }
 
 pub async fn new_card(
-    State(state): State<AppState>,
+    State(state): State<App>,
     c: Cashier,
     Form(f): Form<NewCardForm>,
 ) -> Response {
-    let now = state.now();
     let done: AppResult<String> = async {
         let kind = CardKind::parse(&f.kind)
             .filter(|k| !k.is_sub_card())
             .ok_or_else(|| AppError::new(crate::error::Code::ValidationFailed, "kind"))?;
-        let pin = f
-            .pin
-            .as_deref()
-            .filter(|p| !p.is_empty())
-            .map(|p| cards::pin::protect(&state.keys.pin, p))
-            .transpose()?;
         let holder = (kind != CardKind::Anonymous).then(|| NewCustomer {
             kind: if kind == CardKind::CompanyMain {
                 CustomerKind::Company
@@ -637,44 +566,17 @@ pub async fn new_card(
             contact_name: None,
             address: None,
         });
-        if let Some(h) = &holder {
-            h.validate()?;
-        }
-        let actor = c.actor.clone();
-        in_transaction(&state, |conn| {
-            let (holder, pin, actor) = (holder.clone(), pin.clone(), actor.clone());
-            Box::pin(async move {
-                let customer_id = match &holder {
-                    Some(h) => Some(customers::create(conn, h, now).await?.id),
-                    None => None,
-                };
-                let station = crate::stations::for_counter(conn, &actor, None).await.ok();
-                let card = cards::open(
-                    conn,
-                    &NewCard {
-                        kind,
-                        customer_id,
-                        parent: None,
-                        plate: None,
-                        pin,
-                        station_id: station.map(|s| s.id),
-                    },
-                    now,
-                )
-                .await?;
-                crate::audit::record(
-                    conn,
-                    now,
-                    Some(actor.user_id),
-                    "card_open",
-                    &card.number,
-                    serde_json::json!({"kind": kind, "via": "counter"}),
-                )
-                .await?;
-                Ok(card.number)
-            })
-        })
-        .await
+        let order = card_life::OpenCard {
+            kind,
+            customer_id: None,
+            customer: holder,
+            parent: None,
+            parent_pin: None,
+            plate: None,
+            pin: f.pin.clone().filter(|p| !p.is_empty()),
+            station: None,
+        };
+        Ok(card_life::open(&state, &c.actor, order).await?.number)
     }
     .await;
     match done {

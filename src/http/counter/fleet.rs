@@ -10,11 +10,11 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use super::{Lang, Signed, error_box, page};
+use crate::actions::App;
+use crate::actions::fleet::Acknowledgement;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::error::{AppError, AppResult, Code};
 use crate::fleet::{allocation, review, usage, vehicles};
-use crate::http::AppState;
-use crate::http::extract::in_transaction;
 use crate::money::Litres;
 
 /// The page's words (the fleet office reads it in either language).
@@ -96,7 +96,7 @@ document.querySelectorAll('table.sortable th').forEach(function(th, col){
 "#;
 
 pub async fn review_page(
-    State(state): State<AppState>,
+    State(state): State<App>,
     s: Signed,
     Path(company): Path<i64>,
     Query(q): Query<MonthQuery>,
@@ -208,45 +208,18 @@ pub struct AckForm {
 }
 
 pub async fn ack(
-    State(state): State<AppState>,
+    State(state): State<App>,
     s: Signed,
     Path(company): Path<i64>,
     Query(q): Query<MonthQuery>,
     Form(f): Form<AckForm>,
 ) -> Response {
-    let now = state.now();
-    let done: AppResult<()> = async {
-        authorize(&s.actor, Action::ReadFleet, &Target::company(company))?;
-        let kind = review::AnomalyKind::parse(&f.kind)
-            .ok_or_else(|| AppError::new(Code::ValidationFailed, "kind"))?;
-        let actor = s.actor.clone();
-        in_transaction(&state, |conn| {
-            let (actor, justification) = (actor.clone(), f.justification.clone());
-            Box::pin(async move {
-                review::acknowledge(
-                    conn,
-                    company,
-                    f.sale_id,
-                    kind,
-                    &justification,
-                    actor.user_id,
-                    now,
-                )
-                .await?;
-                crate::audit::record(
-                    conn,
-                    now,
-                    Some(actor.user_id),
-                    "anomaly_ack",
-                    &f.sale_id.to_string(),
-                    serde_json::json!({"kind": kind}),
-                )
-                .await
-            })
-        })
-        .await
-    }
-    .await;
+    let ack = Acknowledgement {
+        sale_id: f.sale_id,
+        kind: f.kind,
+        justification: f.justification,
+    };
+    let done = crate::actions::fleet::acknowledge(&state, &s.actor, company, &ack).await;
     match done {
         Ok(()) => Redirect::to(&format!(
             "/fleet/{company}/review?month={}",

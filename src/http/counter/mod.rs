@@ -16,12 +16,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::AppState;
+use crate::actions::App;
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
 pub use text::{Lang, t};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<App> {
     Router::new()
         .route("/", get(desk::home))
         .route("/login", get(desk::login_page).post(desk::login))
@@ -98,13 +98,10 @@ pub struct Signed {
     pub lang: Lang,
 }
 
-impl FromRequestParts<AppState> for Signed {
+impl FromRequestParts<App> for Signed {
     type Rejection = Response;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
         let lang = lang_of(&parts.headers);
         match super::extract::actor_of(parts, state).await {
             Ok(actor) => Ok(Signed { actor, lang }),
@@ -119,13 +116,10 @@ pub struct Cashier {
     pub lang: Lang,
 }
 
-impl FromRequestParts<AppState> for Cashier {
+impl FromRequestParts<App> for Cashier {
     type Rejection = Response;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
         let lang = lang_of(&parts.headers);
         match super::extract::actor_of(parts, state).await {
             Ok(actor) if policy::may(&actor, Action::Sell) => Ok(Cashier { actor, lang }),

@@ -5,23 +5,21 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::desk::card_body;
+use super::desk::card_again;
 use super::text::word;
 use super::{Cashier, Lang, error_box, page, t};
+use crate::actions::App;
+use crate::actions::{Keyed, counter};
 use crate::auth::policy::{Action, Target, authorize};
-use crate::cards::recharge::{self, PaymentMethod, RechargeRequest};
-use crate::cards::sale::{self, Quantity, SaleRequest};
+use crate::cards::recharge::{self, PaymentMethod};
+use crate::cards::sale;
 use crate::cards::{self};
 use crate::error::{AppError, AppResult, Code};
-use crate::http::AppState;
-use crate::http::api::{amount, litres};
-use crate::http::extract::{idempotent, idempotent_then};
-use crate::ledger::idempotency::request_hash;
+use crate::http::api::{amount, quantity};
 use crate::money::Money;
 
 #[derive(Deserialize)]
@@ -37,7 +35,7 @@ fn method_of(text: &str) -> AppResult<PaymentMethod> {
 
 /// Step one of a recharge: what the customer gets, before anything moves.
 pub async fn recharge_preview(
-    State(state): State<AppState>,
+    State(state): State<App>,
     c: Cashier,
     Path(number): Path<String>,
     Query(q): Query<PreviewQuery>,
@@ -83,19 +81,6 @@ pub async fn recharge_preview(
     }
 }
 
-async fn card_again(state: &AppState, c: &Cashier, number: &str, e: AppError) -> Response {
-    match card_body(state, c, number, Some(&e)).await {
-        Ok(m) => m.into_response(),
-        Err(e2) => page(
-            c.lang,
-            t(c.lang, "card"),
-            Some(&c.actor),
-            error_box(c.lang, &e2),
-        )
-        .into_response(),
-    }
-}
-
 #[derive(Deserialize)]
 pub struct RechargeForm {
     key: String,
@@ -105,60 +90,36 @@ pub struct RechargeForm {
 
 /// Step two: the confirmed recharge, then its receipt.
 pub async fn recharge(
-    State(state): State<AppState>,
+    State(state): State<App>,
     c: Cashier,
     Path(number): Path<String>,
     Form(f): Form<RechargeForm>,
 ) -> Response {
-    let now = state.now();
     let done: AppResult<i64> = async {
-        let n = cards::parse_number(&number)?;
-        let amt = amount("amount", &f.amount)?;
-        let method = method_of(&f.method)?;
-        let hash = request_hash(
+        let order = counter::Recharge {
+            number: cards::parse_number(&number)?,
+            amount: amount("amount", &f.amount)?,
+            method: method_of(&f.method)?,
+            campaign_code: None,
+            station: None,
+        };
+        let form = format!("{}|{}", order.amount, order.method.as_str());
+        let key = Keyed::new(
+            &f.key,
             "POST",
             &format!("/cards/{number}/recharge"),
-            format!("{amt}|{}", method.as_str()).as_bytes(),
+            form.as_bytes(),
         );
-        let actor = c.actor.clone();
-        let resp = idempotent(&state, &actor, &f.key, &hash, StatusCode::CREATED, |conn| {
-            let (n, actor) = (n.clone(), actor.clone());
-            Box::pin(async move {
-                recharge::recharge(
-                    conn,
-                    &actor,
-                    RechargeRequest {
-                        number: &n,
-                        amount: amt,
-                        method,
-                        campaign_code: None,
-                        station: None,
-                    },
-                    now,
-                )
-                .await
-            })
-        })
-        .await?;
-        id_of(resp).await
+        Ok(counter::recharge(&state, &c.actor, &key, order)
+            .await?
+            .value
+            .id)
     }
     .await;
     match done {
         Ok(id) => Redirect::to(&format!("/receipts/recharge/{id}")).into_response(),
         Err(e) => card_again(&state, &c, &number, e).await,
     }
-}
-
-/// The id in a stored (or replayed) answer.
-async fn id_of(resp: Response) -> AppResult<i64> {
-    let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024)
-        .await
-        .map_err(|e| AppError::internal("reading a response", e))?;
-    let v: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| AppError::internal("reading a response", e))?;
-    v["id"]
-        .as_i64()
-        .ok_or_else(|| AppError::internal("reading a response", "no id"))
 }
 
 fn receipt_frame(lang: Lang, c: &Cashier, card: &str, rows: Markup) -> Markup {
@@ -184,7 +145,7 @@ fn line(k: &str, v: impl maud::Render) -> Markup {
 }
 
 pub async fn recharge_receipt(
-    State(state): State<AppState>,
+    State(state): State<App>,
     c: Cashier,
     Path(id): Path<i64>,
 ) -> Response {
@@ -238,24 +199,12 @@ fn filled(v: &Option<String>) -> Option<&str> {
 }
 
 pub async fn sale(
-    State(state): State<AppState>,
+    State(state): State<App>,
     c: Cashier,
     Path(number): Path<String>,
     Form(f): Form<SaleForm>,
 ) -> Response {
-    let now = state.now();
     let done: AppResult<i64> = async {
-        let n = cards::parse_number(&number)?;
-        let quantity = match (filled(&f.litres), filled(&f.amount)) {
-            (Some(l), None) => Quantity::Litres(litres("litres", l)?),
-            (None, Some(a)) => Quantity::Amount(amount("amount", a)?),
-            _ => {
-                return Err(AppError::new(
-                    Code::ValidationFailed,
-                    "give either litres or amount",
-                ));
-            }
-        };
         let odometer = filled(&f.odometer)
             .map(|o| {
                 o.parse::<i64>().map_err(|_| {
@@ -263,51 +212,26 @@ pub async fn sale(
                 })
             })
             .transpose()?;
-        let plate = filled(&f.plate).map(String::from);
-        sale::validate(plate.as_deref(), odometer)?;
-        let station =
-            crate::http::api::sales::before_sale(&state, &c.actor, &n, filled(&f.pin), None)
-                .await?;
-        let body = format!(
+        let order = counter::Sale {
+            number: cards::parse_number(&number)?,
+            product: f.product.clone(),
+            quantity: quantity(filled(&f.litres), filled(&f.amount))?,
+            pin: filled(&f.pin).map(String::from),
+            station: None,
+            plate: filled(&f.plate).map(String::from),
+            odometer,
+        };
+        let form = format!(
             "{}|{:?}|{:?}|{:?}|{:?}",
-            f.product, f.litres, f.amount, plate, odometer
+            f.product, f.litres, f.amount, order.plate, odometer
         );
-        let hash = request_hash("POST", &format!("/cards/{number}/sale"), body.as_bytes());
-        let actor = c.actor.clone();
-        let tz = state.settings.time_zone;
-        let product = f.product.clone();
-        let resp = idempotent_then(
-            &state,
-            &actor,
+        let key = Keyed::new(
             &f.key,
-            &hash,
-            StatusCode::CREATED,
-            |conn| {
-                let (n, actor, product, plate, station) = (
-                    n.clone(),
-                    actor.clone(),
-                    product.clone(),
-                    plate.clone(),
-                    station.clone(),
-                );
-                Box::pin(async move {
-                    let req = SaleRequest {
-                        number: &n,
-                        product: &product,
-                        quantity,
-                        station: &station,
-                        plate: plate.as_deref(),
-                        odometer,
-                    };
-                    sale::sell(conn, &actor, &req, tz, now).await
-                })
-            },
-            |conn, debited: crate::ledger::Debited| {
-                Box::pin(async move { debited.credit(conn).await.map(|_| ()) })
-            },
-        )
-        .await?;
-        id_of(resp).await
+            "POST",
+            &format!("/cards/{number}/sale"),
+            form.as_bytes(),
+        );
+        Ok(counter::sell(&state, &c.actor, &key, order).await?.value.id)
     }
     .await;
     match done {
@@ -316,11 +240,7 @@ pub async fn sale(
     }
 }
 
-pub async fn sale_receipt(
-    State(state): State<AppState>,
-    c: Cashier,
-    Path(id): Path<i64>,
-) -> Response {
+pub async fn sale_receipt(State(state): State<App>, c: Cashier, Path(id): Path<i64>) -> Response {
     let lang = c.lang;
     let tz = state.settings.time_zone;
     let r: crate::error::AppResult<_> = async {

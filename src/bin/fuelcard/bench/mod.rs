@@ -17,6 +17,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::json;
 
+use fuelcard::actions::App;
 use fuelcard::auth::{Actor, Role, users};
 use fuelcard::cards::customers::{self, CustomerKind, NewCustomer};
 use fuelcard::cards::products::{self, Price};
@@ -24,7 +25,7 @@ use fuelcard::cards::recharge::{self, PaymentMethod, RechargeRequest};
 use fuelcard::cards::{self, CardKind, CardNumber, NewCard};
 use fuelcard::config::{Keys, Settings};
 use fuelcard::db::{Backend, Db};
-use fuelcard::http::{self, AppState};
+use fuelcard::http;
 use fuelcard::money::Money;
 use fuelcard::stations;
 
@@ -207,7 +208,7 @@ async fn bench(args: &BenchArgs, scratch: &Scratch, now: i64) -> anyhow::Result<
         db.backend().name()
     );
     let numbers = setup(&db, args.cards, args.fleet, now).await?;
-    let state = AppState {
+    let state = App {
         db: db.clone(),
         keys: Arc::new(Keys { pin: pin_key()? }),
         settings: Arc::new(Settings::default()),

@@ -1,0 +1,259 @@
+//! A card's life at the counter: opening it, and the changes that need the
+//! holder's word (loss, replacement, conversion, unlock, closure).
+
+use axum::http::StatusCode;
+use serde::Serialize;
+
+use super::counter::{company_word, holders_pin};
+use super::{App, Done, Keyed, idempotent, once};
+use crate::auth::Actor;
+use crate::auth::policy::{Action, Target, authorize};
+use crate::cards::customers::{self, NewCustomer};
+use crate::cards::holder::{Identity, Word};
+use crate::cards::{self, CardKind, CardNumber, CardView, NewCard, life, pin};
+use crate::error::{AppError, AppResult, Code};
+
+/// A card to open.
+pub struct OpenCard {
+    pub kind: CardKind,
+    /// The holder on file…
+    pub customer_id: Option<i64>,
+    /// …or a new one, created with the card.
+    pub customer: Option<NewCustomer>,
+    /// The company main card, for a sub-card or fleet card.
+    pub parent: Option<CardNumber>,
+    /// The main card's PIN: a card under it opens only on the company's word.
+    pub parent_pin: Option<String>,
+    /// The vehicle a fleet card is bound to.
+    pub plate: Option<String>,
+    pub pin: Option<String>,
+    /// The station code where the card is issued (the user's own when absent).
+    pub station: Option<String>,
+}
+
+/// Opens a card, with a new holder if one is given, in one transaction.
+pub async fn open(app: &App, actor: &Actor, order: OpenCard) -> AppResult<CardView> {
+    authorize(actor, Action::OpenCard, &Target::network())?;
+    if order.customer_id.is_some() && order.customer.is_some() {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "give either customer_id or a new customer, not both",
+        ));
+    }
+    if let Some(c) = &order.customer {
+        c.validate()?;
+    }
+    let protected = order
+        .pin
+        .as_deref()
+        .map(|p| pin::protect(&app.keys.pin, p))
+        .transpose()?;
+    let plate = match order.plate.as_deref().map(str::trim) {
+        Some(p) if p.is_empty() || p.chars().count() > 16 => {
+            return Err(AppError::new(
+                Code::ValidationFailed,
+                "plate: 1–16 characters",
+            ));
+        }
+        p => p.map(str::to_uppercase),
+    };
+    if let Some(number) = &order.parent {
+        let mut conn = app.db.pool().acquire().await?;
+        let main = cards::find(&mut conn, number).await?;
+        drop(conn);
+        company_word(app, actor, &main, order.parent_pin.as_deref()).await?;
+    }
+    let (order, plate, protected) = (&order, &plate, &protected);
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            let now = at.now;
+            let parent = match &order.parent {
+                Some(n) => Some(cards::find(conn, n).await?),
+                None => None,
+            };
+            let customer_id = match &order.customer {
+                Some(c) => Some(customers::create(conn, c, now).await?.id),
+                None => order.customer_id,
+            };
+            let station = crate::stations::for_counter(conn, at.actor, order.station.as_deref())
+                .await
+                .ok();
+            let card = cards::open(
+                conn,
+                &NewCard {
+                    kind: order.kind,
+                    customer_id,
+                    parent: parent.as_ref(),
+                    plate: plate.as_deref(),
+                    pin: protected.clone(),
+                    station_id: station.map(|s| s.id),
+                },
+                now,
+            )
+            .await?;
+            crate::audit::record(
+                conn,
+                now,
+                Some(at.actor.user_id),
+                "card_open",
+                &card.number,
+                serde_json::json!({"kind": order.kind}),
+            )
+            .await?;
+            cards::view(conn, &card, at.actor).await
+        })
+    })
+    .await
+}
+
+/// A card's number and status after a change.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StatusChanged {
+    pub number: String,
+    pub status: cards::CardStatus,
+}
+
+async fn status_of(app: &App, number: &CardNumber) -> AppResult<StatusChanged> {
+    let mut conn = app.db.pool().acquire().await?;
+    let card = cards::find(&mut conn, number).await?;
+    Ok(StatusChanged {
+        number: card.number,
+        status: card.status,
+    })
+}
+
+/// 挂失: blacklists the card at every station at once.
+pub async fn report_loss(
+    app: &App,
+    actor: &Actor,
+    number: &CardNumber,
+) -> AppResult<StatusChanged> {
+    authorize(actor, Action::ReportLoss, &Target::network())?;
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            let card = cards::find_for_update(conn, number).await?;
+            life::report_lost(conn, at.actor, &card, at.now).await
+        })
+    })
+    .await?;
+    status_of(app, number).await
+}
+
+/// The holder's word as a request gives it: the card's PIN or the holder's
+/// ID document ([`crate::cards::holder`]).
+#[derive(Clone, Debug, Default)]
+pub struct HolderWord {
+    pub pin: Option<String>,
+    pub identity: Option<Identity>,
+}
+
+impl HolderWord {
+    /// Tries the PIN, if one was given (the try counts), and returns the
+    /// word the change's own transaction confirms.
+    async fn tried(&self, app: &App, actor: &Actor, number: &CardNumber) -> AppResult<Word<'_>> {
+        let identity = self.identity.as_ref();
+        holders_pin(app, actor, number, self.pin.as_deref(), identity.is_some()).await?;
+        Ok(Word::offered(self.pin.is_some(), identity))
+    }
+}
+
+/// A cashier unlocks a PIN-locked card on the holder's word.
+pub async fn unlock(
+    app: &App,
+    actor: &Actor,
+    number: &CardNumber,
+    word: &HolderWord,
+) -> AppResult<StatusChanged> {
+    authorize(actor, Action::ChangeCardLife, &Target::network())?;
+    let word = word.tried(app, actor, number).await?;
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            let card = cards::find_for_update(conn, number).await?;
+            life::unlock(conn, at.actor, &card, word, at.now).await
+        })
+    })
+    .await?;
+    status_of(app, number).await
+}
+
+/// 补卡: a new card receives the balance, under the key.
+pub async fn replace(
+    app: &App,
+    actor: &Actor,
+    key: &Keyed,
+    number: &CardNumber,
+    word: &HolderWord,
+    station: Option<&str>,
+) -> AppResult<Done<life::Replaced>> {
+    authorize(actor, Action::ChangeCardLife, &Target::network())?;
+    let word = word.tried(app, actor, number).await?;
+    let wait = app.settings.replacement_wait_hours;
+    idempotent(app, actor, key, StatusCode::CREATED, |conn, at| {
+        Box::pin(async move {
+            let card = cards::find_for_update(conn, number).await?;
+            life::replace(conn, at.actor, &card, word, wait, station, at.now).await
+        })
+    })
+    .await
+}
+
+/// An anonymous card becoming a registered personal card.
+pub struct Conversion {
+    /// An existing person customer…
+    pub customer_id: Option<i64>,
+    /// …or the new holder's details.
+    pub customer: Option<NewCustomer>,
+    pub word: HolderWord,
+    /// A PIN for the card from now on.
+    pub new_pin: Option<String>,
+}
+
+/// 转卡: the card gets its holder (and a PIN, if one is given).
+pub async fn convert(
+    app: &App,
+    actor: &Actor,
+    number: &CardNumber,
+    order: Conversion,
+) -> AppResult<CardView> {
+    authorize(actor, Action::ChangeCardLife, &Target::network())?;
+    if let Some(c) = &order.customer {
+        c.validate()?;
+    }
+    if let Some(p) = &order.new_pin {
+        pin::protect(&app.keys.pin, p)?;
+    }
+    life::Holder::from_request(order.customer_id, order.customer.as_ref())?;
+    let word = order.word.tried(app, actor, number).await?;
+    let (key, order) = (&app.keys.pin, &order);
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            let card = cards::find_for_update(conn, number).await?;
+            let holder = life::Holder::from_request(order.customer_id, order.customer.as_ref())?;
+            let new_pin = order.new_pin.as_deref().map(|p| (key, p));
+            life::convert(conn, at.actor, &card, word, holder, new_pin, at.now).await?;
+            let card = cards::find_for_update(conn, number).await?;
+            cards::view(conn, &card, at.actor).await
+        })
+    })
+    .await
+}
+
+/// Closes the card: principal refunded in cash, unspent bonus clawed back.
+pub async fn close(
+    app: &App,
+    actor: &Actor,
+    key: &Keyed,
+    number: &CardNumber,
+    word: &HolderWord,
+    station: Option<&str>,
+) -> AppResult<Done<life::Closed>> {
+    authorize(actor, Action::ChangeCardLife, &Target::network())?;
+    let word = word.tried(app, actor, number).await?;
+    idempotent(app, actor, key, StatusCode::OK, |conn, at| {
+        Box::pin(async move {
+            let card = cards::find_for_update(conn, number).await?;
+            life::close(conn, at.actor, &card, word, station, at.now).await
+        })
+    })
+    .await
+}

@@ -1,0 +1,250 @@
+//! What a cashier does with money at the counter: sell fuel, recharge a
+//! card, move a company's funds between its cards; and the words that
+//! allow it (the card's PIN, the company's main card PIN), each tried and
+//! counted in a transaction of its own before the move.
+
+use axum::http::StatusCode;
+
+use super::{App, Done, Keyed, idempotent, idempotent_then};
+use crate::auth::Actor;
+use crate::auth::policy::{Action, Target, authorize};
+use crate::auth::throttle::PIN_FAILURES;
+use crate::cards::recharge::{self, PaymentMethod, RechargeRequest, Recharged};
+use crate::cards::sale::{self, Quantity, SaleRequest, Sold};
+use crate::cards::{self, Card, CardNumber, transfer};
+use crate::error::{AppError, AppResult, Code};
+use crate::ledger::Debited;
+use crate::money::Money;
+use crate::stations::{self, Station};
+
+/// A fuel sale as the counter (or a pump's controller) asks for it.
+pub struct Sale {
+    pub number: CardNumber,
+    pub product: String,
+    pub quantity: Quantity,
+    /// The card's PIN, when it has one.
+    pub pin: Option<String>,
+    /// The station code; the user's own when absent.
+    pub station: Option<String>,
+    pub plate: Option<String>,
+    pub odometer: Option<i64>,
+}
+
+/// Sells fuel against a card. The PIN try commits on its own (a wrong PIN
+/// counts even though the sale is refused); the sale, its fleet limits and
+/// its ledger transfers are one transaction under the key, and the
+/// station's sales account is credited last, just before the commit.
+pub async fn sell(app: &App, actor: &Actor, key: &Keyed, order: Sale) -> AppResult<Done<Sold>> {
+    authorize(actor, Action::Sell, &Target::network())?;
+    sale::validate(order.plate.as_deref(), order.odometer)?;
+    let station = before_sale(app, actor, &order).await?;
+    let tz = app.settings.time_zone;
+    let req = &SaleRequest {
+        number: &order.number,
+        product: &order.product,
+        quantity: order.quantity,
+        station: &station,
+        plate: order.plate.as_deref(),
+        odometer: order.odometer,
+    };
+    idempotent_then(
+        app,
+        actor,
+        key,
+        StatusCode::CREATED,
+        |conn, at| Box::pin(sale::sell(conn, at.actor, req, tz, at.now)),
+        |conn, debited: Debited| Box::pin(async move { debited.credit(conn).await.map(|_| ()) }),
+    )
+    .await
+}
+
+/// What a sale settles before its write transaction, on one read
+/// connection: the station it is booked at ([`stations::for_counter`];
+/// stations never change, so the lookup need not hold the write lock) and
+/// the card's PIN, checked as [`before_fuelling`] does.
+async fn before_sale(app: &App, actor: &Actor, order: &Sale) -> AppResult<Station> {
+    well_formed_pin(order.pin.as_deref())?;
+    let mut conn = app.db.pool().acquire().await?;
+    let station = stations::for_counter(&mut conn, actor, order.station.as_deref()).await?;
+    let card = cards::find(&mut conn, &order.number).await?;
+    drop(conn);
+    card.ensure_buys_fuel()?;
+    pin_try(app, actor.user_id, &card, order.pin.as_deref()).await?;
+    Ok(station)
+}
+
+/// A recharge as the counter asks for it.
+pub struct Recharge {
+    pub number: CardNumber,
+    pub amount: Money,
+    pub method: PaymentMethod,
+    /// A campaign to apply, if it is in force for the card.
+    pub campaign_code: Option<String>,
+    /// The station code; the user's own when absent.
+    pub station: Option<String>,
+}
+
+/// 充值: the recharge with the promotion in force, under the key.
+pub async fn recharge(
+    app: &App,
+    actor: &Actor,
+    key: &Keyed,
+    order: Recharge,
+) -> AppResult<Done<Recharged>> {
+    authorize(actor, Action::Recharge, &Target::network())?;
+    if order.campaign_code.as_ref().is_some_and(|c| c.len() > 64) {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "campaign_code: at most 64 characters",
+        ));
+    }
+    let order = &order;
+    idempotent(app, actor, key, StatusCode::CREATED, |conn, at| {
+        let req = RechargeRequest {
+            number: &order.number,
+            amount: order.amount,
+            method: order.method,
+            campaign_code: order.campaign_code.as_deref(),
+            station: order.station.as_deref(),
+        };
+        Box::pin(recharge::recharge(conn, at.actor, req, at.now))
+    })
+    .await
+}
+
+/// Funds moved between a company's main card and one of its sub-cards.
+pub struct Transfer {
+    pub from: CardNumber,
+    pub to: CardNumber,
+    pub amount: Money,
+    /// The main card's PIN, when a counter moves the money.
+    pub pin: Option<String>,
+}
+
+/// Moves a company's funds on its word: its fleet manager, or at a
+/// counter the main card's PIN.
+pub async fn transfer(
+    app: &App,
+    actor: &Actor,
+    key: &Keyed,
+    order: Transfer,
+) -> AppResult<Done<transfer::Transferred>> {
+    let main = {
+        let mut conn = app.db.pool().acquire().await?;
+        let from = cards::find(&mut conn, &order.from).await?;
+        let to = cards::find(&mut conn, &order.to).await?;
+        transfer::check_pair(&from, &to)?.clone()
+    };
+    company_word(app, actor, &main, order.pin.as_deref()).await?;
+    let order = &order;
+    idempotent(app, actor, key, StatusCode::CREATED, |conn, at| {
+        Box::pin(async move {
+            let (from, to) = cards::pair_for_update(conn, &order.from, &order.to).await?;
+            transfer::transfer(conn, at.actor, &from, &to, order.amount, at.now).await
+        })
+    })
+    .await
+}
+
+/// Refuses a PIN that cannot be any card's PIN before it is tried, so a
+/// malformed one is a validation error rather than a counted wrong try.
+fn well_formed_pin(pin: Option<&str>) -> AppResult<()> {
+    match pin {
+        Some(p) if !cards::pin::is_well_formed(p) => {
+            Err(AppError::new(Code::ValidationFailed, "pin: 4 to 6 digits").with("field", "pin"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks the card that is to pay for fuel before anything is reserved on
+/// it: a company main card is refused before its PIN is tried, and the PIN
+/// is checked in a transaction of its own, committed even when it is wrong
+/// so that every wrong try counts. A card without a PIN (most fleet and
+/// anonymous cards) needs no write at all.
+pub async fn before_fuelling(
+    app: &App,
+    user_id: i64,
+    number: &CardNumber,
+    pin: Option<&str>,
+) -> AppResult<()> {
+    well_formed_pin(pin)?;
+    let mut conn = app.db.pool().acquire().await?;
+    let card = cards::find(&mut conn, number).await?;
+    drop(conn);
+    card.ensure_buys_fuel()?;
+    pin_try(app, user_id, &card, pin).await
+}
+
+/// The card's PIN offered as the holder's word on a card-life change
+/// ([`crate::cards::holder`]): tried, and counted, in a transaction of its
+/// own before the change, as a sale's is. A card without a PIN has none to
+/// offer. Offering both a PIN and an ID document is ambiguous.
+pub async fn holders_pin(
+    app: &App,
+    actor: &Actor,
+    number: &CardNumber,
+    pin: Option<&str>,
+    identity: bool,
+) -> AppResult<()> {
+    let Some(pin) = pin else {
+        return Ok(());
+    };
+    if identity {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "give the card's pin or the holder's identity, not both",
+        ));
+    }
+    well_formed_pin(Some(pin))?;
+    let mut conn = app.db.pool().acquire().await?;
+    let card = cards::find(&mut conn, number).await?;
+    drop(conn);
+    if card.pin_verifier.is_none() {
+        return Err(AppError::new(
+            Code::HolderCheckRequired,
+            format!(
+                "card {} has no PIN; check the holder's ID document",
+                card.number
+            ),
+        ));
+    }
+    pin_try(app, actor.user_id, &card, Some(pin)).await
+}
+
+/// The company's word for moving its money ([`transfer::consent`]): a main
+/// card PIN given at a counter is checked, and counted, in a transaction of
+/// its own before the move; the company's fleet manager needs none.
+pub async fn company_word(
+    app: &App,
+    actor: &Actor,
+    main: &Card,
+    pin: Option<&str>,
+) -> AppResult<()> {
+    well_formed_pin(pin)?;
+    if transfer::consent(actor, main, pin)? == transfer::Consent::MainCardPin {
+        pin_try(app, actor.user_id, main, pin).await?;
+    }
+    Ok(())
+}
+
+/// The PIN try of [`before_fuelling`], given the card as read just before.
+async fn pin_try(app: &App, user_id: i64, card: &Card, pin: Option<&str>) -> AppResult<()> {
+    if card.pin_verifier.is_none() {
+        return Ok(());
+    }
+    // Wrong PINs are also counted per user across all cards, so a token
+    // cannot try three PINs on every card in turn.
+    let key = format!("pin:{user_id}");
+    app.throttle.check(&key, PIN_FAILURES)?;
+    let mut tx = app.db.begin_write().await?;
+    let card = cards::find_by_id_for_update(&mut tx, card.id).await?;
+    let checked = cards::check_pin(&mut tx, &app.keys.pin, &card, pin).await;
+    tx.commit().await?;
+    if let Err(e) = &checked {
+        if matches!(e.code, Code::WrongPin | Code::PinLocked) {
+            app.throttle.fail(&key);
+        }
+    }
+    checked
+}

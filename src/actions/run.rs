@@ -1,0 +1,286 @@
+//! How an action's writes run: one write transaction, retried when it lost
+//! a database race, and for money under the request's idempotency key.
+//!
+//! The work is a closure over the transaction's connection that borrows
+//! the action's owned request ([`Work`]), so a retry runs the same values
+//! again without copying them.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::App;
+use crate::auth::Actor;
+use crate::db::{self, Conn, Db};
+use crate::error::{AppError, AppResult, Code};
+use crate::ledger::idempotency::{self, Claim};
+
+/// How many times a transaction that lost a race is run again.
+const ATTEMPTS: usize = 3;
+
+/// A money request's Idempotency-Key with the fingerprint of the request it
+/// was first used for (so a key reused for another request is refused).
+#[derive(Clone, Debug)]
+pub struct Keyed {
+    pub key: String,
+    pub hash: String,
+}
+
+impl Keyed {
+    /// A key for a request described by `method`, `path` and `body`: the
+    /// pages describe their form values, the API its exact body bytes.
+    pub fn new(key: &str, method: &str, path: &str, body: &[u8]) -> Keyed {
+        Keyed {
+            key: key.trim().to_string(),
+            hash: idempotency::request_hash(method, path, body),
+        }
+    }
+}
+
+/// The answer to a money request: the same for its first run and for every
+/// replay of its key. The API sends the stored body; a page reads `value`.
+#[derive(Debug)]
+pub struct Done<R> {
+    pub status: StatusCode,
+    pub value: R,
+    body: String,
+}
+
+impl<R> IntoResponse for Done<R> {
+    fn into_response(self) -> Response {
+        json_response(self.status, self.body)
+    }
+}
+
+impl<R: DeserializeOwned> Done<R> {
+    /// An answer read back from where it was stored.
+    pub(crate) fn stored(status: StatusCode, body: String) -> AppResult<Done<R>> {
+        let value = serde_json::from_str(&body)
+            .map_err(|e| AppError::internal("reading a stored answer", e))?;
+        Ok(Done {
+            status,
+            value,
+            body,
+        })
+    }
+}
+
+pub fn json_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A unit of work run inside a write transaction. It borrows the action's
+/// values (its owned request, who asks and when) for as long as the
+/// transaction lasts, so a retry runs the same values again without
+/// copying them.
+pub type Work<'c, R> = Pin<Box<dyn Future<Output = AppResult<R>> + Send + 'c>>;
+
+/// Who runs a unit of work and the instant of the request, handed to the
+/// work with its connection.
+pub struct At<'a> {
+    pub actor: &'a Actor,
+    pub now: i64,
+}
+
+/// Runs `work` in one write transaction under the request's idempotency key:
+/// a replay answers the stored response and changes nothing; a failure rolls
+/// everything back (the key included, so a corrected retry may succeed); a
+/// transaction that lost a database race is retried, and so is one whose
+/// commit went unanswered, since the key makes a second run a replay.
+pub async fn idempotent<'a, R>(
+    app: &App,
+    actor: &'a Actor,
+    key: &Keyed,
+    status: StatusCode,
+    mut work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, R> + Send,
+) -> AppResult<Done<R>>
+where
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    idempotent_then(
+        app,
+        actor,
+        key,
+        status,
+        move |conn, at| {
+            let done = work(conn, at);
+            Box::pin(async move { Ok((done.await?, ())) })
+        },
+        |_, ()| Box::pin(async { Ok(()) }),
+    )
+    .await
+}
+
+/// Like [`idempotent`], with a `last_step` that runs after the answer is
+/// stored, just before the commit: the place for the write that locks a row
+/// every request shares (a station's sales account), so that lock is held
+/// for that one statement and the commit only.
+pub async fn idempotent_then<'a, R, T>(
+    app: &App,
+    actor: &'a Actor,
+    key: &Keyed,
+    status: StatusCode,
+    mut work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, (R, T)> + Send,
+    last_step: impl for<'c> Fn(&'c mut Conn, T) -> Work<'c, ()> + Send + Sync,
+) -> AppResult<Done<R>>
+where
+    R: Serialize + DeserializeOwned,
+{
+    let at = At {
+        actor,
+        now: app.now(),
+    };
+    if key.key.is_empty() || key.key.len() > idempotency::MAX_KEY_LEN {
+        return Err(AppError::new(
+            Code::IdempotencyKeyMissing,
+            "money moves need an idempotency key of 1 to 128 characters",
+        ));
+    }
+    let keyed = Answer { key, status };
+    if let Some(group) = app.db.group() {
+        let mut slot = group.enter().await?;
+        let answer = match slot.conn() {
+            Ok(conn) => keyed.run(conn, &at, &mut work, &last_step).await,
+            Err(e) => Err(e.into()),
+        };
+        slot.finish(answer.is_ok()).await?;
+        return answer;
+    }
+    let mut last = None;
+    for n in 0..ATTEMPTS {
+        pause(n).await;
+        let mut tx = app.db.begin_write().await?;
+        match keyed.run(&mut tx, &at, &mut work, &last_step).await {
+            Ok(done) => match tx.commit().await {
+                Ok(()) => return Ok(done),
+                Err(e) => last = Some(retry_or_fail(AppError::from(e))?),
+            },
+            Err(e) => last = Some(retry_or_fail(e)?),
+        }
+    }
+    Err(gave_up(last))
+}
+
+/// What a keyed request answers, and under which key it is stored.
+struct Answer<'k> {
+    key: &'k Keyed,
+    status: StatusCode,
+}
+
+impl Answer<'_> {
+    /// Claims the key, runs the work and stores its answer, on one
+    /// connection inside its transaction.
+    async fn run<'a, R, T, F, L>(
+        &self,
+        conn: &mut Conn,
+        at: &At<'a>,
+        work: &mut F,
+        last_step: &L,
+    ) -> AppResult<Done<R>>
+    where
+        R: Serialize + DeserializeOwned,
+        F: for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, (R, T)>,
+        L: for<'c> Fn(&'c mut Conn, T) -> Work<'c, ()>,
+    {
+        let (key, user) = (&self.key.key, at.actor.user_id);
+        if let Claim::Replay { status, body } =
+            idempotency::claim(conn, key, user, &self.key.hash, at.now).await?
+        {
+            return Done::stored(status, body);
+        }
+        let (value, then) = work(conn, at).await?;
+        let body = serde_json::to_string(&value)
+            .map_err(|e| AppError::internal("encoding a response", e))?;
+        idempotency::complete(conn, key, self.status, &body).await?;
+        last_step(conn, then).await?;
+        Ok(Done {
+            status: self.status,
+            value,
+            body,
+        })
+    }
+}
+
+/// Runs `work` in one write transaction without an idempotency key (writes
+/// that move no money: opening a card, a price, a loss report). It is run
+/// again only when the database refused it before the commit; a commit
+/// whose outcome is unknown is not repeated blindly, it is answered as an
+/// outage for the caller to look before trying again.
+pub async fn once<'a, R>(
+    app: &App,
+    actor: &'a Actor,
+    work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, R> + Send,
+) -> AppResult<R> {
+    let at = At {
+        actor,
+        now: app.now(),
+    };
+    once_at(&app.db, at, work).await
+}
+
+/// [`once`] on a database and at an instant given directly, for the
+/// console, which runs without the service.
+pub async fn once_at<'a, R>(
+    db: &Db,
+    at: At<'a>,
+    mut work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, R> + Send,
+) -> AppResult<R> {
+    if let Some(group) = db.group() {
+        let mut slot = group.enter().await?;
+        let result = match slot.conn() {
+            Ok(conn) => work(conn, &at).await,
+            Err(e) => Err(e.into()),
+        };
+        slot.finish(result.is_ok()).await?;
+        return result;
+    }
+    let mut last = None;
+    for n in 0..ATTEMPTS {
+        pause(n).await;
+        let mut tx = db.begin_write().await?;
+        match work(&mut tx, &at).await {
+            Ok(result) => match tx.commit().await {
+                Ok(()) => return Ok(result),
+                Err(e) if db::is_retryable(&e) => last = Some(AppError::from(e)),
+                Err(e) => return Err(unknown_outcome(e)),
+            },
+            Err(e) => last = Some(retry_or_fail(e)?),
+        }
+    }
+    Err(gave_up(last))
+}
+
+/// A short, growing pause before each repeated attempt.
+async fn pause(attempt: usize) {
+    if attempt > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
+    }
+}
+
+/// Keeps an outage or a lost race for another attempt; any other refusal
+/// is the answer.
+fn retry_or_fail(e: AppError) -> AppResult<AppError> {
+    if e.code == Code::DatabaseUnavailable {
+        Ok(e)
+    } else {
+        Err(e)
+    }
+}
+
+fn gave_up(last: Option<AppError>) -> AppError {
+    last.unwrap_or_else(|| AppError::new(Code::DatabaseUnavailable, "retry later"))
+}
+
+/// A commit that failed without the database saying it rolled back: the
+/// write may or may not have landed.
+fn unknown_outcome(e: sqlx::Error) -> AppError {
+    tracing::warn!(%e, "commit outcome unknown");
+    AppError::new(
+        Code::DatabaseUnavailable,
+        "the database did not confirm the change; look whether it was made before repeating it",
+    )
+}
