@@ -498,3 +498,46 @@ async fn replacement_on_the_page(env: &TestEnv) {
     assert_eq!(env.card(&number).await["status"], json!("replaced"));
 }
 on_both_backends!(replacement_page, replacement_on_the_page);
+
+/// A page action the policy refuses answers as the API does for the same
+/// request: the same status, the same detail under the code's own words in
+/// the user's language, and nothing written. HQ reads a company's review
+/// but does not decide on it; another company's manager does neither.
+async fn page_refusals_match_the_api(env: &TestEnv) {
+    let cashier = env.login("cashier1").await;
+    let (company, _, _) = env.company(&cashier, "甲运输公司", "fleet_a", "500").await;
+    env.company(&cashier, "乙运输公司", "fleet_b", "500").await;
+    env.add_user("hq1", "hq", None, None).await;
+    let acks = env.count("anomaly_acks").await;
+    let form = [
+        ("sale_id", "1"),
+        ("kind", "odd_hours"),
+        ("justification", "night shift"),
+    ];
+    for (user, code) in [("hq1", "forbidden"), ("fleet_b", "not_your_company")] {
+        let token = env.login(user).await;
+        let api = env
+            .post(
+                &token,
+                &format!("/api/v1/fleet/{company}/anomalies/ack"),
+                json!({"sale_id": 1, "kind": "odd_hours", "justification": "night shift"}),
+            )
+            .await;
+        assert_eq!(api.1["code"], json!(code), "{}", api.1);
+        let detail = api.1["detail"].as_str().expect("a detail");
+        let c = browser_like();
+        logged_in(&c, env, user).await;
+        let r = c
+            .post(format!("{}/fleet/{company}/review/ack", env.base))
+            .form(&form)
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), api.0, "{user}");
+        let html = r.text().await.expect("html");
+        assert!(html.contains("role=\"alert\""), "{html}");
+        assert!(html.contains(detail), "{user}: {detail} not in {html}");
+    }
+    assert_eq!(env.count("anomaly_acks").await, acks);
+}
+on_both_backends!(page_refusals, page_refusals_match_the_api);

@@ -376,7 +376,7 @@ impl HolderForm {
 /// Shows the card again with the refusal.
 pub(super) async fn card_again(state: &App, c: &Cashier, number: &str, e: AppError) -> Response {
     match card_body(state, c, number, Some(&e)).await {
-        Ok(m) => m.into_response(),
+        Ok(m) => (e.code.status(), m).into_response(),
         Err(e2) => page(
             c.lang,
             t(c.lang, "card"),

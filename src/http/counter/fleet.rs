@@ -226,12 +226,15 @@ pub async fn ack(
             q.month.unwrap_or_default()
         ))
         .into_response(),
-        Err(e) => page(
-            s.lang,
-            w(s.lang, "月度用油分析", "Monthly fuel review"),
-            Some(&s.actor),
-            error_box(s.lang, &e),
+        Err(e) => (
+            e.code.status(),
+            page(
+                s.lang,
+                w(s.lang, "月度用油分析", "Monthly fuel review"),
+                Some(&s.actor),
+                error_box(s.lang, &e),
+            ),
         )
-        .into_response(),
+            .into_response(),
     }
 }
