@@ -141,3 +141,71 @@ async fn company_funds(env: &TestEnv) {
 }
 
 on_both_backends!(company_funds_move_on_the_company_word, company_funds);
+
+/// At the counter a vehicle is registered only with its fleet card and on
+/// the company's word (the main card's PIN): without it, or with the wrong
+/// one, neither the card nor the vehicle is written. With it the company's
+/// fleet manager finds the vehicle on the fleet list, bound to the card.
+async fn vehicle_at_the_counter(env: &TestEnv) {
+    let cashier = env.login("cashier1").await;
+    let (company, manager, main) = env.company(&cashier, "安顺客运", "fleet-v", "800").await;
+    let open = |pin: Option<&str>, plate: &str, vehicle_plate: &str| {
+        let mut body = json!({
+            "kind": "fleet", "parent_card": main, "plate": plate,
+            "vehicle": crate::support::car(vehicle_plate),
+        });
+        if let Some(pin) = pin {
+            body["parent_pin"] = json!(pin);
+        }
+        body
+    };
+    let counts = || async { (env.count("cards").await, env.count("vehicles").await) };
+    let before = counts().await;
+    for (body, code) in [
+        (
+            open(None, "浙B10001", "浙B10001"),
+            "company_consent_required",
+        ),
+        (open(Some("0000"), "浙B10001", "浙B10001"), "wrong_pin"),
+        (
+            open(Some(MAIN_PIN), "浙B10001", "浙B20002"),
+            "validation_failed",
+        ),
+    ] {
+        let r = env.post(&cashier, "/api/v1/cards", body).await;
+        assert_eq!(r.1["code"], json!(code), "{}", r.1);
+        assert_eq!(counts().await, before);
+    }
+    // A vehicle with a card that is not a fleet card is refused too.
+    let r = env
+        .post(
+            &cashier,
+            "/api/v1/cards",
+            json!({"kind": "company_sub", "parent_card": main, "parent_pin": MAIN_PIN,
+                   "vehicle": crate::support::car("浙B10001")}),
+        )
+        .await;
+    assert_eq!(r.1["field"], json!("vehicle"), "{}", r.1);
+    assert_eq!(counts().await, before);
+
+    let r = env
+        .post(
+            &cashier,
+            "/api/v1/cards",
+            open(Some(MAIN_PIN), "浙B 10001", "浙B10001"),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let card = r.1["number"].as_str().expect("a number").to_string();
+    let vehicles = env
+        .get(&manager, &format!("/api/v1/fleet/{company}/vehicles"))
+        .await;
+    let listed = vehicles
+        .1
+        .as_array()
+        .and_then(|a| a.iter().find(|v| v["plate"] == json!("浙B10001")))
+        .cloned()
+        .unwrap_or_else(|| panic!("the vehicle on the fleet list: {}", vehicles.1));
+    assert_eq!(listed["card_number"], json!(card), "{listed}");
+}
+on_both_backends!(counter_vehicle, vehicle_at_the_counter);

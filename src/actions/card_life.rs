@@ -10,8 +10,9 @@ use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::customers::{self, NewCustomer};
 use crate::cards::holder::{Identity, Word};
-use crate::cards::{self, CardKind, CardNumber, CardView, NewCard, life, pin};
+use crate::cards::{self, CardKind, CardNumber, CardView, NewCard, life, pin, transfer};
 use crate::error::{AppError, AppResult, Code};
+use crate::fleet::vehicles::{self, NewVehicle, VehicleInput};
 
 /// A card to open.
 pub struct OpenCard {
@@ -29,6 +30,8 @@ pub struct OpenCard {
     pub pin: Option<String>,
     /// The station code where the card is issued (the user's own when absent).
     pub station: Option<String>,
+    /// A fleet card's vehicle, registered for the company with the card.
+    pub vehicle: Option<VehicleInput>,
 }
 
 /// Opens a card, with a new holder if one is given, in one transaction.
@@ -55,15 +58,23 @@ pub async fn open(app: &App, actor: &Actor, order: OpenCard) -> AppResult<CardVi
                 "plate: 1–16 characters",
             ));
         }
-        p => p.map(str::to_uppercase),
+        p => p.map(vehicles::normalise_plate),
+    };
+    let vehicle = match &order.vehicle {
+        Some(v) => Some(vehicle_of(&order, v)?),
+        None => None,
     };
     if let Some(number) = &order.parent {
         let mut conn = app.db.pool().acquire().await?;
         let main = cards::find(&mut conn, number).await?;
         drop(conn);
-        company_word(app, actor, &main, order.parent_pin.as_deref()).await?;
+        let pin = order.parent_pin.as_deref();
+        if vehicle.is_some() {
+            transfer::consent(actor, Action::RegisterVehicle, &main, pin)?;
+        }
+        company_word(app, actor, &main, pin).await?;
     }
-    let (order, plate, protected) = (&order, &plate, &protected);
+    let (order, plate, protected, vehicle) = (&order, &plate, &protected, &vehicle);
     once(app, actor, |conn, at| {
         Box::pin(async move {
             let now = at.now;
@@ -100,10 +111,44 @@ pub async fn open(app: &App, actor: &Actor, order: OpenCard) -> AppResult<CardVi
                 serde_json::json!({"kind": order.kind}),
             )
             .await?;
+            if let (Some(v), Some(company)) = (vehicle, card.customer_id) {
+                let v = vehicles::create(conn, company, v, now).await?;
+                crate::audit::record(
+                    conn,
+                    now,
+                    Some(at.actor.user_id),
+                    "vehicle_add",
+                    &v.plate,
+                    serde_json::json!({"company": company, "card": card.number}),
+                )
+                .await?;
+            }
             cards::view(conn, &card, at.actor).await
         })
     })
     .await
+}
+
+/// The vehicle given with a fleet card: checked whole before anything is
+/// written, and bound to the card's plate.
+fn vehicle_of(order: &OpenCard, v: &VehicleInput) -> AppResult<NewVehicle> {
+    if order.kind != CardKind::Fleet || order.parent.is_none() {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "a vehicle is registered with its fleet card, under the company's main card",
+        )
+        .with("field", "vehicle"));
+    }
+    let new = v.validate()?;
+    let plate = order.plate.as_deref().map(vehicles::normalise_plate);
+    if plate.as_deref() != Some(new.plate.as_str()) {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "the vehicle's plate must be the card's plate",
+        )
+        .with("field", "vehicle"));
+    }
+    Ok(new)
 }
 
 /// A card's number and status after a change.

@@ -222,7 +222,8 @@ pub async fn company_word(
     pin: Option<&str>,
 ) -> AppResult<()> {
     well_formed_pin(pin)?;
-    if transfer::consent(actor, main, pin)? == transfer::Consent::MainCardPin {
+    let consent = transfer::consent(actor, Action::MoveCompanyFunds, main, pin)?;
+    if consent == transfer::Consent::MainCardPin {
         pin_try(app, actor.user_id, main, pin).await?;
     }
     Ok(())

@@ -111,6 +111,9 @@ pub enum Action {
     DecideFleet,
     /// Let one sale of a vehicle past the company's own controls.
     GrantOverride,
+    /// Register a vehicle of a company while opening its fleet card at the
+    /// counter (`open_card` with a `vehicle`), on the company's word.
+    RegisterVehicle,
 }
 
 /// One row of the policy: an action, the API operations (by operation id)
@@ -340,6 +343,11 @@ pub const POLICY: &[Rule] = &[
         Action::GrantOverride,
         &["grant_override"],
         [Never, Never, Never, Never, Never, Company, Never],
+    ),
+    rule(
+        Action::RegisterVehicle,
+        &[],
+        [All, Never, Never, CompanyPin, CompanyPin, Never, Never],
     ),
 ];
 

@@ -238,7 +238,7 @@ pub async fn sell(
     )
     .await?;
     let split = debited.split;
-    let plate = req.plate.map(|p| p.trim().to_uppercase());
+    let plate = req.plate.map(crate::fleet::vehicles::normalise_plate);
     let row = sqlx::query(
         "INSERT INTO sales (operation_id, card_id, product_id, station_id, shift_id, litres_cl, \
          unit_price_fen, amount_fen, discount_fen, charged_fen, bonus_used_fen, plate, \

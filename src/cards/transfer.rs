@@ -60,19 +60,23 @@ pub enum Consent {
 /// The pure rule of whose money it is: a company's funds move (onto a new
 /// sub-card, between its cards) only on the company's word — its fleet
 /// manager, or at a counter the main card's PIN. Without either the move is
-/// refused, whoever asks.
-pub fn consent(actor: &Actor, main: &Card, pin: Option<&str>) -> AppResult<Consent> {
+/// refused, whoever asks. The same word registers a vehicle at the counter
+/// ([`Action::RegisterVehicle`]).
+pub fn consent(
+    actor: &Actor,
+    action: Action,
+    main: &Card,
+    pin: Option<&str>,
+) -> AppResult<Consent> {
     let target = Target {
         company_pin: main.pin_verifier.is_some() && pin.is_some(),
         ..Target::company_opt(main.customer_id)
     };
-    policy::authorize(actor, Action::MoveCompanyFunds, &target)?;
-    Ok(
-        match policy::rule_of(Action::MoveCompanyFunds).scope(actor.role) {
-            Scope::CompanyPin => Consent::MainCardPin,
-            _ => Consent::FleetManager,
-        },
-    )
+    policy::authorize(actor, action, &target)?;
+    Ok(match policy::rule_of(action).scope(actor.role) {
+        Scope::CompanyPin => Consent::MainCardPin,
+        _ => Consent::FleetManager,
+    })
 }
 
 pub async fn transfer(

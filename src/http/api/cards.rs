@@ -18,6 +18,7 @@ use crate::cards::recharge::{self, PaymentMethod, Quote, Recharged};
 use crate::cards::statement::{self, Statement};
 use crate::cards::{self, CardKind, CardView, life};
 use crate::error::{AppError, AppResult, Code};
+use crate::fleet::vehicles::VehicleInput;
 use crate::http::openapi::{AmountText, CardNumberText, PinText};
 
 /// Opens a customer record (person or company).
@@ -86,6 +87,9 @@ pub struct OpenCard {
     pub pin: Option<String>,
     /// The station code where the card is issued (default: the user's own).
     pub station: Option<String>,
+    /// A fleet card's vehicle, registered for the company with the card: a
+    /// counter does this with `parent_pin`, the company's word.
+    pub vehicle: Option<VehicleInput>,
 }
 
 /// Opens a card of any kind.
@@ -109,6 +113,7 @@ pub async fn open_card(
         plate: body.plate,
         pin: body.pin,
         station: body.station,
+        vehicle: body.vehicle,
     };
     let view = card_life::open(&state, &actor, order).await?;
     Ok((StatusCode::CREATED, Json(view)))

@@ -575,6 +575,7 @@ pub async fn new_card(
             plate: None,
             pin: f.pin.clone().filter(|p| !p.is_empty()),
             station: None,
+            vehicle: None,
         };
         Ok(card_life::open(&state, &c.actor, order).await?.number)
     }
