@@ -2,7 +2,7 @@
 //! another request is refused.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::on_both_backends;
 use crate::support::TestEnv;
@@ -135,3 +135,124 @@ on_both_backends!(
     replay_answers_first,
     replay_answers_before_the_card_is_checked_again
 );
+
+/// Creation requests take an Idempotency-Key too: a retry of a customer,
+/// a card, a vehicle, a user, a top-up or a loan request gets the first
+/// answer and makes no second record; the key with another body is
+/// refused. Without a key each request creates its own record.
+async fn creation_keys(env: &TestEnv) {
+    let cashier = env.login("cashier1").await;
+    let (company, manager, main) = env.company(&cashier, "恒通物流", "fleet-k", "900").await;
+    let plate = "浙C30003";
+    let card = env
+        .new_card(
+            &cashier,
+            json!({"kind": "fleet", "parent_card": main, "parent_pin": crate::support::MAIN_PIN, "plate": plate}),
+        )
+        .await;
+    let cases: Vec<(&str, &str, String, Value, &str)> = vec![
+        (
+            "customers",
+            &cashier,
+            "/api/v1/customers".into(),
+            json!({"kind": "person", "name": "王五", "phone": "13700000001"}),
+            "customers",
+        ),
+        (
+            "cards",
+            &cashier,
+            "/api/v1/cards".into(),
+            json!({"kind": "anonymous"}),
+            "cards",
+        ),
+        (
+            "users",
+            &env.admin,
+            "/api/v1/users".into(),
+            json!({"username": "keyed-cashier", "password": "keyed-password", "role": "cashier", "station": "S1"}),
+            "users",
+        ),
+        (
+            "vehicles",
+            &manager,
+            format!("/api/v1/fleet/{company}/vehicles"),
+            crate::support::car(plate),
+            "vehicles",
+        ),
+        (
+            "topups",
+            &manager,
+            format!("/api/v1/fleet/{company}/topups"),
+            json!({"plate": plate, "amount": "100", "reason": "long haul"}),
+            "topup_requests",
+        ),
+        (
+            "loans",
+            &manager,
+            format!("/api/v1/fleet/{company}/loans"),
+            json!({"plate": plate, "driver": "赵六", "purpose": "trip", "route": "杭州-宁波",
+                "starts_on": "2026-11-20", "ends_on": "2026-11-22"}),
+            "card_loans",
+        ),
+    ];
+    for (what, token, path, body, table) in cases {
+        let before = env.count(table).await;
+        let key = format!("create-{what}");
+        let first = env
+            .request(
+                Method::POST,
+                Some(token),
+                &path,
+                Some(body.clone()),
+                Some(&key),
+            )
+            .await;
+        assert_eq!(first.0, StatusCode::CREATED, "{what}: {}", first.1);
+        let again = env
+            .request(
+                Method::POST,
+                Some(token),
+                &path,
+                Some(body.clone()),
+                Some(&key),
+            )
+            .await;
+        assert_eq!(again.0, StatusCode::CREATED, "{what}: {}", again.1);
+        assert_eq!(
+            again.1, first.1,
+            "{what}: the retry answers the first answer"
+        );
+        assert_eq!(env.count(table).await, before + 1, "{what}: one record");
+        let mut other = body.clone();
+        other["extra_field_to_differ"] = json!(1);
+        let reused = env
+            .request(Method::POST, Some(token), &path, Some(other), Some(&key))
+            .await;
+        assert_eq!(
+            reused.1["code"],
+            json!("idempotency_key_reused"),
+            "{what}: {}",
+            reused.1
+        );
+        assert_eq!(
+            env.count(table).await,
+            before + 1,
+            "{what}: still one record"
+        );
+    }
+    // Without a key, two requests are two customers.
+    let before = env.count("customers").await;
+    for _ in 0..2 {
+        let r = env
+            .post(
+                &cashier,
+                "/api/v1/customers",
+                json!({"kind": "person", "name": "李四"}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    }
+    assert_eq!(env.count("customers").await, before + 2);
+    assert_eq!(env.card(&card).await["plate"], json!(plate));
+}
+on_both_backends!(creation_requests_take_a_key, creation_keys);

@@ -541,3 +541,52 @@ async fn page_refusals_match_the_api(env: &TestEnv) {
     assert_eq!(env.count("anomaly_acks").await, acks);
 }
 on_both_backends!(page_refusals, page_refusals_match_the_api);
+
+/// The new-card form carries a key made when it was shown: posting it twice
+/// (a double click, a refresh) opens one card and goes to it both times.
+async fn new_card_form_opens_once(env: &TestEnv) {
+    let c = browser_like();
+    logged_in(&c, env, "cashier1").await;
+    let form = c
+        .get(format!("{}/cards/new", env.base))
+        .send()
+        .await
+        .expect("answer")
+        .text()
+        .await
+        .expect("html");
+    let key = form
+        .split("name=\"key\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a key in the form: {form}"))
+        .to_string();
+    let cards = env.count("cards").await;
+    let mut went_to = Vec::new();
+    for _ in 0..2 {
+        let r = c
+            .post(format!("{}/cards/new", env.base))
+            .form(&[
+                ("key", key.as_str()),
+                ("kind", "personal"),
+                ("name", "周七"),
+                ("phone", "13600000001"),
+                ("id_kind", "resident_id"),
+                ("id_number", crate::support::PERSON_ID),
+                ("pin", ""),
+            ])
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        went_to.push(
+            r.headers()["location"]
+                .to_str()
+                .expect("location")
+                .to_string(),
+        );
+    }
+    assert_eq!(went_to[0], went_to[1]);
+    assert_eq!(env.count("cards").await, cards + 1);
+}
+on_both_backends!(new_card_page_once, new_card_form_opens_once);

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 use super::counter::{company_word, holders_pin};
-use super::{App, Done, Keyed, idempotent, once};
+use super::{App, Done, Keyed, create, idempotent, once};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::customers::{self, NewCustomer};
@@ -35,7 +35,12 @@ pub struct OpenCard {
 }
 
 /// Opens a card, with a new holder if one is given, in one transaction.
-pub async fn open(app: &App, actor: &Actor, order: OpenCard) -> AppResult<CardView> {
+pub async fn open(
+    app: &App,
+    actor: &Actor,
+    key: Option<&Keyed>,
+    order: OpenCard,
+) -> AppResult<Done<CardView>> {
     authorize(actor, Action::OpenCard, &Target::network())?;
     if order.customer_id.is_some() && order.customer.is_some() {
         return Err(AppError::new(
@@ -75,7 +80,7 @@ pub async fn open(app: &App, actor: &Actor, order: OpenCard) -> AppResult<CardVi
         company_word(app, actor, &main, pin).await?;
     }
     let (order, plate, protected, vehicle) = (&order, &plate, &protected, &vehicle);
-    once(app, actor, |conn, at| {
+    create(app, actor, key, |conn, at| {
         Box::pin(async move {
             let now = at.now;
             let parent = match &order.parent {

@@ -22,7 +22,7 @@ use crate::auth::throttle::Throttle;
 use crate::config::{Keys, Settings};
 use crate::db::Db;
 
-pub use run::{At, Done, Keyed, Work, idempotent, idempotent_then, once};
+pub use run::{At, Done, Keyed, Work, create, idempotent, idempotent_then, once};
 
 /// The running service: its database, keys, settings and clock, the
 /// guessing throttle, and the card reader at this counter, if any.

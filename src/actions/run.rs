@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::App;
 use crate::auth::Actor;
+use crate::cards::pin::PinKey;
 use crate::db::{self, Conn, Db};
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::idempotency::{self, Claim};
@@ -32,11 +33,12 @@ pub struct Keyed {
 
 impl Keyed {
     /// A key for a request described by `method`, `path` and `body`: the
-    /// pages describe their form values, the API its exact body bytes.
-    pub fn new(key: &str, method: &str, path: &str, body: &[u8]) -> Keyed {
+    /// pages describe their form values, the API its exact body bytes. The
+    /// fingerprint is keyed with the service's secret ([`PinKey::fingerprint`]).
+    pub fn new(secret: &PinKey, key: &str, method: &str, path: &str, body: &[u8]) -> Keyed {
         Keyed {
             key: key.trim().to_string(),
-            hash: idempotency::request_hash(method, path, body),
+            hash: secret.fingerprint(&[method.as_bytes(), path.as_bytes(), body]),
         }
     }
 }
@@ -96,14 +98,32 @@ pub async fn idempotent<'a, R>(
     actor: &'a Actor,
     key: &Keyed,
     status: StatusCode,
+    work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, R> + Send,
+) -> AppResult<Done<R>>
+where
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    let at = At {
+        actor,
+        now: app.now(),
+    };
+    keyed_only_at(&app.db, at, key, status, work).await
+}
+
+/// [`idempotent`] on a database and at an instant given directly.
+async fn keyed_only_at<'a, R>(
+    db: &Db,
+    at: At<'a>,
+    key: &Keyed,
+    status: StatusCode,
     mut work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, R> + Send,
 ) -> AppResult<Done<R>>
 where
     R: Serialize + DeserializeOwned + Send + 'static,
 {
-    idempotent_then(
-        app,
-        actor,
+    keyed_at(
+        db,
+        at,
         key,
         status,
         move |conn, at| {
@@ -124,7 +144,7 @@ pub async fn idempotent_then<'a, R, T>(
     actor: &'a Actor,
     key: &Keyed,
     status: StatusCode,
-    mut work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, (R, T)> + Send,
+    work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, (R, T)> + Send,
     last_step: impl for<'c> Fn(&'c mut Conn, T) -> Work<'c, ()> + Send + Sync,
 ) -> AppResult<Done<R>>
 where
@@ -134,6 +154,21 @@ where
         actor,
         now: app.now(),
     };
+    keyed_at(&app.db, at, key, status, work, last_step).await
+}
+
+/// [`idempotent_then`] on a database and at an instant given directly.
+async fn keyed_at<'a, R, T>(
+    db: &Db,
+    at: At<'a>,
+    key: &Keyed,
+    status: StatusCode,
+    mut work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, (R, T)> + Send,
+    last_step: impl for<'c> Fn(&'c mut Conn, T) -> Work<'c, ()> + Send + Sync,
+) -> AppResult<Done<R>>
+where
+    R: Serialize + DeserializeOwned,
+{
     if key.key.is_empty() || key.key.len() > idempotency::MAX_KEY_LEN {
         return Err(AppError::new(
             Code::IdempotencyKeyMissing,
@@ -141,7 +176,7 @@ where
         ));
     }
     let keyed = Answer { key, status };
-    if let Some(group) = app.db.group() {
+    if let Some(group) = db.group() {
         let mut slot = group.enter().await?;
         let answer = match slot.conn() {
             Ok(conn) => keyed.run(conn, &at, &mut work, &last_step).await,
@@ -153,7 +188,7 @@ where
     let mut last = None;
     for n in 0..ATTEMPTS {
         pause(n).await;
-        let mut tx = app.db.begin_write().await?;
+        let mut tx = db.begin_write().await?;
         match keyed.run(&mut tx, &at, &mut work, &last_step).await {
             Ok(done) => match tx.commit().await {
                 Ok(()) => return Ok(done),
@@ -205,6 +240,52 @@ impl Answer<'_> {
     }
 }
 
+/// Runs `work` that creates a record: under the request's key when it sent
+/// one (as [`idempotent`]: a retry gets the first answer, not a second
+/// record), else [`once`].
+pub async fn create<'a, R>(
+    app: &App,
+    actor: &'a Actor,
+    key: Option<&Keyed>,
+    work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, R> + Send,
+) -> AppResult<Done<R>>
+where
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    let at = At {
+        actor,
+        now: app.now(),
+    };
+    create_at(&app.db, at, key, work).await
+}
+
+/// [`create`] on a database and at an instant given directly, for the
+/// console, which runs without the service.
+pub async fn create_at<'a, R>(
+    db: &Db,
+    at: At<'a>,
+    key: Option<&Keyed>,
+    work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, R> + Send,
+) -> AppResult<Done<R>>
+where
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    let status = StatusCode::CREATED;
+    match key {
+        Some(key) => keyed_only_at(db, at, key, status, work).await,
+        None => {
+            let value = once_at(db, at, work).await?;
+            let body = serde_json::to_string(&value)
+                .map_err(|e| AppError::internal("encoding a response", e))?;
+            Ok(Done {
+                status,
+                value,
+                body,
+            })
+        }
+    }
+}
+
 /// Runs `work` in one write transaction without an idempotency key (writes
 /// that move no money: opening a card, a price, a loss report). It is run
 /// again only when the database refused it before the commit; a commit
@@ -224,7 +305,7 @@ pub async fn once<'a, R>(
 
 /// [`once`] on a database and at an instant given directly, for the
 /// console, which runs without the service.
-pub async fn once_at<'a, R>(
+async fn once_at<'a, R>(
     db: &Db,
     at: At<'a>,
     mut work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, R> + Send,

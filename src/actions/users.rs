@@ -1,11 +1,12 @@
 //! Staff accounts: added by an administrator, from the API or from the
 //! server's console (`fuelcard user add`), through the same policy.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::run::{At, once_at};
+use super::Done;
+use super::run::{At, Keyed, create_at};
 use crate::auth::policy::{Action, Target, authorize};
-use crate::auth::{Actor, Role, users};
+use crate::auth::{Role, users};
 use crate::cards::customers;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, Code};
@@ -30,13 +31,26 @@ pub struct NewUserBody {
     pub district: Option<String>,
 }
 
+/// A user as added.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UserCreated {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+}
+
 /// Adds a user with their scope (a station, a company, a district or a
-/// merchant) and returns its id. Takes the database and the instant rather
-/// than the running service, so the console can add the first admin
-/// before any server runs.
-pub async fn add(db: &Db, actor: &Actor, now: i64, new: &NewUserBody) -> AppResult<i64> {
-    authorize(actor, Action::ManageUsers, &Target::network())?;
-    once_at(db, At { actor, now }, |conn, at| {
+/// merchant), under the request's key when it sent one. Takes the database
+/// and the instant rather than the running service, so the console can add
+/// the first admin before any server runs.
+pub async fn add(
+    db: &Db,
+    at: At<'_>,
+    key: Option<&Keyed>,
+    new: &NewUserBody,
+) -> AppResult<Done<UserCreated>> {
+    authorize(at.actor, Action::ManageUsers, &Target::network())?;
+    create_at(db, at, key, |conn, at| {
         Box::pin(async move {
             let station_id = match new.station.as_deref() {
                 Some(code) => Some(stations::find(conn, code).await?.id),
@@ -74,7 +88,11 @@ pub async fn add(db: &Db, actor: &Actor, now: i64, new: &NewUserBody) -> AppResu
                 serde_json::json!({"role": new.role}),
             )
             .await?;
-            Ok(id)
+            Ok(UserCreated {
+                id,
+                username: new.username.clone(),
+                role: new.role,
+            })
         })
     })
     .await

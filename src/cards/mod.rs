@@ -67,7 +67,7 @@ impl CardKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CardStatus {
     Active,
@@ -295,7 +295,7 @@ impl Card {
 }
 
 /// What the API and pages show of a card.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CardView {
     pub number: String,
     pub kind: CardKind,

@@ -27,10 +27,16 @@ impl PinKey {
         (secret.len() >= 16).then_some(PinKey(secret))
     }
 
-    fn mac(&self, salt: &str, pin: &str) -> Hmac<Sha256> {
+    /// An HMAC under this key, for one purpose.
+    fn keyed(&self, purpose: &[u8]) -> Hmac<Sha256> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
             .expect("HMAC accepts keys of any length");
-        mac.update(b"fuelcard-pin-v1\0");
+        mac.update(purpose);
+        mac
+    }
+
+    fn mac(&self, salt: &str, pin: &str) -> Hmac<Sha256> {
+        let mut mac = self.keyed(b"fuelcard-pin-v1\0");
         mac.update(salt.as_bytes());
         mac.update(b"\0");
         mac.update(pin.as_bytes());
@@ -40,6 +46,19 @@ impl PinKey {
     /// The verifier of `pin` under a per-card salt.
     pub fn verifier(&self, salt: &str, pin: &str) -> String {
         hex::encode(self.mac(salt, pin).finalize().into_bytes())
+    }
+
+    /// The fingerprint of a request kept with its idempotency key, to tell
+    /// a retry from another request under the same key. Keyed, because a
+    /// request's body may carry a PIN, which a stored plain hash of a
+    /// predictable body would give away to a brute force of a million tries.
+    pub fn fingerprint(&self, parts: &[&[u8]]) -> String {
+        let mut mac = self.keyed(b"fuelcard-request-v1\0");
+        for part in parts {
+            mac.update(part);
+            mac.update(b"\0");
+        }
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// Compares in constant time.
@@ -79,6 +98,19 @@ pub fn is_well_formed(pin: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_fingerprint_needs_the_key() {
+        let a = PinKey::new(vec![1; 32]).unwrap();
+        let b = PinKey::new(vec![2; 32]).unwrap();
+        let sale = |pin: &str| format!(r#"{{"card_number":"9100","pin":"{pin}"}}"#);
+        let of = |k: &PinKey, pin: &str| {
+            k.fingerprint(&[b"POST", b"/api/v1/sales", sale(pin).as_bytes()])
+        };
+        assert_eq!(of(&a, "123456"), of(&a, "123456"));
+        assert_ne!(of(&a, "123456"), of(&a, "123457"));
+        assert_ne!(of(&a, "123456"), of(&b, "123456"));
+    }
 
     #[test]
     fn verifier_depends_on_key_salt_and_pin() {

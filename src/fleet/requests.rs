@@ -173,7 +173,7 @@ pub struct LoanRequest {
     pub ends_on: String,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LoanRefuel {
     pub sale_id: i64,
     #[schema(value_type = String)]
@@ -184,7 +184,7 @@ pub struct LoanRefuel {
     pub time: String,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Loan {
     pub id: i64,
     pub plate: String,

@@ -164,7 +164,7 @@ impl VehicleInput {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Vehicle {
     pub id: i64,
     pub company_id: i64,

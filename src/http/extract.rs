@@ -129,58 +129,89 @@ pub struct MoneyRequest<T> {
     pub body: T,
 }
 
-/// A replay answers first: when the key already holds a completed answer
-/// of this user to this very request, that answer is returned before the
-/// handler runs — before PIN checks, throttles or the card's current state
-/// could answer differently. Only the caller's authentication comes first
-/// (a key belongs to its user).
+/// A request that creates a record (a customer, a card, a vehicle, a user,
+/// a loan or top-up request): its JSON body and, when the client sent one,
+/// its Idempotency-Key. With a key a retry gets the first answer instead of
+/// a second record; without one the request runs once and is never
+/// repeated blindly.
+pub struct CreateRequest<T> {
+    pub key: Option<Keyed>,
+    pub body: T,
+}
+
 impl<T: DeserializeOwned> FromRequest<App> for MoneyRequest<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &App) -> Result<Self, Self::Rejection> {
-        let key = req
-            .headers()
-            .get("idempotency-key")
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                AppError::new(
-                    Code::IdempotencyKeyMissing,
-                    "money moves need an Idempotency-Key header (a new UUID per operation)",
-                )
-                .into_response()
-            })?;
-        if key.len() > idempotency::MAX_KEY_LEN {
-            return Err(AppError::new(
-                Code::ValidationFailed,
-                "the Idempotency-Key is longer than 128 characters",
+        let (key, body) = keyed_request(req, state).await?;
+        let key = key.ok_or_else(|| {
+            AppError::new(
+                Code::IdempotencyKeyMissing,
+                "money moves need an Idempotency-Key header (a new UUID per operation)",
             )
-            .into_response());
-        }
-        let user = req.extensions().get::<Actor>().map(|a| a.user_id);
-        let method = req.method().to_string();
-        let path = req.uri().path().to_string();
-        let bytes = body_bytes(req, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let key = Keyed::new(&key, &method, &path, &bytes);
-        if let Some(user) = user {
-            if let Some(replay) = replayed(state, &key, user)
-                .await
-                .map_err(IntoResponse::into_response)?
-            {
-                return Err(replay);
-            }
-        }
-        let body = if bytes.is_empty() {
-            parse_json(b"{}")
-        } else {
-            parse_json(&bytes)
-        }
-        .map_err(IntoResponse::into_response)?;
+            .into_response()
+        })?;
         Ok(MoneyRequest { key, body })
     }
+}
+
+impl<T: DeserializeOwned> FromRequest<App> for CreateRequest<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &App) -> Result<Self, Self::Rejection> {
+        let (key, body) = keyed_request(req, state).await?;
+        Ok(CreateRequest { key, body })
+    }
+}
+
+/// The body and the Idempotency-Key, if one was sent. A replay answers
+/// first: when the key already holds a completed answer of this user to
+/// this very request, that answer is returned before the handler runs —
+/// before PIN checks, throttles or the card's current state could answer
+/// differently. Only the caller's authentication comes first (a key
+/// belongs to its user).
+async fn keyed_request<T: DeserializeOwned>(
+    req: Request,
+    state: &App,
+) -> Result<(Option<Keyed>, T), Response> {
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    if key
+        .as_ref()
+        .is_some_and(|k| k.len() > idempotency::MAX_KEY_LEN)
+    {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "the Idempotency-Key is longer than 128 characters",
+        )
+        .into_response());
+    }
+    let user = req.extensions().get::<Actor>().map(|a| a.user_id);
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let bytes = body_bytes(req, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let key = key.map(|k| Keyed::new(&state.keys.pin, &k, &method, &path, &bytes));
+    if let (Some(key), Some(user)) = (&key, user) {
+        if let Some(replay) = replayed(state, key, user)
+            .await
+            .map_err(IntoResponse::into_response)?
+        {
+            return Err(replay);
+        }
+    }
+    let body = if bytes.is_empty() {
+        parse_json(b"{}")
+    } else {
+        parse_json(&bytes)
+    }
+    .map_err(IntoResponse::into_response)?;
+    Ok((key, body))
 }
 
 /// The stored answer of a completed earlier request with this key, if any.

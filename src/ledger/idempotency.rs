@@ -6,7 +6,6 @@
 //! commits, then replays its answer.
 
 use axum::http::StatusCode;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::db::Conn;
@@ -21,17 +20,6 @@ pub enum Claim {
     Fresh,
     /// The same request was already applied: answer this again.
     Replay { status: StatusCode, body: String },
-}
-
-/// Fingerprint of a request: method, path and exact body bytes.
-pub fn request_hash(method: &str, path: &str, body: &[u8]) -> String {
-    let mut h = Sha256::new();
-    h.update(method.as_bytes());
-    h.update([0]);
-    h.update(path.as_bytes());
-    h.update([0]);
-    h.update(body);
-    hex::encode(h.finalize())
 }
 
 pub async fn claim(

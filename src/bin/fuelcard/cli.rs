@@ -9,6 +9,7 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
 
 use fuelcard::actions::App;
+use fuelcard::actions::At;
 use fuelcard::actions::users::NewUserBody;
 use fuelcard::auth::{Actor, Role};
 use fuelcard::config::{self, Settings};
@@ -266,10 +267,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 merchant,
                 district,
             };
-            let now = Clock::system().now_us();
-            let id = fuelcard::actions::users::add(&db, &Actor::console(), now, &new)
+            let console = Actor::console();
+            let at = At {
+                actor: &console,
+                now: Clock::system().now_us(),
+            };
+            let id = fuelcard::actions::users::add(&db, at, None, &new)
                 .await
-                .map_err(anyhow::Error::from)?;
+                .map_err(anyhow::Error::from)?
+                .value
+                .id;
             let username = new.username;
             println!("user {username} ({}) added with id {id}", role.as_str());
             Ok(())

@@ -6,13 +6,14 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::super::extract::ApiJson;
-use super::{ApiPath, ApiQuery, amount, amount_or_zero};
+use super::super::extract::{ApiJson, CreateRequest};
+use super::{ApiPath, ApiQuery, CreationKey, amount, amount_or_zero};
 use crate::actions::App;
 use crate::actions::once;
-use crate::actions::users::{self, NewUserBody};
+use crate::actions::users::{self, NewUserBody, UserCreated};
+use crate::actions::{At, Done};
+use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
-use crate::auth::{Actor, Role};
 use crate::cards::CardKind;
 use crate::cards::products::{self, Price, Product};
 use crate::cards::promotions::{self, Gift, NewPromotion, Promotion, Rule, Tier};
@@ -20,30 +21,19 @@ use crate::error::{AppError, AppResult, Code};
 use crate::http::openapi::{AmountOrZeroText, AmountText, TimeText};
 use crate::stations::{self, Station, report};
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct UserCreated {
-    pub id: i64,
-    pub username: String,
-    pub role: Role,
-}
-
-/// Adds a user (admins only).
-#[utoipa::path(post, path = "/api/v1/users", request_body = NewUserBody,
-    responses((status = 201, description = "The new user", body = UserCreated)))]
+/// Adds a user (admins only). Takes an Idempotency-Key.
+#[utoipa::path(post, path = "/api/v1/users", request_body = NewUserBody, params(CreationKey),
+    responses((status = 201, description = "The new user (or the first answer to this key, replayed)", body = UserCreated)))]
 pub async fn add_user(
     State(state): State<App>,
     actor: Actor,
-    ApiJson(body): ApiJson<NewUserBody>,
-) -> AppResult<(StatusCode, Json<UserCreated>)> {
-    let id = users::add(&state.db, &actor, state.now(), &body).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(UserCreated {
-            id,
-            username: body.username,
-            role: body.role,
-        }),
-    ))
+    req: CreateRequest<NewUserBody>,
+) -> AppResult<Done<UserCreated>> {
+    let at = At {
+        actor: &actor,
+        now: state.now(),
+    };
+    users::add(&state.db, at, req.key.as_ref(), &req.body).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -2,14 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::super::extract::{ApiJson, MoneyRequest};
-use super::{ApiPath, ApiQuery, IdempotencyKey, amount};
+use super::super::extract::{ApiJson, CreateRequest, MoneyRequest};
+use super::{ApiPath, ApiQuery, CreationKey, IdempotencyKey, amount};
 use crate::actions::App;
 use crate::actions::card_life::{self, HolderWord, StatusChanged};
-use crate::actions::{Done, counter, once};
+use crate::actions::{Done, counter, create};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize, authorize_role, permits};
 use crate::cards::customers::{self, Customer, NewCustomer};
@@ -21,20 +20,20 @@ use crate::error::{AppError, AppResult, Code};
 use crate::fleet::vehicles::VehicleInput;
 use crate::http::openapi::{AmountText, CardNumberText, PinText};
 
-/// Opens a customer record (person or company).
-#[utoipa::path(post, path = "/api/v1/customers", request_body = NewCustomer,
-    responses((status = 201, description = "The new customer", body = Customer)))]
+/// Opens a customer record (person or company). Takes an Idempotency-Key.
+#[utoipa::path(post, path = "/api/v1/customers", request_body = NewCustomer, params(CreationKey),
+    responses((status = 201, description = "The new customer (or the first answer to this key, replayed)", body = Customer)))]
 pub async fn add_customer(
     State(state): State<App>,
     actor: Actor,
-    ApiJson(body): ApiJson<NewCustomer>,
-) -> AppResult<(StatusCode, Json<Customer>)> {
+    req: CreateRequest<NewCustomer>,
+) -> AppResult<Done<Customer>> {
     authorize(&actor, Action::AddCustomer, &Target::network())?;
-    body.validate()?;
-    let body = &body;
-    let c = once(&state, &actor, |conn, at| {
+    let new = &req.body;
+    new.validate()?;
+    create(&state, &actor, req.key.as_ref(), |conn, at| {
         Box::pin(async move {
-            let c = customers::create(conn, body, at.now).await?;
+            let c = customers::create(conn, new, at.now).await?;
             crate::audit::record(
                 conn,
                 at.now,
@@ -44,11 +43,10 @@ pub async fn add_customer(
                 serde_json::json!({"kind": c.kind}),
             )
             .await?;
-            Ok(c)
+            Ok(c.shown_to(at.actor))
         })
     })
-    .await?;
-    Ok((StatusCode::CREATED, Json(c.shown_to(&actor))))
+    .await
 }
 
 /// A customer, looked up by id: only by those who may see customers'
@@ -92,14 +90,15 @@ pub struct OpenCard {
     pub vehicle: Option<VehicleInput>,
 }
 
-/// Opens a card of any kind.
-#[utoipa::path(post, path = "/api/v1/cards", request_body = OpenCard,
-    responses((status = 201, description = "The new card", body = CardView)))]
+/// Opens a card of any kind. Takes an Idempotency-Key.
+#[utoipa::path(post, path = "/api/v1/cards", request_body = OpenCard, params(CreationKey),
+    responses((status = 201, description = "The new card (or the first answer to this key, replayed)", body = CardView)))]
 pub async fn open_card(
     State(state): State<App>,
     actor: Actor,
-    ApiJson(body): ApiJson<OpenCard>,
-) -> AppResult<(StatusCode, Json<CardView>)> {
+    req: CreateRequest<OpenCard>,
+) -> AppResult<Done<CardView>> {
+    let body = req.body;
     let order = card_life::OpenCard {
         kind: body.kind,
         customer_id: body.customer_id,
@@ -115,8 +114,7 @@ pub async fn open_card(
         station: body.station,
         vehicle: body.vehicle,
     };
-    let view = card_life::open(&state, &actor, order).await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    card_life::open(&state, &actor, req.key.as_ref(), order).await
 }
 
 /// A card with its holder, status and balances.

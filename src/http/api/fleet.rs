@@ -8,11 +8,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::super::extract::{ApiJson, MoneyRequest};
-use super::{ApiPath, ApiQuery, EmptyBody, IdempotencyKey};
+use super::super::extract::{ApiJson, CreateRequest, MoneyRequest};
+use super::{ApiPath, ApiQuery, CreationKey, EmptyBody, IdempotencyKey};
 use crate::actions::App;
 use crate::actions::fleet::Acknowledgement;
-use crate::actions::{Done, idempotent, once};
+use crate::actions::{Done, create, idempotent, once};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::customers::{self, CustomerKind};
@@ -35,19 +35,18 @@ async fn company_of(conn: &mut crate::db::Conn, company: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// Registers a vehicle of a company's fleet.
-#[utoipa::path(post, path = "/api/v1/fleet/{company}/vehicles", request_body = VehicleInput, params(("company" = i64, Path, description = "The company (its customer id)")),
-    responses((status = 201, description = "The vehicle", body = Vehicle)))]
+/// Registers a vehicle of a company's fleet. Takes an Idempotency-Key.
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/vehicles", request_body = VehicleInput, params(("company" = i64, Path, description = "The company (its customer id)"), CreationKey),
+    responses((status = 201, description = "The vehicle (or the first answer to this key, replayed)", body = Vehicle)))]
 pub async fn add_vehicle(
     State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
-    ApiJson(body): ApiJson<VehicleInput>,
-) -> AppResult<(StatusCode, Json<Vehicle>)> {
+    req: CreateRequest<VehicleInput>,
+) -> AppResult<Done<Vehicle>> {
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
-    let new = body.validate()?;
-    let new = &new;
-    let v = once(&state, &actor, |conn, at| {
+    let new = &req.body.validate()?;
+    create(&state, &actor, req.key.as_ref(), |conn, at| {
         Box::pin(async move {
             company_of(conn, company).await?;
             let v = vehicles::create(conn, company, new, at.now).await?;
@@ -63,8 +62,7 @@ pub async fn add_vehicle(
             Ok(v)
         })
     })
-    .await?;
-    Ok((StatusCode::CREATED, Json(v)))
+    .await
 }
 
 /// The company's vehicles.
@@ -556,19 +554,20 @@ pub enum LoanStepName {
     Return,
 }
 
-/// Asks for an early top-up of a vehicle running low.
-#[utoipa::path(post, path = "/api/v1/fleet/{company}/topups", request_body = TopUpBody, params(("company" = i64, Path, description = "The company (its customer id)")),
-    responses((status = 201, description = "The request, waiting for a decision", body = requests::TopUp)))]
+/// Asks for an early top-up of a vehicle running low. Takes an
+/// Idempotency-Key.
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/topups", request_body = TopUpBody, params(("company" = i64, Path, description = "The company (its customer id)"), CreationKey),
+    responses((status = 201, description = "The request, waiting for a decision (or the first answer to this key, replayed)", body = requests::TopUp)))]
 pub async fn request_topup(
     State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
-    ApiJson(body): ApiJson<TopUpBody>,
-) -> AppResult<(StatusCode, Json<requests::TopUp>)> {
+    req: CreateRequest<TopUpBody>,
+) -> AppResult<Done<requests::TopUp>> {
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
-    let amount = super::amount("amount", &body.amount)?;
-    let body = &body;
-    let t = once(&state, &actor, |conn, at| {
+    let amount = super::amount("amount", &req.body.amount)?;
+    let body = &req.body;
+    create(&state, &actor, req.key.as_ref(), |conn, at| {
         Box::pin(async move {
             let (plate, reason) = (&body.plate, &body.reason);
             let t = requests::request_topup(conn, at.actor, company, plate, amount, reason, at.now)
@@ -585,8 +584,7 @@ pub async fn request_topup(
             Ok(t)
         })
     })
-    .await?;
-    Ok((StatusCode::CREATED, Json(t)))
+    .await
 }
 
 /// Approves (funds, once) or rejects an early top-up. Needs an Idempotency-Key.
@@ -625,18 +623,19 @@ pub async fn decide_topup(
     .await
 }
 
-/// Asks to lend a vehicle's card for a long trip (借用登记).
-#[utoipa::path(post, path = "/api/v1/fleet/{company}/loans", request_body = requests::LoanRequest, params(("company" = i64, Path, description = "The company (its customer id)")),
-    responses((status = 201, description = "The loan, waiting for approval", body = requests::Loan)))]
+/// Asks to lend a vehicle's card for a long trip (借用登记). Takes an
+/// Idempotency-Key.
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/loans", request_body = requests::LoanRequest, params(("company" = i64, Path, description = "The company (its customer id)"), CreationKey),
+    responses((status = 201, description = "The loan, waiting for approval (or the first answer to this key, replayed)", body = requests::Loan)))]
 pub async fn request_loan(
     State(state): State<App>,
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
-    ApiJson(body): ApiJson<requests::LoanRequest>,
-) -> AppResult<(StatusCode, Json<requests::Loan>)> {
+    req: CreateRequest<requests::LoanRequest>,
+) -> AppResult<Done<requests::Loan>> {
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
-    let body = &body;
-    let l = once(&state, &actor, |conn, at| {
+    let body = &req.body;
+    create(&state, &actor, req.key.as_ref(), |conn, at| {
         Box::pin(async move {
             let l = requests::request_loan(conn, at.actor, company, body, at.now).await?;
             crate::audit::record(
@@ -651,8 +650,7 @@ pub async fn request_loan(
             Ok(l)
         })
     })
-    .await?;
-    Ok((StatusCode::CREATED, Json(l)))
+    .await
 }
 
 /// A card loan with the refuels tagged to the trip.

@@ -168,6 +168,21 @@ pub const MONTH_PATTERN: &str = "^[0-9]{4}-(0[1-9]|1[0-2])$";
 pub const HOURS_PATTERN: &str = r"^\s*\+?[0-9]+:\+?[0-9]+\s*-\s*\+?[0-9]+:\+?[0-9]+\s*$";
 
 /// The header every money move carries.
+/// The Idempotency-Key a creation request may carry: with one, a retry
+/// gets the first answer instead of making a second record.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct CreationKey {
+    /// A new key (a UUID) per record to create, 1–128 characters.
+    #[serde(rename = "Idempotency-Key")]
+    #[param(
+        min_length = 1,
+        max_length = 128,
+        example = "8b0e4f2a-5c1d-4e7b-9f3a-2d6c1b0a9e85"
+    )]
+    pub key: Option<String>,
+}
+
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
 pub struct IdempotencyKey {

@@ -142,7 +142,7 @@ pub async fn load(
         let n = cards::parse_number(&number)?;
         let amount = amount("amount", &f.amount)?;
         let path = format!("/cards/{number}/chip/load");
-        let key = Keyed::new(&f.key, "POST", &path, f.amount.as_bytes());
+        let key = Keyed::new(&state.keys.pin, &f.key, "POST", &path, f.amount.as_bytes());
         chip::load(&state, &c.actor, key, n, amount).await
     }
     .await;

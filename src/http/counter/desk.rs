@@ -430,7 +430,13 @@ pub async fn replacement(
     let done = async {
         let n = cards::parse_number(&number)?;
         let path = format!("/cards/{number}/replacement");
-        let key = Keyed::new(f.key.as_deref().unwrap_or_default(), "POST", &path, b"");
+        let key = Keyed::new(
+            &state.keys.pin,
+            f.key.as_deref().unwrap_or_default(),
+            "POST",
+            &path,
+            b"",
+        );
         // The page goes to the new card, whether this request replaced the
         // card or a double click replayed the first one.
         let done = card_life::replace(&state, &c.actor, &key, &n, &f.word(), None).await?;
@@ -510,6 +516,7 @@ fn new_card_form(c: &Cashier, err: Option<&AppError>) -> Markup {
             h1 { (t(lang, "open_card")) }
             @if let Some(e) = err { (error_box(lang, e)) }
             form.panel method="post" action="/cards/new" {
+                input type="hidden" name="key" value=(uuid::Uuid::new_v4().to_string());
                 div.row {
                     div { label for="kind" { (t(lang, "kind")) }
                         select #kind name="kind" autofocus {
@@ -536,6 +543,8 @@ fn new_card_form(c: &Cashier, err: Option<&AppError>) -> Markup {
 
 #[derive(Deserialize)]
 pub struct NewCardForm {
+    /// Made when the form was shown: a double click opens one card.
+    key: String,
     kind: String,
     name: Option<String>,
     phone: Option<String>,
@@ -577,7 +586,19 @@ pub async fn new_card(
             station: None,
             vehicle: None,
         };
-        Ok(card_life::open(&state, &c.actor, order).await?.number)
+        let form = format!(
+            "{}|{:?}|{:?}|{:?}|{:?}",
+            f.kind, f.name, f.phone, f.id_kind, f.id_number
+        );
+        let key = Keyed::new(
+            &state.keys.pin,
+            &f.key,
+            "POST",
+            "/cards/new",
+            form.as_bytes(),
+        );
+        let done = card_life::open(&state, &c.actor, Some(&key), order).await?;
+        Ok(done.value.number)
     }
     .await;
     match done {

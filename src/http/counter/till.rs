@@ -105,6 +105,7 @@ pub async fn recharge(
         };
         let form = format!("{}|{}", order.amount, order.method.as_str());
         let key = Keyed::new(
+            &state.keys.pin,
             &f.key,
             "POST",
             &format!("/cards/{number}/recharge"),
@@ -226,6 +227,7 @@ pub async fn sale(
             f.product, f.litres, f.amount, order.plate, odometer
         );
         let key = Keyed::new(
+            &state.keys.pin,
             &f.key,
             "POST",
             &format!("/cards/{number}/sale"),
