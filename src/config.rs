@@ -61,12 +61,21 @@ fn parse_hex_key(text: &str) -> anyhow::Result<PinKey> {
 }
 
 /// Loads the keys from the environment or the key file, creating the file
-/// with a new random key when it does not exist.
-pub fn load_keys(path: &Path) -> anyhow::Result<Keys> {
+/// with a new random key when it does not exist and `may_create` says the
+/// database has no records made under an earlier key.
+pub fn load_keys(path: &Path, may_create: bool) -> anyhow::Result<Keys> {
     if let Ok(hex_key) = std::env::var(PIN_KEY_ENV) {
         return Ok(Keys {
             pin: parse_hex_key(&hex_key).with_context(|| format!("in {PIN_KEY_ENV}"))?,
         });
+    }
+    if !path.exists() && !may_create {
+        anyhow::bail!(
+            "the key file {} is missing, and this database's card PINs were set up under a key: \
+             restore the key file from your backup (or set {PIN_KEY_ENV}); a new key would make \
+             every PIN wrong",
+            path.display()
+        );
     }
     if !path.exists() {
         let mut key = [0u8; 32];

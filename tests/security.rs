@@ -319,3 +319,73 @@ async fn console_adds_staff(env: &TestEnv) {
     assert_eq!(env.count("users").await, users);
 }
 on_both_backends!(console_staff, console_adds_staff);
+
+/// `fuelcard serve` on the test's database with the given PIN key (hex, or
+/// none) and a key file that does not exist: how it ends, when it refuses.
+async fn serve_refused(env: &TestEnv, pin_key: Option<String>) -> String {
+    let missing =
+        std::env::temp_dir().join(format!("fuelcard-no-keys-{}.toml", std::process::id()));
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fuelcard"));
+    cmd.args([
+        "serve",
+        "--db",
+        &env.fresh.url,
+        "--listen",
+        "127.0.0.1:0",
+        "--key-file",
+    ])
+    .arg(&missing)
+    .env_remove("FUELCARD_PIN_KEY")
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .kill_on_drop(true);
+    if let Some(k) = pin_key {
+        cmd.env("FUELCARD_PIN_KEY", k);
+    }
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+        .await
+        .expect("the server gives up within a minute instead of serving")
+        .expect("run fuelcard serve");
+    assert!(!out.status.success(), "the server must refuse to start");
+    assert!(
+        !missing.exists(),
+        "no new key file is made for a database with PINs"
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Keys cannot silently change: the first server records the PIN key's
+/// check value; a server with another key, or with its key file gone,
+/// refuses to start and says what to do, instead of refusing every PIN.
+async fn keys_cannot_silently_change(env: &TestEnv) {
+    let cashier = env.login("cashier1").await;
+    let card = env.pin_card(&cashier, "13900000088", "135790", "50").await;
+    let keys = std::env::temp_dir().join(format!("fuelcard-keys-{}.toml", std::process::id()));
+    let (first, _) = crate::support::spawn_server(&env.fresh.url, &keys, &env.clock).await;
+    drop(first);
+    let other = "00112233445566778899aabbccddeeff".to_string();
+    let said = serve_refused(env, Some(other)).await;
+    assert!(
+        said.contains("is not the key this database's card PINs were set up under"),
+        "{said}"
+    );
+    let said = serve_refused(env, None).await;
+    assert!(
+        said.contains("key file") && said.contains("is missing"),
+        "{said}"
+    );
+    // The right key still serves, and the PIN still works.
+    let (_again, base) = crate::support::spawn_server(&env.fresh.url, &keys, &env.clock).await;
+    let token = crate::support::login(&env.client, &base, "cashier1", "cashier1-password").await;
+    let r = env
+        .client
+        .post(format!("{base}/api/v1/sales"))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "after-restart")
+        .json(&json!({"card_number": card, "product": "92", "litres": "1", "pin": "135790"}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+on_both_backends!(key_checks, keys_cannot_silently_change);

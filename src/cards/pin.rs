@@ -6,6 +6,10 @@
 //! never in the database, so a stolen database reveals no PIN.
 
 use hmac::{Hmac, Mac};
+use sqlx::Row;
+
+use crate::db::Conn;
+use crate::error::AppResult;
 use rand::RngCore;
 use sha2::Sha256;
 
@@ -61,6 +65,17 @@ impl PinKey {
         hex::encode(mac.finalize().into_bytes())
     }
 
+    /// A value that tells whether two keys are the same without revealing
+    /// either: kept in the database, so that a server started with another
+    /// key refuses to start instead of refusing every PIN.
+    pub fn check_value(&self) -> String {
+        hex::encode(
+            self.keyed(b"fuelcard-key-check-v1\0")
+                .finalize()
+                .into_bytes(),
+        )
+    }
+
     /// Compares in constant time.
     pub fn matches(&self, salt: &str, pin: &str, verifier: &str) -> bool {
         let Ok(expected) = hex::decode(verifier) else {
@@ -68,6 +83,37 @@ impl PinKey {
         };
         self.mac(salt, pin).verify_slice(&expected).is_ok()
     }
+}
+
+/// The check value of the PIN key this database's verifiers are made
+/// under, if one was recorded.
+pub async fn recorded_check(conn: &mut Conn) -> AppResult<Option<String>> {
+    let row = sqlx::query("SELECT check_value FROM key_checks WHERE name = 'pin'")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|r| r.try_get("check_value")).transpose()?)
+}
+
+/// Whether any card holds a PIN verifier: a key for such a database can no
+/// longer be made up anew.
+pub async fn verifiers_exist(conn: &mut Conn) -> AppResult<bool> {
+    let row = sqlx::query("SELECT 1 AS one FROM cards WHERE pin_verifier IS NOT NULL LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Records the key's check value on a database that has none yet.
+pub async fn record_check(conn: &mut Conn, key: &PinKey, now: i64) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO key_checks (name, check_value, created_at) VALUES ('pin', $1, $2) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(key.check_value())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// A new random salt for a card's verifier.

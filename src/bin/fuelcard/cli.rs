@@ -12,6 +12,7 @@ use fuelcard::actions::App;
 use fuelcard::actions::At;
 use fuelcard::actions::users::NewUserBody;
 use fuelcard::auth::{Actor, Role};
+use fuelcard::cards::pin;
 use fuelcard::config::{self, Settings};
 use fuelcard::db::Db;
 use fuelcard::http;
@@ -236,8 +237,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo { db, time, key_file } => {
-            let keys = load_keys(key_file, &db.url)?;
+            let url = db.url.clone();
             let db = db.open().await?;
+            let keys = keys_for(&db, key_file, &url).await?;
             print_demo(crate::demo::fill(&db, time.time_zone()?, time.clock(), &keys).await?);
             Ok(())
         }
@@ -363,13 +365,40 @@ fn print_demo(logins: Vec<(String, String, String)>) {
 }
 
 /// The PIN key from the key file given, or the default one for this database.
-fn load_keys(key_file: Option<PathBuf>, db_url: &str) -> anyhow::Result<config::Keys> {
-    config::load_keys(&key_file.unwrap_or_else(|| config::default_key_file(db_url)))
+/// The keys this database's records are made under: a new key is made only
+/// for a database without PINs, and a key whose check value differs from
+/// the one the database recorded refuses to start the service.
+async fn keys_for(
+    db: &Db,
+    key_file: Option<PathBuf>,
+    db_url: &str,
+) -> anyhow::Result<config::Keys> {
+    let mut conn = db.pool().acquire().await?;
+    let recorded = pin::recorded_check(&mut conn).await?;
+    let fresh = recorded.is_none() && !pin::verifiers_exist(&mut conn).await?;
+    let path = key_file.unwrap_or_else(|| config::default_key_file(db_url));
+    let keys = config::load_keys(&path, fresh)?;
+    match recorded {
+        Some(check) if check != keys.pin.check_value() => bail!(
+            "the PIN key ({}) is not the key this database's card PINs were set up under: \
+             start with that key (the original key file or {}); with this one every PIN \
+             would be wrong",
+            if std::env::var(config::PIN_KEY_ENV).is_ok() {
+                config::PIN_KEY_ENV.to_string()
+            } else {
+                path.display().to_string()
+            },
+            config::PIN_KEY_ENV
+        ),
+        Some(_) => {}
+        None => pin::record_check(&mut conn, &keys.pin, Clock::system().now_us()).await?,
+    }
+    Ok(keys)
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = args.db.open().await?;
-    let keys = load_keys(args.key_file.clone(), &args.db.url)?;
+    let keys = keys_for(&db, args.key_file.clone(), &args.db.url).await?;
     let time_zone = args.time.time_zone()?;
     let clock = args.time.clock();
     if args.replacement_wait_hours < 0 || !(1..=1440).contains(&args.hold_minutes) {
