@@ -61,6 +61,7 @@ codes! {
     CardHasHolds => "card_has_holds", CONFLICT;
     CardNotAnonymous => "card_not_anonymous", CONFLICT;
     PlateMismatch => "plate_mismatch", FORBIDDEN;
+    PlateRequired => "plate_required", UNPROCESSABLE_ENTITY;
     ProductNotAllowed => "product_not_allowed", FORBIDDEN;
     SaleLimitExceeded => "sale_limit_exceeded", FORBIDDEN;
     DailyLimitExceeded => "daily_limit_exceeded", FORBIDDEN;

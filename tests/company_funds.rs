@@ -207,5 +207,34 @@ async fn vehicle_at_the_counter(env: &TestEnv) {
         .cloned()
         .unwrap_or_else(|| panic!("the vehicle on the fleet list: {}", vehicles.1));
     assert_eq!(listed["card_number"], json!(card), "{listed}");
+
+    // One car, one card: its sale names the plate, however it is spaced.
+    let r = env
+        .money(
+            &cashier,
+            "/api/v1/transfers",
+            json!({"from_card": main, "to_card": card, "amount": "100", "pin": MAIN_PIN}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let sales = env.count("sales").await;
+    let r = env
+        .money(
+            &cashier,
+            "/api/v1/sales",
+            json!({"card_number": card, "product": "92", "litres": "5", "odometer": 1000}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.1);
+    assert_eq!(r.1["code"], json!("plate_required"), "{}", r.1);
+    assert_eq!(env.count("sales").await, sales);
+    let r = env
+        .money(
+            &cashier,
+            "/api/v1/sales",
+            json!({"card_number": card, "product": "92", "litres": "5", "plate": "浙b 10001", "odometer": 1000}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
 }
 on_both_backends!(counter_vehicle, vehicle_at_the_counter);

@@ -389,3 +389,25 @@ async fn keys_cannot_silently_change(env: &TestEnv) {
     assert_eq!(r.status(), StatusCode::CREATED);
 }
 on_both_backends!(key_checks, keys_cannot_silently_change);
+
+/// `--help` names the environment variables but never prints their values:
+/// a database URL carries its password.
+#[test]
+fn help_keeps_secrets() {
+    for command in [&["serve", "--help"][..], &["user", "add", "--help"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fuelcard"))
+            .args(command)
+            .env(
+                "DATABASE_URL",
+                "postgres://fuelcard:s3cret-pass@db.example/fuelcard",
+            )
+            .output()
+            .expect("run fuelcard --help");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("DATABASE_URL"), "{text}");
+        assert!(
+            !text.contains("s3cret-pass"),
+            "{command:?} prints the password: {text}"
+        );
+    }
+}

@@ -150,3 +150,42 @@ async fn district_scope(env: &TestEnv) {
 }
 
 on_both_backends!(district_managers_read_their_district, district_scope);
+
+/// A card is issued and replaced at a station that exists: a station code
+/// that does not resolve is refused, not dropped, and nothing is written.
+async fn issuing_station_resolves(env: &TestEnv) {
+    let cashier = env.login("cashier1").await;
+    let cards = env.count("cards").await;
+    let r = env
+        .post(
+            &cashier,
+            "/api/v1/cards",
+            json!({"kind": "anonymous", "station": "S404"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::NOT_FOUND, "{}", r.1);
+    assert_eq!(r.1["code"], json!("station_not_found"), "{}", r.1);
+    assert_eq!(env.count("cards").await, cards);
+
+    let number = env.funded_card(&cashier, "30").await;
+    let r = env
+        .post(
+            &cashier,
+            &format!("/api/v1/cards/{number}/loss-report"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let cards = env.count("cards").await;
+    let r = env
+        .money(
+            &cashier,
+            &format!("/api/v1/cards/{number}/replacement"),
+            json!({"station": "S404", "identity": crate::support::identity()}),
+        )
+        .await;
+    assert_eq!(r.1["code"], json!("station_not_found"), "{}", r.1);
+    assert_eq!(env.count("cards").await, cards);
+    assert_eq!(env.card(&number).await["status"], json!("lost"));
+}
+on_both_backends!(issuing_station_must_resolve, issuing_station_resolves);

@@ -91,9 +91,8 @@ pub async fn open(
                 Some(c) => Some(customers::create(conn, c, now).await?.id),
                 None => order.customer_id,
             };
-            let station = crate::stations::for_counter(conn, at.actor, order.station.as_deref())
-                .await
-                .ok();
+            let station =
+                crate::stations::issuing(conn, at.actor, order.station.as_deref()).await?;
             let card = cards::open(
                 conn,
                 &NewCard {

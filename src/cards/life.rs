@@ -113,7 +113,7 @@ pub async fn replace(
             "the card has an unfinished fuelling hold; settle it first",
         ));
     }
-    let station = stations::for_counter(conn, actor, station).await.ok();
+    let station = stations::issuing(conn, actor, station).await?;
     let parent = match card.parent_card_id {
         Some(id) => Some(super::find_by_id(conn, id).await?),
         None => None,

@@ -150,13 +150,27 @@ pub async fn sell(
         None
     };
     // A fleet card of a registered vehicle is checked by the vehicle's
-    // limits below; any other card bound to a plate refuses other plates.
-    if let (None, Some(bound), Some(given)) = (&vehicle, &card.plate, req.plate) {
-        if !bound.eq_ignore_ascii_case(given.trim()) {
-            return Err(AppError::new(
-                Code::PlateMismatch,
-                format!("card {} is bound to vehicle {bound}", card.number),
-            ));
+    // limits below; any other card bound to a plate refuses other plates,
+    // and a fleet card's sale must name one.
+    if let (None, Some(bound)) = (&vehicle, &card.plate) {
+        match req.plate {
+            Some(given) if *bound != crate::fleet::vehicles::normalise_plate(given) => {
+                return Err(AppError::new(
+                    Code::PlateMismatch,
+                    format!("card {} is bound to vehicle {bound}", card.number),
+                ));
+            }
+            None if card.kind == CardKind::Fleet => {
+                return Err(AppError::new(
+                    Code::PlateRequired,
+                    format!(
+                        "card {} is a fleet card: give its vehicle's plate",
+                        card.number
+                    ),
+                )
+                .with("field", "plate"));
+            }
+            _ => {}
         }
     }
     let price_now = ctx.price.ok_or_else(|| {

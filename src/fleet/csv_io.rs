@@ -128,13 +128,10 @@ pub fn parse(text: &str) -> Result<Vec<NewVehicle>, Vec<RowError>> {
 
 /// The company's vehicles as a CSV file in the import format.
 pub fn export(vehicles: &[Vehicle]) -> AppResult<String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::internal("writing CSV", e);
-    w.write_record(HEADER).map_err(fail)?;
     let opt = |v: Option<String>| v.unwrap_or_default();
-    for v in vehicles {
+    let rows = vehicles.iter().map(|v| {
         let r = &v.rules;
-        w.write_record([
+        vec![
             v.plate.clone(),
             v.vehicle_type.clone(),
             v.displacement.to_string(),
@@ -149,13 +146,37 @@ pub fn export(vehicles: &[Vehicle]) -> AppResult<String> {
             opt(r.max_day_amount.map(|m| m.to_string())),
             opt(r.hours.map(|h| h.text())),
             opt(r.stations.as_ref().map(|s| s.join("|"))),
-        ])
-        .map_err(fail)?;
+        ]
+    });
+    table(&HEADER, rows)
+}
+
+/// A CSV file: the header, then the rows, each cell made safe to open in
+/// a spreadsheet ([`inert`]).
+pub fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> AppResult<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| AppError::internal("writing CSV", e);
+    w.write_record(header).map_err(fail)?;
+    for row in rows {
+        w.write_record(row.into_iter().map(inert)).map_err(fail)?;
     }
     let bytes = w
         .into_inner()
         .map_err(|e| AppError::internal("writing CSV", e))?;
     String::from_utf8(bytes).map_err(|e| AppError::internal("writing CSV", e))
+}
+
+/// A cell a spreadsheet will not run: text that starts like a formula
+/// (`=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, so
+/// a department named `=HYPERLINK(…)` stays text. Numbers, negative ones
+/// included, stay as they are.
+fn inert(cell: String) -> String {
+    let formula_like = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula_like && cell.parse::<rust_decimal::Decimal>().is_err() {
+        format!("'{cell}")
+    } else {
+        cell
+    }
 }
 
 /// The refusal of a file with bad rows.
@@ -171,6 +192,15 @@ pub fn rejected(errors: Vec<RowError>) -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formulas_are_written_as_text() {
+        assert_eq!(inert("=HYPERLINK(\"x\")".into()), "'=HYPERLINK(\"x\")");
+        assert_eq!(inert("@SUM(A1)".into()), "'@SUM(A1)");
+        assert_eq!(inert("+86 138".into()), "'+86 138");
+        assert_eq!(inert("-12.50".into()), "-12.50");
+        assert_eq!(inert("运输部".into()), "运输部");
+    }
 
     const HEAD: &str = "plate,vehicle_type,displacement,products,tank_capacity,baseline_l_per_100km,department,default_driver,max_sale_litres,max_sale_amount,max_day_litres,max_day_amount,allowed_hours,allowed_stations\n";
 

@@ -171,14 +171,23 @@ fn breach(control: Control, code: Code, message: String) -> Breach {
 /// Every control the sale breaches, in a fixed order.
 pub fn breaches(rules: &Rules, usage: &Usage, f: &Facts<'_>) -> Vec<Breach> {
     let mut out = Vec::new();
-    if let Some(plate) = f.plate {
-        if !plate.trim().eq_ignore_ascii_case(&rules.plate) {
-            out.push(breach(
-                Control::Plate,
-                Code::PlateMismatch,
-                format!("this card belongs to vehicle {}, not {plate}", rules.plate),
-            ));
-        }
+    // One car, one card: the plate is checked on every sale, so a sale
+    // that names none breaches the plate control too.
+    match f.plate {
+        Some(plate) if super::vehicles::normalise_plate(plate) != rules.plate => out.push(breach(
+            Control::Plate,
+            Code::PlateMismatch,
+            format!("this card belongs to vehicle {}, not {plate}", rules.plate),
+        )),
+        Some(_) => {}
+        None => out.push(breach(
+            Control::Plate,
+            Code::PlateRequired,
+            format!(
+                "a fleet card's sale names the vehicle's plate ({})",
+                rules.plate
+            ),
+        )),
     }
     if !rules.products.is_empty() && !rules.products.iter().any(|p| p == f.product) {
         out.push(breach(
@@ -341,6 +350,17 @@ mod tests {
                 }
             ),
             vec![Code::PlateMismatch]
+        );
+        assert_eq!(
+            codes(
+                &r,
+                &u,
+                &Facts {
+                    plate: None,
+                    ..facts()
+                }
+            ),
+            vec![Code::PlateRequired]
         );
         assert_eq!(
             codes(

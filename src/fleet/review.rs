@@ -615,27 +615,9 @@ pub async fn acknowledge(
 
 /// The review's vehicle table as CSV.
 pub fn vehicles_csv(review: &Review) -> AppResult<String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::internal("writing CSV", e);
-    w.write_record([
-        "plate",
-        "department",
-        "litres",
-        "amount",
-        "refuels",
-        "distance_km",
-        "l_per_100km",
-        "baseline_l_per_100km",
-        "vs_baseline_percent",
-        "allocation",
-        "allocation_used_percent",
-        "last_month_litres",
-        "vs_last_month_percent",
-    ])
-    .map_err(fail)?;
     let o = |v: &Option<String>| v.clone().unwrap_or_default();
-    for l in &review.vehicles {
-        w.write_record([
+    let rows = review.vehicles.iter().map(|l| {
+        vec![
             l.plate.clone(),
             o(&l.department),
             l.litres.to_string(),
@@ -649,13 +631,24 @@ pub fn vehicles_csv(review: &Review) -> AppResult<String> {
             o(&l.allocation_used_percent),
             l.last_month_litres.to_string(),
             o(&l.vs_last_month_percent),
-        ])
-        .map_err(fail)?;
-    }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| AppError::internal("writing CSV", e))?;
-    String::from_utf8(bytes).map_err(|e| AppError::internal("writing CSV", e))
+        ]
+    });
+    let header = [
+        "plate",
+        "department",
+        "litres",
+        "amount",
+        "refuels",
+        "distance_km",
+        "l_per_100km",
+        "baseline_l_per_100km",
+        "vs_baseline_percent",
+        "allocation",
+        "allocation_used_percent",
+        "last_month_litres",
+        "vs_last_month_percent",
+    ];
+    super::csv_io::table(&header, rows)
 }
 
 #[cfg(test)]

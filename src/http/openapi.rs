@@ -336,6 +336,7 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
             StationRequired,
             StationNotFound,
             PlateMismatch,
+            PlateRequired,
             ProductNotAllowed,
             SaleLimitExceeded,
             DailyLimitExceeded,

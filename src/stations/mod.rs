@@ -92,6 +92,20 @@ pub async fn list(conn: &mut Conn) -> AppResult<Vec<Station>> {
 /// The station a counter transaction happens at: the actor's own station,
 /// or for a user without one (an admin) the station the request names. A
 /// cashier cannot book a transaction at another station.
+/// The station a card is issued or replaced at: the one named (which must
+/// exist and be the user's own), else the user's own; none for a user
+/// without a station who names none.
+pub async fn issuing(
+    conn: &mut Conn,
+    actor: &Actor,
+    requested: Option<&str>,
+) -> AppResult<Option<Station>> {
+    if requested.is_none() && actor.station_id.is_none() {
+        return Ok(None);
+    }
+    for_counter(conn, actor, requested).await.map(Some)
+}
+
 pub async fn for_counter(
     conn: &mut Conn,
     actor: &Actor,

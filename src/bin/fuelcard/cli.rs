@@ -32,7 +32,12 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct DbArgs {
     /// Database: a SQLite file path or sqlite:// URL (default), or a postgres:// URL.
-    #[arg(long = "db", env = "DATABASE_URL", default_value = "fuelcard.db")]
+    #[arg(
+        long = "db",
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "fuelcard.db"
+    )]
     pub url: String,
     /// Connections in the pool (default: 4 per CPU core, 4 to 32).
     #[arg(long, env = "FUELCARD_DB_CONNECTIONS")]

@@ -184,6 +184,11 @@ const CODES: &[(&str, &str, &str)] = &[
         "Too many wrong PINs: the card is locked",
     ),
     ("wrong_pin", "密码错误", "Wrong PIN"),
+    (
+        "plate_required",
+        "车队卡加油须填写车牌号",
+        "A fleet card's sale needs the vehicle's plate",
+    ),
     ("pin_required", "请输入密码", "Enter the PIN"),
     ("card_closed", "此卡已销卡", "This card is closed"),
     (
