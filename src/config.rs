@@ -30,6 +30,10 @@ pub struct Settings {
     pub hold_minutes: i64,
     /// The one clock every "now" of the service reads.
     pub clock: crate::time::Clock,
+    /// When set, `/metrics` answers only a request bearing this token: the
+    /// counts and latencies of a network's stations are not for anyone
+    /// who can reach the port.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -39,6 +43,7 @@ impl Default for Settings {
             replacement_wait_hours: 0,
             hold_minutes: 30,
             clock: crate::time::Clock::system(),
+            metrics_token: None,
         }
     }
 }

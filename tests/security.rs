@@ -411,3 +411,35 @@ fn help_keeps_secrets() {
         );
     }
 }
+
+/// With a metrics token set, `/metrics` answers only its bearer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_behind_a_token() {
+    let settings = fuelcard::config::Settings {
+        metrics_token: Some("metrics-7f3a".into()),
+        ..crate::support::settings()
+    };
+    let env = TestEnv::start_with(crate::support::Backend::Sqlite, settings)
+        .await
+        .expect("sqlite");
+    let get = |token: Option<&str>| {
+        let mut req = env.client.get(format!("{}/metrics", env.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    for token in [None, Some("metrics-7f3b"), Some(env.admin.as_str())] {
+        let r = get(token).await.expect("answer");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{token:?}");
+    }
+    let r = get(Some("metrics-7f3a")).await.expect("answer");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.text()
+            .await
+            .expect("text")
+            .contains("http_requests_total")
+    );
+    env.finish().await;
+}

@@ -18,12 +18,22 @@ pub struct NewUser<'a> {
     pub district: Option<&'a str>,
 }
 
-pub fn hash_password(password: &str) -> AppResult<String> {
+fn hash_password(password: &str) -> AppResult<String> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| AppError::internal("hashing a password", e))
+}
+
+/// Runs argon2 (tens of milliseconds of CPU by design) on the blocking
+/// pool, so a flood of logins does not stall the workers that serve sales.
+async fn off_the_workers<T: Send + 'static>(
+    work: impl FnOnce() -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::internal("a password hash task", e))?
 }
 
 /// Checks the scope a role needs before creating the user: a cashier needs
@@ -64,7 +74,8 @@ pub fn validate(user: &NewUser<'_>) -> AppResult<()> {
 
 pub async fn create(conn: &mut Conn, user: &NewUser<'_>, now: i64) -> AppResult<i64> {
     validate(user)?;
-    let hash = hash_password(user.password)?;
+    let password = user.password.to_string();
+    let hash = off_the_workers(move || hash_password(&password)).await?;
     let row = sqlx::query(
         "INSERT INTO users (username, password_hash, role, station_id, company_id, merchant, \
          district, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -124,15 +135,22 @@ pub async fn authenticate(conn: &mut Conn, username: &str, password: &str) -> Ap
     .fetch_optional(&mut *conn)
     .await?;
     let denied = || AppError::new(Code::InvalidCredentials, "wrong username or password");
+    let password = password.to_string();
     let Some(row) = row else {
-        let _ = hash_password(password);
+        off_the_workers(move || hash_password(&password)).await?;
         return Err(denied());
     };
     let stored: String = row.try_get("password_hash")?;
-    let parsed =
-        PasswordHash::new(&stored).map_err(|e| AppError::internal("stored password hash", e))?;
-    Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .map_err(|_| denied())?;
+    let matches = off_the_workers(move || {
+        let parsed = PasswordHash::new(&stored)
+            .map_err(|e| AppError::internal("stored password hash", e))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await?;
+    if !matches {
+        return Err(denied());
+    }
     actor_from_row(&row)
 }

@@ -81,7 +81,23 @@ async fn healthz(State(state): State<App>) -> Response {
     }
 }
 
-async fn metrics_text() -> Response {
+/// The Prometheus text; with a metrics token set, only for its bearer.
+async fn metrics_text(State(state): State<App>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &state.settings.metrics_token {
+        let offered = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let same: bool = subtle::ConstantTimeEq::ct_eq(offered.as_bytes(), token.as_bytes()).into();
+        if !same {
+            return AppError::new(
+                Code::Unauthorized,
+                "the metrics need the metrics token (Authorization: Bearer …)",
+            )
+            .into_response();
+        }
+    }
     match metrics_handle() {
         Some(h) => h.render().into_response(),
         None => (StatusCode::OK, "").into_response(),

@@ -153,6 +153,10 @@ pub struct ServeArgs {
     /// Minutes a fuelling hold lives unless captured or voided.
     #[arg(long, env = "FUELCARD_HOLD_MINUTES", default_value_t = 30)]
     pub hold_minutes: i64,
+    /// A token `/metrics` then requires (`Authorization: Bearer …`); without
+    /// one, the metrics are open to whoever reaches the listen address.
+    #[arg(long, env = "FUELCARD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     #[command(flatten)]
     pub chip: ChipArgs,
 }
@@ -420,6 +424,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             replacement_wait_hours: args.replacement_wait_hours,
             hold_minutes: args.hold_minutes,
             clock,
+            metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
         }),
         throttle: Default::default(),
         chip: args.chip.desk()?,
