@@ -240,8 +240,22 @@ async fn creation_keys(env: &TestEnv) {
             "{what}: still one record"
         );
     }
-    // Without a key, two requests are two customers.
+    // A key that is sent must be a key: an empty one is refused, not
+    // taken for no key.
     let before = env.count("customers").await;
+    let r = env
+        .request(
+            Method::POST,
+            Some(&cashier),
+            "/api/v1/customers",
+            Some(json!({"kind": "person", "name": "钱八"})),
+            Some(" "),
+        )
+        .await;
+    assert_eq!(r.1["code"], json!("idempotency_key_missing"), "{}", r.1);
+    assert_eq!(env.count("customers").await, before);
+
+    // Without a key, two requests are two customers.
     for _ in 0..2 {
         let r = env
             .post(

@@ -1,10 +1,38 @@
-//! A company's decisions on its fleet that the pages make too.
+//! A company's decisions on its fleet that the pages or the console make
+//! too.
 
+use super::run::{At, once_at};
 use super::{App, once};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
+use crate::db::Db;
 use crate::error::{AppError, AppResult, Code};
+use crate::fleet::allocation::{self, Plan};
 use crate::fleet::review;
+
+/// Drafts a company's allocation plan for a month (drafting twice returns
+/// the same plan). On the database and instant given, so the console's
+/// `fuelcard allocate` drafts through the same policy as the API.
+pub async fn draft_plan(db: &Db, at: At<'_>, company: i64, month: &str) -> AppResult<Plan> {
+    authorize(at.actor, Action::DecideFleet, &Target::company(company))?;
+    allocation::parse_month(month)?;
+    once_at(db, at, |conn, at| {
+        Box::pin(async move {
+            let plan = allocation::draft(conn, company, month, at.now).await?;
+            crate::audit::record(
+                conn,
+                at.now,
+                at.actor.audit_id(),
+                "allocation_draft",
+                month,
+                serde_json::json!({"company": company}),
+            )
+            .await?;
+            Ok(plan)
+        })
+    })
+    .await
+}
 
 /// An anomaly of the monthly review, acknowledged with a justification.
 pub struct Acknowledgement {

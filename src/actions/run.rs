@@ -305,7 +305,7 @@ pub async fn once<'a, R>(
 
 /// [`once`] on a database and at an instant given directly, for the
 /// console, which runs without the service.
-async fn once_at<'a, R>(
+pub async fn once_at<'a, R>(
     db: &Db,
     at: At<'a>,
     mut work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, R> + Send,

@@ -174,12 +174,28 @@ async fn keyed_request<T: DeserializeOwned>(
     req: Request,
     state: &App,
 ) -> Result<(Option<Keyed>, T), Response> {
-    let key = req
-        .headers()
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
+    // A key that is sent must be a key: an empty or unreadable one is
+    // refused, never taken for no key at all.
+    let key = match req.headers().get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let text = v.to_str().map(str::trim).map_err(|_| {
+                AppError::new(
+                    Code::ValidationFailed,
+                    "the Idempotency-Key must be visible ASCII characters",
+                )
+                .into_response()
+            })?;
+            if text.is_empty() {
+                return Err(AppError::new(
+                    Code::IdempotencyKeyMissing,
+                    "the Idempotency-Key header is empty: send a new UUID per operation",
+                )
+                .into_response());
+            }
+            Some(text.to_string())
+        }
+    };
     if key
         .as_ref()
         .is_some_and(|k| k.len() > idempotency::MAX_KEY_LEN)

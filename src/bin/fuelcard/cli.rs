@@ -311,21 +311,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let month = month.unwrap_or_else(|| {
                 fuelcard::fleet::allocation::month_after(fuelcard::time::local_date(now, tz))
             });
-            let mut tx = db.begin_write().await?;
-            let plan = fuelcard::fleet::allocation::draft(&mut tx, company, &month, now)
+            let console = Actor::console();
+            let at = At {
+                actor: &console,
+                now,
+            };
+            let plan = fuelcard::actions::fleet::draft_plan(&db, at, company, &month)
                 .await
                 .map_err(anyhow::Error::from)?;
-            fuelcard::audit::record(
-                &mut tx,
-                now,
-                None,
-                "allocation_draft",
-                &month,
-                serde_json::json!({"company": company, "via": "cli"}),
-            )
-            .await
-            .map_err(anyhow::Error::from)?;
-            tx.commit().await?;
             println!(
                 "allocation plan for company {company}, {month} ({}):",
                 fuelcard::lifecycle::Status::as_str(plan.status)

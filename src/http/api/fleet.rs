@@ -12,7 +12,7 @@ use super::super::extract::{ApiJson, CreateRequest, MoneyRequest};
 use super::{ApiPath, ApiQuery, CreationKey, EmptyBody, IdempotencyKey};
 use crate::actions::App;
 use crate::actions::fleet::Acknowledgement;
-use crate::actions::{Done, create, idempotent, once};
+use crate::actions::{At, Done, create, idempotent, once};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::customers::{self, CustomerKind};
@@ -209,26 +209,11 @@ pub async fn draft_plan(
     ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<DraftBody>,
 ) -> AppResult<(StatusCode, Json<Plan>)> {
-    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
-    allocation::parse_month(&body.month)?;
-    let body = &body;
-    let plan = once(&state, &actor, |conn, at| {
-        Box::pin(async move {
-            let month = &body.month;
-            let plan = allocation::draft(conn, company, month, at.now).await?;
-            crate::audit::record(
-                conn,
-                at.now,
-                Some(at.actor.user_id),
-                "allocation_draft",
-                month,
-                serde_json::json!({"company": company}),
-            )
-            .await?;
-            Ok(plan)
-        })
-    })
-    .await?;
+    let at = At {
+        actor: &actor,
+        now: state.now(),
+    };
+    let plan = crate::actions::fleet::draft_plan(&state.db, at, company, &body.month).await?;
     Ok((StatusCode::CREATED, Json(plan)))
 }
 
