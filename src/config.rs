@@ -34,6 +34,9 @@ pub struct Settings {
     /// counts and latencies of a network's stations are not for anyone
     /// who can reach the port.
     pub metrics_token: Option<String>,
+    /// Days an answered Idempotency-Key replays its answer; older keys
+    /// are purged, and a retry after that is a new request.
+    pub replay_days: i64,
 }
 
 impl Default for Settings {
@@ -44,6 +47,7 @@ impl Default for Settings {
             hold_minutes: 30,
             clock: crate::time::Clock::system(),
             metrics_token: None,
+            replay_days: 7,
         }
     }
 }

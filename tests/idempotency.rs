@@ -270,3 +270,75 @@ async fn creation_keys(env: &TestEnv) {
     assert_eq!(env.card(&card).await["plate"], json!(plate));
 }
 on_both_backends!(creation_requests_take_a_key, creation_keys);
+
+/// Answered keys replay within the replay window (7 days by default) and
+/// are purged after it; expired sessions are purged too. A server whose
+/// clock stands past them sweeps them as soon as it starts. (Its own
+/// environment: the purge ends the test server's admin session as well.)
+async fn old_keys_and_sessions_are_purged(backend: crate::support::Backend) {
+    use sqlx::Row;
+    let Some(owned) = TestEnv::start(backend).await else {
+        return;
+    };
+    let env = &owned;
+    let cashier = env.login("cashier1").await;
+    let number = env.funded_card(&cashier, "100").await;
+    let r = env
+        .request(
+            Method::POST,
+            Some(&cashier),
+            &format!("/api/v1/cards/{number}/recharges"),
+            Some(json!({"amount": "10", "payment_method": "cash"})),
+            Some("purge-me"),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let stored = || async {
+        sqlx::query("SELECT COUNT(*) AS n FROM idempotency_keys WHERE key = 'purge-me'")
+            .fetch_one(env.db.pool())
+            .await
+            .expect("count")
+            .try_get::<i64, _>("n")
+            .expect("n")
+    };
+    let keys = std::env::temp_dir().join(format!("fuelcard-purge-{}.toml", std::process::id()));
+    let after = |days: i64| {
+        let at = env.clock.now() + chrono::Duration::days(days);
+        fuelcard::time::Clock::parse(&at.to_rfc3339()).expect("an instant")
+    };
+    let sessions = env.count("sessions").await;
+    assert!(sessions > 0);
+    // Three days on: the sessions (12 hours) are gone, the key is kept.
+    let (three, _) = crate::support::spawn_server(&env.fresh.url, &keys, &after(3)).await;
+    let mut waited = 0;
+    while env.count("sessions").await > 0 && waited < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(
+        env.count("sessions").await,
+        0,
+        "expired sessions are purged"
+    );
+    assert_eq!(stored().await, 1, "a key inside the window is kept");
+    drop(three);
+    // Eight days on: the key is gone, so a retry would be a new request.
+    let (eight, _) = crate::support::spawn_server(&env.fresh.url, &keys, &after(8)).await;
+    let mut waited = 0;
+    while stored().await > 0 && waited < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(stored().await, 0, "a key past the window is purged");
+    let admin = env.login("admin").await;
+    let card = env.get(&admin, &format!("/api/v1/cards/{number}")).await;
+    assert_eq!(card.1["balance"], json!("110.00"), "{}", card.1);
+    let check = env.get(&admin, "/api/v1/ledger/check").await;
+    assert_eq!(check.1["ok"], json!(true), "{}", check.1);
+    drop(eight);
+    owned.finish().await;
+}
+crate::with_each_backend!(
+    old_keys_and_sessions_purged,
+    old_keys_and_sessions_are_purged
+);

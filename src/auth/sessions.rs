@@ -45,6 +45,15 @@ pub async fn lookup(conn: &mut Conn, token: &str, now: i64) -> AppResult<Option<
     row.as_ref().map(actor_of).transpose()
 }
 
+/// Deletes the sessions that have expired.
+pub async fn purge(conn: &mut Conn, now: i64) -> AppResult<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn end(conn: &mut Conn, token: &str) -> AppResult<()> {
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash(token))

@@ -157,27 +157,38 @@ pub fn router(state: App) -> Router {
         .with_state(state)
 }
 
-/// Releases expired holds in the background so a reservation never
-/// outlives its time even on a card nobody touches.
-pub fn spawn_hold_sweeper(db: Db, clock: Clock) {
+/// Every minute, in the background: releases expired holds, so a
+/// reservation never outlives its time even on a card nobody touches, and
+/// purges expired sessions and the idempotency keys past the replay window.
+pub fn spawn_sweeper(db: Db, clock: Clock, replay_days: i64) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            if let Err(e) = sweep_holds(&db, clock.now_us()).await {
-                tracing::warn!(%e, "releasing expired holds failed");
+            if let Err(e) = sweep(&db, clock.now_us(), replay_days).await {
+                tracing::warn!(%e, "the background sweep failed");
             }
         }
     });
 }
 
-async fn sweep_holds(db: &Db, now: i64) -> Result<(), AppError> {
+async fn sweep(db: &Db, now: i64, replay_days: i64) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
     let accounts = crate::ledger::holds::accounts_with_expired(&mut tx, 500, now).await?;
     for account in accounts {
         crate::ledger::holds::release_expired(&mut tx, account, now).await?;
     }
+    let sessions = crate::auth::sessions::purge(&mut tx, now).await?;
+    let window = replay_days.saturating_mul(86_400_000_000);
+    let keys = crate::ledger::idempotency::purge(&mut tx, now.saturating_sub(window)).await?;
     tx.commit().await?;
+    if sessions + keys > 0 {
+        tracing::info!(
+            sessions,
+            keys,
+            "purged expired sessions and idempotency keys"
+        );
+    }
     Ok(())
 }
 
@@ -218,7 +229,11 @@ pub fn spawn_allocation_scheduler(db: Db, tz: chrono_tz::Tz, clock: Clock) {
 
 /// Serves until the process is stopped.
 pub async fn serve(listener: tokio::net::TcpListener, state: App) -> anyhow::Result<()> {
-    spawn_hold_sweeper(state.db.clone(), state.settings.clock);
+    spawn_sweeper(
+        state.db.clone(),
+        state.settings.clock,
+        state.settings.replay_days,
+    );
     spawn_allocation_scheduler(
         state.db.clone(),
         state.settings.time_zone,

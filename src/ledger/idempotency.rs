@@ -101,3 +101,15 @@ pub async fn complete(conn: &mut Conn, key: &str, status: StatusCode, body: &str
         .await?;
     Ok(())
 }
+
+/// Forgets the answered keys made before `before`: a retry later than the
+/// replay window is a new request. A key still waiting for its answer (a
+/// chip load the card has not settled) is kept.
+pub async fn purge(conn: &mut Conn, before: i64) -> AppResult<u64> {
+    let done =
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 AND response IS NOT NULL")
+            .bind(before)
+            .execute(&mut *conn)
+            .await?;
+    Ok(done.rows_affected())
+}

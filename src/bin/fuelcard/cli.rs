@@ -157,6 +157,10 @@ pub struct ServeArgs {
     /// one, the metrics are open to whoever reaches the listen address.
     #[arg(long, env = "FUELCARD_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Days an answered Idempotency-Key replays its answer before it is
+    /// purged (a retry after that is a new request).
+    #[arg(long, env = "FUELCARD_REPLAY_DAYS", default_value_t = 7)]
+    pub replay_days: i64,
     #[command(flatten)]
     pub chip: ChipArgs,
 }
@@ -406,6 +410,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.replacement_wait_hours < 0 || !(1..=1440).contains(&args.hold_minutes) {
         bail!("--replacement-wait-hours must be ≥ 0 and --hold-minutes 1 to 1440");
     }
+    if !(1..=3650).contains(&args.replay_days) {
+        bail!("--replay-days must be 1 to 3650");
+    }
     if args.demo {
         print_demo(crate::demo::fill(&db, time_zone, clock, &keys).await?);
     }
@@ -418,6 +425,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             hold_minutes: args.hold_minutes,
             clock,
             metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
+            replay_days: args.replay_days,
         }),
         throttle: Default::default(),
         chip: args.chip.desk()?,
