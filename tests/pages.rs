@@ -22,6 +22,26 @@ fn browser_like() -> reqwest::Client {
         .expect("client")
 }
 
+/// The HTML of a page.
+async fn html_of(c: &reqwest::Client, url: String) -> String {
+    c.get(url)
+        .send()
+        .await
+        .expect("answer")
+        .text()
+        .await
+        .expect("html")
+}
+
+/// Where a form post sends the browser: a 303 and its location.
+fn redirected_to(r: &reqwest::Response) -> String {
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string()
+}
+
 async fn pages_over_http(env: &TestEnv) {
     let c = browser_like();
     let r = c
@@ -52,14 +72,7 @@ async fn pages_over_http(env: &TestEnv) {
 
     let cashier = env.login("cashier1").await;
     let number = env.funded_card(&cashier, "100").await;
-    let page = c
-        .get(format!("{}/cards/{number}", env.base))
-        .send()
-        .await
-        .expect("answer")
-        .text()
-        .await
-        .expect("html");
+    let page = html_of(&c, format!("{}/cards/{number}", env.base)).await;
     assert!(page.contains("¥100.00"), "{page}");
     // One confirm posted twice with the same key charges once.
     let form = [
@@ -162,14 +175,7 @@ async fn pages_over_http(env: &TestEnv) {
         json!({}),
     )
     .await;
-    let html = c
-        .get(format!("{}/cards/{main}", env.base))
-        .send()
-        .await
-        .expect("answer")
-        .text()
-        .await
-        .expect("html");
+    let html = html_of(&c, format!("{}/cards/{main}", env.base)).await;
     assert!(html.contains("class=\"v status-lost\""), "{html}");
 }
 on_both_backends!(counter_pages, pages_over_http);
@@ -483,13 +489,7 @@ async fn replacement_on_the_page(env: &TestEnv) {
         ])
         .await
         .expect("answer");
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        went_to.push(
-            r.headers()["location"]
-                .to_str()
-                .expect("location")
-                .to_string(),
-        );
+        went_to.push(redirected_to(&r));
     }
     assert_eq!(went_to[0], went_to[1], "a double click makes one new card");
     let new_number = went_to[0].trim_start_matches("/cards/").to_string();
@@ -547,14 +547,7 @@ on_both_backends!(page_refusals, page_refusals_match_the_api);
 async fn new_card_form_opens_once(env: &TestEnv) {
     let c = browser_like();
     logged_in(&c, env, "cashier1").await;
-    let form = c
-        .get(format!("{}/cards/new", env.base))
-        .send()
-        .await
-        .expect("answer")
-        .text()
-        .await
-        .expect("html");
+    let form = html_of(&c, format!("{}/cards/new", env.base)).await;
     let key = form
         .split("name=\"key\" value=\"")
         .nth(1)
@@ -578,13 +571,7 @@ async fn new_card_form_opens_once(env: &TestEnv) {
             .send()
             .await
             .expect("answer");
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        went_to.push(
-            r.headers()["location"]
-                .to_str()
-                .expect("location")
-                .to_string(),
-        );
+        went_to.push(redirected_to(&r));
     }
     assert_eq!(went_to[0], went_to[1]);
     assert_eq!(env.count("cards").await, cards + 1);
