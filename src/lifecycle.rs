@@ -236,26 +236,39 @@ impl Status for PlanStatus {
     }
 }
 
-/// A fill at the pump on a chip: the chip grey-locked, then the pump's
-/// amount known (fuelled), then the chip debited and unlocked (settled) —
-/// at this counter or wherever the card is read next.
+/// A fill at the pump on a chip: written down before the card is asked to
+/// lock (locking), the chip grey-locked, then the pump's amount known
+/// (fuelled), then the chip debited and unlocked (settled) — at this
+/// counter or wherever the card is read next. A lock the card never took is
+/// voided; one it took while its answer was lost reached no pump, so it is
+/// settled at zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FillStatus {
+    Locking,
     Locked,
     Fuelled,
     Settled,
+    Voided,
 }
 
 impl Status for FillStatus {
     const RECORD: &'static str = "fill";
-    const ALL: &'static [Self] = &[FillStatus::Locked, FillStatus::Fuelled, FillStatus::Settled];
+    const ALL: &'static [Self] = &[
+        FillStatus::Locking,
+        FillStatus::Locked,
+        FillStatus::Fuelled,
+        FillStatus::Settled,
+        FillStatus::Voided,
+    ];
 
     fn as_str(self) -> &'static str {
         match self {
+            FillStatus::Locking => "locking",
             FillStatus::Locked => "locked",
             FillStatus::Fuelled => "fuelled",
             FillStatus::Settled => "settled",
+            FillStatus::Voided => "voided",
         }
     }
 
@@ -263,9 +276,10 @@ impl Status for FillStatus {
     /// the reader the first time.
     fn moves_to(self) -> &'static [Self] {
         match self {
+            FillStatus::Locking => &[FillStatus::Locked, FillStatus::Fuelled, FillStatus::Voided],
             FillStatus::Locked => &[FillStatus::Fuelled],
             FillStatus::Fuelled => &[FillStatus::Fuelled, FillStatus::Settled],
-            FillStatus::Settled => &[],
+            FillStatus::Settled | FillStatus::Voided => &[],
         }
     }
 }

@@ -32,8 +32,9 @@ struct Hand {
     pull: Mutex<Option<Pull>>,
 }
 
+/// The card, as the desk transmits to it through the hand.
 struct Held<'a> {
-    card: std::sync::MutexGuard<'a, InProcess<SoftwareCard>>,
+    card: &'a mut InProcess<SoftwareCard>,
     pull: &'a Mutex<Option<Pull>>,
 }
 
@@ -58,15 +59,16 @@ impl Transport for Held<'_> {
 }
 
 impl Slot for Hand {
-    fn open(&self) -> Result<Box<dyn Transport + '_>, TransportError> {
-        let card = self.card.lock().expect("card");
+    fn hold(&self, work: &mut dyn FnMut(&mut dyn Transport)) -> Result<(), TransportError> {
+        let mut card = self.card.lock().expect("card");
         if !card.is_present() {
             return Err(TransportError::NoCard);
         }
-        Ok(Box::new(Held {
-            card,
+        work(&mut Held {
+            card: &mut card,
             pull: &self.pull,
-        }))
+        });
+        Ok(())
     }
 }
 
@@ -81,8 +83,8 @@ struct Rig {
 struct SharedHand(Arc<Hand>);
 
 impl Slot for SharedHand {
-    fn open(&self) -> Result<Box<dyn Transport + '_>, TransportError> {
-        self.0.open()
+    fn hold(&self, work: &mut dyn FnMut(&mut dyn Transport)) -> Result<(), TransportError> {
+        self.0.hold(work)
     }
 }
 

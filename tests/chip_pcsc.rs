@@ -11,9 +11,10 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use fuelcard_reader::card::SoftwareCard;
-use fuelcard_reader::keys::IssuerKeys;
-use fuelcard_reader::pcsc_reader::Pcsc;
-use fuelcard_reader::transport::{Applet, Power};
+use fuelcard_reader::keys::{IssuerKeys, SoftwareKeyService, Stamp};
+use fuelcard_reader::pcsc_reader::{Pcsc, PcscCard};
+use fuelcard_reader::purse::{DEFAULT_AID, GreyFlag, Purse, flows};
+use fuelcard_reader::transport::{Applet, Power, Transport as _};
 use fuelcard_reader::vpcd::VirtualCard;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -81,11 +82,29 @@ async fn serve_with_reader(
     (child, base)
 }
 
-/// The software card in the slot, with a hand that can pull it the moment
-/// CREDIT FOR LOAD arrives (the card leaves without acting on it).
+/// When the hand pulls the card: as a command with this INS arrives, before
+/// the card acts on it, or after it has acted (its answer lost).
+#[derive(Clone, Copy)]
+enum Pull {
+    Before(u8),
+    After(u8),
+}
+
+const INITIALIZE: u8 = 0x50;
+const CREDIT_FOR_LOAD: u8 = 0x52;
+const GREY_LOCK: u8 = 0x7C;
+
+/// The software card in the slot, with a hand that can pull it at a chosen
+/// command, and that notes every command the card receives.
 struct Hand {
     card: SoftwareCard,
-    pull_at_credit: bool,
+    pull: Option<Pull>,
+    /// INS and P1 of every command the card received, in order.
+    seen: Vec<(u8, u8)>,
+    /// Told when INITIALIZE FOR LOAD arrives; the card then answers only
+    /// after a pause, so that another program's command sent meanwhile
+    /// would reach it before CREDIT FOR LOAD.
+    at_load_init: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl Applet for Hand {
@@ -96,10 +115,28 @@ impl Applet for Hand {
         self.card.power(event);
     }
     fn process(&mut self, command: &[u8]) -> Vec<u8> {
-        if self.pull_at_credit && command.get(1) == Some(&0x52) {
-            self.pull_at_credit = false;
+        let (ins, p1) = (command.get(1).copied(), command.get(2).copied());
+        if let (Some(ins), Some(p1)) = (ins, p1) {
+            self.seen.push((ins, p1));
+        }
+        match self.pull {
             // An empty answer: vpcd sees the card leave mid-command.
-            return Vec::new();
+            Some(Pull::Before(i)) if Some(i) == ins => {
+                self.pull = None;
+                return Vec::new();
+            }
+            Some(Pull::After(i)) if Some(i) == ins => {
+                self.pull = None;
+                self.card.process(command);
+                return Vec::new();
+            }
+            _ => {}
+        }
+        if (ins, p1) == (Some(INITIALIZE), Some(0x00))
+            && let Some(told) = self.at_load_init.take()
+        {
+            let _ = told.send(());
+            std::thread::sleep(Duration::from_millis(500));
         }
         self.card.process(command)
     }
@@ -133,7 +170,9 @@ impl Counter {
             .expect("the slot is empty");
         let hand = Hand {
             card: SoftwareCard::blank_in_memory(),
-            pull_at_credit: false,
+            pull: None,
+            seen: Vec::new(),
+            at_load_init: None,
         };
         let mut card = VirtualCard::new(hand, PORT);
         card.insert().expect("vpcd takes the card");
@@ -156,6 +195,82 @@ impl Counter {
             log,
             _dir: dir,
         })
+    }
+}
+
+impl Counter {
+    /// A cashier's POST, with an idempotency key when given.
+    async fn post(&self, path: &str, body: Value, key: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self
+            .env
+            .client
+            .request(Method::POST, format!("{}{path}", self.base))
+            .bearer_auth(&self.cashier)
+            .json(&body);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        let resp = req.send().await.expect("the server answers");
+        let status = resp.status();
+        let v: Value = resp.json().await.expect("json");
+        (status, v)
+    }
+
+    /// Writes the chip (PIN 123456) and loads `amount` onto it.
+    async fn written_and_loaded(&self, amount: &str) {
+        let n = &self.number;
+        let r = self
+            .post(
+                "/api/v1/chip/personalise",
+                json!({"card_number": n, "pin": "123456"}),
+                None,
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        let key = uuid::Uuid::new_v4().to_string();
+        let r = self
+            .post(
+                "/api/v1/chip/loads",
+                json!({"card_number": n, "amount": amount}),
+                Some(&key),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    }
+
+    /// The card the hand pulled goes back into the reader.
+    fn put_back(&mut self) {
+        self.pcsc
+            .wait_for_removal(READER, WAIT)
+            .expect("pcscd sees the card gone");
+        self.card.remove().expect("the card is out");
+        self.card.insert().expect("the card goes back in");
+        self.pcsc
+            .wait_for_card(READER, WAIT)
+            .expect("pcscd sees the card back");
+    }
+
+    /// Reads the card at the counter; chip and host must agree.
+    async fn read_agreeing(&self) -> Value {
+        let v = self
+            .post(
+                "/api/v1/chip/read",
+                json!({"card_number": self.number}),
+                None,
+            )
+            .await;
+        assert_eq!(v.0, StatusCode::OK, "{}", v.1);
+        assert_eq!(v.1["agree"], json!(true), "{}", v.1);
+        v.1
+    }
+
+    /// The card's grey status asked by another terminal, not the service.
+    fn grey_flag(&self) -> GreyFlag {
+        let mut card = PcscCard::connect(READER).expect("connect");
+        let mut tx = card.transaction().expect("the card to ourselves");
+        let mut purse = Purse::new(&mut tx);
+        purse.select(&DEFAULT_AID).expect("select");
+        purse.grey_status().expect("GET GREY STATUS").flag
     }
 }
 
@@ -283,62 +398,27 @@ async fn torn_load_through_pcsc(backend: Backend) {
     let Some(mut c) = Counter::open(backend).await else {
         return;
     };
-    let post = async |c: &Counter, path: &str, body: Value, key: Option<&str>| {
-        let mut req = c
-            .env
-            .client
-            .request(Method::POST, format!("{}{path}", c.base))
-            .bearer_auth(&c.cashier)
-            .json(&body);
-        if let Some(k) = key {
-            req = req.header("Idempotency-Key", k);
-        }
-        let resp = req.send().await.expect("the server answers");
-        let status = resp.status();
-        let v: Value = resp.json().await.expect("json");
-        (status, v)
-    };
     let n = c.number.clone();
-    let r = post(
-        &c,
-        "/api/v1/chip/personalise",
-        json!({"card_number": n, "pin": "123456"}),
-        None,
-    )
-    .await;
+    let r = c
+        .post(
+            "/api/v1/chip/personalise",
+            json!({"card_number": n, "pin": "123456"}),
+            None,
+        )
+        .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
-    c.card.applet().pull_at_credit = true;
+    c.card.applet().pull = Some(Pull::Before(CREDIT_FOR_LOAD));
     let key = uuid::Uuid::new_v4().to_string();
-    let r = post(
-        &c,
-        "/api/v1/chip/loads",
-        json!({"card_number": n, "amount": "100.00"}),
-        Some(&key),
-    )
-    .await;
+    let load = json!({"card_number": n, "amount": "100.00"});
+    let r = c.post("/api/v1/chip/loads", load.clone(), Some(&key)).await;
     assert_eq!(r.1["code"], json!("chip_pending"), "{}", r.1);
-    c.pcsc
-        .wait_for_removal(READER, WAIT)
-        .expect("pcscd sees the card gone");
-    c.card.remove().expect("the card is out");
-    c.card.insert().expect("the card goes back in");
-    c.pcsc
-        .wait_for_card(READER, WAIT)
-        .expect("pcscd sees the card back");
-    let v = post(&c, "/api/v1/chip/read", json!({"card_number": n}), None).await;
-    assert_eq!(v.0, StatusCode::OK, "{}", v.1);
-    assert_eq!(v.1["settled"][0]["outcome"], json!("reversed"), "{}", v.1);
-    assert_eq!(v.1["chip_balance"], json!("0.00"));
-    assert_eq!(v.1["agree"], json!(true));
-    assert_eq!(v.1["host_balance"], json!("500.00"));
+    c.put_back();
+    let v = c.read_agreeing().await;
+    assert_eq!(v["settled"][0]["outcome"], json!("reversed"), "{v}");
+    assert_eq!(v["chip_balance"], json!("0.00"));
+    assert_eq!(v["host_balance"], json!("500.00"));
     assert_eq!(c.card.applet().card.balance_fen(), 0);
-    let r = post(
-        &c,
-        "/api/v1/chip/loads",
-        json!({"card_number": n, "amount": "100.00"}),
-        Some(&key),
-    )
-    .await;
+    let r = c.post("/api/v1/chip/loads", load, Some(&key)).await;
     assert_eq!(
         r.0,
         StatusCode::CREATED,
@@ -350,6 +430,258 @@ async fn torn_load_through_pcsc(backend: Backend) {
     c.card.remove().expect("pull the card");
     c.env.finish().await;
 }
+
+/// A fill the host refuses (an unknown product, a wrong PIN) leaves the
+/// card as it was: another terminal finds it unlocked.
+async fn refused_fill_leaves_the_card_unlocked(backend: Backend) {
+    let _slot = SLOT.lock().await;
+    let Some(c) = Counter::open(backend).await else {
+        return;
+    };
+    c.written_and_loaded("100.00").await;
+    let n = &c.number;
+    for (body, code) in [
+        (
+            json!({"card_number": n, "pin": "123456", "product": "no-such-fuel"}),
+            "product_not_found",
+        ),
+        (
+            json!({"card_number": n, "pin": "999999", "product": "92"}),
+            "wrong_pin",
+        ),
+    ] {
+        let r = c.post("/api/v1/chip/fills", body, None).await;
+        assert_eq!(r.1["code"], json!(code), "{}", r.1);
+        assert_eq!(c.grey_flag(), GreyFlag::Clear, "after {code}");
+    }
+    let v = c.read_agreeing().await;
+    assert_eq!(v["grey"], json!("clear"), "{v}");
+    assert_eq!(v["chip_balance"], json!("100.00"));
+    c.env.assert_ledger_ok().await;
+    c.env.finish().await;
+}
+
+/// A card pulled as GREY LOCK reaches it: the counter was told the fill
+/// failed, so no pump ran. Locked by then, the next read releases it with
+/// a zero debit; not locked, the fill is voided. Either way the card loads
+/// again and chip and host agree. A lock the host has no fill for (made by
+/// another terminal) is released the same way.
+async fn torn_grey_lock_settles_at_the_next_read(backend: Backend) {
+    let _slot = SLOT.lock().await;
+    let Some(mut c) = Counter::open(backend).await else {
+        return;
+    };
+    c.written_and_loaded("100.00").await;
+    let fill = json!({"card_number": c.number, "pin": "123456", "product": "92"});
+
+    // The card takes the lock; its answer is lost.
+    c.card.applet().pull = Some(Pull::After(GREY_LOCK));
+    let r = c.post("/api/v1/chip/fills", fill.clone(), None).await;
+    assert_eq!(r.1["code"], json!("chip_pending"), "{}", r.1);
+    c.put_back();
+    assert_eq!(c.grey_flag(), GreyFlag::Locked, "the card did lock");
+    let v = c.read_agreeing().await;
+    assert_eq!(
+        (
+            &v["settled"][0]["kind"],
+            &v["settled"][0]["outcome"],
+            &v["settled"][0]["amount"]
+        ),
+        (&json!("fill"), &json!("settled"), &json!("0.00")),
+        "{v}"
+    );
+    assert_eq!(v["grey"], json!("clear"), "{v}");
+    assert_eq!(v["chip_balance"], json!("100.00"));
+    assert_eq!(c.grey_flag(), GreyFlag::Clear);
+
+    // The card is pulled before GREY LOCK reaches it: nothing was locked.
+    c.card.applet().pull = Some(Pull::Before(GREY_LOCK));
+    let r = c.post("/api/v1/chip/fills", fill, None).await;
+    assert_eq!(r.1["code"], json!("chip_pending"), "{}", r.1);
+    c.put_back();
+    let v = c.read_agreeing().await;
+    assert_eq!(v["settled"][0]["outcome"], json!("voided"), "{v}");
+    assert_eq!(v["chip_balance"], json!("100.00"));
+
+    // Another terminal locks the card; the host has no fill for it.
+    {
+        let keys = SoftwareKeyService::new(c.issuer.clone());
+        let mut card = PcscCard::connect(READER).expect("connect");
+        let mut tx = card.transaction().expect("the card to ourselves");
+        let mut purse = Purse::new(&mut tx);
+        purse.select(&DEFAULT_AID).expect("select");
+        let public = purse.read_public().expect("public");
+        purse.verify_pin("123456").expect("pin");
+        let at = flows::Terminal {
+            id: [0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F],
+            ttc: 41,
+            stamp: Stamp::new(2026, 11, 23, 10, 15, 0).expect("stamp"),
+        };
+        flows::grey_lock(&mut purse, &keys, &public, &at).expect("locked elsewhere");
+    }
+    let v = c.read_agreeing().await;
+    assert_eq!(
+        (&v["settled"][0]["kind"], &v["settled"][0]["outcome"]),
+        (&json!("lock"), &json!("released")),
+        "{v}"
+    );
+    assert_eq!(c.grey_flag(), GreyFlag::Clear);
+
+    let key = uuid::Uuid::new_v4().to_string();
+    let r = c
+        .post(
+            "/api/v1/chip/loads",
+            json!({"card_number": c.number, "amount": "50.00"}),
+            Some(&key),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "the card loads again: {}", r.1);
+    assert_eq!(r.1["chip_balance"], json!("150.00"));
+    assert_eq!(c.card.applet().card.balance_fen(), 15_000);
+    c.env.assert_ledger_ok().await;
+    c.card.remove().expect("pull the card");
+    c.env.finish().await;
+}
+
+/// One genuine pump purchase uploaded under two offline counters (the TAC
+/// does not sign the counter) posts once, and the duplicate answers with
+/// the first posting, whatever amount it claims.
+async fn one_pump_purchase_posts_once(backend: Backend) {
+    let _slot = SLOT.lock().await;
+    let Some(c) = Counter::open(backend).await else {
+        return;
+    };
+    c.written_and_loaded("444.50").await;
+    let receipt = {
+        let keys = SoftwareKeyService::new(c.issuer.clone());
+        let mut card = PcscCard::connect(READER).expect("connect");
+        let mut tx = card.transaction().expect("the card to ourselves");
+        let mut purse = Purse::new(&mut tx);
+        purse.select(&DEFAULT_AID).expect("select");
+        let public = purse.read_public().expect("public");
+        purse.verify_pin("123456").expect("pin");
+        let at = flows::Terminal {
+            id: [0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F],
+            ttc: 257,
+            stamp: Stamp::new(2026, 11, 23, 10, 15, 0).expect("stamp"),
+        };
+        flows::purchase(&mut purse, &keys, &public, 1234, &at).expect("a pump purchase")
+    };
+    let k = receipt.context;
+    let record = |offline_ttc: u16, amount: &str| {
+        json!({
+            "card_number": c.number,
+            "terminal": "0A0B0C0D0E0F",
+            "terminal_ttc": k.terminal_ttc,
+            "offline_ttc": offline_ttc,
+            "amount": amount,
+            "txn_type": k.txn_type,
+            "time": "20261123101500",
+            "tac": hex::encode_upper(receipt.tac),
+        })
+    };
+    let first = c
+        .post(
+            "/api/v1/chip/purchases",
+            record(k.offline_ttc, "12.34"),
+            None,
+        )
+        .await;
+    assert_eq!(first.0, StatusCode::CREATED, "{}", first.1);
+    for (offline_ttc, amount) in [(k.offline_ttc + 7, "12.34"), (10, "99.00")] {
+        let again = c
+            .post("/api/v1/chip/purchases", record(offline_ttc, amount), None)
+            .await;
+        assert_eq!(again.0, StatusCode::OK, "{}", again.1);
+        assert_eq!(
+            (&again.1["status"], &again.1["id"], &again.1["amount"]),
+            (&json!("duplicate"), &first.1["id"], &json!("12.34")),
+            "the first posting"
+        );
+    }
+    let v = c.read_agreeing().await;
+    assert_eq!(v["chip_balance"], json!("432.16"), "{v}");
+    c.env.assert_ledger_ok().await;
+    c.env.finish().await;
+}
+
+/// Another PC/SC program sends the card a SELECT while the service's load
+/// is between INITIALIZE FOR LOAD and CREDIT FOR LOAD. The service holds
+/// the card in a PC/SC transaction, so the SELECT waits and the load
+/// completes: the card sees CREDIT right after INITIALIZE.
+async fn a_second_program_cannot_break_a_load(backend: Backend) {
+    let _slot = SLOT.lock().await;
+    let Some(c) = Counter::open(backend).await else {
+        return;
+    };
+    let n = c.number.clone();
+    let r = c
+        .post(
+            "/api/v1/chip/personalise",
+            json!({"card_number": n, "pin": "123456"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let (told, at_init) = std::sync::mpsc::channel();
+    c.card.applet().at_load_init = Some(told);
+    let other = std::thread::spawn(move || {
+        at_init
+            .recv_timeout(WAIT)
+            .expect("the load reaches INITIALIZE");
+        let mut select = vec![0x00, 0xA4, 0x04, 0x00, 0x02, 0x3F, 0x00];
+        select.push(0x00);
+        PcscCard::connect(READER).and_then(|mut card| Ok(card.transmit(&select)?))
+    });
+    let key = uuid::Uuid::new_v4().to_string();
+    let r = c
+        .post(
+            "/api/v1/chip/loads",
+            json!({"card_number": n, "amount": "100.00"}),
+            Some(&key),
+        )
+        .await;
+    let other = other.join().expect("the other program ends");
+    assert_eq!(
+        r.0,
+        StatusCode::CREATED,
+        "{} (the other program: {other:?})",
+        r.1
+    );
+    let seen = c.card.applet().seen.clone();
+    let init = seen
+        .iter()
+        .position(|s| *s == (INITIALIZE, 0x00))
+        .expect("INITIALIZE FOR LOAD reached the card");
+    assert_eq!(
+        seen.get(init + 1).map(|s| s.0),
+        Some(CREDIT_FOR_LOAD),
+        "nothing between INITIALIZE and CREDIT: {seen:02X?}"
+    );
+    assert_eq!(c.card.applet().card.balance_fen(), 10_000);
+    c.env.assert_ledger_ok().await;
+    c.env.finish().await;
+}
+
+crate::with_each_backend!(
+    chip_refused_fill_through_pcsc,
+    refused_fill_leaves_the_card_unlocked
+);
+
+crate::with_each_backend!(
+    chip_torn_grey_lock_through_pcsc,
+    torn_grey_lock_settles_at_the_next_read
+);
+
+crate::with_each_backend!(
+    chip_pump_upload_once_through_pcsc,
+    one_pump_purchase_posts_once
+);
+
+crate::with_each_backend!(
+    chip_exclusive_load_through_pcsc,
+    a_second_program_cannot_break_a_load
+);
 
 crate::with_each_backend!(chip_torn_load_through_pcsc, torn_load_through_pcsc);
 

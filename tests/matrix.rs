@@ -12,38 +12,17 @@ use std::sync::{Arc, Mutex};
 
 use fuelcard::auth::Role;
 use fuelcard::auth::policy::{self, Scope};
-use fuelcard::chip::{Desk, Slot};
+use fuelcard::chip::{Desk, InProcessSlot};
 use fuelcard_reader::card::SoftwareCard;
 use fuelcard_reader::keys::{IssuerKeys, SoftwareKeyService, Stamp};
 use fuelcard_reader::purse::{self, Purse};
-use fuelcard_reader::transport::{InProcess, Transport, TransportError};
+use fuelcard_reader::transport::InProcess;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::{Backend, MAIN_PIN, TestEnv, car, fixture, identity};
 
 type Card = Arc<Mutex<InProcess<SoftwareCard>>>;
-
-/// The counter's reader, holding whichever card the test puts in it.
-struct Reader(Card);
-
-impl Slot for Reader {
-    fn open(&self) -> Result<Box<dyn Transport + '_>, TransportError> {
-        let card = self.0.lock().map_err(|_| TransportError::NoCard)?;
-        if !card.is_present() {
-            return Err(TransportError::NoCard);
-        }
-        Ok(Box::new(Inserted(card)))
-    }
-}
-
-struct Inserted<'a>(std::sync::MutexGuard<'a, InProcess<SoftwareCard>>);
-
-impl Transport for Inserted<'_> {
-    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.0.transmit(command)
-    }
-}
 
 /// Who calls: a role, and whether the data called on is in their scope.
 struct Persona {
@@ -615,7 +594,7 @@ async fn world(backend: Backend) -> Option<(World, Vec<Persona>)> {
     let keys = IssuerKeys::generate();
     let chip: Card = Arc::new(Mutex::new(InProcess::new(SoftwareCard::blank_in_memory())));
     let desk = Desk {
-        slot: Box::new(Reader(chip.clone())),
+        slot: Box::new(InProcessSlot(chip.clone())),
         keys: Arc::new(SoftwareKeyService::new(keys.clone())),
         terminal: [0x01, 0, 0, 0, 0, 0x01],
         aid: purse::DEFAULT_AID.to_vec(),

@@ -38,10 +38,11 @@ pub const BASE_PORT: u16 = 0x8C7B;
 /// missing one is reported rather than waited for.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The longest message accepted from the reader. A short APDU is at most
-/// 261 bytes and the purse uses nothing longer; anything bigger is a
-/// framing error, not a command.
-pub const MAX_COMMAND_LEN: usize = 4096;
+/// The longest message vpcd can frame (its length is two bytes). Every
+/// message up to it is taken: the purse uses short APDUs only, but an
+/// extended or malformed one from any PC/SC client must get a status word
+/// from the card, not take the card out of the reader.
+pub const MAX_COMMAND_LEN: usize = u16::MAX as usize;
 
 /// ISO 7816-3 caps an ATR at 33 bytes; pcscd rejects longer ones.
 const MAX_ATR_LEN: usize = 33;
@@ -377,11 +378,8 @@ fn serve<A: Applet + ?Sized>(
         if len == 0 {
             return Err(VpcdError::Protocol("an empty message".to_owned()));
         }
-        let Some(message) = message.get_mut(..len) else {
-            return Err(VpcdError::Protocol(format!(
-                "a message of {len} bytes, more than the {MAX_COMMAND_LEN} accepted"
-            )));
-        };
+        // `len` came from two bytes: the buffer holds any message.
+        let message = &mut message[..len];
         match read_full(stream, message, stop, false)? {
             Read::Full => {}
             Read::Closed => return Ok(SessionEnd::ReaderClosed),

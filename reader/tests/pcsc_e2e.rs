@@ -480,3 +480,30 @@ fn a_load_torn_after_credit_is_proven_once_the_card_is_back() {
     assert_eq!(receipt.balance_after_fen, 5_000);
     assert_eq!(p.balance().unwrap(), 5_000);
 }
+
+/// Any local PC/SC client can send the card an extended APDU; pcscd passes
+/// it to vpcd whole. The software card answers what it cannot parse with a
+/// status word (`6700`) and stays in the reader: the next terminal still
+/// reads its balance.
+#[test]
+fn an_extended_apdu_gets_a_status_word_and_the_card_stays_in() {
+    let _slot = slot();
+    let Some(pcsc) = pcscd() else { return };
+    let _vcard = insert(&pcsc, personalised(4_321));
+    let ctx = pcsc::Context::establish(pcsc::Scope::User).expect("a PC/SC context");
+    let name = std::ffi::CString::new(READER).expect("a reader name");
+    let raw = ctx
+        .connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
+        .expect("connect raw");
+    // 4 header bytes, an extended Lc (00 10 68) and 4,200 data bytes.
+    let mut apdu = vec![0x80, 0x50, 0x00, 0x02, 0x00, 0x10, 0x68];
+    apdu.resize(4_207, 0xA5);
+    let mut answer = [0u8; 258];
+    let got = raw.transmit(&apdu, &mut answer).expect("the card answers");
+    assert_eq!(got, [0x67, 0x00], "a wrong length, not a lost card");
+    drop(raw);
+    let mut card = PcscCard::connect(READER).expect("the card is still in the reader");
+    let mut p = Purse::new(&mut card);
+    p.select(&DEFAULT_AID).expect("select");
+    assert_eq!(p.balance().expect("balance"), 4_321);
+}

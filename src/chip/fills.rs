@@ -107,15 +107,16 @@ pub fn start(
         ttc,
         stamp: stamp_at(now, host.tz)?,
     };
-    let lock =
-        flows::grey_lock(&mut opened.purse, &*desk.keys, &opened.public, &at).map_err(refused)?;
-    let ctx = lock.context;
-    let number = number.clone();
+    let begun = flows::grey_lock_begin(&mut opened.purse, &*desk.keys, &opened.public, &at)
+        .map_err(refused)?;
+    let ctx = begun.context;
+    let locked = Money::from_fen(i64::from(ctx.balance_fen));
     let actor = host.actor.clone();
-    host.in_tx(async |conn| {
-        let card = cards::find_for_update(conn, &number).await?;
+    // Written down before GREY LOCK is sent: a lock whose answer is lost is
+    // then found, and released, at the card's next read.
+    let (id, card_number) = host.in_tx(async |conn| {
+        let card = cards::find_for_update(conn, number).await?;
         let chip = chip_account(conn, card.number.as_str(), now).await?;
-        let locked = Money::from_fen(i64::from(ctx.balance_fen));
         let hold = holds::place(
             conn,
             &holds::NewHold {
@@ -132,7 +133,7 @@ pub fn start(
         let row = sqlx::query(
             "INSERT INTO chip_fills (card_id, hold_id, station_id, user_id, product_id, \
              terminal, psam_ttc, ctc, lock_stamp, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'locked', $10) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'locking', $10) RETURNING id",
         )
         .bind(card.id)
         .bind(hold.id)
@@ -146,23 +147,83 @@ pub fn start(
         .bind(now)
         .fetch_one(&mut *conn)
         .await?;
-        let id: i64 = row.try_get("id")?;
+        AppResult::Ok((row.try_get::<i64, _>("id")?, card.number))
+    })?;
+    match flows::grey_lock_send(&mut opened.purse, &*desk.keys, &begun) {
+        Ok(_) => {}
+        Err(e) if card_did_not_lock(&e) => {
+            void(host, id, &card_number)?;
+            return Err(refused(e));
+        }
+        Err(e) => {
+            return Err(AppError::new(
+                Code::ChipPending,
+                format!(
+                    "the card may have been locked when it stopped answering ({}); \
+                     read the card to release it",
+                    refused(e).message
+                ),
+            )
+            .with("fill", id));
+        }
+    }
+    host.in_tx(async |conn| {
+        sqlx::query("UPDATE chip_fills SET status = 'locked' WHERE id = $1 AND status = 'locking'")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
         crate::audit::record(
             conn,
             now,
             Some(actor.user_id),
             "chip_grey_locked",
-            card.number.as_str(),
+            card_number.as_str(),
             serde_json::json!({ "fill": id, "ctc": ctx.ctc, "locked": locked }),
         )
-        .await?;
-        Ok(FillStarted {
-            id,
-            card_number: card.number,
-            locked,
-            terminal,
-            ctc: ctx.ctc,
-        })
+        .await
+    })?;
+    Ok(FillStarted {
+        id,
+        card_number: card_number.clone(),
+        locked,
+        terminal,
+        ctc: ctx.ctc,
+    })
+}
+
+/// Whether the card answered GREY LOCK with a refusal, so it holds no
+/// lock. A lost answer, or a proof that does not verify, leaves it open.
+fn card_did_not_lock(e: &fuelcard_reader::purse::PurseError) -> bool {
+    use fuelcard_reader::purse::PurseError as E;
+    matches!(
+        e,
+        E::Status { .. } | E::MacInvalid | E::GreyLocked | E::InsufficientBalance
+    )
+}
+
+/// A fill whose lock the card never took: its hold is released and the
+/// fill voided, nothing sold.
+fn void(host: &Host<'_>, id: i64, number: &str) -> AppResult<()> {
+    let now = host.now;
+    let user_id = host.actor.user_id;
+    host.in_tx(async |conn| {
+        let fill = get(conn, id).await?;
+        crate::lifecycle::ensure_move(id, fill.status, FillStatus::Voided)?;
+        holds::void(conn, fill.hold_id, now).await?;
+        sqlx::query("UPDATE chip_fills SET status = 'voided', settled_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        crate::audit::record(
+            conn,
+            now,
+            Some(user_id),
+            "chip_fill_voided",
+            number,
+            serde_json::json!({ "fill": id }),
+        )
+        .await
     })
 }
 
@@ -254,7 +315,13 @@ pub async fn finish(
                     format!("fill {id} was reported as {}", Money::from_fen(a)),
                 ));
             }
-            _ => {}
+            (FillStatus::Locking, _) => {
+                return Err(AppError::new(
+                    Code::ChipPending,
+                    format!("fill {id} was never confirmed locked: read the card to release it"),
+                ));
+            }
+            (status, _) => crate::lifecycle::ensure_move(id, status, FillStatus::Fuelled)?,
         }
         if amount > hold.amount {
             return Err(AppError::new(
@@ -496,42 +563,165 @@ fn settle_host(host: &Host<'_>, fill: &Fill, amount_fen: i64, tac: [u8; 4]) -> A
     })
 }
 
-/// Settles a fill the card left grey (or debited but unread), if the pump
-/// has reported its amount.
+/// Settles what a fill left on the card, at any read: a fill the card left
+/// grey (or debited but unread) is debited once the pump has reported; a
+/// lock the card took while its answer was lost reached no pump and is
+/// released with a zero debit; a lock the card never took is voided on the
+/// host; and a lock with no fill on the host at all is released too, so no
+/// balance stays frozen.
 pub fn settle_grey(
     host: &Host<'_>,
     desk: &Desk,
     purse: &mut Purse<'_>,
     public: &PublicData,
-) -> AppResult<Option<Settlement>> {
+) -> AppResult<Vec<Settlement>> {
     let status = purse.grey_status().map_err(refused)?;
-    if status.flag == GreyFlag::Clear {
-        return Ok(None);
-    }
     let number = public.card_number.clone();
-    let fill = host.handle.block_on(async {
+    let open = host.handle.block_on(async {
         let mut conn = host.db.pool().acquire().await?;
-        let row = sqlx::query(&format!(
+        let rows = sqlx::query(&format!(
             "SELECT {FILL_COLUMNS} FROM chip_fills f JOIN cards c ON c.id = f.card_id \
-             WHERE c.number = $1 AND f.status IN ('locked', 'fuelled') \
-             ORDER BY f.id DESC LIMIT 1"
+             WHERE c.number = $1 AND f.status IN ('locking', 'locked', 'fuelled') \
+             ORDER BY f.id DESC"
         ))
         .bind(&number)
-        .fetch_optional(&mut *conn)
+        .fetch_all(&mut *conn)
         .await?;
-        row.as_ref().map(fill_from_row).transpose()
+        rows.iter()
+            .map(fill_from_row)
+            .collect::<AppResult<Vec<_>>>()
     })?;
-    let Some(fill) = fill else {
-        tracing::warn!(card = %number, "a grey-locked card without a fill on the host");
-        return Ok(None);
+    let on_card = |f: &Fill| status.flag != GreyFlag::Clear && status.ctc == f.ctc;
+    let mut done = Vec::new();
+    for f in open
+        .iter()
+        .filter(|f| f.status == FillStatus::Locking && !on_card(f))
+    {
+        void(host, f.id, &number)?;
+        done.push(Settlement {
+            kind: "fill".into(),
+            id: f.id,
+            outcome: "voided".into(),
+            amount: Money::ZERO,
+        });
+    }
+    if status.flag == GreyFlag::Clear {
+        return Ok(done);
+    }
+    let Some(fill) = open.into_iter().find(|f| on_card(f)) else {
+        done.extend(release_unknown_lock(host, desk, purse, public, &status)?);
+        return Ok(done);
     };
-    let Some(_) = unlock(host, desk, purse, public, &status, &fill)? else {
-        return Ok(None);
+    let fill = if fill.status == FillStatus::Locking {
+        nothing_fuelled(host, fill)?
+    } else {
+        fill
     };
+    if unlock(host, desk, purse, public, &status, &fill)?.is_some() {
+        done.push(Settlement {
+            kind: "fill".into(),
+            id: fill.id,
+            outcome: "settled".into(),
+            amount: Money::from_fen(fill.amount_fen.unwrap_or(0)),
+        });
+    }
+    Ok(done)
+}
+
+/// A lock the card took while its answer was lost: the counter was told
+/// the fill failed, so no pump ran. The fill is fuelled at zero and then
+/// settled like any other.
+fn nothing_fuelled(host: &Host<'_>, fill: Fill) -> AppResult<Fill> {
+    let now = host.now;
+    let user_id = host.actor.user_id;
+    host.in_tx(async |conn| {
+        crate::lifecycle::ensure_move(fill.id, fill.status, FillStatus::Fuelled)?;
+        sqlx::query(
+            "UPDATE chip_fills SET amount_fen = 0, status = 'fuelled' \
+             WHERE id = $1 AND status = 'locking'",
+        )
+        .bind(fill.id)
+        .execute(&mut *conn)
+        .await?;
+        crate::audit::record(
+            conn,
+            now,
+            Some(user_id),
+            "chip_fill_unconfirmed",
+            &fill.card_number,
+            serde_json::json!({ "fill": fill.id, "ctc": fill.ctc }),
+        )
+        .await?;
+        get(conn, fill.id).await
+    })
+}
+
+/// A grey lock with no fill on the host (locked elsewhere, or before the
+/// host wrote fills down first): released with a zero debit for unlock
+/// from this terminal, its TAC checked, and the release recorded in the
+/// ledger. An unread zero unlock is cleared the same way.
+fn release_unknown_lock(
+    host: &Host<'_>,
+    desk: &Desk,
+    purse: &mut Purse<'_>,
+    public: &PublicData,
+    status: &GreyStatus,
+) -> AppResult<Option<Settlement>> {
+    let number = public.card_number.clone();
+    match status.flag {
+        GreyFlag::Locked => {
+            let terminal = desk.terminal_hex();
+            let ttc = host.in_tx(async |conn| next_terminal_ttc(conn, &terminal).await)?;
+            let at = flows::Terminal {
+                id: desk.terminal,
+                ttc,
+                stamp: stamp_at(host.now, host.tz)?,
+            };
+            flows::unlock(purse, &*desk.keys, public, 0, &at).map_err(refused)?;
+        }
+        GreyFlag::TacUnread if status.unlock().is_some_and(|(amount, _)| amount == 0) => {
+            purse.clear_tacuf().map_err(refused)?;
+        }
+        _ => {
+            tracing::warn!(card = %number, "an unread unlock TAC without a fill on the host");
+            return Ok(None);
+        }
+    }
+    let now = host.now;
+    let actor = host.actor;
+    let lock = hex::encode_upper(status.terminal);
+    let ctc = status.ctc;
+    let op = host.in_tx(async |conn| {
+        let card = cards::find(conn, &cards::parse_number(&number)?).await?;
+        let op = ledger::record_operation(
+            conn,
+            ledger::Operation {
+                at: now,
+                kind: "chip_lock_released",
+                card_id: Some(card.id),
+                station_id: actor.station_id,
+                shift_id: None,
+                user_id: Some(actor.user_id),
+                detail: serde_json::json!({ "ctc": ctc, "terminal": lock }),
+            },
+        )
+        .await?;
+        crate::audit::record(
+            conn,
+            now,
+            Some(actor.user_id),
+            "chip_lock_released",
+            &number,
+            serde_json::json!({ "operation": op.id, "ctc": ctc, "terminal": lock }),
+        )
+        .await?;
+        AppResult::Ok(op)
+    })?;
+    tracing::warn!(card = %number, ctc, "released a grey lock without a fill on the host");
     Ok(Some(Settlement {
-        kind: "fill".into(),
-        id: fill.id,
-        outcome: "settled".into(),
-        amount: Money::from_fen(fill.amount_fen.unwrap_or(0)),
+        kind: "lock".into(),
+        id: op.id,
+        outcome: "released".into(),
+        amount: Money::ZERO,
     }))
 }

@@ -13,9 +13,10 @@
 //!
 //! The card is reached through a [`Slot`]: the counter's PC/SC reader, or a
 //! software card in the same process. A chip operation runs on a blocking
-//! thread that holds the card for its whole length (dropping a PC/SC
-//! connection resets the card, which would end a load between its two
-//! halves) and waits on the database in between.
+//! thread that holds the card for its whole length — connected (dropping a
+//! PC/SC connection resets the card, which would end a load between its two
+//! halves) and in a PC/SC transaction (so no other program's command lands
+//! between two of ours) — and waits on the database in between.
 
 pub mod fills;
 pub mod issue;
@@ -38,9 +39,11 @@ use crate::error::{AppError, AppResult, Code};
 
 /// Where the service finds the card for one operation.
 pub trait Slot: Send + Sync {
-    /// Opens the card now in the slot. The card stays connected until the
-    /// returned transport is dropped.
-    fn open(&self) -> Result<Box<dyn Transport + '_>, TransportError>;
+    /// Runs `work` on the card now in the slot, held for this service
+    /// alone until `work` returns: no other program's command reaches the
+    /// card between an INITIALIZE and its CREDIT or DEBIT. Fails without
+    /// running `work` when there is no card or no reader.
+    fn hold(&self, work: &mut dyn FnMut(&mut dyn Transport)) -> Result<(), TransportError>;
 }
 
 /// The counter's PC/SC reader, chosen by a name prefix. One operation at a
@@ -59,26 +62,19 @@ impl PcscSlot {
     }
 }
 
-/// A PC/SC card held with the slot's lock.
-struct Held<'a> {
-    card: PcscCard,
-    _busy: std::sync::MutexGuard<'a, ()>,
-}
-
-impl Transport for Held<'_> {
-    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.card.transmit(command)
-    }
-}
-
 impl Slot for PcscSlot {
-    fn open(&self) -> Result<Box<dyn Transport + '_>, TransportError> {
-        let busy = self
+    /// The card is connected, taken in a PC/SC transaction for the whole
+    /// operation, and reset when the connection drops (so a verified PIN
+    /// never outlives it).
+    fn hold(&self, work: &mut dyn FnMut(&mut dyn Transport)) -> Result<(), TransportError> {
+        let _busy = self
             .busy
             .lock()
             .map_err(|_| TransportError::Reader("the reader lock was poisoned".into()))?;
-        let card = PcscCard::connect(&self.reader).map_err(TransportError::from)?;
-        Ok(Box::new(Held { card, _busy: busy }))
+        let mut card = PcscCard::connect(&self.reader).map_err(TransportError::from)?;
+        let mut held = card.transaction().map_err(TransportError::from)?;
+        work(&mut held);
+        Ok(())
     }
 }
 
@@ -88,26 +84,17 @@ pub struct InProcessSlot<A: fuelcard_reader::transport::Applet + Send>(
     pub Arc<Mutex<fuelcard_reader::transport::InProcess<A>>>,
 );
 
-struct Guarded<'a, A: fuelcard_reader::transport::Applet>(
-    std::sync::MutexGuard<'a, fuelcard_reader::transport::InProcess<A>>,
-);
-
-impl<A: fuelcard_reader::transport::Applet> Transport for Guarded<'_, A> {
-    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.0.transmit(command)
-    }
-}
-
 impl<A: fuelcard_reader::transport::Applet + Send> Slot for InProcessSlot<A> {
-    fn open(&self) -> Result<Box<dyn Transport + '_>, TransportError> {
-        let guard = self
+    fn hold(&self, work: &mut dyn FnMut(&mut dyn Transport)) -> Result<(), TransportError> {
+        let mut card = self
             .0
             .lock()
             .map_err(|_| TransportError::Reader("the card lock was poisoned".into()))?;
-        if !guard.is_present() {
+        if !card.is_present() {
             return Err(TransportError::NoCard);
         }
-        Ok(Box::new(Guarded(guard)))
+        work(&mut *card);
+        Ok(())
     }
 }
 
@@ -181,8 +168,21 @@ where
 {
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        let mut transport = desk.slot.open().map_err(unreachable_card)?;
-        work(&desk, &mut *transport, &handle)
+        let mut work = Some(work);
+        let mut done = None;
+        desk.slot
+            .hold(&mut |transport| {
+                if let Some(work) = work.take() {
+                    done = Some(work(&desk, transport, &handle));
+                }
+            })
+            .map_err(unreachable_card)?;
+        done.unwrap_or_else(|| {
+            Err(AppError::internal(
+                "chip operation",
+                "the slot did not run the operation",
+            ))
+        })
     })
     .await
     .map_err(|e| AppError::internal("chip operation", e))?

@@ -15,10 +15,12 @@ use crate::money::Money;
 /// Something a read finished for the card.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Settlement {
-    /// `load` or `fill`.
+    /// `load`, `fill`, or `lock` (a grey lock with no fill on the host; its
+    /// id is the ledger operation that records the release).
     pub kind: String,
     pub id: i64,
-    /// `loaded`, `reversed` (a load) or `settled` (a fill).
+    /// `loaded`, `reversed` (a load), `settled`, `voided` (a fill) or
+    /// `released` (a lock).
     pub outcome: String,
     #[schema(value_type = String)]
     pub amount: Money,

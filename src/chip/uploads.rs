@@ -3,9 +3,11 @@
 //! The TAC is the card's own signature over the amount, terminal, terminal
 //! counter and time, made with a key only the card and the issuer hold: a
 //! record whose TAC verifies happened on a genuine card and is posted from
-//! the card's chip account to the station's sales account, once per card
-//! and offline counter (a pump uploading twice is answered with the first
-//! posting). A record whose TAC does not verify is kept as rejected, for the
+//! the card's chip account to the station's sales account, once per what
+//! the TAC signs: the card, the terminal and the terminal's transaction
+//! counter. The offline counter a record claims is not signed, so it does
+//! not tell postings apart; a pump uploading twice is answered with the
+//! first posting. A record whose TAC does not verify is kept as rejected, for the
 //! office, and moves no money.
 
 use fuelcard_reader::keys::{KeyService, PurchaseContext};
@@ -72,18 +74,20 @@ pub async fn upload(
     let (terminal, tac, stamp, amount_fen) = parse(u)?;
     let card = cards::find_for_update(conn, u.number).await?;
     let station = stations::for_counter(conn, actor, u.station).await?;
-    let existing = sqlx::query(
-        "SELECT id FROM chip_purchases WHERE card_id = $1 AND offline_ttc = $2 AND status = 'posted'",
+    let first = sqlx::query(
+        "SELECT id, amount_fen FROM chip_purchases \
+         WHERE card_id = $1 AND terminal = $2 AND terminal_ttc = $3 AND status = 'posted'",
     )
     .bind(card.id)
-    .bind(i64::from(u.offline_ttc))
+    .bind(hex::encode_upper(terminal))
+    .bind(i64::from(u.terminal_ttc))
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some(row) = existing {
+    if let Some(row) = first {
         return Ok(Uploaded {
             id: row.try_get("id")?,
             status: "duplicate".into(),
-            amount: u.amount,
+            amount: Money::from_fen(row.try_get("amount_fen")?),
         });
     }
     let asn = asn_for(card.number.as_str()).map_err(|e| AppError::internal("card ASN", e))?;

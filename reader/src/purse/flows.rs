@@ -211,15 +211,37 @@ pub fn confirm_purchase(
     }
 }
 
-/// Grey-locks the card before fuelling (PIN already verified). An unlock
-/// TAC left unread by an earlier terminal is cleared first; a card already
-/// locked is refused with `GreyLocked`.
+/// Grey-locks the card before fuelling (PIN already verified): both halves,
+/// [`grey_lock_begin`] and [`grey_lock_send`], with nothing in between.
 pub fn grey_lock(
     purse: &mut Purse<'_>,
     keys: &dyn KeyService,
     card: &PublicData,
     at: &Terminal,
 ) -> Result<GreyLockReceipt, PurseError> {
+    let begun = grey_lock_begin(purse, keys, card, at)?;
+    grey_lock_send(purse, keys, &begun)
+}
+
+/// A grey lock prepared and not yet sent: what the lock will be (counters,
+/// balance, terminal) and the MAC1 that asks the card for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GreyLockBegun {
+    pub context: GreyLockContext,
+    pub mac1: [u8; 4],
+}
+
+/// The first half of a grey lock: an unlock TAC left unread by an earlier
+/// terminal is cleared, a card already locked is refused with
+/// `GreyLocked`, then INITIALIZE FOR GREY LOCK and the key service's MAC1.
+/// Nothing is locked yet: a host writes the lock down now, before
+/// [`grey_lock_send`], so a lock whose answer is lost is still its own.
+pub fn grey_lock_begin(
+    purse: &mut Purse<'_>,
+    keys: &dyn KeyService,
+    card: &PublicData,
+    at: &Terminal,
+) -> Result<GreyLockBegun, PurseError> {
     match purse.grey_status()?.flag {
         GreyFlag::Locked => return Err(PurseError::GreyLocked),
         GreyFlag::TacUnread => {
@@ -243,10 +265,20 @@ pub fn grey_lock(
         stamp: at.stamp,
     };
     let mac1 = keys.grey_lock_mac1(&context)?;
-    let proof = purse.grey_lock(at.ttc, psam_random, at.stamp, mac1)?;
-    keys.verify_grey_lock(&context, proof.tac, proof.mac)?;
+    Ok(GreyLockBegun { context, mac1 })
+}
+
+/// The second half: GREY LOCK, and the card's GTAC and MAC2 verified.
+pub fn grey_lock_send(
+    purse: &mut Purse<'_>,
+    keys: &dyn KeyService,
+    begun: &GreyLockBegun,
+) -> Result<GreyLockReceipt, PurseError> {
+    let c = &begun.context;
+    let proof = purse.grey_lock(c.psam_ttc, c.psam_random, c.stamp, begun.mac1)?;
+    keys.verify_grey_lock(c, proof.tac, proof.mac)?;
     Ok(GreyLockReceipt {
-        context,
+        context: *c,
         gtac: proof.tac,
         mac2: proof.mac,
     })

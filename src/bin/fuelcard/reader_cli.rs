@@ -604,7 +604,7 @@ fn issuing_desk(keys: SoftwareKeyService) -> Desk {
 struct NoSlot;
 
 impl Slot for NoSlot {
-    fn open(&self) -> Result<Box<dyn Transport + '_>, TransportError> {
+    fn hold(&self, _: &mut dyn FnMut(&mut dyn Transport)) -> Result<(), TransportError> {
         Err(TransportError::NoCard)
     }
 }
