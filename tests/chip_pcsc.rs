@@ -13,7 +13,7 @@ use std::time::Duration;
 use fuelcard_reader::card::SoftwareCard;
 use fuelcard_reader::keys::{IssuerKeys, SoftwareKeyService, Stamp};
 use fuelcard_reader::pcsc_reader::{Pcsc, PcscCard};
-use fuelcard_reader::purse::{DEFAULT_AID, GreyFlag, Purse, flows};
+use fuelcard_reader::purse::{DEFAULT_AID, GreyFlag, PublicData, Purse, flows};
 use fuelcard_reader::transport::{Applet, Power, Transport as _};
 use fuelcard_reader::vpcd::VirtualCard;
 use reqwest::{Method, StatusCode};
@@ -266,11 +266,37 @@ impl Counter {
 
     /// The card's grey status asked by another terminal, not the service.
     fn grey_flag(&self) -> GreyFlag {
+        self.at_terminal(|purse| purse.grey_status().expect("GET GREY STATUS").flag)
+    }
+
+    /// Another terminal works the card through PC/SC, holding it alone,
+    /// with the application selected.
+    fn at_terminal<R>(&self, work: impl FnOnce(&mut Purse<'_>) -> R) -> R {
         let mut card = PcscCard::connect(READER).expect("connect");
         let mut tx = card.transaction().expect("the card to ourselves");
         let mut purse = Purse::new(&mut tx);
         purse.select(&DEFAULT_AID).expect("select");
-        purse.grey_status().expect("GET GREY STATUS").flag
+        work(&mut purse)
+    }
+
+    /// A pump (terminal 0A0B0C0D0E0F, its counter at `ttc`) works the card
+    /// with its PIN verified, under the issuer's keys.
+    fn at_pump<R>(
+        &self,
+        ttc: u32,
+        work: impl FnOnce(&mut Purse<'_>, &SoftwareKeyService, &PublicData, &flows::Terminal) -> R,
+    ) -> R {
+        let keys = SoftwareKeyService::new(self.issuer.clone());
+        self.at_terminal(|purse| {
+            let public = purse.read_public().expect("public");
+            purse.verify_pin("123456").expect("pin");
+            let at = flows::Terminal {
+                id: [0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F],
+                ttc,
+                stamp: Stamp::new(2026, 11, 23, 10, 15, 0).expect("stamp"),
+            };
+            work(purse, &keys, &public, &at)
+        })
     }
 }
 
@@ -504,21 +530,9 @@ async fn torn_grey_lock_settles_at_the_next_read(backend: Backend) {
     assert_eq!(v["chip_balance"], json!("100.00"));
 
     // Another terminal locks the card; the host has no fill for it.
-    {
-        let keys = SoftwareKeyService::new(c.issuer.clone());
-        let mut card = PcscCard::connect(READER).expect("connect");
-        let mut tx = card.transaction().expect("the card to ourselves");
-        let mut purse = Purse::new(&mut tx);
-        purse.select(&DEFAULT_AID).expect("select");
-        let public = purse.read_public().expect("public");
-        purse.verify_pin("123456").expect("pin");
-        let at = flows::Terminal {
-            id: [0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F],
-            ttc: 41,
-            stamp: Stamp::new(2026, 11, 23, 10, 15, 0).expect("stamp"),
-        };
-        flows::grey_lock(&mut purse, &keys, &public, &at).expect("locked elsewhere");
-    }
+    c.at_pump(41, |purse, keys, public, at| {
+        flows::grey_lock(purse, keys, public, at).expect("locked elsewhere");
+    });
     let v = c.read_agreeing().await;
     assert_eq!(
         (&v["settled"][0]["kind"], &v["settled"][0]["outcome"]),
@@ -552,21 +566,9 @@ async fn one_pump_purchase_posts_once(backend: Backend) {
         return;
     };
     c.written_and_loaded("444.50").await;
-    let receipt = {
-        let keys = SoftwareKeyService::new(c.issuer.clone());
-        let mut card = PcscCard::connect(READER).expect("connect");
-        let mut tx = card.transaction().expect("the card to ourselves");
-        let mut purse = Purse::new(&mut tx);
-        purse.select(&DEFAULT_AID).expect("select");
-        let public = purse.read_public().expect("public");
-        purse.verify_pin("123456").expect("pin");
-        let at = flows::Terminal {
-            id: [0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F],
-            ttc: 257,
-            stamp: Stamp::new(2026, 11, 23, 10, 15, 0).expect("stamp"),
-        };
-        flows::purchase(&mut purse, &keys, &public, 1234, &at).expect("a pump purchase")
-    };
+    let receipt = c.at_pump(257, |purse, keys, public, at| {
+        flows::purchase(purse, keys, public, 1234, at).expect("a pump purchase")
+    });
     let k = receipt.context;
     let record = |offline_ttc: u16, amount: &str| {
         json!({
