@@ -37,6 +37,9 @@ pub struct Settings {
     /// Days an answered Idempotency-Key replays its answer; older keys
     /// are purged, and a retry after that is a new request.
     pub replay_days: i64,
+    /// Days after opening within which a new card customer must refuel to
+    /// count towards the acquisition targets.
+    pub activation_days: i64,
 }
 
 impl Default for Settings {
@@ -48,6 +51,7 @@ impl Default for Settings {
             clock: crate::time::Clock::system(),
             metrics_token: None,
             replay_days: 7,
+            activation_days: 30,
         }
     }
 }

@@ -105,6 +105,8 @@ codes! {
     ChipGreyLocked => "chip_grey_locked", CONFLICT;
     ChipFillNotFound => "chip_fill_not_found", NOT_FOUND;
     ChipFillSettled => "chip_fill_settled", CONFLICT;
+    DistrictNotFound => "district_not_found", NOT_FOUND;
+    ProspectNotFound => "prospect_not_found", NOT_FOUND;
     DatabaseUnavailable => "database_unavailable", SERVICE_UNAVAILABLE;
     Internal => "internal_error", INTERNAL_SERVER_ERROR;
 }

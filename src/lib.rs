@@ -59,12 +59,14 @@
 //! the tools that ship with the service: the demo network, the benchmark
 //! and the reader tools.
 
+pub mod acquisition;
 pub mod actions;
 pub mod audit;
 pub mod auth;
 pub mod cards;
 pub mod chip;
 pub mod config;
+pub mod csv_io;
 pub mod db;
 pub mod error;
 pub mod fleet;

@@ -1,5 +1,5 @@
 //! The states of the business's long-lived records — cards, holds, pump
-//! fills, top-up requests, card loans, allocation plans — and the moves
+//! fills, top-up requests, card loans, allocation plans, prospects — and the moves
 //! between them, in one place. Each room moves its records with a
 //! conditional update (`… WHERE status = <from>`), so two requests cannot
 //! both make the same move; when the update finds the record elsewhere, the
@@ -284,6 +284,56 @@ impl Status for FillStatus {
     }
 }
 
+/// A prospect's place in the development pipeline: surveyed → planned →
+/// contacted → negotiating → won or lost. Any open stage may skip ahead or
+/// end; a lost prospect may be taken up again (planned); won is the end
+/// (reached by winning, which names the customer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Surveyed,
+    Planned,
+    Contacted,
+    Negotiating,
+    Won,
+    Lost,
+}
+
+impl Status for Stage {
+    const RECORD: &'static str = "prospect";
+    const ALL: &'static [Self] = &[
+        Stage::Surveyed,
+        Stage::Planned,
+        Stage::Contacted,
+        Stage::Negotiating,
+        Stage::Won,
+        Stage::Lost,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Stage::Surveyed => "surveyed",
+            Stage::Planned => "planned",
+            Stage::Contacted => "contacted",
+            Stage::Negotiating => "negotiating",
+            Stage::Won => "won",
+            Stage::Lost => "lost",
+        }
+    }
+
+    fn moves_to(self) -> &'static [Self] {
+        use Stage::*;
+        match self {
+            Surveyed => &[Planned, Contacted, Negotiating, Won, Lost],
+            Planned => &[Contacted, Negotiating, Won, Lost],
+            Contacted => &[Negotiating, Won, Lost],
+            Negotiating => &[Won, Lost],
+            Lost => &[Planned],
+            Won => &[],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +353,7 @@ mod tests {
         names_round_trip::<LoanStatus>();
         names_round_trip::<PlanStatus>();
         names_round_trip::<FillStatus>();
+        names_round_trip::<Stage>();
     }
 
     #[test]

@@ -161,13 +161,18 @@ impl Litres {
         self.0
     }
 
+    /// Parses a non-negative volume with at most two decimals.
+    pub fn parse(text: &str) -> Result<Litres, QuantityError> {
+        parse_hundredths(text.trim(), MAX_VOLUME_CL).map(Litres)
+    }
+
     /// Parses a volume greater than zero with at most two decimals.
     pub fn parse_positive(text: &str) -> Result<Litres, QuantityError> {
-        let v = parse_hundredths(text.trim(), MAX_VOLUME_CL)?;
-        if v <= 0 {
+        let v = Litres::parse(text)?;
+        if v.0 <= 0 {
             return Err(QuantityError::NotPositive);
         }
-        Ok(Litres(v))
+        Ok(v)
     }
 }
 

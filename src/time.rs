@@ -102,6 +102,13 @@ pub fn day_span(day: NaiveDate, tz: Tz) -> Option<(i64, i64)> {
     ))
 }
 
+/// The UTC span `[start, end)` of the local calendar month that begins on
+/// `first`.
+pub fn month_span(first: NaiveDate, tz: Tz) -> Option<(i64, i64)> {
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    Some((day_span(first, tz)?.0, day_span(next, tz)?.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

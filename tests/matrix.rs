@@ -229,6 +229,20 @@ impl World {
         })
     }
 
+    /// A prospect of station S1, new.
+    async fn prospect(&self) -> i64 {
+        let r = self
+            .setup(
+                &self.env.admin,
+                post(
+                    "/api/v1/prospects".into(),
+                    json!({"station": "S1", "kind": "company", "name": "城建工程"}),
+                ),
+            )
+            .await;
+        r["id"].as_i64().expect("a prospect id")
+    }
+
     /// A valid request for the operation, on fresh data where the
     /// operation changes what it acts on.
     async fn call_for(&self, op: &str) -> Call {
@@ -498,6 +512,67 @@ impl World {
                 json!({"plate": self.plate, "product": "92", "litres": "30", "amount": "230.40",
                        "reason": "card reader down at a partner station"}),
             ),
+            "add_district" => post(
+                "/api/v1/districts".into(),
+                json!({"code": format!("D{n}"), "name": "新片区"}),
+            ),
+            "list_districts" => get("/api/v1/districts".into()),
+            "add_prospect" => post(
+                "/api/v1/prospects".into(),
+                json!({"station": "S1", "kind": "fleet", "name": format!("顺达物流{n}"),
+                       "est_monthly_litres": "3000",
+                       "contacts": [{"name": "李经理", "decision_maker": true}]}),
+            ),
+            "list_prospects" => get("/api/v1/prospects?station=S1".into()),
+            "get_prospect" => {
+                let id = self.prospect().await;
+                get(format!("/api/v1/prospects/{id}"))
+            }
+            "prospect_stage" => {
+                let id = self.prospect().await;
+                post(
+                    format!("/api/v1/prospects/{id}/stage"),
+                    json!({"stage": "planned"}),
+                )
+            }
+            "add_visit" => {
+                let id = self.prospect().await;
+                post(
+                    format!("/api/v1/prospects/{id}/visits"),
+                    json!({"outcome": "见到车队长", "next_step": "送试用卡",
+                           "next_at": "2026-12-01T09:00:00+08:00"}),
+                )
+            }
+            "win_prospect" => {
+                let id = self.prospect().await;
+                post(
+                    format!("/api/v1/prospects/{id}/win"),
+                    json!({"customer_id": self.company}),
+                )
+            }
+            "import_prospects" => Call {
+                method: Method::POST,
+                path: "/api/v1/prospects/import?station=S1".into(),
+                body: None,
+                csv: Some(format!(
+                    "kind,name,address,vehicles,est_monthly_litres,current_supplier,\
+                     current_discount,contact_name,contact_role,contact_phone,channel\n\
+                     company,城东建材{n},,8,2000,,,,,,扫街\n"
+                )),
+            },
+            "add_flyers" => post(
+                "/api/v1/acquisition/flyers".into(),
+                json!({"code": format!("FLY{n}"), "station": "S1", "handed_out": 600}),
+            ),
+            "put_targets" => put(
+                format!("/api/v1/targets/{}", self.month),
+                json!({"targets": [{"station": "S1", "new_personal": 5, "card_litres": "20000"}]}),
+            ),
+            "get_targets" => get(format!("/api/v1/targets/{}?station=S1", self.month)),
+            "acquisition_channels" => get(format!(
+                "/api/v1/acquisition/channels?month={}&station=S1",
+                self.month
+            )),
             other => panic!("the matrix has no request for operation {other}: add one"),
         }
     }
@@ -557,6 +632,12 @@ impl World {
             "chip_loads",
             "chip_fills",
             "chip_purchases",
+            "districts",
+            "prospects",
+            "prospect_visits",
+            "flyer_batches",
+            "card_openings",
+            "targets",
         ];
         let counts: Vec<String> = TABLES
             .iter()

@@ -10,6 +10,7 @@ use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::customers::{self, NewCustomer};
 use crate::cards::holder::{Identity, Word};
+use crate::cards::openings::{self, Channel};
 use crate::cards::{self, CardKind, CardNumber, CardView, NewCard, life, pin, transfer};
 use crate::error::{AppError, AppResult, Code};
 use crate::fleet::vehicles::{self, NewVehicle, VehicleInput};
@@ -32,6 +33,8 @@ pub struct OpenCard {
     pub station: Option<String>,
     /// A fleet card's vehicle, registered for the company with the card.
     pub vehicle: Option<VehicleInput>,
+    /// How the customer came; at the station itself when absent.
+    pub channel: Option<Channel>,
 }
 
 /// Opens a card, with a new holder if one is given, in one transaction.
@@ -51,6 +54,13 @@ pub async fn open(
     if let Some(c) = &order.customer {
         c.validate()?;
     }
+    let channel = order
+        .channel
+        .as_ref()
+        .map(Channel::validate)
+        .transpose()?
+        .unwrap_or_else(Channel::in_station);
+    let prospect = channel.prospect()?;
     let protected = order
         .pin
         .as_deref()
@@ -80,6 +90,7 @@ pub async fn open(
         company_word(app, actor, &main, pin).await?;
     }
     let (order, plate, protected, vehicle) = (&order, &plate, &protected, &vehicle);
+    let channel = &channel;
     create(app, actor, key, |conn, at| {
         Box::pin(async move {
             let now = at.now;
@@ -101,8 +112,24 @@ pub async fn open(
                     parent: parent.as_ref(),
                     plate: plate.as_deref(),
                     pin: protected.clone(),
-                    station_id: station.map(|s| s.id),
+                    station_id: station.as_ref().map(|s| s.id),
                 },
+                now,
+            )
+            .await?;
+            if let Some(id) = prospect {
+                crate::acquisition::prospects::get(conn, id, now)
+                    .await
+                    .map_err(|e| e.with("field", "channel"))?;
+            }
+            let station_id = station.as_ref().map(|s| s.id);
+            openings::record(
+                conn,
+                &card,
+                at.actor.user_id,
+                station_id,
+                channel,
+                prospect,
                 now,
             )
             .await?;
@@ -112,7 +139,7 @@ pub async fn open(
                 Some(at.actor.user_id),
                 "card_open",
                 &card.number,
-                serde_json::json!({"kind": order.kind}),
+                serde_json::json!({"kind": order.kind, "channel": channel}),
             )
             .await?;
             if let (Some(v), Some(company)) = (vehicle, card.customer_id) {

@@ -9,6 +9,7 @@
 //! renders it. So a page never keeps its own copy of a flow, and the two can
 //! never disagree about what is allowed.
 
+pub mod acquisition;
 pub mod card_life;
 pub mod chip;
 pub mod counter;

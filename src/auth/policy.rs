@@ -114,6 +114,17 @@ pub enum Action {
     /// Register a vehicle of a company while opening its fleet card at the
     /// counter (`open_card` with a `vehicle`), on the company's word.
     RegisterVehicle,
+    /// Add districts (片区) and name them.
+    ManageDistricts,
+    /// Develop prospects: add them, record visits, move them along the
+    /// pipeline, win them; register flyer batches.
+    WorkProspects,
+    /// Read prospects and their visits.
+    ReadProspects,
+    /// Set a month's acquisition targets (a district's own: HQ only).
+    SetTargets,
+    /// Read the tracking table and the channels' conversion.
+    ReadTargets,
 }
 
 /// One row of the policy: an action, the API operations (by operation id)
@@ -180,9 +191,11 @@ const fn rule(action: Action, operations: &'static [&'static str], s: [Scope; 7]
 
 /// The policy. Counter work on cards is network-wide (a card works at every
 /// station) but happens at the actor's own counter; a station's business
-/// (holds, fills, shifts, reports) stays with its station; a company's
-/// fleet is its own, read by HQ; personal data is shown only to HQ and the
-/// company's own manager. The merchant role has no business yet.
+/// (holds, fills, shifts, reports, prospects, targets) stays with its
+/// station and its district; a company's fleet is its own, read by HQ;
+/// personal data is shown only to HQ and the company's own manager. HQ sets
+/// targets and reads everything, but develops no prospects itself. The
+/// merchant role has no business yet.
 pub const POLICY: &[Rule] = &[
     //    admin  hq     district  station  cashier  fleet  merchant
     rule(
@@ -202,7 +215,7 @@ pub const POLICY: &[Rule] = &[
     ),
     rule(
         Action::ReadReferenceData,
-        &["list_stations", "list_products"],
+        &["list_stations", "list_districts", "list_products"],
         [All, All, All, All, All, All, Never],
     ),
     rule(
@@ -349,6 +362,38 @@ pub const POLICY: &[Rule] = &[
         &[],
         [All, Never, Never, CompanyPin, CompanyPin, Never, Never],
     ),
+    rule(
+        Action::ManageDistricts,
+        &["add_district"],
+        [All, All, Never, Never, Never, Never, Never],
+    ),
+    rule(
+        Action::WorkProspects,
+        &[
+            "add_prospect",
+            "prospect_stage",
+            "add_visit",
+            "import_prospects",
+            "win_prospect",
+            "add_flyers",
+        ],
+        [All, Never, District, Station, Never, Never, Never],
+    ),
+    rule(
+        Action::ReadProspects,
+        &["list_prospects", "get_prospect"],
+        [All, All, District, Station, Never, Never, Never],
+    ),
+    rule(
+        Action::SetTargets,
+        &["put_targets"],
+        [All, All, District, Never, Never, Never, Never],
+    ),
+    rule(
+        Action::ReadTargets,
+        &["get_targets", "acquisition_channels"],
+        [All, All, District, Station, Never, Never, Never],
+    ),
 ];
 
 /// What an action without a row would be allowed: nothing. (Every action
@@ -393,6 +438,14 @@ impl Target {
         Target {
             station: Some(id),
             district: Some(district.to_owned()),
+            ..Target::default()
+        }
+    }
+
+    /// Business of a whole district (its tracking table, its prospects).
+    pub fn district(code: &str) -> Target {
+        Target {
+            district: Some(code.to_owned()),
             ..Target::default()
         }
     }

@@ -5,6 +5,7 @@ pub mod customers;
 pub mod holder;
 pub mod life;
 pub mod number;
+pub mod openings;
 pub mod pin;
 pub mod products;
 pub mod promotions;

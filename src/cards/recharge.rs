@@ -228,6 +228,7 @@ pub async fn recharge(
     .fetch_one(&mut *conn)
     .await?;
     let id: i64 = row.try_get("id")?;
+    super::openings::note_recharge(conn, &card, req.amount).await?;
     crate::audit::record(
         conn,
         now,

@@ -279,6 +279,7 @@ pub async fn sell(
     .fetch_one(&mut *conn)
     .await?;
     let id: i64 = row.try_get("id")?;
+    super::openings::note_sale(conn, card, now).await?;
     if let Some(c) = &cleared {
         for o in &c.overrides_used {
             fleet::usage::use_override(conn, *o, id).await?;

@@ -261,19 +261,14 @@ pub struct Review {
     pub anomalies: Vec<Anomaly>,
 }
 
-/// A month's UTC span in the operator's time zone.
+/// A month's UTC span in the operator's time zone, and the month before.
 fn month_span(month: &str, tz: Tz) -> AppResult<(i64, i64, String)> {
     let start = super::allocation::parse_month(month)?;
-    let next = start
-        .checked_add_months(chrono::Months::new(1))
-        .ok_or_else(|| AppError::new(Code::ValidationFailed, "month out of range"))?;
+    let out_of_range = || AppError::new(Code::ValidationFailed, "month out of range");
     let prev = start
         .checked_sub_months(chrono::Months::new(1))
-        .ok_or_else(|| AppError::new(Code::ValidationFailed, "month out of range"))?;
-    let (from, _) = crate::time::day_span(start, tz)
-        .ok_or_else(|| AppError::new(Code::ValidationFailed, "month out of range"))?;
-    let (to, _) = crate::time::day_span(next, tz)
-        .ok_or_else(|| AppError::new(Code::ValidationFailed, "month out of range"))?;
+        .ok_or_else(out_of_range)?;
+    let (from, to) = crate::time::month_span(start, tz).ok_or_else(out_of_range)?;
     Ok((from, to, prev.format("%Y-%m").to_string()))
 }
 
@@ -648,7 +643,7 @@ pub fn vehicles_csv(review: &Review) -> AppResult<String> {
         "last_month_litres",
         "vs_last_month_percent",
     ];
-    super::csv_io::table(&header, rows)
+    crate::csv_io::table(&header, rows)
 }
 
 #[cfg(test)]

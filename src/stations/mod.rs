@@ -1,5 +1,7 @@
-//! Stations, cashier shifts (交班) and the station day-end report.
+//! Stations and their districts, cashier shifts (交班) and the station
+//! day-end report.
 
+pub mod districts;
 pub mod report;
 pub mod shifts;
 
@@ -51,6 +53,9 @@ pub async fn create(
             ));
         }
     }
+    if !district.trim().is_empty() {
+        districts::ensure(conn, district.trim(), now).await?;
+    }
     let row = sqlx::query(
         "INSERT INTO stations (code, name, district, created_at) VALUES ($1, $2, $3, $4) \
          RETURNING id, code, name, district",
@@ -89,9 +94,6 @@ pub async fn list(conn: &mut Conn) -> AppResult<Vec<Station>> {
     rows.iter().map(from_row).collect()
 }
 
-/// The station a counter transaction happens at: the actor's own station,
-/// or for a user without one (an admin) the station the request names. A
-/// cashier cannot book a transaction at another station.
 /// The station a card is issued or replaced at: the one named (which must
 /// exist and be the user's own), else the user's own; none for a user
 /// without a station who names none.
@@ -106,6 +108,9 @@ pub async fn issuing(
     for_counter(conn, actor, requested).await.map(Some)
 }
 
+/// The station a counter transaction happens at: the actor's own station,
+/// or for a user without one (an admin) the station the request names. A
+/// cashier cannot book a transaction at another station.
 pub async fn for_counter(
     conn: &mut Conn,
     actor: &Actor,

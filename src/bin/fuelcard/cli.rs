@@ -161,6 +161,10 @@ pub struct ServeArgs {
     /// purged (a retry after that is a new request).
     #[arg(long, env = "FUELCARD_REPLAY_DAYS", default_value_t = 7)]
     pub replay_days: i64,
+    /// Days after opening within which a new card customer must refuel to
+    /// count towards the acquisition targets.
+    #[arg(long, env = "FUELCARD_ACTIVATION_DAYS", default_value_t = 30)]
+    pub activation_days: i64,
     #[command(flatten)]
     pub chip: ChipArgs,
 }
@@ -413,6 +417,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !(1..=3650).contains(&args.replay_days) {
         bail!("--replay-days must be 1 to 3650");
     }
+    if !(1..=366).contains(&args.activation_days) {
+        bail!("--activation-days must be 1 to 366");
+    }
     if args.demo {
         print_demo(crate::demo::fill(&db, time_zone, clock, &keys).await?);
     }
@@ -426,6 +433,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             clock,
             metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
             replay_days: args.replay_days,
+            activation_days: args.activation_days,
         }),
         throttle: Default::default(),
         chip: args.chip.desk()?,

@@ -13,6 +13,7 @@ use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize, authorize_role, permits};
 use crate::cards::customers::{self, Customer, NewCustomer};
 use crate::cards::holder::Identity;
+use crate::cards::openings::Channel;
 use crate::cards::recharge::{self, PaymentMethod, Quote, Recharged};
 use crate::cards::statement::{self, Statement};
 use crate::cards::{self, CardKind, CardView, life};
@@ -88,6 +89,9 @@ pub struct OpenCard {
     /// A fleet card's vehicle, registered for the company with the card: a
     /// counter does this with `parent_pin`, the company's word.
     pub vehicle: Option<VehicleInput>,
+    /// How the customer came (a flyer batch, a referral, a visit …); at the
+    /// station itself when absent.
+    pub channel: Option<Channel>,
 }
 
 /// Opens a card of any kind. Takes an Idempotency-Key.
@@ -113,6 +117,7 @@ pub async fn open_card(
         pin: body.pin,
         station: body.station,
         vehicle: body.vehicle,
+        channel: body.channel,
     };
     card_life::open(&state, &actor, req.key.as_ref(), order).await
 }

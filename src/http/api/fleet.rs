@@ -9,13 +9,14 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::super::extract::{ApiJson, CreateRequest, MoneyRequest};
-use super::{ApiPath, ApiQuery, CreationKey, EmptyBody, IdempotencyKey};
+use super::{ApiPath, ApiQuery, CreationKey, EmptyBody, IdempotencyKey, csv_text};
 use crate::actions::App;
 use crate::actions::fleet::Acknowledgement;
 use crate::actions::{At, Done, create, idempotent, once};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::customers::{self, CustomerKind};
+use crate::csv_io::{RowError, rejected};
 use crate::error::{AppError, AppResult, Code};
 use crate::fleet::allocation::{self, Approved, Plan};
 use crate::fleet::limits::{Control, Hours};
@@ -299,27 +300,6 @@ pub struct Imported {
 
 /// The text of a CSV upload: `text/csv` (or `text/plain`, or no content
 /// type), UTF-8, within the route's size limit.
-fn csv_text(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> AppResult<String> {
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
-        if !(ct.starts_with("text/csv") || ct.starts_with("text/plain")) {
-            return Err(AppError::new(
-                Code::UnsupportedMediaType,
-                "send the file as text/csv",
-            ));
-        }
-    }
-    let bytes = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::new(Code::BodyTooLarge, "the file is too large")
-        } else {
-            AppError::new(Code::InvalidCsv, format!("cannot read the file: {e}"))
-        }
-    })?;
-    String::from_utf8(bytes.to_vec())
-        .map_err(|_| AppError::new(Code::InvalidCsv, "the file is not UTF-8 text"))
-}
-
 /// Imports vehicles from CSV (the export's format). A file with any bad row
 /// is refused whole, every bad row named by line.
 #[utoipa::path(post, path = "/api/v1/fleet/{company}/vehicles/import",
@@ -335,7 +315,7 @@ pub async fn import_vehicles(
 ) -> AppResult<(StatusCode, Json<Imported>)> {
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let body = csv_text(&headers, body)?;
-    let rows = csv_io::parse(body.as_str()).map_err(csv_io::rejected)?;
+    let rows = csv_io::parse(body.as_str()).map_err(rejected)?;
     let n = rows.len();
     let rows = &rows;
     once(&state, &actor, |conn, at| {
@@ -345,7 +325,7 @@ pub async fn import_vehicles(
                 vehicles::create(conn, company, v, at.now)
                     .await
                     .map_err(|e| {
-                        csv_io::rejected(vec![csv_io::RowError {
+                        rejected(vec![RowError {
                             line: u64::try_from(i).unwrap_or(0) + 2,
                             reason: e.message,
                         }])

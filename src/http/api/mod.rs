@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`. Handlers are thin: parse and check the
 //! role, then run the use case in one transaction.
 
+pub mod acquisition;
 pub mod admin;
 pub mod cards;
 pub mod chip;
@@ -10,8 +11,11 @@ pub mod sales;
 pub mod session;
 
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
@@ -112,9 +116,53 @@ pub fn routes() -> Router<App> {
         .route("/fleet/{company}/loans/{id}", get(fleet::get_loan))
         .route("/fleet/{company}/loans/{id}/{step}", post(fleet::loan_step))
         .route("/fleet/{company}/cash-refuels", post(fleet::record_cash))
+        .route(
+            "/districts",
+            get(acquisition::list_districts).post(acquisition::add_district),
+        )
+        .route(
+            "/prospects",
+            get(acquisition::list_prospects).post(acquisition::add_prospect),
+        )
+        .route("/prospects/import", post(acquisition::import_prospects))
+        .route("/prospects/{id}", get(acquisition::get_prospect))
+        .route("/prospects/{id}/stage", post(acquisition::prospect_stage))
+        .route("/prospects/{id}/visits", post(acquisition::add_visit))
+        .route("/prospects/{id}/win", post(acquisition::win_prospect))
+        .route("/acquisition/flyers", post(acquisition::add_flyers))
+        .route(
+            "/acquisition/channels",
+            get(acquisition::acquisition_channels),
+        )
+        .route(
+            "/targets/{month}",
+            get(acquisition::get_targets).put(acquisition::put_targets),
+        )
         .route("/shifts", post(ledger::open_shift))
         .route("/shifts/current", get(ledger::current_shift))
         .route("/shifts/{id}/close", post(ledger::close_shift))
+}
+
+/// The body of a CSV upload as text: `text/csv` (or plain text), UTF-8.
+pub fn csv_text(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> AppResult<String> {
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+        if !(ct.starts_with("text/csv") || ct.starts_with("text/plain")) {
+            return Err(AppError::new(
+                Code::UnsupportedMediaType,
+                "send the file as text/csv",
+            ));
+        }
+    }
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::new(Code::BodyTooLarge, "the file is too large")
+        } else {
+            AppError::new(Code::InvalidCsv, format!("cannot read the file: {e}"))
+        }
+    })?;
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| AppError::new(Code::InvalidCsv, "the file is not UTF-8 text"))
 }
 
 /// Parses a positive amount field with the code a client branches on.

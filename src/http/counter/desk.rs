@@ -585,6 +585,7 @@ pub async fn new_card(
             pin: f.pin.clone().filter(|p| !p.is_empty()),
             station: None,
             vehicle: None,
+            channel: None,
         };
         let form = format!(
             "{}|{:?}|{:?}|{:?}|{:?}",
