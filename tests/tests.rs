@@ -3,6 +3,7 @@
 
 mod support;
 
+mod acquisition;
 mod allocation;
 
 mod bad_input;

@@ -92,7 +92,10 @@ impl Channel {
                     reference: Some(r.to_string()),
                 })
             }
-            (false, None) => Ok(Channel::in_station()),
+            (false, None) => Ok(Channel {
+                kind: self.kind,
+                reference: None,
+            }),
         }
     }
 
@@ -198,7 +201,8 @@ mod tests {
         assert!(channel(ChannelKind::Flyer, Some("B1")).validate().is_ok());
         assert!(channel(ChannelKind::Flyer, None).validate().is_err());
         assert!(channel(ChannelKind::Flyer, Some("  ")).validate().is_err());
-        assert!(channel(ChannelKind::Stand, None).validate().is_ok());
+        let stand = channel(ChannelKind::Stand, None).validate().unwrap();
+        assert_eq!(stand.kind, ChannelKind::Stand);
         assert!(channel(ChannelKind::Stand, Some("x")).validate().is_err());
         assert!(
             channel(ChannelKind::Partner, Some("a\u{1b}b"))

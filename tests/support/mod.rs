@@ -269,10 +269,34 @@ impl TestEnv {
         chip: Option<Arc<fuelcard::chip::Desk>>,
     ) -> TestEnv {
         eprintln!("backend: {:?} ({})", fresh.backend, fresh.url);
+        let env = Self::serve(fresh, settings, chip, true).await;
+        env.setup_network().await;
+        env
+    }
+
+    /// The same network on another day: this server stops and another
+    /// starts on the same database with its clock reading `instant` now.
+    /// Sessions are the new server's: log in again.
+    pub async fn on_day(self, instant: &str) -> TestEnv {
+        self.server.abort();
+        self.db.close().await;
+        Self::serve(self.fresh, settings_at(instant), None, false).await
+    }
+
+    /// A server on the database, migrated, with the admin (seeded first on
+    /// a new database) logged in.
+    async fn serve(
+        fresh: FreshDb,
+        settings: Settings,
+        chip: Option<Arc<fuelcard::chip::Desk>>,
+        new: bool,
+    ) -> TestEnv {
         let db = Db::connect(&fresh.url, 16).await.expect("connect");
         db.migrate().await.expect("migrate");
         let clock = settings.clock;
-        seed_admin(&db, clock.now_us()).await;
+        if new {
+            seed_admin(&db, clock.now_us()).await;
+        }
         let state = App {
             db: db.clone(),
             keys: Arc::new(test_keys()),
@@ -294,7 +318,7 @@ impl TestEnv {
             .expect("client");
         let base = format!("http://{addr}");
         let admin = login(&client, &base, "admin", "admin-password").await;
-        let env = TestEnv {
+        TestEnv {
             fresh,
             db,
             clock,
@@ -302,9 +326,7 @@ impl TestEnv {
             client,
             admin,
             server,
-        };
-        env.setup_network().await;
-        env
+        }
     }
 
     /// Two stations, 92# at 7.68 with 0.20/L off, and a cashier at S1.

@@ -1,0 +1,403 @@
+//! Customer acquisition across a month, each step on the day it happens
+//! (the server's clock set to that day): prospects developed at S1, cards
+//! opened through a flyer, a stand, a referral and a development visit,
+//! refuels inside and outside the 30-day activation window, and the
+//! tracking table and channel conversion read from what happened — never
+//! typed in. Then who may read and set what.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{Backend, MAIN_PIN, TestEnv};
+
+/// Opens a card through `channel` and recharges `amount` in `method`.
+async fn opened(env: &TestEnv, cashier: &str, body: Value, amount: &str, method: &str) -> String {
+    let number = env.new_card(cashier, body).await;
+    let r = env
+        .money(
+            cashier,
+            &format!("/api/v1/cards/{number}/recharges"),
+            json!({"amount": amount, "payment_method": method}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    number
+}
+
+async fn sell(env: &TestEnv, cashier: &str, card: &str, litres: &str) {
+    let r = env
+        .money(
+            cashier,
+            "/api/v1/sales",
+            json!({"card_number": card, "product": "92", "litres": litres}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+}
+
+async fn a_month_of_acquisition(backend: Backend) {
+    let settings = crate::support::settings_at("2026-11-03T10:00:00+08:00");
+    let Some(env) = TestEnv::start_with(backend, settings).await else {
+        return;
+    };
+    // The organisation: 东区 (S1, S2) is named; 西区 comes with S3.
+    let r = env
+        .post(
+            &env.admin,
+            "/api/v1/districts",
+            json!({"code": "东区", "name": "东区片区"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    assert_eq!(r.1["name"], json!("东区片区"));
+    let r = env
+        .post(
+            &env.admin,
+            "/api/v1/stations",
+            json!({"code": "S3", "name": "河西站", "district": "西区"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let r = env.get(&env.admin, "/api/v1/districts").await;
+    assert_eq!(
+        r.1.as_array().map(|d| d.len()),
+        Some(2),
+        "东区 and 西区: {}",
+        r.1
+    );
+    for (username, role, station, district) in [
+        ("manager-s1", "station_manager", Some("S1"), None),
+        ("district-east", "district_manager", None, Some("东区")),
+        ("district-west", "district_manager", None, Some("西区")),
+    ] {
+        let r = env
+            .post(
+                &env.admin,
+                "/api/v1/users",
+                json!({"username": username, "password": format!("{username}-password"),
+                       "role": role, "station": station, "district": district}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    }
+    let manager = env.login("manager-s1").await;
+    let cashier = env.login("cashier1").await;
+
+    // A prospect surveyed, visited, due again on the 5th.
+    let r = env
+        .post(
+            &manager,
+            "/api/v1/prospects",
+            json!({"kind": "company", "name": "城建工程", "vehicles": 12,
+                   "est_monthly_litres": "3000", "current_supplier": "中石化城东站",
+                   "contacts": [{"name": "李经理", "role": "车队长", "decision_maker": true}]}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    assert_eq!(
+        (&r.1["station"], &r.1["stage"], &r.1["owner"]),
+        (&json!("S1"), &json!("surveyed"), &json!("manager-s1"))
+    );
+    let prospect = r.1["id"].as_i64().expect("an id");
+    let r = env
+        .post(
+            &manager,
+            &format!("/api/v1/prospects/{prospect}/visits"),
+            json!({"outcome": "见到车队长，愿意试用", "next_step": "送开卡资料",
+                   "next_at": "2026-11-05T09:00:00+08:00"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    // A file with a bad row is refused whole.
+    let head = "kind,name,address,vehicles,est_monthly_litres,current_supplier,current_discount,contact_name,contact_role,contact_phone,channel\n";
+    let before = env.count("prospects").await;
+    let bad = format!("{head}person,王先生,,,,,,,,,扫街\nship,渔业公司,,,,,,,,,\n");
+    let r = csv(&env, &manager, &bad).await;
+    assert_eq!(r.1["code"], json!("invalid_csv"), "{}", r.1);
+    assert_eq!(r.1["errors"][0]["line"], json!(3), "{}", r.1);
+    assert_eq!(env.count("prospects").await, before, "nothing imported");
+    let good = format!("{head}person,王先生,,,,,,,,,扫街\ncommunity,阳光小区,,,,,,物业张,,,扫街\n");
+    let r = csv(&env, &manager, &good).await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    assert_eq!(r.1["imported"], json!(2));
+
+    // Flyers handed out, and four new customers through four channels.
+    let r = env
+        .post(
+            &manager,
+            "/api/v1/acquisition/flyers",
+            json!({"code": "FLY-A", "handed_out": 600}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let person = |phone: &str| {
+        let env = &env;
+        let cashier = &cashier;
+        let phone = phone.to_string();
+        async move { env.new_person(cashier, "客户", &phone).await }
+    };
+    let flyer = json!({"kind": "personal", "customer_id": person("13900000001").await,
+                       "channel": {"kind": "flyer", "ref": "FLY-A"}});
+    let p1 = opened(&env, &cashier, flyer, "500", "cash").await;
+    let stand = json!({"kind": "personal", "customer_id": person("13900000002").await,
+                       "channel": {"kind": "stand"}});
+    opened(&env, &cashier, stand, "300", "cash").await;
+    let referral = json!({"kind": "personal", "customer_id": person("13900000003").await,
+                          "channel": {"kind": "referral", "ref": p1}});
+    let p3 = opened(&env, &cashier, referral, "200", "cash").await;
+    let r = env
+        .post(
+            &cashier,
+            "/api/v1/customers",
+            json!({"kind": "company", "name": "城建工程", "contact_name": "李经理"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let company = r.1["id"].as_i64().expect("a company");
+    let main = json!({"kind": "company_main", "customer_id": company, "pin": MAIN_PIN,
+                      "channel": {"kind": "visit", "ref": prospect.to_string()}});
+    let main = opened(&env, &cashier, main, "10000", "transfer").await;
+    let sub = env
+        .new_card(
+            &cashier,
+            json!({"kind": "company_sub", "parent_card": main, "parent_pin": MAIN_PIN}),
+        )
+        .await;
+    let r = env
+        .money(
+            &cashier,
+            "/api/v1/transfers",
+            json!({"from_card": main, "to_card": sub, "amount": "1000", "pin": MAIN_PIN}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    // A sub-card brings no new customer; a referral names a card on file.
+    let r = env
+        .post(
+            &cashier,
+            "/api/v1/cards",
+            json!({"kind": "personal", "customer_id": person("13900000009").await,
+                   "channel": {"kind": "referral", "ref": "9100000000000018"}}),
+        )
+        .await;
+    assert_eq!(r.1["code"], json!("card_not_found"), "{}", r.1);
+
+    // The 5th: the flyer customer refuels.
+    let env = env.on_day("2026-11-05T18:00:00+08:00").await;
+    let cashier = env.login("cashier1").await;
+    sell(&env, &cashier, &p1, "40").await;
+    // The 10th: the company refuels on its sub-card; the visit's next step
+    // is overdue, and the prospect is won.
+    let env = env.on_day("2026-11-10T09:00:00+08:00").await;
+    let cashier = env.login("cashier1").await;
+    let manager = env.login("manager-s1").await;
+    sell(&env, &cashier, &sub, "60").await;
+    let r = env
+        .get(&manager, "/api/v1/prospects?station=S1&overdue=true")
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let overdue: Vec<&Value> = r.1.as_array().expect("a list").iter().collect();
+    assert_eq!(overdue.len(), 1, "{}", r.1);
+    assert_eq!(
+        (
+            &overdue[0]["id"],
+            &overdue[0]["stage"],
+            &overdue[0]["overdue"]
+        ),
+        (&json!(prospect), &json!("contacted"), &json!(true))
+    );
+    let r = env
+        .post(
+            &manager,
+            &format!("/api/v1/prospects/{prospect}/win"),
+            json!({"customer_id": company}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    assert_eq!(
+        (&r.1["stage"], &r.1["customer_id"], &r.1["overdue"]),
+        (&json!("won"), &json!(company), &json!(false))
+    );
+    let r = env
+        .post(
+            &manager,
+            &format!("/api/v1/prospects/{prospect}/stage"),
+            json!({"stage": "lost", "reason": "价格"}),
+        )
+        .await;
+    assert_eq!(r.1["code"], json!("illegal_transition"), "{}", r.1);
+    // Targets for November: S1's by its district manager, the district's by HQ.
+    let east = env.login("district-east").await;
+    let r = env
+        .put(
+            &east,
+            "/api/v1/targets/2026-11",
+            json!({"targets": [{"station": "S1", "new_personal": 4, "new_company": 1,
+                                "first_recharge_amount": "20000", "card_litres": "400"}]}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let r = env
+        .put(
+            &env.admin,
+            "/api/v1/targets/2026-11",
+            json!({"targets": [{"district": "东区", "new_personal": 10, "card_litres": "1000"}]}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+
+    // December 4th, 11:00: the referred customer refuels 31 days and an
+    // hour after opening — outside the window; a December sale is not
+    // November's litres.
+    let env = env.on_day("2026-12-04T11:00:00+08:00").await;
+    let cashier = env.login("cashier1").await;
+    sell(&env, &cashier, &p3, "10").await;
+
+    let east = env.login("district-east").await;
+    let r = env
+        .get(&east, "/api/v1/targets/2026-11?district=东区")
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let lines = r.1["lines"].as_array().expect("lines");
+    let line = |station: Option<&str>| {
+        lines
+            .iter()
+            .find(|l| l["station"] == json!(station))
+            .unwrap_or_else(|| panic!("a line for {station:?}: {}", r.1))
+    };
+    let s1 = line(Some("S1"));
+    // Counted: the flyer customer and the company; not the stand customer
+    // (never refuelled) nor the referral (refuelled on day 31).
+    assert_eq!(
+        s1["actual"],
+        json!({"new_personal": 1, "new_company": 1,
+               "first_recharge_amount": "10500.00", "card_litres": "100.00"}),
+        "{s1}"
+    );
+    assert_eq!(
+        s1["completion"],
+        json!({"new_personal": "25.0", "new_company": "100.0",
+               "first_recharge_amount": "52.5", "card_litres": "25.0"}),
+        "{s1}"
+    );
+    let district = line(None);
+    assert_eq!(district["district"], json!("东区"));
+    assert_eq!(district["actual"], s1["actual"], "S2 did nothing");
+    assert_eq!(
+        district["completion"],
+        json!({"new_personal": "10.0", "new_company": null,
+               "first_recharge_amount": null, "card_litres": "10.0"})
+    );
+    assert_eq!(line(Some("S2"))["actual"]["new_personal"], json!(0));
+    assert_eq!(lines.len(), 3, "东区 and its two stations: {}", r.1);
+
+    let r = env
+        .get(
+            &east,
+            "/api/v1/acquisition/channels?month=2026-11&station=S1",
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let channels: Vec<(String, i64, i64)> = r.1["channels"]
+        .as_array()
+        .expect("channels")
+        .iter()
+        .map(|c| {
+            (
+                c["channel"].as_str().unwrap_or("").to_string(),
+                c["opened"].as_i64().unwrap_or(-1),
+                c["activated"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(
+        channels,
+        vec![
+            ("flyer".into(), 1, 1),
+            ("referral".into(), 1, 0),
+            ("stand".into(), 1, 0),
+            ("visit".into(), 1, 1),
+        ]
+    );
+    assert_eq!(
+        r.1["flyers"],
+        json!([{"batch": "FLY-A", "station": "S1", "handed_out": 600, "opened": 1, "activated": 1}])
+    );
+
+    // Scope: a station manager reads their own station only; a district
+    // manager their district; neither sets what is not theirs.
+    let manager = env.login("manager-s1").await;
+    let west = env.login("district-west").await;
+    for (token, path) in [
+        (&manager, "/api/v1/targets/2026-11?station=S2"),
+        (&manager, "/api/v1/targets/2026-11?district=东区"),
+        (&west, "/api/v1/targets/2026-11?district=东区"),
+        (&west, "/api/v1/prospects?station=S1"),
+        (
+            &west,
+            "/api/v1/acquisition/channels?month=2026-11&district=东区",
+        ),
+        (&manager, "/api/v1/prospects?station=S2"),
+    ] {
+        let r = env.get(token, path).await;
+        assert_eq!(r.0, StatusCode::FORBIDDEN, "{path}: {}", r.1);
+    }
+    let r = env
+        .get(&manager, &format!("/api/v1/prospects/{prospect}"))
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    assert_eq!(r.1["visits"][0]["by"], json!("manager-s1"));
+    let r = env
+        .get(&west, &format!("/api/v1/prospects/{prospect}"))
+        .await;
+    assert_eq!(r.0, StatusCode::FORBIDDEN, "{}", r.1);
+    let targets = env.count("targets").await;
+    for (token, body) in [
+        (
+            &west,
+            json!({"targets": [{"station": "S1", "new_personal": 99}]}),
+        ),
+        (
+            &east,
+            json!({"targets": [{"station": "S3", "new_personal": 99}]}),
+        ),
+        (
+            &east,
+            json!({"targets": [{"district": "东区", "new_personal": 99}]}),
+        ),
+        (
+            &manager,
+            json!({"targets": [{"station": "S1", "new_personal": 99}]}),
+        ),
+        // One line out of scope refuses the whole request.
+        (
+            &east,
+            json!({"targets": [{"station": "S1", "new_personal": 99},
+                                   {"station": "S3", "new_personal": 99}]}),
+        ),
+    ] {
+        let r = env.put(token, "/api/v1/targets/2026-11", body).await;
+        assert_eq!(r.0, StatusCode::FORBIDDEN, "{}", r.1);
+    }
+    assert_eq!(env.count("targets").await, targets, "nothing written");
+    let r = env.get(&east, "/api/v1/targets/2026-11?station=S1").await;
+    assert_eq!(r.1["lines"][0]["target"]["new_personal"], json!(4));
+    env.assert_ledger_ok().await;
+    env.finish().await;
+}
+
+async fn csv(env: &TestEnv, token: &str, text: &str) -> (StatusCode, Value) {
+    let resp = env
+        .client
+        .post(format!("{}/api/v1/prospects/import", env.base))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(text.to_string())
+        .send()
+        .await
+        .expect("the server answers");
+    let status = resp.status();
+    (status, resp.json().await.expect("json"))
+}
+
+crate::with_each_backend!(acquisition_month, a_month_of_acquisition);
