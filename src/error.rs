@@ -107,6 +107,7 @@ codes! {
     ChipFillSettled => "chip_fill_settled", CONFLICT;
     DistrictNotFound => "district_not_found", NOT_FOUND;
     ProspectNotFound => "prospect_not_found", NOT_FOUND;
+    ReportNotDrafted => "report_not_drafted", NOT_FOUND;
     DatabaseUnavailable => "database_unavailable", SERVICE_UNAVAILABLE;
     Internal => "internal_error", INTERNAL_SERVER_ERROR;
 }

@@ -324,6 +324,63 @@ async fn a_month_of_acquisition(backend: Backend) {
         json!([{"batch": "FLY-A", "station": "S1", "handed_out": 600, "opened": 1, "activated": 1}])
     );
 
+    // The leaderboard agrees with the tracking table; ties go by the rule.
+    let r = env
+        .get(&east, "/api/v1/leaderboard?period=2026-11&by=station")
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let board: Vec<(i64, String, i64, String)> = r.1["places"]
+        .as_array()
+        .expect("places")
+        .iter()
+        .map(|p| {
+            (
+                p["rank"].as_i64().unwrap_or(0),
+                p["who"].as_str().unwrap_or("").to_string(),
+                p["new_customers"].as_i64().unwrap_or(-1),
+                p["first_recharge_amount"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        board,
+        vec![
+            (1, "S1".into(), 2, "10500.00".into()),
+            (2, "S2".into(), 0, "0.00".into()),
+            (3, "S3".into(), 0, "0.00".into()),
+        ]
+    );
+    assert!(
+        r.1["rule"]
+            .as_str()
+            .is_some_and(|t| t.contains("first-recharge"))
+    );
+    let r = env
+        .get(&east, "/api/v1/leaderboard?period=2026-W45&by=staff")
+        .await;
+    assert_eq!(r.1["places"][0]["who"], json!("cashier1"), "{}", r.1);
+    assert_eq!(r.1["places"][0]["new_customers"], json!(2), "{}", r.1);
+    // One win: the company (a first recharge of 500 is below the bar).
+    let r = env
+        .get(&cashier, "/api/v1/wins?since=2026-11-01T00:00:00%2B08:00")
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let mut wins = r.1.clone();
+    let at = wins[0]["at"].take();
+    assert!(
+        at.as_str().is_some_and(|t| t.starts_with("2026-11-03T02:")),
+        "opened on the 3rd at 10:00 in Shanghai: {at}"
+    );
+    assert_eq!(
+        wins,
+        json!([{"at": null, "station": "S1", "station_name": "城东站",
+                "district": "东区", "staff": "cashier1", "kind": "company",
+                "amount_band": "10000–19999"}])
+    );
+
     // Scope: a station manager reads their own station only; a district
     // manager their district; neither sets what is not theirs.
     let manager = env.login("manager-s1").await;
@@ -400,4 +457,155 @@ async fn csv(env: &TestEnv, token: &str, text: &str) -> (StatusCode, Value) {
     (status, resp.json().await.expect("json"))
 }
 
+/// The week of Monday 23 to Sunday 29 November 2026 (2026-W48) at S1: the
+/// service drafts 东区's report on the Sunday by itself (its clock at
+/// 23:59); on Monday the report shows that week's sums, not Monday's; the
+/// district manager submits it and it is frozen.
+async fn the_sunday_report(backend: Backend) {
+    let settings = crate::support::settings_at("2026-11-25T10:00:00+08:00");
+    let Some(env) = TestEnv::start_with(backend, settings).await else {
+        return;
+    };
+    for (username, role, station, district) in [
+        ("manager-s1", "station_manager", Some("S1"), None),
+        ("district-east", "district_manager", None, Some("东区")),
+        ("district-west", "district_manager", None, Some("西区")),
+    ] {
+        let r = env
+            .post(
+                &env.admin,
+                "/api/v1/users",
+                json!({"username": username, "password": format!("{username}-password"),
+                       "role": role, "station": station, "district": district}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    }
+    let r = env
+        .post(
+            &env.admin,
+            "/api/v1/stations",
+            json!({"code": "S3", "name": "河西站", "district": "西区"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    // Wednesday: a new customer who refuels at once, a prospect visited.
+    let cashier = env.login("cashier1").await;
+    let manager = env.login("manager-s1").await;
+    let holder = env.new_person(&cashier, "客户", "13900000001").await;
+    let card = opened(
+        &env,
+        &cashier,
+        json!({"kind": "personal", "customer_id": holder}),
+        "800",
+        "cash",
+    )
+    .await;
+    sell(&env, &cashier, &card, "20").await;
+    let r = env
+        .post(
+            &manager,
+            "/api/v1/prospects",
+            json!({"kind": "fleet", "name": "顺达物流"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let prospect = r.1["id"].as_i64().expect("an id");
+    let r = env
+        .post(
+            &manager,
+            &format!("/api/v1/prospects/{prospect}/visits"),
+            json!({"outcome": "约了下周再谈"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    // Saturday: more fuel and a second recharge.
+    let env = env.on_day("2026-11-28T15:00:00+08:00").await;
+    let cashier = env.login("cashier1").await;
+    sell(&env, &cashier, &card, "10").await;
+    let r = env
+        .money(
+            &cashier,
+            &format!("/api/v1/cards/{card}/recharges"),
+            json!({"amount": "200", "payment_method": "cash"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    assert_eq!(env.count("weekly_reports").await, 0, "not before Sunday");
+
+    // Sunday 23:59: the service itself drafts the week's reports.
+    let dir = tempfile::tempdir().expect("a dir");
+    let sunday = fuelcard::time::Clock::parse("2026-11-29T23:59:00+08:00").expect("an instant");
+    let (service, _) =
+        crate::support::spawn_server(&env.fresh.url, &dir.path().join("k"), &sunday).await;
+    let mut waited = 0;
+    while env.count("weekly_reports").await < 2 && waited < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(
+        env.count("weekly_reports").await,
+        2,
+        "东区 and 西区 drafted"
+    );
+    drop(service);
+
+    // Monday: fuel sold today is next week's.
+    let env = env.on_day("2026-11-30T09:00:00+08:00").await;
+    let cashier = env.login("cashier1").await;
+    sell(&env, &cashier, &card, "5").await;
+    let east = env.login("district-east").await;
+    let r = env.get(&east, "/api/v1/reports/weekly?district=东区").await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    assert_eq!(
+        (&r.1["week"], &r.1["status"]),
+        (&json!("2026-W48"), &json!("draft"))
+    );
+    let s1 = json!({"station": "S1", "name": "城东站", "new_customers": 1,
+                    "first_recharge_amount": "800.00", "recharge_amount": "1000.00",
+                    "card_litres": "30.00", "visits": 1, "new_prospects": 1});
+    let s2 = json!({"station": "S2", "name": "城西站", "new_customers": 0,
+                    "first_recharge_amount": "0.00", "recharge_amount": "0.00",
+                    "card_litres": "0.00", "visits": 0, "new_prospects": 0});
+    assert_eq!(r.1["stations"], json!([s1, s2]), "{}", r.1);
+    let id = r.1["id"].as_i64().expect("an id");
+    let west = env.login("district-west").await;
+    let r = env.get(&west, "/api/v1/reports/weekly?district=东区").await;
+    assert_eq!(r.0, StatusCode::FORBIDDEN, "{}", r.1);
+    let submit = format!("/api/v1/reports/weekly/{id}/submission");
+    let r = env.post(&west, &submit, json!({"notes": "x"})).await;
+    assert_eq!(r.0, StatusCode::FORBIDDEN, "{}", r.1);
+    let r = env
+        .post(
+            &east,
+            &submit,
+            json!({"notes": "城东站本周新开一户，走访顺达物流"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    assert_eq!(
+        (&r.1["status"], &r.1["submitted_by"], &r.1["stations"]),
+        (
+            &json!("submitted"),
+            &json!("district-east"),
+            &json!([s1, s2])
+        )
+    );
+    let r = env.post(&east, &submit, json!({"notes": "again"})).await;
+    assert_eq!(r.1["code"], json!("illegal_transition"), "{}", r.1);
+    let r = env
+        .get(&east, "/api/v1/reports/weekly?district=东区&week=2026-W48")
+        .await;
+    assert_eq!(r.1["notes"], json!("城东站本周新开一户，走访顺达物流"));
+    assert_eq!(r.1["stations"], json!([s1, s2]), "frozen");
+    let r = env
+        .get(&east, "/api/v1/reports/weekly?district=东区&week=2026-W49")
+        .await;
+    assert_eq!(r.1["code"], json!("report_not_drafted"), "{}", r.1);
+    env.assert_ledger_ok().await;
+    env.finish().await;
+}
+
 crate::with_each_backend!(acquisition_month, a_month_of_acquisition);
+
+crate::with_each_backend!(acquisition_sunday_report, the_sunday_report);

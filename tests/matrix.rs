@@ -229,6 +229,29 @@ impl World {
         })
     }
 
+    /// 东区's weekly report of a week of its own, drafted as the service
+    /// drafts it on that week's Sunday.
+    async fn drafted_week(&self, n: u32) -> i64 {
+        use sqlx::Row;
+        let sunday = chrono::NaiveDate::from_ymd_opt(2027, 1, 3).expect("a Sunday")
+            + chrono::Days::new(7 * u64::from(n));
+        let tz = chrono_tz::Asia::Shanghai;
+        let (noon, _) = fuelcard::time::day_span(sunday, tz).expect("a day");
+        let mut tx = self.env.db.begin_write().await.expect("a transaction");
+        fuelcard::acquisition::weekly::draft_due(&mut tx, noon, tz)
+            .await
+            .expect("drafted");
+        tx.commit().await.expect("commit");
+        let week = fuelcard::acquisition::periods::Period::week_of(sunday).label;
+        sqlx::query("SELECT id FROM weekly_reports WHERE district = '东区' AND week = $1")
+            .bind(week)
+            .fetch_one(self.env.db.pool())
+            .await
+            .expect("the draft")
+            .try_get("id")
+            .expect("an id")
+    }
+
     /// A prospect of station S1, new.
     async fn prospect(&self) -> i64 {
         let r = self
@@ -573,6 +596,19 @@ impl World {
                 "/api/v1/acquisition/channels?month={}&station=S1",
                 self.month
             )),
+            "leaderboard" => get(format!(
+                "/api/v1/leaderboard?period={}&by=staff",
+                self.month
+            )),
+            "wins" => get("/api/v1/wins".into()),
+            "weekly_report" => get("/api/v1/reports/weekly?district=东区".into()),
+            "submit_weekly_report" => {
+                let id = self.drafted_week(n).await;
+                post(
+                    format!("/api/v1/reports/weekly/{id}/submission"),
+                    json!({"notes": "本周走访三家车队"}),
+                )
+            }
             other => panic!("the matrix has no request for operation {other}: add one"),
         }
     }
@@ -638,6 +674,7 @@ impl World {
             "flyer_batches",
             "card_openings",
             "targets",
+            "weekly_reports",
         ];
         let counts: Vec<String> = TABLES
             .iter()
@@ -763,6 +800,16 @@ async fn world(backend: Backend) -> Option<(World, Vec<Persona>)> {
         loan: loan["id"].as_i64().expect("a loan id"),
         ..w
     };
+    w.drafted_week(0).await;
+    let mut tx = w.env.db.begin_write().await.expect("a transaction");
+    fuelcard::acquisition::weekly::draft_due(
+        &mut tx,
+        w.env.clock.now_us(),
+        chrono_tz::Asia::Shanghai,
+    )
+    .await
+    .expect("this week's reports drafted");
+    tx.commit().await.expect("commit");
     let mut personas = Vec::new();
     for (name, username, role, own) in [
         ("admin", "admin", Role::Admin, true),

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::targets::{Covering, Month};
+use super::periods::Span;
+use super::targets::Covering;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 
@@ -87,7 +88,8 @@ pub async fn add_flyers(
 /// The conversion of the part of the network covered.
 pub async fn conversion(
     conn: &mut Conn,
-    m: &Month<'_>,
+    month: &str,
+    span: &Span,
     covering: Covering<'_>,
 ) -> AppResult<Conversion> {
     let (station, district) = match covering {
@@ -95,7 +97,7 @@ pub async fn conversion(
         Covering::District(d) => (None, Some(d)),
         Covering::Station(s) => (Some(s), None),
     };
-    let window = m.activation_days.saturating_mul(86_400_000_000);
+    let window = span.window_us();
     let rows = sqlx::query(
         "SELECT o.channel, COUNT(*) AS opened, \
            SUM(CASE WHEN o.first_sale_at IS NOT NULL AND o.first_sale_at - o.opened_at <= $3 \
@@ -105,8 +107,8 @@ pub async fn conversion(
            AND ($4 IS NULL OR o.station_id = $4) AND ($5 IS NULL OR s.district = $5) \
          GROUP BY o.channel ORDER BY o.channel",
     )
-    .bind(m.from)
-    .bind(m.to)
+    .bind(span.from)
+    .bind(span.to)
     .bind(window)
     .bind(station)
     .bind(district)
@@ -154,8 +156,8 @@ pub async fn conversion(
         );
     }
     Ok(Conversion {
-        month: m.name.to_string(),
-        activation_days: m.activation_days,
+        month: month.to_string(),
+        activation_days: span.activation_days,
         channels,
         flyers: flyers.into_values().collect(),
     })

@@ -9,11 +9,18 @@
 //! - [`channels`]: conversion per channel and per flyer batch.
 //! - [`targets`]: targets and the monthly tracking table; what makes a new
 //!   customer count (activation).
+//! - [`periods`]: months, ISO weeks and quarters in the operator's zone.
+//! - [`rankings`]: the leaderboard of stations and staff, and the wins feed.
+//! - [`weekly`]: the district's weekly report, drafted by the service every
+//!   Sunday and frozen when submitted.
 //!
 //! A card opening's channel and its first sale and recharge are kept by
 //! the card room ([`crate::cards::openings`]); districts by the station
 //! room ([`crate::stations::districts`]).
 
 pub mod channels;
+pub mod periods;
 pub mod prospects;
+pub mod rankings;
 pub mod targets;
+pub mod weekly;

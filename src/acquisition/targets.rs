@@ -16,6 +16,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
+use super::periods::Span;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::money::{Litres, Money};
@@ -226,18 +227,11 @@ pub enum Covering<'a> {
     Station(i64),
 }
 
-/// The month `[from, to)` as the tracking table reads it.
-pub struct Month<'a> {
-    pub name: &'a str,
-    pub from: i64,
-    pub to: i64,
-    pub activation_days: i64,
-}
-
 /// The tracking table of a month for the part of the network covered.
 pub async fn tracking(
     conn: &mut Conn,
-    m: &Month<'_>,
+    month: &str,
+    span: &Span,
     covering: Covering<'_>,
 ) -> AppResult<Tracking> {
     let stations: Vec<Station> = crate::stations::list(conn)
@@ -249,8 +243,8 @@ pub async fn tracking(
             Covering::Station(id) => s.id == id,
         })
         .collect();
-    let actuals = actuals(conn, m).await?;
-    let (station_goals, district_goals) = goals(conn, m.name).await?;
+    let actuals = actuals(conn, span).await?;
+    let (station_goals, district_goals) = goals(conn, month).await?;
     let mut by_district: BTreeMap<&str, Vec<&Station>> = BTreeMap::new();
     for s in &stations {
         by_district.entry(s.district.as_str()).or_default().push(s);
@@ -284,15 +278,15 @@ pub async fn tracking(
         lines.extend(station_lines);
     }
     Ok(Tracking {
-        month: m.name.to_string(),
-        activation_days: m.activation_days,
+        month: month.to_string(),
+        activation_days: span.activation_days,
         lines,
     })
 }
 
-/// The month's actuals per station.
-async fn actuals(conn: &mut Conn, m: &Month<'_>) -> AppResult<BTreeMap<i64, Figures>> {
-    let window = m.activation_days.saturating_mul(86_400_000_000);
+/// The actuals per station of the customers opened in the span (activated
+/// by now) and the litres sold in it.
+pub async fn actuals(conn: &mut Conn, span: &Span) -> AppResult<BTreeMap<i64, Figures>> {
     let rows = sqlx::query(
         "SELECT station_id, \
            SUM(CASE WHEN customer_kind = 'person' THEN 1 ELSE 0 END) AS persons, \
@@ -304,9 +298,9 @@ async fn actuals(conn: &mut Conn, m: &Month<'_>) -> AppResult<BTreeMap<i64, Figu
            AND first_sale_at IS NOT NULL AND first_sale_at - opened_at <= $3 \
          GROUP BY station_id",
     )
-    .bind(m.from)
-    .bind(m.to)
-    .bind(window)
+    .bind(span.from)
+    .bind(span.to)
+    .bind(span.window_us())
     .fetch_all(&mut *conn)
     .await?;
     let mut out: BTreeMap<i64, Figures> = BTreeMap::new();
@@ -320,8 +314,8 @@ async fn actuals(conn: &mut Conn, m: &Month<'_>) -> AppResult<BTreeMap<i64, Figu
         "SELECT station_id, CAST(SUM(litres_cl) AS BIGINT) AS litres FROM sales \
          WHERE created_at >= $1 AND created_at < $2 GROUP BY station_id",
     )
-    .bind(m.from)
-    .bind(m.to)
+    .bind(span.from)
+    .bind(span.to)
     .fetch_all(&mut *conn)
     .await?;
     for r in rows {
@@ -374,12 +368,6 @@ async fn goals(conn: &mut Conn, month: &str) -> AppResult<Goals> {
         }
     }
     Ok((stations, districts))
-}
-
-/// Refuses a month outside `YYYY-MM`.
-pub fn month(text: &str) -> AppResult<chrono::NaiveDate> {
-    crate::fleet::allocation::parse_month(text)
-        .map_err(|_| AppError::new(Code::ValidationFailed, format!("month {text:?}: YYYY-MM")))
 }
 
 #[cfg(test)]

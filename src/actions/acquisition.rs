@@ -5,8 +5,11 @@
 
 use super::{App, Done, Keyed, create, once};
 use crate::acquisition::channels::{self, Conversion, FlyerBatch};
+use crate::acquisition::periods::{Period, Span};
 use crate::acquisition::prospects::{self, Filter, Prospect, ProspectInput, Visit, VisitInput};
-use crate::acquisition::targets::{self, Covering, Month, TargetInput, Tracking};
+use crate::acquisition::rankings::{self, Announcement, Place};
+use crate::acquisition::targets::{self, Covering, TargetInput, Tracking};
+use crate::acquisition::weekly::{self, WeeklyReport};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::db::Conn;
@@ -297,7 +300,7 @@ pub async fn put_targets(
     month: &str,
     lines: &[TargetInput],
 ) -> AppResult<usize> {
-    targets::month(month)?;
+    let month = &month_of(app, month)?.0;
     if lines.is_empty() || lines.len() > 1000 {
         return Err(
             AppError::new(Code::ValidationFailed, "targets: 1 to 1000 lines")
@@ -375,17 +378,17 @@ async fn covering<'a>(
     }
 }
 
-/// The month `YYYY-MM` in the operator's zone.
-fn month_of<'a>(app: &App, name: &'a str) -> AppResult<Month<'a>> {
-    let first = targets::month(name)?;
-    let (from, to) = crate::time::month_span(first, app.settings.time_zone)
-        .ok_or_else(|| AppError::new(Code::ValidationFailed, "month out of range"))?;
-    Ok(Month {
-        name,
-        from,
-        to,
-        activation_days: app.settings.activation_days,
-    })
+/// A month `YYYY-MM` and its span in the operator's zone.
+fn month_of(app: &App, name: &str) -> AppResult<(String, Span)> {
+    let p = Period::parse(name)?;
+    if p.label.contains(['W', 'Q']) {
+        return Err(
+            AppError::new(Code::ValidationFailed, format!("month {name:?}: YYYY-MM"))
+                .with("field", "month"),
+        );
+    }
+    let span = p.span(app.settings.time_zone, app.settings.activation_days)?;
+    Ok((p.label, span))
 }
 
 /// The tracking table of a month.
@@ -396,10 +399,10 @@ pub async fn tracking(
     station: Option<&str>,
     district: Option<&str>,
 ) -> AppResult<Tracking> {
-    let m = month_of(app, month)?;
+    let (month, span) = month_of(app, month)?;
     let mut conn = app.db.pool().acquire().await?;
     let covering = covering(&mut conn, actor, Action::ReadTargets, station, district).await?;
-    targets::tracking(&mut conn, &m, covering).await
+    targets::tracking(&mut conn, &month, &span, covering).await
 }
 
 /// The channels' conversion in a month.
@@ -410,8 +413,133 @@ pub async fn conversion(
     station: Option<&str>,
     district: Option<&str>,
 ) -> AppResult<Conversion> {
-    let m = month_of(app, month)?;
+    let (month, span) = month_of(app, month)?;
     let mut conn = app.db.pool().acquire().await?;
     let covering = covering(&mut conn, actor, Action::ReadTargets, station, district).await?;
-    channels::conversion(&mut conn, &m, covering).await
+    channels::conversion(&mut conn, &month, &span, covering).await
+}
+
+/// The board a caller asked for: stations or staff over a period.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Leaderboard {
+    pub period: String,
+    /// `station` or `staff`.
+    pub by: String,
+    /// How places are decided, in words.
+    pub rule: String,
+    pub places: Vec<Place>,
+}
+
+/// Who a leaderboard ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RankBy {
+    Station,
+    Staff,
+}
+
+/// The leaderboard (英雄榜) over a week, a month or a quarter.
+pub async fn leaderboard(
+    app: &App,
+    actor: &Actor,
+    period: &str,
+    by: RankBy,
+) -> AppResult<Leaderboard> {
+    authorize(actor, Action::ReadLeaderboard, &Target::network())?;
+    let p = Period::parse(period)?;
+    let span = p.span(app.settings.time_zone, app.settings.activation_days)?;
+    let mut conn = app.db.pool().acquire().await?;
+    let places = match by {
+        RankBy::Station => rankings::stations(&mut conn, &span).await?,
+        RankBy::Staff => rankings::staff(&mut conn, &span).await?,
+    };
+    Ok(Leaderboard {
+        period: p.label,
+        by: match by {
+            RankBy::Station => "station",
+            RankBy::Staff => "staff",
+        }
+        .into(),
+        rule: rankings::RULE.into(),
+        places,
+    })
+}
+
+/// The wins since an instant (RFC 3339; the last 30 days when absent).
+pub async fn wins(app: &App, actor: &Actor, since: Option<&str>) -> AppResult<Vec<Announcement>> {
+    authorize(actor, Action::ReadLeaderboard, &Target::network())?;
+    let since = match since {
+        Some(t) => crate::time::parse_rfc3339(t).ok_or_else(|| {
+            AppError::new(Code::ValidationFailed, "since: an RFC 3339 time").with("field", "since")
+        })?,
+        None => app.now().saturating_sub(30 * 86_400_000_000),
+    };
+    let mut conn = app.db.pool().acquire().await?;
+    rankings::wins(&mut conn, since).await
+}
+
+/// A district's weekly report for a week (`YYYY-Www`; the latest week
+/// drafted when absent).
+pub async fn weekly_report(
+    app: &App,
+    actor: &Actor,
+    district: &str,
+    week: Option<&str>,
+) -> AppResult<WeeklyReport> {
+    let tz = app.settings.time_zone;
+    let week = match week {
+        Some(w) => {
+            let p = Period::parse(w)?;
+            if !p.label.contains('W') {
+                return Err(
+                    AppError::new(Code::ValidationFailed, format!("week {w:?}: YYYY-Www"))
+                        .with("field", "week"),
+                );
+            }
+            p.label
+        }
+        None => weekly::latest_sunday_week(crate::time::local_date(app.now(), tz)).label,
+    };
+    let mut conn = app.db.pool().acquire().await?;
+    districts::find(&mut conn, district).await?;
+    authorize(actor, Action::ReadWeeklyReport, &Target::district(district))?;
+    let stored = weekly::find(&mut conn, district, &week).await?;
+    weekly::report(&mut conn, stored, tz, app.settings.activation_days).await
+}
+
+/// Submits a weekly report with the manager's notes; its figures are kept
+/// as they stand.
+pub async fn submit_weekly(
+    app: &App,
+    actor: &Actor,
+    id: i64,
+    notes: &str,
+) -> AppResult<WeeklyReport> {
+    let tz = app.settings.time_zone;
+    let days = app.settings.activation_days;
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            let stored = weekly::get(conn, id).await?;
+            authorize(
+                at.actor,
+                Action::SubmitWeeklyReport,
+                &Target::district(&stored.district),
+            )?;
+            let span = Period::parse(&stored.week)?.span(tz, days)?;
+            let stations = weekly::figures(conn, &stored.district, &span).await?;
+            weekly::submit(conn, &stored, &stations, notes, at.actor.user_id, at.now).await?;
+            crate::audit::record(
+                conn,
+                at.now,
+                at.actor.audit_id(),
+                "weekly_report_submitted",
+                &format!("{} {}", stored.district, stored.week),
+                serde_json::json!({ "report": id }),
+            )
+            .await?;
+            let stored = weekly::get(conn, id).await?;
+            weekly::report(conn, stored, tz, days).await
+        })
+    })
+    .await
 }

@@ -125,6 +125,13 @@ pub enum Action {
     SetTargets,
     /// Read the tracking table and the channels' conversion.
     ReadTargets,
+    /// Read the leaderboard and the wins feed (the whole network's: they
+    /// are there to be seen by every member of staff).
+    ReadLeaderboard,
+    /// Read a district's weekly report.
+    ReadWeeklyReport,
+    /// Submit a district's weekly report with notes, freezing it.
+    SubmitWeeklyReport,
 }
 
 /// One row of the policy: an action, the API operations (by operation id)
@@ -393,6 +400,21 @@ pub const POLICY: &[Rule] = &[
         Action::ReadTargets,
         &["get_targets", "acquisition_channels"],
         [All, All, District, Station, Never, Never, Never],
+    ),
+    rule(
+        Action::ReadLeaderboard,
+        &["leaderboard", "wins"],
+        [All, All, All, All, All, Never, Never],
+    ),
+    rule(
+        Action::ReadWeeklyReport,
+        &["weekly_report"],
+        [All, All, District, Never, Never, Never, Never],
+    ),
+    rule(
+        Action::SubmitWeeklyReport,
+        &["submit_weekly_report"],
+        [All, Never, District, Never, Never, Never, Never],
     ),
 ];
 

@@ -158,21 +158,22 @@ pub fn router(state: App) -> Router {
 }
 
 /// Every minute, in the background: releases expired holds, so a
-/// reservation never outlives its time even on a card nobody touches, and
-/// purges expired sessions and the idempotency keys past the replay window.
-pub fn spawn_sweeper(db: Db, clock: Clock, replay_days: i64) {
+/// reservation never outlives its time even on a card nobody touches;
+/// purges expired sessions and the idempotency keys past the replay window;
+/// and drafts the districts' weekly reports when a Sunday has come.
+pub fn spawn_sweeper(db: Db, clock: Clock, replay_days: i64, tz: chrono_tz::Tz) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            if let Err(e) = sweep(&db, clock.now_us(), replay_days).await {
+            if let Err(e) = sweep(&db, clock.now_us(), replay_days, tz).await {
                 tracing::warn!(%e, "the background sweep failed");
             }
         }
     });
 }
 
-async fn sweep(db: &Db, now: i64, replay_days: i64) -> Result<(), AppError> {
+async fn sweep(db: &Db, now: i64, replay_days: i64, tz: chrono_tz::Tz) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
     let accounts = crate::ledger::holds::accounts_with_expired(&mut tx, 500, now).await?;
     for account in accounts {
@@ -181,7 +182,11 @@ async fn sweep(db: &Db, now: i64, replay_days: i64) -> Result<(), AppError> {
     let sessions = crate::auth::sessions::purge(&mut tx, now).await?;
     let window = replay_days.saturating_mul(86_400_000_000);
     let keys = crate::ledger::idempotency::purge(&mut tx, now.saturating_sub(window)).await?;
+    let drafted = crate::acquisition::weekly::draft_due(&mut tx, now, tz).await?;
     tx.commit().await?;
+    if drafted > 0 {
+        tracing::info!(drafted, "drafted the districts' weekly reports");
+    }
     if sessions + keys > 0 {
         tracing::info!(
             sessions,
@@ -233,6 +238,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: App) -> anyhow::Res
         state.db.clone(),
         state.settings.clock,
         state.settings.replay_days,
+        state.settings.time_zone,
     );
     spawn_allocation_scheduler(
         state.db.clone(),

@@ -157,11 +157,14 @@ fn healthz() {}
         api::acquisition::prospect_stage, api::acquisition::add_visit, api::acquisition::win_prospect,
         api::acquisition::import_prospects, api::acquisition::add_flyers, api::acquisition::put_targets,
         api::acquisition::get_targets, api::acquisition::acquisition_channels,
+        api::acquisition::leaderboard, api::acquisition::wins, api::acquisition::weekly_report,
+        api::acquisition::submit_weekly_report,
     ),
     components(schemas(
         crate::error::Problem, crate::error::Code, CardNumberText, AmountText, AmountOrZeroText,
         LitresText, PinText,
         MonthText, TimeText, api::fleet::TopUpDecision, api::fleet::LoanStepName,
+        crate::actions::acquisition::RankBy, crate::lifecycle::Stage,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -663,6 +666,13 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
     ),
     ("get_targets", &[StationNotFound, DistrictNotFound]),
     ("acquisition_channels", &[StationNotFound, DistrictNotFound]),
+    ("leaderboard", &[]),
+    ("wins", &[]),
+    ("weekly_report", &[DistrictNotFound, ReportNotDrafted]),
+    (
+        "submit_weekly_report",
+        &[ReportNotDrafted, IllegalTransition],
+    ),
 ];
 
 /// Decimal text in an answer: yuan or litres, exactly two decimals, signed
@@ -684,6 +694,11 @@ const DECIMALS_OUT: &[(&str, &[&str])] = &[
     ),
     ("Closed", &["refunded", "bonus_clawed_back"]),
     ("Figures", &["first_recharge_amount", "card_litres"]),
+    ("Place", &["first_recharge_amount", "card_litres"]),
+    (
+        "StationWeek",
+        &["first_recharge_amount", "recharge_amount", "card_litres"],
+    ),
     ("Goal", &["first_recharge_amount", "card_litres"]),
     ("DayReport", &["bonus_given", "counted_difference"]),
     ("Hold", &["amount", "captured"]),

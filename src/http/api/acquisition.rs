@@ -14,8 +14,10 @@ use super::fleet::Imported;
 use super::{ApiPath, ApiQuery, CreationKey, csv_text};
 use crate::acquisition::channels::{Conversion, FlyerBatch};
 use crate::acquisition::prospects::{Prospect, ProspectInput, Visit, VisitInput};
+use crate::acquisition::rankings::Announcement;
 use crate::acquisition::targets::{TargetInput, Tracking};
-use crate::actions::acquisition as act;
+use crate::acquisition::weekly::WeeklyReport;
+use crate::actions::acquisition::{self as act, Leaderboard, RankBy};
 use crate::actions::{App, Done};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
@@ -325,4 +327,97 @@ pub async fn acquisition_channels(
     )
     .await?;
     Ok(Json(c))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LeaderboardQuery {
+    /// `YYYY-MM`, `YYYY-Www` or `YYYY-Qn`.
+    #[param(
+        pattern = r"^[0-9]{4}-([0-9]{2}|W[0-9]{2}|Q[1-4])$",
+        example = "2026-11"
+    )]
+    pub period: String,
+    /// Stations (default) or staff.
+    pub by: Option<RankBy>,
+}
+
+/// The leaderboard (客户开发英雄榜) of stations or staff over a period,
+/// with the ranking rule.
+#[utoipa::path(get, path = "/api/v1/leaderboard", params(LeaderboardQuery),
+    responses((status = 200, description = "The board", body = Leaderboard)))]
+pub async fn leaderboard(
+    State(state): State<App>,
+    actor: Actor,
+    ApiQuery(q): ApiQuery<LeaderboardQuery>,
+) -> AppResult<Json<Leaderboard>> {
+    let by = q.by.unwrap_or(RankBy::Station);
+    Ok(Json(act::leaderboard(&state, &actor, &q.period, by).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WinsQuery {
+    /// Wins since this instant (RFC 3339); the last 30 days when absent.
+    #[param(format = DateTime)]
+    pub since: Option<String>,
+}
+
+/// The wins feed: each new company customer and each first recharge of
+/// 1000 yuan or more, the latest first.
+#[utoipa::path(get, path = "/api/v1/wins", params(WinsQuery),
+    responses((status = 200, description = "The wins", body = Vec<Announcement>)))]
+pub async fn wins(
+    State(state): State<App>,
+    actor: Actor,
+    ApiQuery(q): ApiQuery<WinsQuery>,
+) -> AppResult<Json<Vec<Announcement>>> {
+    Ok(Json(act::wins(&state, &actor, q.since.as_deref()).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WeeklyQuery {
+    /// The district's code.
+    pub district: String,
+    /// `YYYY-Www`; the latest week drafted when absent.
+    #[param(pattern = r"^[0-9]{4}-W[0-9]{2}$", example = "2026-W48")]
+    pub week: Option<String>,
+}
+
+/// A district's weekly report: drafted by the service every Sunday, its
+/// figures live until submitted.
+#[utoipa::path(get, path = "/api/v1/reports/weekly", params(WeeklyQuery),
+    responses((status = 200, description = "The report", body = WeeklyReport)))]
+pub async fn weekly_report(
+    State(state): State<App>,
+    actor: Actor,
+    ApiQuery(q): ApiQuery<WeeklyQuery>,
+) -> AppResult<Json<WeeklyReport>> {
+    let r = act::weekly_report(&state, &actor, &q.district, q.week.as_deref()).await?;
+    Ok(Json(r))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Submission {
+    /// The district manager's notes (up to 2000 characters).
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// Submits a weekly report with notes: its figures are kept as they stand
+/// and it is frozen.
+#[utoipa::path(post, path = "/api/v1/reports/weekly/{id}/submission", request_body = Submission,
+    params(("id" = i64, Path, description = "The report")),
+    responses((status = 200, description = "The submitted report", body = WeeklyReport)))]
+pub async fn submit_weekly_report(
+    State(state): State<App>,
+    actor: Actor,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(b): ApiJson<Submission>,
+) -> AppResult<Json<WeeklyReport>> {
+    Ok(Json(
+        act::submit_weekly(&state, &actor, id, &b.notes).await?,
+    ))
 }

@@ -138,6 +138,13 @@ pub fn routes() -> Router<App> {
             "/targets/{month}",
             get(acquisition::get_targets).put(acquisition::put_targets),
         )
+        .route("/leaderboard", get(acquisition::leaderboard))
+        .route("/wins", get(acquisition::wins))
+        .route("/reports/weekly", get(acquisition::weekly_report))
+        .route(
+            "/reports/weekly/{id}/submission",
+            post(acquisition::submit_weekly_report),
+        )
         .route("/shifts", post(ledger::open_shift))
         .route("/shifts/current", get(ledger::current_shift))
         .route("/shifts/{id}/close", post(ledger::close_shift))
