@@ -15,7 +15,13 @@
 //!   its anomalies.
 //! - [`chip`]: the card's electronic purse at the counter (read, load,
 //!   grey-lock fills, pump uploads), through the `fuelcard-reader` crate.
-//! - [`stations`]: stations, cashier shifts and the day-end report.
+//! - [`acquisition`]: winning new customers. Prospects and development
+//!   visits, where each card opening came from ([`cards::openings`]),
+//!   monthly targets beside actuals read from the ledger (a new customer
+//!   counts once activated by a refuel), the leaderboard, the wins feed and
+//!   the district's weekly report.
+//! - [`stations`]: stations and districts, cashier shifts and the day-end
+//!   report.
 //! - [`auth`]: users, roles, sessions, and who may do what. The policy
 //!   ([`auth::policy`]) is one table of business actions × roles → scope
 //!   (own station, own district, own company, all, never) and one function,
@@ -23,8 +29,8 @@
 //!   with the action and what the business belongs to. A company's money
 //!   moves on its word ([`cards::transfer::consent`], through the policy);
 //!   a main card buys no fuel ([`cards::Card::ensure_buys_fuel`]).
-//! - [`lifecycle`]: the states of cards, holds, fills, top-ups, loans and
-//!   plans, and the moves between them.
+//! - [`lifecycle`]: the states of cards, holds, fills, top-ups, loans,
+//!   plans and prospects, and the moves between them.
 //! - [`actions`]: one function per business action (sell, recharge, open
 //!   a card, replace it, load its chip, acknowledge an anomaly, add a
 //!   user …), shared by the API, the pages and the console. Each asks the
@@ -36,6 +42,7 @@
 //! - [`db`]: one query text for SQLite and PostgreSQL, and SQLite's group
 //!   commit. [`audit`] records every write in the same transaction.
 //! - [`config`]: settings and the keys that never enter the database.
+//!   [`csv_io`]: CSV files read whole and written formula-safe.
 //! - [`time`]: the one clock.
 //!
 //! How a sale flows: `POST /api/v1/sales` reaches the handler in

@@ -606,6 +606,275 @@ async fn the_sunday_report(backend: Backend) {
     env.finish().await;
 }
 
+/// The rows of a fixture file of `fixtures/acquisition`, by column name.
+fn rows(name: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let path = format!("{}/fixtures/acquisition/{name}", env!("CARGO_MANIFEST_DIR"));
+    let mut reader = csv::Reader::from_path(&path).expect("a fixture file");
+    let header = reader.headers().expect("a header").clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("a row");
+            header
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// A fixture cell as JSON: a number where the column holds counts, text
+/// for decimals, null when empty.
+fn cell(v: &str, count: bool) -> Value {
+    match (v, count) {
+        ("", _) => Value::Null,
+        (v, true) => json!(v.parse::<i64>().expect("a count")),
+        (v, false) => json!(v),
+    }
+}
+
+/// November 2026 of the fixture network (`fixtures/acquisition`), each
+/// opening and refuel replayed at its own minute through the API; the
+/// tracking table must equal the hand-computed one, and the leaderboard
+/// and flyer conversion must agree with it.
+async fn the_fixture_month(backend: Backend) {
+    let settings = crate::support::settings_at("2026-10-20T09:00:00+08:00");
+    let Some(mut env) = TestEnv::start_with(backend, settings).await else {
+        return;
+    };
+    let mut cashiers = std::collections::BTreeMap::new();
+    for s in rows("stations.csv") {
+        if !["S1", "S2"].contains(&s["station"].as_str()) {
+            let r = env
+                .post(
+                    &env.admin,
+                    "/api/v1/stations",
+                    json!({"code": s["station"], "name": s["name"], "district": s["district"]}),
+                )
+                .await;
+            assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        }
+        if s["cashier"] != "cashier1" {
+            env.add_user(&s["cashier"], "cashier", Some(&s["station"]), None)
+                .await;
+        }
+        cashiers.insert(s["station"].clone(), s["cashier"].clone());
+    }
+    for f in rows("flyers.csv") {
+        let r = env
+            .post(
+                &env.admin,
+                "/api/v1/acquisition/flyers",
+                json!({"code": f["code"], "station": f["station"],
+                       "handed_out": f["handed_out"].parse::<u32>().expect("a count")}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    }
+    let r = env
+        .post(
+            &env.admin,
+            "/api/v1/prospects",
+            json!({"station": "S1", "kind": "company", "name": "城建工程"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let prospect = r.1["id"].as_i64().expect("an id").to_string();
+
+    // Every event at its own minute, in order.
+    let mut events: Vec<(String, bool, std::collections::BTreeMap<String, String>)> =
+        rows("openings.csv")
+            .into_iter()
+            .map(|o| (o["at"].clone(), true, o))
+            .chain(
+                rows("refuels.csv")
+                    .into_iter()
+                    .map(|r| (r["at"].clone(), false, r)),
+            )
+            .collect();
+    events.sort_by(|a, b| a.0.cmp(&b.0));
+    // A card's label → the number a refuel uses (a company's sub-card).
+    let mut cards: std::collections::BTreeMap<String, String> = Default::default();
+    let mut phone = 13_900_000_100_u64;
+    for (at, opening, e) in events {
+        env = env.on_day(&at).await;
+        let cashier = env.login(&cashiers[&e["station"]]).await;
+        let station = &e["station"];
+        if !opening {
+            let r = env
+                .money(
+                    &cashier,
+                    "/api/v1/sales",
+                    json!({"card_number": cards[&e["card"]], "product": "92",
+                           "litres": e["litres"], "station": station}),
+                )
+                .await;
+            assert_eq!(r.0, StatusCode::CREATED, "{at} {}: {}", e["card"], r.1);
+            continue;
+        }
+        let reference = match (e["channel"].as_str(), e["ref"].as_str()) {
+            (_, "") => None,
+            ("referral", card) => Some(cards[card].clone()),
+            ("visit", _) => Some(prospect.clone()),
+            (_, r) => Some(r.to_string()),
+        };
+        let channel = json!({"kind": e["channel"], "ref": reference});
+        let company = e["kind"] == "company";
+        phone += 1;
+        let customer = if company {
+            let r = env
+                .post(
+                    &cashier,
+                    "/api/v1/customers",
+                    json!({"kind": "company", "name": format!("单位{}", e["card"])}),
+                )
+                .await;
+            r.1["id"].as_i64().expect("a company")
+        } else {
+            env.new_person(&cashier, "客户", &phone.to_string()).await
+        };
+        let body = if company {
+            json!({"kind": "company_main", "customer_id": customer, "pin": MAIN_PIN,
+                   "channel": channel})
+        } else {
+            json!({"kind": "personal", "customer_id": customer, "channel": channel})
+        };
+        let method = if company { "transfer" } else { "cash" };
+        let number = opened(&env, &cashier, body, &e["recharge"], method).await;
+        let spends = if company {
+            let sub = env
+                .new_card(
+                    &cashier,
+                    json!({"kind": "company_sub", "parent_card": number, "parent_pin": MAIN_PIN}),
+                )
+                .await;
+            let r = env
+                .money(
+                    &cashier,
+                    "/api/v1/transfers",
+                    json!({"from_card": number, "to_card": sub, "amount": "1000",
+                           "pin": MAIN_PIN}),
+                )
+                .await;
+            assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+            sub
+        } else {
+            number
+        };
+        cards.insert(e["card"].clone(), spends);
+    }
+
+    let env = env.on_day("2026-12-15T10:00:00+08:00").await;
+    let lines: Vec<Value> = rows("targets.csv")
+        .iter()
+        .map(|t| {
+            json!({
+                t["scope"].as_str(): t["code"],
+                "new_personal": cell(&t["new_personal"], true),
+                "new_company": cell(&t["new_company"], true),
+                "first_recharge_amount": cell(&t["first_recharge_amount"], false),
+                "card_litres": cell(&t["card_litres"], false),
+            })
+        })
+        .collect();
+    let r = env
+        .put(
+            &env.admin,
+            "/api/v1/targets/2026-11",
+            json!({"targets": lines}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let r = env.get(&env.admin, "/api/v1/targets/2026-11").await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let got: Vec<Value> = r.1["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| {
+            json!({
+                "line": l["station"].as_str().unwrap_or(l["district"].as_str().unwrap_or("")),
+                "actual": l["actual"],
+                "completion": l["completion"],
+            })
+        })
+        .collect();
+    let expected: Vec<Value> = rows("expected-2026-11.csv")
+        .iter()
+        .map(|x| {
+            json!({
+                "line": x["line"],
+                "actual": {
+                    "new_personal": cell(&x["new_personal"], true),
+                    "new_company": cell(&x["new_company"], true),
+                    "first_recharge_amount": x["first_recharge_amount"],
+                    "card_litres": x["card_litres"],
+                },
+                "completion": {
+                    "new_personal": cell(&x["completion_new_personal"], false),
+                    "new_company": cell(&x["completion_new_company"], false),
+                    "first_recharge_amount": cell(&x["completion_first_recharge_amount"], false),
+                    "card_litres": cell(&x["completion_card_litres"], false),
+                },
+            })
+        })
+        .collect();
+    assert_eq!(got, expected, "the tracking table of 2026-11");
+
+    // The leaderboard reads the same figures, ranked by the written rule.
+    let r = env
+        .get(&env.admin, "/api/v1/leaderboard?period=2026-11")
+        .await;
+    let board: Vec<(String, Value, Value)> = r.1["places"]
+        .as_array()
+        .expect("places")
+        .iter()
+        .map(|p| {
+            (
+                p["who"].as_str().unwrap_or("").to_string(),
+                p["new_customers"].clone(),
+                p["first_recharge_amount"].clone(),
+            )
+        })
+        .collect();
+    let from_table = |station: &str| {
+        let x = expected
+            .iter()
+            .find(|x| x["line"] == json!(station))
+            .expect("a line");
+        let a = &x["actual"];
+        (
+            station.to_string(),
+            json!(a["new_personal"].as_i64().unwrap_or(0) + a["new_company"].as_i64().unwrap_or(0)),
+            a["first_recharge_amount"].clone(),
+        )
+    };
+    assert_eq!(
+        board,
+        vec![
+            from_table("S1"),
+            from_table("S4"),
+            from_table("S3"),
+            from_table("S2")
+        ]
+    );
+    let r = env
+        .get(&env.admin, "/api/v1/acquisition/channels?month=2026-11")
+        .await;
+    assert_eq!(
+        r.1["flyers"],
+        json!([
+            {"batch": "FLY-E1", "station": "S1", "handed_out": 600, "opened": 2, "activated": 1},
+            {"batch": "FLY-W1", "station": "S3", "handed_out": 400, "opened": 1, "activated": 1},
+        ])
+    );
+    env.assert_ledger_ok().await;
+    env.finish().await;
+}
+
 crate::with_each_backend!(acquisition_month, a_month_of_acquisition);
+
+crate::with_each_backend!(acquisition_fixture_month, the_fixture_month);
 
 crate::with_each_backend!(acquisition_sunday_report, the_sunday_report);

@@ -22,6 +22,9 @@ pub struct Period {
 pub struct Span {
     pub from: i64,
     pub to: i64,
+    /// The same span as local days `[first, next)`.
+    pub first: NaiveDate,
+    pub next: NaiveDate,
     pub activation_days: i64,
 }
 
@@ -108,6 +111,8 @@ impl Period {
         Ok(Span {
             from,
             to,
+            first: self.first,
+            next: self.next,
             activation_days,
         })
     }

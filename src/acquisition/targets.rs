@@ -285,7 +285,8 @@ pub async fn tracking(
 }
 
 /// The actuals per station of the customers opened in the span (activated
-/// by now) and the litres sold in it.
+/// by now) and the litres sold on cards in it (kept per station and day as
+/// sales are written).
 pub async fn actuals(conn: &mut Conn, span: &Span) -> AppResult<BTreeMap<i64, Figures>> {
     let rows = sqlx::query(
         "SELECT station_id, \
@@ -310,17 +311,9 @@ pub async fn actuals(conn: &mut Conn, span: &Span) -> AppResult<BTreeMap<i64, Fi
         f.new_company = r.try_get("companies")?;
         f.first_recharge_amount = Money::from_fen(r.try_get("first_recharge")?);
     }
-    let rows = sqlx::query(
-        "SELECT station_id, CAST(SUM(litres_cl) AS BIGINT) AS litres FROM sales \
-         WHERE created_at >= $1 AND created_at < $2 GROUP BY station_id",
-    )
-    .bind(span.from)
-    .bind(span.to)
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in rows {
-        out.entry(r.try_get("station_id")?).or_default().card_litres =
-            Litres::from_cl(r.try_get("litres")?);
+    for (station, litres) in crate::stations::days::card_litres(conn, span.first, span.next).await?
+    {
+        out.entry(station).or_default().card_litres = litres;
     }
     Ok(out)
 }

@@ -280,6 +280,8 @@ pub async fn sell(
     .await?;
     let id: i64 = row.try_get("id")?;
     super::openings::note_sale(conn, card, now).await?;
+    let day = crate::time::local_date(now, tz);
+    crate::stations::days::add_card_litres(conn, station.id, day, priced.litres).await?;
     if let Some(c) = &cleared {
         for o in &c.overrides_used {
             fleet::usage::use_override(conn, *o, id).await?;

@@ -1,6 +1,7 @@
 //! Stations and their districts, cashier shifts (交班) and the station
 //! day-end report.
 
+pub mod days;
 pub mod districts;
 pub mod report;
 pub mod shifts;

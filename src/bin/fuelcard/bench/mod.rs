@@ -29,6 +29,7 @@ use fuelcard::http;
 use fuelcard::money::Money;
 use fuelcard::stations;
 
+mod acquisition;
 mod review;
 
 #[derive(clap::Args, Debug)]
@@ -65,6 +66,20 @@ pub struct BenchArgs {
     /// Refuels in the review benchmark's month.
     #[arg(long, default_value_t = 60_000)]
     pub refuels: usize,
+    /// Time the acquisition figures (tracking table, leaderboards,
+    /// conversion) on a seeded station network instead of the HTTP load;
+    /// needs `--db postgres://…`.
+    #[arg(long)]
+    pub acquisition: bool,
+    /// Stations of the acquisition benchmark's network.
+    #[arg(long, default_value_t = 500)]
+    pub stations: usize,
+    /// Cards of the acquisition benchmark.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub acq_cards: usize,
+    /// Sales in the acquisition benchmark's month.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub acq_sales: usize,
     /// Cap the request rate (requests per second over all clients), e.g. to
     /// measure latency at 80% of the peak; default: as fast as possible.
     #[arg(long)]
@@ -185,6 +200,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let now = fuelcard::time::Clock::system().now_us();
     if args.review {
         return review::run(&args, now).await;
+    }
+    if args.acquisition {
+        return acquisition::run(&args, now).await;
     }
     let scratch = Scratch::create(args.db.as_deref(), "bench").await?;
     let outcome = bench(&args, &scratch, now).await;

@@ -1,0 +1,19 @@
+-- Litres sold on cards per station and local day (the operator's zone),
+-- added by every sale as it is written, so a month's, a week's or a
+-- quarter's litres per station are read from a few rows per station
+-- instead of every sale. Sales already on file are counted by their day in
+-- the default zone, Asia/Shanghai.
+CREATE TABLE station_days (
+    station_id      BIGINT NOT NULL REFERENCES stations (id),
+    day             TEXT NOT NULL,
+    card_litres_cl  BIGINT NOT NULL,
+    PRIMARY KEY (station_id, day)
+);
+INSERT INTO station_days (station_id, day, card_litres_cl)
+    SELECT station_id,
+           to_char(to_timestamp(created_at / 1000000.0) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'),
+           SUM(litres_cl)
+      FROM sales GROUP BY 1, 2;
+
+-- The month's openings across all stations.
+CREATE INDEX card_openings_opened ON card_openings (opened_at);
