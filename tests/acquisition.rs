@@ -635,11 +635,12 @@ fn cell(v: &str, count: bool) -> Value {
 }
 
 /// November 2026 of the fixture network (`fixtures/acquisition`), each
-/// opening and refuel replayed at its own minute through the API; the
-/// tracking table must equal the hand-computed one, and the leaderboard
-/// and flyer conversion must agree with it.
+/// opening and refuel since August replayed at its own minute through the
+/// API; the tracking table (with the third quarter's retention) must equal
+/// the hand-computed one, and the leaderboard and flyer conversion must
+/// agree with it.
 async fn the_fixture_month(backend: Backend) {
-    let settings = crate::support::settings_at("2026-10-20T09:00:00+08:00");
+    let settings = crate::support::settings_at("2026-08-15T09:00:00+08:00");
     let Some(mut env) = TestEnv::start_with(backend, settings).await else {
         return;
     };
@@ -797,6 +798,7 @@ async fn the_fixture_month(backend: Backend) {
                 "line": l["station"].as_str().unwrap_or(l["district"].as_str().unwrap_or("")),
                 "actual": l["actual"],
                 "completion": l["completion"],
+                "retention": l["retention"],
             })
         })
         .collect();
@@ -817,10 +819,15 @@ async fn the_fixture_month(backend: Backend) {
                     "first_recharge_amount": cell(&x["completion_first_recharge_amount"], false),
                     "card_litres": cell(&x["completion_card_litres"], false),
                 },
+                "retention": {
+                    "new_customers": cell(&x["retention_new_customers"], true),
+                    "still_active": cell(&x["retention_still_active"], true),
+                },
             })
         })
         .collect();
     assert_eq!(got, expected, "the tracking table of 2026-11");
+    assert_eq!(r.1["retention_quarter"], json!("2026-Q3"));
 
     // The leaderboard reads the same figures, ranked by the written rule.
     let r = env

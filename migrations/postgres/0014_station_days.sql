@@ -17,3 +17,10 @@ INSERT INTO station_days (station_id, day, card_litres_cl)
 
 -- The month's openings across all stations.
 CREATE INDEX card_openings_opened ON card_openings (opened_at);
+
+-- A card's latest sale (a company's, on any of its cards), so the customers
+-- still refuelling are counted from one row each.
+ALTER TABLE card_openings ADD COLUMN last_sale_at BIGINT;
+UPDATE card_openings SET last_sale_at = (
+    SELECT MAX(s.created_at) FROM sales s JOIN cards k ON k.id = s.card_id
+     WHERE k.id = card_openings.card_id OR k.parent_card_id = card_openings.card_id);

@@ -92,6 +92,20 @@ impl Period {
         Ok(period)
     }
 
+    /// The quarter before the one `day` falls in.
+    pub fn quarter_before(day: NaiveDate) -> Period {
+        let first_of_quarter =
+            NaiveDate::from_ymd_opt(day.year(), (day.month() - 1) / 3 * 3 + 1, 1).unwrap_or(day);
+        let first = first_of_quarter
+            .checked_sub_months(chrono::Months::new(3))
+            .unwrap_or(first_of_quarter);
+        Period {
+            label: format!("{:04}-Q{}", first.year(), (first.month() - 1) / 3 + 1),
+            first,
+            next: first_of_quarter,
+        }
+    }
+
     /// The ISO week (Monday to Sunday) a day falls in.
     pub fn week_of(day: NaiveDate) -> Period {
         let iso = day.iso_week();
@@ -134,6 +148,12 @@ mod tests {
         assert_eq!((w.first, w.next), (day(2026, 11, 23), day(2026, 11, 30)));
         let q = Period::parse("2026-Q4").unwrap();
         assert_eq!((q.first, q.next), (day(2026, 10, 1), day(2027, 1, 1)));
+        let before = Period::quarter_before(day(2026, 11, 15));
+        assert_eq!(
+            (before.label.as_str(), before.first, before.next),
+            ("2026-Q3", day(2026, 7, 1), day(2026, 10, 1))
+        );
+        assert_eq!(Period::quarter_before(day(2027, 2, 1)).label, "2026-Q4");
         // The ISO year of a week can differ from the calendar year.
         assert_eq!(Period::week_of(day(2027, 1, 1)).label, "2026-W53");
         assert_eq!(Period::week_of(day(2026, 11, 29)).label, "2026-W48");

@@ -100,6 +100,34 @@ pub struct TrackingLine {
     pub target: Goal,
     pub actual: Figures,
     pub completion: Completion,
+    /// Of the previous quarter's activated new customers, how many are
+    /// still refuelling.
+    pub retention: Retention,
+}
+
+/// The previous quarter's activated new customers, and those of them with a
+/// refuel in the 30 days before the table was read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Retention {
+    pub new_customers: i64,
+    pub still_active: i64,
+}
+
+impl Retention {
+    fn add(&mut self, o: &Retention) {
+        self.new_customers += o.new_customers;
+        self.still_active += o.still_active;
+    }
+}
+
+/// What a tracking table is read over: the month, the quarter before the
+/// month's (for retention), and the instant it is read at.
+pub struct Reading<'a> {
+    pub month: &'a str,
+    pub span: Span,
+    /// `YYYY-Qn` and its span.
+    pub last_quarter: (String, Span),
+    pub now: i64,
 }
 
 /// The tracking table of a month.
@@ -109,6 +137,8 @@ pub struct Tracking {
     /// A new customer counts once refuelled within this many days of
     /// opening.
     pub activation_days: i64,
+    /// The quarter whose new customers the retention counts.
+    pub retention_quarter: String,
     /// Each district's line, followed by its stations' lines.
     pub lines: Vec<TrackingLine>,
 }
@@ -230,10 +260,10 @@ pub enum Covering<'a> {
 /// The tracking table of a month for the part of the network covered.
 pub async fn tracking(
     conn: &mut Conn,
-    month: &str,
-    span: &Span,
+    r: &Reading<'_>,
     covering: Covering<'_>,
 ) -> AppResult<Tracking> {
+    let (month, span) = (r.month, &r.span);
     let stations: Vec<Station> = crate::stations::list(conn)
         .await?
         .into_iter()
@@ -244,6 +274,7 @@ pub async fn tracking(
         })
         .collect();
     let actuals = actuals(conn, span).await?;
+    let retained = retention(conn, &r.last_quarter.1, r.now).await?;
     let (station_goals, district_goals) = goals(conn, month).await?;
     let mut by_district: BTreeMap<&str, Vec<&Station>> = BTreeMap::new();
     for s in &stations {
@@ -252,10 +283,13 @@ pub async fn tracking(
     let mut lines = Vec::new();
     for (district, members) in by_district {
         let mut total = Figures::default();
+        let mut total_retention = Retention::default();
         let mut station_lines = Vec::new();
         for s in members {
             let actual = actuals.get(&s.id).copied().unwrap_or_default();
             total.add(&actual);
+            let retention = retained.get(&s.id).copied().unwrap_or_default();
+            total_retention.add(&retention);
             let target = station_goals.get(&s.id).copied().unwrap_or_default();
             station_lines.push(TrackingLine {
                 station: Some(s.code.clone()),
@@ -263,6 +297,7 @@ pub async fn tracking(
                 completion: Completion::of(&actual, &target),
                 target,
                 actual,
+                retention,
             });
         }
         if !matches!(covering, Covering::Station(_)) {
@@ -273,6 +308,7 @@ pub async fn tracking(
                 completion: Completion::of(&total, &target),
                 target,
                 actual: total,
+                retention: total_retention,
             });
         }
         lines.extend(station_lines);
@@ -280,8 +316,45 @@ pub async fn tracking(
     Ok(Tracking {
         month: month.to_string(),
         activation_days: span.activation_days,
+        retention_quarter: r.last_quarter.0.clone(),
         lines,
     })
+}
+
+/// Per station: the customers opened and activated in `quarter`, and those
+/// of them whose latest refuel (on any of a company's cards) is within the
+/// 30 days before `now`.
+async fn retention(
+    conn: &mut Conn,
+    quarter: &Span,
+    now: i64,
+) -> AppResult<BTreeMap<i64, Retention>> {
+    let rows = sqlx::query(
+        "SELECT station_id, COUNT(*) AS customers, \
+           SUM(CASE WHEN last_sale_at >= $4 THEN 1 ELSE 0 END) AS active \
+         FROM card_openings \
+         WHERE opened_at >= $1 AND opened_at < $2 AND customer_kind IS NOT NULL \
+           AND station_id IS NOT NULL \
+           AND first_sale_at IS NOT NULL AND first_sale_at - opened_at <= $3 \
+         GROUP BY station_id",
+    )
+    .bind(quarter.from)
+    .bind(quarter.to)
+    .bind(quarter.window_us())
+    .bind(now.saturating_sub(30 * 86_400_000_000))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<i64, _>("station_id")?,
+                Retention {
+                    new_customers: r.try_get("customers")?,
+                    still_active: r.try_get("active")?,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// The actuals per station of the customers opened in the span (activated

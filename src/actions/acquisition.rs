@@ -400,9 +400,19 @@ pub async fn tracking(
     district: Option<&str>,
 ) -> AppResult<Tracking> {
     let (month, span) = month_of(app, month)?;
+    let quarter = Period::quarter_before(span.first);
+    let reading = targets::Reading {
+        month: &month,
+        span,
+        last_quarter: (
+            quarter.label.clone(),
+            quarter.span(app.settings.time_zone, app.settings.activation_days)?,
+        ),
+        now: app.now(),
+    };
     let mut conn = app.db.pool().acquire().await?;
     let covering = covering(&mut conn, actor, Action::ReadTargets, station, district).await?;
-    targets::tracking(&mut conn, &month, &span, covering).await
+    targets::tracking(&mut conn, &reading, covering).await
 }
 
 /// The channels' conversion in a month.

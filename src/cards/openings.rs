@@ -156,12 +156,13 @@ pub async fn record(
     Ok(())
 }
 
-/// Notes a sale on `card`: the first one activates the card's opening and,
-/// for a company's card, the company's (its main card's) opening.
+/// Notes a sale on `card`, on the card's opening and, for a company's card,
+/// on the company's (its main card's): the first one activates it, and the
+/// latest shows the customer is still refuelling.
 pub async fn note_sale(conn: &mut Conn, card: &Card, now: i64) -> AppResult<()> {
     sqlx::query(
-        "UPDATE card_openings SET first_sale_at = $1 \
-         WHERE card_id IN ($2, $3) AND first_sale_at IS NULL",
+        "UPDATE card_openings SET first_sale_at = COALESCE(first_sale_at, $1), \
+         last_sale_at = $1 WHERE card_id IN ($2, $3)",
     )
     .bind(now)
     .bind(card.id)

@@ -72,6 +72,13 @@ async fn measure(
         .map_err(e)?
         .span(tz, 30)
         .map_err(e)?;
+    let last = Period::quarter_before(month.first);
+    let reading = targets::Reading {
+        month: &month.label,
+        span,
+        last_quarter: (last.label.clone(), last.span(tz, 30).map_err(e)?),
+        now,
+    };
     let started = Instant::now();
     seed(&db, args, span.from, span.to).await?;
     eprintln!("seeded in {:.0} s", started.elapsed().as_secs_f64());
@@ -89,17 +96,12 @@ async fn measure(
         for _ in 0..5 {
             let t = Instant::now();
             let rows = match run {
-                0 => targets::tracking(&mut conn, &month.label, &span, targets::Covering::All)
+                0 => targets::tracking(&mut conn, &reading, targets::Covering::All)
                     .await
                     .map(|t| t.lines.len()),
-                1 => targets::tracking(
-                    &mut conn,
-                    &month.label,
-                    &span,
-                    targets::Covering::District("D1"),
-                )
-                .await
-                .map(|t| t.lines.len()),
+                1 => targets::tracking(&mut conn, &reading, targets::Covering::District("D1"))
+                    .await
+                    .map(|t| t.lines.len()),
                 2 => rankings::stations(&mut conn, &span).await.map(|p| p.len()),
                 3 => rankings::staff(&mut conn, &span).await.map(|p| p.len()),
                 4 => rankings::stations(&mut conn, &quarter)
@@ -162,14 +164,15 @@ async fn seed(db: &Db, args: &BenchArgs, from: i64, to: i64) -> anyhow::Result<(
         // three of this month's refuel within a day to forty days.
         format!(
             "INSERT INTO card_openings (card_id, user_id, station_id, customer_kind, channel, \
-               channel_ref, opened_at, first_sale_at, first_recharge_fen) \
+               channel_ref, opened_at, first_sale_at, first_recharge_fen, last_sale_at) \
              SELECT c.id, u.id, c.issued_station_id, \
                CASE WHEN c.id % 50 = 0 THEN 'company' ELSE 'person' END, \
                (ARRAY['flyer','stand','referral','in_station','partner','visit'])[1 + c.id % 6], \
                CASE WHEN c.id % 6 = 0 THEN 'FLY-' || (c.id % 40) END, \
                o.at, \
                CASE WHEN c.id % 3 <> 0 THEN o.at + (c.id % 40) * 86400000000 END, \
-               10000 * (1 + c.id % 50) \
+               10000 * (1 + c.id % 50), \
+               CASE WHEN c.id % 3 <> 0 THEN o.at + (c.id % 90) * 86400000000 END \
              FROM cards c \
              JOIN users u ON u.station_id = c.issued_station_id AND u.username LIKE '%-1' \
              CROSS JOIN LATERAL (SELECT CASE WHEN c.id % 10 = 0 \
