@@ -885,3 +885,251 @@ crate::with_each_backend!(acquisition_month, a_month_of_acquisition);
 crate::with_each_backend!(acquisition_fixture_month, the_fixture_month);
 
 crate::with_each_backend!(acquisition_sunday_report, the_sunday_report);
+
+/// A station manager's acquisition pages in a real headless Chromium: the
+/// wins on the counter's home page, the tracking table with its bar, the
+/// leaderboard, and a prospect added on the board and visited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_acquisition_pages() {
+    use fantoccini::Locator;
+    let Some(driver) = crate::pages::start_driver() else {
+        return;
+    };
+    let env = TestEnv::start(Backend::Sqlite).await.expect("sqlite");
+    env.add_user("manager-s1", "station_manager", Some("S1"), None)
+        .await;
+    let cashier = env.login("cashier1").await;
+    let holder = env.new_person(&cashier, "客户", "13900000001").await;
+    let card = opened(
+        &env,
+        &cashier,
+        json!({"kind": "personal", "customer_id": holder, "channel": {"kind": "stand"}}),
+        "1200",
+        "cash",
+    )
+    .await;
+    sell(&env, &cashier, &card, "30").await;
+    let month = env.month();
+    let r = env
+        .put(
+            &env.admin,
+            &format!("/api/v1/targets/{month}"),
+            json!({"targets": [{"station": "S1", "new_personal": 2}]}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let b = crate::pages::browser(&driver).await;
+    let run = async {
+        b.goto(&format!("{}/login", env.base)).await?;
+        b.find(Locator::Id("username"))
+            .await?
+            .send_keys("manager-s1")
+            .await?;
+        b.find(Locator::Id("password"))
+            .await?
+            .send_keys("manager-s1-password\n")
+            .await?;
+        // The counter's home page carries the wins: a first recharge of 1200.
+        let wins = b.wait().for_element(Locator::Css("#wins li")).await?;
+        let text = wins.text().await?;
+        assert!(
+            text.contains("城东站") && text.contains("1000–1999"),
+            "{text}"
+        );
+        b.find(Locator::Css("header a[href='/acquisition']"))
+            .await?
+            .click()
+            .await?;
+        let row = b
+            .wait()
+            .for_element(Locator::XPath(
+                "//table[@id='tracking']//tr[td[1][text()='S1']]",
+            ))
+            .await?;
+        let cells = row.find_all(Locator::Css("td")).await?;
+        let personal = cells[1].text().await?;
+        assert!(
+            personal.contains("1 / 2") && personal.contains("50.0%"),
+            "{personal}"
+        );
+        let width = cells[1]
+            .find(Locator::Css(".bar span"))
+            .await?
+            .attr("style")
+            .await?;
+        assert_eq!(width.as_deref(), Some("width:50%"));
+        let first = b
+            .find(Locator::Css("#leaderboard tbody tr td:nth-child(2)"))
+            .await?
+            .text()
+            .await?;
+        assert!(first.starts_with("S1"), "{first}");
+        // A prospect added on the board, then visited.
+        b.find(Locator::Id("prospects-link")).await?.click().await?;
+        b.wait().for_element(Locator::Id("new-prospect")).await?;
+        b.find(Locator::Id("pname"))
+            .await?
+            .send_keys("顺达物流")
+            .await?;
+        b.find(Locator::Id("contact"))
+            .await?
+            .send_keys("李经理")
+            .await?;
+        b.find(Locator::Css("#new-prospect button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        b.wait().for_element(Locator::Id("visit")).await?;
+        assert_eq!(b.find(Locator::Id("stage")).await?.text().await?, "已摸底");
+        b.find(Locator::Id("outcome"))
+            .await?
+            .send_keys("见到车队长")
+            .await?;
+        b.find(Locator::Id("next_step"))
+            .await?
+            .send_keys("送开卡资料\n")
+            .await?;
+        b.wait()
+            .for_element(Locator::XPath(
+                "//table[@id='visits']//td[text()='见到车队长']",
+            ))
+            .await?;
+        assert_eq!(b.find(Locator::Id("stage")).await?.text().await?, "已接触");
+        b.goto(&format!("{}/acquisition/prospects", env.base))
+            .await?;
+        let card = b
+            .wait()
+            .for_element(Locator::Css("section[data-stage=contacted] .prospect"))
+            .await?;
+        assert!(card.text().await?.contains("顺达物流"));
+        std::fs::write(
+            std::env::temp_dir().join("fuelcard-acquisition.png"),
+            b.screenshot().await?,
+        )
+        .expect("write the screenshot");
+        Ok::<_, fantoccini::error::CmdError>(())
+    };
+    let outcome = run.await;
+    let _ = b.close().await;
+    outcome.expect("the browser run");
+    env.finish().await;
+}
+
+/// The pages over HTTP: a district manager's view of their district, the
+/// tracking table as CSV, the weekly report submitted from its page; a
+/// cashier is refused the manager's page with the policy's status.
+async fn acquisition_pages_over_http(env: &TestEnv) {
+    env.add_user_in("district-east", "district_manager", "东区")
+        .await;
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    let login = |who: &'static str| {
+        let c = c.clone();
+        let base = env.base.clone();
+        async move {
+            let r = c
+                .post(format!("{base}/login"))
+                .form(&[("username", who), ("password", &format!("{who}-password"))])
+                .send()
+                .await
+                .expect("answer");
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        }
+    };
+    login("district-east").await;
+    // A district manager's home is the acquisition page.
+    let r = c
+        .get(format!("{}/", env.base))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.headers()["location"], "/acquisition");
+    let html = c
+        .get(format!("{}/acquisition", env.base))
+        .send()
+        .await
+        .expect("answer")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("东区") && html.contains("S1") && html.contains("S2"),
+        "{html}"
+    );
+    let text = c
+        .get(format!("{}/acquisition/tracking.csv", env.base))
+        .send()
+        .await
+        .expect("answer")
+        .text()
+        .await
+        .expect("csv");
+    let mut lines = text.lines();
+    assert!(
+        lines
+            .next()
+            .is_some_and(|h| h.starts_with("district,station,new_personal"))
+    );
+    assert_eq!(lines.count(), 3, "东区 and its two stations: {text}");
+    // The week's report, drafted as the service drafts it on Sunday.
+    let mut tx = env.db.begin_write().await.expect("a transaction");
+    fuelcard::acquisition::weekly::draft_due(
+        &mut tx,
+        env.clock.now_us(),
+        chrono_tz::Asia::Shanghai,
+    )
+    .await
+    .expect("drafted");
+    tx.commit().await.expect("commit");
+    let html = c
+        .get(format!("{}/acquisition/weekly", env.base))
+        .send()
+        .await
+        .expect("answer")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("id=\"submit\""), "a draft to submit: {html}");
+    let id = {
+        use sqlx::Row;
+        sqlx::query("SELECT id FROM weekly_reports WHERE district = '东区'")
+            .fetch_one(env.db.pool())
+            .await
+            .expect("the draft")
+            .try_get::<i64, _>("id")
+            .expect("an id")
+    };
+    let r = c
+        .post(format!("{}/acquisition/weekly/{id}/submission", env.base))
+        .form(&[("notes", "本周无新客户")])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()["location"].to_str().expect("ascii").to_string();
+    let html = c
+        .get(format!("{}{location}", env.base))
+        .send()
+        .await
+        .expect("answer")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("已提交") && html.contains("本周无新客户"),
+        "{html}"
+    );
+    // A cashier works the counter, not the manager's page.
+    login("cashier1").await;
+    let r = c
+        .get(format!("{}/acquisition", env.base))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+crate::on_both_backends!(acquisition_pages, acquisition_pages_over_http);

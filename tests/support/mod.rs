@@ -365,6 +365,14 @@ impl TestEnv {
         assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     }
 
+    /// A user of a district (a district manager).
+    pub async fn add_user_in(&self, username: &str, role: &str, district: &str) {
+        let r = self
+            .post(&self.admin, "/api/v1/users", json!({"username": username, "password": format!("{username}-password"), "role": role, "district": district}))
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    }
+
     pub async fn login(&self, username: &str) -> String {
         login(
             &self.client,

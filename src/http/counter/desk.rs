@@ -96,9 +96,12 @@ fn search_box(lang: Lang, value: &str) -> Markup {
 
 /// The start page: the card search for counter staff; a fleet manager goes
 /// to the company's monthly review.
-pub async fn home(s: Signed) -> Response {
+pub async fn home(State(state): State<App>, s: Signed) -> Response {
     if let (crate::auth::Role::FleetManager, Some(company)) = (s.actor.role, s.actor.company_id) {
         return Redirect::to(&format!("/fleet/{company}/review")).into_response();
+    }
+    if !policy::may(&s.actor, Action::Sell) && policy::may(&s.actor, Action::ReadTargets) {
+        return Redirect::to("/acquisition").into_response();
     }
     if !policy::may(&s.actor, Action::Sell) {
         return page(
@@ -109,6 +112,8 @@ pub async fn home(s: Signed) -> Response {
         )
         .into_response();
     }
+    // The wins are staff's news; a failure to read them leaves them out.
+    let wins = crate::actions::acquisition::wins(&state, &s.actor, None).await;
     page(
         s.lang,
         t(s.lang, "search"),
@@ -116,6 +121,7 @@ pub async fn home(s: Signed) -> Response {
         html! {
             h1 { (t(s.lang, "search")) }
             (search_box(s.lang, ""))
+            @if let Ok(wins) = &wins { (super::acquisition::wins_panel(s.lang, wins)) }
         },
     )
     .into_response()

@@ -9,18 +9,13 @@ use chrono::Months;
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
-use super::{Lang, Signed, error_box, page};
+use super::{Signed, error_box, page, w};
 use crate::actions::App;
 use crate::actions::fleet::Acknowledgement;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::error::{AppError, AppResult, Code};
 use crate::fleet::{allocation, review, usage, vehicles};
 use crate::money::Litres;
-
-/// The page's words (the fleet office reads it in either language).
-fn w(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
-    if lang == Lang::Zh { zh } else { en }
-}
 
 #[derive(Deserialize)]
 pub struct MonthQuery {

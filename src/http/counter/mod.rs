@@ -2,6 +2,7 @@
 //! default with an English switch, no external assets (a counter PC may have
 //! no internet), keyboard first (autofocus, access keys, Enter submits).
 
+mod acquisition;
 mod chip;
 mod desk;
 mod fleet;
@@ -19,7 +20,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use crate::actions::App;
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
-pub use text::{Lang, t};
+pub use text::{Lang, t, w};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -46,6 +47,33 @@ pub fn routes() -> Router<App> {
         .route("/receipts/sale/{id}", get(till::sale_receipt))
         .route("/fleet/{company}/review", get(fleet::review_page))
         .route("/fleet/{company}/review/ack", post(fleet::ack))
+        .route("/acquisition", get(acquisition::overview))
+        .route("/acquisition/tracking.csv", get(acquisition::tracking_csv))
+        .route(
+            "/acquisition/leaderboard.csv",
+            get(acquisition::leaderboard_csv),
+        )
+        .route(
+            "/acquisition/prospects",
+            get(acquisition::board).post(acquisition::new_prospect),
+        )
+        .route(
+            "/acquisition/prospects/{id}",
+            get(acquisition::prospect_page),
+        )
+        .route(
+            "/acquisition/prospects/{id}/visits",
+            post(acquisition::visit),
+        )
+        .route(
+            "/acquisition/prospects/{id}/stage",
+            post(acquisition::stage),
+        )
+        .route("/acquisition/weekly", get(acquisition::weekly_page))
+        .route(
+            "/acquisition/weekly/{id}/submission",
+            post(acquisition::submit),
+        )
 }
 
 /// The cookie holding the page language.
@@ -161,6 +189,12 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .receipt{max-width:22rem;margin:auto;font-family:"Noto Sans Mono CJK SC",monospace;background:#fff;padding:1rem;border:1px dashed #999}
 .receipt h1{text-align:center;font-size:1.1rem}.receipt table td{border:0;padding:.1rem 0}
 kbd{border:1px solid #999;border-radius:3px;padding:0 .25rem;font-size:.8rem}
+.bar{height:.45rem;background:#e6e9ee;border-radius:3px;margin:.15rem 0 0 auto;max-width:8rem}.bar span{display:block;height:100%;background:#0b6b3a;border-radius:3px}
+tr.district td{background:#f0f3f7}
+.board{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:.6rem;margin-bottom:1rem}
+.column{background:#eef1f5;border-radius:6px;padding:.4rem}.column h2{font-size:.95rem;margin:.2rem 0 .4rem}
+.prospect{background:#fff;border:1px solid #d9dde3;border-radius:4px;padding:.4rem;margin-bottom:.4rem;font-size:.9rem}
+.prospect.overdue{border-left:4px solid #a4262c}.due{color:#a4262c}
 @media print{header,.noprint{display:none}body{background:#fff}main{margin:0}.receipt{border:0;max-width:none}}
 "#;
 
@@ -178,6 +212,9 @@ pub fn page(lang: Lang, title: &str, actor: Option<&Actor>, body: Markup) -> Mar
             body {
                 header {
                     a href="/" accesskey="h" { strong { "fuelcard" } " " (t(lang, "counter")) }
+                    @if actor.is_some_and(|a| policy::may(a, Action::ReadTargets)) {
+                        a href="/acquisition" { (w(lang, "客户开发", "Acquisition")) }
+                    }
                     span.grow {}
                     @if let Some(a) = actor {
                         span { (a.username) }

@@ -242,6 +242,12 @@ pub fn word(lang: Lang, key: &str) -> String {
     find(TEXT, key, lang).map_or_else(|| key.to_string(), String::from)
 }
 
+/// A page's own words, both languages side by side where the page is
+/// written (the manager and fleet pages, read in either language).
+pub fn w(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
+    if lang == Lang::Zh { zh } else { en }
+}
+
 pub fn for_code(lang: Lang, code: &str) -> Option<&'static str> {
     find(CODES, code, lang)
 }

@@ -1,0 +1,891 @@
+//! The acquisition pages for station, district and HQ managers: the month's
+//! targets with completion bars, the leaderboard and the wins, the prospect
+//! pipeline with its forms, and the district's weekly report. Each page
+//! shows the caller's own part of the network (a station manager's station,
+//! a district manager's district, HQ's choice), and every figure and write
+//! goes through the same actions as the API.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Months;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::{Lang, Signed, error_box, page, t, w};
+use crate::acquisition::periods::Period;
+use crate::acquisition::prospects::{Contact, Prospect, ProspectInput, ProspectKind, VisitInput};
+use crate::acquisition::rankings;
+use crate::acquisition::targets::{Completion, TrackingLine};
+use crate::actions::acquisition::{self as act, RankBy};
+use crate::actions::{App, Keyed};
+use crate::auth::{Actor, Role};
+use crate::error::{AppError, AppResult, Code};
+use crate::lifecycle::{Stage, Status as _};
+
+/// The part of the network a manager's page shows: their station, their
+/// district, or (HQ, admin) the district they pick, else everything.
+struct Part {
+    station: Option<String>,
+    district: Option<String>,
+}
+
+async fn part_of(state: &App, actor: &Actor, picked: Option<&str>) -> AppResult<Part> {
+    Ok(match actor.role {
+        Role::StationManager | Role::Cashier => {
+            let id = actor
+                .station_id
+                .ok_or_else(|| AppError::new(Code::StationRequired, "your user has no station"))?;
+            let mut conn = state.db.pool().acquire().await?;
+            let s = crate::stations::get(&mut conn, id).await?;
+            Part {
+                station: Some(s.code),
+                district: None,
+            }
+        }
+        Role::DistrictManager => Part {
+            station: None,
+            district: actor.district.clone(),
+        },
+        _ => Part {
+            station: None,
+            district: picked.filter(|d| !d.is_empty()).map(String::from),
+        },
+    })
+}
+
+fn this_month(state: &App) -> String {
+    crate::time::local_date(state.now(), state.settings.time_zone)
+        .format("%Y-%m")
+        .to_string()
+}
+
+/// The month before and after `month`, for the page's arrows.
+fn around(month: &str) -> Option<(String, String)> {
+    let first = Period::parse(month).ok()?.first;
+    let prev = first.checked_sub_months(Months::new(1))?;
+    let next = first.checked_add_months(Months::new(1))?;
+    Some((
+        prev.format("%Y-%m").to_string(),
+        next.format("%Y-%m").to_string(),
+    ))
+}
+
+/// A completion bar: the percent written beside a bar filled up to it
+/// (full past 100).
+fn bar(actual: String, target: Option<String>, done: &Option<String>) -> Markup {
+    let width = done
+        .as_deref()
+        .and_then(|p| p.parse::<f64>().ok())
+        .map_or(0.0, |p| p.clamp(0.0, 100.0));
+    html! {
+        td.num data-v=(actual) {
+            (actual)
+            @if let Some(t) = target { span.k { " / " (t) } }
+            @if let Some(p) = done {
+                div.bar title={(p) "%"} { span style={"width:" (width) "%"} {} }
+                span.k { (p) "%" }
+            }
+        }
+    }
+}
+
+fn tracking_table(lang: Lang, lines: &[TrackingLine]) -> Markup {
+    html! {
+        table #tracking {
+            thead { tr {
+                th { (w(lang, "站 / 片区", "Station / district")) }
+                th.num { (w(lang, "新增个人客户", "New personal")) }
+                th.num { (w(lang, "新增单位客户", "New company")) }
+                th.num { (w(lang, "首充金额", "First recharge")) }
+                th.num { (w(lang, "卡销量（升）", "Card litres")) }
+                th.num { (w(lang, "上季新客仍在加油", "Last quarter's still refuelling")) }
+            } }
+            tbody {
+                @for l in lines {
+                    @let c: &Completion = &l.completion;
+                    tr.district[l.station.is_none()] {
+                        td { @if let Some(s) = &l.station { (s) } @else { strong { (l.district) } } }
+                        (bar(l.actual.new_personal.to_string(), l.target.new_personal.map(|v| v.to_string()), &c.new_personal))
+                        (bar(l.actual.new_company.to_string(), l.target.new_company.map(|v| v.to_string()), &c.new_company))
+                        (bar(l.actual.first_recharge_amount.to_string(), l.target.first_recharge_amount.map(|v| v.to_string()), &c.first_recharge_amount))
+                        (bar(l.actual.card_litres.to_string(), l.target.card_litres.map(|v| v.to_string()), &c.card_litres))
+                        td.num { (l.retention.still_active) " / " (l.retention.new_customers) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn places(lang: Lang, board: &[rankings::Place]) -> Markup {
+    html! {
+        table #leaderboard {
+            thead { tr {
+                th.num { "#" }
+                th { (w(lang, "站 / 员工", "Station / staff")) }
+                th.num { (w(lang, "新客户", "New customers")) }
+                th.num { (w(lang, "首充金额", "First recharge")) }
+                th.num { (w(lang, "卡销量（升）", "Card litres")) }
+            } }
+            tbody {
+                @for p in board {
+                    tr { td.num { (p.rank) } td { (p.who) " " span.k { (p.detail) } }
+                         td.num { (p.new_customers) } td.num { (p.first_recharge_amount) }
+                         td.num { (p.card_litres) } }
+                }
+            }
+        }
+    }
+}
+
+/// The wins panel, also shown on the counter's home page.
+pub(super) fn wins_panel(lang: Lang, wins: &[rankings::Announcement]) -> Markup {
+    html! {
+        section.panel #wins {
+            h2 { (w(lang, "喜报", "Wins")) }
+            @if wins.is_empty() { p.k { (w(lang, "近30天暂无喜报", "No wins in the last 30 days")) } }
+            ul {
+                @for win in wins {
+                    li {
+                        (win.at.get(..10).unwrap_or(&win.at)) " · "
+                        (w(lang, "祝贺", "Congratulations to ")) (win.district) " " (win.station_name)
+                        @if let Some(s) = &win.staff { " (" (s) ")" }
+                        @if win.kind == "company" {
+                            (w(lang, " 成功开发单位客户", ": a new company customer"))
+                        } @else {
+                            (w(lang, " 成功开发新客户", ": a new customer"))
+                        }
+                        @if let Some(b) = &win.amount_band {
+                            (w(lang, "，首充 ", ", first recharge ")) (b) (w(lang, " 元", " yuan"))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct OverviewQuery {
+    month: Option<String>,
+    district: Option<String>,
+}
+
+/// The manager's acquisition page.
+pub async fn overview(
+    State(state): State<App>,
+    s: Signed,
+    Query(q): Query<OverviewQuery>,
+) -> Response {
+    let lang = s.lang;
+    let month = q.month.unwrap_or_else(|| this_month(&state));
+    let shown: AppResult<Markup> = async {
+        let part = part_of(&state, &s.actor, q.district.as_deref()).await?;
+        let (st, di) = (part.station.as_deref(), part.district.as_deref());
+        let tracking = act::tracking(&state, &s.actor, &month, st, di).await?;
+        let board = act::leaderboard(&state, &s.actor, &month, RankBy::Station).await?;
+        let wins = act::wins(&state, &s.actor, None).await?;
+        let (prev, next) = around(&month).unwrap_or_default();
+        let query = |m: &str| match di.filter(|_| s.actor.role != Role::DistrictManager) {
+            Some(d) => format!("?month={m}&district={d}"),
+            None => format!("?month={m}"),
+        };
+        Ok(html! {
+            h1 { (w(lang, "客户开发", "Customer acquisition")) " · " (tracking.month) }
+            p.noprint {
+                a href={"/acquisition" (query(&prev))} { "← " (prev) } " · "
+                a href={"/acquisition" (query(&next))} { (next) " →" } " · "
+                a #prospects-link href="/acquisition/prospects" accesskey="p" { (w(lang, "目标客户", "Prospects")) } " · "
+                @if matches!(s.actor.role, Role::DistrictManager | Role::Hq | Role::Admin) {
+                    a href="/acquisition/weekly" { (w(lang, "周反馈表", "Weekly report")) } " · "
+                }
+                a href={"/acquisition/tracking.csv" (query(&tracking.month))} { "CSV" }
+            }
+            section.panel {
+                h2 { (w(lang, "目标完成情况追踪表", "Targets and completion")) }
+                p.k { (w(lang, "新客户在开卡后", "A new customer counts once refuelled within "))
+                      (tracking.activation_days)
+                      (w(lang, "天内加油才计入；上季为 ", " days of opening; last quarter is "))
+                      (tracking.retention_quarter) }
+                (tracking_table(lang, &tracking.lines))
+            }
+            section.panel {
+                h2 { (w(lang, "客户开发英雄榜", "Leaderboard")) " · " (board.period) }
+                p.k { (w(lang, "排名规则：新激活客户数，其次首充金额，再次卡销量，最后按站代码。", "Ranking: "))
+                      @if lang == Lang::En { (board.rule) } }
+                (places(lang, &board.places))
+                p.noprint { a href={"/acquisition/leaderboard.csv?period=" (board.period)} { "CSV" } }
+            }
+            (wins_panel(lang, &wins))
+        })
+    }
+    .await;
+    render(
+        lang,
+        &s.actor,
+        w(lang, "客户开发", "Customer acquisition"),
+        shown,
+    )
+}
+
+fn render(lang: Lang, actor: &Actor, title: &str, shown: AppResult<Markup>) -> Response {
+    match shown {
+        Ok(body) => page(lang, title, Some(actor), body).into_response(),
+        Err(e) => {
+            let status = e.code.status();
+            (status, page(lang, title, Some(actor), error_box(lang, &e))).into_response()
+        }
+    }
+}
+
+fn csv(name: &str, text: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+fn csv_refused(e: AppError) -> Response {
+    (e.code.status(), e.message).into_response()
+}
+
+/// The tracking table as CSV.
+pub async fn tracking_csv(
+    State(state): State<App>,
+    s: Signed,
+    Query(q): Query<OverviewQuery>,
+) -> Response {
+    let month = q.month.unwrap_or_else(|| this_month(&state));
+    let made: AppResult<String> = async {
+        let part = part_of(&state, &s.actor, q.district.as_deref()).await?;
+        let t = act::tracking(
+            &state,
+            &s.actor,
+            &month,
+            part.station.as_deref(),
+            part.district.as_deref(),
+        )
+        .await?;
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        let rows = t.lines.iter().map(|l| {
+            vec![
+                l.district.clone(),
+                opt(l.station.clone()),
+                l.actual.new_personal.to_string(),
+                opt(l.target.new_personal.map(|v| v.to_string())),
+                opt(l.completion.new_personal.clone()),
+                l.actual.new_company.to_string(),
+                opt(l.target.new_company.map(|v| v.to_string())),
+                opt(l.completion.new_company.clone()),
+                l.actual.first_recharge_amount.to_string(),
+                opt(l.target.first_recharge_amount.map(|v| v.to_string())),
+                opt(l.completion.first_recharge_amount.clone()),
+                l.actual.card_litres.to_string(),
+                opt(l.target.card_litres.map(|v| v.to_string())),
+                opt(l.completion.card_litres.clone()),
+                l.retention.new_customers.to_string(),
+                l.retention.still_active.to_string(),
+            ]
+        });
+        crate::csv_io::table(
+            &[
+                "district",
+                "station",
+                "new_personal",
+                "target_new_personal",
+                "completion_new_personal",
+                "new_company",
+                "target_new_company",
+                "completion_new_company",
+                "first_recharge_amount",
+                "target_first_recharge_amount",
+                "completion_first_recharge_amount",
+                "card_litres",
+                "target_card_litres",
+                "completion_card_litres",
+                "retention_new_customers",
+                "retention_still_active",
+            ],
+            rows,
+        )
+    }
+    .await;
+    match made {
+        Ok(text) => csv(&format!("tracking-{month}.csv"), text),
+        Err(e) => csv_refused(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct BoardQuery {
+    period: Option<String>,
+    by: Option<RankBy>,
+}
+
+/// The leaderboard as CSV.
+pub async fn leaderboard_csv(
+    State(state): State<App>,
+    s: Signed,
+    Query(q): Query<BoardQuery>,
+) -> Response {
+    let period = q.period.unwrap_or_else(|| this_month(&state));
+    let made: AppResult<String> = async {
+        let b =
+            act::leaderboard(&state, &s.actor, &period, q.by.unwrap_or(RankBy::Station)).await?;
+        let rows = b.places.iter().map(|p| {
+            vec![
+                p.rank.to_string(),
+                p.who.clone(),
+                p.detail.clone(),
+                p.new_customers.to_string(),
+                p.first_recharge_amount.to_string(),
+                p.card_litres.to_string(),
+            ]
+        });
+        crate::csv_io::table(
+            &[
+                "rank",
+                "who",
+                "detail",
+                "new_customers",
+                "first_recharge_amount",
+                "card_litres",
+            ],
+            rows,
+        )
+    }
+    .await;
+    match made {
+        Ok(text) => csv(&format!("leaderboard-{period}.csv"), text),
+        Err(e) => csv_refused(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct BoardPageQuery {
+    district: Option<String>,
+}
+
+const OPEN_STAGES: [Stage; 4] = [
+    Stage::Surveyed,
+    Stage::Planned,
+    Stage::Contacted,
+    Stage::Negotiating,
+];
+
+fn stage_word(lang: Lang, s: Stage) -> &'static str {
+    match s {
+        Stage::Surveyed => w(lang, "已摸底", "Surveyed"),
+        Stage::Planned => w(lang, "已计划", "Planned"),
+        Stage::Contacted => w(lang, "已接触", "Contacted"),
+        Stage::Negotiating => w(lang, "洽谈中", "Negotiating"),
+        Stage::Won => w(lang, "已开发", "Won"),
+        Stage::Lost => w(lang, "未成功", "Lost"),
+    }
+}
+
+fn kind_word(lang: Lang, k: ProspectKind) -> &'static str {
+    match k {
+        ProspectKind::Person => w(lang, "个人", "Person"),
+        ProspectKind::Company => w(lang, "单位", "Company"),
+        ProspectKind::Fleet => w(lang, "车队", "Fleet"),
+        ProspectKind::Community => w(lang, "社区", "Community"),
+        ProspectKind::Other => w(lang, "其他", "Other"),
+    }
+}
+
+fn prospect_card(lang: Lang, p: &Prospect) -> Markup {
+    html! {
+        div.prospect.overdue[p.overdue] data-id=(p.id) {
+            a href={"/acquisition/prospects/" (p.id)} { strong { (p.name) } }
+            br; span.k { (kind_word(lang, p.kind)) " · " (p.station) }
+            @if let Some(step) = &p.next_step {
+                br; span { (step) }
+            }
+            @if let Some(at) = &p.next_at {
+                br; span.k { (at.get(..10).unwrap_or(at)) }
+                @if p.overdue { " " strong.due { (w(lang, "已逾期", "overdue")) } }
+            }
+        }
+    }
+}
+
+/// The pipeline board, and the form for a new prospect.
+pub async fn board(
+    State(state): State<App>,
+    s: Signed,
+    Query(q): Query<BoardPageQuery>,
+) -> Response {
+    let lang = s.lang;
+    let shown = board_body(&state, &s, q.district.as_deref(), None).await;
+    render(lang, &s.actor, w(lang, "目标客户", "Prospects"), shown)
+}
+
+async fn board_body(
+    state: &App,
+    s: &Signed,
+    district: Option<&str>,
+    refused: Option<&AppError>,
+) -> AppResult<Markup> {
+    let lang = s.lang;
+    let part = part_of(state, &s.actor, district).await?;
+    let list = act::list_prospects(
+        state,
+        &s.actor,
+        part.station.as_deref(),
+        part.district.as_deref(),
+        None,
+        false,
+    )
+    .await?;
+    let mut conn = state.db.pool().acquire().await?;
+    let stations: Vec<String> = crate::stations::list(&mut conn)
+        .await?
+        .into_iter()
+        .filter(|st| match (&part.station, &part.district) {
+            (Some(code), _) => &st.code == code,
+            (None, Some(d)) => &st.district == d,
+            (None, None) => true,
+        })
+        .map(|st| st.code)
+        .collect();
+    drop(conn);
+    Ok(html! {
+        h1 { (w(lang, "目标客户开发", "Prospect pipeline")) }
+        p.noprint { a href="/acquisition" { "← " (w(lang, "客户开发", "Customer acquisition")) } }
+        @if let Some(e) = refused { (error_box(lang, e)) }
+        div.board {
+            @for stage in OPEN_STAGES.iter().chain([Stage::Won, Stage::Lost].iter()) {
+                section.column data-stage=(stage.as_str()) {
+                    h2 { (stage_word(lang, *stage)) }
+                    @for p in list.iter().filter(|p| p.stage == *stage) { (prospect_card(lang, p)) }
+                }
+            }
+        }
+        form.panel #new-prospect method="post" action="/acquisition/prospects" {
+            h2 { (w(lang, "新增目标客户", "New prospect")) }
+            input type="hidden" name="key" value=(uuid::Uuid::new_v4().to_string());
+            div.row {
+                div { label for="station" { (t(lang, "station")) }
+                    select #station name="station" {
+                        @for code in &stations { option value=(code) { (code) } }
+                    }
+                }
+                div { label for="kind" { (w(lang, "类型", "Kind")) }
+                    select #kind name="kind" {
+                        @for k in [ProspectKind::Company, ProspectKind::Fleet, ProspectKind::Person, ProspectKind::Community, ProspectKind::Other] {
+                            option value=(k.as_str()) { (kind_word(lang, k)) }
+                        }
+                    }
+                }
+                div { label for="pname" { (w(lang, "名称", "Name")) } input #pname name="name" required; }
+                div { label for="vehicles" { (w(lang, "车辆数", "Vehicles")) } input #vehicles name="vehicles" inputmode="numeric"; }
+                div { label for="litres" { (w(lang, "预计月用油（升）", "Est. litres a month")) } input #litres name="est_monthly_litres" inputmode="decimal"; }
+                div { label for="supplier" { (w(lang, "现加油站", "Fuels now at")) } input #supplier name="current_supplier"; }
+                div { label for="contact" { (w(lang, "联系人（决策人）", "Contact (decides)")) } input #contact name="contact_name"; }
+                div { label for="cphone" { (t(lang, "phone")) } input #cphone name="contact_phone" inputmode="tel"; }
+                button.primary type="submit" { (w(lang, "保存", "Save")) }
+            }
+        }
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ProspectForm {
+    key: String,
+    station: Option<String>,
+    kind: ProspectKind,
+    name: String,
+    vehicles: Option<String>,
+    est_monthly_litres: Option<String>,
+    current_supplier: Option<String>,
+    contact_name: Option<String>,
+    contact_phone: Option<String>,
+}
+
+fn given(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
+/// Adds a prospect from the board's form; a double click adds one.
+pub async fn new_prospect(
+    State(state): State<App>,
+    s: Signed,
+    Form(f): Form<ProspectForm>,
+) -> Response {
+    let lang = s.lang;
+    let done: AppResult<i64> = async {
+        let vehicles = given(&f.vehicles)
+            .map(|v| {
+                v.parse::<u32>().map_err(|_| {
+                    AppError::new(Code::ValidationFailed, "vehicles: a count")
+                        .with("field", "vehicles")
+                })
+            })
+            .transpose()?;
+        let input = ProspectInput {
+            kind: f.kind,
+            name: f.name.clone(),
+            address: None,
+            vehicles,
+            est_monthly_litres: given(&f.est_monthly_litres),
+            current_supplier: given(&f.current_supplier),
+            current_discount: None,
+            contacts: given(&f.contact_name)
+                .map(|name| Contact {
+                    name,
+                    role: None,
+                    phone: given(&f.contact_phone),
+                    decision_maker: true,
+                })
+                .into_iter()
+                .collect(),
+            channel: None,
+        };
+        let form = format!(
+            "{:?}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            f.station,
+            f.kind.as_str(),
+            f.name,
+            f.vehicles,
+            f.est_monthly_litres,
+            f.current_supplier,
+            f.contact_name,
+            f.contact_phone
+        );
+        let key = Keyed::new(
+            &state.keys.pin,
+            &f.key,
+            "POST",
+            "/acquisition/prospects",
+            form.as_bytes(),
+        );
+        let done =
+            act::add_prospect(&state, &s.actor, Some(&key), f.station.as_deref(), &input).await?;
+        Ok(done.value.id)
+    }
+    .await;
+    match done {
+        Ok(id) => Redirect::to(&format!("/acquisition/prospects/{id}")).into_response(),
+        Err(e) => {
+            let status = e.code.status();
+            let title = w(lang, "目标客户", "Prospects");
+            let body = board_body(&state, &s, None, Some(&e)).await;
+            match body {
+                Ok(b) => (status, page(lang, title, Some(&s.actor), b)).into_response(),
+                Err(_) => render(lang, &s.actor, title, Err(e)),
+            }
+        }
+    }
+}
+
+/// A prospect with its visits and the forms to record the next one, move
+/// it along the pipeline, or win it.
+pub async fn prospect_page(State(state): State<App>, s: Signed, Path(id): Path<i64>) -> Response {
+    let lang = s.lang;
+    let shown = prospect_body(&state, &s, id, None).await;
+    render(lang, &s.actor, w(lang, "目标客户", "Prospect"), shown)
+}
+
+async fn prospect_body(
+    state: &App,
+    s: &Signed,
+    id: i64,
+    refused: Option<&AppError>,
+) -> AppResult<Markup> {
+    let lang = s.lang;
+    let (p, visits) = act::get_prospect(state, &s.actor, id).await?;
+    let open = OPEN_STAGES.contains(&p.stage);
+    Ok(html! {
+        h1 { (p.name) " · " span #stage { (stage_word(lang, p.stage)) } }
+        p.noprint { a href="/acquisition/prospects" { "← " (w(lang, "目标客户开发", "Prospect pipeline")) } }
+        @if let Some(e) = refused { (error_box(lang, e)) }
+        section.panel.grid {
+            div { div.k { (w(lang, "类型", "Kind")) } div.v { (kind_word(lang, p.kind)) } }
+            div { div.k { (t(lang, "station")) } div.v { (p.station) " · " (p.district) } }
+            div { div.k { (w(lang, "车辆数", "Vehicles")) } div.v { (p.vehicles.map(|v| v.to_string()).unwrap_or_default()) } }
+            div { div.k { (w(lang, "预计月用油（升）", "Est. litres a month")) } div.v { (p.est_monthly_litres.map(|l| l.to_string()).unwrap_or_default()) } }
+            div { div.k { (w(lang, "现加油站", "Fuels now at")) } div.v { (p.current_supplier.clone().unwrap_or_default()) } }
+            div { div.k { (w(lang, "负责人", "Owner")) } div.v { (p.owner.clone().unwrap_or_default()) } }
+            @for c in &p.contacts {
+                div { div.k { (w(lang, "联系人", "Contact")) @if c.decision_maker { " ★" } }
+                      div.v { (c.name) " " (c.phone.clone().unwrap_or_default()) } }
+            }
+            @if let Some(r) = &p.lost_reason { div { div.k { (w(lang, "原因", "Reason")) } div.v { (r) } } }
+        }
+        section.panel {
+            h2 { (w(lang, "走访记录", "Visits")) }
+            table #visits {
+                thead { tr { th { (t(lang, "time")) } th { (w(lang, "走访人", "By")) } th { (w(lang, "结果", "Outcome")) } th { (w(lang, "下一步", "Next step")) } } }
+                tbody {
+                    @for v in &visits {
+                        tr { td { (v.at) } td { (v.by) } td { (v.outcome) }
+                             td { (v.next_step.clone().unwrap_or_default()) " " span.k { (v.next_at.clone().unwrap_or_default()) } } }
+                    }
+                }
+            }
+            @if open {
+                form #visit method="post" action={"/acquisition/prospects/" (p.id) "/visits"} {
+                    input type="hidden" name="key" value=(uuid::Uuid::new_v4().to_string());
+                    div.row {
+                        div { label for="outcome" { (w(lang, "结果", "Outcome")) } input #outcome name="outcome" required autofocus; }
+                        div { label for="next_step" { (w(lang, "下一步", "Next step")) } input #next_step name="next_step"; }
+                        div { label for="next_at" { (w(lang, "下次时间", "Next on")) } input #next_at name="next_at" type="datetime-local"; }
+                        button.primary type="submit" { (w(lang, "记录走访", "Record visit")) }
+                    }
+                }
+            }
+        }
+        @if open || p.stage == Stage::Lost {
+            form.panel #move method="post" action={"/acquisition/prospects/" (p.id) "/stage"} {
+                div.row {
+                    div { label for="to" { (w(lang, "进展", "Move to")) }
+                        select #to name="stage" {
+                            @for st in [Stage::Planned, Stage::Contacted, Stage::Negotiating, Stage::Lost] {
+                                option value=(st.as_str()) { (stage_word(lang, st)) }
+                            }
+                            option value="won" { (stage_word(lang, Stage::Won)) }
+                        }
+                    }
+                    div { label for="reason" { (w(lang, "未成功原因", "Why lost")) } input #reason name="reason"; }
+                    div { label for="card" { (w(lang, "已开卡卡号（开发成功时）", "Card opened (when won)")) } input #card name="card_number" inputmode="numeric"; }
+                    button.primary type="submit" { (w(lang, "保存", "Save")) }
+                }
+            }
+        }
+    })
+}
+
+/// Local date and time from a `datetime-local` field, as RFC 3339 in the
+/// operator's zone.
+fn local_input(text: &str, tz: chrono_tz::Tz) -> AppResult<Option<String>> {
+    use chrono::TimeZone as _;
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+        .ok()
+        .and_then(|t| tz.from_local_datetime(&t).earliest())
+        .map(|t| Some(t.to_rfc3339()))
+        .ok_or_else(|| {
+            AppError::new(Code::ValidationFailed, "next_at: a date and time")
+                .with("field", "next_at")
+        })
+}
+
+#[derive(Deserialize)]
+pub struct VisitForm {
+    key: String,
+    outcome: String,
+    next_step: Option<String>,
+    next_at: Option<String>,
+}
+
+pub async fn visit(
+    State(state): State<App>,
+    s: Signed,
+    Path(id): Path<i64>,
+    Form(f): Form<VisitForm>,
+) -> Response {
+    let done: AppResult<()> = async {
+        let input = VisitInput {
+            at: None,
+            outcome: f.outcome.clone(),
+            next_step: given(&f.next_step),
+            next_at: local_input(f.next_at.as_deref().unwrap_or(""), state.settings.time_zone)?,
+        };
+        let form = format!("{id}|{}|{:?}|{:?}", f.outcome, f.next_step, f.next_at);
+        let path = format!("/acquisition/prospects/{id}/visits");
+        let key = Keyed::new(&state.keys.pin, &f.key, "POST", &path, form.as_bytes());
+        act::add_visit(&state, &s.actor, Some(&key), id, &input).await?;
+        Ok(())
+    }
+    .await;
+    after_write(&state, &s, id, done).await
+}
+
+#[derive(Deserialize)]
+pub struct StageForm {
+    stage: Stage,
+    reason: Option<String>,
+    card_number: Option<String>,
+}
+
+pub async fn stage(
+    State(state): State<App>,
+    s: Signed,
+    Path(id): Path<i64>,
+    Form(f): Form<StageForm>,
+) -> Response {
+    let done: AppResult<()> = async {
+        if f.stage == Stage::Won {
+            let number = given(&f.card_number).ok_or_else(|| {
+                AppError::new(
+                    Code::ValidationFailed,
+                    "a prospect is won with the card its customer opened",
+                )
+                .with("field", "card_number")
+            })?;
+            let number = crate::cards::parse_number(&number)?;
+            let mut conn = state.db.pool().acquire().await?;
+            let card = crate::cards::find(&mut conn, &number).await?;
+            drop(conn);
+            let customer = card.customer_id.ok_or_else(|| {
+                AppError::new(
+                    Code::ValidationFailed,
+                    "an anonymous card names no customer",
+                )
+                .with("field", "card_number")
+            })?;
+            act::win_prospect(&state, &s.actor, id, customer).await?;
+        } else {
+            act::set_stage(&state, &s.actor, id, f.stage, given(&f.reason).as_deref()).await?;
+        }
+        Ok(())
+    }
+    .await;
+    after_write(&state, &s, id, done).await
+}
+
+/// Back to the prospect after a write; a refusal is shown on its page with
+/// the status it carries.
+async fn after_write(state: &App, s: &Signed, id: i64, done: AppResult<()>) -> Response {
+    let lang = s.lang;
+    match done {
+        Ok(()) => Redirect::to(&format!("/acquisition/prospects/{id}")).into_response(),
+        Err(e) => {
+            let status = e.code.status();
+            let title = w(lang, "目标客户", "Prospect");
+            match prospect_body(state, s, id, Some(&e)).await {
+                Ok(b) => (status, page(lang, title, Some(&s.actor), b)).into_response(),
+                Err(_) => render(lang, &s.actor, title, Err(e)),
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct WeeklyQuery {
+    district: Option<String>,
+    week: Option<String>,
+}
+
+/// A district's weekly report with the form to submit it.
+pub async fn weekly_page(
+    State(state): State<App>,
+    s: Signed,
+    Query(q): Query<WeeklyQuery>,
+) -> Response {
+    let lang = s.lang;
+    let shown = weekly_body(&state, &s, q.district.as_deref(), q.week.as_deref(), None).await;
+    render(lang, &s.actor, w(lang, "周反馈表", "Weekly report"), shown)
+}
+
+async fn weekly_body(
+    state: &App,
+    s: &Signed,
+    district: Option<&str>,
+    week: Option<&str>,
+    refused: Option<&AppError>,
+) -> AppResult<Markup> {
+    let lang = s.lang;
+    let part = part_of(state, &s.actor, district).await?;
+    let mut conn = state.db.pool().acquire().await?;
+    let districts = crate::stations::districts::list(&mut conn).await?;
+    drop(conn);
+    let district = match part.district {
+        Some(d) => d,
+        None => districts
+            .first()
+            .map(|d| d.code.clone())
+            .ok_or_else(|| AppError::new(Code::DistrictNotFound, "no district on file"))?,
+    };
+    let r = act::weekly_report(state, &s.actor, &district, week).await?;
+    Ok(html! {
+        h1 { (w(lang, "片区汽油客户开发进度周反馈表", "District weekly report")) }
+        p.noprint { a href="/acquisition" { "← " (w(lang, "客户开发", "Customer acquisition")) } }
+        @if let Some(e) = refused { (error_box(lang, e)) }
+        @if s.actor.role != Role::DistrictManager {
+            form.noprint method="get" action="/acquisition/weekly" {
+                select name="district" {
+                    @for d in &districts { option value=(d.code) selected[d.code == district] { (d.name) } }
+                }
+                " " button type="submit" { (w(lang, "查看", "Show")) }
+            }
+        }
+        section.panel {
+            h2 { (r.district) " · " (r.week) " · " span #report-status {
+                @if r.status == "submitted" { (w(lang, "已提交", "submitted")) } @else { (w(lang, "草稿", "draft")) } } }
+            table #weekly {
+                thead { tr {
+                    th { (t(lang, "station")) }
+                    th.num { (w(lang, "新客户", "New customers")) }
+                    th.num { (w(lang, "首充金额", "First recharge")) }
+                    th.num { (w(lang, "充值金额", "Recharged")) }
+                    th.num { (w(lang, "卡销量（升）", "Card litres")) }
+                    th.num { (w(lang, "走访", "Visits")) }
+                    th.num { (w(lang, "新增目标客户", "New prospects")) }
+                } }
+                tbody {
+                    @for st in &r.stations {
+                        tr { td { (st.station) " " span.k { (st.name) } } td.num { (st.new_customers) }
+                             td.num { (st.first_recharge_amount) } td.num { (st.recharge_amount) }
+                             td.num { (st.card_litres) } td.num { (st.visits) } td.num { (st.new_prospects) } }
+                    }
+                }
+            }
+            @if let Some(n) = &r.notes { p { strong { (w(lang, "说明：", "Notes: ")) } (n) } }
+        }
+        @if r.status == "draft" && s.actor.role == Role::DistrictManager {
+            form.panel #submit method="post" action={"/acquisition/weekly/" (r.id) "/submission"} {
+                label for="notes" { (w(lang, "本周说明", "This week's notes")) }
+                input #notes name="notes";
+                button.primary type="submit" { (w(lang, "提交", "Submit")) }
+            }
+        }
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SubmitForm {
+    notes: String,
+}
+
+pub async fn submit(
+    State(state): State<App>,
+    s: Signed,
+    Path(id): Path<i64>,
+    Form(f): Form<SubmitForm>,
+) -> Response {
+    let lang = s.lang;
+    match act::submit_weekly(&state, &s.actor, id, &f.notes).await {
+        Ok(r) => {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("district", &r.district)
+                .append_pair("week", &r.week)
+                .finish();
+            Redirect::to(&format!("/acquisition/weekly?{query}")).into_response()
+        }
+        Err(e) => {
+            let status = e.code.status();
+            let title = w(lang, "周反馈表", "Weekly report");
+            match weekly_body(&state, &s, None, None, Some(&e)).await {
+                Ok(b) => (status, page(lang, title, Some(&s.actor), b)).into_response(),
+                Err(_) => render(lang, &s.actor, title, Err(e)),
+            }
+        }
+    }
+}
