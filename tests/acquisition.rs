@@ -35,6 +35,25 @@ async fn sell(env: &TestEnv, cashier: &str, card: &str, litres: &str) {
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
 }
 
+/// 西区 with its station S3 beside 东区 (S1, S2), a station manager at S1
+/// and a district manager for each district.
+async fn two_districts(env: &TestEnv) {
+    let r = env
+        .post(
+            &env.admin,
+            "/api/v1/stations",
+            json!({"code": "S3", "name": "河西站", "district": "西区"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    env.add_user("manager-s1", "station_manager", Some("S1"), None)
+        .await;
+    env.add_user_in("district-east", "district_manager", "东区")
+        .await;
+    env.add_user_in("district-west", "district_manager", "西区")
+        .await;
+}
+
 async fn a_month_of_acquisition(backend: Backend) {
     let settings = crate::support::settings_at("2026-11-03T10:00:00+08:00");
     let Some(env) = TestEnv::start_with(backend, settings).await else {
@@ -50,14 +69,7 @@ async fn a_month_of_acquisition(backend: Backend) {
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     assert_eq!(r.1["name"], json!("东区片区"));
-    let r = env
-        .post(
-            &env.admin,
-            "/api/v1/stations",
-            json!({"code": "S3", "name": "河西站", "district": "西区"}),
-        )
-        .await;
-    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    two_districts(&env).await;
     let r = env.get(&env.admin, "/api/v1/districts").await;
     assert_eq!(
         r.1.as_array().map(|d| d.len()),
@@ -65,21 +77,6 @@ async fn a_month_of_acquisition(backend: Backend) {
         "东区 and 西区: {}",
         r.1
     );
-    for (username, role, station, district) in [
-        ("manager-s1", "station_manager", Some("S1"), None),
-        ("district-east", "district_manager", None, Some("东区")),
-        ("district-west", "district_manager", None, Some("西区")),
-    ] {
-        let r = env
-            .post(
-                &env.admin,
-                "/api/v1/users",
-                json!({"username": username, "password": format!("{username}-password"),
-                       "role": role, "station": station, "district": district}),
-            )
-            .await;
-        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
-    }
     let manager = env.login("manager-s1").await;
     let cashier = env.login("cashier1").await;
 
@@ -466,29 +463,7 @@ async fn the_sunday_report(backend: Backend) {
     let Some(env) = TestEnv::start_with(backend, settings).await else {
         return;
     };
-    for (username, role, station, district) in [
-        ("manager-s1", "station_manager", Some("S1"), None),
-        ("district-east", "district_manager", None, Some("东区")),
-        ("district-west", "district_manager", None, Some("西区")),
-    ] {
-        let r = env
-            .post(
-                &env.admin,
-                "/api/v1/users",
-                json!({"username": username, "password": format!("{username}-password"),
-                       "role": role, "station": station, "district": district}),
-            )
-            .await;
-        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
-    }
-    let r = env
-        .post(
-            &env.admin,
-            "/api/v1/stations",
-            json!({"code": "S3", "name": "河西站", "district": "西区"}),
-        )
-        .await;
-    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    two_districts(&env).await;
     // Wednesday: a new customer who refuels at once, a prospect visited.
     let cashier = env.login("cashier1").await;
     let manager = env.login("manager-s1").await;
