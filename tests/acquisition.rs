@@ -1097,6 +1097,16 @@ async fn acquisition_pages_over_http(env: &TestEnv) {
         html.contains("已提交") && html.contains("本周无新客户"),
         "{html}"
     );
+    let text = c
+        .get(format!("{}/acquisition/weekly.csv", env.base))
+        .send()
+        .await
+        .expect("answer")
+        .text()
+        .await
+        .expect("csv");
+    assert!(text.starts_with("station,name,new_customers"), "{text}");
+    assert_eq!(text.lines().count(), 3, "S1 and S2: {text}");
     // A cashier works the counter, not the manager's page.
     login("cashier1").await;
     let r = c

@@ -375,6 +375,67 @@ pub struct BoardPageQuery {
     district: Option<String>,
 }
 
+/// The prospects the board shows, as CSV.
+pub async fn prospects_csv(
+    State(state): State<App>,
+    s: Signed,
+    Query(q): Query<BoardPageQuery>,
+) -> Response {
+    let made: AppResult<String> = async {
+        let part = part_of(&state, &s.actor, q.district.as_deref()).await?;
+        let list = act::list_prospects(
+            &state,
+            &s.actor,
+            part.station.as_deref(),
+            part.district.as_deref(),
+            None,
+            false,
+        )
+        .await?;
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        let rows = list.iter().map(|p| {
+            vec![
+                p.id.to_string(),
+                p.station.clone(),
+                p.kind.as_str().to_string(),
+                p.name.clone(),
+                p.stage.as_str().to_string(),
+                opt(&p.owner),
+                p.vehicles.map(|v| v.to_string()).unwrap_or_default(),
+                p.est_monthly_litres
+                    .map(|l| l.to_string())
+                    .unwrap_or_default(),
+                opt(&p.current_supplier),
+                opt(&p.next_step),
+                opt(&p.next_at),
+                p.overdue.to_string(),
+            ]
+        });
+        crate::csv_io::table(
+            &[
+                "id",
+                "station",
+                "kind",
+                "name",
+                "stage",
+                "owner",
+                "vehicles",
+                "est_monthly_litres",
+                "current_supplier",
+                "next_step",
+                "next_at",
+                "overdue",
+            ],
+            rows,
+        )
+    }
+    .await;
+    match made {
+        Ok(text) => csv("prospects.csv", text),
+        Err(e) => csv_refused(e),
+    }
+}
+
 const OPEN_STAGES: [Stage; 4] = [
     Stage::Surveyed,
     Stage::Planned,
@@ -461,7 +522,8 @@ async fn board_body(
     drop(conn);
     Ok(html! {
         h1 { (w(lang, "目标客户开发", "Prospect pipeline")) }
-        p.noprint { a href="/acquisition" { "← " (w(lang, "客户开发", "Customer acquisition")) } }
+        p.noprint { a href="/acquisition" { "← " (w(lang, "客户开发", "Customer acquisition")) }
+                    " · " a href="/acquisition/prospects.csv" { "CSV" } }
         @if let Some(e) = refused { (error_box(lang, e)) }
         div.board {
             @for stage in OPEN_STAGES.iter().chain([Stage::Won, Stage::Lost].iter()) {
@@ -848,6 +910,7 @@ async fn weekly_body(
                 }
             }
             @if let Some(n) = &r.notes { p { strong { (w(lang, "说明：", "Notes: ")) } (n) } }
+            p.noprint { a href={"/acquisition/weekly.csv?district=" (r.district) "&week=" (r.week)} { "CSV" } }
         }
         @if r.status == "draft" && s.actor.role == Role::DistrictManager {
             form.panel #submit method="post" action={"/acquisition/weekly/" (r.id) "/submission"} {
@@ -857,6 +920,52 @@ async fn weekly_body(
             }
         }
     })
+}
+
+/// A district's weekly report as CSV.
+pub async fn weekly_csv(
+    State(state): State<App>,
+    s: Signed,
+    Query(q): Query<WeeklyQuery>,
+) -> Response {
+    let made: AppResult<(String, String)> = async {
+        let part = part_of(&state, &s.actor, q.district.as_deref()).await?;
+        let district = part.district.ok_or_else(|| {
+            AppError::new(Code::ValidationFailed, "name the district").with("field", "district")
+        })?;
+        let r = act::weekly_report(&state, &s.actor, &district, q.week.as_deref()).await?;
+        let rows = r.stations.iter().map(|st| {
+            vec![
+                st.station.clone(),
+                st.name.clone(),
+                st.new_customers.to_string(),
+                st.first_recharge_amount.to_string(),
+                st.recharge_amount.to_string(),
+                st.card_litres.to_string(),
+                st.visits.to_string(),
+                st.new_prospects.to_string(),
+            ]
+        });
+        let text = crate::csv_io::table(
+            &[
+                "station",
+                "name",
+                "new_customers",
+                "first_recharge_amount",
+                "recharge_amount",
+                "card_litres",
+                "visits",
+                "new_prospects",
+            ],
+            rows,
+        )?;
+        Ok((r.week, text))
+    }
+    .await;
+    match made {
+        Ok((week, text)) => csv(&format!("weekly-{week}.csv"), text),
+        Err(e) => csv_refused(e),
+    }
 }
 
 #[derive(Deserialize)]

@@ -54,6 +54,11 @@ pub fn routes() -> Router<App> {
             get(acquisition::leaderboard_csv),
         )
         .route(
+            "/acquisition/prospects.csv",
+            get(acquisition::prospects_csv),
+        )
+        .route("/acquisition/weekly.csv", get(acquisition::weekly_csv))
+        .route(
             "/acquisition/prospects",
             get(acquisition::board).post(acquisition::new_prospect),
         )
