@@ -10,10 +10,10 @@ use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::auth::throttle::PIN_FAILURES;
 use crate::cards::recharge::{self, PaymentMethod, RechargeRequest, Recharged};
+use crate::cards::sale::Closing;
 use crate::cards::sale::{self, Quantity, SaleRequest, Sold};
 use crate::cards::{self, Card, CardNumber, transfer};
 use crate::error::{AppError, AppResult, Code};
-use crate::ledger::Debited;
 use crate::money::Money;
 use crate::stations::{self, Station};
 
@@ -53,7 +53,7 @@ pub async fn sell(app: &App, actor: &Actor, key: &Keyed, order: Sale) -> AppResu
         key,
         StatusCode::CREATED,
         |conn, at| Box::pin(sale::sell(conn, at.actor, req, tz, at.now)),
-        |conn, debited: Debited| Box::pin(async move { debited.credit(conn).await.map(|_| ()) }),
+        |conn, closing: Closing| Box::pin(closing.post(conn)),
     )
     .await
 }

@@ -112,17 +112,35 @@ pub fn validate(plate: Option<&str>, odometer: Option<i64>) -> AppResult<()> {
     Ok(())
 }
 
-/// Sells fuel: the card is debited and the sale recorded. The credit to
-/// the station's sales account — one row every sale at the station locks —
-/// is returned to the caller to post last, in the same transaction, after
-/// everything else including the stored answer.
+/// What a sale leaves to the last statements of its transaction: the two
+/// rows every sale at the station locks — its sales account, credited, and
+/// its day's card litres, added to — posted after everything else
+/// including the stored answer, so those locks are held only briefly.
+#[must_use = "a sale's closing must be posted in the same transaction"]
+pub struct Closing {
+    debited: ledger::Debited,
+    station_id: i64,
+    day: chrono::NaiveDate,
+    litres: Litres,
+}
+
+impl Closing {
+    pub async fn post(self, conn: &mut Conn) -> AppResult<()> {
+        crate::stations::days::add_card_litres(conn, self.station_id, self.day, self.litres)
+            .await?;
+        self.debited.credit(conn).await.map(|_| ())
+    }
+}
+
+/// Sells fuel: the card is debited and the sale recorded; the [`Closing`]
+/// is the caller's to post last, in the same transaction.
 pub async fn sell(
     conn: &mut Conn,
     actor: &Actor,
     req: &SaleRequest<'_>,
     tz: chrono_tz::Tz,
     now: i64,
-) -> AppResult<(Sold, ledger::Debited)> {
+) -> AppResult<(Sold, Closing)> {
     let station = req.station;
     let sales_account_name = format!("sales:{}", station.code);
     let ctx = context(
@@ -280,8 +298,6 @@ pub async fn sell(
     .await?;
     let id: i64 = row.try_get("id")?;
     super::openings::note_sale(conn, card, now).await?;
-    let day = crate::time::local_date(now, tz);
-    crate::stations::days::add_card_litres(conn, station.id, day, priced.litres).await?;
     if let Some(c) = &cleared {
         for o in &c.overrides_used {
             fleet::usage::use_override(conn, *o, id).await?;
@@ -316,7 +332,12 @@ pub async fn sell(
                 .unwrap_or_default(),
             time: crate::time::format_us(now),
         },
-        debited,
+        Closing {
+            debited,
+            station_id: station.id,
+            day: crate::time::local_date(now, tz),
+            litres: priced.litres,
+        },
     ))
 }
 

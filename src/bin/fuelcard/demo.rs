@@ -351,8 +351,8 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
                     now,
                 )
                 .await;
-                if let Ok((s, debited)) = sold {
-                    debited.credit(conn).await.map_err(e)?;
+                if let Ok((s, closing)) = sold {
+                    closing.post(conn).await.map_err(e)?;
                     let op: i64 = sqlx::query("SELECT operation_id FROM sales WHERE id = $1")
                         .bind(s.id)
                         .fetch_one(&mut *conn)
