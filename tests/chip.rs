@@ -231,6 +231,7 @@ async fn load_and_fuel(backend: Backend) {
     assert_eq!(wrong.1["code"], json!("wrong_pin"));
     assert_eq!(wrong.1["tries_left"], json!(2));
 
+    assert_eq!(new_customers(env).await, 0, "opened, never refuelled");
     let fill = env
         .post(
             &cashier,
@@ -262,6 +263,11 @@ async fn load_and_fuel(backend: Backend) {
         )
         .await;
     assert_eq!(twice.1["code"], json!("chip_fill_settled"), "{}", twice.1);
+    assert_eq!(
+        new_customers(env).await,
+        1,
+        "a settled fill is a refuel: the new customer counts"
+    );
     rig.assert_agree(&cashier, &number, "70.00", "400.00").await;
     let chip = chip_day(env, &cashier).await;
     assert_eq!(chip["fills"], json!(1), "{chip}");
@@ -399,6 +405,20 @@ async fn grey_card_settles_at_another_station(backend: Backend) {
 }
 
 /// The chip part of today's day-end report of the cashier's station S1.
+/// The new personal customers S1 counts this month (activated ones).
+async fn new_customers(env: &TestEnv) -> i64 {
+    let r = env
+        .get(
+            &env.admin,
+            &format!("/api/v1/targets/{}?station=S1", env.month()),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    r.1["lines"][0]["actual"]["new_personal"]
+        .as_i64()
+        .expect("a count")
+}
+
 async fn chip_day(env: &TestEnv, cashier: &str) -> Value {
     let r = env.get(cashier, "/api/v1/stations/S1/day-report").await;
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);
@@ -468,10 +488,16 @@ async fn pump_uploads(backend: Backend) {
         .await;
     assert_eq!(bad.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.1);
     assert_eq!(bad.1["code"], json!("chip_mac_invalid"));
+    assert_eq!(new_customers(env).await, 0, "opened, never refuelled");
     let ok = env
         .post(&cashier, "/api/v1/chip/purchases", record(receipt.tac))
         .await;
     assert_eq!(ok.0, StatusCode::CREATED, "{}", ok.1);
+    assert_eq!(
+        new_customers(env).await,
+        1,
+        "a pump purchase is a refuel: the new customer counts"
+    );
     let dup = env
         .post(&cashier, "/api/v1/chip/purchases", record(receipt.tac))
         .await;

@@ -542,6 +542,10 @@ fn settle_host(host: &Host<'_>, fill: &Fill, amount_fen: i64, tac: [u8; 4]) -> A
             )
             .await?;
             holds::capture(conn, hold_id, amount, op, sales).await?;
+            // A fill is a refuel: it activates a new customer's card (at
+            // settlement, when the host learns of it).
+            let card = cards::find_by_id(conn, card_id).await?;
+            cards::openings::note_sale(conn, &card, now).await?;
             sqlx::query("UPDATE chip_fills SET operation_id = $1 WHERE id = $2")
                 .bind(op.id)
                 .bind(id)

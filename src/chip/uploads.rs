@@ -172,6 +172,8 @@ pub async fn upload(
     )
     .await?;
     ledger::spend(conn, op, chip, sales, u.amount).await?;
+    // A pump purchase is a refuel: it activates a new customer's card.
+    cards::openings::note_sale(conn, &card, now).await?;
     sqlx::query("UPDATE chip_purchases SET operation_id = $1 WHERE id = $2")
         .bind(op.id)
         .bind(id)
