@@ -978,7 +978,7 @@ async fn browser_acquisition_pages() {
             .await?;
         assert!(card.text().await?.contains("顺达物流"));
         std::fs::write(
-            std::env::temp_dir().join("fuelcard-acquisition.png"),
+            crate::pages::screenshot_path("fuelcard-acquisition.png"),
             b.screenshot().await?,
         )
         .expect("write the screenshot");

@@ -301,7 +301,8 @@ async fn old_keys_and_sessions_are_purged(backend: crate::support::Backend) {
             .try_get::<i64, _>("n")
             .expect("n")
     };
-    let keys = std::env::temp_dir().join(format!("fuelcard-purge-{}.toml", std::process::id()));
+    let dir = tempfile::tempdir().expect("a dir");
+    let keys = dir.path().join("keys.toml");
     let after = |days: i64| {
         let at = env.clock.now() + chrono::Duration::days(days);
         fuelcard::time::Clock::parse(&at.to_rfc3339()).expect("an instant")

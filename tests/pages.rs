@@ -177,6 +177,30 @@ async fn pages_over_http(env: &TestEnv) {
     .await;
     let html = html_of(&c, format!("{}/cards/{main}", env.base)).await;
     assert!(html.contains("class=\"v status-lost\""), "{html}");
+    // Two cards for one phone: the cashier picks by holder, kind, status
+    // and balance, with a digit key each.
+    let sub = env
+        .new_card(
+            &cashier,
+            json!({"kind": "company_sub", "parent_card": main, "parent_pin": crate::support::MAIN_PIN}),
+        )
+        .await;
+    let html = html_of(&c, format!("{}/search?q=0571-8888-1234", env.base)).await;
+    for (key, number, kind, status) in [
+        ("1", &main, "单位主卡", "已挂失"),
+        ("2", &sub, "单位副卡", "正常"),
+    ] {
+        let row = html
+            .split("<tr>")
+            .find(|r| r.contains(number.as_str()))
+            .unwrap_or_else(|| panic!("a row for {number}: {html}"));
+        assert!(row.contains(&format!("accesskey=\"{key}\"")), "{row}");
+        assert!(
+            row.contains("顺达") && row.contains(kind) && row.contains(status),
+            "{row}"
+        );
+        assert!(row.contains("0.00"), "{row}");
+    }
 }
 on_both_backends!(counter_pages, pages_over_http);
 
@@ -219,18 +243,45 @@ pub(crate) fn start_driver() -> Option<Driver> {
     Some(Driver { child, port })
 }
 
+/// Headless Chromium with a fresh profile, removed when the browser closes.
+pub(crate) struct Browser {
+    client: fantoccini::Client,
+    _profile: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Browser {
+    type Target = fantoccini::Client;
+
+    fn deref(&self) -> &fantoccini::Client {
+        &self.client
+    }
+}
+
+impl Browser {
+    /// Ends the session; the profile folder goes with the browser.
+    pub(crate) async fn close(self) -> Result<(), fantoccini::error::CmdError> {
+        self.client.close().await
+    }
+}
+
+/// Where a browser test leaves its screenshot for people to look at: the
+/// build's own scratch folder, not the machine's /tmp.
+pub(crate) fn screenshot_path(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
 /// Headless Chromium through the driver, with a fresh profile.
-pub(crate) async fn browser(driver: &Driver) -> fantoccini::Client {
-    let profile = std::env::temp_dir().join(format!(
-        "fuelcard-chromium-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
+pub(crate) async fn browser(driver: &Driver) -> Browser {
+    let profile = tempfile::Builder::new()
+        .prefix("fuelcard-chromium-")
+        .tempdir()
+        .expect("a profile folder");
     let caps = json!({
         "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                      "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--window-size=1200,900", format!("--user-data-dir={}", profile.display())]
+                     "--window-size=1200,900", format!("--user-data-dir={}", profile.path().display())]
         }
     });
     let caps: fantoccini::wd::Capabilities = caps.as_object().expect("object").clone();
@@ -241,7 +292,12 @@ pub(crate) async fn browser(driver: &Driver) -> fantoccini::Client {
             .connect(&webdriver)
             .await
         {
-            Ok(b) => return b,
+            Ok(client) => {
+                return Browser {
+                    client,
+                    _profile: profile,
+                };
+            }
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
@@ -313,7 +369,7 @@ async fn browser_recharge_shows_the_new_balance_on_the_receipt() {
         );
         let png = b.screenshot().await?;
         assert!(png.starts_with(b"\x89PNG") && png.len() > 1000);
-        let shot = std::env::temp_dir().join("fuelcard-receipt.png");
+        let shot = screenshot_path("fuelcard-receipt.png");
         std::fs::write(&shot, &png).expect("write the screenshot");
         eprintln!("receipt screenshot: {}", shot.display());
         Ok::<_, fantoccini::error::CmdError>(())
@@ -426,7 +482,7 @@ async fn browser_fleet_review() {
             .await?;
         assert!(first == "浙A00001" || first == "浙A00002");
         std::fs::write(
-            std::env::temp_dir().join("fuelcard-review.png"),
+            screenshot_path("fuelcard-review.png"),
             b.screenshot().await?,
         )
         .expect("write the screenshot");

@@ -323,8 +323,8 @@ on_both_backends!(console_staff, console_adds_staff);
 /// `fuelcard serve` on the test's database with the given PIN key (hex, or
 /// none) and a key file that does not exist: how it ends, when it refuses.
 async fn serve_refused(env: &TestEnv, pin_key: Option<String>) -> String {
-    let missing =
-        std::env::temp_dir().join(format!("fuelcard-no-keys-{}.toml", std::process::id()));
+    let dir = tempfile::tempdir().expect("a dir");
+    let missing = dir.path().join("no-keys.toml");
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fuelcard"));
     cmd.args([
         "serve",
@@ -360,7 +360,8 @@ async fn serve_refused(env: &TestEnv, pin_key: Option<String>) -> String {
 async fn keys_cannot_silently_change(env: &TestEnv) {
     let cashier = env.login("cashier1").await;
     let card = env.pin_card(&cashier, "13900000088", "135790", "50").await;
-    let keys = std::env::temp_dir().join(format!("fuelcard-keys-{}.toml", std::process::id()));
+    let dir = tempfile::tempdir().expect("a dir");
+    let keys = dir.path().join("keys.toml");
     let (first, _) = crate::support::spawn_server(&env.fresh.url, &keys, &env.clock).await;
     drop(first);
     let other = "00112233445566778899aabbccddeeff".to_string();

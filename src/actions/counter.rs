@@ -10,9 +10,8 @@ use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::auth::throttle::PIN_FAILURES;
 use crate::cards::recharge::{self, PaymentMethod, RechargeRequest, Recharged};
-use crate::cards::sale::Closing;
-use crate::cards::sale::{self, Quantity, SaleRequest, Sold};
-use crate::cards::{self, Card, CardNumber, transfer};
+use crate::cards::sale::{self, Closing, Quantity, SaleRequest, Sold};
+use crate::cards::{self, Card, CardNumber, CardView, transfer};
 use crate::error::{AppError, AppResult, Code};
 use crate::money::Money;
 use crate::stations::{self, Station};
@@ -248,4 +247,21 @@ async fn pin_try(app: &App, user_id: i64, card: &Card, pin: Option<&str>) -> App
         }
     }
     checked
+}
+
+/// The cards of the holder with this exact phone that the caller may see,
+/// each as the caller may see it (phone masked where the policy says), for
+/// the counter to pick the right one by holder, kind, status and balance.
+pub async fn cards_by_phone(app: &App, actor: &Actor, phone: &str) -> AppResult<Vec<CardView>> {
+    crate::auth::policy::authorize_role(actor, Action::ReadCard)?;
+    let mut conn = app.db.pool().acquire().await?;
+    let numbers = cards::customers::cards_by_phone(&mut conn, phone).await?;
+    let mut found = Vec::new();
+    for n in numbers {
+        let number = cards::parse_number(&n)?;
+        if let Ok(card) = cards::find_visible(&mut conn, actor, &number).await {
+            found.push(cards::view(&mut conn, &card, actor).await?);
+        }
+    }
+    Ok(found)
 }

@@ -9,13 +9,13 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::text::word;
-use super::{Cashier, Lang, Signed, error_box, lang_of, page, t};
+use super::{Cashier, Lang, Signed, error_box, lang_of, page, t, w};
 use crate::actions::App;
 use crate::actions::Keyed;
 use crate::actions::card_life::{self, HolderWord};
 use crate::auth::policy::{self, Action};
 use crate::cards::customers::IdKind;
-use crate::cards::customers::{self, CustomerKind, NewCustomer};
+use crate::cards::customers::{CustomerKind, NewCustomer};
 use crate::cards::holder::Identity;
 use crate::cards::{self, CardKind, products, statement};
 use crate::error::{AppError, AppResult};
@@ -144,17 +144,16 @@ pub async fn search(
     let lang = c.lang;
     // Sixteen digits (spaces and dashes between groups allowed) are a card
     // number; anything else is a phone, searched as the holder wrote it.
-    let result: AppResult<Vec<String>> = async {
-        if text.len() == 16 && text.bytes().all(|b| b.is_ascii_digit()) {
-            let number = cards::parse_number(&text)?;
-            return Ok(vec![number.to_string()]);
+    if text.len() == 16 && text.bytes().all(|b| b.is_ascii_digit()) {
+        match cards::parse_number(&text) {
+            Ok(number) => return Redirect::to(&format!("/cards/{number}")).into_response(),
+            Err(e) => return search_refused(&c, &q.q, &e),
         }
-        let mut conn = state.db.pool().acquire().await?;
-        customers::cards_by_phone(&mut conn, q.q.trim()).await
     }
-    .await;
-    match result {
-        Ok(list) if list.len() == 1 => Redirect::to(&format!("/cards/{}", list[0])).into_response(),
+    match crate::actions::counter::cards_by_phone(&state, &c.actor, q.q.trim()).await {
+        Ok(list) if list.len() == 1 => {
+            Redirect::to(&format!("/cards/{}", list[0].number)).into_response()
+        }
         Ok(list) => page(
             lang,
             t(lang, "search"),
@@ -163,22 +162,49 @@ pub async fn search(
                 h1 { (t(lang, "search")) }
                 (search_box(lang, &q.q))
                 @if list.is_empty() { p.notice { (t(lang, "no_cards_for_phone")) } }
-                ul { @for n in &list { li { a href={"/cards/" (n)} { (n) } } } }
+                @else {
+                    p.k { (w(lang, "按数字键选卡", "Press a card's digit to open it")) }
+                    table #found {
+                        thead { tr { th { "#" } th { (t(lang, "card_number")) } th { (t(lang, "holder")) }
+                                     th { (t(lang, "kind")) } th { (t(lang, "status")) } th.num { (t(lang, "balance")) } } }
+                        tbody {
+                            @for (i, card) in list.iter().enumerate() {
+                                @let key = (i < 9).then(|| (i + 1).to_string());
+                                tr {
+                                    td { @if let Some(k) = &key { kbd { (k) } } }
+                                    td { a href={"/cards/" (card.number)} accesskey=[key.as_deref()] { (card.number) } }
+                                    td { (card.holder_name.clone().unwrap_or_default()) }
+                                    td { (word(lang, card.kind.as_str())) }
+                                    td class={"status-" (card.status.as_str())} { (word(lang, card.status.as_str())) }
+                                    td.num { (card.balance) }
+                                }
+                            }
+                        }
+                    }
+                }
             },
         )
         .into_response(),
-        Err(e) => page(
+        Err(e) => search_refused(&c, &q.q, &e),
+    }
+}
+
+fn search_refused(c: &Cashier, typed: &str, e: &AppError) -> Response {
+    let lang = c.lang;
+    (
+        e.code.status(),
+        page(
             lang,
             t(lang, "search"),
             Some(&c.actor),
             html! {
                 h1 { (t(lang, "search")) }
-                (error_box(lang, &e))
-                (search_box(lang, &q.q))
+                (error_box(lang, e))
+                (search_box(lang, typed))
             },
-        )
-        .into_response(),
-    }
+        ),
+    )
+        .into_response()
 }
 
 /// The card page: who holds it, what it holds, what happened to it, and the
