@@ -633,3 +633,69 @@ async fn new_card_form_opens_once(env: &TestEnv) {
     assert_eq!(env.count("cards").await, cards + 1);
 }
 on_both_backends!(new_card_page_once, new_card_form_opens_once);
+
+/// A refused sale or recharge shows the card again with what the cashier
+/// typed (never the PIN) and the refusal beside the field it is about.
+async fn refused_forms_keep_their_values(env: &TestEnv) {
+    let cashier = env.login("cashier1").await;
+    let card = env.pin_card(&cashier, "13900000077", "2468", "500").await;
+    let c = browser_like();
+    logged_in(&c, env, "cashier1").await;
+    let r = c
+        .post(format!("{}/cards/{card}/sale", env.base))
+        .form(&[
+            ("key", "keep-1"),
+            ("product", "92"),
+            ("litres", "31.50"),
+            ("amount", ""),
+            ("pin", "1111"),
+            ("plate", "浙A77777"),
+            ("odometer", "12345"),
+        ])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let html = r.text().await.expect("html");
+    for kept in [
+        "name=\"litres\" inputmode=\"decimal\" value=\"31.50\"",
+        "value=\"浙A77777\"",
+        "value=\"12345\"",
+        "value=\"92\" selected",
+    ] {
+        assert!(html.contains(kept), "{kept} kept: {html}");
+    }
+    assert!(
+        !html.contains("value=\"1111\""),
+        "the PIN is not shown again"
+    );
+    let pin_field = html.split("id=\"pin\"").nth(1).expect("the PIN field");
+    assert!(
+        pin_field
+            .split("</div>")
+            .next()
+            .is_some_and(|f| f.contains("field-error")),
+        "the refusal beside the PIN: {pin_field}"
+    );
+    let r = c
+        .get(format!(
+            "{}/cards/{card}/recharge?amount=100.005&method=bank_card",
+            env.base
+        ))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.expect("html");
+    assert!(html.contains("value=\"100.005\""), "{html}");
+    assert!(html.contains("value=\"bank_card\" selected"), "{html}");
+    let amount_field = html.split("id=\"amount\"").nth(1).expect("the amount");
+    assert!(
+        amount_field
+            .split("</div>")
+            .next()
+            .is_some_and(|f| f.contains("field-error")),
+        "{amount_field}"
+    );
+}
+on_both_backends!(refused_forms, refused_forms_keep_their_values);

@@ -207,6 +207,54 @@ fn search_refused(c: &Cashier, typed: &str, e: &AppError) -> Response {
         .into_response()
 }
 
+/// What the cashier typed into a money form that was refused, shown again
+/// so nothing is typed twice — never the PIN.
+#[derive(Default)]
+pub(super) struct Typed {
+    /// `recharge` or `sale`: the form the values and the refusal belong to.
+    pub form: &'static str,
+    pub amount: String,
+    pub method: String,
+    pub product: String,
+    pub litres: String,
+    pub plate: Option<String>,
+    pub odometer: String,
+}
+
+/// The form field a refusal is about: the one the error names, or the one
+/// its code is about.
+fn field_of(e: &AppError) -> Option<String> {
+    if let Some(f) = e
+        .extra
+        .as_ref()
+        .and_then(|x| x.get("field"))
+        .and_then(|v| v.as_str())
+    {
+        return Some(f.to_string());
+    }
+    use crate::error::Code::*;
+    let f = match e.code {
+        WrongPin | PinRequired | PinLocked => "pin",
+        PlateRequired | PlateMismatch => "plate",
+        OdometerRequired | OdometerBackwards => "odometer",
+        InvalidLitres => "litres",
+        InvalidAmount => "amount",
+        _ => return None,
+    };
+    Some(f.to_string())
+}
+
+/// The refusal beside the field it is about.
+fn beside(lang: Lang, e: Option<&AppError>, here: bool) -> Markup {
+    html! {
+        @if let (Some(e), true) = (e, here) {
+            span.field-error role="alert" {
+                (super::text::for_code(lang, e.code.as_str()).unwrap_or(e.message.as_str()))
+            }
+        }
+    }
+}
+
 /// The card page: who holds it, what it holds, what happened to it, and the
 /// forms for what the cashier does next.
 pub async fn card_page(
@@ -214,7 +262,7 @@ pub async fn card_page(
     c: Cashier,
     Path(number): Path<String>,
 ) -> Response {
-    match card_body(&state, &c, &number, None).await {
+    match card_body(&state, &c, &number, None, &Typed::default()).await {
         Ok(m) => m.into_response(),
         Err(e) => page(
             c.lang,
@@ -229,12 +277,15 @@ pub async fn card_page(
     }
 }
 
-pub async fn card_body(
+pub(super) async fn card_body(
     state: &App,
     c: &Cashier,
     number: &str,
     err: Option<&AppError>,
+    typed: &Typed,
 ) -> AppResult<Markup> {
+    let bad = err.and_then(field_of);
+    let bad_in = |form: &str, field: &str| typed.form == form && bad.as_deref() == Some(field);
     let now = state.now();
     let lang = c.lang;
     let number = cards::parse_number(number)?;
@@ -272,12 +323,14 @@ pub async fn card_body(
                 h2 { (t(lang, "recharge")) " " kbd { "Alt+R" } }
                 form method="get" action={"/cards/" (view.number) "/recharge"} {
                     div.row {
-                        div { label for="amount" { (t(lang, "amount")) } input #amount name="amount" inputmode="decimal" required accesskey="r" placeholder="1000.00"; }
+                        div { label for="amount" { (t(lang, "amount")) }
+                              input #amount name="amount" inputmode="decimal" required accesskey="r" placeholder="1000.00" value=(typed.amount) autofocus[typed.form == "recharge"];
+                              (beside(lang, err, bad_in("recharge", "amount"))) }
                         div { label for="method" { (t(lang, "payment_method")) }
                             select #method name="method" {
-                                option value="cash" { (t(lang, "cash")) }
-                                option value="bank_card" { (t(lang, "bank_card")) }
-                                option value="transfer" { (t(lang, "transfer")) }
+                                @for m in ["cash", "bank_card", "transfer"] {
+                                    option value=(m) selected[typed.method == m] { (t(lang, m)) }
+                                }
                             }
                         }
                         button.primary type="submit" { (t(lang, "preview")) }
@@ -292,15 +345,25 @@ pub async fn card_body(
                         div { label for="product" { (t(lang, "product")) }
                             select #product name="product" accesskey="s" {
                                 @for (p, price) in &products {
-                                    @if let Some(price) = price { option value=(p.code) { (p.name) " ¥" (price.unit_price) } }
+                                    @if let Some(price) = price { option value=(p.code) selected[typed.product == p.code] { (p.name) " ¥" (price.unit_price) } }
                                 }
                             }
                         }
-                        div { label for="litres" { (t(lang, "litres")) } input #litres name="litres" inputmode="decimal"; }
-                        div { label for="gross" { (t(lang, "or_amount")) } input #gross name="amount" inputmode="decimal"; }
-                        @if view.has_pin { div { label for="pin" { (t(lang, "pin")) } input #pin name="pin" type="password" inputmode="numeric" autocomplete="off"; } }
-                        div { label for="plate" { (t(lang, "plate")) } input #plate name="plate" value=(view.plate.clone().unwrap_or_default()); }
-                        div { label for="odometer" { (t(lang, "odometer")) } input #odometer name="odometer" inputmode="numeric"; }
+                        div { label for="litres" { (t(lang, "litres")) }
+                              input #litres name="litres" inputmode="decimal" value=(typed.litres);
+                              (beside(lang, err, bad_in("sale", "litres"))) }
+                        div { label for="gross" { (t(lang, "or_amount")) }
+                              input #gross name="amount" inputmode="decimal" value=[(typed.form == "sale").then_some(&typed.amount)];
+                              (beside(lang, err, bad_in("sale", "amount"))) }
+                        @if view.has_pin { div { label for="pin" { (t(lang, "pin")) }
+                              input #pin name="pin" type="password" inputmode="numeric" autocomplete="off" autofocus[bad_in("sale", "pin")];
+                              (beside(lang, err, bad_in("sale", "pin"))) } }
+                        div { label for="plate" { (t(lang, "plate")) }
+                              input #plate name="plate" value=(typed.plate.clone().or_else(|| view.plate.clone()).unwrap_or_default());
+                              (beside(lang, err, bad_in("sale", "plate"))) }
+                        div { label for="odometer" { (t(lang, "odometer")) }
+                              input #odometer name="odometer" inputmode="numeric" value=(typed.odometer);
+                              (beside(lang, err, bad_in("sale", "odometer"))) }
                         button.primary type="submit" { (t(lang, "confirm_sale")) }
                     }
                 }
@@ -407,7 +470,18 @@ impl HolderForm {
 
 /// Shows the card again with the refusal.
 pub(super) async fn card_again(state: &App, c: &Cashier, number: &str, e: AppError) -> Response {
-    match card_body(state, c, number, Some(&e)).await {
+    card_again_typed(state, c, number, e, &Typed::default()).await
+}
+
+/// The card page again after a refused money form, with what was typed.
+pub(super) async fn card_again_typed(
+    state: &App,
+    c: &Cashier,
+    number: &str,
+    e: AppError,
+    typed: &Typed,
+) -> Response {
+    match card_body(state, c, number, Some(&e), typed).await {
         Ok(m) => (e.code.status(), m).into_response(),
         Err(e2) => page(
             c.lang,

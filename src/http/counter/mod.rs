@@ -188,6 +188,7 @@ button.danger{font:inherit;background:#a4262c;color:#fff;border:0;border-radius:
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e6e9ee}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .anomaly.open{border-left:4px solid #a4262c;padding-left:.5rem;background:#fff5f5}.anomaly.done{border-left:4px solid #9aa;padding-left:.5rem;color:#555}
+.field-error{display:block;color:#a4262c;font-size:.85rem;margin-top:.2rem}
 .error{background:#fdecea;border:1px solid #f5c2c0;color:#8a1c1c;padding:.6rem .8rem;border-radius:4px}
 .notice{background:#fff8e1;border:1px solid #f3d27a;padding:.6rem .8rem;border-radius:4px}
 .status-lost,.status-replaced,.status-closed,.status-locked{color:#a4262c;font-weight:600}

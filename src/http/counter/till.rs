@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::desk::card_again;
+use super::desk::{Typed, card_again_typed};
 use super::text::word;
 use super::{Cashier, Lang, error_box, page, t};
 use crate::actions::App;
@@ -77,7 +77,25 @@ pub async fn recharge_preview(
     .await;
     match shown {
         Ok(m) => m.into_response(),
-        Err(e) => card_again(&state, &c, &number, e).await,
+        Err(e) => {
+            card_again_typed(
+                &state,
+                &c,
+                &number,
+                e,
+                &recharge_typed(&q.amount, &q.method),
+            )
+            .await
+        }
+    }
+}
+
+fn recharge_typed(amount: &str, method: &str) -> Typed {
+    Typed {
+        form: "recharge",
+        amount: amount.to_string(),
+        method: method.to_string(),
+        ..Typed::default()
     }
 }
 
@@ -119,7 +137,16 @@ pub async fn recharge(
     .await;
     match done {
         Ok(id) => Redirect::to(&format!("/receipts/recharge/{id}")).into_response(),
-        Err(e) => card_again(&state, &c, &number, e).await,
+        Err(e) => {
+            card_again_typed(
+                &state,
+                &c,
+                &number,
+                e,
+                &recharge_typed(&f.amount, &f.method),
+            )
+            .await
+        }
     }
 }
 
@@ -238,7 +265,18 @@ pub async fn sale(
     .await;
     match done {
         Ok(id) => Redirect::to(&format!("/receipts/sale/{id}")).into_response(),
-        Err(e) => card_again(&state, &c, &number, e).await,
+        Err(e) => {
+            let typed = Typed {
+                form: "sale",
+                amount: f.amount.clone().unwrap_or_default(),
+                product: f.product.clone(),
+                litres: f.litres.clone().unwrap_or_default(),
+                plate: f.plate.clone(),
+                odometer: f.odometer.clone().unwrap_or_default(),
+                ..Typed::default()
+            };
+            card_again_typed(&state, &c, &number, e, &typed).await
+        }
     }
 }
 
