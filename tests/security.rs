@@ -391,6 +391,52 @@ async fn keys_cannot_silently_change(env: &TestEnv) {
 }
 on_both_backends!(key_checks, keys_cannot_silently_change);
 
+/// The issuer keys cannot silently change either: the first server with a
+/// reader records their check value; one started with other keys refuses
+/// and says so, and the right keys still serve.
+async fn issuer_keys_cannot_silently_change(env: &TestEnv) {
+    let dir = tempfile::tempdir().expect("a dir");
+    let issuer = |name: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            fuelcard_reader::keys::IssuerKeys::generate().to_key_file(),
+        )
+        .expect("a key file");
+        path
+    };
+    let (first, other) = (issuer("issuer-a"), issuer("issuer-b"));
+    let serve = |keys: &std::path::Path| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fuelcard"));
+        cmd.args(["serve", "--db", &env.fresh.url, "--listen", "127.0.0.1:0"])
+            .args(["--reader", "Virtual PCD 00 00", "--issuer-keys"])
+            .arg(keys)
+            .arg("--key-file")
+            .arg(dir.path().join("pin-key"))
+            .env("FUELCARD_PIN_KEY", crate::support::hex_key())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    };
+    let mut started = serve(&first).spawn().expect("start");
+    crate::support::announced_address(&mut started).await;
+    drop(started);
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), serve(&other).output())
+        .await
+        .expect("the server gives up instead of serving")
+        .expect("run fuelcard serve");
+    assert!(!out.status.success(), "other issuer keys must be refused");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("are not the keys this database's chip records were made under"),
+        "{said}"
+    );
+    let mut again = serve(&first).spawn().expect("start");
+    crate::support::announced_address(&mut again).await;
+}
+on_both_backends!(issuer_key_checks, issuer_keys_cannot_silently_change);
+
 /// `--help` names the environment variables but never prints their values:
 /// a database URL carries its password.
 #[test]

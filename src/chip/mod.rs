@@ -374,6 +374,25 @@ pub async fn in_tx<R>(
     Ok(r)
 }
 
+/// Whether the issuer keys with this check value are the ones this
+/// database's chip records were made under. The first server with a reader
+/// records its keys' check value; a later one with other keys would reject
+/// every card's MAC and TAC, and is refused instead.
+pub async fn issuer_keys_match(conn: &mut Conn, check: &str, now: i64) -> AppResult<bool> {
+    sqlx::query(
+        "INSERT INTO key_checks (name, check_value, created_at) VALUES ('issuer', $1, $2) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(check)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query("SELECT check_value FROM key_checks WHERE name = 'issuer'")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row.try_get::<String, _>("check_value")? == check)
+}
+
 /// A far expiry for holds that only the card may resolve: a pending load
 /// or a grey lock must never release itself while the chip may hold the
 /// value.

@@ -187,7 +187,8 @@ pub struct ChipArgs {
 
 impl ChipArgs {
     /// The reader desk, when a reader is named.
-    pub fn desk(&self) -> anyhow::Result<Option<Arc<fuelcard::chip::Desk>>> {
+    /// The counter's desk, and its issuer keys' check value.
+    pub fn desk(&self) -> anyhow::Result<Option<(Arc<fuelcard::chip::Desk>, String)>> {
         use fuelcard_reader::keys::{IssuerKeys, SoftwareKeyService};
         let Some(reader) = &self.reader else {
             return Ok(None);
@@ -201,12 +202,14 @@ impl ChipArgs {
             .ok()
             .and_then(|b| <[u8; 6]>::try_from(b).ok())
             .context("--terminal: 12 hexadecimal digits")?;
-        Ok(Some(Arc::new(fuelcard::chip::Desk {
+        let check = keys.check_value();
+        let desk = fuelcard::chip::Desk {
             slot: Box::new(fuelcard::chip::PcscSlot::new(reader.clone())),
             keys: Arc::new(SoftwareKeyService::new(keys)),
             terminal,
             aid: fuelcard_reader::purse::DEFAULT_AID.to_vec(),
-        })))
+        };
+        Ok(Some((Arc::new(desk), check)))
     }
 }
 
@@ -406,6 +409,26 @@ async fn keys_for(
     Ok(keys)
 }
 
+/// The counter's desk, once its issuer keys are the database's.
+async fn desk_for(db: &Db, chip: &ChipArgs) -> anyhow::Result<Option<Arc<fuelcard::chip::Desk>>> {
+    let Some((desk, check)) = chip.desk()? else {
+        return Ok(None);
+    };
+    let mut conn = db.pool().acquire().await?;
+    let now = Clock::system().now_us();
+    let same = fuelcard::chip::issuer_keys_match(&mut conn, &check, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !same {
+        bail!(
+            "the issuer keys (check value {check}) are not the keys this database's chip \
+             records were made under: start with those keys (the original --issuer-keys file \
+             or FUELCARD_ISSUER_KEYS); with these every card would fail its MAC and TAC checks"
+        );
+    }
+    Ok(Some(desk))
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = args.db.open().await?;
     let keys = keys_for(&db, args.key_file.clone(), &args.db.url).await?;
@@ -436,7 +459,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             activation_days: args.activation_days,
         }),
         throttle: Default::default(),
-        chip: args.chip.desk()?,
+        chip: desk_for(&db, &args.chip).await?,
     };
     // A server started on the allocation day drafts the plans before it
     // answers anyone, so the fleet managers find them at once.
