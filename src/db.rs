@@ -165,14 +165,35 @@ impl Db {
 
     /// Applies the migrations of this backend; safe to run on every start.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator
-            .run(&self.pool)
-            .await
-            .context("migrating the database")?;
+        if self.backend == Backend::Postgres {
+            POSTGRES_MIGRATIONS
+                .run(&self.pool)
+                .await
+                .context("migrating the database")?;
+            return Ok(());
+        }
+        // SQLite's own recipe for rebuilding a table others refer to: the
+        // migrating connection runs with foreign keys off (a migration runs
+        // in a transaction, where the setting cannot change), and every
+        // reference is checked once the migrations are done.
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await?;
+        let migrated = SQLITE_MIGRATIONS.run(&mut *conn).await;
+        let dangling = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut *conn)
+            .await?;
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut *conn)
+            .await?;
+        migrated.context("migrating the database")?;
+        if !dangling.is_empty() {
+            anyhow::bail!(
+                "after migrating, {} rows refer to rows that are not there",
+                dangling.len()
+            );
+        }
         Ok(())
     }
 

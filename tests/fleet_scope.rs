@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::on_both_backends;
-use crate::support::TestEnv;
+use crate::support::{Backend, TestEnv};
 
 async fn fleet_scope(env: &TestEnv) {
     let cashier = env.login("cashier1").await;
@@ -141,3 +141,87 @@ async fn written(env: &TestEnv) -> Vec<i64> {
     }
     counts
 }
+
+/// A plate is unique within its company, not across companies: a vehicle
+/// sold on can be registered by the company that bought it, and a company
+/// cannot register one plate twice. A database made before the rule
+/// upgrades with its vehicles and what refers to them intact.
+async fn plates_per_company(backend: Backend) {
+    use sqlx::Row;
+    let Some(fresh) = crate::support::FreshDb::create(backend).await else {
+        return;
+    };
+    // The schema as it was, with a vehicle and its usage on file.
+    let db = fuelcard::db::Db::connect(&fresh.url, 2)
+        .await
+        .expect("connect");
+    let folder = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let before = tempfile::tempdir().expect("a dir");
+    let source = format!("{}/migrations/{folder}", env!("CARGO_MANIFEST_DIR"));
+    for entry in std::fs::read_dir(&source).expect("the migrations") {
+        let path = entry.expect("an entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name < "0015" {
+            std::fs::copy(&path, before.path().join(name)).expect("a copy");
+        }
+    }
+    sqlx::migrate::Migrator::new(before.path())
+        .await
+        .expect("the old migrations")
+        .run(db.pool())
+        .await
+        .expect("the old schema");
+    for sql in [
+        "INSERT INTO customers (kind, name, created_at) VALUES ('company', '甲', 0)",
+        "INSERT INTO customers (kind, name, created_at) VALUES ('company', '乙', 0)",
+        "INSERT INTO vehicles (company_id, plate, vehicle_type, displacement_ml, products, \
+           tank_capacity_cl, baseline_cl_per_100km, created_at) \
+         VALUES (1, '浙A12345', 'car', 1600, '[\"92\"]', 5000, 800, 0)",
+        "INSERT INTO vehicle_usage (vehicle_id, period, litres_cl) VALUES (1, '2026-11', 3000)",
+    ] {
+        sqlx::query(sql).execute(db.pool()).await.expect(sql);
+    }
+    db.migrate().await.expect("the upgrade keeps every vehicle");
+    let usage: i64 = sqlx::query(
+        "SELECT u.litres_cl FROM vehicle_usage u JOIN vehicles v ON v.id = u.vehicle_id \
+         WHERE v.plate = '浙A12345'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .expect("the usage still refers to its vehicle")
+    .try_get("litres_cl")
+    .expect("litres");
+    assert_eq!(usage, 3000);
+    db.close().await;
+
+    let env = TestEnv::start_fresh(fresh, crate::support::settings()).await;
+    let (bought, _, _) = env
+        .company(&env.login("cashier1").await, "丙物流", "fleet-c", "100")
+        .await;
+    let r = env
+        .post(
+            &env.admin,
+            &format!("/api/v1/fleet/{bought}/vehicles"),
+            crate::support::car("浙A12345"),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "another company's plate: {}", r.1);
+    let r = env
+        .post(
+            &env.admin,
+            &format!("/api/v1/fleet/{bought}/vehicles"),
+            crate::support::car("浙A12345"),
+        )
+        .await;
+    assert_eq!(
+        r.1["code"],
+        json!("duplicate"),
+        "twice in one company: {}",
+        r.1
+    );
+    env.finish().await;
+}
+crate::with_each_backend!(plates_unique_per_company, plates_per_company);
