@@ -108,6 +108,7 @@ codes! {
     DistrictNotFound => "district_not_found", NOT_FOUND;
     ProspectNotFound => "prospect_not_found", NOT_FOUND;
     ReportNotDrafted => "report_not_drafted", NOT_FOUND;
+    TerminalUnknown => "terminal_unknown", UNPROCESSABLE_ENTITY;
     DatabaseUnavailable => "database_unavailable", SERVICE_UNAVAILABLE;
     Internal => "internal_error", INTERNAL_SERVER_ERROR;
 }

@@ -481,6 +481,28 @@ async fn pump_uploads(backend: Backend) {
             "tac": hex::encode_upper(tac),
         })
     };
+    // The pump's terminal must be registered at its station first.
+    let r = env
+        .post(&cashier, "/api/v1/chip/purchases", record(receipt.tac))
+        .await;
+    assert_eq!(r.1["code"], json!("terminal_unknown"), "{}", r.1);
+    let r = env
+        .request(
+            Method::PUT,
+            Some(&env.admin),
+            "/api/v1/stations/S1/terminals/020000000007",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    // Another station's cashier does not upload S1's pump.
+    env.add_user("cashier2", "cashier", Some("S2"), None).await;
+    let other = env.login("cashier2").await;
+    let r = env
+        .post(&other, "/api/v1/chip/purchases", record(receipt.tac))
+        .await;
+    assert_eq!(r.1["code"], json!("outside_your_station"), "{}", r.1);
     let mut forged = receipt.tac;
     forged[0] ^= 0x01;
     let bad = env

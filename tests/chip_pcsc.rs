@@ -582,6 +582,17 @@ async fn one_pump_purchase_posts_once(backend: Backend) {
             "tac": hex::encode_upper(receipt.tac),
         })
     };
+    let r = c
+        .env
+        .request(
+            Method::PUT,
+            Some(&c.env.admin),
+            "/api/v1/stations/S1/terminals/0A0B0C0D0E0F",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "the pump is S1's: {}", r.1);
     let first = c
         .post(
             "/api/v1/chip/purchases",

@@ -427,6 +427,12 @@ impl World {
                     json!({"amount": "30.00"}),
                 )
             }
+            "register_terminal" => Call {
+                method: Method::PUT,
+                path: format!("/api/v1/stations/S1/terminals/0300000{n:05}"),
+                body: None,
+                csv: None,
+            },
             "upload_purchase" => {
                 let number = self.loaded_chip().await;
                 post(
@@ -801,6 +807,18 @@ async fn world(backend: Backend) -> Option<(World, Vec<Persona>)> {
         ..w
     };
     w.drafted_week(0).await;
+    let r = w
+        .send(
+            Some(&w.env.admin),
+            &Call {
+                method: Method::PUT,
+                path: "/api/v1/stations/S1/terminals/020000000007".into(),
+                body: None,
+                csv: None,
+            },
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "the matrix's pump is S1's: {}", r.1);
     let mut tx = w.env.db.begin_write().await.expect("a transaction");
     fuelcard::acquisition::weekly::draft_due(
         &mut tx,

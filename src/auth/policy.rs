@@ -100,10 +100,14 @@ pub enum Action {
     /// Close a shift with the counted amounts.
     CloseShift,
     /// Work a chip card in the counter's reader: read, personalise, load,
-    /// start a pump fill, upload pump purchases.
+    /// start a pump fill.
     WorkChip,
     /// Finish a pump fill from the pump's report.
     FinishFill,
+    /// Upload the purchases a station's pumps took from chips offline.
+    UploadPumpRecords,
+    /// Register a pump's terminal at the station it stands at.
+    ManageTerminals,
     /// Read a company's fleet: vehicles, policy, plans, reviews, loans.
     ReadFleet,
     /// Decide for a company's fleet: vehicles, policy, plans, top-ups,
@@ -314,19 +318,23 @@ pub const POLICY: &[Rule] = &[
     ),
     rule(
         Action::WorkChip,
-        &[
-            "read_card",
-            "personalise",
-            "load",
-            "start_fill",
-            "upload_purchase",
-        ],
+        &["read_card", "personalise", "load", "start_fill"],
         [All, Never, Never, All, All, Never, Never],
     ),
     rule(
         Action::FinishFill,
         &["finish_fill"],
         [All, Never, Never, Station, Station, Never, Never],
+    ),
+    rule(
+        Action::UploadPumpRecords,
+        &["upload_purchase"],
+        [All, Never, Never, Station, Station, Never, Never],
+    ),
+    rule(
+        Action::ManageTerminals,
+        &["register_terminal"],
+        [All, All, Never, Never, Never, Never, Never],
     ),
     rule(
         Action::ReadFleet,

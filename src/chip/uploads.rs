@@ -8,7 +8,8 @@
 //! counter. The offline counter a record claims is not signed, so it does
 //! not tell postings apart; a pump uploading twice is answered with the
 //! first posting. A record whose TAC does not verify is kept as rejected, for the
-//! office, and moves no money.
+//! office, and moves no money. The sale is the pump's station's: its
+//! terminal is registered there, and only that station's staff upload it.
 
 use fuelcard_reader::keys::{KeyService, PurchaseContext};
 use fuelcard_reader::purse::data::asn_for;
@@ -17,6 +18,7 @@ use sqlx::Row;
 
 use super::{chip_account, stamp_parse, stamp_text, unhex};
 use crate::auth::Actor;
+use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::{self, CardNumber};
 use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
@@ -34,7 +36,46 @@ pub struct Upload<'a> {
     pub txn_type: u8,
     pub time: &'a str,
     pub tac: &'a str,
-    pub station: Option<&'a str>,
+}
+
+/// Registers a pump's terminal at the station it stands at (or moves it
+/// there).
+pub async fn register_terminal(conn: &mut Conn, terminal: &str, station_id: i64) -> AppResult<()> {
+    let id: [u8; 6] = unhex("terminal", terminal).map_err(|_| {
+        AppError::new(Code::ValidationFailed, "terminal: 12 hexadecimal digits")
+            .with("field", "terminal")
+    })?;
+    sqlx::query(
+        "INSERT INTO chip_terminals (terminal, ttc, station_id) VALUES ($1, 0, $2) \
+         ON CONFLICT (terminal) DO UPDATE SET station_id = excluded.station_id",
+    )
+    .bind(hex::encode_upper(id))
+    .bind(station_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The station a pump's terminal stands at.
+pub async fn terminal_station(conn: &mut Conn, terminal: &str) -> AppResult<stations::Station> {
+    let row = sqlx::query("SELECT station_id FROM chip_terminals WHERE terminal = $1")
+        .bind(terminal.to_ascii_uppercase())
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row
+        .map(|r| r.try_get::<Option<i64>, _>("station_id"))
+        .transpose()?
+        .flatten()
+    {
+        Some(id) => stations::get(conn, id).await,
+        None => Err(AppError::new(
+            Code::TerminalUnknown,
+            format!(
+                "terminal {terminal} is not registered at a station: register the pump at its \
+                 station first (PUT /api/v1/stations/{{code}}/terminals/{terminal})"
+            ),
+        )),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -72,8 +113,15 @@ pub async fn upload(
     now: i64,
 ) -> AppResult<Uploaded> {
     let (terminal, tac, stamp, amount_fen) = parse(u)?;
+    // Credited to the station the pump stands at; only its own staff
+    // upload its records.
+    let station = terminal_station(conn, &hex::encode_upper(terminal)).await?;
+    authorize(
+        actor,
+        Action::UploadPumpRecords,
+        &Target::station(station.id, &station.district),
+    )?;
     let card = cards::find_for_update(conn, u.number).await?;
-    let station = stations::for_counter(conn, actor, u.station).await?;
     let first = sqlx::query(
         "SELECT id, amount_fen FROM chip_purchases \
          WHERE card_id = $1 AND terminal = $2 AND terminal_ttc = $3 AND status = 'posted'",

@@ -5,13 +5,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::super::extract::{ApiJson, MoneyRequest};
-use super::amount;
+use super::{ApiPath, amount};
 use crate::actions::{App, Done, chip, once};
 use crate::auth::Actor;
-use crate::auth::policy::{Action, authorize_role};
+use crate::auth::policy::{Action, Target, authorize, authorize_role};
 use crate::cards;
 use crate::chip::{fills, loads, read, uploads};
 use crate::error::{AppError, AppResult, Code};
@@ -137,7 +137,6 @@ pub struct UploadBody {
     pub time: String,
     /// The card's TAC, 8 hex digits.
     pub tac: String,
-    pub station: Option<String>,
 }
 
 /// Uploads a purchase the chip made at a pump: posted once when its TAC
@@ -151,7 +150,7 @@ pub async fn upload_purchase(
     actor: Actor,
     ApiJson(body): ApiJson<UploadBody>,
 ) -> AppResult<Response> {
-    authorize_role(&actor, Action::WorkChip)?;
+    authorize_role(&actor, Action::UploadPumpRecords)?;
     let desk = chip::desk(&state)?;
     let number = cards::parse_number(&body.card_number)?;
     let amount = amount("amount", &body.amount)?;
@@ -171,7 +170,6 @@ pub async fn upload_purchase(
                     txn_type: body.txn_type,
                     time: &body.time,
                     tac: &body.tac,
-                    station: body.station.as_deref(),
                 },
                 at.now,
             )
@@ -210,4 +208,46 @@ pub async fn personalise(
     let number = cards::parse_number(&body.card_number)?;
     let view = chip::personalise(&state, &actor, number, &body.pin).await?;
     Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// A pump terminal registered at its station.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Terminal {
+    pub terminal: String,
+    pub station: String,
+}
+
+/// Registers a pump's terminal at the station it stands at (or moves it
+/// there): the purchases it uploads are that station's sales.
+#[utoipa::path(put, path = "/api/v1/stations/{code}/terminals/{terminal}",
+    params(("code" = String, Path, description = "The station"),
+           ("terminal" = String, Path, description = "The pump's terminal ID, 12 hex digits")),
+    responses((status = 200, description = "Registered", body = Terminal)))]
+pub async fn register_terminal(
+    State(state): State<App>,
+    actor: Actor,
+    ApiPath((code, terminal)): ApiPath<(String, String)>,
+) -> AppResult<Json<Terminal>> {
+    authorize(&actor, Action::ManageTerminals, &Target::network())?;
+    let (code, terminal) = (&code, &terminal);
+    once(&state, &actor, |conn, at| {
+        Box::pin(async move {
+            let s = crate::stations::find(conn, code).await?;
+            uploads::register_terminal(conn, terminal, s.id).await?;
+            crate::audit::record(
+                conn,
+                at.now,
+                at.actor.audit_id(),
+                "terminal_register",
+                terminal,
+                serde_json::json!({ "station": s.code }),
+            )
+            .await?;
+            Ok(Json(Terminal {
+                terminal: terminal.to_ascii_uppercase(),
+                station: s.code,
+            }))
+        })
+    })
+    .await
 }

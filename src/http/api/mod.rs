@@ -35,6 +35,10 @@ pub fn routes() -> Router<App> {
             get(admin::list_stations).post(admin::add_station),
         )
         .route("/stations/{code}/day-report", get(admin::day_report))
+        .route(
+            "/stations/{code}/terminals/{terminal}",
+            put(chip::register_terminal),
+        )
         .route("/products", get(admin::list_products))
         .route("/products/{code}/price", put(admin::set_price))
         .route(

@@ -1,0 +1,4 @@
+-- The station that owns each pump terminal: a pump's offline purchases are
+-- credited to the sales of the station the pump stands at, whoever uploads
+-- them.
+ALTER TABLE chip_terminals ADD COLUMN station_id BIGINT REFERENCES stations (id);
