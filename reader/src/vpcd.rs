@@ -151,6 +151,9 @@ struct Session {
     /// thread out of a blocking read.
     stream: TcpStream,
     stop: Arc<AtomicBool>,
+    /// Set by the serving thread before it closes the connection for good,
+    /// so the card is out by the time pcscd can see it gone.
+    out: Arc<AtomicBool>,
     thread: JoinHandle<Result<SessionEnd, VpcdError>>,
 }
 
@@ -220,15 +223,24 @@ impl<A: Applet + Send + ?Sized + 'static> VirtualCard<A> {
         let control = stream.try_clone()?;
         let applet = Arc::clone(&self.applet);
         let thread_stop = Arc::clone(&stop);
+        let out = Arc::new(AtomicBool::new(false));
+        let thread_out = Arc::clone(&out);
         let (addr, connect_timeout) = (self.addr, self.connect_timeout);
         let thread = std::thread::Builder::new()
             .name(format!("vpcd-card-{}", addr.port()))
-            .spawn(move || run(&applet, stream, addr, connect_timeout, &thread_stop))
+            .spawn(move || {
+                let ends = Ends {
+                    stop: &thread_stop,
+                    out: &thread_out,
+                };
+                run(&applet, stream, addr, connect_timeout, ends)
+            })
             .map_err(|e| VpcdError::Thread(e.to_string()))?;
         tracing::debug!(%addr, "virtual card inserted");
         self.session = Some(Session {
             stream: control,
             stop,
+            out,
             thread,
         });
         Ok(())
@@ -254,7 +266,7 @@ impl<A: Applet + Send + ?Sized + 'static> VirtualCard<A> {
     pub fn is_inserted(&self) -> bool {
         self.session
             .as_ref()
-            .is_some_and(|s| !s.thread.is_finished())
+            .is_some_and(|s| !s.thread.is_finished() && !s.out.load(Ordering::SeqCst))
     }
 
     /// When the card left the reader on its own (pcscd went away for longer
@@ -262,7 +274,7 @@ impl<A: Applet + Send + ?Sized + 'static> VirtualCard<A> {
     /// error), how that ended; `None` while it is still served or was never
     /// inserted.
     pub fn finished(&mut self) -> Option<Result<SessionEnd, VpcdError>> {
-        if !self.session.as_ref()?.thread.is_finished() {
+        if self.is_inserted() {
             return None;
         }
         let session = self.session.take()?;
@@ -326,15 +338,28 @@ fn connect(addr: SocketAddr, timeout: Duration, stop: &AtomicBool) -> Result<Tcp
 /// The serving thread: serves the connection, and when pcscd closes it
 /// (pcscd restarted) connects again, so a long-running simulated card
 /// survives a pcscd restart.
+/// What ends a serving thread: the owner's stop, and the flag it sets when
+/// the card leaves for good.
+struct Ends<'a> {
+    stop: &'a AtomicBool,
+    out: &'a AtomicBool,
+}
+
 fn run<A: Applet + ?Sized>(
     applet: &Mutex<A>,
     mut stream: TcpStream,
     addr: SocketAddr,
     connect_timeout: Duration,
-    stop: &AtomicBool,
+    ends: Ends<'_>,
 ) -> Result<SessionEnd, VpcdError> {
+    let stop = ends.stop;
     loop {
         let end = serve(applet, &mut stream, stop);
+        if !matches!(end, Ok(SessionEnd::ReaderClosed)) || stop.load(Ordering::SeqCst) {
+            // Out before the connection closes: whoever waits for pcscd to
+            // see the card gone then finds it out here too.
+            ends.out.store(true, Ordering::SeqCst);
+        }
         // The handle holds a clone of the socket, so dropping this one would
         // not close the connection: shut it, or the reader never sees the
         // card leave. It may be shut already.
