@@ -24,6 +24,26 @@ async fn opened(env: &TestEnv, cashier: &str, body: Value, amount: &str, method:
     number
 }
 
+/// A sub-card under a company's main card, with 1000.00 moved onto it on
+/// the company's word: what its vehicles refuel with.
+async fn funded_sub_card(env: &TestEnv, cashier: &str, main: &str) -> String {
+    let sub = env
+        .new_card(
+            cashier,
+            json!({"kind": "company_sub", "parent_card": main, "parent_pin": MAIN_PIN}),
+        )
+        .await;
+    let r = env
+        .money(
+            cashier,
+            "/api/v1/transfers",
+            json!({"from_card": main, "to_card": sub, "amount": "1000", "pin": MAIN_PIN}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    sub
+}
+
 async fn sell(env: &TestEnv, cashier: &str, card: &str, litres: &str) {
     let r = env
         .money(
@@ -154,20 +174,7 @@ async fn a_month_of_acquisition(backend: Backend) {
     let main = json!({"kind": "company_main", "customer_id": company, "pin": MAIN_PIN,
                       "channel": {"kind": "visit", "ref": prospect.to_string()}});
     let main = opened(&env, &cashier, main, "10000", "transfer").await;
-    let sub = env
-        .new_card(
-            &cashier,
-            json!({"kind": "company_sub", "parent_card": main, "parent_pin": MAIN_PIN}),
-        )
-        .await;
-    let r = env
-        .money(
-            &cashier,
-            "/api/v1/transfers",
-            json!({"from_card": main, "to_card": sub, "amount": "1000", "pin": MAIN_PIN}),
-        )
-        .await;
-    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let sub = funded_sub_card(&env, &cashier, &main).await;
     // A sub-card brings no new customer; a referral names a card on file.
     let r = env
         .post(
@@ -719,22 +726,7 @@ async fn the_fixture_month(backend: Backend) {
         let method = if company { "transfer" } else { "cash" };
         let number = opened(&env, &cashier, body, &e["recharge"], method).await;
         let spends = if company {
-            let sub = env
-                .new_card(
-                    &cashier,
-                    json!({"kind": "company_sub", "parent_card": number, "parent_pin": MAIN_PIN}),
-                )
-                .await;
-            let r = env
-                .money(
-                    &cashier,
-                    "/api/v1/transfers",
-                    json!({"from_card": number, "to_card": sub, "amount": "1000",
-                           "pin": MAIN_PIN}),
-                )
-                .await;
-            assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
-            sub
+            funded_sub_card(&env, &cashier, &number).await
         } else {
             number
         };

@@ -254,8 +254,12 @@ fn csv(name: &str, text: String) -> Response {
         .into_response()
 }
 
-fn csv_refused(e: AppError) -> Response {
-    (e.code.status(), e.message).into_response()
+/// A table as a CSV download, or the refusal as plain text.
+fn csv_or_refusal(name: String, made: AppResult<String>) -> Response {
+    match made {
+        Ok(text) => csv(&name, text),
+        Err(e) => (e.code.status(), e.message).into_response(),
+    }
 }
 
 /// The tracking table as CSV.
@@ -319,10 +323,7 @@ pub async fn tracking_csv(
         )
     }
     .await;
-    match made {
-        Ok(text) => csv(&format!("tracking-{month}.csv"), text),
-        Err(e) => csv_refused(e),
-    }
+    csv_or_refusal(format!("tracking-{month}.csv"), made)
 }
 
 #[derive(Deserialize)]
@@ -364,10 +365,7 @@ pub async fn leaderboard_csv(
         )
     }
     .await;
-    match made {
-        Ok(text) => csv(&format!("leaderboard-{period}.csv"), text),
-        Err(e) => csv_refused(e),
-    }
+    csv_or_refusal(format!("leaderboard-{period}.csv"), made)
 }
 
 #[derive(Deserialize)]
@@ -430,10 +428,7 @@ pub async fn prospects_csv(
         )
     }
     .await;
-    match made {
-        Ok(text) => csv("prospects.csv", text),
-        Err(e) => csv_refused(e),
-    }
+    csv_or_refusal("prospects.csv".into(), made)
 }
 
 const OPEN_STAGES: [Stage; 4] = [
@@ -928,7 +923,7 @@ pub async fn weekly_csv(
     s: Signed,
     Query(q): Query<WeeklyQuery>,
 ) -> Response {
-    let made: AppResult<(String, String)> = async {
+    let made: AppResult<String> = async {
         let part = part_of(&state, &s.actor, q.district.as_deref()).await?;
         let district = part.district.ok_or_else(|| {
             AppError::new(Code::ValidationFailed, "name the district").with("field", "district")
@@ -946,7 +941,7 @@ pub async fn weekly_csv(
                 st.new_prospects.to_string(),
             ]
         });
-        let text = crate::csv_io::table(
+        crate::csv_io::table(
             &[
                 "station",
                 "name",
@@ -958,14 +953,11 @@ pub async fn weekly_csv(
                 "new_prospects",
             ],
             rows,
-        )?;
-        Ok((r.week, text))
+        )
     }
     .await;
-    match made {
-        Ok((week, text)) => csv(&format!("weekly-{week}.csv"), text),
-        Err(e) => csv_refused(e),
-    }
+    let week = q.week.as_deref().unwrap_or("latest");
+    csv_or_refusal(format!("weekly-{week}.csv"), made)
 }
 
 #[derive(Deserialize)]
