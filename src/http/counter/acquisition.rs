@@ -77,8 +77,14 @@ fn around(month: &str) -> Option<(String, String)> {
 fn bar(actual: String, target: Option<String>, done: &Option<String>) -> Markup {
     let width = done
         .as_deref()
-        .and_then(|p| p.parse::<f64>().ok())
-        .map_or(0.0, |p| p.clamp(0.0, 100.0));
+        .and_then(|p| p.parse::<rust_decimal::Decimal>().ok())
+        .map_or(rust_decimal::Decimal::ZERO, |p| {
+            p.clamp(
+                rust_decimal::Decimal::ZERO,
+                rust_decimal::Decimal::ONE_HUNDRED,
+            )
+        })
+        .normalize();
     html! {
         td.num data-v=(actual) {
             (actual)
