@@ -295,6 +295,10 @@ pub async fn get(conn: &mut Conn, id: i64, now: i64) -> AppResult<Prospect> {
     from_row(&row, now)
 }
 
+/// The most prospects one listing shows: a board, not an export of the
+/// network's whole ledger.
+pub const LIST_LIMIT: usize = 1000;
+
 /// Which prospects a listing shows.
 #[derive(Debug, Default)]
 pub struct Filter<'a> {
@@ -306,14 +310,15 @@ pub struct Filter<'a> {
 }
 
 /// The prospects a filter picks, the ones with the earliest next step
-/// first (overdue ones lead).
+/// first (overdue ones lead), at most [`LIST_LIMIT`].
 pub async fn list(conn: &mut Conn, f: &Filter<'_>, now: i64) -> AppResult<Vec<Prospect>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM {FROM} \
          WHERE ($1 IS NULL OR p.station_id = $1) AND ($2 IS NULL OR s.district = $2) \
            AND ($3 IS NULL OR p.stage = $3) \
            AND ($4 = 0 OR (p.next_at < $5 AND p.stage NOT IN ('won', 'lost'))) \
-         ORDER BY CASE WHEN p.next_at IS NULL THEN 1 ELSE 0 END, p.next_at, p.id"
+         ORDER BY CASE WHEN p.next_at IS NULL THEN 1 ELSE 0 END, p.next_at, p.id \
+         LIMIT {LIST_LIMIT}"
     ))
     .bind(f.station)
     .bind(f.district)
