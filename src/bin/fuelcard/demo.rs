@@ -366,7 +366,132 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
         }
     }
     recount_vehicle_usage(conn, tz).await?;
+    recount_acquisition(conn, tz, start_us).await?;
+    this_months_customers(conn, &cashiers, tz, now).await?;
     Ok(logins)
+}
+
+/// The acquisition figures recounted the same way: each demo card taken as
+/// opened at the start of the history, at the station of its first
+/// business, through a channel in turn; its first and latest sale and first
+/// recharge read from where the moved sales and recharges now stand; and
+/// each station's card litres per local day.
+async fn recount_acquisition(conn: &mut Conn, tz: Tz, opened_at: i64) -> anyhow::Result<()> {
+    let rows = sqlx::query("SELECT station_id, created_at, litres_cl FROM sales")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut days: std::collections::BTreeMap<(i64, NaiveDate), i64> = Default::default();
+    for r in rows {
+        let day = fuelcard::time::local_date(r.try_get("created_at")?, tz);
+        *days.entry((r.try_get("station_id")?, day)).or_default() +=
+            r.try_get::<i64, _>("litres_cl")?;
+    }
+    sqlx::query("DELETE FROM station_days")
+        .execute(&mut *conn)
+        .await?;
+    for ((station, day), cl) in days {
+        stations::days::add_card_litres(conn, station, day, Litres::from_cl(cl))
+            .await
+            .map_err(e)?;
+    }
+    for sql in [
+        "INSERT INTO card_openings (card_id, station_id, customer_kind, channel, channel_ref, \
+           opened_at) \
+         SELECT c.id, (SELECT o.station_id FROM operations o WHERE o.card_id = c.id \
+                       ORDER BY o.created_at LIMIT 1), \
+           CASE WHEN c.kind IN ('personal', 'anonymous') THEN 'person' \
+                WHEN c.kind = 'company_main' THEN 'company' END, \
+           CASE c.id % 3 WHEN 0 THEN 'flyer' WHEN 1 THEN 'stand' ELSE 'in_station' END, \
+           CASE WHEN c.id % 3 = 0 THEN 'DEMO-FLY-1' END, $1 \
+         FROM cards c",
+        "UPDATE card_openings SET \
+           first_sale_at = (SELECT MIN(s.created_at) FROM sales s JOIN cards k ON k.id = s.card_id \
+             WHERE k.id = card_openings.card_id OR k.parent_card_id = card_openings.card_id), \
+           last_sale_at = (SELECT MAX(s.created_at) FROM sales s JOIN cards k ON k.id = s.card_id \
+             WHERE k.id = card_openings.card_id OR k.parent_card_id = card_openings.card_id), \
+           first_recharge_fen = (SELECT r.amount_fen FROM recharges r \
+             WHERE r.card_id = card_openings.card_id ORDER BY r.created_at, r.id LIMIT 1) \
+         WHERE opened_at = $1",
+    ] {
+        sqlx::query(sql).bind(opened_at).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Three customers won this month at the first station — through a flyer,
+/// a referral and a stand — each with a first recharge and a first refuel
+/// today, so the acquisition pages and the wins have this month's news.
+async fn this_months_customers(
+    conn: &mut Conn,
+    cashiers: &[Actor],
+    tz: Tz,
+    now: i64,
+) -> anyhow::Result<()> {
+    use fuelcard::cards::openings::{self, Channel, ChannelKind};
+    let Some(cashier) = cashiers.first() else {
+        return Ok(());
+    };
+    let station = stations::for_counter(conn, cashier, None)
+        .await
+        .map_err(e)?;
+    sqlx::query(
+        "INSERT INTO flyer_batches (code, station_id, handed_out, created_at) \
+         VALUES ('DEMO-FLY-1', $1, 600, $2)",
+    )
+    .bind(station.id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let mut referrer: Option<String> = None;
+    for (name, phone, kind, amount) in [
+        ("孙丽", "13800000011", ChannelKind::Flyer, 120_000),
+        ("周强", "13800000012", ChannelKind::Referral, 60_000),
+        ("吴敏", "13800000013", ChannelKind::Stand, 300_000),
+    ] {
+        let holder = customers::create(conn, &person(name, phone), now)
+            .await
+            .map_err(e)?;
+        let card = open(conn, CardKind::Personal, Some(holder.id), None, None, now).await?;
+        let reference = match kind {
+            ChannelKind::Flyer => Some("DEMO-FLY-1".to_string()),
+            ChannelKind::Referral => referrer.clone(),
+            _ => None,
+        };
+        let channel = Channel { kind, reference }.validate().map_err(e)?;
+        openings::record(
+            conn,
+            &card,
+            cashier.user_id,
+            Some(station.id),
+            &channel,
+            None,
+            now,
+        )
+        .await
+        .map_err(e)?;
+        let mut rng = StdRng::seed_from_u64(u64::try_from(card.id).unwrap_or(0));
+        recharge_op(conn, cashier, &card, amount, &mut rng, now).await?;
+        let number = CardNumber::parse(&card.number).map_err(|err| anyhow::anyhow!("{err}"))?;
+        let (_, closing) = sale::sell(
+            conn,
+            cashier,
+            &SaleRequest {
+                number: &number,
+                product: "92",
+                quantity: Quantity::Litres(Litres::from_cl(3_500)),
+                station: &station,
+                plate: None,
+                odometer: None,
+            },
+            tz,
+            now,
+        )
+        .await
+        .map_err(e)?;
+        closing.post(conn).await.map_err(e)?;
+        referrer.get_or_insert(card.number.clone());
+    }
+    Ok(())
 }
 
 use chrono::Datelike as _;
