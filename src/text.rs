@@ -35,6 +35,29 @@ pub fn refuse_control(field: &str, text: &str) -> AppResult<()> {
     }
 }
 
+/// Checks a required text: trimmed, 1–`max` characters, no control
+/// characters. Names the field in the refusal.
+pub fn required(field: &str, value: &str, max: usize) -> AppResult<String> {
+    crate::text::refuse_control(field, value)?;
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > max {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            format!("{field}: 1–{max} characters"),
+        )
+        .with("field", field));
+    }
+    Ok(v.to_string())
+}
+
+/// An optional text: empty is none.
+pub fn optional(field: &str, value: Option<&str>, max: usize) -> AppResult<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => required(field, v, max).map(Some),
+    }
+}
+
 /// Whether a JSON text may hold an escaped control character: JSON carries
 /// them only as escapes (`\u0000`, `\n`, …), so a body without any skips the
 /// walk of [`refuse_in_json`].

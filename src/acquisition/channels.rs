@@ -64,7 +64,7 @@ pub async fn add_flyers(
     handed_out: u32,
     now: i64,
 ) -> AppResult<()> {
-    let code = super::prospects::required("code", code, 40)?;
+    let code = crate::text::required("code", code, 40)?;
     if code.contains(char::is_whitespace) {
         return Err(AppError::new(
             Code::ValidationFailed,

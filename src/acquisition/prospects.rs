@@ -11,6 +11,7 @@ use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::lifecycle::{self, Stage, Status as _};
 use crate::money::Litres;
+use crate::text::{optional, required};
 
 /// What kind of customer a prospect would be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -104,29 +105,6 @@ pub struct NewProspect {
     pub current_discount: Option<String>,
     pub contacts: Vec<Contact>,
     pub channel: Option<String>,
-}
-
-/// Checks a required text: trimmed, 1–`max` characters, no control
-/// characters. Names the field in the refusal.
-pub fn required(field: &str, value: &str, max: usize) -> AppResult<String> {
-    crate::text::refuse_control(field, value)?;
-    let v = value.trim();
-    if v.is_empty() || v.chars().count() > max {
-        return Err(AppError::new(
-            Code::ValidationFailed,
-            format!("{field}: 1–{max} characters"),
-        )
-        .with("field", field));
-    }
-    Ok(v.to_string())
-}
-
-/// An optional text: empty is none.
-pub fn optional(field: &str, value: Option<&str>, max: usize) -> AppResult<Option<String>> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => required(field, v, max).map(Some),
-    }
 }
 
 impl ProspectInput {

@@ -213,7 +213,7 @@ pub async fn submit(
     by: i64,
     now: i64,
 ) -> AppResult<()> {
-    let notes = super::prospects::optional("notes", Some(notes), 2000)?;
+    let notes = crate::text::optional("notes", Some(notes), 2000)?;
     let figures = serde_json::to_string(stations)
         .map_err(|e| AppError::internal("keeping a report's figures", e))?;
     let done = sqlx::query(

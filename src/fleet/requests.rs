@@ -15,17 +15,7 @@ use crate::error::{AppError, AppResult, Code};
 use crate::ledger::{self, Operation};
 use crate::lifecycle::{self, LoanStatus, Status as _, TopUpStatus};
 use crate::money::{Litres, Money};
-
-fn text(field: &str, value: &str, max: usize) -> AppResult<String> {
-    let v = value.trim();
-    if v.is_empty() || v.chars().count() > max {
-        return Err(AppError::new(
-            Code::ValidationFailed,
-            format!("{field}: 1–{max} characters"),
-        ));
-    }
-    Ok(v.to_string())
-}
+use crate::text::required;
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TopUp {
@@ -73,7 +63,7 @@ pub async fn request_topup(
     .bind(company_id)
     .bind(v.id)
     .bind(amount.fen())
-    .bind(text("reason", reason, 200)?)
+    .bind(required("reason", reason, 200)?)
     .bind(actor.user_id)
     .bind(now)
     .fetch_one(&mut *conn)
@@ -268,9 +258,9 @@ pub async fn request_loan(
     )
     .bind(company_id)
     .bind(v.id)
-    .bind(text("driver", &req.driver, 50)?)
-    .bind(text("purpose", &req.purpose, 200)?)
-    .bind(text("route", &req.route, 200)?)
+    .bind(required("driver", &req.driver, 50)?)
+    .bind(required("purpose", &req.purpose, 200)?)
+    .bind(required("route", &req.route, 200)?)
     .bind(starts.to_string())
     .bind(ends.to_string())
     .bind(actor.user_id)
@@ -387,7 +377,7 @@ pub async fn record_cash(
     .bind(product.id)
     .bind(litres.cl())
     .bind(amount.fen())
-    .bind(text("reason", &r.reason, 200)?)
+    .bind(required("reason", &r.reason, 200)?)
     .bind(actor.user_id)
     .bind(r.station.as_deref())
     .bind(at)

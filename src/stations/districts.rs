@@ -28,17 +28,8 @@ fn from_row(row: &sqlx::any::AnyRow) -> AppResult<District> {
 /// Checks a district's code and name: not blank, no control characters,
 /// at most 100 characters each.
 pub fn validate(code: &str, name: &str) -> AppResult<()> {
-    for (field, text) in [("code", code), ("name", name)] {
-        crate::text::refuse_control(field, text)?;
-        let n = text.trim().chars().count();
-        if n == 0 || n > 100 {
-            return Err(AppError::new(
-                Code::ValidationFailed,
-                format!("{field}: 1–100 characters"),
-            )
-            .with("field", field));
-        }
-    }
+    crate::text::required("code", code, 100)?;
+    crate::text::required("name", name, 100)?;
     Ok(())
 }
 
