@@ -969,16 +969,11 @@ async fn browser_acquisition_pages() {
             .for_element(Locator::Css("section[data-stage=contacted] .prospect"))
             .await?;
         assert!(card.text().await?.contains("顺达物流"));
-        std::fs::write(
-            crate::pages::screenshot_path("fuelcard-acquisition.png"),
-            b.screenshot().await?,
-        )
-        .expect("write the screenshot");
+        b.keep_screenshot("fuelcard-acquisition.png").await?;
         Ok::<_, fantoccini::error::CmdError>(())
     };
-    let outcome = run.await;
-    let _ = b.close().await;
-    outcome.expect("the browser run");
+    let run = run.await;
+    b.close_after(run).await;
     env.finish().await;
 }
 
@@ -1014,26 +1009,12 @@ async fn acquisition_pages_over_http(env: &TestEnv) {
         .await
         .expect("answer");
     assert_eq!(r.headers()["location"], "/acquisition");
-    let html = c
-        .get(format!("{}/acquisition", env.base))
-        .send()
-        .await
-        .expect("answer")
-        .text()
-        .await
-        .expect("html");
+    let html = crate::pages::html_of(&c, format!("{}/acquisition", env.base)).await;
     assert!(
         html.contains("东区") && html.contains("S1") && html.contains("S2"),
         "{html}"
     );
-    let text = c
-        .get(format!("{}/acquisition/tracking.csv", env.base))
-        .send()
-        .await
-        .expect("answer")
-        .text()
-        .await
-        .expect("csv");
+    let text = crate::pages::html_of(&c, format!("{}/acquisition/tracking.csv", env.base)).await;
     let mut lines = text.lines();
     assert!(
         lines
@@ -1051,14 +1032,7 @@ async fn acquisition_pages_over_http(env: &TestEnv) {
     .await
     .expect("drafted");
     tx.commit().await.expect("commit");
-    let html = c
-        .get(format!("{}/acquisition/weekly", env.base))
-        .send()
-        .await
-        .expect("answer")
-        .text()
-        .await
-        .expect("html");
+    let html = crate::pages::html_of(&c, format!("{}/acquisition/weekly", env.base)).await;
     assert!(html.contains("id=\"submit\""), "a draft to submit: {html}");
     let id = {
         use sqlx::Row;
@@ -1077,26 +1051,12 @@ async fn acquisition_pages_over_http(env: &TestEnv) {
         .expect("answer");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let location = r.headers()["location"].to_str().expect("ascii").to_string();
-    let html = c
-        .get(format!("{}{location}", env.base))
-        .send()
-        .await
-        .expect("answer")
-        .text()
-        .await
-        .expect("html");
+    let html = crate::pages::html_of(&c, format!("{}{location}", env.base)).await;
     assert!(
         html.contains("已提交") && html.contains("本周无新客户"),
         "{html}"
     );
-    let text = c
-        .get(format!("{}/acquisition/weekly.csv", env.base))
-        .send()
-        .await
-        .expect("answer")
-        .text()
-        .await
-        .expect("csv");
+    let text = crate::pages::html_of(&c, format!("{}/acquisition/weekly.csv", env.base)).await;
     assert!(text.starts_with("station,name,new_customers"), "{text}");
     assert_eq!(text.lines().count(), 3, "S1 and S2: {text}");
     // A cashier works the counter, not the manager's page.

@@ -636,9 +636,8 @@ async fn browser_reads_the_card_and_loads_the_chip() {
         assert_eq!(agree, "芯片与主机一致");
         Ok::<_, fantoccini::error::CmdError>(())
     };
-    let outcome = run.await;
-    let _ = b.close().await;
-    outcome.expect("the browser run");
+    let run = run.await;
+    b.close_after(run).await;
     assert_eq!(
         rig.card.lock().expect("card").applet().balance_fen(),
         10_000

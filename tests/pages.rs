@@ -22,8 +22,8 @@ fn browser_like() -> reqwest::Client {
         .expect("client")
 }
 
-/// The HTML of a page.
-async fn html_of(c: &reqwest::Client, url: String) -> String {
+/// The text of a page (or a download).
+pub(crate) async fn html_of(c: &reqwest::Client, url: String) -> String {
     c.get(url)
         .send()
         .await
@@ -258,16 +258,24 @@ impl std::ops::Deref for Browser {
 }
 
 impl Browser {
-    /// Ends the session; the profile folder goes with the browser.
-    pub(crate) async fn close(self) -> Result<(), fantoccini::error::CmdError> {
-        self.client.close().await
+    /// Ends the session (the profile folder goes with the browser), then
+    /// fails the test if its run in the browser did.
+    pub(crate) async fn close_after(self, run: Result<(), fantoccini::error::CmdError>) {
+        let _ = self.client.close().await;
+        run.expect("the browser run");
     }
-}
 
-/// Where a browser test leaves its screenshot for people to look at: the
-/// build's own scratch folder, not the machine's /tmp.
-pub(crate) fn screenshot_path(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
+    /// Keeps a screenshot of the page for people to look at, under
+    /// `target/tmp`.
+    pub(crate) async fn keep_screenshot(
+        &self,
+        name: &str,
+    ) -> Result<std::path::PathBuf, fantoccini::error::CmdError> {
+        let png = self.client.screenshot().await?;
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        std::fs::write(&path, &png).expect("write the screenshot");
+        Ok(path)
+    }
 }
 
 /// Headless Chromium through the driver, with a fresh profile.
@@ -367,16 +375,14 @@ async fn browser_recharge_shows_the_new_balance_on_the_receipt() {
             receipt.contains("¥20.00"),
             "the bonus is on the receipt: {receipt}"
         );
-        let png = b.screenshot().await?;
+        let shot = b.keep_screenshot("fuelcard-receipt.png").await?;
+        let png = std::fs::read(&shot).expect("the screenshot");
         assert!(png.starts_with(b"\x89PNG") && png.len() > 1000);
-        let shot = screenshot_path("fuelcard-receipt.png");
-        std::fs::write(&shot, &png).expect("write the screenshot");
         eprintln!("receipt screenshot: {}", shot.display());
         Ok::<_, fantoccini::error::CmdError>(())
     };
-    let outcome = run.await;
-    let _ = b.close().await;
-    outcome.expect("the browser run");
+    let run = run.await;
+    b.close_after(run).await;
     assert_eq!(env.card(&number).await["balance"], json!("1020.00"));
     env.finish().await;
 }
@@ -481,16 +487,11 @@ async fn browser_fleet_review() {
             .text()
             .await?;
         assert!(first == "浙A00001" || first == "浙A00002");
-        std::fs::write(
-            screenshot_path("fuelcard-review.png"),
-            b.screenshot().await?,
-        )
-        .expect("write the screenshot");
+        b.keep_screenshot("fuelcard-review.png").await?;
         Ok::<_, fantoccini::error::CmdError>(())
     };
-    let outcome = run.await;
-    let _ = b.close().await;
-    outcome.expect("the browser run");
+    let run = run.await;
+    b.close_after(run).await;
     env.finish().await;
 }
 
