@@ -15,8 +15,11 @@
 # routes (this server has no card reader), then logout with a token of its
 # own. FUELCARD_ST_EXAMPLES sets the examples per operation (default 25),
 # FUELCARD_ST_SEED the seed (default fixed, so a failure reproduces;
-# "random" for a fresh one), FUELCARD_ST_CONTINUE=1 lists every finding
-# rather than the first of each operation.
+# "random" for a fresh one), FUELCARD_ST_CLOCK the instant the server's
+# clock starts at (default a Wednesday morning mid-month, so that no
+# Sunday, month end or midnight falls in the run and nothing is written in
+# the background while a request is checked), FUELCARD_ST_CONTINUE=1 lists
+# every finding rather than the first of each operation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +27,7 @@ ST_VERSION=4.32.5
 venv=target/schemathesis-venv
 examples="${FUELCARD_ST_EXAMPLES:-25}"
 seed="${FUELCARD_ST_SEED:-20261123}"
+clock="${FUELCARD_ST_CLOCK:-2026-11-18T10:00:00+08:00}"
 
 if ! "$venv/bin/st" --version 2>/dev/null | grep -qx "st, version $ST_VERSION"; then
     scripts/install-deps.sh python3 python3-venv
@@ -55,7 +59,7 @@ fail() {
 
 # Holds placed during the run outlive it, so the background release of
 # expired holds never changes anything while a request is answered.
-RUST_LOG=warn "$bin" serve --demo --db "$db" --listen 127.0.0.1:0 --hold-minutes 1440 >"$log" 2>&1 &
+RUST_LOG=warn "$bin" serve --demo --db "$db" --listen 127.0.0.1:0 --hold-minutes 1440 --clock "$clock" >"$log" 2>&1 &
 server=$!
 base=""
 for _ in $(seq 300); do
@@ -65,7 +69,7 @@ for _ in $(seq 300); do
     sleep 0.1
 done
 [ -n "$base" ] || fail "the server did not say where it listens"
-echo "schemathesis $ST_VERSION against $base (examples per operation: $examples, seed: $seed)"
+echo "schemathesis $ST_VERSION against $base (examples per operation: $examples, seed: $seed, clock from $clock)"
 
 login() {
     "$py" - "$base" "$1" "$2" <<'EOF'
@@ -79,6 +83,7 @@ admin="$(login admin admin-demo)" || fail "cannot log in as admin"
 cashier="$(login cashier2 cashier2-demo)" || fail "cannot log in as cashier2"
 logout_token="$(login cashier1 cashier1-demo)" || fail "cannot log in as cashier1"
 
+export FUELCARD_ST_TODAY="${clock:0:10}"
 "$py" "$hooks" real "$db" >"$work/real.json"
 export SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$PWD/scripts" FUELCARD_ST_DB="$db"
 

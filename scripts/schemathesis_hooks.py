@@ -250,7 +250,7 @@ def _real_values(db_path):
         return [r[0] for r in conn.execute(sql) if r[0] is not None]
 
     try:
-        today = datetime.date.today()
+        today = datetime.date.fromisoformat(os.environ["FUELCARD_ST_TODAY"])
         this = today.replace(day=1)
         last = (this - datetime.timedelta(days=1)).replace(day=1)
         following = (this + datetime.timedelta(days=32)).replace(day=1)

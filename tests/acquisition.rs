@@ -513,7 +513,13 @@ async fn the_sunday_report(backend: Backend) {
         )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
-    assert_eq!(env.count("weekly_reports").await, 0, "not before Sunday");
+    let w48 = "weekly_reports WHERE week = '2026-W48'";
+    assert_eq!(
+        env.count("weekly_reports").await,
+        2,
+        "each district's due report (2026-W47) drafted as it was added"
+    );
+    assert_eq!(env.count(w48).await, 0, "not before Sunday");
 
     // Sunday 23:59: the service itself drafts the week's reports.
     let dir = tempfile::tempdir().expect("a dir");
@@ -521,15 +527,11 @@ async fn the_sunday_report(backend: Backend) {
     let (service, _) =
         crate::support::spawn_server(&env.fresh.url, &dir.path().join("k"), &sunday).await;
     let mut waited = 0;
-    while env.count("weekly_reports").await < 2 && waited < 100 {
+    while env.count(w48).await < 2 && waited < 100 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         waited += 1;
     }
-    assert_eq!(
-        env.count("weekly_reports").await,
-        2,
-        "东区 and 西区 drafted"
-    );
+    assert_eq!(env.count(w48).await, 2, "东区 and 西区 drafted");
     drop(service);
 
     // Monday: fuel sold today is next week's.

@@ -63,14 +63,26 @@ pub fn latest_sunday_week(today: NaiveDate) -> Period {
 /// latest Sunday. Run every minute by the service; drafting again changes
 /// nothing, and a server that was down on Sunday drafts on its return.
 pub async fn draft_due(conn: &mut Conn, now: i64, tz: Tz) -> AppResult<u64> {
+    draft(conn, None, now, tz).await
+}
+
+/// Drafts a district's due report as it is brought on file, in the same
+/// transaction, so that nothing is written behind the back of the request
+/// that added it.
+pub async fn draft_new(conn: &mut Conn, district: &str, now: i64, tz: Tz) -> AppResult<()> {
+    draft(conn, Some(district), now, tz).await.map(drop)
+}
+
+async fn draft(conn: &mut Conn, only: Option<&str>, now: i64, tz: Tz) -> AppResult<u64> {
     let week = latest_sunday_week(crate::time::local_date(now, tz));
     let done = sqlx::query(
-        // `WHERE true` lets SQLite tell the upsert from the SELECT's join.
         "INSERT INTO weekly_reports (district, week, drafted_at) \
-         SELECT code, $1, $2 FROM districts WHERE true ON CONFLICT (district, week) DO NOTHING",
+         SELECT code, $1, $2 FROM districts WHERE code = COALESCE($3, code) \
+         ON CONFLICT (district, week) DO NOTHING",
     )
     .bind(&week.label)
     .bind(now)
+    .bind(only)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected())

@@ -59,9 +59,10 @@ pub async fn add_district(
 ) -> AppResult<Done<District>> {
     authorize(actor, Action::ManageDistricts, &Target::network())?;
     districts::validate(code, name)?;
+    let tz = app.settings.time_zone;
     create(app, actor, key, |conn, at| {
         Box::pin(async move {
-            let d = districts::create(conn, code, name, at.now).await?;
+            let d = districts::create(conn, code, name, at.now, tz).await?;
             crate::audit::record(
                 conn,
                 at.now,

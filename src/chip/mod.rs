@@ -298,24 +298,31 @@ pub fn stamp_text(s: Stamp) -> String {
     format!("{}{}", hex::encode(s.date()), hex::encode(s.time()))
 }
 
+/// A stored stamp read back; a damaged one is an internal error.
 pub fn stamp_parse(text: &str) -> AppResult<Stamp> {
-    let bytes = hex::decode(text).map_err(|e| AppError::internal("a stored stamp", e))?;
-    let (date, time) = bytes.split_at(4.min(bytes.len()));
-    let date: [u8; 4] = date
-        .try_into()
-        .map_err(|e| AppError::internal("a stored stamp", e))?;
-    let time: [u8; 3] = time
-        .try_into()
-        .map_err(|e| AppError::internal("a stored stamp", e))?;
-    Stamp::from_bcd(date, time).map_err(|e| AppError::internal("a stored stamp", e))
+    stamp_from_text(text).ok_or_else(|| AppError::internal("a stored stamp", text))
 }
 
-/// Decodes fixed-size hex as stored (terminal IDs, randoms, TACs).
+/// A stamp from its 14 digits, `None` unless they form one: for input,
+/// where a bad stamp is the sender's mistake.
+pub fn stamp_from_text(text: &str) -> Option<Stamp> {
+    let bytes = hex::decode(text).ok()?;
+    let (date, time) = bytes.split_at(4.min(bytes.len()));
+    Stamp::from_bcd(date.try_into().ok()?, time.try_into().ok()?).ok()
+}
+
+/// Decodes fixed-size hex as stored (terminal IDs, randoms, TACs); damaged
+/// data is an internal error.
 pub fn unhex<const N: usize>(what: &str, text: &str) -> AppResult<[u8; N]> {
+    hex_array(text).ok_or_else(|| AppError::internal("decoding stored chip data", what.to_string()))
+}
+
+/// Fixed-size hex, `None` unless `text` is exactly `N` bytes of it: for
+/// input, where bad hex is the sender's mistake and logs nothing.
+pub fn hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
     hex::decode(text)
         .ok()
         .and_then(|b| <[u8; N]>::try_from(b).ok())
-        .ok_or_else(|| AppError::internal("decoding stored chip data", what.to_string()))
 }
 
 /// The host account mirroring a card's chip, created on first use with

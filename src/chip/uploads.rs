@@ -16,7 +16,7 @@ use fuelcard_reader::purse::data::asn_for;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{chip_account, stamp_parse, stamp_text, unhex};
+use super::{chip_account, hex_array, stamp_from_text, stamp_text};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::{self, CardNumber};
@@ -41,7 +41,7 @@ pub struct Upload<'a> {
 /// Registers a pump's terminal at the station it stands at (or moves it
 /// there).
 pub async fn register_terminal(conn: &mut Conn, terminal: &str, station_id: i64) -> AppResult<()> {
-    let id: [u8; 6] = unhex("terminal", terminal).map_err(|_| {
+    let id: [u8; 6] = hex_array(terminal).ok_or_else(|| {
         AppError::new(Code::ValidationFailed, "terminal: 12 hexadecimal digits")
             .with("field", "terminal")
     })?;
@@ -91,10 +91,10 @@ pub struct Uploaded {
 fn parse(u: &Upload<'_>) -> AppResult<([u8; 6], [u8; 4], fuelcard_reader::keys::Stamp, u32)> {
     let bad = |what: &str| AppError::new(Code::ValidationFailed, what.to_string());
     let terminal: [u8; 6] =
-        unhex("terminal", u.terminal).map_err(|_| bad("terminal: 12 hexadecimal digits"))?;
-    let tac: [u8; 4] = unhex("tac", u.tac).map_err(|_| bad("tac: 8 hexadecimal digits"))?;
+        hex_array(u.terminal).ok_or_else(|| bad("terminal: 12 hexadecimal digits"))?;
+    let tac: [u8; 4] = hex_array(u.tac).ok_or_else(|| bad("tac: 8 hexadecimal digits"))?;
     let stamp = (u.time.len() == 14 && u.time.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| stamp_parse(u.time).ok())
+        .then(|| stamp_from_text(u.time))
         .flatten()
         .ok_or_else(|| bad("time: YYYYMMDDhhmmss"))?;
     let amount = u32::try_from(u.amount.fen())

@@ -3,6 +3,7 @@
 //! a station added with a district not yet on file brings it in, named by
 //! its code until head office names it.
 
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
@@ -36,7 +37,13 @@ pub fn validate(code: &str, name: &str) -> AppResult<()> {
 /// Adds a district; a code already on file is a duplicate, unless it was
 /// brought in by a station and still carries its code as its name (then
 /// head office names it now).
-pub async fn create(conn: &mut Conn, code: &str, name: &str, now: i64) -> AppResult<District> {
+pub async fn create(
+    conn: &mut Conn,
+    code: &str,
+    name: &str,
+    now: i64,
+    tz: Tz,
+) -> AppResult<District> {
     validate(code, name)?;
     let (code, name) = (code.trim(), name.trim());
     let named = sqlx::query(
@@ -57,12 +64,13 @@ pub async fn create(conn: &mut Conn, code: &str, name: &str, now: i64) -> AppRes
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
+    crate::acquisition::weekly::draft_new(conn, code, now, tz).await?;
     from_row(&row)
 }
 
 /// Brings in a district a station names, if it is not on file.
-pub async fn ensure(conn: &mut Conn, code: &str, now: i64) -> AppResult<()> {
-    sqlx::query(
+pub async fn ensure(conn: &mut Conn, code: &str, now: i64, tz: Tz) -> AppResult<()> {
+    let added = sqlx::query(
         "INSERT INTO districts (code, name, created_at) VALUES ($1, $1, $2) \
          ON CONFLICT (code) DO NOTHING",
     )
@@ -70,6 +78,9 @@ pub async fn ensure(conn: &mut Conn, code: &str, now: i64) -> AppResult<()> {
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    if added.rows_affected() > 0 {
+        crate::acquisition::weekly::draft_new(conn, code, now, tz).await?;
+    }
     Ok(())
 }
 

@@ -36,6 +36,7 @@ pub async fn create(
     name: &str,
     district: &str,
     now: i64,
+    tz: chrono_tz::Tz,
 ) -> AppResult<Station> {
     let ok = (1..=16).contains(&code.len())
         && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
@@ -55,7 +56,7 @@ pub async fn create(
         }
     }
     if !district.trim().is_empty() {
-        districts::ensure(conn, district.trim(), now).await?;
+        districts::ensure(conn, district.trim(), now, tz).await?;
     }
     let row = sqlx::query(
         "INSERT INTO stations (code, name, district, created_at) VALUES ($1, $2, $3, $4) \

@@ -66,7 +66,7 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
     let mut stations_list = Vec::new();
     for (code, name, district) in network {
         stations_list.push(
-            stations::create(conn, code, name, district, now)
+            stations::create(conn, code, name, district, now, tz)
                 .await
                 .map_err(e)?,
         );

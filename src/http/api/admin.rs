@@ -59,10 +59,11 @@ pub async fn add_station(
 ) -> AppResult<(StatusCode, Json<Station>)> {
     authorize(&actor, Action::ManageStations, &Target::network())?;
     let body = &body;
+    let tz = state.settings.time_zone;
     let s = once(&state, &actor, |conn, at| {
         Box::pin(async move {
             let (code, name, district) = (&body.code, &body.name, &body.district);
-            let s = stations::create(conn, code, name, district, at.now).await?;
+            let s = stations::create(conn, code, name, district, at.now, tz).await?;
             crate::audit::record(
                 conn,
                 at.now,

@@ -266,9 +266,16 @@ async fn bench(args: &BenchArgs, scratch: &Scratch, now: i64) -> anyhow::Result<
 async fn setup(db: &Db, n: usize, fleet: bool, now: i64) -> anyhow::Result<Vec<String>> {
     let e = |err: fuelcard::error::AppError| anyhow::anyhow!("{err}");
     let mut tx = db.begin_write().await?;
-    let station = stations::create(&mut tx, "B1", "压测站", "bench", now)
-        .await
-        .map_err(e)?;
+    let station = stations::create(
+        &mut tx,
+        "B1",
+        "压测站",
+        "bench",
+        now,
+        Settings::default().time_zone,
+    )
+    .await
+    .map_err(e)?;
     let password = "bench-password";
     let cashier_id = users::create(
         &mut tx,

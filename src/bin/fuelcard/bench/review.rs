@@ -56,7 +56,7 @@ async fn review_on(
         args.vehicles, args.refuels
     );
     let mut tx = db.begin_write().await?;
-    let station = stations::create(&mut tx, "R1", "review", "bench", now)
+    let station = stations::create(&mut tx, "R1", "review", "bench", now, tz)
         .await
         .map_err(e)?;
     let user = users::create(
