@@ -130,7 +130,14 @@ def _path_choices(path, name):
     if name == "month":
         return REAL.get("months")
     if name == "code":
-        return REAL.get("products") if path.startswith("/api/v1/products") else REAL.get("stations")
+        for prefix, key in (
+            ("/api/v1/products", "products"),
+            ("/api/v1/merchants", "merchants"),
+            ("/api/v1/offers", "offers"),
+        ):
+            if path.startswith(prefix):
+                return REAL.get(key)
+        return REAL.get("stations")
     if name == "id":
         for prefix, key in (
             ("/api/v1/customers", "customers"),
@@ -138,6 +145,7 @@ def _path_choices(path, name):
             ("/api/v1/shifts", "shifts"),
             ("/api/v1/fleet/{company}/topups", "topups"),
             ("/api/v1/fleet/{company}/loans", "loans"),
+            ("/api/v1/redemptions", "redemptions"),
         ):
             if path.startswith(prefix):
                 return REAL.get(key)
@@ -156,12 +164,18 @@ BODY_CHOICES = {
     "plate": "plates",
     "month": "months",
     "sale_id": "sales",
+    "voucher_code": "vouchers",
+    "offer": "offers",
+    "merchant": "merchants",
 }
 QUERY_CHOICES = {
     "phone": "phones",
     "customer_id": "customers",
     "station": "stations",
     "month": "months",
+    "merchant": "merchants",
+    "code": "vouchers",
+    "card": "cards",
 }
 
 
@@ -272,6 +286,10 @@ def _real_values(db_path):
             "topups": column("SELECT id FROM topup_requests ORDER BY id"),
             "loans": column("SELECT id FROM card_loans ORDER BY id"),
             "sales": column("SELECT id FROM sales ORDER BY id DESC LIMIT 200"),
+            "merchants": column("SELECT code FROM merchants ORDER BY id"),
+            "offers": column("SELECT code FROM offers ORDER BY id"),
+            "vouchers": column("SELECT voucher_code FROM benefits ORDER BY id"),
+            "redemptions": column("SELECT id FROM redemptions ORDER BY id"),
         }
     finally:
         conn.close()

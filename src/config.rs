@@ -40,6 +40,9 @@ pub struct Settings {
     /// Days after opening within which a new card customer must refuel to
     /// count towards the acquisition targets.
     pub activation_days: i64,
+    /// Hours within which a merchant may reverse a redemption (a voucher
+    /// taken by mistake); never once the month is settled.
+    pub reversal_hours: i64,
 }
 
 impl Default for Settings {
@@ -52,6 +55,7 @@ impl Default for Settings {
             metrics_token: None,
             replay_days: 7,
             activation_days: 30,
+            reversal_hours: 24,
         }
     }
 }

@@ -109,6 +109,18 @@ codes! {
     ProspectNotFound => "prospect_not_found", NOT_FOUND;
     ReportNotDrafted => "report_not_drafted", NOT_FOUND;
     TerminalUnknown => "terminal_unknown", UNPROCESSABLE_ENTITY;
+    MerchantNotFound => "merchant_not_found", NOT_FOUND;
+    OfferNotFound => "offer_not_found", NOT_FOUND;
+    BenefitNotFound => "benefit_not_found", NOT_FOUND;
+    RedemptionNotFound => "redemption_not_found", NOT_FOUND;
+    VoucherRedeemed => "voucher_redeemed", CONFLICT;
+    EntitlementUsed => "entitlement_used_this_period", CONFLICT;
+    BenefitExpired => "benefit_expired", CONFLICT;
+    BenefitNotAtStation => "benefit_not_at_station", CONFLICT;
+    RedemptionReversed => "redemption_reversed", CONFLICT;
+    ReversalWindowPassed => "reversal_window_passed", CONFLICT;
+    SettlementClosed => "settlement_closed", CONFLICT;
+    MonthNotOver => "month_not_over", CONFLICT;
     DatabaseUnavailable => "database_unavailable", SERVICE_UNAVAILABLE;
     Internal => "internal_error", INTERNAL_SERVER_ERROR;
 }

@@ -20,6 +20,11 @@
 //!   monthly targets beside actuals read from the ledger (a new customer
 //!   counts once activated by a refuel), the leaderboard, the wins feed and
 //!   the district's weekly report.
+//! - [`alliance`]: the merchant alliance. Partner merchants, offers kept
+//!   as data with budgets that are never exceeded, the engine that grants
+//!   their benefits in the transaction of the card event that earned them,
+//!   redemption at the merchant, the partners' lists of consenting
+//!   customers, the monthly settlement and what each offer brought.
 //! - [`stations`]: stations and districts, cashier shifts and the day-end
 //!   report.
 //! - [`auth`]: users, roles, sessions, and who may do what. The policy
@@ -68,6 +73,7 @@
 
 pub mod acquisition;
 pub mod actions;
+pub mod alliance;
 pub mod audit;
 pub mod auth;
 pub mod cards;

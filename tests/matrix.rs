@@ -252,6 +252,30 @@ impl World {
             .expect("an id")
     }
 
+    /// A voucher of merchant M001's offer, granted by opening a new card.
+    async fn voucher(&self) -> String {
+        let card = self.card().await;
+        let r = self
+            .setup(&self.cashier, get(format!("/api/v1/cards/{card}/benefits")))
+            .await;
+        r[0]["voucher_code"]
+            .as_str()
+            .expect("a voucher code")
+            .to_string()
+    }
+
+    /// A redemption of M001, fresh.
+    async fn redemption(&self) -> i64 {
+        let code = self.voucher().await;
+        let r = self
+            .setup(
+                &self.env.admin,
+                post("/api/v1/redemptions".into(), json!({"voucher_code": code})),
+            )
+            .await;
+        r["id"].as_i64().expect("a redemption id")
+    }
+
     /// A prospect of station S1, new.
     async fn prospect(&self) -> i64 {
         let r = self
@@ -615,6 +639,44 @@ impl World {
                     json!({"notes": "本周走访三家车队"}),
                 )
             }
+            "add_merchant" => post(
+                "/api/v1/merchants".into(),
+                json!({"code": format!("MN{n}"), "name": "洗车行", "category": "car_wash",
+                       "stations": ["S1"]}),
+            ),
+            "list_merchants" => get("/api/v1/merchants".into()),
+            "get_merchant" => get("/api/v1/merchants/M001".into()),
+            "add_offer" => post(
+                "/api/v1/offers".into(),
+                json!({"code": format!("OF{n}"), "merchant": "M001", "name": "新春洗车",
+                       "trigger": {"event": "recharge", "min_amount": "1000",
+                                   "starts_at": "2099-01-01T00:00:00+08:00"},
+                       "benefit": {"kind": "entitlement", "item": "洗车"},
+                       "unit_cost": "25", "funded_by": {"station_percent": 50, "merchant_percent": 50},
+                       "budget_amount": "5000"}),
+            ),
+            "list_offers" => get("/api/v1/offers?merchant=M001".into()),
+            "get_offer" => get("/api/v1/offers/MX".into()),
+            "offer_effectiveness" => get("/api/v1/offers/MX/effectiveness".into()),
+            "merchant_effectiveness" => get("/api/v1/merchants/M001/effectiveness".into()),
+            "grantees_csv" => get("/api/v1/offers/MX/grantees.csv".into()),
+            "card_benefits" => get(format!("/api/v1/cards/{}/benefits", self.fleet_card)),
+            "find_benefits" => get(format!("/api/v1/benefits?code={}", self.voucher().await)),
+            "redeem" => post(
+                "/api/v1/redemptions".into(),
+                json!({"voucher_code": self.voucher().await}),
+            ),
+            "reverse_redemption" => post(
+                format!("/api/v1/redemptions/{}/reversal", self.redemption().await),
+                json!({}),
+            ),
+            "list_redemptions" => get("/api/v1/redemptions?merchant=M001".into()),
+            "settle_merchant" => post(
+                "/api/v1/merchants/M001/settlements".into(),
+                json!({"month": "2026-10"}),
+            ),
+            "get_settlement" => get("/api/v1/merchants/M001/settlements/2026-11".into()),
+            "settlement_csv" => get("/api/v1/merchants/M001/settlements.csv?month=2026-11".into()),
             other => panic!("the matrix has no request for operation {other}: add one"),
         }
     }
@@ -681,6 +743,13 @@ impl World {
             "card_openings",
             "targets",
             "weekly_reports",
+            "merchants",
+            "merchant_stations",
+            "offers",
+            "offer_holders",
+            "benefits",
+            "redemptions",
+            "settlements",
         ];
         let counts: Vec<String> = TABLES
             .iter()
@@ -696,6 +765,14 @@ impl World {
             .collect()
     }
 }
+
+/// The answers that hide what is another's: a card out of scope, another
+/// merchant's benefit or redemption.
+const HIDDEN: &[&str] = &[
+    "card_not_found",
+    "benefit_not_found",
+    "redemption_not_found",
+];
 
 /// Codes that say "not yours" rather than anything about the business.
 const AUTHORIZATION_CODES: &[&str] = &[
@@ -754,12 +831,36 @@ async fn world(backend: Backend) -> Option<(World, Vec<Persona>)> {
             .await;
         assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     }
+    for (merchant, user) in [("M001", "merchant1"), ("M002", "merchant2")] {
+        let r = env
+            .post(
+                &env.admin,
+                "/api/v1/merchants",
+                json!({"code": merchant, "name": "合作商户", "category": "insurance",
+                       "stations": ["S1"]}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        let r = env
+            .post(
+                &env.admin,
+                "/api/v1/users",
+                json!({"username": user, "password": format!("{user}-password"),
+                       "role": "merchant", "merchant": merchant}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    }
+    // M001's voucher for every card opened: the matrix's vouchers.
     let r = env
         .post(
             &env.admin,
-            "/api/v1/users",
-            json!({"username": "merchant1", "password": "merchant1-password",
-                   "role": "merchant", "merchant": "M001"}),
+            "/api/v1/offers",
+            json!({"code": "MX", "merchant": "M001", "name": "办卡送保险",
+                   "trigger": {"event": "card_opened"},
+                   "benefit": {"kind": "voucher", "item": "意外险"},
+                   "unit_cost": "20", "funded_by": {"station_percent": 0, "merchant_percent": 100},
+                   "valid_days": 90}),
         )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
@@ -865,7 +966,8 @@ async fn world(backend: Backend) -> Option<(World, Vec<Persona>)> {
             Role::FleetManager,
             false,
         ),
-        ("merchant", "merchant1", Role::Merchant, true),
+        ("merchant (own)", "merchant1", Role::Merchant, true),
+        ("merchant (other)", "merchant2", Role::Merchant, false),
     ] {
         let token = if username == "admin" {
             w.env.admin.clone()
@@ -959,7 +1061,7 @@ async fn matrix(backend: Backend) {
                 }
             } else {
                 let refused = status == StatusCode::FORBIDDEN
-                    || (status == StatusCode::NOT_FOUND && code == "card_not_found");
+                    || (status == StatusCode::NOT_FOUND && HIDDEN.contains(&code));
                 if !refused {
                     failures.push(format!(
                         "{op} by {} ({}) should be refused: {status} {body}",

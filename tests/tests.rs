@@ -4,6 +4,7 @@
 mod support;
 
 mod acquisition;
+mod alliance;
 mod allocation;
 
 mod bad_input;

@@ -6,6 +6,8 @@ use serde::Serialize;
 
 use super::counter::{company_word, holders_pin};
 use super::{App, Done, Keyed, create, idempotent, once};
+use crate::alliance::engine;
+use crate::alliance::offers::Event;
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::customers::{self, NewCustomer};
@@ -91,6 +93,7 @@ pub async fn open(
     }
     let (order, plate, protected, vehicle) = (&order, &plate, &protected, &vehicle);
     let channel = &channel;
+    let tz = app.settings.time_zone;
     create(app, actor, key, |conn, at| {
         Box::pin(async move {
             let now = at.now;
@@ -154,7 +157,23 @@ pub async fn open(
                 )
                 .await?;
             }
-            cards::view(conn, &card, at.actor).await
+            let earned = engine::on_event(
+                conn,
+                &engine::Happened {
+                    event: Event::CardOpened,
+                    card: &card,
+                    station: station.as_ref().map(|s| (s.id, s.code.as_str())),
+                    amount: None,
+                    key: format!("card_opened:{}", card.id),
+                },
+                now,
+                tz,
+            )
+            .await?;
+            let mut view = cards::view(conn, &card, at.actor).await?;
+            view.benefits = earned.benefits;
+            view.notices = earned.notices;
+            Ok(view)
         })
     })
     .await

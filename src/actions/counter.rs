@@ -6,6 +6,8 @@
 use axum::http::StatusCode;
 
 use super::{App, Done, Keyed, idempotent, idempotent_then};
+use crate::alliance::engine;
+use crate::alliance::offers::Event;
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::auth::throttle::PIN_FAILURES;
@@ -51,7 +53,28 @@ pub async fn sell(app: &App, actor: &Actor, key: &Keyed, order: Sale) -> AppResu
         actor,
         key,
         StatusCode::CREATED,
-        |conn, at| Box::pin(sale::sell(conn, at.actor, req, tz, at.now)),
+        |conn, at| {
+            Box::pin(async move {
+                let (mut sold, closing) = sale::sell(conn, at.actor, req, tz, at.now).await?;
+                let (card, station_id) = closing.card_at();
+                let earned = engine::on_event(
+                    conn,
+                    &engine::Happened {
+                        event: Event::Sale,
+                        card,
+                        station: Some((station_id, sold.station.as_str())),
+                        amount: Some(sold.charged),
+                        key: format!("sale:{}", sold.id),
+                    },
+                    at.now,
+                    tz,
+                )
+                .await?;
+                sold.benefits = earned.benefits;
+                sold.notices = earned.notices;
+                Ok((sold, closing))
+            })
+        },
         |conn, closing: Closing| Box::pin(closing.post(conn)),
     )
     .await
@@ -98,6 +121,7 @@ pub async fn recharge(
         ));
     }
     let order = &order;
+    let tz = app.settings.time_zone;
     idempotent(app, actor, key, StatusCode::CREATED, |conn, at| {
         let req = RechargeRequest {
             number: &order.number,
@@ -106,7 +130,27 @@ pub async fn recharge(
             campaign_code: order.campaign_code.as_deref(),
             station: order.station.as_deref(),
         };
-        Box::pin(recharge::recharge(conn, at.actor, req, at.now))
+        Box::pin(async move {
+            let mut done = recharge::recharge(conn, at.actor, req, at.now).await?;
+            let card = cards::find(conn, &order.number).await?;
+            let station = stations::find(conn, &done.receipt.station).await?;
+            let earned = engine::on_event(
+                conn,
+                &engine::Happened {
+                    event: Event::Recharge,
+                    card: &card,
+                    station: Some((station.id, station.code.as_str())),
+                    amount: Some(order.amount),
+                    key: format!("recharge:{}", done.id),
+                },
+                at.now,
+                tz,
+            )
+            .await?;
+            done.benefits = earned.benefits;
+            done.notices = earned.notices;
+            Ok(done)
+        })
     })
     .await
 }

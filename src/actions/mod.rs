@@ -10,6 +10,7 @@
 //! never disagree about what is allowed.
 
 pub mod acquisition;
+pub mod alliance;
 pub mod card_life;
 pub mod chip;
 pub mod counter;

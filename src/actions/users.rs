@@ -65,6 +65,9 @@ pub async fn add(
                     ));
                 }
             }
+            if let Some(code) = new.merchant.as_deref() {
+                crate::alliance::merchants::find(conn, code).await?;
+            }
             let id = users::create(
                 conn,
                 &users::NewUser {

@@ -136,6 +136,17 @@ pub enum Action {
     ReadWeeklyReport,
     /// Submit a district's weekly report with notes, freezing it.
     SubmitWeeklyReport,
+    /// Add partner merchants and their offers; settle a merchant's month.
+    ManageAlliance,
+    /// Read a merchant, its offers, what they brought.
+    ReadAlliance,
+    /// Deliver a benefit (a merchant; a station's counter hands over gifts
+    /// only), reverse a delivery, look benefits up.
+    Redeem,
+    /// Take the list of consenting grantees a partner must act on.
+    ExportGrantees,
+    /// Read a merchant's monthly settlement.
+    ReadSettlement,
 }
 
 /// One row of the policy: an action, the API operations (by operation id)
@@ -183,7 +194,7 @@ pub const ROLES: [Role; 7] = [
     Role::Merchant,
 ];
 
-use Scope::{All, Company, CompanyPin, District, Never, Station};
+use Scope::{All, Company, CompanyPin, District, Merchant, Never, Station};
 
 /// One row, roles in the order of [`ROLES`].
 const fn rule(action: Action, operations: &'static [&'static str], s: [Scope; 7]) -> Rule {
@@ -205,8 +216,9 @@ const fn rule(action: Action, operations: &'static [&'static str], s: [Scope; 7]
 /// (holds, fills, shifts, reports, prospects, targets) stays with its
 /// station and its district; a company's fleet is its own, read by HQ;
 /// personal data is shown only to HQ and the company's own manager. HQ sets
-/// targets and reads everything, but develops no prospects itself. The
-/// merchant role has no business yet.
+/// targets and reads everything, but develops no prospects itself. A
+/// merchant reads its own offers and settlements and redeems its own
+/// benefits; a station's counter may hand over a gift.
 pub const POLICY: &[Rule] = &[
     //    admin  hq     district  station  cashier  fleet  merchant
     rule(
@@ -226,7 +238,12 @@ pub const POLICY: &[Rule] = &[
     ),
     rule(
         Action::ReadReferenceData,
-        &["list_stations", "list_districts", "list_products"],
+        &[
+            "list_stations",
+            "list_districts",
+            "list_products",
+            "list_merchants",
+        ],
         [All, All, All, All, All, All, Never],
     ),
     rule(
@@ -266,7 +283,7 @@ pub const POLICY: &[Rule] = &[
     ),
     rule(
         Action::ReadCard,
-        &["get_card", "search", "statement"],
+        &["get_card", "search", "statement", "card_benefits"],
         [All, All, District, All, All, Company, Never],
     ),
     rule(
@@ -423,6 +440,42 @@ pub const POLICY: &[Rule] = &[
         Action::SubmitWeeklyReport,
         &["submit_weekly_report"],
         [All, Never, District, Never, Never, Never, Never],
+    ),
+    rule(
+        Action::ManageAlliance,
+        &["add_merchant", "add_offer", "settle_merchant"],
+        [All, All, Never, Never, Never, Never, Never],
+    ),
+    rule(
+        Action::ReadAlliance,
+        &[
+            "get_merchant",
+            "list_offers",
+            "get_offer",
+            "offer_effectiveness",
+            "merchant_effectiveness",
+        ],
+        [All, All, All, All, All, Never, Merchant],
+    ),
+    rule(
+        Action::Redeem,
+        &[
+            "redeem",
+            "reverse_redemption",
+            "find_benefits",
+            "list_redemptions",
+        ],
+        [All, Never, Never, All, All, Never, Merchant],
+    ),
+    rule(
+        Action::ExportGrantees,
+        &["grantees_csv"],
+        [All, All, Never, Never, Never, Never, Merchant],
+    ),
+    rule(
+        Action::ReadSettlement,
+        &["get_settlement", "settlement_csv"],
+        [All, All, Never, Never, Never, Never, Merchant],
     ),
 ];
 

@@ -70,6 +70,17 @@ pub struct Customer {
     pub id_kind: Option<IdKind>,
     pub contact_name: Option<String>,
     pub address: Option<String>,
+    pub consents: Consents,
+}
+
+/// What the customer lets the network do with their data.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Consents {
+    /// Send partner merchants their name, document and phone (an insurer
+    /// registering the policy a voucher grants).
+    #[serde(default)]
+    pub share_with_partners: bool,
 }
 
 impl Customer {
@@ -108,6 +119,9 @@ pub struct NewCustomer {
     pub id_kind: Option<IdKind>,
     pub contact_name: Option<String>,
     pub address: Option<String>,
+    /// What the customer consents to (default: nothing).
+    #[serde(default)]
+    pub consents: Option<Consents>,
 }
 
 fn clean(opt: &Option<String>) -> Option<String> {
@@ -162,7 +176,8 @@ pub async fn create(conn: &mut Conn, c: &NewCustomer, now: i64) -> AppResult<Cus
     c.validate()?;
     let row = sqlx::query(
         "INSERT INTO customers (kind, name, phone, id_number, id_kind, contact_name, address, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+         share_with_partners, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         RETURNING id",
     )
     .bind(c.kind.as_str())
     .bind(c.name.trim())
@@ -171,6 +186,9 @@ pub async fn create(conn: &mut Conn, c: &NewCustomer, now: i64) -> AppResult<Cus
     .bind(clean(&c.id_number).map(|_| c.id_kind.unwrap_or(IdKind::ResidentId).as_str()))
     .bind(clean(&c.contact_name))
     .bind(clean(&c.address))
+    .bind(i64::from(
+        c.consents.unwrap_or_default().share_with_partners,
+    ))
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
@@ -195,13 +213,16 @@ fn from_row(row: &sqlx::any::AnyRow) -> AppResult<Customer> {
             .and_then(IdKind::parse),
         contact_name: row.try_get("contact_name")?,
         address: row.try_get("address")?,
+        consents: Consents {
+            share_with_partners: row.try_get::<i64, _>("share_with_partners")? == 1,
+        },
     })
 }
 
 pub async fn get(conn: &mut Conn, id: i64) -> AppResult<Customer> {
     let row = sqlx::query(
-        "SELECT id, kind, name, phone, id_number, id_kind, contact_name, address FROM customers \
-         WHERE id = $1",
+        "SELECT id, kind, name, phone, id_number, id_kind, contact_name, address, \
+         share_with_partners FROM customers WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)

@@ -151,6 +151,7 @@ mod tests {
             id_kind: id.map(|(_, k)| k),
             contact_name: None,
             address: None,
+            consents: Default::default(),
         }
     }
 

@@ -317,6 +317,13 @@ pub struct CardView {
     #[schema(value_type = String)]
     pub held: Money,
     pub created_at: String,
+    /// Opening a card: the alliance benefits it earned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub benefits: Vec<crate::alliance::engine::Granted>,
+    /// Opening a card: offers it met that granted nothing, or granted with
+    /// a caveat.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<crate::alliance::engine::Notice>,
 }
 
 /// The card as `actor` may see it: the holder's phone is masked for those
@@ -346,6 +353,8 @@ pub async fn view(conn: &mut Conn, card: &Card, actor: &Actor) -> AppResult<Card
         bonus_balance: Money::from_fen(b.bonus_fen),
         held: Money::from_fen(b.held_fen),
         created_at: crate::time::format_us(card.created_at),
+        benefits: Vec::new(),
+        notices: Vec::new(),
     })
 }
 

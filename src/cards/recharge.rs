@@ -135,6 +135,12 @@ pub struct Recharged {
     pub gift: Option<String>,
     pub notice: Option<String>,
     pub receipt: Receipt,
+    /// Alliance benefits the recharge earned.
+    #[serde(default)]
+    pub benefits: Vec<crate::alliance::engine::Granted>,
+    /// Offers it met that granted nothing, or granted with a caveat.
+    #[serde(default)]
+    pub notices: Vec<crate::alliance::engine::Notice>,
 }
 
 pub struct RechargeRequest<'a> {
@@ -262,6 +268,8 @@ pub async fn recharge(
             shift_id,
             time: crate::time::format_us(now),
         },
+        benefits: Vec::new(),
+        notices: Vec::new(),
     })
 }
 

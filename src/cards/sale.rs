@@ -78,6 +78,12 @@ pub struct Sold {
     /// Fleet controls set to "approve and alert" that this sale breached.
     pub alerts: Vec<String>,
     pub time: String,
+    /// Alliance benefits the sale earned.
+    #[serde(default)]
+    pub benefits: Vec<crate::alliance::engine::Granted>,
+    /// Offers it met that granted nothing, or granted with a caveat.
+    #[serde(default)]
+    pub notices: Vec<crate::alliance::engine::Notice>,
 }
 
 pub struct SaleRequest<'a> {
@@ -122,9 +128,15 @@ pub struct Closing {
     station_id: i64,
     day: chrono::NaiveDate,
     litres: Litres,
+    card: Card,
 }
 
 impl Closing {
+    /// The card sold to and the station's id, for what the sale earns.
+    pub fn card_at(&self) -> (&Card, i64) {
+        (&self.card, self.station_id)
+    }
+
     pub async fn post(self, conn: &mut Conn) -> AppResult<()> {
         crate::stations::days::add_card_litres(conn, self.station_id, self.day, self.litres)
             .await?;
@@ -331,12 +343,15 @@ pub async fn sell(
                 .map(|c| c.alerts.into_iter().map(|a| a.message).collect())
                 .unwrap_or_default(),
             time: crate::time::format_us(now),
+            benefits: Vec::new(),
+            notices: Vec::new(),
         },
         Closing {
             debited,
             station_id: station.id,
             day: crate::time::local_date(now, tz),
             litres: priced.litres,
+            card: card.clone(),
         },
     ))
 }

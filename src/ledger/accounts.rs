@@ -23,6 +23,12 @@ pub enum AccountKind {
     Promotion,
     /// Unspent bonus taken back when a card is refunded or closed.
     Clawback,
+    /// A partner merchant's account: what the network owes it (positive)
+    /// for the benefits it delivered, settled monthly.
+    Partner,
+    /// A station's share of the alliance benefits' cost, and what merchants
+    /// paid it for gifts it handed over.
+    Alliance,
 }
 
 impl AccountKind {
@@ -35,6 +41,8 @@ impl AccountKind {
             AccountKind::Sales => "sales",
             AccountKind::Promotion => "promotion",
             AccountKind::Clawback => "clawback",
+            AccountKind::Partner => "partner",
+            AccountKind::Alliance => "alliance",
         }
     }
 }

@@ -165,6 +165,10 @@ pub struct ServeArgs {
     /// count towards the acquisition targets.
     #[arg(long, env = "FUELCARD_ACTIVATION_DAYS", default_value_t = 30)]
     pub activation_days: i64,
+    /// Hours within which a merchant may reverse a redemption it made by
+    /// mistake (never once the month is settled).
+    #[arg(long, env = "FUELCARD_REVERSAL_HOURS", default_value_t = 24)]
+    pub reversal_hours: i64,
     #[command(flatten)]
     pub chip: ChipArgs,
 }
@@ -443,6 +447,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !(1..=366).contains(&args.activation_days) {
         bail!("--activation-days must be 1 to 366");
     }
+    if !(1..=720).contains(&args.reversal_hours) {
+        bail!("--reversal-hours must be 1 to 720");
+    }
     if args.demo {
         print_demo(crate::demo::fill(&db, time_zone, clock, &keys).await?);
     }
@@ -457,6 +464,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
             replay_days: args.replay_days,
             activation_days: args.activation_days,
+            reversal_hours: args.reversal_hours,
         }),
         throttle: Default::default(),
         chip: desk_for(&db, &args.chip).await?,

@@ -9,6 +9,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::Row;
 
+use fuelcard::alliance::engine;
+use fuelcard::alliance::offers::Event;
 use fuelcard::auth::{Actor, Role, users};
 use fuelcard::cards::customers::{self, CustomerKind, IdKind, NewCustomer};
 use fuelcard::cards::products::{self, Price};
@@ -367,8 +369,129 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
     }
     recount_vehicle_usage(conn, tz).await?;
     recount_acquisition(conn, tz, start_us).await?;
+    let merchants = partners(conn, tz, now, &mut logins).await?;
     this_months_customers(conn, &cashiers, tz, now).await?;
+    redeemed_today(conn, &merchants, tz, now).await?;
     Ok(logins)
+}
+
+/// The alliance: an insurer giving 500 accident policies to customers who
+/// open a card at S001 or S003 this month ("办卡送保险"), and a car wash
+/// giving one free wash a month to a card recharged with 500.00 or more,
+/// each with a user of its own.
+async fn partners(
+    conn: &mut Conn,
+    tz: Tz,
+    now: i64,
+    logins: &mut Logins,
+) -> anyhow::Result<[i64; 2]> {
+    use fuelcard::alliance::{merchants, offers};
+    let mut users = [0; 2];
+    for (i, (code, name, category, stations, username)) in [
+        (
+            "M001",
+            "平安财险城东营业部",
+            "insurance",
+            ["S001", "S003"],
+            "insurer",
+        ),
+        (
+            "M002",
+            "洁车坊汽车美容",
+            "car_wash",
+            ["S001", "S002"],
+            "carwash",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let input = merchants::MerchantInput {
+            code: code.into(),
+            name: name.into(),
+            category: category.into(),
+            address: Some("杭州市上城区".into()),
+            contact: Some("0571-8777-0000".into()),
+            stations: stations.iter().map(|s| s.to_string()).collect(),
+        };
+        merchants::create(conn, &input, now).await.map_err(e)?;
+        let password = format!("{username}-demo");
+        users[i] = users::create(
+            conn,
+            &users::NewUser {
+                username,
+                password: &password,
+                role: Role::Merchant,
+                station_id: None,
+                company_id: None,
+                merchant: Some(code),
+                district: None,
+            },
+            now,
+        )
+        .await
+        .map_err(e)?;
+        logins.push((
+            username.to_string(),
+            password,
+            Role::Merchant.as_str().to_string(),
+        ));
+    }
+    let today = fuelcard::time::local_date(now, tz);
+    let month_start = fuelcard::time::day_span(today.with_day(1).unwrap_or(today), tz)
+        .map(|(start, _)| fuelcard::time::format_us(start));
+    let offers: [serde_json::Value; 2] = [
+        serde_json::json!({
+            "code": "INS-2026", "merchant": "M001", "name": "办卡送保险",
+            "trigger": {"event": "card_opened", "card_kinds": ["personal"],
+                        "stations": ["S001", "S003"], "starts_at": month_start},
+            "benefit": {"kind": "voucher", "item": "驾乘人员意外险一份"},
+            "unit_cost": "20.00", "funded_by": {"station_percent": 0, "merchant_percent": 100},
+            "budget_count": 500, "per_customer": 1, "valid_days": 90, "needs_consent": true
+        }),
+        serde_json::json!({
+            "code": "WASH-MONTHLY", "merchant": "M002", "name": "充值满500元每月免费洗车",
+            "trigger": {"event": "recharge", "min_amount": "500"},
+            "benefit": {"kind": "entitlement", "item": "普通洗车一次", "per_period": 1},
+            "unit_cost": "30.00", "funded_by": {"station_percent": 60, "merchant_percent": 40},
+            "per_customer": 1, "budget_amount": "30000"
+        }),
+    ];
+    for offer in offers {
+        let input: offers::OfferInput = serde_json::from_value(offer)?;
+        offers::create(conn, &input, None, now).await.map_err(e)?;
+    }
+    Ok(users)
+}
+
+/// The insurer registered this month's first voucher and the car wash
+/// washed one car today.
+async fn redeemed_today(
+    conn: &mut Conn,
+    [insurer, washer]: &[i64; 2],
+    tz: Tz,
+    now: i64,
+) -> anyhow::Result<()> {
+    use fuelcard::alliance::redemptions::{self, Lookup};
+    for (user, offer) in [(insurer, "INS-2026"), (washer, "WASH-MONTHLY")] {
+        let code: Option<String> = sqlx::query(
+            "SELECT b.voucher_code FROM benefits b JOIN offers o ON o.id = b.offer_id \
+             WHERE o.code = $1 ORDER BY b.id LIMIT 1",
+        )
+        .bind(offer)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("voucher_code"))
+        .transpose()?;
+        let Some(code) = code else { continue };
+        let held = redemptions::find(conn, &Lookup::Code(code))
+            .await
+            .map_err(e)?;
+        redemptions::redeem(conn, &held, *user, None, None, now, tz)
+            .await
+            .map_err(e)?;
+    }
+    Ok(())
 }
 
 /// The acquisition figures recounted the same way: each demo card taken as
@@ -443,14 +566,18 @@ async fn this_months_customers(
     .execute(&mut *conn)
     .await?;
     let mut referrer: Option<String> = None;
-    for (name, phone, kind, amount) in [
-        ("孙丽", "13800000011", ChannelKind::Flyer, 120_000),
-        ("周强", "13800000012", ChannelKind::Referral, 60_000),
-        ("吴敏", "13800000013", ChannelKind::Stand, 300_000),
+    for (name, phone, kind, amount, consent) in [
+        ("孙丽", "13800000011", ChannelKind::Flyer, 120_000, true),
+        ("周强", "13800000012", ChannelKind::Referral, 60_000, false),
+        ("吴敏", "13800000013", ChannelKind::Stand, 300_000, true),
     ] {
-        let holder = customers::create(conn, &person(name, phone), now)
-            .await
-            .map_err(e)?;
+        let new = NewCustomer {
+            consents: Some(customers::Consents {
+                share_with_partners: consent,
+            }),
+            ..person(name, phone)
+        };
+        let holder = customers::create(conn, &new, now).await.map_err(e)?;
         let card = open(conn, CardKind::Personal, Some(holder.id), None, None, now).await?;
         let reference = match kind {
             ChannelKind::Flyer => Some("DEMO-FLY-1".to_string()),
@@ -469,8 +596,18 @@ async fn this_months_customers(
         )
         .await
         .map_err(e)?;
+        let opened = happened(Event::CardOpened, &card, &station, None, card.id);
+        engine::on_event(conn, &opened, now, tz).await.map_err(e)?;
         let mut rng = StdRng::seed_from_u64(u64::try_from(card.id).unwrap_or(0));
-        recharge_op(conn, cashier, &card, amount, &mut rng, now).await?;
+        let op = recharge_op(conn, cashier, &card, amount, &mut rng, now).await?;
+        let recharge: i64 = sqlx::query("SELECT id FROM recharges WHERE operation_id = $1")
+            .bind(op)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("id")?;
+        let paid = Some(Money::from_fen(amount));
+        let recharged = happened(Event::Recharge, &card, &station, paid, recharge);
+        engine::on_event(conn, &recharged, now, tz).await.map_err(e)?;
         let number = CardNumber::parse(&card.number).map_err(|err| anyhow::anyhow!("{err}"))?;
         let (_, closing) = sale::sell(
             conn,
@@ -495,6 +632,23 @@ async fn this_months_customers(
 }
 
 use chrono::Datelike as _;
+
+/// A demo event at a station, named as the counter's actions name it.
+fn happened<'a>(
+    event: Event,
+    card: &'a Card,
+    station: &'a stations::Station,
+    amount: Option<Money>,
+    id: i64,
+) -> engine::Happened<'a> {
+    engine::Happened {
+        event,
+        card,
+        station: Some((station.id, station.code.as_str())),
+        amount,
+        key: format!("{}:{id}", event.as_str()),
+    }
+}
 
 async fn recharge_op(
     conn: &mut Conn,
@@ -690,6 +844,7 @@ fn person(name: &str, phone: &str) -> NewCustomer {
         id_kind: Some(IdKind::ResidentId),
         contact_name: None,
         address: None,
+        consents: None,
     }
 }
 
@@ -703,6 +858,7 @@ fn company(name: &str, phone: &str) -> NewCustomer {
         id_kind: Some(IdKind::BusinessLicence),
         contact_name: Some("车队管理员".into()),
         address: None,
+        consents: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod acquisition;
 pub mod admin;
+pub mod alliance;
 pub mod cards;
 pub mod chip;
 pub mod fleet;
@@ -152,6 +153,47 @@ pub fn routes() -> Router<App> {
         .route("/shifts", post(ledger::open_shift))
         .route("/shifts/current", get(ledger::current_shift))
         .route("/shifts/{id}/close", post(ledger::close_shift))
+        .route(
+            "/merchants",
+            get(alliance::list_merchants).post(alliance::add_merchant),
+        )
+        .route("/merchants/{code}", get(alliance::get_merchant))
+        .route(
+            "/merchants/{code}/effectiveness",
+            get(alliance::merchant_effectiveness),
+        )
+        .route(
+            "/merchants/{code}/settlements",
+            post(alliance::settle_merchant),
+        )
+        .route(
+            "/merchants/{code}/settlements.csv",
+            get(alliance::settlement_csv),
+        )
+        .route(
+            "/merchants/{code}/settlements/{month}",
+            get(alliance::get_settlement),
+        )
+        .route(
+            "/offers",
+            get(alliance::list_offers).post(alliance::add_offer),
+        )
+        .route("/offers/{code}", get(alliance::get_offer))
+        .route(
+            "/offers/{code}/effectiveness",
+            get(alliance::offer_effectiveness),
+        )
+        .route("/offers/{code}/grantees.csv", get(alliance::grantees_csv))
+        .route("/cards/{number}/benefits", get(alliance::card_benefits))
+        .route("/benefits", get(alliance::find_benefits))
+        .route(
+            "/redemptions",
+            get(alliance::list_redemptions).post(alliance::redeem),
+        )
+        .route(
+            "/redemptions/{id}/reversal",
+            post(alliance::reverse_redemption),
+        )
 }
 
 /// The body of a CSV upload as text: `text/csv` (or plain text), UTF-8.

@@ -578,6 +578,7 @@ pub async fn conversion(
                 id_kind: None,
                 contact_name: None,
                 address: None,
+                consents: None,
             }),
             word: HolderWord {
                 pin: f.pin.clone().filter(|p| !p.is_empty()),
@@ -640,6 +641,7 @@ fn new_card_form(c: &Cashier, err: Option<&AppError>) -> Markup {
                     }
                     div { label for="idn" { (t(lang, "id_number")) } input #idn name="id_number" autocomplete="off"; }
                     div { label for="pin" { (t(lang, "pin")) } input #pin name="pin" type="password" inputmode="numeric" autocomplete="off"; }
+                    div { label { input #share name="share_with_partners" type="checkbox" value="yes"; " " (t(lang, "share_with_partners")) } }
                     button.primary type="submit" { (t(lang, "open")) }
                 }
             }
@@ -657,6 +659,8 @@ pub struct NewCardForm {
     id_kind: Option<String>,
     id_number: Option<String>,
     pin: Option<String>,
+    /// The consent checkbox: present when ticked.
+    share_with_partners: Option<String>,
 }
 
 pub async fn new_card(
@@ -680,6 +684,9 @@ pub async fn new_card(
             id_kind: f.id_kind.as_deref().and_then(IdKind::parse),
             contact_name: None,
             address: None,
+            consents: Some(crate::cards::customers::Consents {
+                share_with_partners: f.share_with_partners.is_some(),
+            }),
         });
         let order = card_life::OpenCard {
             kind,

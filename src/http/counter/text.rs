@@ -90,6 +90,11 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("convert", "转为记名卡", "Register this card"),
     ("holder_name", "持卡人姓名", "Holder's name"),
     ("id_number", "证件号码", "ID number"),
+    (
+        "share_with_partners",
+        "同意向合作商户提供资料（如保险登记）",
+        "Consents to share data with partner merchants (e.g. insurance registration)",
+    ),
     ("unlock", "解锁", "Unlock"),
     (
         "holders_word",

@@ -327,6 +327,7 @@ async fn setup(db: &Db, n: usize, fleet: bool, now: i64) -> anyhow::Result<Vec<S
                 id_kind: None,
                 contact_name: None,
                 address: None,
+                consents: None,
             },
             now,
         )
@@ -386,6 +387,7 @@ async fn setup_fleet(
             id_kind: None,
             contact_name: None,
             address: None,
+            consents: None,
         },
         now,
     )

@@ -88,6 +88,7 @@ async fn review_on(
             id_kind: None,
             contact_name: None,
             address: None,
+            consents: None,
         },
         now,
     )

@@ -1,0 +1,383 @@
+//! The merchant alliance's actions: merchants and offers (head office),
+//! redemption (the merchant; a station's counter for gifts), the partner's
+//! list, the monthly settlement and what the offers brought.
+//!
+//! A merchant acts for its own merchant only. Asking about another
+//! merchant's benefit or redemption is answered as if there were none, so
+//! that codes and ids of other merchants cannot be probed.
+
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::{App, Done, Keyed, create, idempotent, once};
+use crate::alliance::effectiveness::{self, Effectiveness, MerchantEffectiveness};
+use crate::alliance::merchants::{self, Merchant, MerchantInput};
+use crate::alliance::offers::{self, Offer, OfferInput};
+use crate::alliance::redemptions::{self, BenefitView, Lookup, Masked, RedeemInput, Redemption};
+use crate::alliance::settlement::{self, Settlement};
+use crate::alliance::{grantees, vouchers};
+use crate::auth::policy::{Action, Target, authorize, authorize_role};
+use crate::auth::{Actor, Role};
+use crate::cards;
+use crate::error::{AppError, AppResult, Code};
+
+fn merchant_target(code: &str) -> Target {
+    Target {
+        merchant: Some(code.to_owned()),
+        ..Target::default()
+    }
+}
+
+/// Refuses another merchant's business; a merchant is told it is not
+/// there (`missing`), everyone else what the policy says.
+fn for_merchant(
+    actor: &Actor,
+    action: Action,
+    merchant: &str,
+    missing: impl FnOnce() -> AppError,
+) -> AppResult<()> {
+    authorize(actor, action, &merchant_target(merchant)).map_err(|e| {
+        if actor.role == Role::Merchant {
+            missing()
+        } else {
+            e
+        }
+    })
+}
+
+/// Adds a partner merchant with the stations it partners with.
+pub async fn add_merchant(
+    app: &App,
+    actor: &Actor,
+    key: Option<&Keyed>,
+    input: &MerchantInput,
+) -> AppResult<Done<Merchant>> {
+    authorize(actor, Action::ManageAlliance, &Target::network())?;
+    input.validate()?;
+    create(app, actor, key, |conn, at| {
+        Box::pin(async move {
+            let m = merchants::create(conn, input, at.now).await?;
+            crate::audit::record(
+                conn,
+                at.now,
+                at.actor.audit_id(),
+                "merchant_add",
+                &m.code,
+                serde_json::json!({"name": m.name, "stations": m.stations}),
+            )
+            .await?;
+            Ok(m)
+        })
+    })
+    .await
+}
+
+pub async fn merchant(app: &App, actor: &Actor, code: &str) -> AppResult<Merchant> {
+    authorize_role(actor, Action::ReadAlliance)?;
+    authorize(actor, Action::ReadAlliance, &merchant_target(code))?;
+    let mut conn = app.db.pool().acquire().await?;
+    Ok(merchants::find(&mut conn, code).await?.merchant)
+}
+
+pub async fn merchants(app: &App, actor: &Actor) -> AppResult<Vec<Merchant>> {
+    authorize(actor, Action::ReadReferenceData, &Target::network())?;
+    let mut conn = app.db.pool().acquire().await?;
+    merchants::list(&mut conn).await
+}
+
+/// Adds an offer; it grants from the next event on.
+pub async fn add_offer(
+    app: &App,
+    actor: &Actor,
+    key: Option<&Keyed>,
+    input: &OfferInput,
+) -> AppResult<Done<Offer>> {
+    authorize(actor, Action::ManageAlliance, &Target::network())?;
+    input.validate()?;
+    create(app, actor, key, |conn, at| {
+        Box::pin(async move {
+            let o = offers::create(conn, input, at.actor.audit_id(), at.now).await?;
+            crate::audit::record(
+                conn,
+                at.now,
+                at.actor.audit_id(),
+                "offer_add",
+                &o.code,
+                serde_json::json!({"merchant": o.merchant, "event": o.definition.trigger.event}),
+            )
+            .await?;
+            Ok(o.view(0))
+        })
+    })
+    .await
+}
+
+pub async fn offer(app: &App, actor: &Actor, code: &str) -> AppResult<Offer> {
+    authorize_role(actor, Action::ReadAlliance)?;
+    let mut conn = app.db.pool().acquire().await?;
+    let o = offers::find(&mut conn, code).await?;
+    authorize(actor, Action::ReadAlliance, &merchant_target(&o.merchant))?;
+    let redeemed = offers::redeemed(&mut conn, o.id).await?;
+    Ok(o.view(redeemed))
+}
+
+/// The offers of a merchant (a merchant's own when it names none), or
+/// every offer.
+pub async fn offers(app: &App, actor: &Actor, merchant: Option<&str>) -> AppResult<Vec<Offer>> {
+    authorize_role(actor, Action::ReadAlliance)?;
+    let merchant = merchant.or(actor.merchant.as_deref());
+    let target = merchant.map_or_else(Target::network, merchant_target);
+    authorize(actor, Action::ReadAlliance, &target)?;
+    let mut conn = app.db.pool().acquire().await?;
+    let id = match merchant {
+        Some(code) => Some(merchants::find(&mut conn, code).await?.id),
+        None => None,
+    };
+    let mut out = Vec::new();
+    for o in offers::list(&mut conn, id).await? {
+        let redeemed = offers::redeemed(&mut conn, o.id).await?;
+        out.push(o.view(redeemed));
+    }
+    Ok(out)
+}
+
+/// A card's benefits, for whoever may read the card.
+pub async fn card_benefits(app: &App, actor: &Actor, number: &str) -> AppResult<Vec<BenefitView>> {
+    let number = cards::parse_number(number)?;
+    let mut conn = app.db.pool().acquire().await?;
+    let card = cards::find_visible(&mut conn, actor, &number).await?;
+    let (now, tz) = (app.now(), app.settings.time_zone);
+    Ok(redemptions::for_card(&mut conn, card.id, None)
+        .await?
+        .iter()
+        .map(|h| h.view(now, tz))
+        .collect())
+}
+
+/// What a merchant's lookup finds: the customer, masked, and the benefits
+/// to deliver.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Found {
+    pub customer: Masked,
+    pub benefits: Vec<BenefitView>,
+}
+
+/// Looks benefits up by voucher code or by card: a merchant sees its own
+/// only.
+pub async fn find_benefits(
+    app: &App,
+    actor: &Actor,
+    code: Option<&str>,
+    card: Option<&str>,
+) -> AppResult<Found> {
+    authorize_role(actor, Action::Redeem)?;
+    let (now, tz) = (app.now(), app.settings.time_zone);
+    let mut conn = app.db.pool().acquire().await?;
+    let merchant = match actor.merchant.as_deref() {
+        Some(m) if actor.role == Role::Merchant => Some(merchants::find(&mut conn, m).await?.id),
+        _ => None,
+    };
+    let held = match (code, card) {
+        (Some(code), None) => {
+            let code = vouchers::normalise(code).ok_or_else(redemptions::not_found)?;
+            let h = redemptions::find(&mut conn, &Lookup::Code(code)).await?;
+            for_merchant(actor, Action::Redeem, &h.merchant, redemptions::not_found)?;
+            vec![h]
+        }
+        (None, Some(number)) => {
+            let number = cards::parse_number(number)?;
+            let card = cards::find(&mut conn, &number)
+                .await
+                .map_err(|_| redemptions::not_found())?;
+            redemptions::for_card(&mut conn, card.id, merchant).await?
+        }
+        _ => {
+            return Err(AppError::new(
+                Code::ValidationFailed,
+                "give code or card, not both",
+            ));
+        }
+    };
+    let Some(first) = held.first() else {
+        return Err(redemptions::not_found());
+    };
+    Ok(Found {
+        customer: redemptions::masked(&mut conn, first.card_id).await?,
+        benefits: held.iter().map(|h| h.view(now, tz)).collect(),
+    })
+}
+
+/// Delivers a benefit under the request's key: a merchant at its own
+/// merchant, a station's staff a gift at their counter.
+pub async fn redeem(
+    app: &App,
+    actor: &Actor,
+    key: &Keyed,
+    input: &RedeemInput,
+) -> AppResult<Done<Redemption>> {
+    authorize_role(actor, Action::Redeem)?;
+    let (lookup, purchase) = input.lookup()?;
+    let station = match actor.role {
+        Role::Cashier | Role::StationManager => Some(actor.station_id.ok_or_else(|| {
+            AppError::new(
+                Code::StationRequired,
+                "your user has no station to hand a gift over at",
+            )
+        })?),
+        _ => None,
+    };
+    let tz = app.settings.time_zone;
+    let lookup = &lookup;
+    idempotent(app, actor, key, StatusCode::CREATED, |conn, at| {
+        Box::pin(async move {
+            let h = redemptions::find(conn, lookup).await?;
+            for_merchant(
+                at.actor,
+                Action::Redeem,
+                &h.merchant,
+                redemptions::not_found,
+            )?;
+            redemptions::redeem(conn, &h, at.actor.user_id, station, purchase, at.now, tz).await
+        })
+    })
+    .await
+}
+
+/// Reverses a delivery made by mistake, within the window.
+pub async fn reverse(app: &App, actor: &Actor, id: i64) -> AppResult<Redemption> {
+    authorize_role(actor, Action::Redeem)?;
+    let window = app.settings.reversal_hours.saturating_mul(3_600_000_000);
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            let r = redemptions::get(conn, id).await?;
+            let missing = || {
+                AppError::new(
+                    Code::RedemptionNotFound,
+                    format!("no redemption {id} of your merchant"),
+                )
+            };
+            for_merchant(at.actor, Action::Redeem, &r.redemption.merchant, missing)?;
+            // A counter reverses only what it handed over itself.
+            if matches!(at.actor.role, Role::Cashier | Role::StationManager) {
+                let mine = match at.actor.station_id {
+                    Some(s) => Some(crate::stations::get(conn, s).await?.code),
+                    None => None,
+                };
+                if mine.is_none() || r.redemption.delivered_at != mine {
+                    return Err(missing());
+                }
+            }
+            redemptions::reverse(conn, &r, at.actor.user_id, window, at.now).await
+        })
+    })
+    .await
+}
+
+/// A merchant's redemptions of one day (today by default).
+pub async fn redemptions(
+    app: &App,
+    actor: &Actor,
+    merchant: Option<&str>,
+    day: Option<NaiveDate>,
+) -> AppResult<Vec<Redemption>> {
+    authorize_role(actor, Action::Redeem)?;
+    let code = merchant.or(actor.merchant.as_deref()).ok_or_else(|| {
+        AppError::new(Code::ValidationFailed, "name the merchant").with("field", "merchant")
+    })?;
+    authorize(actor, Action::Redeem, &merchant_target(code))?;
+    let tz = app.settings.time_zone;
+    let day = day.unwrap_or_else(|| crate::time::local_date(app.now(), tz));
+    let (from, to) = crate::time::day_span(day, tz)
+        .ok_or_else(|| AppError::new(Code::ValidationFailed, "day out of range"))?;
+    let mut conn = app.db.pool().acquire().await?;
+    let m = merchants::find(&mut conn, code).await?;
+    redemptions::list(&mut conn, m.id, from, to).await
+}
+
+/// The consenting grantees of an offer as CSV; the export is audited
+/// with who took it and how many rows it held.
+pub async fn grantees_csv(app: &App, actor: &Actor, code: &str) -> AppResult<String> {
+    authorize_role(actor, Action::ExportGrantees)?;
+    let tz = app.settings.time_zone;
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            let o = offers::find(conn, code).await?;
+            authorize(
+                at.actor,
+                Action::ExportGrantees,
+                &merchant_target(&o.merchant),
+            )?;
+            let (text, rows) = grantees::csv(conn, &o, tz).await?;
+            crate::audit::record(
+                conn,
+                at.now,
+                at.actor.audit_id(),
+                "grantees_export",
+                &o.code,
+                serde_json::json!({"rows": rows, "by": at.actor.username}),
+            )
+            .await?;
+            Ok(text)
+        })
+    })
+    .await
+}
+
+/// Settles a merchant's month under the request's key; settling it again
+/// books nothing more.
+pub async fn settle(
+    app: &App,
+    actor: &Actor,
+    key: &Keyed,
+    merchant: &str,
+    month: &str,
+) -> AppResult<Done<Settlement>> {
+    authorize(actor, Action::ManageAlliance, &Target::network())?;
+    crate::fleet::allocation::parse_month(month)?;
+    let tz = app.settings.time_zone;
+    idempotent(app, actor, key, StatusCode::CREATED, |conn, at| {
+        Box::pin(async move {
+            let m = merchants::find(conn, merchant).await?;
+            settlement::settle(conn, &m, month, at.actor.audit_id(), at.now, tz).await
+        })
+    })
+    .await
+}
+
+pub async fn statement(
+    app: &App,
+    actor: &Actor,
+    merchant: &str,
+    month: &str,
+) -> AppResult<Settlement> {
+    authorize_role(actor, Action::ReadSettlement)?;
+    authorize(actor, Action::ReadSettlement, &merchant_target(merchant))?;
+    let mut conn = app.db.pool().acquire().await?;
+    let m = merchants::find(&mut conn, merchant).await?;
+    settlement::read(&mut conn, &m, month).await
+}
+
+pub async fn offer_effectiveness(app: &App, actor: &Actor, code: &str) -> AppResult<Effectiveness> {
+    authorize_role(actor, Action::ReadAlliance)?;
+    let mut conn = app.db.pool().acquire().await?;
+    let o = offers::find(&mut conn, code).await?;
+    authorize(actor, Action::ReadAlliance, &merchant_target(&o.merchant))?;
+    effectiveness::of_offer(&mut conn, &o).await
+}
+
+pub async fn merchant_effectiveness(
+    app: &App,
+    actor: &Actor,
+    code: &str,
+) -> AppResult<MerchantEffectiveness> {
+    authorize_role(actor, Action::ReadAlliance)?;
+    authorize(actor, Action::ReadAlliance, &merchant_target(code))?;
+    let mut conn = app.db.pool().acquire().await?;
+    let m = merchants::find(&mut conn, code).await?;
+    let mut each = Vec::new();
+    for o in offers::list(&mut conn, Some(m.id)).await? {
+        each.push(effectiveness::of_offer(&mut conn, &o).await?);
+    }
+    Ok(effectiveness::of_merchant(code, each))
+}
