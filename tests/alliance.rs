@@ -593,3 +593,116 @@ async fn postgres_alliance_budget_on_two_processes() {
     env.assert_ledger_ok().await;
     env.finish().await;
 }
+
+/// A gift for a sale of at least 100.00, handed over at the counter, and a
+/// 10 % discount at the merchant once a card's fuel reaches 300.00 in a
+/// month: the sale that reaches it grants it, the next does not; the
+/// discount is worth 10 % of the purchase; November's settlement has the
+/// merchant owe the station for the gift and the station owe the merchant
+/// its share of the discount.
+async fn gifts_and_monthly_spend(backend: Backend) {
+    let Some(env) = TestEnv::start(backend).await else {
+        return;
+    };
+    partners(&env).await;
+    for offer in [
+        json!({"code": "TOWEL", "merchant": "M-WASH", "name": "加油满100送毛巾",
+               "trigger": {"event": "sale", "min_amount": "100"},
+               "benefit": {"kind": "gift", "item": "洗车毛巾"},
+               "unit_cost": "15.00", "funded_by": {"station_percent": 0, "merchant_percent": 100}}),
+        json!({"code": "SPEND300", "merchant": "M-WASH", "name": "月加油满300元洗车九折",
+               "trigger": {"event": "monthly_spend", "min_amount": "300"},
+               "benefit": {"kind": "discount", "item": "精洗九折", "percent": 10},
+               "unit_cost": "0", "funded_by": {"station_percent": 50, "merchant_percent": 50},
+               "valid_until": "2026-12-31"}),
+    ] {
+        let r = env.post(&env.admin, "/api/v1/offers", offer).await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    }
+    // 95# without a card discount: a sale charges its amount.
+    let r = env
+        .put(
+            &env.admin,
+            "/api/v1/products/95/price",
+            json!({"unit_price": "8.00", "card_discount_per_litre": "0"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let cashier = env.login("cashier1").await;
+    let card = env.funded_card(&cashier, "1000").await;
+    let sell = async |amount: &str| {
+        let r = env
+            .money(
+                &cashier,
+                "/api/v1/sales",
+                json!({"card_number": card, "product": "95", "amount": amount}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        r.1["benefits"]
+            .as_array()
+            .map(|b| {
+                b.iter()
+                    .map(|b| b["offer"].as_str().unwrap_or_default().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(sell("99.99").await, Vec::<String>::new());
+    assert_eq!(sell("150").await, vec!["TOWEL"]);
+    assert_eq!(sell("60").await, vec!["SPEND300"], "the month reaches 309.99");
+    assert_eq!(sell("120").await, vec!["TOWEL"], "reached once a month");
+    let r = env
+        .get(&cashier, &format!("/api/v1/cards/{card}/benefits"))
+        .await;
+    let towel = r.1[0]["voucher_code"].as_str().expect("a code").to_string();
+    let discount = r.1[1]["voucher_code"].as_str().expect("a code").to_string();
+    assert_eq!(r.1[1]["expires_at"], json!("2026-12-31T16:00:00Z"));
+    // The counter hands over the towel; the merchant gives the discount.
+    let r = env
+        .money(&cashier, "/api/v1/redemptions", json!({"voucher_code": towel}))
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    assert_eq!(r.1["delivered_at"], json!("S1"));
+    let washer = env.login("washer").await;
+    let r = env
+        .money(&washer, "/api/v1/redemptions", json!({"voucher_code": discount}))
+        .await;
+    assert_eq!(r.1["code"], json!("validation_failed"), "needs the purchase: {}", r.1);
+    let r = env
+        .money(
+            &washer,
+            "/api/v1/redemptions",
+            json!({"voucher_code": discount, "purchase_amount": "88.88"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    assert_eq!(
+        (&r.1["value"], &r.1["station_share"]),
+        (&json!("8.89"), &json!("4.45"))
+    );
+    let open = env
+        .get(&env.admin, "/api/v1/merchants/M-WASH/settlements/2026-11")
+        .await;
+    assert_eq!(open.1["status"], json!("open"), "{}", open.1);
+    let env = env.on_day("2026-12-01T09:00:00+08:00").await;
+    let r = env
+        .money(
+            &env.admin,
+            "/api/v1/merchants/M-WASH/settlements",
+            json!({"month": "2026-11"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    assert_eq!(
+        (&r.1["redemptions"], &r.1["value"], &r.1["station_owes"], &r.1["merchant_owes"]),
+        (&json!(2), &json!("23.89"), &json!("4.45"), &json!("15.00")),
+        "{}",
+        r.1
+    );
+    assert_eq!(r.1["lines"], open.1["lines"], "the month as it stood");
+    env.assert_ledger_ok().await;
+    env.finish().await;
+}
+
+crate::with_each_backend!(alliance_gifts_and_monthly_spend, gifts_and_monthly_spend);
