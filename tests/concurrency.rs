@@ -386,3 +386,80 @@ async fn postgres_shift_close_races_recharges_on_two_processes() {
     env.assert_ledger_ok().await;
     env.finish().await;
 }
+
+/// Sixty sales with wrong PINs on one card, the right PIN among them, from
+/// twelve cashiers at once, spread over the given servers: the card counts
+/// exactly three wrong tries (beyond those a right PIN reset before them)
+/// and is locked; exactly one answer locks it; nothing sells after the lock.
+async fn sixty_wrong_pins(env: &TestEnv, bases: &[String]) {
+    let cashier = env.login("cashier1").await;
+    let number = env
+        .pin_card(&cashier, "13600000001", "246810", "1000")
+        .await;
+    let mut tokens = Vec::new();
+    for i in 0..12 {
+        let name = format!("pin-cashier{i}");
+        env.add_user(&name, "cashier", Some("S1"), None).await;
+        tokens.push(env.login(&name).await);
+    }
+    let mut sales = Vec::new();
+    for i in 0..60 {
+        let pin = if i == 30 {
+            "246810".to_string()
+        } else {
+            format!("{:06}", 100_000 + i)
+        };
+        sales.push(send(
+            env,
+            &bases[i % bases.len()],
+            &tokens[i % tokens.len()],
+            "/api/v1/sales".into(),
+            json!({"card_number": number, "product": "92", "litres": "1", "pin": pin}),
+        ));
+    }
+    let (mut sold, mut wrong, mut locking, mut locked) = (0, 0, 0, 0);
+    for t in sales {
+        let (status, body) = t.await.expect("task");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        match (status, v["code"].as_str()) {
+            (StatusCode::CREATED, _) => sold += 1,
+            (_, Some("wrong_pin")) => wrong += 1,
+            (_, Some("pin_locked")) if v["tries_left"] == json!(0) => locking += 1,
+            (_, Some("pin_locked")) => locked += 1,
+            _ => panic!("{status} {v}"),
+        }
+    }
+    eprintln!("{sold} sold, {wrong} wrong, {locking} locking, {locked} refused as locked");
+    assert_eq!(locking, 1, "one try locks the card");
+    assert!(sold <= 1);
+    // Two wrong tries before the lock, and with the right PIN in between,
+    // at most the two it forgave.
+    assert!(wrong == 2 || (sold == 1 && (2..=4).contains(&wrong)), "{wrong}");
+    assert_eq!(sold + wrong + locking + locked, 60);
+    let card = env.card(&number).await;
+    assert_eq!(card["status"], json!("locked"), "{card}");
+    let failures: i64 = sqlx::query_scalar("SELECT pin_failures FROM cards WHERE number = $1")
+        .bind(&number)
+        .fetch_one(env.db.pool())
+        .await
+        .expect("the card");
+    assert_eq!(failures, 3, "exactly three counted tries");
+    assert_eq!(env.count("sales").await, sold, "nothing sold after the lock");
+}
+
+async fn wrong_pins_on_one_server(env: &TestEnv) {
+    sixty_wrong_pins(env, std::slice::from_ref(&env.base)).await;
+}
+on_both_backends!(sixty_concurrent_wrong_pins, wrong_pins_on_one_server);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_wrong_pins_on_two_processes() {
+    let Some(env) = TestEnv::start(Backend::Postgres).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let (_servers, bases) = two_processes(&env, &dir).await;
+    sixty_wrong_pins(&env, &bases).await;
+    env.assert_ledger_ok().await;
+    env.finish().await;
+}
