@@ -121,6 +121,8 @@ codes! {
     ReversalWindowPassed => "reversal_window_passed", CONFLICT;
     SettlementClosed => "settlement_closed", CONFLICT;
     MonthNotOver => "month_not_over", CONFLICT;
+    WrongPassword => "wrong_password", UNPROCESSABLE_ENTITY;
+    UserNotFound => "user_not_found", NOT_FOUND;
     DatabaseUnavailable => "database_unavailable", SERVICE_UNAVAILABLE;
     Internal => "internal_error", INTERNAL_SERVER_ERROR;
 }

@@ -296,6 +296,25 @@ impl World {
         let n = self.next();
         match op {
             "me" => get("/api/v1/me".into()),
+            // Everyone may; the admin's own password is the one the
+            // request knows, kept as it is.
+            "change_password" => post(
+                "/api/v1/me/password".into(),
+                json!({"current_password": "admin-password", "new_password": "admin-password"}),
+            ),
+            "deactivate_user" => {
+                let name = format!("leaver{n}");
+                self.setup(
+                    &self.env.admin,
+                    post(
+                        "/api/v1/users".into(),
+                        json!({"username": name, "password": "a-long-password",
+                               "role": "cashier", "station": "S1"}),
+                    ),
+                )
+                .await;
+                post(format!("/api/v1/users/{name}/deactivation"), json!({}))
+            }
             "add_user" => post(
                 "/api/v1/users".into(),
                 json!({"username": format!("user{n}"), "password": "a-long-password",

@@ -490,3 +490,91 @@ async fn metrics_behind_a_token() {
     );
     env.finish().await;
 }
+
+/// A user changes their own password: the wrong current one is refused
+/// and changes nothing; the right one changes it, ends their other
+/// sessions and keeps this one; the old password no longer logs in.
+async fn password_change(env: &TestEnv) {
+    let here = env.login("cashier1").await;
+    let elsewhere = env.login("cashier1").await;
+    let r = env
+        .post(
+            &here,
+            "/api/v1/me/password",
+            json!({"current_password": "not-my-password", "new_password": "a-new-password"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.1);
+    assert_eq!(r.1["code"], json!("wrong_password"));
+    assert_eq!(env.get(&elsewhere, "/api/v1/me").await.0, StatusCode::OK);
+    let r = env
+        .post(
+            &here,
+            "/api/v1/me/password",
+            json!({"current_password": "cashier1-password", "new_password": "short"}),
+        )
+        .await;
+    assert_eq!(r.1["code"], json!("validation_failed"), "{}", r.1);
+    let r = env
+        .post(
+            &here,
+            "/api/v1/me/password",
+            json!({"current_password": "cashier1-password", "new_password": "a-new-password"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::NO_CONTENT, "{}", r.1);
+    assert_eq!(env.get(&here, "/api/v1/me").await.0, StatusCode::OK);
+    assert_eq!(
+        env.get(&elsewhere, "/api/v1/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let old = env
+        .post(
+            "",
+            "/api/v1/auth/login",
+            json!({"username": "cashier1", "password": "cashier1-password"}),
+        )
+        .await;
+    assert_eq!(old.1["code"], json!("invalid_credentials"), "{}", old.1);
+    crate::support::login(&env.client, &env.base, "cashier1", "a-new-password").await;
+}
+on_both_backends!(own_password_change, password_change);
+
+/// An administrator deactivates a user: their sessions end at once and
+/// they cannot log in again; an administrator cannot deactivate
+/// themselves, and nobody else may deactivate anyone.
+async fn deactivation(env: &TestEnv) {
+    let cashier = env.login("cashier1").await;
+    env.add_user("cashier9", "cashier", Some("S1"), None).await;
+    let r = env
+        .post(&cashier, "/api/v1/users/cashier9/deactivation", json!({}))
+        .await;
+    assert_eq!(r.0, StatusCode::FORBIDDEN, "{}", r.1);
+    let r = env
+        .post(&env.admin, "/api/v1/users/cashier1/deactivation", json!({}))
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    assert_eq!(r.1, json!({"username": "cashier1", "active": false}));
+    assert_eq!(
+        env.get(&cashier, "/api/v1/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let again = env
+        .post(
+            "",
+            "/api/v1/auth/login",
+            json!({"username": "cashier1", "password": "cashier1-password"}),
+        )
+        .await;
+    assert_eq!(again.1["code"], json!("invalid_credentials"), "{}", again.1);
+    let r = env
+        .post(&env.admin, "/api/v1/users/cashier1/deactivation", json!({}))
+        .await;
+    assert_eq!(r.1["code"], json!("user_not_found"), "{}", r.1);
+    let r = env
+        .post(&env.admin, "/api/v1/users/admin/deactivation", json!({}))
+        .await;
+    assert_eq!(r.1["code"], json!("validation_failed"), "{}", r.1);
+    assert_eq!(env.get(&env.admin, "/api/v1/me").await.0, StatusCode::OK);
+}
+on_both_backends!(user_deactivation, deactivation);

@@ -3,10 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Done;
 use super::run::{At, Keyed, create_at};
+use super::{App, Done, once};
 use crate::auth::policy::{Action, Target, authorize};
-use crate::auth::{Role, users};
+use crate::auth::throttle::LOGIN_FAILURES;
+use crate::auth::{Actor, Role, sessions, users};
 use crate::cards::customers;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, Code};
@@ -95,6 +96,106 @@ pub async fn add(
                 id,
                 username: new.username.clone(),
                 role: new.role,
+            })
+        })
+    })
+    .await
+}
+
+/// A password change: the current password, then the new one.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// At least 8 characters.
+    #[schema(min_length = 8, max_length = 1000)]
+    pub new_password: String,
+}
+
+/// Changes the caller's own password, checked against the current one (a
+/// wrong one counts as a failed login). Every other session of the user
+/// ends; the one it was changed in goes on.
+pub async fn change_password(
+    app: &App,
+    actor: &Actor,
+    token: &str,
+    change: &PasswordChange,
+) -> AppResult<()> {
+    authorize(actor, Action::UseSession, &Target::network())?;
+    users::check_password(&change.new_password).map_err(|e| e.with("field", "new_password"))?;
+    let key = format!("login:{}", actor.username.to_lowercase());
+    app.throttle.check(&key, LOGIN_FAILURES)?;
+    let mut conn = app.db.pool().acquire().await?;
+    match users::authenticate(&mut conn, &actor.username, &change.current_password).await {
+        Ok(_) => app.throttle.clear(&key),
+        Err(e) if e.code == Code::InvalidCredentials => {
+            app.throttle.fail(&key);
+            return Err(AppError::new(
+                Code::WrongPassword,
+                "the current password is wrong; nothing was changed",
+            )
+            .with("field", "current_password"));
+        }
+        Err(e) => return Err(e),
+    }
+    drop(conn);
+    let new = &change.new_password;
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            users::set_password(conn, at.actor.user_id, new).await?;
+            let ended = sessions::end_all(conn, at.actor.user_id, Some(token)).await?;
+            crate::audit::record(
+                conn,
+                at.now,
+                Some(at.actor.user_id),
+                "password_change",
+                &at.actor.username,
+                serde_json::json!({"sessions_ended": ended}),
+            )
+            .await
+        })
+    })
+    .await
+}
+
+/// A user's state after a change.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UserState {
+    pub username: String,
+    pub active: bool,
+}
+
+/// Deactivates a user (an administrator): they can no longer log in and
+/// every session of theirs ends at once. Their records stay, so what they
+/// did is still theirs in the audit log.
+pub async fn deactivate(app: &App, actor: &Actor, username: &str) -> AppResult<UserState> {
+    authorize(actor, Action::ManageUsers, &Target::network())?;
+    if username == actor.username {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "you cannot deactivate yourself; ask another administrator",
+        ));
+    }
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            users::deactivate(conn, username).await?.ok_or_else(|| {
+                AppError::new(
+                    Code::UserNotFound,
+                    format!("no active user {username}"),
+                )
+            })?;
+            crate::audit::record(
+                conn,
+                at.now,
+                at.actor.audit_id(),
+                "user_deactivate",
+                username,
+                serde_json::json!({}),
+            )
+            .await?;
+            Ok(UserState {
+                username: username.to_string(),
+                active: false,
             })
         })
     })

@@ -223,12 +223,12 @@ pub const POLICY: &[Rule] = &[
     //    admin  hq     district  station  cashier  fleet  merchant
     rule(
         Action::UseSession,
-        &["me"],
+        &["me", "change_password"],
         [All, All, All, All, All, All, All],
     ),
     rule(
         Action::ManageUsers,
-        &["add_user"],
+        &["add_user", "deactivate_user"],
         [All, Never, Never, Never, Never, Never, Never],
     ),
     rule(

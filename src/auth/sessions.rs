@@ -61,3 +61,16 @@ pub async fn end(conn: &mut Conn, token: &str) -> AppResult<()> {
         .await?;
     Ok(())
 }
+
+/// Ends every session of a user but the one of `keep` (a password change
+/// keeps the session it was made in).
+pub async fn end_all(conn: &mut Conn, user_id: i64, keep: Option<&str>) -> AppResult<u64> {
+    let done = sqlx::query(
+        "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> COALESCE($2, '')",
+    )
+    .bind(user_id)
+    .bind(keep.map(token_hash))
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}

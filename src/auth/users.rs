@@ -36,6 +36,20 @@ async fn off_the_workers<T: Send + 'static>(
         .map_err(|e| AppError::internal("a password hash task", e))?
 }
 
+/// A password is at least 8 characters (and at most 1,000, so hashing it
+/// is bounded).
+pub fn check_password(password: &str) -> AppResult<()> {
+    if (8..=1000).contains(&password.chars().count()) {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            Code::ValidationFailed,
+            "password: 8 to 1000 characters",
+        )
+        .with("field", "password"))
+    }
+}
+
 /// Checks the scope a role needs before creating the user: a cashier needs
 /// a station, a fleet manager a company, a merchant a merchant.
 pub fn validate(user: &NewUser<'_>) -> AppResult<()> {
@@ -50,12 +64,7 @@ pub fn validate(user: &NewUser<'_>) -> AppResult<()> {
             "username: 3–64 letters, digits, '.', '_' or '-'",
         ));
     }
-    if user.password.chars().count() < 8 {
-        return Err(AppError::new(
-            Code::ValidationFailed,
-            "password: at least 8 characters",
-        ));
-    }
+    check_password(user.password)?;
     let missing = match user.role {
         Role::Cashier | Role::StationManager if user.station_id.is_none() => Some("a station"),
         Role::FleetManager if user.company_id.is_none() => Some("a company"),
@@ -153,4 +162,35 @@ pub async fn authenticate(conn: &mut Conn, username: &str, password: &str) -> Ap
         return Err(denied());
     }
     actor_from_row(&row)
+}
+
+/// Sets a user's password (already checked by the caller).
+pub async fn set_password(conn: &mut Conn, user_id: i64, password: &str) -> AppResult<()> {
+    check_password(password)?;
+    let password = password.to_string();
+    let hash = off_the_workers(move || hash_password(&password)).await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Deactivates a user: they can no longer log in, and their sessions end
+/// (the caller's transaction deletes them). Returns the user's id, or
+/// `None` when there is no active user of that name.
+pub async fn deactivate(conn: &mut Conn, username: &str) -> AppResult<Option<i64>> {
+    let row = sqlx::query(
+        "UPDATE users SET active = 0 WHERE username = $1 AND active = 1 RETURNING id",
+    )
+    .bind(username)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let id: i64 = row.try_get("id")?;
+    super::sessions::end_all(conn, id, None).await?;
+    Ok(Some(id))
 }

@@ -134,7 +134,7 @@ fn healthz() {}
     paths(
         healthz, document,
         api::session::login, api::session::logout, api::session::me,
-        api::admin::add_user, api::admin::add_station, api::admin::list_stations, api::admin::day_report,
+        api::session::change_password, api::admin::add_user, api::admin::deactivate_user, api::admin::add_station, api::admin::list_stations, api::admin::day_report,
         api::admin::list_products, api::admin::set_price, api::admin::add_promotion, api::admin::list_promotions,
         api::admin::audit_log,
         api::cards::add_customer, api::cards::get_customer, api::cards::open_card, api::cards::get_card,
@@ -202,6 +202,8 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
     ("login", &[InvalidCredentials, RateLimited]),
     ("logout", &[]),
     ("me", &[]),
+    ("change_password", &[WrongPassword, RateLimited]),
+    ("deactivate_user", &[Forbidden, UserNotFound]),
     (
         "add_user",
         &[Forbidden, StationNotFound, CustomerNotFound, Duplicate],

@@ -10,7 +10,7 @@ use super::super::extract::{ApiJson, CreateRequest};
 use super::{ApiPath, ApiQuery, CreationKey, amount, amount_or_zero};
 use crate::actions::App;
 use crate::actions::once;
-use crate::actions::users::{self, NewUserBody, UserCreated};
+use crate::actions::users::{self, NewUserBody, UserCreated, UserState};
 use crate::actions::{At, Done};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
@@ -34,6 +34,20 @@ pub async fn add_user(
         now: state.now(),
     };
     users::add(&state.db, at, req.key.as_ref(), &req.body).await
+}
+
+/// Deactivates a user (admins only): no more logins, every session ended.
+#[utoipa::path(post, path = "/api/v1/users/{username}/deactivation", request_body = Option<super::EmptyBody>,
+    params(("username" = String, Path, description = "The user")),
+    responses((status = 200, description = "The user, inactive", body = UserState)))]
+pub async fn deactivate_user(
+    State(state): State<App>,
+    actor: Actor,
+    ApiPath(username): ApiPath<String>,
+    ApiJson(empty): ApiJson<super::EmptyBody>,
+) -> AppResult<Json<UserState>> {
+    let super::EmptyBody = empty;
+    Ok(Json(users::deactivate(&state, &actor, &username).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

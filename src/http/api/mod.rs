@@ -32,6 +32,11 @@ pub fn routes() -> Router<App> {
         .route("/me", get(session::me))
         .route("/users", post(admin::add_user))
         .route(
+            "/users/{username}/deactivation",
+            post(admin::deactivate_user),
+        )
+        .route("/me/password", post(session::change_password))
+        .route(
             "/stations",
             get(admin::list_stations).post(admin::add_station),
         )

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::super::extract::{ApiJson, token_of};
 use crate::actions::App;
+use crate::actions::users::PasswordChange;
 use crate::auth::{Actor, Role, sessions, users};
 use crate::error::AppResult;
 
@@ -90,6 +91,23 @@ pub async fn end_session(state: &App, parts: &Parts) -> AppResult<()> {
         sessions::end(&mut conn, &token).await?;
     }
     Ok(())
+}
+
+/// Changes the caller's own password: the current one, then the new one.
+/// The caller's other sessions end; this one goes on.
+#[utoipa::path(post, path = "/api/v1/me/password", request_body = PasswordChange,
+    responses((status = 204, description = "The password is changed")))]
+pub async fn change_password(
+    State(state): State<App>,
+    actor: Actor,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> AppResult<StatusCode> {
+    let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers;
+    let token = token_of(&parts).unwrap_or_default();
+    crate::actions::users::change_password(&state, &actor, &token, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The user behind a token, with the scope their role is limited to.
