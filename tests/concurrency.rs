@@ -463,3 +463,210 @@ async fn postgres_wrong_pins_on_two_processes() {
     env.assert_ledger_ok().await;
     env.finish().await;
 }
+
+/// A fleet manager's plan approved while the same manager (in another
+/// window, on another server) edits its lines: every edit lands before
+/// the approval and is funded, or is refused as too late — each vehicle
+/// card ends holding exactly its line of the approved plan.
+async fn plan_edits_race_approval(env: &TestEnv, bases: &[String]) {
+    let cashier = env.login("cashier1").await;
+    let (company, manager, main) = env.company(&cashier, "顺达物流", "fleet-a", "100000").await;
+    env.put_fixture_policy(&manager, company).await;
+    let mut cards = Vec::new();
+    for i in 0..8 {
+        let plate = format!("浙A3{i:04}");
+        let card = env
+            .fleet_vehicle(&cashier, &manager, company, &main, crate::support::car(&plate))
+            .await;
+        cards.push((plate, card));
+    }
+    let month = "2030-01";
+    let plans = format!("/api/v1/fleet/{company}/allocations");
+    let r = env.post(&manager, &plans, json!({"month": month})).await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let mut edits = Vec::new();
+    for (i, (plate, _)) in cards.iter().enumerate() {
+        let amount = format!("{}.00", 500 + 10 * i);
+        let url = format!("{}{plans}/{month}/lines/{plate}", bases[i % bases.len()]);
+        let request = env
+            .client
+            .put(url)
+            .bearer_auth(&manager)
+            .json(&json!({"amount": amount, "reason": "shorter routes"}));
+        edits.push(tokio::spawn(async move {
+            let resp = request.send().await.expect("answer");
+            (resp.status(), resp.text().await.expect("body"))
+        }));
+        if i == 3 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let approval = send(
+        env,
+        &bases[bases.len() - 1],
+        &manager,
+        format!("{plans}/{month}/approval"),
+        json!({}),
+    );
+    let mut late = 0;
+    for t in edits {
+        let (status, body) = t.await.expect("task");
+        if status != StatusCode::OK {
+            let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+            assert_eq!(v["code"], json!("allocation_already_approved"), "{status} {v}");
+            late += 1;
+        }
+    }
+    let (status, body) = approval.await.expect("task");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    eprintln!("{late} of 8 edits came after the approval");
+    let plan = env.get(&manager, &format!("{plans}/{month}")).await.1;
+    assert_eq!(plan["status"], json!("approved"));
+    for line in plan["lines"].as_array().expect("lines") {
+        let card = line["card_number"].as_str().expect("a card");
+        assert_eq!(
+            env.card(card).await["balance"],
+            line["amount"],
+            "the card holds what its line says: {line}"
+        );
+    }
+}
+
+async fn plan_race_on_one_server(env: &TestEnv) {
+    plan_edits_race_approval(env, std::slice::from_ref(&env.base)).await;
+}
+on_both_backends!(plan_edits_racing_approval, plan_race_on_one_server);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_plan_edits_race_approval_on_two_processes() {
+    let Some(env) = TestEnv::start(Backend::Postgres).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let (_servers, bases) = two_processes(&env, &dir).await;
+    plan_edits_race_approval(&env, &bases).await;
+    env.assert_ledger_ok().await;
+    env.finish().await;
+}
+
+/// Decisions racing each other: a top-up approved and rejected at once is
+/// decided once (and funded at most once); two approved loans of one
+/// vehicle handed out at once lend the card out once.
+async fn decisions_race(env: &TestEnv, bases: &[String]) {
+    let cashier = env.login("cashier1").await;
+    let (company, manager, main) = env.company(&cashier, "顺达物流", "fleet-a", "100000").await;
+    let plate = "浙A40001";
+    let card = env
+        .fleet_vehicle(&cashier, &manager, company, &main, crate::support::car(plate))
+        .await;
+    let fleet = format!("/api/v1/fleet/{company}");
+    for round in 0..10 {
+        let r = env
+            .post(
+                &manager,
+                &format!("{fleet}/topups"),
+                json!({"plate": plate, "amount": "10", "reason": "long week"}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        let id = r.1["id"].as_i64().expect("an id");
+        let decisions: Vec<_> = ["approval", "rejection", "approval"]
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                send(
+                    env,
+                    &bases[(round + i) % bases.len()],
+                    &manager,
+                    format!("{fleet}/topups/{id}/{d}"),
+                    json!({}),
+                )
+            })
+            .collect();
+        let mut decided = 0;
+        for t in decisions {
+            let (status, body) = t.await.expect("task");
+            if status.is_success() {
+                decided += 1;
+            } else {
+                assert!(body.contains("illegal_transition"), "{status} {body}");
+            }
+        }
+        assert_eq!(decided, 1, "one decision stands");
+        let loans_path = format!("{fleet}/loans");
+        let loans: Vec<i64> = futures::future::join_all((0..2).map(|_| {
+            env.post(
+                &manager,
+                &loans_path,
+                json!({"plate": plate, "driver": "王师傅", "purpose": "送货",
+                       "route": "杭州—宁波", "starts_on": "2026-11-20", "ends_on": "2026-11-22"}),
+            )
+        }))
+        .await
+        .into_iter()
+        .map(|r| r.1["id"].as_i64().expect("a loan"))
+        .collect();
+        for loan in &loans {
+            let r = env
+                .post(&manager, &format!("{fleet}/loans/{loan}/approval"), json!({}))
+                .await;
+            assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+        }
+        let handouts: Vec<_> = loans
+            .iter()
+            .enumerate()
+            .map(|(i, loan)| {
+                send(
+                    env,
+                    &bases[i % bases.len()],
+                    &manager,
+                    format!("{fleet}/loans/{loan}/handout"),
+                    json!({}),
+                )
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (t, loan) in handouts.into_iter().zip(&loans) {
+            let (status, body) = t.await.expect("task");
+            if status.is_success() {
+                out.push(*loan);
+            } else {
+                assert!(body.contains("card_lent_out"), "{status} {body}");
+            }
+        }
+        assert_eq!(out.len(), 1, "round {round}: the card is lent out once");
+        let r = env
+            .post(&manager, &format!("{fleet}/loans/{}/return", out[0]), json!({}))
+            .await;
+        assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    }
+    let topups: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM topup_requests WHERE status = 'approved'",
+    )
+    .fetch_one(env.db.pool())
+    .await
+    .expect("count");
+    let funded = env.count("operations WHERE kind = 'early_topup'").await;
+    assert_eq!(funded, topups, "each approved top-up funded once");
+    assert_eq!(
+        env.card(&card).await["balance"],
+        json!(format!("{}.00", 10 * topups))
+    );
+}
+
+async fn decisions_on_one_server(env: &TestEnv) {
+    decisions_race(env, std::slice::from_ref(&env.base)).await;
+}
+on_both_backends!(racing_decisions, decisions_on_one_server);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_decisions_race_on_two_processes() {
+    let Some(env) = TestEnv::start(Backend::Postgres).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let (_servers, bases) = two_processes(&env, &dir).await;
+    decisions_race(&env, &bases).await;
+    env.assert_ledger_ok().await;
+    env.finish().await;
+}

@@ -99,12 +99,35 @@ async fn plan_id(
     company_id: i64,
     month: &str,
 ) -> AppResult<Option<(i64, PlanStatus)>> {
-    let row =
-        sqlx::query("SELECT id, status FROM allocation_plans WHERE company_id = $1 AND month = $2")
-            .bind(company_id)
-            .bind(month)
-            .fetch_optional(&mut *conn)
-            .await?;
+    plan_row(conn, company_id, month, "").await
+}
+
+/// The plan's id and status with its row locked until the transaction
+/// ends: an edit decided on a draft then cannot land after the approval
+/// that funded the plan read its lines (the approval's update of the same
+/// row waits for the edit, or the edit for the approval).
+async fn plan_for_update(
+    conn: &mut Conn,
+    company_id: i64,
+    month: &str,
+) -> AppResult<Option<(i64, PlanStatus)>> {
+    let lock = crate::db::for_update(conn);
+    plan_row(conn, company_id, month, lock).await
+}
+
+async fn plan_row(
+    conn: &mut Conn,
+    company_id: i64,
+    month: &str,
+    lock: &str,
+) -> AppResult<Option<(i64, PlanStatus)>> {
+    let row = sqlx::query(&format!(
+        "SELECT id, status FROM allocation_plans WHERE company_id = $1 AND month = $2{lock}"
+    ))
+    .bind(company_id)
+    .bind(month)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.map(|r| {
         let status: String = r.try_get("status")?;
         Ok((r.try_get("id")?, PlanStatus::stored(&status)?))
@@ -221,7 +244,7 @@ pub async fn edit_line(
     amount: Money,
     reason: &str,
 ) -> AppResult<Plan> {
-    let (id, status) = plan_id(conn, company_id, month)
+    let (id, status) = plan_for_update(conn, company_id, month)
         .await?
         .ok_or_else(|| AppError::new(Code::NotFound, format!("no allocation plan for {month}")))?;
     if status != PlanStatus::Draft {

@@ -316,21 +316,33 @@ pub async fn loan_step(
         .bind(to.as_str())
         .bind(now),
     };
+    let lent_out = || {
+        AppError::new(
+            Code::CardLentOut,
+            format!("the card of loan {id}'s vehicle is already lent out on another loan"),
+        )
+    };
+    // The check in the statement sees what is committed; a hand-out racing
+    // it on another server is caught by the unique index on lent cards.
     let done = q
         .bind(id)
         .bind(company_id)
         .bind(current.as_str())
         .execute(&mut *conn)
-        .await?;
+        .await
+        .map_err(|e| {
+            if crate::db::is_unique_violation(&e) {
+                lent_out()
+            } else {
+                e.into()
+            }
+        })?;
     if done.rows_affected() != 1 {
         let now_is = loan(conn, company_id, id).await?.status;
         if now_is != current {
             return Err(lifecycle::illegal(id, now_is, to));
         }
-        return Err(AppError::new(
-            Code::CardLentOut,
-            format!("the card of loan {id}'s vehicle is already lent out on another loan"),
-        ));
+        return Err(lent_out());
     }
     loan(conn, company_id, id).await
 }
