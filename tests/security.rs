@@ -166,33 +166,71 @@ async fn roles_and_scopes(env: &TestEnv) {
 }
 on_both_backends!(roles, roles_and_scopes);
 
-async fn guessing_is_throttled(env: &TestEnv) {
-    // Logins: after ten failures even the right password waits.
-    for _ in 0..10 {
-        let r = env
-            .request(
-                Method::POST,
-                None,
-                "/api/v1/auth/login",
-                Some(json!({"username": "cashier1", "password": "guess"})),
-                None,
-            )
-            .await;
-        assert_eq!(r.1["code"], json!("invalid_credentials"));
-    }
-    let r = env
-        .request(
-            Method::POST,
-            None,
-            "/api/v1/auth/login",
-            Some(json!({"username": "cashier1", "password": "cashier1-password"})),
-            None,
-        )
-        .await;
-    assert_eq!(r.0, StatusCode::TOO_MANY_REQUESTS, "{}", r.1);
-    assert_eq!(r.1["code"], json!("rate_limited"));
+/// A client at its own loopback address, so that tests can come from
+/// several addresses.
+fn client_from(address: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(address))
+        .build()
+        .expect("a client")
+}
 
-    // PINs: three wrong tries lock one card; ten across cards stop the user.
+async fn login_from(
+    client: &reqwest::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> (StatusCode, serde_json::Value) {
+    let r = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .expect("an answer");
+    (r.status(), r.json().await.expect("json"))
+}
+
+async fn guessing_is_throttled(env: &TestEnv) {
+    // Logins: five wrong passwords from one address are free, the sixth
+    // earns a wait of a second, and then even the right password waits —
+    // on this server and on another process sharing the database.
+    let here = client_from([127, 0, 0, 1]);
+    for _ in 0..6 {
+        let r = login_from(&here, &env.base, "cashier1", "guess").await;
+        assert_eq!(r.1["code"], json!("invalid_credentials"), "{}", r.1);
+    }
+    let dir = tempfile::tempdir().expect("a dir");
+    let (_other, other) =
+        crate::support::spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
+    for base in [&env.base, &other] {
+        let r = login_from(&here, base, "cashier1", "cashier1-password").await;
+        assert_eq!(r.0, StatusCode::TOO_MANY_REQUESTS, "{}", r.1);
+        assert_eq!(r.1["code"], json!("rate_limited"));
+        assert_eq!(r.1["retry_after_seconds"], json!(1));
+    }
+    // Another address is not held up by this one's guesses.
+    let there = client_from([127, 0, 0, 2]);
+    let r = login_from(&there, &env.base, "cashier1", "cashier1-password").await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    // A flood of guesses at the admin from one address is cut short there,
+    // and the admin still logs in from elsewhere.
+    let mut limited = 0;
+    for _ in 0..40 {
+        let r = login_from(&here, &env.base, "admin", "guess").await;
+        if r.1["code"] == json!("rate_limited") {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 30, "{limited} of 40 guesses were held up");
+    let r = login_from(&there, &env.base, "admin", "admin-password").await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    // When the wait is over the right password works from here too.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r = login_from(&here, &env.base, "cashier1", "cashier1-password").await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+
+    // PINs: three wrong tries lock one card; ten across cards are free for
+    // one user, the eleventh earns a wait.
     env.add_user("cashier9", "cashier", Some("S1"), None).await;
     let cashier = env.login("cashier9").await;
     let mut tries = 0;
@@ -219,7 +257,7 @@ async fn guessing_is_throttled(env: &TestEnv) {
                 )
                 .await;
             tries += 1;
-            if tries > 10 {
+            if tries > 11 {
                 assert_eq!(r.0, StatusCode::TOO_MANY_REQUESTS, "{}", r.1);
                 break 'outer;
             }
@@ -230,7 +268,13 @@ async fn guessing_is_throttled(env: &TestEnv) {
             );
         }
     }
-    assert_eq!(tries, 11);
+    assert_eq!(tries, 12);
+    let counted: i64 =
+        sqlx::query_scalar("SELECT tries FROM guesses WHERE key LIKE 'pin-user:%'")
+            .fetch_one(env.db.pool())
+            .await
+            .expect("the user's count");
+    assert_eq!(counted, 11, "counted in the database");
 }
 on_both_backends!(throttled_guessing, guessing_is_throttled);
 

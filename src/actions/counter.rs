@@ -10,7 +10,7 @@ use crate::alliance::engine;
 use crate::alliance::offers::Event;
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
-use crate::auth::throttle::PIN_FAILURES;
+use crate::auth::throttle;
 use crate::cards::recharge::{self, PaymentMethod, RechargeRequest, Recharged};
 use crate::cards::sale::{self, Closing, Quantity, SaleRequest, Sold};
 use crate::cards::{self, Card, CardNumber, CardView, transfer};
@@ -91,7 +91,7 @@ async fn before_sale(app: &App, actor: &Actor, order: &Sale) -> AppResult<Statio
     let card = cards::find(&mut conn, &order.number).await?;
     drop(conn);
     card.ensure_buys_fuel()?;
-    pin_try(app, actor.user_id, &card, order.pin.as_deref()).await?;
+    pin_try(app, actor, &card, order.pin.as_deref()).await?;
     Ok(station)
 }
 
@@ -207,7 +207,7 @@ fn well_formed_pin(pin: Option<&str>) -> AppResult<()> {
 /// anonymous cards) needs no write at all.
 pub async fn before_fuelling(
     app: &App,
-    user_id: i64,
+    actor: &Actor,
     number: &CardNumber,
     pin: Option<&str>,
 ) -> AppResult<()> {
@@ -216,7 +216,7 @@ pub async fn before_fuelling(
     let card = cards::find(&mut conn, number).await?;
     drop(conn);
     card.ensure_buys_fuel()?;
-    pin_try(app, user_id, &card, pin).await
+    pin_try(app, actor, &card, pin).await
 }
 
 /// The card's PIN offered as the holder's word on a card-life change
@@ -252,7 +252,7 @@ pub async fn holders_pin(
             ),
         ));
     }
-    pin_try(app, actor.user_id, &card, Some(pin)).await
+    pin_try(app, actor, &card, Some(pin)).await
 }
 
 /// The company's word for moving its money ([`transfer::consent`]): a main
@@ -267,29 +267,31 @@ pub async fn company_word(
     well_formed_pin(pin)?;
     let consent = transfer::consent(actor, Action::MoveCompanyFunds, main, pin)?;
     if consent == transfer::Consent::MainCardPin {
-        pin_try(app, actor.user_id, main, pin).await?;
+        pin_try(app, actor, main, pin).await?;
     }
     Ok(())
 }
 
-/// The PIN try of [`before_fuelling`], given the card as read just before.
-async fn pin_try(app: &App, user_id: i64, card: &Card, pin: Option<&str>) -> AppResult<()> {
+/// The PIN try of [`before_fuelling`], given the card as read just before:
+/// counted against the user and the address ([`throttle::pin`]) before the
+/// comparison, and against the card itself under its row lock, in a
+/// transaction that commits whatever the PIN was.
+async fn pin_try(app: &App, actor: &Actor, card: &Card, pin: Option<&str>) -> AppResult<()> {
     if card.pin_verifier.is_none() {
         return Ok(());
     }
-    // Wrong PINs are also counted per user across all cards, so a token
-    // cannot try three PINs on every card in turn.
-    let key = format!("pin:{user_id}");
-    app.throttle.check(&key, PIN_FAILURES)?;
+    let counters = throttle::pin(actor.user_id, actor.address);
     let mut tx = app.db.begin_write().await?;
+    throttle::take(&mut tx, &counters, app.now()).await?;
     let card = cards::find_by_id_for_update(&mut tx, card.id).await?;
     let checked = cards::check_pin(&mut tx, &app.keys.pin, &card, pin).await;
-    tx.commit().await?;
-    if let Err(e) = &checked {
-        if matches!(e.code, Code::WrongPin | Code::PinLocked) {
-            app.throttle.fail(&key);
-        }
+    let wrong = checked
+        .as_ref()
+        .is_err_and(|e| matches!(e.code, Code::WrongPin | Code::PinLocked));
+    if !wrong {
+        throttle::succeeded(&mut tx, &counters).await?;
     }
+    tx.commit().await?;
     checked
 }
 

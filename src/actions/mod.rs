@@ -20,7 +20,6 @@ pub mod users;
 
 use std::sync::Arc;
 
-use crate::auth::throttle::Throttle;
 use crate::config::{Keys, Settings};
 use crate::db::Db;
 
@@ -33,8 +32,6 @@ pub struct App {
     pub db: Db,
     pub keys: Arc<Keys>,
     pub settings: Arc<Settings>,
-    /// Failed logins and wrong PINs, counted across requests.
-    pub throttle: Arc<Throttle>,
     /// The card reader at this counter with its key service; `None` on a
     /// server without one (the chip routes then answer 503).
     pub chip: Option<Arc<crate::chip::Desk>>,

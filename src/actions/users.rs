@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::run::{At, Keyed, create_at};
 use super::{App, Done, once};
 use crate::auth::policy::{Action, Target, authorize};
-use crate::auth::throttle::LOGIN_FAILURES;
-use crate::auth::{Actor, Role, sessions, users};
+use crate::auth::{Actor, Role, sessions, throttle, users};
 use crate::cards::customers;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, Code};
@@ -123,13 +122,14 @@ pub async fn change_password(
 ) -> AppResult<()> {
     authorize(actor, Action::UseSession, &Target::network())?;
     users::check_password(&change.new_password).map_err(|e| e.with("field", "new_password"))?;
-    let key = format!("login:{}", actor.username.to_lowercase());
-    app.throttle.check(&key, LOGIN_FAILURES)?;
+    let counters = throttle::login(&actor.username, actor.address);
+    let mut tx = app.db.begin_write().await?;
+    throttle::take(&mut tx, &counters, app.now()).await?;
+    tx.commit().await?;
     let mut conn = app.db.pool().acquire().await?;
     match users::authenticate(&mut conn, &actor.username, &change.current_password).await {
-        Ok(_) => app.throttle.clear(&key),
+        Ok(_) => {}
         Err(e) if e.code == Code::InvalidCredentials => {
-            app.throttle.fail(&key);
             return Err(AppError::new(
                 Code::WrongPassword,
                 "the current password is wrong; nothing was changed",
@@ -139,9 +139,10 @@ pub async fn change_password(
         Err(e) => return Err(e),
     }
     drop(conn);
-    let new = &change.new_password;
+    let (new, counters) = (&change.new_password, &counters);
     once(app, actor, |conn, at| {
         Box::pin(async move {
+            throttle::succeeded(conn, counters).await?;
             users::set_password(conn, at.actor.user_id, new).await?;
             let ended = sessions::end_all(conn, at.actor.user_id, Some(token)).await?;
             crate::audit::record(

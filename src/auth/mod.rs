@@ -57,6 +57,10 @@ pub struct Actor {
     pub company_id: Option<i64>,
     pub merchant: Option<String>,
     pub district: Option<String>,
+    /// Where the request came from (the peer's address), for the guessing
+    /// limits; none for the console and for servers that do not say.
+    #[serde(skip)]
+    pub address: Option<std::net::IpAddr>,
 }
 
 impl Actor {
@@ -72,6 +76,7 @@ impl Actor {
             company_id: None,
             merchant: None,
             district: None,
+            address: None,
         }
     }
 

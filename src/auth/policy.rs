@@ -672,6 +672,7 @@ mod tests {
             company_id: company,
             merchant: None,
             district: Some("north".into()),
+            address: None,
         }
     }
 

@@ -1,59 +1,176 @@
-//! Throttles on guessing: failed logins per username and per client
-//! address, and wrong PINs per user across all cards. A card locks itself
-//! after three wrong PINs; this stops one token from trying three PINs on
-//! every card in turn.
+//! Guessing limits: failed logins and wrong PINs, counted in the database
+//! so that every server process of a network shares them and a restart
+//! forgets nothing.
+//!
+//! Each guess is counted against several keys — a login against the
+//! username from this address, the username from anywhere and the address;
+//! a PIN against the user and the address — and each key earns a growing
+//! wait ([`delay_after`]): the first few guesses are free, then the wait
+//! doubles up to a quarter of an hour. A try is taken *before* the password
+//! or PIN is compared, by one conditional update per key that lets a try
+//! through only when its wait is over, so a burst of concurrent guesses
+//! cannot slip past the count; a success gives the try back. The username
+//! from anywhere has a threshold far above the per-address one, so that a
+//! flood from one address (stopped by its own keys) does not lock the user
+//! out from another address.
+//!
+//! The counts live in a table, not in memory: however many distinct names
+//! are tried, the server's memory does not grow. Keys are length-limited,
+//! and quiet keys are purged by the service's sweep.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::net::IpAddr;
 
+use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 
-/// Failures allowed in a window before the key is refused.
-pub const LOGIN_FAILURES: u32 = 10;
-pub const PIN_FAILURES: u32 = 10;
-pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Keys remembered at most; the oldest windows are dropped first.
-const MAX_KEYS: usize = 100_000;
+/// A key is forgotten after this long without a guess.
+pub const QUIET_US: i64 = 15 * 60 * 1_000_000;
+/// The longest wait between guesses.
+pub const MAX_DELAY_US: i64 = 15 * 60 * 1_000_000;
+/// Keys are cut to this many bytes (on a character boundary).
+const MAX_KEY: usize = 200;
 
-#[derive(Default)]
-pub struct Throttle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+/// One counter a guess is taken against: its key and how many guesses
+/// are free before the waits begin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counter {
+    pub key: String,
+    pub free: i64,
 }
 
-impl Throttle {
-    /// Refuses when `key` has failed `limit` times in the current window.
-    pub fn check(&self, key: &str, limit: u32) -> AppResult<()> {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((n, since)) = map.get(key) {
-            if *n >= limit && since.elapsed() < WINDOW {
-                let wait = WINDOW.saturating_sub(since.elapsed()).as_secs() / 60 + 1;
-                return Err(AppError::new(
-                    Code::RateLimited,
-                    format!("too many failed attempts; try again in {wait} minutes"),
-                )
-                .with("retry_after_minutes", wait));
+impl Counter {
+    fn new(kind: &str, subject: &str, free: i64) -> Counter {
+        let mut key = format!("{kind}:{subject}");
+        if key.len() > MAX_KEY {
+            let mut end = MAX_KEY;
+            while !key.is_char_boundary(end) {
+                end -= 1;
             }
+            key.truncate(end);
         }
-        Ok(())
+        Counter { key, free }
     }
+}
 
-    pub fn fail(&self, key: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_KEYS {
-            map.retain(|_, (_, since)| since.elapsed() < WINDOW);
-        }
-        let entry = map.entry(key.to_string()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
+/// The counters of a login attempt: the username from this address (5
+/// free), the address whatever the username (20 free), and the username
+/// from anywhere (100 free).
+pub fn login(username: &str, address: Option<IpAddr>) -> Vec<Counter> {
+    let name = username.trim().to_lowercase();
+    let mut counters = vec![Counter::new("login-user", &name, 100)];
+    if let Some(a) = address {
+        counters.push(Counter::new("login-from", &format!("{name}@{a}"), 5));
+        counters.push(Counter::new("login-address", &a.to_string(), 20));
     }
+    counters
+}
 
-    pub fn clear(&self, key: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(key);
+/// The counters of a PIN typed at a counter: the user (10 free, across all
+/// cards: each card also locks itself after three) and the address.
+pub fn pin(user_id: i64, address: Option<IpAddr>) -> Vec<Counter> {
+    let mut counters = vec![Counter::new("pin-user", &user_id.to_string(), 10)];
+    if let Some(a) = address {
+        counters.push(Counter::new("pin-address", &a.to_string(), 20));
     }
+    counters
+}
+
+/// The wait after the `n`-th guess of a key that allows `free` guesses:
+/// none after the free ones, then one second, doubling up to the maximum.
+pub fn delay_after(n: i64, free: i64) -> i64 {
+    if n <= free {
+        return 0;
+    }
+    let doublings = u32::try_from(n - free - 1).unwrap_or(u32::MAX).min(20);
+    (1_000_000_i64 << doublings).min(MAX_DELAY_US)
+}
+
+/// The SQL expression of the next guess's moment after the guess being
+/// counted (`tries + 1`, at `$2`), following [`delay_after`], so the wait
+/// is set in the same statement that takes the guess. A free guess leaves
+/// the moment where it was, so that guesses racing it with an instant a
+/// little older are not held up by it.
+fn next_at_sql(free: i64) -> String {
+    let mut sql = format!("CASE WHEN tries + 1 <= {free} THEN next_at");
+    let mut n = free + 1;
+    loop {
+        let d = delay_after(n, free);
+        if d >= MAX_DELAY_US {
+            sql.push_str(&format!(" ELSE $2 + {MAX_DELAY_US} END"));
+            return sql;
+        }
+        sql.push_str(&format!(" WHEN tries + 1 = {n} THEN $2 + {d}"));
+        n += 1;
+    }
+}
+
+/// Takes a guess against every counter before the check runs; refused with
+/// `rate_limited` (and how long to wait) when any counter's wait is not
+/// over. Runs in the caller's transaction, which commits the count whatever
+/// the check then says.
+pub async fn take(conn: &mut Conn, counters: &[Counter], now: i64) -> AppResult<()> {
+    for c in counters {
+        sqlx::query(
+            "INSERT INTO guesses (key, tries, next_at, last_at) VALUES ($1, 0, 0, $2) \
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(&c.key)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        // A key quiet for long enough starts again from nothing.
+        sqlx::query("UPDATE guesses SET tries = 0, next_at = 0 WHERE key = $1 AND last_at <= $2")
+            .bind(&c.key)
+            .bind(now - QUIET_US)
+            .execute(&mut *conn)
+            .await?;
+        let taken = sqlx::query(&format!(
+            "UPDATE guesses SET next_at = {}, tries = tries + 1, last_at = $2 \
+             WHERE key = $1 AND next_at <= $2 RETURNING tries",
+            next_at_sql(c.free)
+        ))
+        .bind(&c.key)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if taken.is_none() {
+            let wait: i64 = sqlx::query_scalar("SELECT next_at FROM guesses WHERE key = $1")
+                .bind(&c.key)
+                .fetch_one(&mut *conn)
+                .await?;
+            let seconds = ((wait - now) / 1_000_000).max(1);
+            return Err(AppError::new(
+                Code::RateLimited,
+                format!("too many failed attempts; try again in {seconds} seconds"),
+            )
+            .with("retry_after_seconds", seconds));
+        }
+    }
+    Ok(())
+}
+
+/// A success gives its try back and clears the waits it earned: the
+/// counters start again from what they were before it.
+pub async fn succeeded(conn: &mut Conn, counters: &[Counter]) -> AppResult<()> {
+    for c in counters {
+        sqlx::query(
+            "UPDATE guesses SET tries = CASE WHEN tries > 0 THEN tries - 1 ELSE 0 END, \
+             next_at = 0 WHERE key = $1",
+        )
+        .bind(&c.key)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Forgets the keys quiet for longer than [`QUIET_US`].
+pub async fn purge(conn: &mut Conn, now: i64) -> AppResult<u64> {
+    let done = sqlx::query("DELETE FROM guesses WHERE last_at <= $1")
+        .bind(now - QUIET_US)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 #[cfg(test)]
@@ -61,15 +178,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refuses_after_the_limit_and_clears_on_success() {
-        let t = Throttle::default();
-        for _ in 0..3 {
-            assert!(t.check("u", 3).is_ok());
-            t.fail("u");
+    fn waits_double_after_the_free_guesses() {
+        assert_eq!(delay_after(1, 5), 0);
+        assert_eq!(delay_after(5, 5), 0);
+        assert_eq!(delay_after(6, 5), 1_000_000);
+        assert_eq!(delay_after(7, 5), 2_000_000);
+        assert_eq!(delay_after(15, 5), 512_000_000);
+        assert_eq!(delay_after(16, 5), MAX_DELAY_US);
+        assert_eq!(delay_after(1_000, 5), MAX_DELAY_US);
+    }
+
+    #[test]
+    fn the_sql_waits_are_the_rule_s() {
+        let sql = next_at_sql(5);
+        assert!(
+            sql.starts_with(
+                "CASE WHEN tries + 1 <= 5 THEN next_at WHEN tries + 1 = 6 THEN $2 + 1000000 "
+            ),
+            "{sql}"
+        );
+        assert!(sql.contains("WHEN tries + 1 = 15 THEN $2 + 512000000"), "{sql}");
+        assert!(sql.ends_with(&format!("ELSE $2 + {MAX_DELAY_US} END")), "{sql}");
+    }
+
+    #[test]
+    fn keys_are_bounded() {
+        let long = "名".repeat(500);
+        for c in login(&long, Some("10.0.0.1".parse().unwrap_or(IpAddr::from([0; 4])))) {
+            assert!(c.key.len() <= MAX_KEY, "{}", c.key.len());
         }
-        assert_eq!(t.check("u", 3).unwrap_err().code, Code::RateLimited);
-        assert!(t.check("v", 3).is_ok());
-        t.clear("u");
-        assert!(t.check("u", 3).is_ok());
     }
 }

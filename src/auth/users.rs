@@ -123,6 +123,7 @@ fn actor_from_row(row: &sqlx::any::AnyRow) -> AppResult<Actor> {
         company_id: row.try_get("company_id")?,
         merchant: row.try_get("merchant")?,
         district: row.try_get("district")?,
+        address: None,
     })
 }
 

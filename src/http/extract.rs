@@ -2,8 +2,10 @@
 //! bodies whose rejections are problem documents, and money requests that
 //! carry an Idempotency-Key.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -40,6 +42,29 @@ pub fn token_of(parts: &Parts) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// The address of the peer a request came from, when the server was
+/// started with it (`fuelcard serve` is): what the guessing limits count by
+/// besides the username or the user. Behind a reverse proxy it is the
+/// proxy's.
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl ClientAddress {
+    pub fn of(parts: &Parts) -> Option<IpAddr> {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(ClientAddress::of(parts)))
+    }
+}
+
 pub async fn actor_of(parts: &Parts, state: &App) -> AppResult<Actor> {
     let now = state.now();
     let Some(token) = token_of(parts) else {
@@ -52,9 +77,11 @@ pub async fn actor_of(parts: &Parts, state: &App) -> AppResult<Actor> {
         return Err(AppError::new(Code::Unauthorized, "the token is not valid"));
     }
     let mut conn = state.db.pool().acquire().await?;
-    sessions::lookup(&mut conn, &token, now)
+    let mut actor = sessions::lookup(&mut conn, &token, now)
         .await?
-        .ok_or_else(|| AppError::new(Code::Unauthorized, "the session has expired; log in again"))
+        .ok_or_else(|| AppError::new(Code::Unauthorized, "the session has expired; log in again"))?;
+    actor.address = ClientAddress::of(parts);
+    Ok(actor)
 }
 
 impl FromRequestParts<App> for Actor {

@@ -180,6 +180,7 @@ async fn sweep(db: &Db, now: i64, replay_days: i64, tz: chrono_tz::Tz) -> Result
         crate::ledger::holds::release_expired(&mut tx, account, now).await?;
     }
     let sessions = crate::auth::sessions::purge(&mut tx, now).await?;
+    crate::auth::throttle::purge(&mut tx, now).await?;
     let window = replay_days.saturating_mul(86_400_000_000);
     let keys = crate::ledger::idempotency::purge(&mut tx, now.saturating_sub(window)).await?;
     let drafted = crate::acquisition::weekly::draft_due(&mut tx, now, tz).await?;
@@ -245,7 +246,8 @@ pub async fn serve(listener: tokio::net::TcpListener, state: App) -> anyhow::Res
         state.settings.time_zone,
         state.settings.clock,
     );
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -301,14 +301,14 @@ impl TestEnv {
             db: db.clone(),
             keys: Arc::new(test_keys()),
             settings: Arc::new(settings),
-            throttle: Default::default(),
             chip,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let router = http::router(state);
+        let router = http::router(state)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });

@@ -466,7 +466,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             activation_days: args.activation_days,
             reversal_hours: args.reversal_hours,
         }),
-        throttle: Default::default(),
         chip: desk_for(&db, &args.chip).await?,
     };
     // A server started on the allocation day drafts the plans before it

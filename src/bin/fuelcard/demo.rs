@@ -148,6 +148,7 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
             company_id: company,
             merchant: None,
             district: district.map(String::from),
+            address: None,
         })
     };
     let admin = add(conn, "admin", Role::Admin, None, None, None).await?;

@@ -64,7 +64,7 @@ pub async fn place_hold(
             "reference: at most 64 characters",
         ));
     }
-    crate::actions::counter::before_fuelling(&state, actor.user_id, &number, body.pin.as_deref())
+    crate::actions::counter::before_fuelling(&state, &actor, &number, body.pin.as_deref())
         .await?;
     let number = &number;
     idempotent(&state, &actor, &req.key, StatusCode::CREATED, |conn, at| {

@@ -6,10 +6,12 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use super::super::extract::{ApiJson, token_of};
+use std::net::IpAddr;
+
+use super::super::extract::{ApiJson, ClientAddress, token_of};
 use crate::actions::App;
 use crate::actions::users::PasswordChange;
-use crate::auth::{Actor, Role, sessions, users};
+use crate::auth::{Actor, Role, sessions, throttle, users};
 use crate::error::AppResult;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -33,9 +35,10 @@ pub struct LoggedIn {
     responses((status = 200, description = "A new session", body = LoggedIn)))]
 pub async fn login(
     State(state): State<App>,
+    ClientAddress(address): ClientAddress,
     ApiJson(body): ApiJson<Login>,
 ) -> AppResult<Json<LoggedIn>> {
-    let (actor, token) = login_user(&state, &body.username, &body.password).await?;
+    let (actor, token) = login_user(&state, &body.username, &body.password, address).await?;
     Ok(Json(LoggedIn {
         token,
         username: actor.username,
@@ -45,26 +48,27 @@ pub async fn login(
 }
 
 /// Checks a password and opens a session; shared by the API and the pages.
-pub async fn login_user(state: &App, username: &str, password: &str) -> AppResult<(Actor, String)> {
+/// The guess is counted ([`throttle::login`]) and committed before the
+/// password is compared; a success gives it back.
+pub async fn login_user(
+    state: &App,
+    username: &str,
+    password: &str,
+    address: Option<IpAddr>,
+) -> AppResult<(Actor, String)> {
     let now = state.now();
-    let key = format!("login:{}", username.trim().to_lowercase());
-    state
-        .throttle
-        .check(&key, crate::auth::throttle::LOGIN_FAILURES)?;
+    let counters = throttle::login(username, address);
+    let mut tx = state.db.begin_write().await?;
+    throttle::take(&mut tx, &counters, now).await?;
+    tx.commit().await?;
     let mut conn = state.db.pool().acquire().await?;
-    let actor = match users::authenticate(&mut conn, username.trim(), password).await {
-        Ok(a) => a,
-        Err(e) => {
-            if e.code == crate::error::Code::InvalidCredentials {
-                state.throttle.fail(&key);
-            }
-            return Err(e);
-        }
-    };
-    state.throttle.clear(&key);
-    let token = sessions::create(&mut conn, actor.user_id, now).await?;
+    let actor = users::authenticate(&mut conn, username.trim(), password).await?;
+    drop(conn);
+    let mut tx = state.db.begin_write().await?;
+    throttle::succeeded(&mut tx, &counters).await?;
+    let token = sessions::create(&mut tx, actor.user_id, now).await?;
     crate::audit::record(
-        &mut conn,
+        &mut tx,
         now,
         Some(actor.user_id),
         "login",
@@ -72,6 +76,7 @@ pub async fn login_user(state: &App, username: &str, password: &str) -> AppResul
         serde_json::json!({}),
     )
     .await?;
+    tx.commit().await?;
     Ok((actor, token))
 }
 

@@ -20,7 +20,7 @@ use crate::cards::holder::Identity;
 use crate::cards::{self, CardKind, products, statement};
 use crate::error::{AppError, AppResult};
 use crate::http::api::session;
-use crate::http::extract::SESSION_COOKIE;
+use crate::http::extract::{ClientAddress, SESSION_COOKIE};
 
 pub async fn login_page(headers: HeaderMap) -> Markup {
     login_form(lang_of(&headers), None, "")
@@ -56,10 +56,11 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<App>,
     headers: HeaderMap,
+    ClientAddress(address): ClientAddress,
     Form(f): Form<LoginForm>,
 ) -> Response {
     let lang = lang_of(&headers);
-    match session::login_user(&state, &f.username, &f.password).await {
+    match session::login_user(&state, &f.username, &f.password, address).await {
         Ok((_, token)) => {
             let cookie = format!(
                 "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",

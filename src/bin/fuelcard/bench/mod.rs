@@ -230,7 +230,6 @@ async fn bench(args: &BenchArgs, scratch: &Scratch, now: i64) -> anyhow::Result<
         db: db.clone(),
         keys: Arc::new(Keys { pin: pin_key()? }),
         settings: Arc::new(Settings::default()),
-        throttle: Default::default(),
         chip: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -309,6 +308,7 @@ async fn setup(db: &Db, n: usize, fleet: bool, now: i64) -> anyhow::Result<Vec<S
         company_id: None,
         merchant: None,
         district: None,
+        address: None,
     };
     if fleet {
         let numbers = setup_fleet(&mut tx, &actor, n, now).await?;

@@ -1,0 +1,10 @@
+-- Guessing limits shared by every server process and kept across restarts:
+-- per key (a username from an address, an address, a user typing PINs …)
+-- the guesses counted and the moment the next one is let through.
+CREATE TABLE guesses (
+    key     TEXT PRIMARY KEY,
+    tries   BIGINT NOT NULL,
+    next_at BIGINT NOT NULL,
+    last_at BIGINT NOT NULL
+);
+CREATE INDEX guesses_last ON guesses (last_at);
