@@ -43,6 +43,8 @@ pub struct Settings {
     /// Hours within which a merchant may reverse a redemption (a voucher
     /// taken by mistake); never once the month is settled.
     pub reversal_hours: i64,
+    /// How long a login lasts: hours at most, minutes unused.
+    pub sessions: crate::auth::sessions::Lifetime,
 }
 
 impl Default for Settings {
@@ -56,6 +58,7 @@ impl Default for Settings {
             replay_days: 7,
             activation_days: 30,
             reversal_hours: 24,
+            sessions: Default::default(),
         }
     }
 }

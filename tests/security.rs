@@ -269,11 +269,10 @@ async fn guessing_is_throttled(env: &TestEnv) {
         }
     }
     assert_eq!(tries, 12);
-    let counted: i64 =
-        sqlx::query_scalar("SELECT tries FROM guesses WHERE key LIKE 'pin-user:%'")
-            .fetch_one(env.db.pool())
-            .await
-            .expect("the user's count");
+    let counted: i64 = sqlx::query_scalar("SELECT tries FROM guesses WHERE key LIKE 'pin-user:%'")
+        .fetch_one(env.db.pool())
+        .await
+        .expect("the user's count");
     assert_eq!(counted, 11, "counted in the database");
 }
 on_both_backends!(throttled_guessing, guessing_is_throttled);
@@ -622,3 +621,60 @@ async fn deactivation(env: &TestEnv) {
     assert_eq!(env.get(&env.admin, "/api/v1/me").await.0, StatusCode::OK);
 }
 on_both_backends!(user_deactivation, deactivation);
+
+/// Sessions end by themselves: unused for the idle time (here 5 minutes),
+/// or at their absolute end (here 2 hours), whichever comes first; a
+/// session in use is kept alive by its use.
+async fn sessions_expire(backend: crate::support::Backend) {
+    let settings = fuelcard::config::Settings {
+        sessions: fuelcard::auth::sessions::Lifetime {
+            hours: 2,
+            idle_minutes: 5,
+        },
+        ..crate::support::settings()
+    };
+    let Some(env) = TestEnv::start_with(backend, settings).await else {
+        return;
+    };
+    let login = env
+        .post(
+            "",
+            "/api/v1/auth/login",
+            json!({"username": "cashier1", "password": "cashier1-password"}),
+        )
+        .await;
+    assert_eq!(login.1["expires_in_seconds"], json!(7200));
+    let token = login.1["token"].as_str().expect("a token").to_string();
+    // Looks back `minutes` in the session's history: its login and last
+    // use moved that far into the past.
+    let age = async |column: &str, minutes: i64| {
+        sqlx::query(&format!(
+            "UPDATE sessions SET {column} = {column} - $1 WHERE user_id = \
+             (SELECT id FROM users WHERE username = 'cashier1')"
+        ))
+        .bind(minutes * 60_000_000)
+        .execute(env.db.pool())
+        .await
+        .expect("aged");
+    };
+    age("last_seen_at", 4).await;
+    assert_eq!(env.get(&token, "/api/v1/me").await.0, StatusCode::OK);
+    age("last_seen_at", 4).await;
+    assert_eq!(
+        env.get(&token, "/api/v1/me").await.0,
+        StatusCode::OK,
+        "the use four minutes ago kept it alive"
+    );
+    age("last_seen_at", 6).await;
+    let r = env.get(&token, "/api/v1/me").await;
+    assert_eq!(r.0, StatusCode::UNAUTHORIZED, "idle for six minutes: {}", r.1);
+    let token = env.login("cashier1").await;
+    age("expires_at", 121).await;
+    assert_eq!(
+        env.get(&token, "/api/v1/me").await.0,
+        StatusCode::UNAUTHORIZED,
+        "past its absolute end, however much in use"
+    );
+    env.finish().await;
+}
+crate::with_each_backend!(sessions_end_by_themselves, sessions_expire);

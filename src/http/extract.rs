@@ -77,9 +77,11 @@ pub async fn actor_of(parts: &Parts, state: &App) -> AppResult<Actor> {
         return Err(AppError::new(Code::Unauthorized, "the token is not valid"));
     }
     let mut conn = state.db.pool().acquire().await?;
-    let mut actor = sessions::lookup(&mut conn, &token, now)
+    let mut actor = sessions::lookup(&mut conn, &token, now, state.settings.sessions)
         .await?
-        .ok_or_else(|| AppError::new(Code::Unauthorized, "the session has expired; log in again"))?;
+        .ok_or_else(|| {
+            AppError::new(Code::Unauthorized, "the session has expired; log in again")
+        })?;
     actor.address = ClientAddress::of(parts);
     Ok(actor)
 }

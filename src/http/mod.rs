@@ -161,25 +161,26 @@ pub fn router(state: App) -> Router {
 /// reservation never outlives its time even on a card nobody touches;
 /// purges expired sessions and the idempotency keys past the replay window;
 /// and drafts the districts' weekly reports when a Sunday has come.
-pub fn spawn_sweeper(db: Db, clock: Clock, replay_days: i64, tz: chrono_tz::Tz) {
+pub fn spawn_sweeper(db: Db, settings: std::sync::Arc<crate::config::Settings>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            if let Err(e) = sweep(&db, clock.now_us(), replay_days, tz).await {
+            if let Err(e) = sweep(&db, settings.clock.now_us(), &settings).await {
                 tracing::warn!(%e, "the background sweep failed");
             }
         }
     });
 }
 
-async fn sweep(db: &Db, now: i64, replay_days: i64, tz: chrono_tz::Tz) -> Result<(), AppError> {
+async fn sweep(db: &Db, now: i64, settings: &crate::config::Settings) -> Result<(), AppError> {
+    let (replay_days, tz) = (settings.replay_days, settings.time_zone);
     let mut tx = db.begin_write().await?;
     let accounts = crate::ledger::holds::accounts_with_expired(&mut tx, 500, now).await?;
     for account in accounts {
         crate::ledger::holds::release_expired(&mut tx, account, now).await?;
     }
-    let sessions = crate::auth::sessions::purge(&mut tx, now).await?;
+    let sessions = crate::auth::sessions::purge(&mut tx, now, settings.sessions).await?;
     crate::auth::throttle::purge(&mut tx, now).await?;
     let window = replay_days.saturating_mul(86_400_000_000);
     let keys = crate::ledger::idempotency::purge(&mut tx, now.saturating_sub(window)).await?;
@@ -235,12 +236,7 @@ pub fn spawn_allocation_scheduler(db: Db, tz: chrono_tz::Tz, clock: Clock) {
 
 /// Serves until the process is stopped.
 pub async fn serve(listener: tokio::net::TcpListener, state: App) -> anyhow::Result<()> {
-    spawn_sweeper(
-        state.db.clone(),
-        state.settings.clock,
-        state.settings.replay_days,
-        state.settings.time_zone,
-    );
+    spawn_sweeper(state.db.clone(), state.settings.clone());
     spawn_allocation_scheduler(
         state.db.clone(),
         state.settings.time_zone,

@@ -169,6 +169,12 @@ pub struct ServeArgs {
     /// mistake (never once the month is settled).
     #[arg(long, env = "FUELCARD_REVERSAL_HOURS", default_value_t = 24)]
     pub reversal_hours: i64,
+    /// Hours a login lasts at most (one long shift by default).
+    #[arg(long, env = "FUELCARD_SESSION_HOURS", default_value_t = fuelcard::auth::sessions::SESSION_HOURS)]
+    pub session_hours: i64,
+    /// Minutes a login lasts unused: a counter left logged in ends by itself.
+    #[arg(long, env = "FUELCARD_SESSION_IDLE_MINUTES", default_value_t = fuelcard::auth::sessions::IDLE_MINUTES)]
+    pub session_idle_minutes: i64,
     #[command(flatten)]
     pub chip: ChipArgs,
 }
@@ -450,6 +456,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !(1..=720).contains(&args.reversal_hours) {
         bail!("--reversal-hours must be 1 to 720");
     }
+    if !(1..=168).contains(&args.session_hours) || !(5..=1440).contains(&args.session_idle_minutes)
+    {
+        bail!("--session-hours must be 1 to 168 and --session-idle-minutes 5 to 1440");
+    }
     if args.demo {
         print_demo(crate::demo::fill(&db, time_zone, clock, &keys).await?);
     }
@@ -465,6 +475,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             replay_days: args.replay_days,
             activation_days: args.activation_days,
             reversal_hours: args.reversal_hours,
+            sessions: fuelcard::auth::sessions::Lifetime {
+                hours: args.session_hours,
+                idle_minutes: args.session_idle_minutes,
+            },
         }),
         chip: desk_for(&db, &args.chip).await?,
     };

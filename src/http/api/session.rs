@@ -43,7 +43,7 @@ pub async fn login(
         token,
         username: actor.username,
         role: actor.role,
-        expires_in_seconds: sessions::SESSION_HOURS * 3600,
+        expires_in_seconds: state.settings.sessions.hours * 3600,
     }))
 }
 
@@ -66,7 +66,7 @@ pub async fn login_user(
     drop(conn);
     let mut tx = state.db.begin_write().await?;
     throttle::succeeded(&mut tx, &counters).await?;
-    let token = sessions::create(&mut tx, actor.user_id, now).await?;
+    let token = sessions::create(&mut tx, actor.user_id, now, state.settings.sessions).await?;
     crate::audit::record(
         &mut tx,
         now,

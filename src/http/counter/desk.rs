@@ -64,7 +64,7 @@ pub async fn login(
         Ok((_, token)) => {
             let cookie = format!(
                 "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-                crate::auth::sessions::SESSION_HOURS * 3600
+                state.settings.sessions.hours * 3600
             );
             ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
         }
