@@ -650,7 +650,11 @@ async fn gifts_and_monthly_spend(backend: Backend) {
     };
     assert_eq!(sell("99.99").await, Vec::<String>::new());
     assert_eq!(sell("150").await, vec!["TOWEL"]);
-    assert_eq!(sell("60").await, vec!["SPEND300"], "the month reaches 309.99");
+    assert_eq!(
+        sell("60").await,
+        vec!["SPEND300"],
+        "the month reaches 309.99"
+    );
     assert_eq!(sell("120").await, vec!["TOWEL"], "reached once a month");
     let r = env
         .get(&cashier, &format!("/api/v1/cards/{card}/benefits"))
@@ -660,15 +664,28 @@ async fn gifts_and_monthly_spend(backend: Backend) {
     assert_eq!(r.1[1]["expires_at"], json!("2026-12-31T16:00:00Z"));
     // The counter hands over the towel; the merchant gives the discount.
     let r = env
-        .money(&cashier, "/api/v1/redemptions", json!({"voucher_code": towel}))
+        .money(
+            &cashier,
+            "/api/v1/redemptions",
+            json!({"voucher_code": towel}),
+        )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     assert_eq!(r.1["delivered_at"], json!("S1"));
     let washer = env.login("washer").await;
     let r = env
-        .money(&washer, "/api/v1/redemptions", json!({"voucher_code": discount}))
+        .money(
+            &washer,
+            "/api/v1/redemptions",
+            json!({"voucher_code": discount}),
+        )
         .await;
-    assert_eq!(r.1["code"], json!("validation_failed"), "needs the purchase: {}", r.1);
+    assert_eq!(
+        r.1["code"],
+        json!("validation_failed"),
+        "needs the purchase: {}",
+        r.1
+    );
     let r = env
         .money(
             &washer,
@@ -695,7 +712,12 @@ async fn gifts_and_monthly_spend(backend: Backend) {
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     assert_eq!(
-        (&r.1["redemptions"], &r.1["value"], &r.1["station_owes"], &r.1["merchant_owes"]),
+        (
+            &r.1["redemptions"],
+            &r.1["value"],
+            &r.1["station_owes"],
+            &r.1["merchant_owes"]
+        ),
         (&json!(2), &json!("23.89"), &json!("4.45"), &json!("15.00")),
         "{}",
         r.1

@@ -442,7 +442,10 @@ async fn sixty_wrong_pins(env: &TestEnv, bases: &[String]) {
     assert!(sold <= 1);
     // Two wrong tries before the lock, and with the right PIN in between,
     // at most the two it forgave.
-    assert!(wrong == 2 || (sold == 1 && (2..=4).contains(&wrong)), "{wrong}");
+    assert!(
+        wrong == 2 || (sold == 1 && (2..=4).contains(&wrong)),
+        "{wrong}"
+    );
     assert_eq!(sold + wrong + locking + locked, 60);
     let card = env.card(&number).await;
     assert_eq!(card["status"], json!("locked"), "{card}");
@@ -452,7 +455,11 @@ async fn sixty_wrong_pins(env: &TestEnv, bases: &[String]) {
         .await
         .expect("the card");
     assert_eq!(failures, 3, "exactly three counted tries");
-    assert_eq!(env.count("sales").await, sold, "nothing sold after the lock");
+    assert_eq!(
+        env.count("sales").await,
+        sold,
+        "nothing sold after the lock"
+    );
 }
 
 async fn wrong_pins_on_one_server(env: &TestEnv) {
@@ -484,7 +491,13 @@ async fn plan_edits_race_approval(env: &TestEnv, bases: &[String]) {
     for i in 0..8 {
         let plate = format!("浙A3{i:04}");
         let card = env
-            .fleet_vehicle(&cashier, &manager, company, &main, crate::support::car(&plate))
+            .fleet_vehicle(
+                &cashier,
+                &manager,
+                company,
+                &main,
+                crate::support::car(&plate),
+            )
             .await;
         cards.push((plate, card));
     }
@@ -521,7 +534,11 @@ async fn plan_edits_race_approval(env: &TestEnv, bases: &[String]) {
         let (status, body) = t.await.expect("task");
         if status != StatusCode::OK {
             let v: serde_json::Value = serde_json::from_str(&body).expect("json");
-            assert_eq!(v["code"], json!("allocation_already_approved"), "{status} {v}");
+            assert_eq!(
+                v["code"],
+                json!("allocation_already_approved"),
+                "{status} {v}"
+            );
             late += 1;
         }
     }
@@ -565,7 +582,13 @@ async fn decisions_race(env: &TestEnv, bases: &[String]) {
     let (company, manager, main) = env.company(&cashier, "顺达物流", "fleet-a", "100000").await;
     let plate = "浙A40001";
     let card = env
-        .fleet_vehicle(&cashier, &manager, company, &main, crate::support::car(plate))
+        .fleet_vehicle(
+            &cashier,
+            &manager,
+            company,
+            &main,
+            crate::support::car(plate),
+        )
         .await;
     let fleet = format!("/api/v1/fleet/{company}");
     for round in 0..10 {
@@ -616,7 +639,11 @@ async fn decisions_race(env: &TestEnv, bases: &[String]) {
         .collect();
         for loan in &loans {
             let r = env
-                .post(&manager, &format!("{fleet}/loans/{loan}/approval"), json!({}))
+                .post(
+                    &manager,
+                    &format!("{fleet}/loans/{loan}/approval"),
+                    json!({}),
+                )
                 .await;
             assert_eq!(r.0, StatusCode::OK, "{}", r.1);
         }
@@ -644,16 +671,19 @@ async fn decisions_race(env: &TestEnv, bases: &[String]) {
         }
         assert_eq!(out.len(), 1, "round {round}: the card is lent out once");
         let r = env
-            .post(&manager, &format!("{fleet}/loans/{}/return", out[0]), json!({}))
+            .post(
+                &manager,
+                &format!("{fleet}/loans/{}/return", out[0]),
+                json!({}),
+            )
             .await;
         assert_eq!(r.0, StatusCode::OK, "{}", r.1);
     }
-    let topups: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM topup_requests WHERE status = 'approved'",
-    )
-    .fetch_one(env.db.pool())
-    .await
-    .expect("count");
+    let topups: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM topup_requests WHERE status = 'approved'")
+            .fetch_one(env.db.pool())
+            .await
+            .expect("count");
     let funded = env.count("operations WHERE kind = 'early_topup'").await;
     assert_eq!(funded, topups, "each approved top-up funded once");
     assert_eq!(

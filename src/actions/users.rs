@@ -180,10 +180,7 @@ pub async fn deactivate(app: &App, actor: &Actor, username: &str) -> AppResult<U
     once(app, actor, |conn, at| {
         Box::pin(async move {
             users::deactivate(conn, username).await?.ok_or_else(|| {
-                AppError::new(
-                    Code::UserNotFound,
-                    format!("no active user {username}"),
-                )
+                AppError::new(Code::UserNotFound, format!("no active user {username}"))
             })?;
             crate::audit::record(
                 conn,

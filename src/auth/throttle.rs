@@ -197,14 +197,23 @@ mod tests {
             ),
             "{sql}"
         );
-        assert!(sql.contains("WHEN tries + 1 = 15 THEN $2 + 512000000"), "{sql}");
-        assert!(sql.ends_with(&format!("ELSE $2 + {MAX_DELAY_US} END")), "{sql}");
+        assert!(
+            sql.contains("WHEN tries + 1 = 15 THEN $2 + 512000000"),
+            "{sql}"
+        );
+        assert!(
+            sql.ends_with(&format!("ELSE $2 + {MAX_DELAY_US} END")),
+            "{sql}"
+        );
     }
 
     #[test]
     fn keys_are_bounded() {
         let long = "名".repeat(500);
-        for c in login(&long, Some("10.0.0.1".parse().unwrap_or(IpAddr::from([0; 4])))) {
+        for c in login(
+            &long,
+            Some("10.0.0.1".parse().unwrap_or(IpAddr::from([0; 4]))),
+        ) {
             assert!(c.key.len() <= MAX_KEY, "{}", c.key.len());
         }
     }

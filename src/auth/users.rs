@@ -42,11 +42,10 @@ pub fn check_password(password: &str) -> AppResult<()> {
     if (8..=1000).contains(&password.chars().count()) {
         Ok(())
     } else {
-        Err(AppError::new(
-            Code::ValidationFailed,
-            "password: 8 to 1000 characters",
+        Err(
+            AppError::new(Code::ValidationFailed, "password: 8 to 1000 characters")
+                .with("field", "password"),
         )
-        .with("field", "password"))
     }
 }
 
@@ -182,12 +181,11 @@ pub async fn set_password(conn: &mut Conn, user_id: i64, password: &str) -> AppR
 /// (the caller's transaction deletes them). Returns the user's id, or
 /// `None` when there is no active user of that name.
 pub async fn deactivate(conn: &mut Conn, username: &str) -> AppResult<Option<i64>> {
-    let row = sqlx::query(
-        "UPDATE users SET active = 0 WHERE username = $1 AND active = 1 RETURNING id",
-    )
-    .bind(username)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let row =
+        sqlx::query("UPDATE users SET active = 0 WHERE username = $1 AND active = 1 RETURNING id")
+            .bind(username)
+            .fetch_optional(&mut *conn)
+            .await?;
     let Some(row) = row else {
         return Ok(None);
     };

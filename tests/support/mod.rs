@@ -307,8 +307,8 @@ impl TestEnv {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let router = http::router(state)
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let router =
+            http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });

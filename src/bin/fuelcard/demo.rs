@@ -608,7 +608,9 @@ async fn this_months_customers(
             .try_get("id")?;
         let paid = Some(Money::from_fen(amount));
         let recharged = happened(Event::Recharge, &card, &station, paid, recharge);
-        engine::on_event(conn, &recharged, now, tz).await.map_err(e)?;
+        engine::on_event(conn, &recharged, now, tz)
+            .await
+            .map_err(e)?;
         let number = CardNumber::parse(&card.number).map_err(|err| anyhow::anyhow!("{err}"))?;
         let (_, closing) = sale::sell(
             conn,

@@ -64,8 +64,7 @@ pub async fn place_hold(
             "reference: at most 64 characters",
         ));
     }
-    crate::actions::counter::before_fuelling(&state, &actor, &number, body.pin.as_deref())
-        .await?;
+    crate::actions::counter::before_fuelling(&state, &actor, &number, body.pin.as_deref()).await?;
     let number = &number;
     idempotent(&state, &actor, &req.key, StatusCode::CREATED, |conn, at| {
         Box::pin(async move {
