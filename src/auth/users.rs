@@ -26,12 +26,64 @@ fn hash_password(password: &str) -> AppResult<String> {
         .map_err(|e| AppError::internal("hashing a password", e))
 }
 
-/// Runs argon2 (tens of milliseconds of CPU by design) on the blocking
-/// pool, so a flood of logins does not stall the workers that serve sales.
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// Passwords waiting to be hashed at most; more at once are turned away.
+const HASH_QUEUE: usize = 256;
+
+/// The password hashers: half the cores (at least one) of threads of their
+/// own, fed through a bounded queue. A flood of logins then waits for its
+/// share of the machine instead of taking all of it from the sales, and
+/// argon2's 19 MiB of working memory lives in these few threads only.
+fn hashers() -> &'static std::sync::mpsc::SyncSender<HashJob> {
+    static QUEUE: std::sync::OnceLock<std::sync::mpsc::SyncSender<HashJob>> =
+        std::sync::OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (queue, jobs) = std::sync::mpsc::sync_channel::<HashJob>(HASH_QUEUE);
+        let jobs = std::sync::Arc::new(std::sync::Mutex::new(jobs));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for i in 0..(cores / 2).max(1) {
+            let jobs = jobs.clone();
+            let started = std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = started {
+                tracing::error!(%e, "cannot start a password hashing thread");
+            }
+        }
+        queue
+    })
+}
+
+/// Runs argon2 (tens of milliseconds of CPU by design) on the
+/// [`hashers`], so a flood of logins does not stall the workers that serve
+/// sales. A full queue is answered at once as too busy.
 async fn off_the_workers<T: Send + 'static>(
     work: impl FnOnce() -> AppResult<T> + Send + 'static,
 ) -> AppResult<T> {
-    tokio::task::spawn_blocking(work)
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let job: HashJob = Box::new(move || {
+        let _ = answer.send(work());
+    });
+    hashers().try_send(job).map_err(|e| match e {
+        std::sync::mpsc::TrySendError::Full(_) => AppError::new(
+            Code::RateLimited,
+            "too many logins at once; try again in a moment",
+        )
+        .with("retry_after_seconds", 1),
+        std::sync::mpsc::TrySendError::Disconnected(_) => {
+            AppError::internal("the password hashers", "stopped")
+        }
+    })?;
+    answered
         .await
         .map_err(|e| AppError::internal("a password hash task", e))?
 }

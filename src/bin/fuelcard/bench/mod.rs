@@ -30,9 +30,10 @@ use fuelcard::money::Money;
 use fuelcard::stations;
 
 mod acquisition;
+mod flood;
 mod review;
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
     /// A postgres:// URL of a server to benchmark on (a fresh database is
     /// created there and dropped after); default: a fresh SQLite file.
@@ -84,6 +85,16 @@ pub struct BenchArgs {
     /// measure latency at 80% of the peak; default: as fast as possible.
     #[arg(long)]
     pub rate: Option<u64>,
+    /// Time the sales (at `--rate`, default 200 a second) on a quiet server
+    /// and during a flood of failed logins, instead of the HTTP load.
+    #[arg(long)]
+    pub login_flood: bool,
+    /// Failed logins of the flood, each with a distinct random username.
+    #[arg(long, default_value_t = 10_000)]
+    pub logins: usize,
+    /// Addresses the flood comes from (loopback addresses 127.1.x.y).
+    #[arg(long, default_value_t = 16)]
+    pub flood_addresses: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -203,6 +214,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.acquisition {
         return acquisition::run(&args, now).await;
+    }
+    if args.login_flood {
+        return flood::run(&args, now).await;
     }
     let scratch = Scratch::create(args.db.as_deref(), "bench").await?;
     let outcome = bench(&args, &scratch, now).await;
