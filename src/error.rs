@@ -121,6 +121,7 @@ codes! {
     ReversalWindowPassed => "reversal_window_passed", CONFLICT;
     SettlementClosed => "settlement_closed", CONFLICT;
     MonthNotOver => "month_not_over", CONFLICT;
+    NoPartnerList => "no_partner_list", CONFLICT;
     WrongPassword => "wrong_password", UNPROCESSABLE_ENTITY;
     UserNotFound => "user_not_found", NOT_FOUND;
     DatabaseUnavailable => "database_unavailable", SERVICE_UNAVAILABLE;

@@ -994,10 +994,9 @@ async fn acquisition_pages_over_http(env: &TestEnv) {
         let c = c.clone();
         let base = env.base.clone();
         async move {
-            let r = c
-                .post(format!("{base}/login"))
-                .form(&[("username", who), ("password", &format!("{who}-password"))])
-                .send()
+            let password = format!("{who}-password");
+            let form = [("username", who), ("password", password.as_str())];
+            let r = crate::pages::post_form(&c, format!("{base}/login"), &form)
                 .await
                 .expect("answer");
             assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -1045,12 +1044,13 @@ async fn acquisition_pages_over_http(env: &TestEnv) {
             .try_get::<i64, _>("id")
             .expect("an id")
     };
-    let r = c
-        .post(format!("{}/acquisition/weekly/{id}/submission", env.base))
-        .form(&[("notes", "本周无新客户")])
-        .send()
-        .await
-        .expect("answer");
+    let r = crate::pages::post_form(
+        &c,
+        format!("{}/acquisition/weekly/{id}/submission", env.base),
+        &[("notes", "本周无新客户")],
+    )
+    .await
+    .expect("answer");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let location = r.headers()["location"].to_str().expect("ascii").to_string();
     let html = crate::pages::html_of(&c, format!("{}{location}", env.base)).await;

@@ -5,8 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::on_both_backends;
-use crate::support::{Backend, FreshDb, TestEnv, spawn_server};
+use crate::support::{Backend, FreshDb, TestEnv, spawn_server, two_processes};
 
 /// Fifty concurrent sales charging 100.00 each against a card holding
 /// 1,000.00, spread over the given servers.
@@ -62,23 +61,7 @@ async fn fifty_sales(env: &TestEnv, bases: &[String]) {
     assert_eq!(env.count("sales").await, 10);
 }
 
-async fn one_server(env: &TestEnv) {
-    fifty_sales(env, std::slice::from_ref(&env.base)).await;
-}
-on_both_backends!(fifty_concurrent_sales, one_server);
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_two_server_processes() {
-    let Some(env) = TestEnv::start(Backend::Postgres).await else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("dir");
-    let (_servers, bases) = two_processes(&env, &dir).await;
-    eprintln!("two server processes: {bases:?}");
-    fifty_sales(&env, &bases).await;
-    env.assert_ledger_ok().await;
-    env.finish().await;
-}
+crate::on_one_and_two_servers!(fifty_concurrent_sales, fifty_sales);
 
 #[tokio::test]
 async fn the_binary_serves_sqlite_by_default_path() {
@@ -211,18 +194,6 @@ async fn postgres_company_cards_under_two_processes() {
     env.finish().await;
 }
 
-/// Two `fuelcard serve` processes on the test's PostgreSQL database: the
-/// children (the servers stop when they are dropped) and their addresses.
-async fn two_processes(
-    env: &TestEnv,
-    dir: &tempfile::TempDir,
-) -> ([tokio::process::Child; 2], Vec<String>) {
-    let key = dir.path().join("k");
-    let (a, base_a) = spawn_server(&env.fresh.url, &key, &env.clock).await;
-    let (b, base_b) = spawn_server(&env.fresh.url, &key, &env.clock).await;
-    ([a, b], vec![base_a, base_b])
-}
-
 /// A money request sent on its own task, answered as (status, body text).
 fn send(
     env: &TestEnv,
@@ -295,22 +266,7 @@ async fn closure_races_recharges(env: &TestEnv, bases: &[String]) {
     eprintln!("{landed} of 50 recharges landed before the closure");
 }
 
-async fn closure_on_one_server(env: &TestEnv) {
-    closure_races_recharges(env, std::slice::from_ref(&env.base)).await;
-}
-on_both_backends!(a_closure_racing_recharges, closure_on_one_server);
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_closure_races_recharges_on_two_processes() {
-    let Some(env) = TestEnv::start(Backend::Postgres).await else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("dir");
-    let (_servers, bases) = two_processes(&env, &dir).await;
-    closure_races_recharges(&env, &bases).await;
-    env.assert_ledger_ok().await;
-    env.finish().await;
-}
+crate::on_one_and_two_servers!(a_closure_racing_recharges, closure_races_recharges);
 
 /// A shift closed while its cashier books 40 cash recharges: each recharge
 /// lands in the shift before it closes (and is in its expected cash) or in
@@ -370,22 +326,7 @@ async fn shift_close_races_recharges(env: &TestEnv, bases: &[String]) {
     eprintln!("{} of 40 recharges landed before the close", in_closed - 1);
 }
 
-async fn shift_close_on_one_server(env: &TestEnv) {
-    shift_close_races_recharges(env, std::slice::from_ref(&env.base)).await;
-}
-on_both_backends!(a_shift_close_racing_recharges, shift_close_on_one_server);
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_shift_close_races_recharges_on_two_processes() {
-    let Some(env) = TestEnv::start(Backend::Postgres).await else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("dir");
-    let (_servers, bases) = two_processes(&env, &dir).await;
-    shift_close_races_recharges(&env, &bases).await;
-    env.assert_ledger_ok().await;
-    env.finish().await;
-}
+crate::on_one_and_two_servers!(a_shift_close_racing_recharges, shift_close_races_recharges);
 
 /// Sixty sales with wrong PINs on one card, the right PIN among them, from
 /// twelve cashiers at twelve counters at once (so that no counter's own
@@ -462,22 +403,7 @@ async fn sixty_wrong_pins(env: &TestEnv, bases: &[String]) {
     );
 }
 
-async fn wrong_pins_on_one_server(env: &TestEnv) {
-    sixty_wrong_pins(env, std::slice::from_ref(&env.base)).await;
-}
-on_both_backends!(sixty_concurrent_wrong_pins, wrong_pins_on_one_server);
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_wrong_pins_on_two_processes() {
-    let Some(env) = TestEnv::start(Backend::Postgres).await else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("dir");
-    let (_servers, bases) = two_processes(&env, &dir).await;
-    sixty_wrong_pins(&env, &bases).await;
-    env.assert_ledger_ok().await;
-    env.finish().await;
-}
+crate::on_one_and_two_servers!(sixty_concurrent_wrong_pins, sixty_wrong_pins);
 
 /// A fleet manager's plan approved while the same manager (in another
 /// window, on another server) edits its lines: every edit lands before
@@ -557,22 +483,7 @@ async fn plan_edits_race_approval(env: &TestEnv, bases: &[String]) {
     }
 }
 
-async fn plan_race_on_one_server(env: &TestEnv) {
-    plan_edits_race_approval(env, std::slice::from_ref(&env.base)).await;
-}
-on_both_backends!(plan_edits_racing_approval, plan_race_on_one_server);
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_plan_edits_race_approval_on_two_processes() {
-    let Some(env) = TestEnv::start(Backend::Postgres).await else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("dir");
-    let (_servers, bases) = two_processes(&env, &dir).await;
-    plan_edits_race_approval(&env, &bases).await;
-    env.assert_ledger_ok().await;
-    env.finish().await;
-}
+crate::on_one_and_two_servers!(plan_edits_racing_approval, plan_edits_race_approval);
 
 /// Decisions racing each other: a top-up approved and rejected at once is
 /// decided once (and funded at most once); two approved loans of one
@@ -692,19 +603,4 @@ async fn decisions_race(env: &TestEnv, bases: &[String]) {
     );
 }
 
-async fn decisions_on_one_server(env: &TestEnv) {
-    decisions_race(env, std::slice::from_ref(&env.base)).await;
-}
-on_both_backends!(racing_decisions, decisions_on_one_server);
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_decisions_race_on_two_processes() {
-    let Some(env) = TestEnv::start(Backend::Postgres).await else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("dir");
-    let (_servers, bases) = two_processes(&env, &dir).await;
-    decisions_race(&env, &bases).await;
-    env.assert_ledger_ok().await;
-    env.finish().await;
-}
+crate::on_one_and_two_servers!(racing_decisions, decisions_race);

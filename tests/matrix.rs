@@ -879,7 +879,7 @@ async fn world(backend: Backend) -> Option<(World, Vec<Persona>)> {
                    "trigger": {"event": "card_opened"},
                    "benefit": {"kind": "voucher", "item": "意外险"},
                    "unit_cost": "20", "funded_by": {"station_percent": 0, "merchant_percent": 100},
-                   "valid_days": 90}),
+                   "valid_days": 90, "needs_consent": true}),
         )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);

@@ -22,6 +22,34 @@ fn browser_like() -> reqwest::Client {
         .expect("client")
 }
 
+/// Posts a page form as a browser does: with the page's form token, read
+/// from the login page (the first page a client reads also sets the
+/// token's cookie).
+pub(crate) async fn post_form<K: AsRef<str>, V: AsRef<str>>(
+    c: &reqwest::Client,
+    url: String,
+    form: &[(K, V)],
+) -> reqwest::Result<reqwest::Response> {
+    let origin: String = url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+    let page = html_of(c, format!("{origin}/login")).await;
+    let token = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page's form token")
+        .to_string();
+    let mut body = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form {
+        body.append_pair(k.as_ref(), v.as_ref());
+    }
+    body.append_pair("csrf", &token);
+    c.post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.finish())
+        .send()
+        .await
+}
+
 /// The text of a page (or a download).
 pub(crate) async fn html_of(c: &reqwest::Client, url: String) -> String {
     c.get(url)
@@ -61,12 +89,13 @@ async fn pages_over_http(env: &TestEnv) {
         html.contains("登录") && html.contains("name=\"password\""),
         "{html}"
     );
-    let r = c
-        .post(format!("{}/login", env.base))
-        .form(&[("username", "cashier1"), ("password", "wrong")])
-        .send()
-        .await
-        .expect("answer");
+    let r = crate::pages::post_form(
+        &c,
+        format!("{}/login", env.base),
+        &[("username", "cashier1"), ("password", "wrong")],
+    )
+    .await
+    .expect("answer");
     assert!(r.text().await.expect("html").contains("用户名或密码错误"));
     logged_in(&c, env, "cashier1").await;
 
@@ -81,10 +110,7 @@ async fn pages_over_http(env: &TestEnv) {
         ("method", "cash"),
     ];
     for _ in 0..2 {
-        let r = c
-            .post(format!("{}/cards/{number}/recharge", env.base))
-            .form(&form)
-            .send()
+        let r = crate::pages::post_form(&c, format!("{}/cards/{number}/recharge", env.base), &form)
             .await
             .expect("answer");
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -97,12 +123,13 @@ async fn pages_over_http(env: &TestEnv) {
     }
     assert_eq!(env.card(&number).await["balance"], json!("150.00"));
     // A refusal is shown on the card page, in Chinese by default.
-    let r = c
-        .post(format!("{}/cards/{number}/sale", env.base))
-        .form(&[("key", "page-key-2"), ("product", "92"), ("litres", "500")])
-        .send()
-        .await
-        .expect("answer");
+    let r = crate::pages::post_form(
+        &c,
+        format!("{}/cards/{number}/sale", env.base),
+        &[("key", "page-key-2"), ("product", "92"), ("litres", "500")],
+    )
+    .await
+    .expect("answer");
     let html = r.text().await.expect("html");
     assert!(html.contains("余额不足"), "{html}");
     assert_eq!(env.card(&number).await["balance"], json!("150.00"));
@@ -121,9 +148,7 @@ async fn pages_over_http(env: &TestEnv) {
     env.add_user("hq-pages", "hq", None, None).await;
     let hq = browser_like();
     let form = [("username", "hq-pages"), ("password", "hq-pages-password")];
-    hq.post(format!("{}/login", env.base))
-        .form(&form)
-        .send()
+    crate::pages::post_form(&hq, format!("{}/login", env.base), &form)
         .await
         .expect("answer");
     let r = hq
@@ -497,15 +522,16 @@ async fn browser_fleet_review() {
 
 /// Logs the page client in.
 async fn logged_in(c: &reqwest::Client, env: &TestEnv, username: &str) {
-    let r = c
-        .post(format!("{}/login", env.base))
-        .form(&[
+    let r = crate::pages::post_form(
+        &c,
+        format!("{}/login", env.base),
+        &[
             ("username", username),
             ("password", &format!("{username}-password")),
-        ])
-        .send()
-        .await
-        .expect("answer");
+        ],
+    )
+    .await
+    .expect("answer");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
 
@@ -517,17 +543,21 @@ async fn replacement_on_the_page(env: &TestEnv) {
     logged_in(&c, env, "cashier1").await;
     let cashier = env.login("cashier1").await;
     let number = env.funded_card(&cashier, "100").await;
-    let r = c
-        .post(format!("{}/cards/{number}/loss-report", env.base))
-        .form(&[("confirm", "yes")])
-        .send()
-        .await
-        .expect("answer");
+    let r = crate::pages::post_form(
+        &c,
+        format!("{}/cards/{number}/loss-report", env.base),
+        &[("confirm", "yes")],
+    )
+    .await
+    .expect("answer");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let replace = |form: Vec<(&'static str, String)>| {
-        c.post(format!("{}/cards/{number}/replacement", env.base))
-            .form(&form)
-            .send()
+    let replace = async |form: Vec<(&'static str, String)>| {
+        crate::pages::post_form(
+            &c,
+            format!("{}/cards/{number}/replacement", env.base),
+            &form,
+        )
+        .await
     };
     let html = replace(vec![("key", "page-replace-0".into())])
         .await
@@ -584,12 +614,13 @@ async fn page_refusals_match_the_api(env: &TestEnv) {
         let detail = api.1["detail"].as_str().expect("a detail");
         let c = browser_like();
         logged_in(&c, env, user).await;
-        let r = c
-            .post(format!("{}/fleet/{company}/review/ack", env.base))
-            .form(&form)
-            .send()
-            .await
-            .expect("answer");
+        let r = crate::pages::post_form(
+            &c,
+            format!("{}/fleet/{company}/review/ack", env.base),
+            &form,
+        )
+        .await
+        .expect("answer");
         assert_eq!(r.status(), api.0, "{user}");
         let html = r.text().await.expect("html");
         assert!(html.contains("role=\"alert\""), "{html}");
@@ -614,9 +645,10 @@ async fn new_card_form_opens_once(env: &TestEnv) {
     let cards = env.count("cards").await;
     let mut went_to = Vec::new();
     for _ in 0..2 {
-        let r = c
-            .post(format!("{}/cards/new", env.base))
-            .form(&[
+        let r = crate::pages::post_form(
+            &c,
+            format!("{}/cards/new", env.base),
+            &[
                 ("key", key.as_str()),
                 ("kind", "personal"),
                 ("name", "周七"),
@@ -624,10 +656,10 @@ async fn new_card_form_opens_once(env: &TestEnv) {
                 ("id_kind", "resident_id"),
                 ("id_number", crate::support::PERSON_ID),
                 ("pin", ""),
-            ])
-            .send()
-            .await
-            .expect("answer");
+            ],
+        )
+        .await
+        .expect("answer");
         went_to.push(redirected_to(&r));
     }
     assert_eq!(went_to[0], went_to[1]);
@@ -642,9 +674,10 @@ async fn refused_forms_keep_their_values(env: &TestEnv) {
     let card = env.pin_card(&cashier, "13900000077", "2468", "500").await;
     let c = browser_like();
     logged_in(&c, env, "cashier1").await;
-    let r = c
-        .post(format!("{}/cards/{card}/sale", env.base))
-        .form(&[
+    let r = crate::pages::post_form(
+        &c,
+        format!("{}/cards/{card}/sale", env.base),
+        &[
             ("key", "keep-1"),
             ("product", "92"),
             ("litres", "31.50"),
@@ -652,10 +685,10 @@ async fn refused_forms_keep_their_values(env: &TestEnv) {
             ("pin", "1111"),
             ("plate", "浙A77777"),
             ("odometer", "12345"),
-        ])
-        .send()
-        .await
-        .expect("answer");
+        ],
+    )
+    .await
+    .expect("answer");
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let html = r.text().await.expect("html");
     for kept in [
@@ -700,3 +733,70 @@ async fn refused_forms_keep_their_values(env: &TestEnv) {
     );
 }
 on_both_backends!(refused_forms, refused_forms_keep_their_values);
+
+/// A form posted from another site changes nothing, although the browser
+/// sends the session cookie with it: without the page's token it is
+/// refused, and so is one whose Origin names another site; the login form
+/// is protected too. The same form from the page itself goes through.
+async fn cross_site_forms(env: &TestEnv) {
+    let c = browser_like();
+    logged_in(&c, env, "cashier1").await;
+    let cashier = env.login("cashier1").await;
+    let number = env.funded_card(&cashier, "100").await;
+    let url = format!("{}/cards/{number}/recharge", env.base);
+    let form = [
+        ("key", "forged-1"),
+        ("amount", "50.00"),
+        ("method", "cash"),
+        ("confirm", "yes"),
+    ];
+    let writes = env.count("operations").await;
+    let forged = c.post(&url).form(&form).send().await.expect("an answer");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN, "no token");
+    let token = html_of(&c, format!("{}/cards/{number}", env.base)).await;
+    let token = token
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the page's token")
+        .to_string();
+    let mut with_token = form.to_vec();
+    with_token.push(("csrf", token.as_str()));
+    let r = c
+        .post(&url)
+        .header("origin", "https://evil.example")
+        .form(&with_token)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "another site's Origin");
+    let r = c
+        .post(&url)
+        .header("origin", "http://another.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&with_token)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "cross-site fetch");
+    let stranger = browser_like();
+    let r = stranger
+        .post(format!("{}/login", env.base))
+        .form(&[("username", "cashier1"), ("password", "cashier1-password")])
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a login from nowhere");
+    assert_eq!(env.count("operations").await, writes, "nothing written");
+    assert_eq!(env.card(&number).await["balance"], json!("100.00"));
+    let r = c
+        .post(&url)
+        .header("origin", env.base.as_str())
+        .form(&with_token)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the page's own form");
+    assert_eq!(env.card(&number).await["balance"], json!("150.00"));
+}
+on_both_backends!(cross_site_forms_change_nothing, cross_site_forms);

@@ -667,7 +667,12 @@ async fn sessions_expire(backend: crate::support::Backend) {
     );
     age("last_seen_at", 6).await;
     let r = env.get(&token, "/api/v1/me").await;
-    assert_eq!(r.0, StatusCode::UNAUTHORIZED, "idle for six minutes: {}", r.1);
+    assert_eq!(
+        r.0,
+        StatusCode::UNAUTHORIZED,
+        "idle for six minutes: {}",
+        r.1
+    );
     let token = env.login("cashier1").await;
     age("expires_at", 121).await;
     assert_eq!(

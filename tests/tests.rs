@@ -5,6 +5,7 @@ mod support;
 
 mod acquisition;
 mod alliance;
+mod alliance_pages;
 mod allocation;
 
 mod bad_input;

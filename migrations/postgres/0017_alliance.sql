@@ -65,7 +65,9 @@ CREATE TABLE offer_holders (
 );
 
 -- A benefit granted to a card by an offer on one event (`event_key`: an
--- event grants an offer's benefit once, however often it is replayed).
+-- event grants an offer's benefit once, however often it is replayed;
+-- `granted_by`: the request's event — the sale that reached a monthly
+-- spend — which its receipt finds it by).
 CREATE TABLE benefits (
     id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     offer_id      BIGINT NOT NULL REFERENCES offers (id),
@@ -73,6 +75,7 @@ CREATE TABLE benefits (
     customer_id   BIGINT REFERENCES customers (id),
     station_id    BIGINT REFERENCES stations (id),
     event_key     TEXT NOT NULL,
+    granted_by    TEXT NOT NULL,
     voucher_code  TEXT NOT NULL UNIQUE,
     status        TEXT NOT NULL CHECK (status IN ('granted', 'redeemed')),
     consent       BIGINT NOT NULL,
@@ -83,6 +86,7 @@ CREATE TABLE benefits (
     UNIQUE (offer_id, event_key)
 );
 CREATE INDEX benefits_card ON benefits (card_id);
+CREATE INDEX benefits_granted_by ON benefits (granted_by);
 
 CREATE TABLE settlements (
     id                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

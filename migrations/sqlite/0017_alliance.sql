@@ -80,7 +80,9 @@ CREATE TABLE offer_holders (
 ) STRICT;
 
 -- A benefit granted to a card by an offer on one event (`event_key`: an
--- event grants an offer's benefit once, however often it is replayed).
+-- event grants an offer's benefit once, however often it is replayed;
+-- `granted_by`: the request's event — the sale that reached a monthly
+-- spend — which its receipt finds it by).
 CREATE TABLE benefits (
     id            INTEGER PRIMARY KEY,
     offer_id      INTEGER NOT NULL REFERENCES offers (id),
@@ -88,6 +90,7 @@ CREATE TABLE benefits (
     customer_id   INTEGER REFERENCES customers (id),
     station_id    INTEGER REFERENCES stations (id),
     event_key     TEXT NOT NULL,
+    granted_by    TEXT NOT NULL,
     voucher_code  TEXT NOT NULL UNIQUE,
     status        TEXT NOT NULL CHECK (status IN ('granted', 'redeemed')),
     consent       INTEGER NOT NULL,
@@ -98,6 +101,7 @@ CREATE TABLE benefits (
     UNIQUE (offer_id, event_key)
 ) STRICT;
 CREATE INDEX benefits_card ON benefits (card_id);
+CREATE INDEX benefits_granted_by ON benefits (granted_by);
 
 CREATE TABLE settlements (
     id                INTEGER PRIMARY KEY,

@@ -308,6 +308,16 @@ pub async fn grantees_csv(app: &App, actor: &Actor, code: &str) -> AppResult<Str
                 Action::ExportGrantees,
                 &merchant_target(&o.merchant),
             )?;
+            if !o.definition.needs_consent {
+                return Err(AppError::new(
+                    Code::NoPartnerList,
+                    format!(
+                        "offer {} does not send its partner the customers' data; there is no \
+                         list to take",
+                        o.code
+                    ),
+                ));
+            }
             let (text, rows) = grantees::csv(conn, &o, tz).await?;
             crate::audit::record(
                 conn,

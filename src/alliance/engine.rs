@@ -207,8 +207,8 @@ async fn grant(
     let expires = offer.definition.expiry(now, tz);
     let inserted = sqlx::query(
         "INSERT INTO benefits (offer_id, card_id, customer_id, station_id, event_key, \
-         voucher_code, status, consent, granted_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'granted', $7, $8, $9) \
+         granted_by, voucher_code, status, consent, granted_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'granted', $8, $9, $10) \
          ON CONFLICT (offer_id, event_key) DO NOTHING RETURNING id",
     )
     .bind(offer.id)
@@ -216,6 +216,7 @@ async fn grant(
     .bind(ev.card.customer_id)
     .bind(ev.station.map(|(id, _)| id))
     .bind(key)
+    .bind(&ev.key)
     .bind(&code)
     .bind(i64::from(consent))
     .bind(now)

@@ -2,10 +2,9 @@
 //! printed again later shows what its recharge or sale earned, as the
 //! answer to the event itself did.
 //!
-//! The engine keys each grant by the event (`recharge:{id}`, `sale:{id}`,
-//! `card_opened:{card id}`), so the event's key finds them. A monthly
-//! spend benefit is keyed by the card and month instead, and is not found
-//! by the sale that reached it.
+//! Each grant names the event that made it (`recharge:{id}`, `sale:{id}`,
+//! `card_opened:{card id}`) — a monthly spend benefit the sale that reached
+//! the spend — so the event's key finds them.
 
 use sqlx::Row;
 
@@ -20,7 +19,7 @@ pub async fn for_event(conn: &mut Conn, key: &str) -> AppResult<Vec<Granted>> {
     let rows = sqlx::query(
         "SELECT b.id, o.code AS offer, m.code AS merchant, o.definition, b.voucher_code, \
          b.expires_at FROM benefits b JOIN offers o ON o.id = b.offer_id \
-         JOIN merchants m ON m.id = o.merchant_id WHERE b.event_key = $1 ORDER BY b.id",
+         JOIN merchants m ON m.id = o.merchant_id WHERE b.granted_by = $1 ORDER BY b.id",
     )
     .bind(key)
     .fetch_all(&mut *conn)

@@ -136,10 +136,10 @@ pub struct Recharged {
     pub notice: Option<String>,
     pub receipt: Receipt,
     /// Alliance benefits the recharge earned.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub benefits: Vec<crate::alliance::engine::Granted>,
     /// Offers it met that granted nothing, or granted with a caveat.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<crate::alliance::engine::Notice>,
 }
 

@@ -79,10 +79,10 @@ pub struct Sold {
     pub alerts: Vec<String>,
     pub time: String,
     /// Alliance benefits the sale earned.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub benefits: Vec<crate::alliance::engine::Granted>,
     /// Offers it met that granted nothing, or granted with a caveat.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<crate::alliance::engine::Notice>,
 }
 

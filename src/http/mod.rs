@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod counter;
+pub mod csrf;
 pub mod extract;
 pub mod openapi;
 

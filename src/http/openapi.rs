@@ -695,7 +695,7 @@ pub const REFUSALS: &[(&str, &[Code])] = &[
     ("get_offer", &[OfferNotFound]),
     ("offer_effectiveness", &[OfferNotFound]),
     ("merchant_effectiveness", &[MerchantNotFound]),
-    ("grantees_csv", &[OfferNotFound]),
+    ("grantees_csv", &[OfferNotFound, NoPartnerList]),
     ("card_benefits", &[InvalidCardNumber, CardNotFound]),
     ("find_benefits", &[InvalidCardNumber, BenefitNotFound]),
     (

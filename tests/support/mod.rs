@@ -59,6 +59,50 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Runs a test body that takes the servers to spread its requests over:
+/// on one server on SQLite and on PostgreSQL, and on two `fuelcard serve`
+/// processes sharing one PostgreSQL database (as `$name::sqlite`,
+/// `$name::postgres` and `$name::postgres_two_processes`). The ledger is
+/// checked after each.
+#[macro_export]
+macro_rules! on_one_and_two_servers {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            use $crate::support::{Backend, TestEnv};
+
+            async fn one_server(backend: Backend) {
+                if let Some(env) = TestEnv::start(backend).await {
+                    super::$body(&env, std::slice::from_ref(&env.base)).await;
+                    env.assert_ledger_ok().await;
+                    env.finish().await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                one_server(Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                one_server(Backend::Postgres).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_two_processes() {
+                let Some(env) = TestEnv::start(Backend::Postgres).await else {
+                    return;
+                };
+                let dir = tempfile::tempdir().expect("a dir");
+                let (_servers, bases) = $crate::support::two_processes(&env, &dir).await;
+                super::$body(&env, &bases).await;
+                env.assert_ledger_ok().await;
+                env.finish().await;
+            }
+        }
+    };
+}
+
 /// Runs a test body that sets up its own environment (it takes the
 /// backend) on SQLite and on PostgreSQL, as `$name::sqlite` and
 /// `$name::postgres`.
@@ -808,4 +852,16 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 pub fn skipped(why: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {why} ***\n");
+}
+
+/// Two `fuelcard serve` processes on the test's database: the children
+/// (the servers stop when they are dropped) and their addresses.
+pub async fn two_processes(
+    env: &TestEnv,
+    dir: &tempfile::TempDir,
+) -> ([tokio::process::Child; 2], Vec<String>) {
+    let key = dir.path().join("k");
+    let (a, base_a) = spawn_server(&env.fresh.url, &key, &env.clock).await;
+    let (b, base_b) = spawn_server(&env.fresh.url, &key, &env.clock).await;
+    ([a, b], vec![base_a, base_b])
 }

@@ -8,11 +8,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::alliance::{self, AfterQuery};
 use super::text::word;
 use super::{Cashier, Lang, Signed, error_box, lang_of, page, t, w};
 use crate::actions::App;
 use crate::actions::Keyed;
 use crate::actions::card_life::{self, HolderWord};
+use crate::alliance::receipts;
 use crate::auth::policy::{self, Action};
 use crate::cards::customers::IdKind;
 use crate::cards::customers::{CustomerKind, NewCustomer};
@@ -96,10 +98,13 @@ fn search_box(lang: Lang, value: &str) -> Markup {
 }
 
 /// The start page: the card search for counter staff; a fleet manager goes
-/// to the company's monthly review.
+/// to the company's monthly review, a partner merchant to its desk.
 pub async fn home(State(state): State<App>, s: Signed) -> Response {
     if let (crate::auth::Role::FleetManager, Some(company)) = (s.actor.role, s.actor.company_id) {
         return Redirect::to(&format!("/fleet/{company}/review")).into_response();
+    }
+    if s.actor.role == crate::auth::Role::Merchant {
+        return Redirect::to("/merchant").into_response();
     }
     if !policy::may(&s.actor, Action::Sell) && policy::may(&s.actor, Action::ReadTargets) {
         return Redirect::to("/acquisition").into_response();
@@ -257,13 +262,15 @@ fn beside(lang: Lang, e: Option<&AppError>, here: bool) -> Markup {
 }
 
 /// The card page: who holds it, what it holds, what happened to it, and the
-/// forms for what the cashier does next.
+/// forms for what the cashier does next; just after opening it, what the
+/// opening earned.
 pub async fn card_page(
     State(state): State<App>,
     c: Cashier,
     Path(number): Path<String>,
+    Query(after): Query<AfterQuery>,
 ) -> Response {
-    match card_body(&state, &c, &number, None, &Typed::default()).await {
+    match card_body(&state, &c, &number, None, &Typed::default(), &after).await {
         Ok(m) => m.into_response(),
         Err(e) => page(
             c.lang,
@@ -284,6 +291,7 @@ pub(super) async fn card_body(
     number: &str,
     err: Option<&AppError>,
     typed: &Typed,
+    after: &AfterQuery,
 ) -> AppResult<Markup> {
     let bad = err.and_then(field_of);
     let bad_in = |form: &str, field: &str| typed.form == form && bad.as_deref() == Some(field);
@@ -295,6 +303,22 @@ pub(super) async fn card_body(
     let view = cards::view(&mut conn, &card, &c.actor).await?;
     let recent = statement::page(&mut conn, &card, 1, 10).await?;
     let products = products::list(&mut conn, now).await?;
+    let earned = match after.opened {
+        Some(_) => receipts::for_event(&mut conn, &format!("card_opened:{}", card.id)).await?,
+        None => Vec::new(),
+    };
+    drop(conn);
+    let benefits = crate::actions::alliance::card_benefits(state, &c.actor, &view.number).await?;
+    let names = alliance::merchant_names(
+        state,
+        &c.actor,
+        benefits
+            .iter()
+            .map(|b| b.merchant.as_str())
+            .chain(earned.iter().map(|g| g.merchant.as_str())),
+    )
+    .await;
+    let notices = alliance::shown_notices(state, &c.actor, after).await;
     let key = uuid::Uuid::new_v4().to_string();
     let tz = state.settings.time_zone;
     Ok(page(
@@ -304,6 +328,7 @@ pub(super) async fn card_body(
         html! {
             h1 { (t(lang, "card")) " " (view.number) }
             @if let Some(e) = err { (error_box(lang, e)) }
+            (alliance::earned_panel(lang, tz, &earned, &notices, &names))
             div.panel.grid {
                 div { div.k { (t(lang, "balance")) } div.big #balance { "¥" (view.balance) } }
                 div { div.k { (t(lang, "principal")) } div.v { (view.principal_balance) } }
@@ -386,6 +411,7 @@ pub(super) async fn card_body(
                     }
                 }
             }
+            (alliance::benefits_panel(lang, tz, &benefits, &names))
             div.panel {
                 h2 { (t(lang, "card_life")) }
                 div.row {
@@ -482,7 +508,7 @@ pub(super) async fn card_again_typed(
     e: AppError,
     typed: &Typed,
 ) -> Response {
-    match card_body(state, c, number, Some(&e), typed).await {
+    match card_body(state, c, number, Some(&e), typed, &AfterQuery::default()).await {
         Ok(m) => (e.code.status(), m).into_response(),
         Err(e2) => page(
             c.lang,
@@ -713,11 +739,20 @@ pub async fn new_card(
             form.as_bytes(),
         );
         let done = card_life::open(&state, &c.actor, Some(&key), order).await?;
-        Ok(done.value.number)
+        Ok(opened_page(&done.value))
     }
     .await;
     match done {
-        Ok(number) => Redirect::to(&format!("/cards/{number}")).into_response(),
+        Ok(target) => Redirect::to(&target).into_response(),
         Err(e) => new_card_form(&c, Some(&e)).into_response(),
     }
+}
+
+/// The card page a new card goes to: it shows what the opening earned, and
+/// what it could not grant.
+fn opened_page(card: &cards::CardView) -> String {
+    let notices = alliance::notices_query(&card.notices)
+        .map(|q| format!("&{q}"))
+        .unwrap_or_default();
+    format!("/cards/{}?opened=1{notices}", card.number)
 }

@@ -3,6 +3,7 @@
 //! no internet), keyboard first (autofocus, access keys, Enter submits).
 
 mod acquisition;
+mod alliance;
 mod chip;
 mod desk;
 mod fleet;
@@ -79,6 +80,25 @@ pub fn routes() -> Router<App> {
             "/acquisition/weekly/{id}/submission",
             post(acquisition::submit),
         )
+        .route("/merchant", get(alliance::merchant_page))
+        .route("/merchant/redemptions", post(alliance::redeem))
+        .route(
+            "/merchant/redemptions/{id}/reversal",
+            post(alliance::reverse),
+        )
+        .route(
+            "/merchant/settlements/{month}",
+            get(alliance::merchant_statement),
+        )
+        .route("/alliance", get(alliance::overview))
+        .route("/alliance/settlements", post(alliance::settle))
+        .route(
+            "/alliance/offers/{code}/grantees.csv",
+            get(alliance::grantees_csv),
+        )
+        // Every form posted to a page carries the page's token and comes
+        // from this site (the login form included).
+        .layer(axum::middleware::from_fn(crate::http::csrf::guard))
 }
 
 /// The cookie holding the page language.
@@ -168,6 +188,65 @@ impl FromRequestParts<App> for Cashier {
     }
 }
 
+/// A partner merchant's user: the merchant pages act for `merchant` only.
+pub struct MerchantUser {
+    pub actor: Actor,
+    pub lang: Lang,
+    pub merchant: String,
+}
+
+impl FromRequestParts<App> for MerchantUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
+        let s = Signed::from_request_parts(parts, state).await?;
+        match (s.actor.role, s.actor.merchant.clone()) {
+            (crate::auth::Role::Merchant, Some(merchant)) => Ok(MerchantUser {
+                actor: s.actor,
+                lang: s.lang,
+                merchant,
+            }),
+            _ => Err(refused(s.lang, &s.actor, "not_merchant_role")),
+        }
+    }
+}
+
+/// Head office (and the admin): the alliance's overview and settlements.
+pub struct HeadOffice {
+    pub actor: Actor,
+    pub lang: Lang,
+}
+
+impl FromRequestParts<App> for HeadOffice {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
+        let s = Signed::from_request_parts(parts, state).await?;
+        if policy::may(&s.actor, Action::ManageAlliance) {
+            Ok(HeadOffice {
+                actor: s.actor,
+                lang: s.lang,
+            })
+        } else {
+            Err(refused(s.lang, &s.actor, "not_alliance_role"))
+        }
+    }
+}
+
+/// A page for a logged-in user whose role does not open it: why, and 403.
+fn refused(lang: Lang, actor: &Actor, why: &'static str) -> Response {
+    (
+        axum::http::StatusCode::FORBIDDEN,
+        page(
+            lang,
+            t(lang, "counter"),
+            Some(actor),
+            html! { p.error { (t(lang, why)) } },
+        ),
+    )
+        .into_response()
+}
+
 const STYLE: &str = r#"
 *{box-sizing:border-box}body{margin:0;font:16px/1.45 "Noto Sans CJK SC","Microsoft YaHei",system-ui,sans-serif;background:#f4f5f7;color:#1d2433}
 header{display:flex;gap:1rem;align-items:center;background:#12355b;color:#fff;padding:.5rem 1rem}
@@ -183,6 +262,7 @@ input[type=checkbox]{min-width:0}
 input,select{font:inherit;padding:.45rem .6rem;border:1px solid #b8bfca;border-radius:4px;min-width:12rem}
 input:focus,select:focus,button:focus{outline:3px solid #f5a623;outline-offset:1px}
 button.primary{font:inherit;background:#0b6b3a;color:#fff;border:0;border-radius:4px;padding:.5rem 1.2rem;cursor:pointer;margin-top:.6rem}
+button.secondary{font:inherit;background:#fff;color:#12355b;border:1px solid #12355b;border-radius:4px;padding:.45rem 1rem;cursor:pointer;margin-top:.6rem}
 button.danger{font:inherit;background:#a4262c;color:#fff;border:0;border-radius:4px;padding:.5rem 1rem;cursor:pointer;margin-top:.6rem}
 .row{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-end}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e6e9ee}
@@ -191,6 +271,8 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .field-error{display:block;color:#a4262c;font-size:.85rem;margin-top:.2rem}
 .error{background:#fdecea;border:1px solid #f5c2c0;color:#8a1c1c;padding:.6rem .8rem;border-radius:4px}
 .notice{background:#fff8e1;border:1px solid #f3d27a;padding:.6rem .8rem;border-radius:4px}
+.ok{background:#e8f5ec;border:1px solid #9bd3ae;color:#0b4f2b;padding:.6rem .8rem;border-radius:4px}
+.code{font-family:"Noto Sans Mono CJK SC",monospace;letter-spacing:.04em;white-space:nowrap}
 .status-lost,.status-replaced,.status-closed,.status-locked{color:#a4262c;font-weight:600}
 .receipt{max-width:22rem;margin:auto;font-family:"Noto Sans Mono CJK SC",monospace;background:#fff;padding:1rem;border:1px dashed #999}
 .receipt h1{text-align:center;font-size:1.1rem}.receipt table td{border:0;padding:.1rem 0}
@@ -220,6 +302,9 @@ pub fn page(lang: Lang, title: &str, actor: Option<&Actor>, body: Markup) -> Mar
                     a href="/" accesskey="h" { strong { "fuelcard" } " " (t(lang, "counter")) }
                     @if actor.is_some_and(|a| policy::may(a, Action::ReadTargets)) {
                         a href="/acquisition" { (w(lang, "客户开发", "Acquisition")) }
+                    }
+                    @if actor.is_some_and(|a| policy::may(a, Action::ManageAlliance)) {
+                        a #alliance-link href="/alliance" { (t(lang, "alliance")) }
                     }
                     span.grow {}
                     @if let Some(a) = actor {

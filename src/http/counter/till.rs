@@ -9,11 +9,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::alliance::{self, AfterQuery};
 use super::desk::{Typed, card_again_typed};
 use super::text::word;
 use super::{Cashier, Lang, error_box, page, t};
 use crate::actions::App;
 use crate::actions::{Keyed, counter};
+use crate::alliance::engine::Notice;
+use crate::alliance::receipts;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::recharge::{self, PaymentMethod};
 use crate::cards::sale;
@@ -113,7 +116,7 @@ pub async fn recharge(
     Path(number): Path<String>,
     Form(f): Form<RechargeForm>,
 ) -> Response {
-    let done: AppResult<i64> = async {
+    let done: AppResult<String> = async {
         let order = counter::Recharge {
             number: cards::parse_number(&number)?,
             amount: amount("amount", &f.amount)?,
@@ -129,14 +132,12 @@ pub async fn recharge(
             &format!("/cards/{number}/recharge"),
             form.as_bytes(),
         );
-        Ok(counter::recharge(&state, &c.actor, &key, order)
-            .await?
-            .value
-            .id)
+        let done = counter::recharge(&state, &c.actor, &key, order).await?;
+        Ok(receipt_page("recharge", done.value.id, &done.value.notices))
     }
     .await;
     match done {
-        Ok(id) => Redirect::to(&format!("/receipts/recharge/{id}")).into_response(),
+        Ok(target) => Redirect::to(&target).into_response(),
         Err(e) => {
             card_again_typed(
                 &state,
@@ -150,7 +151,24 @@ pub async fn recharge(
     }
 }
 
-fn receipt_frame(lang: Lang, c: &Cashier, card: &str, rows: Markup) -> Markup {
+/// The receipt a confirmed recharge or sale goes on to, with the notices of
+/// what it could not grant (they are not stored with the receipt).
+fn receipt_page(kind: &str, id: i64, notices: &[Notice]) -> String {
+    let query = alliance::notices_query(notices)
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    format!("/receipts/{kind}/{id}{query}")
+}
+
+/// A receipt's page: the printable receipt, and for the cashier only (not
+/// printed) the notices of offers the event could not grant.
+fn receipt_frame(
+    lang: Lang,
+    c: &Cashier,
+    card: &str,
+    rows: Markup,
+    notices: &[alliance::Shown],
+) -> Markup {
     page(
         lang,
         t(lang, "receipt"),
@@ -160,6 +178,7 @@ fn receipt_frame(lang: Lang, c: &Cashier, card: &str, rows: Markup) -> Markup {
                 h1 { "fuelcard · " (t(lang, "receipt")) }
                 table { (rows) }
             }
+            div.noprint { (alliance::notices_box(lang, notices)) }
             p.noprint style="text-align:center" {
                 button.primary type="button" onclick="window.print()" accesskey="p" autofocus { (t(lang, "print")) }
                 " " a href={"/cards/" (card)} { (t(lang, "back_to_card")) }
@@ -176,6 +195,7 @@ pub async fn recharge_receipt(
     State(state): State<App>,
     c: Cashier,
     Path(id): Path<i64>,
+    Query(after): Query<AfterQuery>,
 ) -> Response {
     let lang = c.lang;
     let tz = state.settings.time_zone;
@@ -187,11 +207,14 @@ pub async fn recharge_receipt(
             Action::ReadReceipt,
             &Target::at_station(r.station_id),
         )?;
-        Ok(r)
+        let earned = receipts::for_event(&mut conn, &format!("recharge:{id}")).await?;
+        drop(conn);
+        Ok((r, alliance::earned_lines(&state, &c, tz, &earned).await))
     }
     .await;
+    let notices = alliance::shown_notices(&state, &c.actor, &after).await;
     match r {
-        Ok(r) => receipt_frame(lang, &c, &r.card_number, html! {
+        Ok((r, earned)) => receipt_frame(lang, &c, &r.card_number, html! {
             (line(t(lang, "station"), format!("{} {}", r.station, r.station_name)))
             (line(t(lang, "time"), crate::time::format_local(r.at_us, tz)))
             (line(t(lang, "cashier"), &r.cashier))
@@ -201,7 +224,8 @@ pub async fn recharge_receipt(
             (line(t(lang, "bonus"), format!("¥{}", r.bonus)))
             @for g in &r.gifts { (line(t(lang, "gift"), g)) }
             (line(t(lang, "balance"), html! { strong #receipt-balance { "¥" (r.balance_after) } }))
-        })
+            (earned)
+        }, &notices)
         .into_response(),
         Err(e) => (
             e.code.status(),
@@ -232,7 +256,7 @@ pub async fn sale(
     Path(number): Path<String>,
     Form(f): Form<SaleForm>,
 ) -> Response {
-    let done: AppResult<i64> = async {
+    let done: AppResult<String> = async {
         let odometer = filled(&f.odometer)
             .map(|o| {
                 o.parse::<i64>().map_err(|_| {
@@ -260,11 +284,12 @@ pub async fn sale(
             &format!("/cards/{number}/sale"),
             form.as_bytes(),
         );
-        Ok(counter::sell(&state, &c.actor, &key, order).await?.value.id)
+        let done = counter::sell(&state, &c.actor, &key, order).await?;
+        Ok(receipt_page("sale", done.value.id, &done.value.notices))
     }
     .await;
     match done {
-        Ok(id) => Redirect::to(&format!("/receipts/sale/{id}")).into_response(),
+        Ok(target) => Redirect::to(&target).into_response(),
         Err(e) => {
             let typed = Typed {
                 form: "sale",
@@ -280,7 +305,12 @@ pub async fn sale(
     }
 }
 
-pub async fn sale_receipt(State(state): State<App>, c: Cashier, Path(id): Path<i64>) -> Response {
+pub async fn sale_receipt(
+    State(state): State<App>,
+    c: Cashier,
+    Path(id): Path<i64>,
+    Query(after): Query<AfterQuery>,
+) -> Response {
     let lang = c.lang;
     let tz = state.settings.time_zone;
     let r: crate::error::AppResult<_> = async {
@@ -291,11 +321,14 @@ pub async fn sale_receipt(State(state): State<App>, c: Cashier, Path(id): Path<i
             Action::ReadReceipt,
             &Target::at_station(r.station_id),
         )?;
-        Ok(r)
+        let earned = receipts::for_event(&mut conn, &format!("sale:{id}")).await?;
+        drop(conn);
+        Ok((r, alliance::earned_lines(&state, &c, tz, &earned).await))
     }
     .await;
+    let notices = alliance::shown_notices(&state, &c.actor, &after).await;
     match r {
-        Ok(r) => receipt_frame(lang, &c, &r.card_number, html! {
+        Ok((r, earned)) => receipt_frame(lang, &c, &r.card_number, html! {
             (line(t(lang, "station"), format!("{} {}", r.station, r.station_name)))
             (line(t(lang, "time"), crate::time::format_local(r.at_us, tz)))
             (line(t(lang, "cashier"), &r.cashier))
@@ -309,7 +342,8 @@ pub async fn sale_receipt(State(state): State<App>, c: Cashier, Path(id): Path<i
             @if let Some(p) = &r.plate { (line(t(lang, "plate"), p)) }
             @if let Some(o) = r.odometer { (line(t(lang, "odometer"), o)) }
             (line(t(lang, "balance"), html! { strong #receipt-balance { "¥" (r.balance_after) } }))
-        })
+            (earned)
+        }, &notices)
         .into_response(),
         Err(e) => (
             e.code.status(),

@@ -113,7 +113,10 @@ async fn flood(args: &BenchArgs, scratch: &Scratch, now: i64) -> anyhow::Result<
     };
     let (quiet_n, quiet_p50, quiet_p99) = p99(&quiet);
     let (flood_n, flood_p50, flood_p99) = p99(&during);
-    println!("{:<22} {:>8} {:>9} {:>9}", "sales", "done", "p50 ms", "p99 ms");
+    println!(
+        "{:<22} {:>8} {:>9} {:>9}",
+        "sales", "done", "p50 ms", "p99 ms"
+    );
     println!(
         "{:<22} {quiet_n:>8} {quiet_p50:>9.2} {quiet_p99:>9.2}",
         "quiet"
