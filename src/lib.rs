@@ -27,7 +27,9 @@
 //!   customers, the monthly settlement and what each offer brought.
 //! - [`stations`]: stations and districts, cashier shifts and the day-end
 //!   report.
-//! - [`auth`]: users, roles, sessions, and who may do what. The policy
+//! - [`auth`]: users, roles, sessions (ended by idle time, an absolute
+//!   end, logout, a password change or deactivation), the guessing limits
+//!   kept in the database ([`auth::throttle`]), and who may do what. The policy
 //!   ([`auth::policy`]) is one table of business actions × roles → scope
 //!   (own station, own district, own company, all, never) and one function,
 //!   [`auth::policy::authorize`], that every handler, page and tool asks
@@ -41,9 +43,10 @@
 //!   user …), shared by the API, the pages and the console. Each asks the
 //!   policy, runs its writes in one transaction (under the idempotency key
 //!   when money moves) and returns a typed result.
-//! - [`http`]: the JSON API and the counter and fleet pages, both thin
-//!   over [`actions`]; the OpenAPI document, and problem+json errors
-//!   ([`error`]).
+//! - [`http`]: the JSON API and the counter, fleet, acquisition and
+//!   alliance pages, both thin over [`actions`]; the pages' forms guarded
+//!   against other sites ([`http::csrf`]); the OpenAPI document, and
+//!   problem+json errors ([`error`]).
 //! - [`db`]: one query text for SQLite and PostgreSQL, and SQLite's group
 //!   commit. [`audit`] records every write in the same transaction.
 //! - [`config`]: settings and the keys that never enter the database.
