@@ -45,6 +45,10 @@ pub struct Settings {
     pub reversal_hours: i64,
     /// How long a login lasts: hours at most, minutes unused.
     pub sessions: crate::auth::sessions::Lifetime,
+    /// The service answers over HTTPS (`serve --tls-cert/--tls-key`): the
+    /// session cookie is then marked `Secure`, so a browser never sends it
+    /// over plain HTTP, and every answer carries Strict-Transport-Security.
+    pub tls: bool,
 }
 
 impl Default for Settings {
@@ -59,6 +63,7 @@ impl Default for Settings {
             activation_days: 30,
             reversal_hours: 24,
             sessions: Default::default(),
+            tls: false,
         }
     }
 }

@@ -159,7 +159,7 @@ async fn post_form(
     path: &str,
     form: &[(&str, &str)],
 ) -> (StatusCode, String, String) {
-    let r = crate::pages::post_form(&c, format!("{}{path}", env.base), form)
+    let r = crate::pages::post_form(c, format!("{}{path}", env.base), form)
         .await
         .expect("answer");
     let status = r.status();

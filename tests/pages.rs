@@ -523,7 +523,7 @@ async fn browser_fleet_review() {
 /// Logs the page client in.
 async fn logged_in(c: &reqwest::Client, env: &TestEnv, username: &str) {
     let r = crate::pages::post_form(
-        &c,
+        c,
         format!("{}/login", env.base),
         &[
             ("username", username),

@@ -37,7 +37,14 @@ async fn the_readme_tour_runs_as_pasted() {
     let dir = tempfile::tempdir().expect("a dir");
     let clock = crate::support::settings().clock;
     let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_fuelcard"))
-        .args(["serve", "--demo", "--db", &fresh.url, "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--demo",
+            "--db",
+            &fresh.url,
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .arg("--key-file")
         .arg(dir.path().join("k"))
         .arg("--clock")
@@ -69,7 +76,10 @@ async fn the_readme_tour_runs_as_pasted() {
     assert_eq!(lines[1], "1020.00", "{printed}");
     assert_eq!(lines[2], "230.40 6.00 224.40 795.60", "{printed}");
     assert_eq!(lines[3], "[\"sale\",\"-224.40\",\"795.60\"]", "{printed}");
-    assert_eq!(lines[4], "[\"recharge\",\"1020.00\",\"1020.00\"]", "{printed}");
+    assert_eq!(
+        lines[4], "[\"recharge\",\"1020.00\",\"1020.00\"]",
+        "{printed}"
+    );
     // And the README says what the tour prints.
     for stated in ["`1020.00`", "`230.40 6.00 224.40 795.60`"] {
         assert!(readme.contains(stated), "the README states {stated}");

@@ -17,12 +17,14 @@
 //! authenticates with a bearer token a browser never sends by itself.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use rand::RngCore;
 use subtle::ConstantTimeEq;
+
+use crate::actions::App;
 
 /// The cookie that holds the token.
 pub const COOKIE: &str = "fuelcard_csrf";
@@ -40,14 +42,7 @@ fn fresh_token() -> String {
 
 /// The token of the request's cookie, if it looks like one of ours.
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|s| s.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_string())
+    super::extract::cookie(headers, COOKIE)
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
@@ -88,7 +83,7 @@ fn refused() -> Response {
 }
 
 /// The middleware of the page routes.
-pub async fn guard(req: Request, next: Next) -> Response {
+pub async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
     let token = cookie_token(req.headers());
     let req = if req.method() == Method::GET || req.method() == Method::HEAD {
         req
@@ -119,7 +114,8 @@ pub async fn guard(req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     let mut response = with_token_in_forms(response, &token).await;
     if fresh {
-        let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
+        let secure = super::extract::secure_attribute(&app.settings);
+        let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, v);
         }

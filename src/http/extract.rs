@@ -15,11 +15,51 @@ use crate::actions::App;
 use crate::actions::Keyed;
 use crate::actions::run::json_response;
 use crate::auth::{Actor, sessions};
+use crate::config::Settings;
 use crate::error::{AppError, AppResult, Code};
 use crate::ledger::idempotency::{self, Claim};
 
 /// The cookie that carries a page session.
 pub const SESSION_COOKIE: &str = "fuelcard_session";
+
+/// The `Set-Cookie` value that starts a page session with `token`: no
+/// script reads it (`HttpOnly`), no other site's page sends it
+/// (`SameSite=Strict`), it ends with the login's longest life, and over
+/// HTTPS (`Secure`) a browser never sends it over plain HTTP.
+pub fn session_cookie(settings: &Settings, token: &str) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        settings.sessions.hours * 3600,
+        secure_attribute(settings)
+    )
+}
+
+/// The `Set-Cookie` value that ends a page session: the same cookie,
+/// empty and already expired, so the browser drops it.
+pub fn cleared_session_cookie(settings: &Settings) -> String {
+    format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        secure_attribute(settings)
+    )
+}
+
+/// `; Secure` over HTTPS, so that a browser never sends the cookie over
+/// plain HTTP; nothing otherwise.
+pub fn secure_attribute(settings: &Settings) -> &'static str {
+    if settings.tls { "; Secure" } else { "" }
+}
+
+/// The value of the cookie `name` a request carries, if any.
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|s| s.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
 
 /// The session token of a request: `Authorization: Bearer …` for API
 /// clients, the session cookie for pages.
@@ -31,15 +71,7 @@ pub fn token_of(parts: &Parts) -> Option<String> {
             .and_then(|s| s.strip_prefix("Bearer "))
             .map(|s| s.trim().to_string());
     }
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|s| s.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_string())
+    cookie(&parts.headers, SESSION_COOKIE)
 }
 
 /// The address of the peer a request came from, when the server was

@@ -6,6 +6,7 @@ pub mod counter;
 pub mod csrf;
 pub mod extract;
 pub mod openapi;
+pub mod tls;
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -19,6 +20,7 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::actions::App;
@@ -125,10 +127,16 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     AppError::new(Code::Internal, "internal error; nothing was changed").into_response()
 }
 
+/// What `Strict-Transport-Security` tells a browser that reached the
+/// service over HTTPS: for a year, never try this host over plain HTTP,
+/// so a session cookie cannot be lured onto an unencrypted connection.
+pub const HSTS: &str = "max-age=31536000";
+
 pub fn router(state: App) -> Router {
     let _ = metrics_handle();
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let tls = state.settings.tls;
+    let router = Router::new()
         .nest(
             "/api/v1",
             api::routes().method_not_allowed_fallback(method_not_allowed),
@@ -136,7 +144,7 @@ pub fn router(state: App) -> Router {
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
-        .merge(counter::routes())
+        .merge(counter::routes(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(run_to_completion))
@@ -155,7 +163,17 @@ pub fn router(state: App) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        .with_state(state)
+        .with_state(state);
+    // Outermost, so that every answer carries it, refusals and panics too.
+    // Only over TLS: sent over plain HTTP a browser ignores it anyway.
+    if tls {
+        router.layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static(HSTS),
+        ))
+    } else {
+        router
+    }
 }
 
 /// Every minute, in the background: releases expired holds, so a
@@ -235,19 +253,50 @@ pub fn spawn_allocation_scheduler(db: Db, tz: chrono_tz::Tz, clock: Clock) {
     });
 }
 
-/// Serves until the process is stopped.
+/// Serves plain HTTP until interrupted (ctrl-c), then finishes the
+/// requests under way.
 pub async fn serve(listener: tokio::net::TcpListener, state: App) -> anyhow::Result<()> {
+    let app = start(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stopped())
+        .await?;
+    Ok(())
+}
+
+/// Serves HTTPS with `tls` as [`serve`] serves HTTP: the same routes, peer
+/// addresses and graceful shutdown.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: std::sync::Arc<rustls::ServerConfig>,
+    state: App,
+) -> anyhow::Result<()> {
+    use axum::serve::ListenerExt as _;
+    let app = start(state);
+    // axum gives the peer address (`ConnectInfo<SocketAddr>`) to its own
+    // TCP listener and to any listener wrapped by `tap_io`; the tap itself
+    // does nothing.
+    let listener = tls::TlsListener::new(listener, tls).tap_io(|_| {});
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stopped())
+        .await?;
+    Ok(())
+}
+
+/// Starts the background work and makes the service, with each request's
+/// peer address for the guessing limits.
+fn start(
+    state: App,
+) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, std::net::SocketAddr> {
     spawn_sweeper(state.db.clone(), state.settings.clone());
     spawn_allocation_scheduler(
         state.db.clone(),
         state.settings.time_zone,
         state.settings.clock,
     );
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()
+}
+
+/// The graceful shutdown's signal.
+async fn stopped() {
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -175,6 +175,14 @@ pub struct ServeArgs {
     /// Minutes a login lasts unused: a counter left logged in ends by itself.
     #[arg(long, env = "FUELCARD_SESSION_IDLE_MINUTES", default_value_t = fuelcard::auth::sessions::IDLE_MINUTES)]
     pub session_idle_minutes: i64,
+    /// Serve HTTPS with this certificate chain (PEM, the server's own
+    /// certificate first, e.g. fullchain.pem); needs --tls-key. Without
+    /// both, plain HTTP.
+    #[arg(long, env = "FUELCARD_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM, unencrypted) of --tls-cert.
+    #[arg(long, env = "FUELCARD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub chip: ChipArgs,
 }
@@ -440,6 +448,12 @@ async fn desk_for(db: &Db, chip: &ChipArgs) -> anyhow::Result<Option<Arc<fuelcar
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Read before anything else, so a wrong file stops the start at once
+    // and touches no database. clap has made sure both are given or none.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(http::tls::server_config(cert, key)?),
+        _ => None,
+    };
     let db = args.db.open().await?;
     let keys = keys_for(&db, args.key_file.clone(), &args.db.url).await?;
     let time_zone = args.time.time_zone()?;
@@ -479,6 +493,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 hours: args.session_hours,
                 idle_minutes: args.session_idle_minutes,
             },
+            tls: tls.is_some(),
         }),
         chip: desk_for(&db, &args.chip).await?,
     };
@@ -489,10 +504,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
-        "fuelcard listening on http://{addr} ({} database)",
+        "fuelcard listening on {scheme}://{addr} ({} database)",
         db.backend().name()
     );
-    tracing::info!(%addr, backend = db.backend().name(), "listening");
-    http::serve(listener, state).await
+    tracing::info!(%addr, scheme, backend = db.backend().name(), "listening");
+    match tls {
+        Some(tls) => http::serve_tls(listener, tls, state).await,
+        None => http::serve(listener, state).await,
+    }
 }

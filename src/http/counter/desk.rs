@@ -22,7 +22,7 @@ use crate::cards::holder::Identity;
 use crate::cards::{self, CardKind, products, statement};
 use crate::error::{AppError, AppResult};
 use crate::http::api::session;
-use crate::http::extract::{ClientAddress, SESSION_COOKIE};
+use crate::http::extract::{ClientAddress, cleared_session_cookie, session_cookie};
 
 pub async fn login_page(headers: HeaderMap) -> Markup {
     login_form(lang_of(&headers), None, "")
@@ -64,10 +64,7 @@ pub async fn login(
     let lang = lang_of(&headers);
     match session::login_user(&state, &f.username, &f.password, address).await {
         Ok((_, token)) => {
-            let cookie = format!(
-                "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-                state.settings.sessions.hours * 3600
-            );
+            let cookie = session_cookie(&state.settings, &token);
             ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
         }
         Err(e) => login_form(lang, Some(&e), &f.username).into_response(),
@@ -80,7 +77,7 @@ pub async fn logout(State(state): State<App>, headers: HeaderMap) -> Response {
     if let Err(e) = session::end_session(&state, &parts).await {
         tracing::warn!(%e, "ending a session");
     }
-    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    let cookie = cleared_session_cookie(&state.settings);
     ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
 }
 

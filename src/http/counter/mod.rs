@@ -23,7 +23,7 @@ use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
 pub use text::{Lang, t, w};
 
-pub fn routes() -> Router<App> {
+pub fn routes(state: App) -> Router<App> {
     Router::new()
         .route("/", get(desk::home))
         .route("/login", get(desk::login_page).post(desk::login))
@@ -98,25 +98,17 @@ pub fn routes() -> Router<App> {
         )
         // Every form posted to a page carries the page's token and comes
         // from this site (the login form included).
-        .layer(axum::middleware::from_fn(crate::http::csrf::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::http::csrf::guard,
+        ))
 }
 
 /// The cookie holding the page language.
 const LANG_COOKIE: &str = "fuelcard_lang";
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|s| s.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-}
-
 pub fn lang_of(headers: &HeaderMap) -> Lang {
-    match cookie(headers, LANG_COOKIE).as_deref() {
+    match crate::http::extract::cookie(headers, LANG_COOKIE).as_deref() {
         Some("en") => Lang::En,
         _ => Lang::Zh,
     }
