@@ -381,12 +381,10 @@ async fn sixty_wrong_pins(env: &TestEnv, bases: &[String]) {
     eprintln!("{sold} sold, {wrong} wrong, {locking} locking, {locked} refused as locked");
     assert_eq!(locking, 1, "one try locks the card");
     assert!(sold <= 1);
-    // Two wrong tries before the lock, and with the right PIN in between,
-    // at most the two it forgave.
-    assert!(
-        wrong == 2 || (sold == 1 && (2..=4).contains(&wrong)),
-        "{wrong}"
-    );
+    // Two wrong tries before the lock, and at most the two the right PIN
+    // forgave if it came in between (its sale may still find the card
+    // locked by then, and is refused).
+    assert!((2..=4).contains(&wrong), "{wrong}");
     assert_eq!(sold + wrong + locking + locked, 60);
     let card = env.card(&number).await;
     assert_eq!(card["status"], json!("locked"), "{card}");

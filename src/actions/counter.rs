@@ -281,6 +281,9 @@ async fn pin_try(app: &App, actor: &Actor, card: &Card, pin: Option<&str>) -> Ap
         return Ok(());
     }
     let counters = throttle::pin(actor.user_id, actor.address);
+    let mut conn = app.db.pool().acquire().await?;
+    throttle::waiting(&mut conn, &counters, app.now()).await?;
+    drop(conn);
     let mut tx = app.db.begin_write().await?;
     throttle::take(&mut tx, &counters, app.now()).await?;
     let card = cards::find_by_id_for_update(&mut tx, card.id).await?;

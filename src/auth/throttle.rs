@@ -104,6 +104,52 @@ fn next_at_sql(free: i64) -> String {
     }
 }
 
+/// How many logins are worked on at once, whoever sends them; the rest are
+/// turned away at once with `rate_limited`, before they touch the database.
+/// However fast a flood arrives, it then holds a few of the database's
+/// connections and never the ones the sales need.
+const LOGINS_AT_ONCE: usize = 4;
+
+/// A place among the logins worked on at once, held while one is.
+pub fn login_slot() -> AppResult<tokio::sync::SemaphorePermit<'static>> {
+    static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(LOGINS_AT_ONCE);
+    SLOTS.try_acquire().map_err(|_| {
+        AppError::new(
+            Code::RateLimited,
+            "too many logins at once; try again in a moment",
+        )
+        .with("retry_after_seconds", 1)
+    })
+}
+
+/// Whether some counter still makes the guess wait, read without writing:
+/// a flood of guesses that are held up anyway costs one read each, not a
+/// write transaction that the sales would queue behind. [`take`] decides
+/// under its conditional update either way.
+pub async fn waiting(conn: &mut Conn, counters: &[Counter], now: i64) -> AppResult<()> {
+    for c in counters {
+        let next: Option<i64> =
+            sqlx::query_scalar("SELECT next_at FROM guesses WHERE key = $1 AND last_at > $2")
+                .bind(&c.key)
+                .bind(now - QUIET_US)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if let Some(next) = next.filter(|n| *n > now) {
+            return Err(held_up(next, now));
+        }
+    }
+    Ok(())
+}
+
+fn held_up(next: i64, now: i64) -> AppError {
+    let seconds = ((next - now) / 1_000_000).max(1);
+    AppError::new(
+        Code::RateLimited,
+        format!("too many failed attempts; try again in {seconds} seconds"),
+    )
+    .with("retry_after_seconds", seconds)
+}
+
 /// Takes a guess against every counter before the check runs; refused with
 /// `rate_limited` (and how long to wait) when any counter's wait is not
 /// over. Runs in the caller's transaction, which commits the count whatever
@@ -134,16 +180,11 @@ pub async fn take(conn: &mut Conn, counters: &[Counter], now: i64) -> AppResult<
         .fetch_optional(&mut *conn)
         .await?;
         if taken.is_none() {
-            let wait: i64 = sqlx::query_scalar("SELECT next_at FROM guesses WHERE key = $1")
+            let next: i64 = sqlx::query_scalar("SELECT next_at FROM guesses WHERE key = $1")
                 .bind(&c.key)
                 .fetch_one(&mut *conn)
                 .await?;
-            let seconds = ((wait - now) / 1_000_000).max(1);
-            return Err(AppError::new(
-                Code::RateLimited,
-                format!("too many failed attempts; try again in {seconds} seconds"),
-            )
-            .with("retry_after_seconds", seconds));
+            return Err(held_up(next, now));
         }
     }
     Ok(())

@@ -57,7 +57,11 @@ pub async fn login_user(
     address: Option<IpAddr>,
 ) -> AppResult<(Actor, String)> {
     let now = state.now();
+    let _slot = throttle::login_slot()?;
     let counters = throttle::login(username, address);
+    let mut conn = state.db.pool().acquire().await?;
+    throttle::waiting(&mut conn, &counters, now).await?;
+    drop(conn);
     let mut tx = state.db.begin_write().await?;
     throttle::take(&mut tx, &counters, now).await?;
     tx.commit().await?;

@@ -91,6 +91,7 @@ async fn flood(args: &BenchArgs, scratch: &Scratch, now: i64) -> anyhow::Result<
         args.logins,
         args.flood_addresses,
         args.clients,
+        args.flood_rate,
     ));
     let during = drive(&paced, &client, &base, &token, numbers).await;
     let answers = attack.await.context("the flood")??;
@@ -153,13 +154,17 @@ async fn flood(args: &BenchArgs, scratch: &Scratch, now: i64) -> anyhow::Result<
 
 /// Sends `total` logins with distinct random usernames and a wrong
 /// password, from `addresses` loopback addresses in turn, `concurrent` at a
-/// time; returns how many got each answer code.
+/// time and at most `rate` a second; returns how many got each answer code.
 async fn logins(
     base: String,
     total: usize,
     addresses: usize,
     concurrent: usize,
+    rate: Option<u64>,
 ) -> anyhow::Result<BTreeMap<String, usize>> {
+    let pace = rate.map(|r| {
+        std::time::Duration::from_secs_f64(concurrent.max(1) as f64 / r.max(1) as f64)
+    });
     let clients: Vec<reqwest::Client> = (0..addresses.max(1))
         .map(|i| {
             let (b, c) = ((i / 250) as u8, (i % 250) as u8 + 1);
@@ -175,7 +180,12 @@ async fn logins(
         let (clients, next, base) = (clients.clone(), next.clone(), base.clone());
         tasks.push(tokio::spawn(async move {
             let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+            let mut due = Instant::now();
             loop {
+                if let Some(p) = pace {
+                    tokio::time::sleep_until(due.into()).await;
+                    due += p;
+                }
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if i >= total {
                     return counts;

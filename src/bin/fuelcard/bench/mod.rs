@@ -95,6 +95,10 @@ pub struct BenchArgs {
     /// Addresses the flood comes from (loopback addresses 127.1.x.y).
     #[arg(long, default_value_t = 16)]
     pub flood_addresses: usize,
+    /// Logins a second the flood sends at most; default: as fast as the
+    /// server answers them.
+    #[arg(long)]
+    pub flood_rate: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
