@@ -375,29 +375,15 @@ async fn car_wash(backend: Backend) {
         .await;
     assert_eq!(r.0, StatusCode::FORBIDDEN, "{}", r.1);
     // November's wash is settled; December's can be reversed, once.
-    let r = env
-        .post(
-            &washer,
-            &format!("/api/v1/redemptions/{november}/reversal"),
-            json!({}),
-        )
-        .await;
+    let reverse = async |id: i64| {
+        let path = format!("/api/v1/redemptions/{id}/reversal");
+        env.post(&washer, &path, json!({})).await
+    };
+    let r = reverse(november).await;
     assert_eq!(r.1["code"], json!("settlement_closed"), "{}", r.1);
-    let r = env
-        .post(
-            &washer,
-            &format!("/api/v1/redemptions/{december}/reversal"),
-            json!({}),
-        )
-        .await;
+    let r = reverse(december).await;
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);
-    let r = env
-        .post(
-            &washer,
-            &format!("/api/v1/redemptions/{december}/reversal"),
-            json!({}),
-        )
-        .await;
+    let r = reverse(december).await;
     assert_eq!(r.1["code"], json!("redemption_reversed"), "{}", r.1);
     let r = env
         .money(&washer, "/api/v1/redemptions", wash.clone())
