@@ -162,9 +162,8 @@ async fn logins(
     concurrent: usize,
     rate: Option<u64>,
 ) -> anyhow::Result<BTreeMap<String, usize>> {
-    let pace = rate.map(|r| {
-        std::time::Duration::from_secs_f64(concurrent.max(1) as f64 / r.max(1) as f64)
-    });
+    let pace = rate
+        .map(|r| std::time::Duration::from_secs_f64(concurrent.max(1) as f64 / r.max(1) as f64));
     let clients: Vec<reqwest::Client> = (0..addresses.max(1))
         .map(|i| {
             let (b, c) = ((i / 250) as u8, (i % 250) as u8 + 1);
