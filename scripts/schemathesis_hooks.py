@@ -3,16 +3,25 @@
 Two things schemathesis cannot know by itself:
 
 * "A refused request changes nothing": a fingerprint of every table of the
-  server's SQLite database is taken before and after each request; the
-  check `refusal_changes_nothing` fails when a 4xx answer came with a
-  change. The one documented exception: a wrong PIN counts as a try (and
-  the third locks the card) even though the request is refused, so for
-  `wrong_pin` and `pin_locked` the card's try counter and status may change.
+  server's database (SQLite or PostgreSQL) is taken before and after each
+  request; the check `refusal_changes_nothing` fails when a 4xx answer came
+  with a change. The documented exceptions: a wrong PIN counts as a try
+  (and the third locks the card) even though the request is refused, so for
+  `wrong_pin` and `pin_locked` the card's try counter and status may change;
+  a wrong password or PIN is counted in the guessing limits, so for those
+  and `invalid_credentials` and `wrong_password` the `guesses` table may
+  change. Two things are written whatever the answer and are left out of
+  the fingerprint: a session's last use (`sessions.last_seen_at`, written
+  at most once a minute by any request with the session), and the rows of
+  `guesses` the background sweep forgets after a quiet quarter of an hour
+  (a row gone from `guesses` is no change; a row added or changed is).
 
 * Real ids: with FUELCARD_ST_REAL (a JSON file of the demo's card numbers,
   company ids, plates …) a share of the generated valid requests names
   things that exist, so requests get past "not found" into the rules.
   Only for valid data: a negative case keeps what made it invalid.
+
+FUELCARD_ST_DB names the database: a SQLite file, or a postgres:// URL.
 """
 
 import datetime
@@ -33,38 +42,208 @@ if os.environ.get("FUELCARD_ST_REAL"):
 # Codes whose refusal is allowed to write: the PIN try counter and lock.
 PIN_CODES = {"wrong_pin", "pin_locked"}
 PIN_COLUMNS = {"pin_failures", "status"}
+# Codes of a wrong guess, counted in the guessing limits' table.
+GUESS_CODES = PIN_CODES | {"invalid_credentials", "wrong_password"}
+GUESS_TABLE = "guesses"
+# Columns any request writes, refused or not: left out of the digest.
+UNWATCHED_COLUMNS = {"sessions": {"last_seen_at"}}
+# Tables whose rows the background sweep deletes: a digest per row, keyed
+# by this column, and a row gone is no change.
+SWEPT_TABLES = {GUESS_TABLE: "key"}
+
+
+def _is_postgres(db):
+    return db.startswith(("postgres://", "postgresql://"))
+
+
+_pg_conns = {}
+
+
+def _pg(url):
+    """One read-only connection per URL, kept for the run: each fingerprint
+    is one REPEATABLE READ transaction, so one snapshot of every table."""
+    conn = _pg_conns.get(url)
+    if conn is None or conn.closed:
+        import psycopg
+
+        conn = psycopg.connect(url, connect_timeout=30)
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        _pg_conns[url] = conn
+    return conn
+
+
+class _Reader:
+    """The same few reads on SQLite and on PostgreSQL."""
+
+    def __init__(self, db):
+        self.db = db
+        self.postgres = _is_postgres(db)
+        if self.postgres:
+            self.conn = _pg(db)
+        else:
+            self.conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.postgres:
+            # End the snapshot; the connection stays for the next one.
+            self.conn.rollback()
+        else:
+            self.conn.close()
+
+    def execute(self, sql, params=()):
+        return self.conn.execute(sql, params)
+
+
+def _digest_rows(t, cols, rows, out):
+    """Adds table t's digests to a fingerprint from its rows (tuples in a
+    stable order, with the column names cols)."""
+    unwatched = UNWATCHED_COLUMNS.get(t, set())
+    watched = [c for c in cols if c not in unwatched]
+    full = hashlib.sha256()
+    no_pin = hashlib.sha256()
+    swept = {}
+    for row in rows:
+        row = tuple(row)
+        if unwatched:
+            row = tuple(v for c, v in zip(cols, row) if c not in unwatched)
+        if t in SWEPT_TABLES:
+            key = row[watched.index(SWEPT_TABLES[t])]
+            swept[str(key)] = hashlib.sha256(repr(row).encode()).hexdigest()
+            continue
+        full.update(repr(row).encode())
+        if t == "cards":
+            kept = tuple(v for c, v in zip(watched, row) if c not in PIN_COLUMNS)
+            no_pin.update(repr(kept).encode())
+    if t in SWEPT_TABLES:
+        out[t] = swept
+    elif unwatched:
+        out[f"{t} (without {', '.join(sorted(unwatched))})"] = full.hexdigest()
+    else:
+        out[t] = full.hexdigest()
+    if t == "cards":
+        out["cards (without PIN tries and status)"] = no_pin.hexdigest()
+
+
+def _sqlite_fingerprint(db):
+    out = {}
+    tables = [
+        r[0]
+        for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%' ORDER BY name"
+        )
+    ]
+    for t in tables:
+        cur = db.execute(f'SELECT * FROM "{t}" ORDER BY rowid')
+        _digest_rows(t, [d[0] for d in cur.description], cur, out)
+    return out
+
+
+_pg_queries = {}
+
+
+def _pg_fingerprint_query(db):
+    """One statement that digests every table of the public schema but
+    _sqlx_migrations on the server (one round trip per fingerprint): each
+    table's rows as text, ordered by the primary key, or without one by
+    the whole row; the same exceptions as on SQLite. Built once per run
+    (the migrations ran before the server listened)."""
+    if db.db in _pg_queries:
+        return _pg_queries[db.db]
+    tables = [
+        r[0]
+        for r in db.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' "
+            "AND table_name <> '_sqlx_migrations' ORDER BY table_name"
+        )
+    ]
+    columns, keys = {}, {}
+    for t, c in db.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+    ):
+        columns.setdefault(t, []).append(c)
+    for t, c in db.execute(
+        "SELECT k.table_name, k.column_name "
+        "FROM information_schema.table_constraints c "
+        "JOIN information_schema.key_column_usage k "
+        "ON k.constraint_schema = c.constraint_schema "
+        "AND k.constraint_name = c.constraint_name "
+        "AND k.table_name = c.table_name "
+        "WHERE c.table_schema = 'public' AND c.constraint_type = 'PRIMARY KEY' "
+        "ORDER BY k.table_name, k.ordinal_position"
+    ):
+        keys.setdefault(t, []).append(f'r."{c}"')
+
+    def lit(text):
+        return "'" + text.replace("'", "''") + "'"
+
+    def as_text(t, leave_out=()):
+        kept = [f'r."{c}"' for c in columns[t] if c not in leave_out]
+        return f"ROW({', '.join(kept)})::text" if leave_out else "r::text"
+
+    def digest(name, t, leave_out=()):
+        order = ", ".join(keys[t]) if t in keys else "r::text"
+        return (
+            f"SELECT {lit(name)}, NULL::text, md5(coalesce(string_agg("
+            f"{as_text(t, leave_out)}, E'\\n' ORDER BY {order}), '')) FROM \"{t}\" AS r"
+        )
+
+    parts = []
+    for t in tables:
+        unwatched = UNWATCHED_COLUMNS.get(t, set())
+        if t in SWEPT_TABLES:
+            parts.append(
+                f'SELECT {lit(t)}, r."{SWEPT_TABLES[t]}"::text, '
+                f'md5({as_text(t, unwatched)}) FROM "{t}" AS r'
+            )
+        elif unwatched:
+            parts.append(digest(f"{t} (without {', '.join(sorted(unwatched))})", t, unwatched))
+        else:
+            parts.append(digest(t, t))
+        if t == "cards":
+            parts.append(digest("cards (without PIN tries and status)", t, PIN_COLUMNS))
+    _pg_queries[db.db] = (tables, "\nUNION ALL\n".join(parts))
+    return _pg_queries[db.db]
+
+
+def _pg_fingerprint(db):
+    tables, query = _pg_fingerprint_query(db)
+    out = {t: {} for t in tables if t in SWEPT_TABLES}
+    for name, key, value in db.execute(query):
+        if key is None:
+            out[name] = value
+        else:
+            out[name][key] = value
+    return out
 
 
 def fingerprint():
-    """One digest per table; the cards table also without its PIN columns."""
+    """One digest per table (a dict of one per row for SWEPT_TABLES); the
+    cards table also without its PIN columns."""
     if not DB_PATH:
         return None
-    conn = sqlite3.connect(f"file:{DB_PATH}?mode=ro", uri=True, timeout=30)
-    try:
-        out = {}
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%' ORDER BY name"
-            )
-        ]
-        for t in tables:
-            cur = conn.execute(f'SELECT * FROM "{t}" ORDER BY rowid')
-            cols = [d[0] for d in cur.description]
-            full = hashlib.sha256()
-            no_pin = hashlib.sha256()
-            for row in cur:
-                full.update(repr(row).encode())
-                if t == "cards":
-                    kept = tuple(v for c, v in zip(cols, row) if c not in PIN_COLUMNS)
-                    no_pin.update(repr(kept).encode())
-            out[t] = full.hexdigest()
-            if t == "cards":
-                out["cards (without PIN tries and status)"] = no_pin.hexdigest()
-        return out
-    finally:
-        conn.close()
+    with _Reader(DB_PATH) as db:
+        return _pg_fingerprint(db) if db.postgres else _sqlite_fingerprint(db)
+
+
+def changed_tables(before, after):
+    """The names in two fingerprints whose digests differ; in a swept
+    table, only rows added or changed count."""
+    changed = []
+    for t in sorted(set(before) | set(after)):
+        b, a = before.get(t), after.get(t)
+        if isinstance(a, dict) and isinstance(b, dict):
+            if any(b.get(k) != v for k, v in a.items()):
+                changed.append(t)
+        elif a != b:
+            changed.append(t)
+    return changed
 
 
 _before = {}
@@ -95,9 +274,11 @@ def refusal_changes_nothing(ctx, response, case):
     after = _after.pop(id(case), None)
     if before is None or after is None or not 400 <= response.status_code < 500:
         return None
-    changed = sorted(t for t in after if before.get(t) != after.get(t))
+    changed = changed_tables(before, after)
     if _code_of(response) in PIN_CODES:
         changed = [t for t in changed if t != "cards"]
+    if _code_of(response) in GUESS_CODES:
+        changed = [t for t in changed if t != GUESS_TABLE]
     if changed:
         raise AssertionError(
             f"answered {response.status_code} ({_code_of(response)}) "
@@ -258,12 +439,15 @@ def flatmap_case(context, case):
 
 def _real_values(db_path):
     """The ids, numbers and codes of a demo database, for FUELCARD_ST_REAL."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
 
-    def column(sql):
-        return [r[0] for r in conn.execute(sql) if r[0] is not None]
+    def plain(v):
+        return v if isinstance(v, (int, float, str)) else str(v)
 
-    try:
+    with _Reader(db_path) as db:
+
+        def column(sql):
+            return [plain(r[0]) for r in db.execute(sql) if r[0] is not None]
+
         today = datetime.date.fromisoformat(os.environ["FUELCARD_ST_TODAY"])
         this = today.replace(day=1)
         last = (this - datetime.timedelta(days=1)).replace(day=1)
@@ -291,13 +475,74 @@ def _real_values(db_path):
             "vouchers": column("SELECT voucher_code FROM benefits ORDER BY id"),
             "redemptions": column("SELECT id FROM redemptions ORDER BY id"),
         }
-    finally:
-        conn.close()
+
+
+# PostgreSQL databases of their own for the runs on PostgreSQL, named
+# fuelcard_st_<pid of the script>_<random>, created and dropped from the
+# server in TEST_DATABASE_URL.
+ST_DB_PREFIX = "fuelcard_st_"
+
+
+def _with_database(url, name):
+    """The URL with its database name replaced."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+def _admin(url):
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True, connect_timeout=30)
+
+
+def _pg_create(admin_url, owner_pid):
+    """Drops what killed runs left behind (their script's process is gone),
+    creates a fresh database and prints its URL."""
+    import secrets
+
+    from psycopg import sql
+
+    with _admin(admin_url) as conn:
+        left = [
+            r[0]
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                (ST_DB_PREFIX.replace("_", "\\_") + "%",),
+            )
+        ]
+        for name in left:
+            pid = name[len(ST_DB_PREFIX) :].split("_")[0]
+            if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+        name = f"{ST_DB_PREFIX}{owner_pid}_{secrets.token_hex(6)}"
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return _with_database(admin_url, name)
+
+
+def _pg_drop(admin_url, db_url):
+    import urllib.parse
+
+    from psycopg import sql
+
+    name = urllib.parse.urlsplit(db_url).path.lstrip("/")
+    if not name.startswith(ST_DB_PREFIX):
+        raise SystemExit(f"not a database of this script: {name}")
+    with _admin(admin_url) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 if __name__ == "__main__":
-    # python schemathesis_hooks.py real DB       the real values, as JSON
+    # python schemathesis_hooks.py real DB        the real values, as JSON
     # python schemathesis_hooks.py fingerprint DB one digest per table, as JSON
+    # python schemathesis_hooks.py compare BEFORE AFTER  fails when a table
+    #                                    of two fingerprint files changed
+    # python schemathesis_hooks.py pg-create ADMIN_URL PID   a fresh database's URL
+    # python schemathesis_hooks.py pg-drop ADMIN_URL DB_URL  drops it again
+    # (DB: a SQLite file or a postgres:// URL)
     import sys
 
     what, path = sys.argv[1], sys.argv[2]
@@ -306,5 +551,14 @@ if __name__ == "__main__":
     elif what == "fingerprint":
         DB_PATH = path
         print(json.dumps(fingerprint(), indent=1, sort_keys=True))
+    elif what == "compare":
+        with open(path, encoding="utf-8") as b, open(sys.argv[3], encoding="utf-8") as a:
+            changed = changed_tables(json.load(b), json.load(a))
+        if changed:
+            sys.exit(f"changed: {', '.join(changed)}")
+    elif what == "pg-create":
+        print(_pg_create(path, sys.argv[3]))
+    elif what == "pg-drop":
+        _pg_drop(path, sys.argv[3])
     else:
         sys.exit(f"unknown command {what}")
