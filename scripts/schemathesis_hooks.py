@@ -15,6 +15,9 @@ Two things schemathesis cannot know by itself:
   at most once a minute by any request with the session), and the rows of
   `guesses` the background sweep forgets after a quiet quarter of an hour
   (a row gone from `guesses` is no change; a row added or changed is).
+  The tables are digested again only when the database has taken a write
+  since the last digest (SQLite's `data_version`, PostgreSQL's WAL
+  position); otherwise the last digest stands.
 
 * Real ids: with FUELCARD_ST_REAL (a JSON file of the demo's card numbers,
   company ids, plates …) a share of the generated valid requests names
@@ -24,6 +27,7 @@ Two things schemathesis cannot know by itself:
 FUELCARD_ST_DB names the database: a SQLite file, or a postgres:// URL.
 """
 
+import copy
 import datetime
 import hashlib
 import json
@@ -73,6 +77,27 @@ def _pg(url):
     return conn
 
 
+_sqlite_conns = {}
+
+
+def _sqlite(path):
+    """One read-only connection per file, kept for the run, so that its
+    `PRAGMA data_version` tells whether anyone wrote since its last read."""
+    conn = _sqlite_conns.get(path)
+    if conn is None:
+        conn = sqlite3.connect(
+            f"file:{path}?mode=ro",
+            uri=True,
+            timeout=30,
+            isolation_level=None,
+            # Each phase calls the hooks from a thread of its own; one
+            # request runs at a time (--workers 1).
+            check_same_thread=False,
+        )
+        _sqlite_conns[path] = conn
+    return conn
+
+
 class _Reader:
     """The same few reads on SQLite and on PostgreSQL."""
 
@@ -82,17 +107,15 @@ class _Reader:
         if self.postgres:
             self.conn = _pg(db)
         else:
-            self.conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+            self.conn = _sqlite(db)
+            self.conn.execute("BEGIN")
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        if self.postgres:
-            # End the snapshot; the connection stays for the next one.
-            self.conn.rollback()
-        else:
-            self.conn.close()
+        # End the snapshot; the connection stays for the next one.
+        self.conn.rollback()
 
     def execute(self, sql, params=()):
         return self.conn.execute(sql, params)
@@ -128,7 +151,23 @@ def _digest_rows(t, cols, rows, out):
         out["cards (without PIN tries and status)"] = no_pin.hexdigest()
 
 
+# The last fingerprint of each SQLite file, with the data_version it was
+# read at: a request that wrote nothing is checked without reading every
+# table again, which is most of a run's time on the demo's history.
+_sqlite_last = {}
+
+
 def _sqlite_fingerprint(db):
+    version = db.execute("PRAGMA data_version").fetchone()[0]
+    last = _sqlite_last.get(db.db)
+    if last is not None and last[0] == version:
+        return copy.deepcopy(last[1])
+    out = _sqlite_read_all(db)
+    _sqlite_last[db.db] = (version, copy.deepcopy(out))
+    return out
+
+
+def _sqlite_read_all(db):
     out = {}
     tables = [
         r[0]
@@ -212,7 +251,23 @@ def _pg_fingerprint_query(db):
     return _pg_queries[db.db]
 
 
+# The last fingerprint of each PostgreSQL database, with the server's WAL
+# position it was read at: no commit anywhere moves nothing, so a request
+# that wrote nothing is checked without digesting every table again.
+_pg_last = {}
+
+
 def _pg_fingerprint(db):
+    lsn = db.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]
+    last = _pg_last.get(db.db)
+    if last is not None and last[0] == lsn:
+        return copy.deepcopy(last[1])
+    out = _pg_read_all(db)
+    _pg_last[db.db] = (lsn, copy.deepcopy(out))
+    return out
+
+
+def _pg_read_all(db):
     tables, query = _pg_fingerprint_query(db)
     out = {t: {} for t in tables if t in SWEPT_TABLES}
     for name, key, value in db.execute(query):

@@ -1,7 +1,7 @@
 # Sourced by the test commands: installs what the tests need and starts
 # it — PostgreSQL (TEST_DATABASE_URL, or the local server), pcscd with the
 # virtual reader — and clears databases a killed run left behind.
-scripts/install-deps.sh pcscd vsmartcard-vpcd pcsc-tools chromium chromium-driver curl jq
+scripts/install-deps.sh pcscd vsmartcard-vpcd pcsc-tools chromium chromium-driver fonts-wqy-microhei curl jq
 
 # PostgreSQL: use TEST_DATABASE_URL, or the local server (started if stopped).
 if [ -z "${TEST_DATABASE_URL:-}" ]; then

@@ -18,8 +18,8 @@ step cargo clippy --workspace --all-targets -- -D warnings
 step cargo test --workspace --no-fail-fast
 # Every API route driven by schemathesis against a live server: no 5xx, no
 # answer outside the OpenAPI document, no refused request that writes. On
-# SQLite, then on PostgreSQL (fewer examples per operation there) when a
-# server answers; under CI=true a missing server fails the step.
+# SQLite, then on PostgreSQL when a server answers; under CI=true a missing
+# server fails the step.
 step scripts/schemathesis.sh sqlite
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
     step scripts/schemathesis.sh postgres
