@@ -321,6 +321,20 @@ pub async fn tracking(
     })
 }
 
+/// A query of `columns` over the new customers each station won: the
+/// openings in `[$1, $2)` that brought a customer and were activated, their
+/// first refuel within `$3` microseconds of the opening. Parameters from
+/// `$4` on are the caller's.
+fn won_per_station(columns: &str) -> String {
+    format!(
+        "SELECT station_id, {columns} FROM card_openings \
+         WHERE opened_at >= $1 AND opened_at < $2 AND customer_kind IS NOT NULL \
+           AND station_id IS NOT NULL \
+           AND first_sale_at IS NOT NULL AND first_sale_at - opened_at <= $3 \
+         GROUP BY station_id"
+    )
+}
+
 /// Per station: the customers opened and activated in `quarter`, and those
 /// of them whose latest refuel (on any of a company's cards) is within the
 /// 30 days before `now`.
@@ -329,21 +343,16 @@ async fn retention(
     quarter: &Span,
     now: i64,
 ) -> AppResult<BTreeMap<i64, Retention>> {
-    let rows = sqlx::query(
-        "SELECT station_id, COUNT(*) AS customers, \
-           SUM(CASE WHEN last_sale_at >= $4 THEN 1 ELSE 0 END) AS active \
-         FROM card_openings \
-         WHERE opened_at >= $1 AND opened_at < $2 AND customer_kind IS NOT NULL \
-           AND station_id IS NOT NULL \
-           AND first_sale_at IS NOT NULL AND first_sale_at - opened_at <= $3 \
-         GROUP BY station_id",
-    )
-    .bind(quarter.from)
-    .bind(quarter.to)
-    .bind(quarter.window_us())
-    .bind(now.saturating_sub(30 * 86_400_000_000))
-    .fetch_all(&mut *conn)
-    .await?;
+    let sql = won_per_station(
+        "COUNT(*) AS customers, SUM(CASE WHEN last_sale_at >= $4 THEN 1 ELSE 0 END) AS active",
+    );
+    let rows = sqlx::query(&sql)
+        .bind(quarter.from)
+        .bind(quarter.to)
+        .bind(quarter.window_us())
+        .bind(now.saturating_sub(30 * 86_400_000_000))
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter()
         .map(|r| {
             Ok((
@@ -361,22 +370,17 @@ async fn retention(
 /// by now) and the litres sold on cards in it (kept per station and day as
 /// sales are written).
 pub async fn actuals(conn: &mut Conn, span: &Span) -> AppResult<BTreeMap<i64, Figures>> {
-    let rows = sqlx::query(
-        "SELECT station_id, \
-           SUM(CASE WHEN customer_kind = 'person' THEN 1 ELSE 0 END) AS persons, \
-           SUM(CASE WHEN customer_kind = 'company' THEN 1 ELSE 0 END) AS companies, \
-           CAST(SUM(COALESCE(first_recharge_fen, 0)) AS BIGINT) AS first_recharge \
-         FROM card_openings \
-         WHERE opened_at >= $1 AND opened_at < $2 AND customer_kind IS NOT NULL \
-           AND station_id IS NOT NULL \
-           AND first_sale_at IS NOT NULL AND first_sale_at - opened_at <= $3 \
-         GROUP BY station_id",
-    )
-    .bind(span.from)
-    .bind(span.to)
-    .bind(span.window_us())
-    .fetch_all(&mut *conn)
-    .await?;
+    let sql = won_per_station(
+        "SUM(CASE WHEN customer_kind = 'person' THEN 1 ELSE 0 END) AS persons, \
+         SUM(CASE WHEN customer_kind = 'company' THEN 1 ELSE 0 END) AS companies, \
+         CAST(SUM(COALESCE(first_recharge_fen, 0)) AS BIGINT) AS first_recharge",
+    );
+    let rows = sqlx::query(&sql)
+        .bind(span.from)
+        .bind(span.to)
+        .bind(span.window_us())
+        .fetch_all(&mut *conn)
+        .await?;
     let mut out: BTreeMap<i64, Figures> = BTreeMap::new();
     for r in rows {
         let f = out.entry(r.try_get("station_id")?).or_default();

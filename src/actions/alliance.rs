@@ -58,10 +58,8 @@ pub async fn add_merchant(
     create(app, actor, key, |conn, at| {
         Box::pin(async move {
             let m = merchants::create(conn, input, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                at.actor.audit_id(),
                 "merchant_add",
                 &m.code,
                 serde_json::json!({"name": m.name, "stations": m.stations}),
@@ -98,10 +96,8 @@ pub async fn add_offer(
     create(app, actor, key, |conn, at| {
         Box::pin(async move {
             let o = offers::create(conn, input, at.actor.audit_id(), at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                at.actor.audit_id(),
                 "offer_add",
                 &o.code,
                 serde_json::json!({"merchant": o.merchant, "event": o.definition.trigger.event}),
@@ -319,10 +315,8 @@ pub async fn grantees_csv(app: &App, actor: &Actor, code: &str) -> AppResult<Str
                 ));
             }
             let (text, rows) = grantees::csv(conn, &o, tz).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                at.actor.audit_id(),
                 "grantees_export",
                 &o.code,
                 serde_json::json!({"rows": rows, "by": at.actor.username}),

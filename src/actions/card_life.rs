@@ -136,10 +136,8 @@ pub async fn open(
                 now,
             )
             .await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                now,
-                Some(at.actor.user_id),
                 "card_open",
                 &card.number,
                 serde_json::json!({"kind": order.kind, "channel": channel}),
@@ -147,10 +145,8 @@ pub async fn open(
             .await?;
             if let (Some(v), Some(company)) = (vehicle, card.customer_id) {
                 let v = vehicles::create(conn, company, v, now).await?;
-                crate::audit::record(
+                at.audit(
                     conn,
-                    now,
-                    Some(at.actor.user_id),
                     "vehicle_add",
                     &v.plate,
                     serde_json::json!({"company": company, "card": card.number}),

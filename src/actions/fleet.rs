@@ -19,10 +19,8 @@ pub async fn draft_plan(db: &Db, at: At<'_>, company: i64, month: &str) -> AppRe
     once_at(db, at, |conn, at| {
         Box::pin(async move {
             let plan = allocation::draft(conn, company, month, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                at.actor.audit_id(),
                 "allocation_draft",
                 month,
                 serde_json::json!({"company": company}),
@@ -72,10 +70,8 @@ pub async fn acknowledge(
                 at.now,
             )
             .await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "anomaly_ack",
                 &ack.sale_id.to_string(),
                 serde_json::json!({"kind": kind, "justification": justification}),

@@ -58,6 +58,19 @@ impl<R> IntoResponse for Done<R> {
     }
 }
 
+impl<R: Serialize> Done<R> {
+    /// The answer of a first run, with the body it is sent (and stored) as.
+    fn new(status: StatusCode, value: R) -> AppResult<Done<R>> {
+        let body = serde_json::to_string(&value)
+            .map_err(|e| AppError::internal("encoding a response", e))?;
+        Ok(Done {
+            status,
+            value,
+            body,
+        })
+    }
+}
+
 impl<R: DeserializeOwned> Done<R> {
     /// An answer read back from where it was stored.
     pub(crate) fn stored(status: StatusCode, body: String) -> AppResult<Done<R>> {
@@ -88,6 +101,30 @@ pub struct At<'a> {
     pub now: i64,
 }
 
+impl<'a> At<'a> {
+    /// The actor, at the instant the service's clock reads now.
+    fn of(app: &App, actor: &'a Actor) -> At<'a> {
+        At {
+            actor,
+            now: app.now(),
+        }
+    }
+
+    /// Records in the audit log, in the work's transaction, that the actor
+    /// did `action` to `subject` at the request's instant.
+    pub async fn audit(
+        &self,
+        conn: &mut Conn,
+        action: &str,
+        subject: &str,
+        detail: serde_json::Value,
+    ) -> AppResult<()> {
+        self.actor
+            .audit(conn, self.now, action, subject, detail)
+            .await
+    }
+}
+
 /// Runs `work` in one write transaction under the request's idempotency key:
 /// a replay answers the stored response and changes nothing; a failure rolls
 /// everything back (the key included, so a corrected retry may succeed); a
@@ -103,10 +140,7 @@ pub async fn idempotent<'a, R>(
 where
     R: Serialize + DeserializeOwned + Send + 'static,
 {
-    let at = At {
-        actor,
-        now: app.now(),
-    };
+    let at = At::of(app, actor);
     keyed_only_at(&app.db, at, key, status, work).await
 }
 
@@ -148,12 +182,10 @@ pub async fn idempotent_then<'a, R, T>(
     last_step: impl for<'c> Fn(&'c mut Conn, T) -> Work<'c, ()> + Send + Sync,
 ) -> AppResult<Done<R>>
 where
-    R: Serialize + DeserializeOwned,
+    R: Serialize + DeserializeOwned + Send + 'a,
+    T: Send + 'a,
 {
-    let at = At {
-        actor,
-        now: app.now(),
-    };
+    let at = At::of(app, actor);
     keyed_at(&app.db, at, key, status, work, last_step).await
 }
 
@@ -163,11 +195,12 @@ async fn keyed_at<'a, R, T>(
     at: At<'a>,
     key: &Keyed,
     status: StatusCode,
-    mut work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, (R, T)> + Send,
+    work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, (R, T)> + Send,
     last_step: impl for<'c> Fn(&'c mut Conn, T) -> Work<'c, ()> + Send + Sync,
 ) -> AppResult<Done<R>>
 where
-    R: Serialize + DeserializeOwned,
+    R: Serialize + DeserializeOwned + Send + 'a,
+    T: Send + 'a,
 {
     if key.key.is_empty() || key.key.len() > idempotency::MAX_KEY_LEN {
         return Err(AppError::new(
@@ -175,29 +208,14 @@ where
             "money moves need an idempotency key of 1 to 128 characters",
         ));
     }
-    let keyed = Answer { key, status };
-    if let Some(group) = db.group() {
-        let mut slot = group.enter().await?;
-        let answer = match slot.conn() {
-            Ok(conn) => keyed.run(conn, &at, &mut work, &last_step).await,
-            Err(e) => Err(e.into()),
-        };
-        slot.finish(answer.is_ok()).await?;
-        return answer;
-    }
-    let mut last = None;
-    for n in 0..ATTEMPTS {
-        pause(n).await;
-        let mut tx = db.begin_write().await?;
-        match keyed.run(&mut tx, &at, &mut work, &last_step).await {
-            Ok(done) => match tx.commit().await {
-                Ok(()) => return Ok(done),
-                Err(e) => last = Some(retry_or_fail(AppError::from(e))?),
-            },
-            Err(e) => last = Some(retry_or_fail(e)?),
-        }
-    }
-    Err(gave_up(last))
+    let mut state = (Answer { key, status }, at, work, last_step);
+    in_write_transaction(
+        db,
+        Unanswered::Retry,
+        &mut state,
+        |conn, (keyed, at, work, last_step)| Box::pin(keyed.run(conn, at, work, last_step)),
+    )
+    .await
 }
 
 /// What a keyed request answers, and under which key it is stored.
@@ -228,15 +246,10 @@ impl Answer<'_> {
             return Done::stored(status, body);
         }
         let (value, then) = work(conn, at).await?;
-        let body = serde_json::to_string(&value)
-            .map_err(|e| AppError::internal("encoding a response", e))?;
-        idempotency::complete(conn, key, self.status, &body).await?;
+        let done = Done::new(self.status, value)?;
+        idempotency::complete(conn, key, self.status, &done.body).await?;
         last_step(conn, then).await?;
-        Ok(Done {
-            status: self.status,
-            value,
-            body,
-        })
+        Ok(done)
     }
 }
 
@@ -252,10 +265,7 @@ pub async fn create<'a, R>(
 where
     R: Serialize + DeserializeOwned + Send + 'static,
 {
-    let at = At {
-        actor,
-        now: app.now(),
-    };
+    let at = At::of(app, actor);
     create_at(&app.db, at, key, work).await
 }
 
@@ -273,16 +283,7 @@ where
     let status = StatusCode::CREATED;
     match key {
         Some(key) => keyed_only_at(db, at, key, status, work).await,
-        None => {
-            let value = once_at(db, at, work).await?;
-            let body = serde_json::to_string(&value)
-                .map_err(|e| AppError::internal("encoding a response", e))?;
-            Ok(Done {
-                status,
-                value,
-                body,
-            })
-        }
+        None => Done::new(status, once_at(db, at, work).await?),
     }
 }
 
@@ -296,10 +297,7 @@ pub async fn once<'a, R>(
     actor: &'a Actor,
     work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, R> + Send,
 ) -> AppResult<R> {
-    let at = At {
-        actor,
-        now: app.now(),
-    };
+    let at = At::of(app, actor);
     once_at(&app.db, at, work).await
 }
 
@@ -308,12 +306,38 @@ pub async fn once<'a, R>(
 pub async fn once_at<'a, R>(
     db: &Db,
     at: At<'a>,
-    mut work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, R> + Send,
+    work: impl for<'c> FnMut(&'c mut Conn, &'c At<'a>) -> Work<'c, R> + Send,
+) -> AppResult<R> {
+    let mut state = (at, work);
+    in_write_transaction(db, Unanswered::Refuse, &mut state, |conn, (at, work)| {
+        work(conn, at)
+    })
+    .await
+}
+
+/// What is done when a commit goes unanswered: the write may or may not
+/// have landed.
+#[derive(Clone, Copy)]
+enum Unanswered {
+    /// Run again: the idempotency key makes a second run a replay.
+    Retry,
+    /// Answered as an outage, for the caller to look before repeating it.
+    Refuse,
+}
+
+/// Runs `attempt` on `state` in one write transaction (in the group
+/// commit's slot when the database has one), and again after a short pause
+/// when the database refused it or its commit as a lost race or an outage.
+async fn in_write_transaction<S, R>(
+    db: &Db,
+    unanswered: Unanswered,
+    state: &mut S,
+    attempt: impl for<'c> Fn(&'c mut Conn, &'c mut S) -> Work<'c, R>,
 ) -> AppResult<R> {
     if let Some(group) = db.group() {
         let mut slot = group.enter().await?;
         let result = match slot.conn() {
-            Ok(conn) => work(conn, &at).await,
+            Ok(conn) => attempt(conn, state).await,
             Err(e) => Err(e.into()),
         };
         slot.finish(result.is_ok()).await?;
@@ -323,11 +347,14 @@ pub async fn once_at<'a, R>(
     for n in 0..ATTEMPTS {
         pause(n).await;
         let mut tx = db.begin_write().await?;
-        match work(&mut tx, &at).await {
-            Ok(result) => match tx.commit().await {
-                Ok(()) => return Ok(result),
-                Err(e) if db::is_retryable(&e) => last = Some(AppError::from(e)),
-                Err(e) => return Err(unknown_outcome(e)),
+        match attempt(&mut tx, state).await {
+            Ok(result) => match (tx.commit().await, unanswered) {
+                (Ok(()), _) => return Ok(result),
+                (Err(e), Unanswered::Retry) => last = Some(retry_or_fail(AppError::from(e))?),
+                (Err(e), Unanswered::Refuse) if db::is_retryable(&e) => {
+                    last = Some(AppError::from(e))
+                }
+                (Err(e), Unanswered::Refuse) => return Err(unknown_outcome(e)),
             },
             Err(e) => last = Some(retry_or_fail(e)?),
         }

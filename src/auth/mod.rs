@@ -84,6 +84,19 @@ impl Actor {
     pub fn audit_id(&self) -> Option<i64> {
         (self.user_id != CONSOLE_USER).then_some(self.user_id)
     }
+
+    /// Records in the audit log, in the caller's transaction, that this
+    /// actor did `action` to `subject` at `now`.
+    pub async fn audit(
+        &self,
+        conn: &mut crate::db::Conn,
+        now: i64,
+        action: &str,
+        subject: &str,
+        detail: serde_json::Value,
+    ) -> crate::error::AppResult<()> {
+        crate::audit::record(conn, now, self.audit_id(), action, subject, detail).await
+    }
 }
 
 /// No user row has id 0: ids start at 1 on both backends.

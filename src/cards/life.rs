@@ -59,15 +59,15 @@ pub async fn report_lost(conn: &mut Conn, actor: &Actor, card: &Card, now: i64) 
         .bind(card.id)
         .execute(&mut *conn)
         .await?;
-    crate::audit::record(
-        conn,
-        now,
-        Some(actor.user_id),
-        "loss_report",
-        &card.number,
-        serde_json::json!({}),
-    )
-    .await
+    actor
+        .audit(
+            conn,
+            now,
+            "loss_report",
+            &card.number,
+            serde_json::json!({}),
+        )
+        .await
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -118,23 +118,24 @@ pub async fn replace(
         Some(id) => Some(super::find_by_id(conn, id).await?),
         None => None,
     };
-    let new = super::open(
-        conn,
-        &NewCard {
-            kind: card.kind,
-            customer_id: if card.kind.is_sub_card() {
-                None
-            } else {
-                card.customer_id
-            },
-            parent: parent.as_ref(),
-            plate: card.plate.as_deref(),
-            pin: card.pin_salt.clone().zip(card.pin_verifier.clone()),
-            station_id: station.as_ref().map(|s| s.id),
+    let successor = NewCard {
+        kind: card.kind,
+        customer_id: if card.kind.is_sub_card() && !card.credit {
+            None
+        } else {
+            card.customer_id
         },
-        now,
-    )
-    .await?;
+        parent: parent.as_ref(),
+        plate: card.plate.as_deref(),
+        pin: card.pin_salt.clone().zip(card.pin_verifier.clone()),
+        station_id: station.as_ref().map(|s| s.id),
+    };
+    // A credit card's successor buys on the same line.
+    let new = if card.credit {
+        super::open_on_credit(conn, &successor, now).await?
+    } else {
+        super::open(conn, &successor, now).await?
+    };
     set_status(conn, card, CardStatus::Replaced).await?;
     sqlx::query("UPDATE cards SET replaced_by_card_id = $1 WHERE id = $2")
         .bind(new.id)
@@ -167,11 +168,7 @@ pub async fn replace(
         )
         .await?;
     }
-    crate::audit::record(
-        conn,
-        now,
-        Some(actor.user_id),
-        "replacement",
+    actor.audit(conn, now, "replacement",
         &card.number,
         noted(
             checked,
@@ -282,15 +279,15 @@ pub async fn convert(
             "the card was converted meanwhile",
         ));
     }
-    crate::audit::record(
-        conn,
-        now,
-        Some(actor.user_id),
-        "conversion",
-        &card.number,
-        noted(checked, serde_json::json!({ "customer": customer.id })),
-    )
-    .await?;
+    actor
+        .audit(
+            conn,
+            now,
+            "conversion",
+            &card.number,
+            noted(checked, serde_json::json!({ "customer": customer.id })),
+        )
+        .await?;
     Ok(customer.id)
 }
 
@@ -418,18 +415,18 @@ pub async fn close(
         .bind(card.id)
         .execute(&mut *conn)
         .await?;
-    crate::audit::record(
-        conn,
-        now,
-        Some(actor.user_id),
-        "closure",
-        &card.number,
-        noted(
-            checked,
-            serde_json::json!({ "refunded": principal, "clawed_back": bonus }),
-        ),
-    )
-    .await?;
+    actor
+        .audit(
+            conn,
+            now,
+            "closure",
+            &card.number,
+            noted(
+                checked,
+                serde_json::json!({ "refunded": principal, "clawed_back": bonus }),
+            ),
+        )
+        .await?;
     Ok(Closed {
         number: card.number.clone(),
         refunded: principal,
@@ -465,13 +462,13 @@ pub async fn unlock(
         .bind(card.id)
         .execute(&mut *conn)
         .await?;
-    crate::audit::record(
-        conn,
-        now,
-        Some(actor.user_id),
-        "unlock",
-        &card.number,
-        noted(checked, serde_json::json!({})),
-    )
-    .await
+    actor
+        .audit(
+            conn,
+            now,
+            "unlock",
+            &card.number,
+            noted(checked, serde_json::json!({})),
+        )
+        .await
 }

@@ -27,7 +27,7 @@ use crate::auth::policy::{self, Action, Target};
 use crate::cards::{self, CardNumber, products};
 use crate::db::{Conn, Db};
 use crate::error::{AppError, AppResult, Code};
-use crate::ledger::{self, AccountKind, holds};
+use crate::ledger::{self, holds};
 use crate::lifecycle::{FillStatus, Status as _};
 use crate::money::Money;
 use crate::stations;
@@ -172,15 +172,15 @@ pub fn start(
             .bind(id)
             .execute(&mut *conn)
             .await?;
-        crate::audit::record(
-            conn,
-            now,
-            Some(actor.user_id),
-            "chip_grey_locked",
-            card_number.as_str(),
-            serde_json::json!({ "fill": id, "ctc": ctx.ctc, "locked": locked }),
-        )
-        .await
+        actor
+            .audit(
+                conn,
+                now,
+                "chip_grey_locked",
+                card_number.as_str(),
+                serde_json::json!({ "fill": id, "ctc": ctx.ctc, "locked": locked }),
+            )
+            .await
     })?;
     Ok(FillStarted {
         id,
@@ -205,7 +205,6 @@ fn card_did_not_lock(e: &fuelcard_reader::purse::PurseError) -> bool {
 /// fill voided, nothing sold.
 fn void(host: &Host<'_>, id: i64, number: &str) -> AppResult<()> {
     let now = host.now;
-    let user_id = host.actor.user_id;
     host.in_tx(async |conn| {
         let fill = get(conn, id).await?;
         crate::lifecycle::ensure_move(id, fill.status, FillStatus::Voided)?;
@@ -215,15 +214,15 @@ fn void(host: &Host<'_>, id: i64, number: &str) -> AppResult<()> {
             .bind(id)
             .execute(&mut *conn)
             .await?;
-        crate::audit::record(
-            conn,
-            now,
-            Some(user_id),
-            "chip_fill_voided",
-            number,
-            serde_json::json!({ "fill": id }),
-        )
-        .await
+        host.actor
+            .audit(
+                conn,
+                now,
+                "chip_fill_voided",
+                number,
+                serde_json::json!({ "fill": id }),
+            )
+            .await
     })
 }
 
@@ -292,7 +291,6 @@ pub async fn finish(
             "the amount is not negative",
         ));
     }
-    let user_id = actor.user_id;
     let scope = actor.clone();
     let fill = super::in_tx(db, async |conn| {
         let fill = get(conn, id).await?;
@@ -340,15 +338,15 @@ pub async fn finish(
         .bind(id)
         .execute(&mut *conn)
         .await?;
-        crate::audit::record(
-            conn,
-            now,
-            Some(user_id),
-            "chip_fill_fuelled",
-            &fill.card_number,
-            serde_json::json!({ "fill": id, "amount": amount }),
-        )
-        .await?;
+        scope
+            .audit(
+                conn,
+                now,
+                "chip_fill_fuelled",
+                &fill.card_number,
+                serde_json::json!({ "fill": id, "amount": amount }),
+            )
+            .await?;
         get(conn, id).await
     })
     .await?;
@@ -521,13 +519,7 @@ fn settle_host(host: &Host<'_>, fill: &Fill, amount_fen: i64, tac: [u8; 4]) -> A
         let amount = Money::from_fen(amount_fen);
         if amount.is_positive() {
             let station = stations::get(conn, station_id).await?;
-            let sales = ledger::system_account(
-                conn,
-                AccountKind::Sales,
-                &format!("sales:{}", station.code),
-                now,
-            )
-            .await?;
+            let sales = station.sales_account(conn, now).await?;
             let op = ledger::record_operation(
                 conn,
                 ledger::Operation {
@@ -554,15 +546,15 @@ fn settle_host(host: &Host<'_>, fill: &Fill, amount_fen: i64, tac: [u8; 4]) -> A
         } else {
             holds::void(conn, hold_id, now).await?;
         }
-        crate::audit::record(
-            conn,
-            now,
-            Some(user_id),
-            "chip_fill_settled",
-            &number,
-            serde_json::json!({ "fill": id, "amount": amount }),
-        )
-        .await?;
+        host.actor
+            .audit(
+                conn,
+                now,
+                "chip_fill_settled",
+                &number,
+                serde_json::json!({ "fill": id, "amount": amount }),
+            )
+            .await?;
         Ok(())
     })
 }
@@ -637,7 +629,6 @@ pub fn settle_grey(
 /// settled like any other.
 fn nothing_fuelled(host: &Host<'_>, fill: Fill) -> AppResult<Fill> {
     let now = host.now;
-    let user_id = host.actor.user_id;
     host.in_tx(async |conn| {
         crate::lifecycle::ensure_move(fill.id, fill.status, FillStatus::Fuelled)?;
         sqlx::query(
@@ -647,15 +638,15 @@ fn nothing_fuelled(host: &Host<'_>, fill: Fill) -> AppResult<Fill> {
         .bind(fill.id)
         .execute(&mut *conn)
         .await?;
-        crate::audit::record(
-            conn,
-            now,
-            Some(user_id),
-            "chip_fill_unconfirmed",
-            &fill.card_number,
-            serde_json::json!({ "fill": fill.id, "ctc": fill.ctc }),
-        )
-        .await?;
+        host.actor
+            .audit(
+                conn,
+                now,
+                "chip_fill_unconfirmed",
+                &fill.card_number,
+                serde_json::json!({ "fill": fill.id, "ctc": fill.ctc }),
+            )
+            .await?;
         get(conn, fill.id).await
     })
 }
@@ -710,15 +701,15 @@ fn release_unknown_lock(
             },
         )
         .await?;
-        crate::audit::record(
-            conn,
-            now,
-            Some(actor.user_id),
-            "chip_lock_released",
-            &number,
-            serde_json::json!({ "operation": op.id, "ctc": ctc, "terminal": lock }),
-        )
-        .await?;
+        actor
+            .audit(
+                conn,
+                now,
+                "chip_lock_released",
+                &number,
+                serde_json::json!({ "operation": op.id, "ctc": ctc, "terminal": lock }),
+            )
+            .await?;
         AppResult::Ok(op)
     })?;
     tracing::warn!(card = %number, ctc, "released a grey lock without a fill on the host");

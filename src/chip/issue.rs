@@ -94,15 +94,15 @@ pub async fn issue(
     })
     .await?;
     let mut tx = db.begin_write().await?;
-    crate::audit::record(
-        &mut tx,
-        now,
-        Some(actor.user_id),
-        "chip_personalised",
-        number.as_str(),
-        serde_json::json!({}),
-    )
-    .await?;
+    actor
+        .audit(
+            &mut tx,
+            now,
+            "chip_personalised",
+            number.as_str(),
+            serde_json::json!({}),
+        )
+        .await?;
     tx.commit().await?;
     Ok(())
 }

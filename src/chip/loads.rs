@@ -197,15 +197,15 @@ fn write_pending(
         .bind(now)
         .fetch_one(&mut *conn)
         .await?;
-        crate::audit::record(
-            conn,
-            now,
-            Some(user_id),
-            "chip_load_started",
-            number.as_str(),
-            serde_json::json!({ "amount": amount, "online_ttc": context.online_ttc }),
-        )
-        .await?;
+        host.actor
+            .audit(
+                conn,
+                now,
+                "chip_load_started",
+                number.as_str(),
+                serde_json::json!({ "amount": amount, "online_ttc": context.online_ttc }),
+            )
+            .await?;
         Ok(Pending {
             id: row.try_get("id")?,
             card_id: card.id,
@@ -233,7 +233,8 @@ fn complete(host: &Host<'_>, p: &Pending, tac: [u8; 4]) -> AppResult<Loaded> {
                 at: now,
                 kind: "chip_load",
                 card_id: Some(card_id),
-                station_id: None,
+                // The counter that loaded it, for the card's statement.
+                station_id: host.actor.station_id,
                 shift_id: None,
                 user_id: Some(user_id),
                 detail: serde_json::json!({ "load": id, "online_ttc": context.online_ttc }),
@@ -271,15 +272,15 @@ fn complete(host: &Host<'_>, p: &Pending, tac: [u8; 4]) -> AppResult<Loaded> {
         let body =
             serde_json::to_string(&loaded).map_err(|e| AppError::internal("encoding a load", e))?;
         idempotency::complete(conn, &key, StatusCode::CREATED, &body).await?;
-        crate::audit::record(
-            conn,
-            now,
-            Some(user_id),
-            "chip_loaded",
-            &number,
-            serde_json::json!({ "load": id, "amount": amount }),
-        )
-        .await?;
+        host.actor
+            .audit(
+                conn,
+                now,
+                "chip_loaded",
+                &number,
+                serde_json::json!({ "load": id, "amount": amount }),
+            )
+            .await?;
         Ok(loaded)
     })
 }
@@ -289,7 +290,6 @@ fn complete(host: &Host<'_>, p: &Pending, tac: [u8; 4]) -> AppResult<Loaded> {
 fn reverse(host: &Host<'_>, p: &Pending) -> AppResult<()> {
     let now = host.now;
     let (id, hold_id, key, number) = (p.id, p.hold_id, p.key.clone(), p.card_number.clone());
-    let user_id = host.actor.user_id;
     host.in_tx(async |conn| {
         let undone = sqlx::query(
             "UPDATE chip_loads SET status = 'reversed', settled_at = $1 \
@@ -307,15 +307,15 @@ fn reverse(host: &Host<'_>, p: &Pending) -> AppResult<()> {
             .bind(&key)
             .execute(&mut *conn)
             .await?;
-        crate::audit::record(
-            conn,
-            now,
-            Some(user_id),
-            "chip_load_reversed",
-            &number,
-            serde_json::json!({ "load": id }),
-        )
-        .await?;
+        host.actor
+            .audit(
+                conn,
+                now,
+                "chip_load_reversed",
+                &number,
+                serde_json::json!({ "load": id }),
+            )
+            .await?;
         Ok(())
     })
 }

@@ -150,10 +150,13 @@ pub fn open<'a>(
     let public = purse.read_public().map_err(refused)?;
     if let Some(n) = expected {
         if public.card_number != n.as_str() {
+            // The number goes along so a client can say which card it is
+            // (all zeros: a blank card, to be written first).
             return Err(AppError::new(
                 Code::ChipCardMismatch,
                 format!("the card in the reader is {}, not {n}", public.card_number),
-            ));
+            )
+            .with("in_reader", public.card_number));
         }
     }
     Ok(Opened { purse, public })

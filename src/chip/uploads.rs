@@ -22,7 +22,7 @@ use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::{self, CardNumber};
 use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
-use crate::ledger::{self, AccountKind};
+use crate::ledger;
 use crate::money::Money;
 use crate::stations;
 
@@ -178,19 +178,19 @@ pub async fn upload(
     .fetch_one(&mut *conn)
     .await?;
     let id: i64 = row.try_get("id")?;
-    crate::audit::record(
-        conn,
-        now,
-        Some(actor.user_id),
-        if verified.is_ok() {
-            "chip_purchase_posted"
-        } else {
-            "chip_purchase_rejected"
-        },
-        card.number.as_str(),
-        serde_json::json!({ "record": id, "offline_ttc": u.offline_ttc, "amount": u.amount }),
-    )
-    .await?;
+    actor
+        .audit(
+            conn,
+            now,
+            if verified.is_ok() {
+                "chip_purchase_posted"
+            } else {
+                "chip_purchase_rejected"
+            },
+            card.number.as_str(),
+            serde_json::json!({ "record": id, "offline_ttc": u.offline_ttc, "amount": u.amount }),
+        )
+        .await?;
     if verified.is_err() {
         return Ok(Uploaded {
             id,
@@ -199,13 +199,7 @@ pub async fn upload(
         });
     }
     let chip = chip_account(conn, card.number.as_str(), now).await?;
-    let sales = ledger::system_account(
-        conn,
-        AccountKind::Sales,
-        &format!("sales:{}", station.code),
-        now,
-    )
-    .await?;
+    let sales = station.sales_account(conn, now).await?;
     let op = ledger::record_operation(
         conn,
         ledger::Operation {

@@ -414,7 +414,7 @@ pub async fn approve(
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    crate::audit::record(conn, now, Some(actor.user_id), "allocation_approve", month, serde_json::json!({
+    actor.audit(conn, now, "allocation_approve", month, serde_json::json!({
         "company": company_id, "funded": Money::from_fen(funded), "swept_back": Money::from_fen(swept),
     }))
     .await?;

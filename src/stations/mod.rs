@@ -21,6 +21,15 @@ pub struct Station {
     pub district: String,
 }
 
+impl Station {
+    /// The account every refuel at the station credits (opened with the
+    /// first one): the card's money becomes the station's takings.
+    pub async fn sales_account(&self, conn: &mut Conn, now: i64) -> AppResult<i64> {
+        let name = format!("sales:{}", self.code);
+        crate::ledger::system_account(conn, crate::ledger::AccountKind::Sales, &name, now).await
+    }
+}
+
 fn from_row(row: &sqlx::any::AnyRow) -> AppResult<Station> {
     Ok(Station {
         id: row.try_get("id")?,

@@ -78,15 +78,8 @@ pub async fn add_station(
         Box::pin(async move {
             let (code, name, district) = (&body.code, &body.name, &body.district);
             let s = stations::create(conn, code, name, district, at.now, tz).await?;
-            crate::audit::record(
-                conn,
-                at.now,
-                Some(at.actor.user_id),
-                "station_add",
-                &s.code,
-                serde_json::json!({}),
-            )
-            .await?;
+            at.audit(conn, "station_add", &s.code, serde_json::json!({}))
+                .await?;
             Ok(s)
         })
     })
@@ -205,7 +198,7 @@ pub async fn set_price(
     once(&state, &actor, |conn, at| Box::pin(async move {
         let product = products::find(conn, code).await?;
         products::set_price(conn, &product, price, at.actor.user_id, at.now).await?;
-        crate::audit::record(conn, at.now, Some(at.actor.user_id), "price_set", code, serde_json::json!({
+        at.audit(conn, "price_set", code, serde_json::json!({
             "unit_price": price.unit_price, "card_discount_per_litre": price.card_discount_per_litre,
             "effective_from": crate::time::format_us(price.effective_from),
         })).await
@@ -369,10 +362,8 @@ pub async fn add_promotion(
             };
 
             let p = promotions::create(conn, new, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "promotion_add",
                 &p.name,
                 serde_json::json!({"id": p.id}),

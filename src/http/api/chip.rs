@@ -234,10 +234,8 @@ pub async fn register_terminal(
         Box::pin(async move {
             let s = crate::stations::find(conn, code).await?;
             uploads::register_terminal(conn, terminal, s.id).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                at.actor.audit_id(),
                 "terminal_register",
                 terminal,
                 serde_json::json!({ "station": s.code }),

@@ -51,10 +51,8 @@ pub async fn add_vehicle(
         Box::pin(async move {
             company_of(conn, company).await?;
             let v = vehicles::create(conn, company, new, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "vehicle_add",
                 &v.plate,
                 serde_json::json!({"company": company}),
@@ -131,10 +129,8 @@ pub async fn grant_override(
             let id =
                 usage::grant_override(conn, v.id, control, reason, at.actor.user_id, hours, at.now)
                     .await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "limit_override",
                 &v.plate,
                 serde_json::json!({"control": control, "reason": reason}),
@@ -167,10 +163,8 @@ pub async fn put_policy(
         Box::pin(async move {
             company_of(conn, company).await?;
             allocation::save_policy(conn, company, saved, at.actor.user_id, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "saved_save",
                 &company.to_string(),
                 serde_json::json!({}),
@@ -258,10 +252,8 @@ pub async fn edit_line(
         Box::pin(async move {
             let (month, plate, reason) = (&month, &plate, &body.reason);
             let plan = allocation::edit_line(conn, company, month, plate, amount, reason).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "allocation_edit",
                 plate,
                 serde_json::json!({"month": month, "amount": amount}),
@@ -331,10 +323,8 @@ pub async fn import_vehicles(
                         }])
                     })?;
             }
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "vehicle_import",
                 &company.to_string(),
                 serde_json::json!({"rows": rows.len()}),
@@ -537,10 +527,8 @@ pub async fn request_topup(
             let (plate, reason) = (&body.plate, &body.reason);
             let t = requests::request_topup(conn, at.actor, company, plate, amount, reason, at.now)
                 .await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "topup_request",
                 &t.plate,
                 serde_json::json!({"id": t.id, "amount": amount}),
@@ -573,10 +561,8 @@ pub async fn decide_topup(
         Box::pin(async move {
             let t =
                 requests::decide_topup(conn, at.actor, company, id, approve, tz, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "topup_decision",
                 &t.plate,
                 serde_json::json!({"id": id, "status": t.status}),
@@ -603,10 +589,8 @@ pub async fn request_loan(
     create(&state, &actor, req.key.as_ref(), |conn, at| {
         Box::pin(async move {
             let l = requests::request_loan(conn, at.actor, company, body, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "loan_request",
                 &l.plate,
                 serde_json::json!({"id": l.id}),
@@ -651,10 +635,8 @@ pub async fn loan_step(
     let l = once(&state, &actor, |conn, at| {
         Box::pin(async move {
             let l = requests::loan_step(conn, at.actor, company, id, step, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "loan_step",
                 &l.plate,
                 serde_json::json!({"id": id, "status": l.status}),
@@ -686,10 +668,8 @@ pub async fn record_cash(
     let id = once(&state, &actor, |conn, at| {
         Box::pin(async move {
             let id = requests::record_cash(conn, at.actor, company, body, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "cash_refuel",
                 &body.plate,
                 serde_json::json!({"id": id, "reason": body.reason}),

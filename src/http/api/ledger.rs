@@ -14,7 +14,7 @@ use crate::auth::{Actor, Role};
 use crate::cards;
 use crate::error::{AppError, AppResult, Code};
 use crate::http::openapi::{AmountOrZeroText, AmountText, CardNumberText, PinText};
-use crate::ledger::{self, AccountKind, Operation, check, holds};
+use crate::ledger::{self, Operation, check, holds};
 use crate::stations::{self, shifts};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -87,10 +87,8 @@ pub async fn place_hold(
                 at.now,
             )
             .await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "hold",
                 &card.number,
                 serde_json::json!({"hold": hold.id, "amount": amt}),
@@ -158,18 +156,10 @@ pub async fn capture_hold(
                 },
             )
             .await?;
-            let sales = ledger::system_account(
-                conn,
-                AccountKind::Sales,
-                &format!("sales:{}", station.code),
-                at.now,
-            )
-            .await?;
+            let sales = station.sales_account(conn, at.now).await?;
             holds::capture(conn, id, amt, op, sales).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "hold_capture",
                 &id.to_string(),
                 serde_json::json!({"amount": amt}),
@@ -197,10 +187,8 @@ pub async fn void_hold(
             let station = holds::get(conn, id).await?.station_id;
             authorize(at.actor, Action::SettleHold, &Target::at(station))?;
             let hold = holds::void(conn, id, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "hold_void",
                 &hold.id.to_string(),
                 serde_json::json!({}),
@@ -243,15 +231,8 @@ pub async fn open_shift(
         Box::pin(async move {
             let station = stations::for_counter(conn, at.actor, station.as_deref()).await?;
             let id = shifts::ensure_open(conn, station.id, at.actor.user_id, at.now).await?;
-            crate::audit::record(
-                conn,
-                at.now,
-                Some(at.actor.user_id),
-                "shift_open",
-                &id.to_string(),
-                serde_json::json!({}),
-            )
-            .await?;
+            at.audit(conn, "shift_open", &id.to_string(), serde_json::json!({}))
+                .await?;
             shifts::get(conn, id).await
         })
     })
@@ -316,10 +297,8 @@ pub async fn close_shift(
             let station = shifts::get(conn, id).await?.station_id;
             authorize(at.actor, Action::CloseShift, &Target::at_station(station))?;
             let s = shifts::close(conn, id, own_only, counted, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                Some(at.actor.user_id),
                 "shift_close",
                 &id.to_string(),
                 serde_json::json!({"difference": s.difference}),

@@ -244,27 +244,20 @@ async fn bench(args: &BenchArgs, scratch: &Scratch, now: i64) -> anyhow::Result<
         db.backend().name()
     );
     let numbers = setup(&db, args.cards, args.fleet, now).await?;
-    let state = App {
-        db: db.clone(),
-        keys: Arc::new(Keys { pin: pin_key()? }),
-        settings: Arc::new(Settings::default()),
-        chip: None,
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, http::router(state)).await;
-    });
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.clients * 2)
-        .build()?;
-    let token = login(&client, &base).await?;
+    let served = serve(&db, args.clients).await?;
     eprintln!(
-        "driving {base} with {} clients for {} s …",
-        args.clients, args.seconds
+        "driving {} with {} clients for {} s …",
+        served.base, args.clients, args.seconds
     );
-    let samples = drive(args, &client, &base, &token, Arc::new(numbers)).await;
-    server.abort();
+    let samples = drive(
+        args,
+        &served.client,
+        &served.base,
+        &served.token,
+        Arc::new(numbers),
+    )
+    .await;
+    served.server.abort();
     let backend = db.backend();
     db.close().await;
     eprintln!("measuring the {} ceiling …", backend.name());
@@ -276,6 +269,114 @@ async fn bench(args: &BenchArgs, scratch: &Scratch, now: i64) -> anyhow::Result<
         Backend::Postgres => ("pgbench tpcb-like", pgbench_ceiling(args, &scratch.url)?),
     };
     Ok(summarise(args, backend, samples, ceiling, ceiling_tps))
+}
+
+/// The service on a free local port, as `fuelcard serve` runs it (each
+/// request with its peer address), and a client of `clients` connections
+/// logged in as the bench's cashier.
+struct Served {
+    base: String,
+    client: reqwest::Client,
+    token: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+async fn serve(db: &Db, clients: usize) -> anyhow::Result<Served> {
+    let state = App {
+        db: db.clone(),
+        keys: Arc::new(Keys { pin: pin_key()? }),
+        settings: Arc::new(Settings::default()),
+        chip: None,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients * 2)
+        .build()?;
+    let token = login(&client, &base).await?;
+    Ok(Served {
+        base,
+        client,
+        token,
+        server,
+    })
+}
+
+/// A customer known by name only, as the bench's customers are.
+async fn named_customer(
+    tx: &mut fuelcard::db::Tx,
+    kind: CustomerKind,
+    name: String,
+    now: i64,
+) -> anyhow::Result<customers::Customer> {
+    customers::create(
+        tx,
+        &NewCustomer {
+            kind,
+            name,
+            phone: None,
+            id_number: None,
+            id_kind: None,
+            contact_name: None,
+            address: None,
+            consents: None,
+        },
+        now,
+    )
+    .await
+    .map_err(|err| anyhow::anyhow!("{err}"))
+}
+
+/// A company and its main card (PIN [`main_card_pin`]), opened at
+/// `station_id`.
+async fn company_with_main_card(
+    tx: &mut fuelcard::db::Tx,
+    name: &str,
+    station_id: Option<i64>,
+    now: i64,
+) -> anyhow::Result<(customers::Customer, cards::Card)> {
+    let company = named_customer(tx, CustomerKind::Company, name.into(), now).await?;
+    let main = cards::open(
+        tx,
+        &NewCard {
+            kind: CardKind::CompanyMain,
+            customer_id: Some(company.id),
+            parent: None,
+            plate: None,
+            pin: Some(main_card_pin()?),
+            station_id,
+        },
+        now,
+    )
+    .await
+    .map_err(|err| anyhow::anyhow!("{err}"))?;
+    Ok((company, main))
+}
+
+/// Recharges `card` with `amount` paid by bank transfer.
+async fn fund(
+    tx: &mut fuelcard::db::Tx,
+    actor: &Actor,
+    card: &cards::Card,
+    amount: Money,
+    now: i64,
+) -> anyhow::Result<()> {
+    let number = CardNumber::parse(&card.number).map_err(|err| anyhow::anyhow!("{err}"))?;
+    let request = RechargeRequest {
+        number: &number,
+        amount,
+        method: PaymentMethod::Transfer,
+        campaign_code: None,
+        station: None,
+    };
+    recharge::recharge(tx, actor, request, now)
+        .await
+        .map_err(|err| anyhow::anyhow!("{err}"))?;
+    Ok(())
 }
 
 /// A station, 92# priced, a cashier, and `n` cards holding plenty: personal
@@ -335,22 +436,7 @@ async fn setup(db: &Db, n: usize, fleet: bool, now: i64) -> anyhow::Result<Vec<S
     }
     let mut numbers = Vec::with_capacity(n);
     for i in 0..n {
-        let c = customers::create(
-            &mut tx,
-            &NewCustomer {
-                kind: CustomerKind::Person,
-                name: format!("bench {i}"),
-                phone: None,
-                id_number: None,
-                id_kind: None,
-                contact_name: None,
-                address: None,
-                consents: None,
-            },
-            now,
-        )
-        .await
-        .map_err(e)?;
+        let c = named_customer(&mut tx, CustomerKind::Person, format!("bench {i}"), now).await?;
         let card = cards::open(
             &mut tx,
             &NewCard {
@@ -365,21 +451,7 @@ async fn setup(db: &Db, n: usize, fleet: bool, now: i64) -> anyhow::Result<Vec<S
         )
         .await
         .map_err(e)?;
-        let number = CardNumber::parse(&card.number).map_err(|err| anyhow::anyhow!("{err}"))?;
-        recharge::recharge(
-            &mut tx,
-            &actor,
-            RechargeRequest {
-                number: &number,
-                amount: Money::from_fen(100_000_000),
-                method: PaymentMethod::Transfer,
-                campaign_code: None,
-                station: None,
-            },
-            now,
-        )
-        .await
-        .map_err(e)?;
+        fund(&mut tx, &actor, &card, Money::from_fen(100_000_000), now).await?;
         numbers.push(card.number);
     }
     tx.commit().await?;
@@ -395,52 +467,10 @@ async fn setup_fleet(
     now: i64,
 ) -> anyhow::Result<Vec<String>> {
     let e = |err: fuelcard::error::AppError| anyhow::anyhow!("{err}");
-    let company = customers::create(
-        tx,
-        &NewCustomer {
-            kind: CustomerKind::Company,
-            name: "bench fleet".into(),
-            phone: None,
-            id_number: None,
-            id_kind: None,
-            contact_name: None,
-            address: None,
-            consents: None,
-        },
-        now,
-    )
-    .await
-    .map_err(e)?;
-    let main = cards::open(
-        tx,
-        &NewCard {
-            kind: CardKind::CompanyMain,
-            customer_id: Some(company.id),
-            parent: None,
-            plate: None,
-            pin: Some(main_card_pin()?),
-            station_id: actor.station_id,
-        },
-        now,
-    )
-    .await
-    .map_err(e)?;
-    let main_number = CardNumber::parse(&main.number).map_err(|err| anyhow::anyhow!("{err}"))?;
+    let (company, main) = company_with_main_card(tx, "bench fleet", actor.station_id, now).await?;
     let per_card = 100_000_000i64;
-    recharge::recharge(
-        tx,
-        actor,
-        RechargeRequest {
-            number: &main_number,
-            amount: Money::from_fen(per_card * i64::try_from(n).unwrap_or(1)),
-            method: PaymentMethod::Transfer,
-            campaign_code: None,
-            station: None,
-        },
-        now,
-    )
-    .await
-    .map_err(e)?;
+    let whole = Money::from_fen(per_card * i64::try_from(n).unwrap_or(1));
+    fund(tx, actor, &main, whole, now).await?;
     let mut numbers = Vec::with_capacity(n);
     for i in 0..n {
         let plate = format!("B{i:05}");

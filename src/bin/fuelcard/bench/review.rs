@@ -10,8 +10,7 @@ use serde_json::json;
 
 use super::{BenchArgs, Scratch};
 use fuelcard::auth::{Role, users};
-use fuelcard::cards::customers::{self, CustomerKind, NewCustomer};
-use fuelcard::cards::{self, CardKind, NewCard, products};
+use fuelcard::cards::products;
 use fuelcard::db::Db;
 use fuelcard::stations;
 
@@ -78,36 +77,7 @@ async fn review_on(
         .await
         .map_err(e)?;
     let product = products::find(&mut tx, "0").await.map_err(e)?;
-    let company = customers::create(
-        &mut tx,
-        &NewCustomer {
-            kind: CustomerKind::Company,
-            name: "review fleet".into(),
-            phone: None,
-            id_number: None,
-            id_kind: None,
-            contact_name: None,
-            address: None,
-            consents: None,
-        },
-        now,
-    )
-    .await
-    .map_err(e)?;
-    let main = cards::open(
-        &mut tx,
-        &NewCard {
-            kind: CardKind::CompanyMain,
-            customer_id: Some(company.id),
-            parent: None,
-            plate: None,
-            pin: Some(super::main_card_pin()?),
-            station_id: None,
-        },
-        now,
-    )
-    .await
-    .map_err(e)?;
+    let (company, main) = super::company_with_main_card(&mut tx, "review fleet", None, now).await?;
     let op = fuelcard::ledger::record_operation(
         &mut tx,
         fuelcard::ledger::Operation {
