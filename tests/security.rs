@@ -269,6 +269,30 @@ async fn guessing_is_throttled(env: &TestEnv) {
         }
     }
     assert_eq!(tries, 12);
+    // The right PIN gives its try back and leaves no counter of its own:
+    // a sale refused after it (the card holds nothing) wrote nothing.
+    env.add_user("cashier8", "cashier", Some("S1"), None).await;
+    let other = env.login("cashier8").await;
+    let customer = env.new_person(&other, "持卡人", "13900000099").await;
+    let empty = env
+        .new_card(
+            &other,
+            json!({"kind": "personal", "customer_id": customer, "pin": "246810"}),
+        )
+        .await;
+    let r = env
+        .money(
+            &other,
+            "/api/v1/sales",
+            json!({"card_number": empty, "product": "92", "litres": "1", "pin": "246810"}),
+        )
+        .await;
+    assert_eq!(r.1["code"], "insufficient_balance", "{}", r.1);
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM guesses WHERE key LIKE 'pin-user:%'")
+        .fetch_one(env.db.pool())
+        .await
+        .expect("the users' counts");
+    assert_eq!(rows, 1, "only cashier9's count is kept");
     let counted: i64 = sqlx::query_scalar("SELECT tries FROM guesses WHERE key LIKE 'pin-user:%'")
         .fetch_one(env.db.pool())
         .await

@@ -126,8 +126,7 @@ pub async fn change_password(
     let mut tx = app.db.begin_write().await?;
     throttle::take(&mut tx, &counters, app.now()).await?;
     tx.commit().await?;
-    let mut conn = app.db.pool().acquire().await?;
-    match users::authenticate(&mut conn, &actor.username, &change.current_password).await {
+    match users::authenticate(app.db.pool(), &actor.username, &change.current_password).await {
         Ok(_) => {}
         Err(e) if e.code == Code::InvalidCredentials => {
             return Err(AppError::new(
@@ -138,7 +137,6 @@ pub async fn change_password(
         }
         Err(e) => return Err(e),
     }
-    drop(conn);
     let (new, counters) = (&change.new_password, &counters);
     once(app, actor, |conn, at| {
         Box::pin(async move {

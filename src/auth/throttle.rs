@@ -191,16 +191,20 @@ pub async fn take(conn: &mut Conn, counters: &[Counter], now: i64) -> AppResult<
 }
 
 /// A success gives its try back and clears the waits it earned: the
-/// counters start again from what they were before it.
+/// counters start again from what they were before it. A counter left with
+/// no tries is removed, so a right password or PIN with no wrong one
+/// before it leaves no row behind (a refusal that follows it, such as a
+/// balance too low, then has written nothing).
 pub async fn succeeded(conn: &mut Conn, counters: &[Counter]) -> AppResult<()> {
     for c in counters {
-        sqlx::query(
-            "UPDATE guesses SET tries = CASE WHEN tries > 0 THEN tries - 1 ELSE 0 END, \
-             next_at = 0 WHERE key = $1",
-        )
-        .bind(&c.key)
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query("DELETE FROM guesses WHERE key = $1 AND tries <= 1")
+            .bind(&c.key)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("UPDATE guesses SET tries = tries - 1, next_at = 0 WHERE key = $1")
+            .bind(&c.key)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

@@ -47,6 +47,7 @@ fn hashers() -> &'static std::sync::mpsc::SyncSender<HashJob> {
             let started = std::thread::Builder::new()
                 .name(format!("password-hash-{i}"))
                 .spawn(move || {
+                    lowest_priority();
                     loop {
                         let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
                         match job {
@@ -61,6 +62,29 @@ fn hashers() -> &'static std::sync::mpsc::SyncSender<HashJob> {
         }
         queue
     })
+}
+
+/// Puts the calling hashing thread in the idle scheduling class, so the
+/// kernel runs it only on CPU time nothing else wants: during a login
+/// flood the sales' workers are scheduled first and keep their latency,
+/// and the logins take what is left. Not every platform has the class; the
+/// thread then hashes at normal priority.
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+            thread_native_id,
+        };
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        if let Err(e) = set_thread_priority_and_policy(
+            thread_native_id(),
+            thread_priority::ThreadPriority::Min,
+            idle,
+        ) {
+            tracing::warn!(?e, "password hashing runs at normal priority");
+        }
+    }
 }
 
 /// Runs argon2 (tens of milliseconds of CPU by design) on the
@@ -186,14 +210,20 @@ pub(crate) fn actor_of(row: &sqlx::any::AnyRow) -> AppResult<Actor> {
 }
 
 /// Verifies a password. The same error for an unknown user and a wrong
-/// password, and a hash computed either way, so neither is revealed.
-pub async fn authenticate(conn: &mut Conn, username: &str, password: &str) -> AppResult<Actor> {
+/// password, and a hash computed either way, so neither is revealed. The
+/// user is read on a connection given back before hashing, so logins
+/// waiting for argon2 hold none of the connections the sales need.
+pub async fn authenticate(
+    pool: &sqlx::AnyPool,
+    username: &str,
+    password: &str,
+) -> AppResult<Actor> {
     let row = sqlx::query(&format!(
         "SELECT {ACTOR_COLUMNS}, u.password_hash FROM users u \
          WHERE u.username = $1 AND u.active = 1"
     ))
     .bind(username)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(pool)
     .await?;
     let denied = || AppError::new(Code::InvalidCredentials, "wrong username or password");
     let password = password.to_string();

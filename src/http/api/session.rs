@@ -65,21 +65,19 @@ pub async fn login_user(
     let mut tx = state.db.begin_write().await?;
     throttle::take(&mut tx, &counters, now).await?;
     tx.commit().await?;
-    let mut conn = state.db.pool().acquire().await?;
-    let actor = users::authenticate(&mut conn, username.trim(), password).await?;
-    drop(conn);
+    let actor = users::authenticate(state.db.pool(), username.trim(), password).await?;
     let mut tx = state.db.begin_write().await?;
     throttle::succeeded(&mut tx, &counters).await?;
     let token = sessions::create(&mut tx, actor.user_id, now, state.settings.sessions).await?;
-    crate::audit::record(
-        &mut tx,
-        now,
-        Some(actor.user_id),
-        "login",
-        &actor.username,
-        serde_json::json!({}),
-    )
-    .await?;
+    actor
+        .audit(
+            &mut tx,
+            now,
+            "login",
+            &actor.username,
+            serde_json::json!({}),
+        )
+        .await?;
     tx.commit().await?;
     Ok((actor, token))
 }

@@ -4,7 +4,8 @@
 //! failed logins with distinct random usernames arrives from a number of
 //! addresses (loopback addresses stand in for the attacker's machines).
 //! The guessing limits refuse most of them before any password is hashed;
-//! the rest are hashed one slot at a time off the async workers. The
+//! the rest are hashed off the async workers, on threads the kernel runs
+//! only when nothing else wants the CPU. The
 //! benchmark prints the sales' latency in both runs, how the flood's logins
 //! were answered and how long they took, and the server's memory (resident
 //! set) before and after: the counts live in the database, so memory does
@@ -19,11 +20,8 @@ use anyhow::Context as _;
 use rand::Rng as _;
 use serde_json::json;
 
-use super::{BenchArgs, Op, Scratch, drive, login, percentile, pin_key, setup};
-use fuelcard::actions::App;
-use fuelcard::config::{Keys, Settings};
+use super::{BenchArgs, Op, Scratch, drive, percentile, setup};
 use fuelcard::db::Db;
-use fuelcard::http;
 
 /// The sales rate of both runs, when `--rate` is not given: well under
 /// what either backend sustains, so that latency measures the service and
@@ -50,23 +48,12 @@ async fn flood(args: &BenchArgs, scratch: &Scratch, now: i64) -> anyhow::Result<
     let db = Db::connect(&scratch.url, fuelcard::db::default_pool_size()).await?;
     db.migrate().await?;
     let numbers = setup(&db, args.cards, false, now).await?;
-    let state = App {
-        db: db.clone(),
-        keys: Arc::new(Keys { pin: pin_key()? }),
-        settings: Arc::new(Settings::default()),
-        chip: None,
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let port = listener.local_addr()?.port();
-    let base = format!("http://127.0.0.1:{port}");
-    let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.clients * 2)
-        .build()?;
-    let token = login(&client, &base).await?;
+    let super::Served {
+        base,
+        client,
+        token,
+        server,
+    } = super::serve(&db, args.clients).await?;
     let paced = BenchArgs {
         sales_only: true,
         rate: Some(args.rate.unwrap_or(DEFAULT_RATE)),
@@ -86,15 +73,29 @@ async fn flood(args: &BenchArgs, scratch: &Scratch, now: i64) -> anyhow::Result<
         args.logins, args.flood_addresses
     );
     let started = Instant::now();
-    let attack = tokio::spawn(logins(
+    // The attacker's machine is not the server's: the flood runs on a
+    // runtime of its own, on a thread of its own, so its clients do not
+    // delay the sales' clients in the same scheduler (they still share the
+    // machine's cores with the server).
+    let (flood, logins_n, addresses, clients, rate) = (
         base.clone(),
         args.logins,
         args.flood_addresses,
         args.clients,
         args.flood_rate,
-    ));
+    );
+    let attack = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(logins(flood, logins_n, addresses, clients, rate)))
+    });
     let during = drive(&paced, &client, &base, &token, numbers).await;
-    let answers = attack.await.context("the flood")??;
+    let answers = tokio::task::spawn_blocking(move || attack.join())
+        .await
+        .context("the flood")?
+        .map_err(|_| anyhow::anyhow!("the flood's thread panicked"))??;
     let flood_seconds = started.elapsed().as_secs_f64();
     let memory_after = resident_kib();
     let guesses: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM guesses")
