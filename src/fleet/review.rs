@@ -4,8 +4,12 @@
 //! The anomaly rules are pure functions over one vehicle's refuels in time
 //! order; the store function reads the month's refuels of a company in one
 //! query (by the `sales_vehicle` index) and the previous month's totals.
+//!
+//! One carry-over rule: an anomaly not yet acknowledged, from any earlier
+//! month, is listed in every later month's review (with its own month)
+//! until the manager acknowledges it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
@@ -257,7 +261,8 @@ pub struct Review {
     pub total_amount: Money,
     pub total_refuels: i64,
     pub vehicles: Vec<VehicleLine>,
-    /// This month's anomalies, and earlier ones not yet acknowledged.
+    /// This month's anomalies, then those of every earlier month not yet
+    /// acknowledged (carried over: their `month` is earlier).
     pub anomalies: Vec<Anomaly>,
 }
 
@@ -364,6 +369,8 @@ async fn readings_before(
     collect_values(rows)
 }
 
+/// A company's review of `month`: each vehicle's line, the month's
+/// anomalies, then the carried-over ones ([`Review::anomalies`]).
 pub async fn monthly(
     conn: &mut Conn,
     company_id: i64,
@@ -480,8 +487,12 @@ async fn acknowledgements(
     Ok(out)
 }
 
-/// Unacknowledged anomalies of the three months before, so nothing flagged
-/// is dropped until the manager answers it.
+/// The carry-over rule: every anomaly of any earlier month that is not yet
+/// acknowledged is listed with the month it belongs to, until the manager
+/// acknowledges it. Each earlier month's anomalies are found exactly as
+/// that month's own review finds them — the same rules over the same
+/// refuels, after the highest reading before that month — so the list a
+/// month showed is the list that carries over, neither more nor less.
 async fn carried_over(
     conn: &mut Conn,
     company_id: i64,
@@ -491,8 +502,7 @@ async fn carried_over(
     acks: &BTreeMap<(i64, String), String>,
     fleet: &[Vehicle],
 ) -> AppResult<Vec<Anomaly>> {
-    let from = before - 92 * 86_400_000_000;
-    let earlier = refuels(conn, company_id, from, before, tz).await?;
+    let earlier = refuels(conn, company_id, i64::MIN, before, tz).await?;
     let mut out = Vec::new();
     for v in fleet {
         let Some(list) = earlier.get(&v.id) else {
@@ -504,12 +514,11 @@ async fn carried_over(
             let (_, m, _) = super::local_periods(r.at_us, tz);
             months.entry(m).or_default().push(r.clone());
         }
-        let mut seen = BTreeSet::new();
+        // The highest reading before each month, as `readings_before` reads it.
+        let mut reading_before: Option<i64> = None;
         for (m, refuels) in months {
-            for (kind, sale_id, reason) in anomalies(v, None, &refuels, t) {
-                if acks.contains_key(&(sale_id, kind.as_str().to_string()))
-                    || !seen.insert((sale_id, kind))
-                {
+            for (kind, sale_id, reason) in anomalies(v, reading_before, &refuels, t) {
+                if acks.contains_key(&(sale_id, kind.as_str().to_string())) {
                     continue;
                 }
                 out.push(Anomaly {
@@ -522,6 +531,7 @@ async fn carried_over(
                     justification: None,
                 });
             }
+            reading_before = reading_before.max(refuels.iter().filter_map(|r| r.odometer_km).max());
         }
     }
     Ok(out)

@@ -1,9 +1,15 @@
 //! Demo data: a small station network with three months of history, so a
 //! newcomer sees something real in one command. Deterministic (fixed seed),
 //! written in one transaction, and only into a database without users.
+//!
+//! The two companies' trucks drive every day and refuel when their tanks
+//! run low, on cards funded by each month's approved allocation, so their
+//! consumption sits near the baseline. The latest complete month holds one
+//! planted anomaly per truck of 顺达物流 ([`Plant`]) — the only anomalies
+//! the monthly review finds.
 
 use anyhow::Context as _;
-use chrono::{Duration, NaiveDate, TimeZone as _, Utc};
+use chrono::{Duration, Months, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Tz;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -21,6 +27,9 @@ use fuelcard::cards::{self, Card, CardKind, CardNumber, NewCard, transfer};
 use fuelcard::config::Keys;
 use fuelcard::db::{Conn, Db};
 use fuelcard::error::AppError;
+use fuelcard::fleet::limits::Mode;
+use fuelcard::fleet::vehicles::Vehicle;
+use fuelcard::fleet::{allocation, usage};
 use fuelcard::money::{Litres, Money};
 use fuelcard::stations::{self, shifts};
 use fuelcard::time::Clock;
@@ -35,6 +44,88 @@ pub const MAIN_CARD_PIN: &str = "8888";
 
 /// Days of history the demo writes.
 const HISTORY_DAYS: i64 = 90;
+
+/// The demo's prices: product, unit price and card discount per litre, in
+/// fen.
+const PRICES: [(&str, i64, i64); 4] = [
+    ("92", 768, 20),
+    ("95", 818, 25),
+    ("98", 918, 30),
+    ("0", 735, 15),
+];
+
+/// A demo truck refuels once its tank has room for this much (centilitres).
+const REFUEL_AT_GAP_CL: i64 = 4_500;
+
+/// What a truck of the demo fleet does wrong in the latest complete month
+/// of the history, for the monthly review to find; the rest of its history
+/// is clean. The README names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plant {
+    /// On the 6th it takes 85 L into its 80 L tank.
+    OverTank,
+    /// On the 13th its driver types a reading 1,000 km low.
+    OdometerSlip,
+    /// On the 20th it refuels at 02:30, at the highway station.
+    Night,
+    /// All month its odometer reads 40 % short of the distance the fuel
+    /// drove: the month's consumption is 40 % above the baseline.
+    Thirsty,
+}
+
+impl Plant {
+    /// The day of the month of a planted refuel.
+    fn day(self) -> Option<u32> {
+        match self {
+            Plant::OverTank => Some(6),
+            Plant::OdometerSlip => Some(13),
+            Plant::Night => Some(20),
+            Plant::Thirsty => None,
+        }
+    }
+}
+
+/// One truck of a demo fleet.
+struct TruckSpec {
+    plate: &'static str,
+    /// The product it takes, of the two it may.
+    product: &'static str,
+    /// What it really burns, per mille of the baseline.
+    burn_permille: i64,
+    /// Its odometer when the history starts.
+    odometer_km: i64,
+    plant: Option<Plant>,
+}
+
+const fn spec(
+    plate: &'static str,
+    product: &'static str,
+    burn_permille: i64,
+    odometer_km: i64,
+    plant: Option<Plant>,
+) -> TruckSpec {
+    TruckSpec {
+        plate,
+        product,
+        burn_permille,
+        odometer_km,
+        plant,
+    }
+}
+
+/// 顺达物流's trucks, one planted anomaly each.
+const FLEET_A: [TruckSpec; 4] = [
+    spec("浙A23456", "92", 1_010, 31_240, Some(Plant::OverTank)),
+    spec("浙A34567", "92", 985, 48_760, Some(Plant::OdometerSlip)),
+    spec("浙A45678", "92", 1_020, 22_410, Some(Plant::Night)),
+    spec("浙A56789", "92", 995, 65_930, Some(Plant::Thirsty)),
+];
+
+/// 城建工程's trucks, without a fault.
+const FLEET_B: [TruckSpec; 2] = [
+    spec("浙B22222", "92", 975, 18_320, None),
+    spec("浙B33333", "95", 1_005, 54_150, None),
+];
 
 type Logins = Vec<(String, String, String)>;
 
@@ -153,12 +244,7 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
     };
     let admin = add(conn, "admin", Role::Admin, None, None, None).await?;
     add(conn, "hq-office", Role::Hq, None, None, None).await?;
-    for (code, price, discount) in [
-        ("92", 768, 20),
-        ("95", 818, 25),
-        ("98", 918, 30),
-        ("0", 735, 15),
-    ] {
+    for (code, price, discount) in PRICES {
         let product = products::find(conn, code).await.map_err(e)?;
         products::set_price(
             conn,
@@ -207,7 +293,7 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
             .await?,
         );
     }
-    add(
+    let fleet_a = add(
         conn,
         "fleet-a",
         Role::FleetManager,
@@ -216,7 +302,7 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
         None,
     )
     .await?;
-    add(
+    let fleet_b = add(
         conn,
         "fleet-b",
         Role::FleetManager,
@@ -235,7 +321,7 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
         ("陈静", "13800000005"),
         ("杨磊", "13800000006"),
     ];
-    let mut spenders: Vec<(Card, Option<String>)> = Vec::new();
+    let mut spenders: Vec<Card> = Vec::new();
     let mut personal = Vec::new();
     for (name, phone) in people {
         let c = customers::create(conn, &person(name, phone), now)
@@ -243,12 +329,17 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
             .map_err(e)?;
         let card = open(conn, CardKind::Personal, Some(c.id), None, None, now).await?;
         personal.push(card.clone());
-        spenders.push((card, None));
+        spenders.push(card);
     }
-    let mut mains = Vec::new();
-    for (company, plates) in [
-        (&company_a, ["浙A12345", "浙A23456", "浙A34567"]),
-        (&company_b, ["浙B11111", "浙B22222", "浙B33333"]),
+    // Two companies, each with a main card, a staff sub-card and its
+    // vehicles' fleet cards. The trucks have a road of their own, so the
+    // counters' business does not move their refuels.
+    let mut road = StdRng::seed_from_u64(20_261_001);
+    let mut companies = Vec::new();
+    let mut trucks = Vec::new();
+    for (company, manager, fleet, recharge, lenient) in [
+        (&company_a, &fleet_a, &FLEET_A[..], 1_200_000, true),
+        (&company_b, &fleet_b, &FLEET_B[..], 700_000, false),
     ] {
         let main = cards::open(
             conn,
@@ -264,46 +355,63 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
         )
         .await
         .map_err(e)?;
-        for (i, plate) in plates.iter().enumerate() {
-            let kind = if i == 0 {
-                CardKind::CompanySub
-            } else {
-                CardKind::Fleet
-            };
-            let plate = (kind == CardKind::Fleet).then_some(*plate);
-            if let Some(p) = plate {
-                demo_vehicle(conn, company.id, p, now).await?;
-            }
-            let sub = open(conn, kind, None, Some(&main), plate, now).await?;
-            spenders.push((sub.clone(), plate.map(String::from)));
-            mains.push((main.clone(), sub));
+        let sub = open(conn, CardKind::CompanySub, None, Some(&main), None, now).await?;
+        spenders.push(sub.clone());
+        for spec in fleet {
+            let vehicle = demo_vehicle(conn, company.id, spec.plate, lenient, now).await?;
+            let card = open(
+                conn,
+                CardKind::Fleet,
+                None,
+                Some(&main),
+                Some(spec.plate),
+                now,
+            )
+            .await?;
+            let tank_cl = road.gen_range(4_000..=8_000);
+            trucks.push(Truck::new(vehicle, card, spec, tank_cl));
         }
+        companies.push(Company {
+            id: company.id,
+            main,
+            sub,
+            manager: manager.clone(),
+            recharge_fen: recharge,
+        });
     }
     let policy: fuelcard::fleet::policy::Policy =
         toml::from_str(include_str!("../../../fixtures/fleet/policy.toml"))
             .context("the fixture policy")?;
     for company in [&company_a, &company_b] {
-        fuelcard::fleet::allocation::save_policy(conn, company.id, &policy, admin.user_id, now)
+        allocation::save_policy(conn, company.id, &policy, admin.user_id, now)
             .await
             .map_err(e)?;
     }
-    let mut odometers: std::collections::HashMap<String, i64> = Default::default();
     let mut anonymous = Vec::new();
     for _ in 0..3 {
         let card = open(conn, CardKind::Anonymous, None, None, None, now).await?;
         anonymous.push(card.clone());
-        spenders.push((card, None));
+        spenders.push(card);
     }
 
-    // History: each day each station's cashier works a shift.
+    // History: each day each station's cashier works a shift, and the
+    // fleets' trucks drive and refuel.
     let mut rng = StdRng::seed_from_u64(20_261_123);
     let today = fuelcard::time::local_date(now, tz);
+    let planted = planted_month(today);
     let products_by_weight = ["92", "92", "92", "95", "95", "98", "0"];
     for day_back in (1..=HISTORY_DAYS).rev() {
         let day = today - Duration::days(day_back);
+        if day.day0() == 0 || day_back == HISTORY_DAYS {
+            for company in &companies {
+                fund_fleet(conn, &cashiers[0], company, day, tz, &mut road).await?;
+            }
+        }
+        let in_planted = day.with_day(1) == Some(planted);
+        let fills = fills_of_the_day(&trucks, day, in_planted, tz, &mut road);
         for (turn, cashier) in cashiers.iter().enumerate() {
             let mut events: Vec<i64> = Vec::new();
-            // Month start: recharge personal and main cards, fund sub-cards.
+            // Month start: recharge personal and anonymous cards.
             if day.day0() == 0 || day_back == HISTORY_DAYS {
                 for card in personal
                     .iter()
@@ -313,62 +421,76 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
                     let amount = [50_000, 100_000, 200_000, 500_000][rng.gen_range(0..4)];
                     events.push(recharge_op(conn, cashier, card, amount, &mut rng, now).await?);
                 }
-                for (main, sub) in mains
-                    .iter()
-                    .filter(|(m, _)| m.id % 3 == cashier.user_id % 3)
-                {
-                    events.push(recharge_op(conn, cashier, main, 600_000, &mut rng, now).await?);
-                    let t =
-                        transfer::transfer(conn, cashier, main, sub, Money::from_fen(150_000), now)
-                            .await
-                            .map_err(e)?;
-                    events.push(t.operation_id);
+            }
+            let station = &stations_list[turn];
+            for fill in fills.iter().filter(|f| f.turn == turn) {
+                refuel(
+                    conn,
+                    cashier,
+                    station,
+                    &mut trucks[fill.truck],
+                    fill,
+                    in_planted,
+                    tz,
+                )
+                .await?;
+                if fill.plant == Some(Plant::Night) {
+                    // The highway station's night cashier: a shift of its own.
+                    let open = local_instant(tz, day, 2, 0);
+                    close_shift(conn, cashier, open, open + 3_600_000_000, &[], &mut rng).await?;
                 }
             }
             for _ in 0..rng.gen_range(2..6) {
-                let (card, plate) = &spenders[rng.gen_range(0..spenders.len())];
+                let card = &spenders[rng.gen_range(0..spenders.len())];
                 let product = products_by_weight[rng.gen_range(0..products_by_weight.len())];
                 let litres = Litres::from_cl(rng.gen_range(1500..6000));
                 let number =
                     CardNumber::parse(&card.number).map_err(|err| anyhow::anyhow!("{err}"))?;
-                let station = stations::for_counter(conn, cashier, None)
-                    .await
-                    .map_err(e)?;
+                // A sale refused (the card ran dry) leaves nothing behind.
+                let mut attempt = sqlx::Connection::begin(&mut *conn).await?;
                 let sold = sale::sell(
-                    conn,
+                    &mut attempt,
                     cashier,
                     &SaleRequest {
                         number: &number,
                         product,
                         quantity: Quantity::Litres(litres),
-                        station: &station,
-                        plate: plate.as_deref(),
-                        odometer: plate.as_ref().map(|p| {
-                            let km = odometers.entry(p.clone()).or_insert(20_000);
-                            // The distance the last fill drove, near the 11.5 L/100 km baseline.
-                            *km += litres.cl() * 100 / 1150 * rng.gen_range(85..120) / 100;
-                            *km
-                        }),
+                        station,
+                        plate: None,
+                        odometer: None,
                     },
                     tz,
                     now,
                 )
                 .await;
-                if let Ok((s, closing)) = sold {
-                    closing.post(conn).await.map_err(e)?;
-                    let op: i64 = sqlx::query("SELECT operation_id FROM sales WHERE id = $1")
-                        .bind(s.id)
-                        .fetch_one(&mut *conn)
-                        .await?
-                        .try_get("operation_id")?;
-                    events.push(op);
-                }
+                let Ok((s, closing)) = sold else {
+                    attempt.rollback().await?;
+                    continue;
+                };
+                closing.post(&mut attempt).await.map_err(e)?;
+                attempt.commit().await?;
+                let op: i64 = sqlx::query("SELECT operation_id FROM sales WHERE id = $1")
+                    .bind(s.id)
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get("operation_id")?;
+                events.push(op);
             }
-            let start_hour = 6 + 5 * u32::try_from(turn).unwrap_or(0);
-            backdate_day(conn, cashier, day, start_hour, tz, &events, &mut rng).await?;
+            let open = local_instant(tz, day, shift_start(turn), 0);
+            close_shift(
+                conn,
+                cashier,
+                open,
+                open + SHIFT_HOURS * 3_600_000_000,
+                &events,
+                &mut rng,
+            )
+            .await?;
+        }
+        for truck in &mut trucks {
+            truck.drive(road.gen_range(40..=75), road.gen_range(960..=1_040));
         }
     }
-    recount_vehicle_usage(conn, tz).await?;
     recount_acquisition(conn, tz, start_us).await?;
     let merchants = partners(conn, tz, now, &mut logins).await?;
     this_months_customers(conn, &cashiers, tz, now).await?;
@@ -575,6 +697,7 @@ async fn this_months_customers(
         let new = NewCustomer {
             consents: Some(customers::Consents {
                 share_with_partners: consent,
+                ..Default::default()
             }),
             ..person(name, phone)
         };
@@ -689,33 +812,39 @@ async fn recharge_op(
     Ok(op)
 }
 
-/// Moves the day's events and the cashier's shift to that day (a five-hour
-/// shift from `start_hour` local) and closes the shift with a count equal to
-/// what was expected.
-async fn backdate_day(
+/// The local wall-clock instant `hour:minute` of `day`.
+fn local_instant(tz: Tz, day: NaiveDate, hour: u32, minute: u32) -> i64 {
+    tz.from_local_datetime(&day.and_hms_opt(hour, minute, 0).unwrap_or_default())
+        .earliest()
+        .map(|t| t.with_timezone(&Utc).timestamp_micros())
+        .unwrap_or_default()
+}
+
+/// The local hour a cashier's shift starts: turn 0 at 06:00, then 11:00
+/// and 16:00.
+fn shift_start(turn: usize) -> u32 {
+    6 + u32::try_from(SHIFT_HOURS).unwrap_or(5) * u32::try_from(turn).unwrap_or(0)
+}
+
+/// Moves the shift's events (written now) into the shift `[open, close)`,
+/// spread over it in the order they happened, and closes the shift with a
+/// count equal to what was expected. Business already written at its own
+/// instant in the shift (the fleets' refuels) stays where it is.
+async fn close_shift(
     conn: &mut Conn,
     cashier: &Actor,
-    day: NaiveDate,
-    start_hour: u32,
-    tz: chrono_tz::Tz,
+    open: i64,
+    close: i64,
     events: &[i64],
     rng: &mut StdRng,
 ) -> anyhow::Result<()> {
     let Some(station_id) = cashier.station_id else {
         return Ok(());
     };
-    let open = tz
-        .from_local_datetime(&day.and_hms_opt(start_hour, 0, 0).unwrap_or_default())
-        .earliest()
-        .map(|t| t.with_timezone(&Utc).timestamp_micros())
-        .unwrap_or_default();
-    let close = open + SHIFT_HOURS * 3_600_000_000;
     let shift_id = shifts::ensure_open(conn, station_id, cashier.user_id, open)
         .await
         .map_err(e)?;
-    // Events spread over the five-hour shift, in the order they happened,
-    // so odometer readings rise with time as they did when sold.
-    let slot = SHIFT_HOURS * 3_600 / (i64::try_from(events.len()).unwrap_or(1) + 1);
+    let slot = (close - open) / 1_000_000 / (i64::try_from(events.len()).unwrap_or(1) + 1);
     let mut at = open;
     for op in events {
         at += rng.gen_range(slot / 2..slot.max(2)) * 1_000_000;
@@ -738,8 +867,8 @@ async fn backdate_day(
     shifts::close(conn, shift_id, Some(cashier.user_id), &expected, close)
         .await
         .map_err(e)?;
-    // The day's sales opened the shift when they were written; it moves
-    // into the past with them.
+    // The shift was opened when its first business was written; it moves
+    // to its start with it.
     sqlx::query("UPDATE shifts SET opened_at = $1 WHERE id = $2")
         .bind(open)
         .bind(shift_id)
@@ -748,46 +877,25 @@ async fn backdate_day(
     Ok(())
 }
 
-/// The demo's sales were written now and then moved into the past; the
-/// vehicles' running counters are recounted from them so each day and month
-/// holds what was sold in it.
-async fn recount_vehicle_usage(conn: &mut Conn, tz: chrono_tz::Tz) -> anyhow::Result<()> {
-    let rows = sqlx::query("SELECT vehicle_id, created_at, litres_cl, charged_fen FROM sales WHERE vehicle_id IS NOT NULL")
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut totals: std::collections::BTreeMap<(i64, String), (i64, i64, i64)> = Default::default();
-    for r in rows {
-        let vehicle: i64 = r.try_get("vehicle_id")?;
-        let (day, month, _) = fuelcard::fleet::local_periods(r.try_get("created_at")?, tz);
-        let (cl, fen): (i64, i64) = (r.try_get("litres_cl")?, r.try_get("charged_fen")?);
-        for period in [day, month] {
-            let t = totals.entry((vehicle, period)).or_default();
-            *t = (t.0 + cl, t.1 + fen, t.2 + 1);
-        }
-    }
-    sqlx::query("DELETE FROM vehicle_usage")
-        .execute(&mut *conn)
-        .await?;
-    for ((vehicle, period), (cl, fen, n)) in totals {
-        sqlx::query("INSERT INTO vehicle_usage (vehicle_id, period, litres_cl, amount_fen, refuels) VALUES ($1, $2, $3, $4, $5)")
-            .bind(vehicle)
-            .bind(period)
-            .bind(cl)
-            .bind(fen)
-            .bind(n)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// A light truck of the demo fleet, taking 92# or 95#.
+/// A light truck of the demo fleet, taking 92# or 95#. A lenient company
+/// lets a sale over the tank, over the per-sale maximum or with an odometer
+/// reading below the last one through with an alert, for the monthly review
+/// to question; the other declines them.
 async fn demo_vehicle(
     conn: &mut Conn,
     company_id: i64,
     plate: &str,
+    lenient: bool,
     now: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vehicle> {
+    let controls = if lenient {
+        ["tank_capacity", "sale_maximum", "odometer"]
+            .into_iter()
+            .map(|c| (c.to_string(), Mode::Alert))
+            .collect()
+    } else {
+        Default::default()
+    };
     let input = fuelcard::fleet::vehicles::VehicleInput {
         plate: plate.into(),
         vehicle_type: "light_truck".into(),
@@ -803,13 +911,258 @@ async fn demo_vehicle(
         max_day_amount: None,
         allowed_hours: None,
         allowed_stations: None,
-        controls: Default::default(),
+        controls,
     };
     let v = input.validate().map_err(e)?;
     fuelcard::fleet::vehicles::create(conn, company_id, &v, now)
         .await
+        .map_err(e)
+}
+
+/// A demo company's month-start business: its main card, the staff
+/// sub-card it funds, its fleet manager and what it pays in each month.
+struct Company {
+    id: i64,
+    main: Card,
+    sub: Card,
+    manager: Actor,
+    recharge_fen: i64,
+}
+
+/// A company's month begins: it pays its main card at the first station's
+/// counter, the main card funds the staff sub-card, and the fleet manager
+/// drafts and approves the month's allocation plan, which funds every
+/// vehicle card (its unspent rest swept back first).
+async fn fund_fleet(
+    conn: &mut Conn,
+    cashier: &Actor,
+    company: &Company,
+    day: NaiveDate,
+    tz: Tz,
+    rng: &mut StdRng,
+) -> anyhow::Result<()> {
+    let at = local_instant(tz, day, 6, 5);
+    recharge_op(conn, cashier, &company.main, company.recharge_fen, rng, at).await?;
+    let sub_funded = at + 5 * 60_000_000;
+    transfer::transfer(
+        conn,
+        cashier,
+        &company.main,
+        &company.sub,
+        Money::from_fen(150_000),
+        sub_funded,
+    )
+    .await
+    .map_err(e)?;
+    let month = day.format("%Y-%m").to_string();
+    let approved = at + 25 * 60_000_000;
+    allocation::draft(conn, company.id, &month, approved)
+        .await
+        .map_err(e)?;
+    allocation::approve(conn, &company.manager, company.id, &month, approved)
+        .await
         .map_err(e)?;
     Ok(())
+}
+
+/// The first day of the latest complete month before `today`: the month
+/// the demo plants its anomalies in.
+fn planted_month(today: NaiveDate) -> NaiveDate {
+    today
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(Months::new(1)))
+        .unwrap_or(today)
+}
+
+/// A demo truck on the road: the reading its driver gives at the pump, the
+/// distance it drove since its last fill and what its tank holds.
+struct Truck {
+    vehicle: Vehicle,
+    card: Card,
+    product: &'static str,
+    burn_permille: i64,
+    plant: Option<Plant>,
+    odometer_km: i64,
+    km_since_fill: i64,
+    tank_cl: i64,
+}
+
+impl Truck {
+    fn new(vehicle: Vehicle, card: Card, spec: &TruckSpec, tank_cl: i64) -> Truck {
+        Truck {
+            tank_cl,
+            vehicle,
+            card,
+            product: spec.product,
+            burn_permille: spec.burn_permille,
+            plant: spec.plant,
+            odometer_km: spec.odometer_km,
+            km_since_fill: 0,
+        }
+    }
+
+    /// Centilitres burned over `km`, on a day when the truck burns
+    /// `day_permille` of its usual.
+    fn burn_cl(&self, km: i64, day_permille: i64) -> i64 {
+        km * self.vehicle.baseline_l_per_100km.cl() * self.burn_permille * day_permille
+            / 100_000_000
+    }
+
+    /// Drives a day's distance, or as far as the tank allows with 5 L kept
+    /// in reserve.
+    fn drive(&mut self, km: i64, day_permille: i64) {
+        let per_100km = self.burn_cl(100, day_permille).max(1);
+        let km = km.min((self.tank_cl - 500).max(0) * 100 / per_100km);
+        self.tank_cl -= self.burn_cl(km, day_permille);
+        self.km_since_fill += km;
+    }
+
+    /// What a fill-up takes now.
+    fn gap_cl(&self) -> i64 {
+        self.vehicle.tank_capacity.cl() - self.tank_cl
+    }
+}
+
+/// A refuel the day brings: which truck, at which cashier's counter (by
+/// turn), when, and whether it is a planted one.
+struct Fill {
+    truck: usize,
+    turn: usize,
+    at: i64,
+    plant: Option<Plant>,
+}
+
+/// The refuels of `day`, in time order: each truck once its tank has room
+/// for 45 L, at a counter and minute drawn from `road`, and the latest
+/// complete month's planted refuels on their days.
+fn fills_of_the_day(
+    trucks: &[Truck],
+    day: NaiveDate,
+    in_planted: bool,
+    tz: Tz,
+    road: &mut StdRng,
+) -> Vec<Fill> {
+    let mut fills = Vec::new();
+    for (truck, t) in trucks.iter().enumerate() {
+        let plant = t.plant.filter(|p| in_planted && p.day() == Some(day.day()));
+        let (turn, at) = match plant {
+            Some(Plant::Night) => (2, local_instant(tz, day, 2, 30)),
+            Some(Plant::OverTank) => (1, local_instant(tz, day, 13, 40)),
+            Some(Plant::OdometerSlip) => (0, local_instant(tz, day, 9, 15)),
+            _ if t.gap_cl() >= REFUEL_AT_GAP_CL => {
+                let turn = road.gen_range(0..3);
+                let minutes = road.gen_range(40..=280);
+                let open = local_instant(tz, day, shift_start(turn), 0);
+                (turn, open + minutes * 60_000_000)
+            }
+            _ => continue,
+        };
+        fills.push(Fill {
+            truck,
+            turn,
+            at,
+            plant,
+        });
+    }
+    fills.sort_by_key(|f| f.at);
+    fills
+}
+
+/// A truck refuels at a counter at its instant: a fill-up, or the planted
+/// refuel. A fill-up the month's allocation cannot pay for waits (the truck
+/// drives on its reserve). The odometer and the tank move only once the
+/// sale is made; a refused sale is the demo's error, never a quiet gap in
+/// the history.
+async fn refuel(
+    conn: &mut Conn,
+    cashier: &Actor,
+    station: &stations::Station,
+    truck: &mut Truck,
+    fill: &Fill,
+    in_planted: bool,
+    tz: Tz,
+) -> anyhow::Result<()> {
+    let gap = truck.gap_cl();
+    let (litres, km) = if fill.plant == Some(Plant::OverTank) {
+        // What did not fit in the tank drove a trip nobody logged.
+        let litres = truck.vehicle.tank_capacity.cl() + 500;
+        let unlogged = (litres - gap) * 100 / truck.burn_cl(100, 1_000).max(1);
+        (Litres::from_cl(litres), truck.km_since_fill + unlogged)
+    } else {
+        (Litres::from_cl(gap), truck.km_since_fill)
+    };
+    if fill.plant.is_none() && !allocation_covers(conn, truck, litres, fill.at, tz).await? {
+        return Ok(());
+    }
+    let odometer = if in_planted && truck.plant == Some(Plant::Thirsty) {
+        truck.odometer_km + km * 100 / 140
+    } else {
+        truck.odometer_km + km
+    };
+    let reported = if fill.plant == Some(Plant::OdometerSlip) {
+        odometer - 1_000
+    } else {
+        odometer
+    };
+    let number = CardNumber::parse(&truck.card.number).map_err(|err| anyhow::anyhow!("{err}"))?;
+    let (_, closing) = sale::sell(
+        conn,
+        cashier,
+        &SaleRequest {
+            number: &number,
+            product: truck.product,
+            quantity: Quantity::Litres(litres),
+            station,
+            plate: Some(&truck.vehicle.plate),
+            odometer: Some(reported),
+        },
+        tz,
+        fill.at,
+    )
+    .await
+    .map_err(|err| {
+        anyhow::anyhow!(
+            "the demo refuel of {} at {}: {err}",
+            truck.vehicle.plate,
+            fuelcard::time::format_local(fill.at, tz)
+        )
+    })?;
+    closing.post(conn).await.map_err(e)?;
+    truck.odometer_km = odometer;
+    truck.km_since_fill = 0;
+    truck.tank_cl = truck.vehicle.tank_capacity.cl();
+    Ok(())
+}
+
+/// Whether what is left of the truck's allocation for the month of `at`
+/// pays for `litres` of its product (a month without one: the balance
+/// alone limits, as at the counter).
+async fn allocation_covers(
+    conn: &mut Conn,
+    truck: &Truck,
+    litres: Litres,
+    at: i64,
+    tz: Tz,
+) -> anyhow::Result<bool> {
+    let (day, month, _) = fuelcard::fleet::local_periods(at, tz);
+    let read = usage::read(conn, truck.vehicle.id, &day, &month, at)
+        .await
+        .map_err(e)?;
+    let Some(allocation) = read.usage.month_allocation else {
+        return Ok(true);
+    };
+    let price = PRICES
+        .iter()
+        .find(|(code, _, _)| *code == truck.product)
+        .and_then(|(_, unit, off)| {
+            sale::price(
+                Quantity::Litres(litres),
+                Money::from_fen(*unit),
+                Money::from_fen(*off),
+            )
+        })
+        .context("a demo price")?;
+    Ok(read.usage.month_amount.fen() + price.charged.fen() <= allocation.fen())
 }
 
 async fn open(
