@@ -138,6 +138,7 @@ mod tests {
             pin_failures: 0,
             lost_at: None,
             created_at: 0,
+            credit: false,
         }
     }
 

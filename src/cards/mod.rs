@@ -108,10 +108,14 @@ pub struct Card {
     pub pin_failures: i64,
     pub lost_at: Option<i64>,
     pub created_at: i64,
+    /// Buys on its company's credit line ([`crate::credit`]); its own
+    /// account stays empty.
+    pub credit: bool,
 }
 
 const CARD_COLUMNS: &str = "id, number, kind, status, customer_id, parent_card_id, account_id, \
-                            plate, pin_salt, pin_verifier, pin_failures, lost_at, created_at";
+                            plate, pin_salt, pin_verifier, pin_failures, lost_at, created_at, \
+                            credit";
 
 fn card_from_row(row: &sqlx::any::AnyRow) -> AppResult<Card> {
     let kind: String = row.try_get("kind")?;
@@ -131,6 +135,7 @@ fn card_from_row(row: &sqlx::any::AnyRow) -> AppResult<Card> {
         pin_failures: row.try_get("pin_failures")?,
         lost_at: row.try_get("lost_at")?,
         created_at: row.try_get("created_at")?,
+        credit: row.try_get::<i64, _>("credit")? != 0,
     })
 }
 
@@ -285,6 +290,21 @@ impl Card {
         Ok(())
     }
 
+    /// A credit card holds no money of its own: nothing is recharged onto
+    /// it or moved to or from it; it buys on its company's line.
+    pub fn ensure_holds_money(&self) -> AppResult<()> {
+        if self.credit {
+            return Err(AppError::new(
+                Code::CreditCardHoldsNoBalance,
+                format!(
+                    "card {} buys on its company's credit line and holds no balance of its own",
+                    self.number
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Recharges are refused on blacklisted and closed cards but allowed on a
     /// PIN-locked card (the holder is at the counter).
     pub fn ensure_can_receive(&self) -> AppResult<()> {
@@ -307,6 +327,9 @@ pub struct CardView {
     pub parent_card: Option<String>,
     pub plate: Option<String>,
     pub has_pin: bool,
+    /// Buys on its company's credit line: its balances stay zero.
+    #[serde(default)]
+    pub credit: bool,
     /// Total spendable: principal + bonus − held.
     #[schema(value_type = String, example = "1020.00")]
     pub balance: Money,
@@ -348,6 +371,7 @@ pub async fn view(conn: &mut Conn, card: &Card, actor: &Actor) -> AppResult<Card
         parent_card: parent,
         plate: card.plate.clone(),
         has_pin: card.pin_verifier.is_some(),
+        credit: card.credit,
         balance: Money::from_fen(b.available_fen()),
         principal_balance: Money::from_fen(b.principal_fen()),
         bonus_balance: Money::from_fen(b.bonus_fen),
@@ -426,6 +450,50 @@ pub async fn open(conn: &mut Conn, new: &NewCard<'_>, now: i64) -> AppResult<Car
             "a fleet card is bound to a vehicle: plate is required",
         ));
     }
+    insert(conn, new, customer_id, false, now).await
+}
+
+/// Opens a company's sub-card or fleet card that buys on the company's
+/// credit line: it needs the company (with a line) and no main card, and
+/// holds no money of its own.
+pub async fn open_on_credit(conn: &mut Conn, new: &NewCard<'_>, now: i64) -> AppResult<Card> {
+    let invalid = |m: &str| AppError::new(Code::ValidationFailed, m.to_string());
+    if !new.kind.is_sub_card() {
+        return Err(
+            invalid("a credit card is a company's sub-card (company_sub) or fleet card")
+                .with("field", "kind"),
+        );
+    }
+    if new.parent.is_some() {
+        return Err(invalid(
+            "a credit card buys on the company's line, not from a main card: give customer_id, \
+             not parent_card",
+        )
+        .with("field", "parent_card"));
+    }
+    let id = new
+        .customer_id
+        .ok_or_else(|| invalid("customer_id (the company on credit) is required"))?;
+    if customers::get(conn, id).await?.kind != customers::CustomerKind::Company {
+        return Err(invalid("a credit card belongs to a company customer"));
+    }
+    crate::credit::lines::find(conn, id).await?;
+    if new.kind == CardKind::Fleet && new.plate.is_none() {
+        return Err(invalid(
+            "a fleet card is bound to a vehicle: plate is required",
+        ));
+    }
+    insert(conn, new, Some(id), true, now).await
+}
+
+/// Writes a card, checked by the caller, with its own ledger account.
+async fn insert(
+    conn: &mut Conn,
+    new: &NewCard<'_>,
+    customer_id: Option<i64>,
+    credit: bool,
+    now: i64,
+) -> AppResult<Card> {
     let (salt, verifier) = match &new.pin {
         Some((salt, verifier)) => (Some(salt.as_str()), Some(verifier.as_str())),
         None => (None, None),
@@ -444,8 +512,9 @@ pub async fn open(conn: &mut Conn, new: &NewCard<'_>, now: i64) -> AppResult<Car
         let account_id = accounts::open_card_account(conn, number.as_str(), now).await?;
         let row = sqlx::query(&format!(
             "INSERT INTO cards (number, kind, status, customer_id, parent_card_id, account_id, \
-             plate, pin_salt, pin_verifier, issued_station_id, created_at) \
-             VALUES ($1, $2, 'active', $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {CARD_COLUMNS}"
+             plate, pin_salt, pin_verifier, issued_station_id, created_at, credit) \
+             VALUES ($1, $2, 'active', $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             RETURNING {CARD_COLUMNS}"
         ))
         .bind(number.as_str())
         .bind(new.kind.as_str())
@@ -457,6 +526,7 @@ pub async fn open(conn: &mut Conn, new: &NewCard<'_>, now: i64) -> AppResult<Car
         .bind(verifier)
         .bind(new.station_id)
         .bind(now)
+        .bind(i64::from(credit))
         .fetch_one(&mut *conn)
         .await?;
         let card = card_from_row(&row)?;

@@ -159,6 +159,7 @@ pub async fn recharge(
 ) -> AppResult<Recharged> {
     let card = super::find_for_update(conn, req.number).await?;
     card.ensure_can_receive()?;
+    card.ensure_holds_money()?;
     if card.kind.is_sub_card() {
         return Err(AppError::new(
             Code::InvalidTransfer,

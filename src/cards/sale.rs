@@ -1,6 +1,7 @@
 //! Fuel sale against a card: priced as of the moment of sale, the card's
 //! per-litre discount taken off, the charge spent from the card (bonus
-//! first) into the station's sales account, all in one short transaction.
+//! first) — or, for a credit card, drawn on its company's credit line —
+//! into the station's sales account, all in one short transaction.
 //!
 //! A sale is given either in litres or as an amount. An amount fixes the
 //! **gross** amount (what the pump display shows before the card discount,
@@ -70,7 +71,8 @@ pub struct Sold {
     pub charged: Money,
     #[schema(value_type = String)]
     pub bonus_used: Money,
-    /// Total spendable after the sale.
+    /// Total spendable after the sale (a credit card: what its company's
+    /// credit line has left).
     #[schema(value_type = String, example = "795.60")]
     pub balance: Money,
     pub plate: Option<String>,
@@ -216,6 +218,16 @@ pub async fn sell(
     )
     .filter(|p| p.charged.is_positive() && p.litres.cl() > 0)
     .ok_or_else(|| AppError::new(Code::ValidationFailed, "the sale is too small to price"))?;
+    // A credit card draws on its company's line: locked here, its closed
+    // months issued, refused while a statement is overdue. Other cards
+    // pay no query for it.
+    let line = match (card.credit, card.customer_id) {
+        (false, _) => None,
+        (true, Some(company)) => {
+            Some(crate::credit::lines::for_sale(conn, company, now, tz).await?)
+        }
+        (true, None) => return Err(AppError::internal("credit card", "without a company")),
+    };
     let shift_id = match ctx.shift_id {
         Some(id) => id,
         None => shifts::ensure_open(conn, station.id, actor.user_id, now).await?,
@@ -270,17 +282,24 @@ pub async fn sell(
         Some(id) => id,
         None => ledger::system_account(conn, AccountKind::Sales, &sales_account_name, now).await?,
     };
-    // The card is debited now; the station's sales account is credited
-    // by the caller, last.
-    let debited = ledger::spend_debit(
-        conn,
-        op,
-        card.account_id,
-        sales_account,
-        priced.charged,
-        Some(ctx.balances),
-    )
-    .await?;
+    // The card (or its company's line) is debited now; the station's
+    // sales account is credited by the caller, last.
+    let debited = match &line {
+        Some(line) => {
+            ledger::draw_on_credit(conn, op, line.account_id, sales_account, priced.charged).await?
+        }
+        None => {
+            ledger::spend_debit(
+                conn,
+                op,
+                card.account_id,
+                sales_account,
+                priced.charged,
+                Some(ctx.balances),
+            )
+            .await?
+        }
+    };
     let split = debited.split;
     let plate = req.plate.map(crate::fleet::vehicles::normalise_plate);
     let row = sqlx::query(

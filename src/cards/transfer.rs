@@ -25,9 +25,12 @@ pub struct Transferred {
 }
 
 /// The pure rule: funds move between a main card and one of its own
-/// sub-cards, in either direction (allocation, or sweeping back). Returns
-/// the main card, whose company's money it is.
+/// sub-cards, in either direction (allocation, or sweeping back); a credit
+/// card holds no funds to move. Returns the main card, whose company's
+/// money it is.
 pub fn check_pair<'a>(from: &'a Card, to: &'a Card) -> AppResult<&'a Card> {
+    from.ensure_holds_money()?;
+    to.ensure_holds_money()?;
     let ok = (from.kind == CardKind::CompanyMain
         && to.kind.is_sub_card()
         && to.parent_card_id == Some(from.id))

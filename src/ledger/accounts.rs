@@ -1,11 +1,13 @@
 //! Ledger accounts: one per card, plus the system accounts money comes from
 //! and goes to (cash and bank clearing per station, sales per station,
-//! promotion expense per promotion, bonus claw-back).
+//! promotion expense per promotion, bonus claw-back), and a credit
+//! customer's receivable.
 
 use sqlx::Row;
 
 use crate::db::Conn;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult, Code};
+use crate::money::Money;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountKind {
@@ -29,6 +31,9 @@ pub enum AccountKind {
     /// A station's share of the alliance benefits' cost, and what merchants
     /// paid it for gifts it handed over.
     Alliance,
+    /// A credit customer's receivable: below zero by what the company owes,
+    /// never below minus its credit limit (its floor).
+    Receivable,
 }
 
 impl AccountKind {
@@ -43,6 +48,7 @@ impl AccountKind {
             AccountKind::Clawback => "clawback",
             AccountKind::Partner => "partner",
             AccountKind::Alliance => "alliance",
+            AccountKind::Receivable => "receivable",
         }
     }
 }
@@ -59,6 +65,52 @@ pub async fn open_card_account(conn: &mut Conn, card_number: &str, now: i64) -> 
     .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get("id")?)
+}
+
+/// Opens a company's receivable with its credit limit as the floor: the
+/// database refuses a balance below minus the limit, as it refuses a card
+/// below zero.
+pub async fn open_receivable(
+    conn: &mut Conn,
+    customer_id: i64,
+    limit: Money,
+    now: i64,
+) -> AppResult<i64> {
+    let row = sqlx::query(
+        "INSERT INTO accounts (kind, name, floor_fen, created_at) \
+         VALUES ('receivable', $1, $2, $3) RETURNING id",
+    )
+    .bind(format!("receivable:{customer_id}"))
+    .bind(-limit.fen())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Moves a receivable's floor to minus a new limit, in one statement that
+/// checks what is already owed: a line is never cut below the company's
+/// debt (`credit_limit_below_debt`).
+pub async fn set_credit_limit(conn: &mut Conn, account_id: i64, limit: Money) -> AppResult<()> {
+    let moved = sqlx::query(
+        "UPDATE accounts SET floor_fen = $1 \
+         WHERE id = $2 AND kind = 'receivable' AND balance_fen - held_fen >= $1",
+    )
+    .bind(-limit.fen())
+    .bind(account_id)
+    .execute(&mut *conn)
+    .await?;
+    if moved.rows_affected() == 0 {
+        let owed = -balances(conn, account_id).await?.balance_fen;
+        return Err(AppError::new(
+            Code::CreditLimitBelowDebt,
+            format!(
+                "the company owes {}: the limit cannot be set below that",
+                Money::from_fen(owed)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Finds or creates a system account by its unique name (e.g. `cash:S001`).

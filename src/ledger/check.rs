@@ -1,7 +1,9 @@
 //! The ledger invariants, checkable by anyone at any time: every account's
 //! balance (and bonus) equals the sum of its transfers, all balances sum to
 //! zero, no card is below zero, each card's held amount equals its active
-//! holds, and a closed or replaced card holds nothing.
+//! holds, a closed or replaced card holds nothing, a credit customer's
+//! receivable is never below minus its limit, and each issued credit
+//! statement closes at the ledger's balance through its last transfer.
 
 use serde::Serialize;
 use sqlx::Row;
@@ -136,6 +138,7 @@ pub async fn run(conn: &mut Conn) -> AppResult<Report> {
             ),
         });
     }
+    credit(conn, &mut mismatches).await?;
     let transfers: i64 = sqlx::query("SELECT COUNT(*) AS n FROM transfers")
         .fetch_one(&mut *conn)
         .await?
@@ -149,4 +152,60 @@ pub async fn run(conn: &mut Conn) -> AppResult<Report> {
         card_liability: Money::from_fen(liability),
         mismatches,
     })
+}
+
+/// The credit rule: a receivable's floor is minus its line's limit and its
+/// balance never below it; an issued statement's closing balance is the sum
+/// of the receivable's transfers through the statement's last one.
+async fn credit(conn: &mut Conn, mismatches: &mut Vec<Mismatch>) -> AppResult<()> {
+    let lines = sqlx::query(
+        "SELECT a.name, a.balance_fen, a.held_fen, a.floor_fen, l.limit_fen \
+         FROM credit_lines l JOIN accounts a ON a.id = l.account_id \
+         WHERE a.floor_fen IS NULL OR a.floor_fen <> -l.limit_fen \
+            OR a.balance_fen - a.held_fen < -l.limit_fen ORDER BY a.id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &lines {
+        let floor: Option<i64> = row.try_get("floor_fen")?;
+        mismatches.push(Mismatch {
+            account: row.try_get("name")?,
+            problem: format!(
+                "credit limit {}, floor {}, balance {}, held {}: below minus its limit or \
+                 floor not at it",
+                Money::from_fen(row.try_get("limit_fen")?),
+                floor.map_or_else(|| "none".to_string(), |f| Money::from_fen(f).to_string()),
+                Money::from_fen(row.try_get("balance_fen")?),
+                Money::from_fen(row.try_get("held_fen")?)
+            ),
+        });
+    }
+    let statements = sqlx::query(
+        "SELECT a.name, s.month, s.closing_fen, \
+           COALESCE((SELECT CAST(SUM(t.amount_fen) AS BIGINT) FROM transfers t \
+                     WHERE t.credit_account_id = a.id AND t.id <= s.through_transfer_id), 0) \
+           - COALESCE((SELECT CAST(SUM(t.amount_fen) AS BIGINT) FROM transfers t \
+                     WHERE t.debit_account_id = a.id AND t.id <= s.through_transfer_id), 0) \
+             AS ledger_fen \
+         FROM credit_statements s JOIN credit_lines l ON l.customer_id = s.customer_id \
+         JOIN accounts a ON a.id = l.account_id ORDER BY s.id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &statements {
+        let closing: i64 = row.try_get("closing_fen")?;
+        let ledger: i64 = row.try_get("ledger_fen")?;
+        if closing != ledger {
+            let month: String = row.try_get("month")?;
+            mismatches.push(Mismatch {
+                account: row.try_get("name")?,
+                problem: format!(
+                    "statement {month} closes at {} but the ledger reads {}",
+                    Money::from_fen(closing),
+                    Money::from_fen(ledger)
+                ),
+            });
+        }
+    }
+    Ok(())
 }

@@ -293,6 +293,68 @@ pub async fn spend_debit(
     ))
 }
 
+/// Draws a spend on a credit customer's receivable into `credit`, the
+/// limit checked in the statement that moves the balance: the receivable
+/// stays at or above its floor (minus the limit), or nothing is written and
+/// the answer is `credit_limit_reached`. The credit side is the caller's to
+/// post, last, as with [`spend_debit`]; the split's "available" is the
+/// credit left on the line.
+pub async fn draw_on_credit(
+    conn: &mut Conn,
+    op: OperationRef,
+    receivable: i64,
+    credit: i64,
+    amount: Money,
+) -> AppResult<Debited> {
+    assert!(amount.is_positive(), "transfers move a positive amount");
+    let drawn = sqlx::query(
+        "UPDATE accounts SET balance_fen = balance_fen - $1 \
+         WHERE id = $2 AND kind = 'receivable' AND balance_fen - held_fen - $1 >= floor_fen \
+         RETURNING balance_fen, held_fen, floor_fen",
+    )
+    .bind(amount.fen())
+    .bind(receivable)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = drawn else {
+        // Read only to word the refusal; the decision was the update's.
+        let left = sqlx::query(
+            "SELECT balance_fen - held_fen - floor_fen AS left_fen FROM accounts WHERE id = $1",
+        )
+        .bind(receivable)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get::<Option<i64>, _>("left_fen")?
+        .unwrap_or(0);
+        return Err(AppError::new(
+            Code::CreditLimitReached,
+            format!(
+                "the company's credit line has {} left, needed {amount}",
+                Money::from_fen(left)
+            ),
+        )
+        .with("available", Money::from_fen(left).to_string()));
+    };
+    let balance: i64 = row.try_get("balance_fen")?;
+    let held: i64 = row.try_get("held_fen")?;
+    let floor: i64 = row.try_get("floor_fen")?;
+    Ok(Debited {
+        op,
+        movement: Movement {
+            debit: receivable,
+            credit,
+            amount,
+            bonus: Money::ZERO,
+        },
+        split: SpendSplit {
+            bonus: Money::ZERO,
+            principal: amount,
+            balance_after: Money::from_fen(balance),
+            available_after: Money::from_fen(balance - held - floor),
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
