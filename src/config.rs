@@ -49,6 +49,10 @@ pub struct Settings {
     /// session cookie is then marked `Secure`, so a browser never sends it
     /// over plain HTTP, and every answer carries Strict-Transport-Security.
     pub tls: bool,
+    /// The time limits of a complaint's stages.
+    pub complaints: crate::crm::complaints::Limits,
+    /// The customer levels' thresholds and the lifecycle's days.
+    pub grading: crate::crm::grading::Rules,
 }
 
 impl Default for Settings {
@@ -64,6 +68,8 @@ impl Default for Settings {
             reversal_hours: 24,
             sessions: Default::default(),
             tls: false,
+            complaints: Default::default(),
+            grading: Default::default(),
         }
     }
 }

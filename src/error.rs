@@ -107,6 +107,9 @@ codes! {
     ChipFillSettled => "chip_fill_settled", CONFLICT;
     DistrictNotFound => "district_not_found", NOT_FOUND;
     ProspectNotFound => "prospect_not_found", NOT_FOUND;
+    ComplaintNotFound => "complaint_not_found", NOT_FOUND;
+    FollowUpRequired => "follow_up_required", CONFLICT;
+    NotOnCallbackList => "not_on_callback_list", CONFLICT;
     ReportNotDrafted => "report_not_drafted", NOT_FOUND;
     TerminalUnknown => "terminal_unknown", UNPROCESSABLE_ENTITY;
     MerchantNotFound => "merchant_not_found", NOT_FOUND;
@@ -122,6 +125,13 @@ codes! {
     SettlementClosed => "settlement_closed", CONFLICT;
     MonthNotOver => "month_not_over", CONFLICT;
     NoPartnerList => "no_partner_list", CONFLICT;
+    CreditLimitReached => "credit_limit_reached", UNPROCESSABLE_ENTITY;
+    CreditOverdue => "credit_overdue", FORBIDDEN;
+    NoCreditLine => "no_credit_line", NOT_FOUND;
+    CreditLimitBelowDebt => "credit_limit_below_debt", CONFLICT;
+    CreditCardHoldsNoBalance => "credit_card_no_balance", CONFLICT;
+    StatementNotFound => "statement_not_found", NOT_FOUND;
+    NotTheSameCustomer => "not_the_same_customer", CONFLICT;
     WrongPassword => "wrong_password", UNPROCESSABLE_ENTITY;
     UserNotFound => "user_not_found", NOT_FOUND;
     DatabaseUnavailable => "database_unavailable", SERVICE_UNAVAILABLE;
@@ -242,6 +252,10 @@ pub struct Problem {
     /// The hold's state (`hold_not_active`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold_status: Option<String>,
+    /// The number of the card in the reader, all zeros for a blank card
+    /// (`chip_card_mismatch`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_reader: Option<String>,
     /// Every refused row (`invalid_csv`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<RowProblem>>,

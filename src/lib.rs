@@ -10,6 +10,15 @@
 //!   promotions, recharge, sale, company transfers, card life (loss,
 //!   replacement, conversion, closure — on the holder's word,
 //!   [`cards::holder`]) and statements.
+//! - [`credit`]: credit customers (挂账). A company's credit line and its
+//!   receivable (never below minus the limit), the cards that buy on it,
+//!   monthly statements frozen at the statement day, payments, reminders,
+//!   and the refusal of an overdue company's sales.
+//! - [`crm`]: keeping customers. Complaints taken from receipt through
+//!   assignment, answer and follow-up to closure, each stage within its
+//!   time limit, and counted by month. The customer archive: contacts,
+//!   consents, notes, the timeline of everything a customer did, and the
+//!   merging of two records of the same customer.
 //! - [`fleet`]: company fleets. Vehicles and their sale-time limits, the
 //!   monthly allocation, top-ups and loans, and the monthly review with
 //!   its anomalies.
@@ -37,14 +46,15 @@
 //!   moves on its word ([`cards::transfer::consent`], through the policy);
 //!   a main card buys no fuel ([`cards::Card::ensure_buys_fuel`]).
 //! - [`lifecycle`]: the states of cards, holds, fills, top-ups, loans,
-//!   plans and prospects, and the moves between them.
+//!   plans, prospects and complaints, and the moves between them.
 //! - [`actions`]: one function per business action (sell, recharge, open
 //!   a card, replace it, load its chip, acknowledge an anomaly, add a
 //!   user …), shared by the API, the pages and the console. Each asks the
 //!   policy, runs its writes in one transaction (under the idempotency key
 //!   when money moves) and returns a typed result.
-//! - [`http`]: the JSON API and the counter, fleet, acquisition and
-//!   alliance pages, both thin over [`actions`]; the pages' forms guarded
+//! - [`http`]: the JSON API and the counter, fleet, acquisition,
+//!   alliance, customer-relationship and credit pages, both thin over
+//!   [`actions`]; the pages' forms guarded
 //!   against other sites ([`http::csrf`]); the OpenAPI document, and
 //!   problem+json errors ([`error`]).
 //! - [`db`]: one query text for SQLite and PostgreSQL, and SQLite's group
@@ -82,6 +92,8 @@ pub mod auth;
 pub mod cards;
 pub mod chip;
 pub mod config;
+pub mod credit;
+pub mod crm;
 pub mod csv_io;
 pub mod db;
 pub mod error;

@@ -1,5 +1,6 @@
 //! The states of the business's long-lived records — cards, holds, pump
-//! fills, top-up requests, card loans, allocation plans, prospects — and the moves
+//! fills, top-up requests, card loans, allocation plans, prospects,
+//! complaints — and the moves
 //! between them, in one place. Each room moves its records with a
 //! conditional update (`… WHERE status = <from>`), so two requests cannot
 //! both make the same move; when the update finds the record elsewhere, the
@@ -334,6 +335,52 @@ impl Status for Stage {
     }
 }
 
+/// A complaint's way to closure: received → assigned → answered →
+/// followed up with the customer → closed. It may be assigned again to
+/// someone else until it is answered; closing needs the follow-up's
+/// outcome, so a complaint is never closed without asking the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ComplaintStatus {
+    Received,
+    Assigned,
+    Answered,
+    FollowedUp,
+    Closed,
+}
+
+impl Status for ComplaintStatus {
+    const RECORD: &'static str = "complaint";
+    const ALL: &'static [Self] = &[
+        ComplaintStatus::Received,
+        ComplaintStatus::Assigned,
+        ComplaintStatus::Answered,
+        ComplaintStatus::FollowedUp,
+        ComplaintStatus::Closed,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            ComplaintStatus::Received => "received",
+            ComplaintStatus::Assigned => "assigned",
+            ComplaintStatus::Answered => "answered",
+            ComplaintStatus::FollowedUp => "followed_up",
+            ComplaintStatus::Closed => "closed",
+        }
+    }
+
+    fn moves_to(self) -> &'static [Self] {
+        use ComplaintStatus::*;
+        match self {
+            Received => &[Assigned],
+            Assigned => &[Assigned, Answered],
+            Answered => &[FollowedUp],
+            FollowedUp => &[Closed],
+            Closed => &[],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,6 +398,7 @@ mod tests {
         names_round_trip::<HoldStatus>();
         names_round_trip::<TopUpStatus>();
         names_round_trip::<LoanStatus>();
+        names_round_trip::<ComplaintStatus>();
         names_round_trip::<PlanStatus>();
         names_round_trip::<FillStatus>();
         names_round_trip::<Stage>();

@@ -10,7 +10,16 @@ use serde_json::Value;
 use crate::error::{AppError, AppResult, Code};
 
 /// The members written as free text, where a tab or a line break belongs.
-const NOTES: &[&str] = &["reason", "justification", "purpose", "route", "address"];
+const NOTES: &[&str] = &[
+    "reason",
+    "justification",
+    "purpose",
+    "route",
+    "address",
+    "notes",
+    "text",
+    "answer",
+];
 
 fn is_control(c: char) -> bool {
     c < ' ' || c == '\u{7f}'

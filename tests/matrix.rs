@@ -94,6 +94,15 @@ fn put(path: String, body: Value) -> Call {
     }
 }
 
+fn patch(path: String, body: Value) -> Call {
+    Call {
+        method: Method::PATCH,
+        path,
+        body: Some(body),
+        csv: None,
+    }
+}
+
 const CHIP_PIN: &str = "123456";
 const CARD_PIN: &str = "2468";
 
@@ -288,6 +297,55 @@ impl World {
             )
             .await;
         r["id"].as_i64().expect("a prospect id")
+    }
+
+    /// A fresh complaint at S1, moved by the admin through the stages
+    /// named (`assign`, `answer`, `follow-up`) before the call.
+    async fn complaint(&self, stages: &[(&str, Value)]) -> i64 {
+        let r = self
+            .setup(
+                &self.env.admin,
+                post(
+                    "/api/v1/complaints".into(),
+                    json!({"station": "S1", "channel": "counter", "category": "service",
+                           "text": "收银员态度不好"}),
+                ),
+            )
+            .await;
+        let id = r["id"].as_i64().expect("a complaint id");
+        for (stage, body) in stages {
+            self.setup(
+                &self.env.admin,
+                post(format!("/api/v1/complaints/{id}/{stage}"), body.clone()),
+            )
+            .await;
+        }
+        id
+    }
+
+    /// A customer of S1 who has not refuelled since their card was opened
+    /// 60 days ago: on S1's call-back list.
+    async fn dormant_customer(&self) -> i64 {
+        let n = self.next();
+        let customer = self
+            .env
+            .new_person(&self.cashier, "沉睡客户", &format!("1370000{n:04}"))
+            .await;
+        self.env
+            .new_card(
+                &self.cashier,
+                json!({"kind": "personal", "customer_id": customer}),
+            )
+            .await;
+        sqlx::query(
+            "UPDATE card_openings SET opened_at = opened_at - 5184000000000 \
+             WHERE card_id IN (SELECT id FROM cards WHERE customer_id = $1)",
+        )
+        .bind(customer)
+        .execute(self.env.db.pool())
+        .await
+        .expect("the card opened 60 days ago");
+        customer
     }
 
     /// A valid request for the operation, on fresh data where the
@@ -632,6 +690,86 @@ impl World {
                      company,城东建材{n},,8,2000,,,,,,扫街\n"
                 )),
             },
+            "add_complaint" => post(
+                "/api/v1/complaints".into(),
+                json!({"station": "S1", "channel": "phone", "category": "quantity",
+                       "text": format!("加油少了{n}升")}),
+            ),
+            "list_complaints" => get("/api/v1/complaints?station=S1".into()),
+            "complaint_counts" => get(format!(
+                "/api/v1/complaints/counts?month={}&station=S1",
+                self.month
+            )),
+            "get_complaint" => {
+                let id = self.complaint(&[]).await;
+                get(format!("/api/v1/complaints/{id}"))
+            }
+            "assign_complaint" => {
+                let id = self.complaint(&[]).await;
+                post(
+                    format!("/api/v1/complaints/{id}/assign"),
+                    json!({"assignee": "manager-s1"}),
+                )
+            }
+            "answer_complaint" => {
+                let id = self
+                    .complaint(&[("assign", json!({"assignee": "manager-s1"}))])
+                    .await;
+                post(
+                    format!("/api/v1/complaints/{id}/answer"),
+                    json!({"answer": "已向顾客道歉"}),
+                )
+            }
+            "follow_up_complaint" => {
+                let id = self
+                    .complaint(&[
+                        ("assign", json!({"assignee": "manager-s1"})),
+                        ("answer", json!({"answer": "已向顾客道歉"})),
+                    ])
+                    .await;
+                post(
+                    format!("/api/v1/complaints/{id}/follow-up"),
+                    json!({"satisfied": true}),
+                )
+            }
+            "close_complaint" => {
+                let id = self
+                    .complaint(&[
+                        ("assign", json!({"assignee": "manager-s1"})),
+                        ("answer", json!({"answer": "已向顾客道歉"})),
+                        ("follow-up", json!({"satisfied": true})),
+                    ])
+                    .await;
+                post(format!("/api/v1/complaints/{id}/close"), json!({}))
+            }
+            "add_contact" => post(
+                format!("/api/v1/customers/{}/contacts", self.company),
+                json!({"name": "赵敏", "role": "财务", "phone": "13911112222",
+                       "decision_maker": true}),
+            ),
+            "change_archive" => patch(
+                format!("/api/v1/customers/{}/archive", self.company),
+                json!({"consents": {"share_with_partners": false, "marketing": true},
+                       "preferred_station": "S1", "notes": "月底对账"}),
+            ),
+            "customer_timeline" => get(format!("/api/v1/customers/{}/timeline", self.company)),
+            "merge_customers" => {
+                let phone = format!("1350000{n:04}");
+                let keep = self.env.new_person(&self.cashier, "孙七", &phone).await;
+                let other = self.env.new_person(&self.cashier, "孙七", &phone).await;
+                post(
+                    format!("/api/v1/customers/{keep}/merge"),
+                    json!({"other_id": other}),
+                )
+            }
+            "callbacks" => get("/api/v1/callbacks?station=S1".into()),
+            "record_call" => {
+                let customer = self.dormant_customer().await;
+                post(
+                    format!("/api/v1/callbacks/{customer}/calls"),
+                    json!({"outcome": "will_return", "notes": "下周来加油"}),
+                )
+            }
             "add_flyers" => post(
                 "/api/v1/acquisition/flyers".into(),
                 json!({"code": format!("FLY{n}"), "station": "S1", "handed_out": 600}),
@@ -696,8 +834,47 @@ impl World {
             ),
             "get_settlement" => get("/api/v1/merchants/M001/settlements/2026-11".into()),
             "settlement_csv" => get("/api/v1/merchants/M001/settlements.csv?month=2026-11".into()),
+            "put_credit_line" => put(self.credit_line(), self.line_terms()),
+            "get_credit_line" => get(self.on_credit().await),
+            "credit_statement" => {
+                self.on_credit().await;
+                get(format!(
+                    "/api/v1/customers/{}/statements/{}",
+                    self.company, self.month
+                ))
+            }
+            "credit_statement_csv" => {
+                self.on_credit().await;
+                get(format!(
+                    "/api/v1/customers/{}/statements/{}.csv",
+                    self.company, self.month
+                ))
+            }
+            "book_payment" => {
+                self.on_credit().await;
+                post(
+                    format!("/api/v1/customers/{}/payments", self.company),
+                    json!({"amount": "1.00", "method": "transfer"}),
+                )
+            }
+            "credit_reminders" => get("/api/v1/credit/reminders".into()),
             other => panic!("the matrix has no request for operation {other}: add one"),
         }
+    }
+
+    fn credit_line(&self) -> String {
+        format!("/api/v1/customers/{}/credit-line", self.company)
+    }
+
+    fn line_terms(&self) -> Value {
+        json!({"limit": "10000.00", "statement_day": 25, "days_to_pay": 10, "grace_days": 5})
+    }
+
+    /// Company X on credit (head office sets the line); the line's path.
+    async fn on_credit(&self) -> String {
+        self.setup(&self.env.admin, put(self.credit_line(), self.line_terms()))
+            .await;
+        self.credit_line()
     }
 
     /// A genuine offline purchase of 25.00 the chip made at a pump, as the
@@ -769,6 +946,12 @@ impl World {
             "benefits",
             "redemptions",
             "settlements",
+            "credit_lines",
+            "credit_statements",
+            "credit_payments",
+            "complaints",
+            "callback_calls",
+            "customer_contacts",
         ];
         let counts: Vec<String> = TABLES
             .iter()

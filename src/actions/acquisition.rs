@@ -19,12 +19,16 @@ use crate::stations::districts::{self, District};
 use crate::stations::{self, Station};
 
 /// The business of one station, for the policy.
-fn of_station(s: &Station) -> Target {
+pub(super) fn of_station(s: &Station) -> Target {
     Target::station(s.id, &s.district)
 }
 
 /// The station a request names, or the caller's own.
-async fn station_named(conn: &mut Conn, actor: &Actor, code: Option<&str>) -> AppResult<Station> {
+pub(super) async fn station_named(
+    conn: &mut Conn,
+    actor: &Actor,
+    code: Option<&str>,
+) -> AppResult<Station> {
     match (code, actor.station_id) {
         (Some(code), _) => stations::find(conn, code).await,
         (None, Some(id)) => stations::get(conn, id).await,
@@ -63,10 +67,8 @@ pub async fn add_district(
     create(app, actor, key, |conn, at| {
         Box::pin(async move {
             let d = districts::create(conn, code, name, at.now, tz).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                at.actor.audit_id(),
                 "district_add",
                 &d.code,
                 serde_json::json!({ "name": d.name }),
@@ -94,10 +96,8 @@ pub async fn add_prospect(
             let s = station_named(conn, at.actor, station).await?;
             authorize(at.actor, Action::WorkProspects, &of_station(&s))?;
             let id = prospects::create(conn, s.id, at.actor.user_id, checked, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                at.actor.audit_id(),
                 "prospect_add",
                 &id.to_string(),
                 serde_json::json!({ "station": s.code, "name": checked.name }),
@@ -126,10 +126,8 @@ pub async fn import_prospects(
             for p in rows {
                 prospects::create(conn, s.id, at.actor.user_id, p, at.now).await?;
             }
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                at.actor.audit_id(),
                 "prospect_import",
                 &s.code,
                 serde_json::json!({ "rows": rows.len() }),
@@ -196,10 +194,8 @@ pub async fn set_stage(
         Box::pin(async move {
             let p = prospect_for(conn, at.actor, Action::WorkProspects, id, at.now).await?;
             prospects::set_stage(conn, &p, stage, reason, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                at.actor.audit_id(),
                 "prospect_stage",
                 &id.to_string(),
                 serde_json::json!({ "from": p.stage, "to": stage, "reason": reason }),
@@ -223,10 +219,8 @@ pub async fn add_visit(
         Box::pin(async move {
             let p = prospect_for(conn, at.actor, Action::WorkProspects, id, at.now).await?;
             let v = prospects::add_visit(conn, &p, at.actor, visit, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                at.actor.audit_id(),
                 "prospect_visit",
                 &id.to_string(),
                 serde_json::json!({ "visit": v.id }),
@@ -249,10 +243,8 @@ pub async fn win_prospect(
         Box::pin(async move {
             let p = prospect_for(conn, at.actor, Action::WorkProspects, id, at.now).await?;
             prospects::win(conn, &p, customer_id, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                at.actor.audit_id(),
                 "prospect_won",
                 &id.to_string(),
                 serde_json::json!({ "customer": customer_id }),
@@ -276,10 +268,8 @@ pub async fn add_flyers(
             let s = station_named(conn, at.actor, batch.station.as_deref()).await?;
             authorize(at.actor, Action::WorkProspects, &of_station(&s))?;
             channels::add_flyers(conn, &batch.code, s.id, batch.handed_out, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                at.actor.audit_id(),
                 "flyers_add",
                 &batch.code,
                 serde_json::json!({ "station": s.code, "handed_out": batch.handed_out }),
@@ -337,10 +327,8 @@ pub async fn put_targets(
                 };
                 targets::set(conn, month, &scope, goal, at.actor.user_id, at.now).await?;
             }
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                at.actor.audit_id(),
                 "targets_set",
                 month,
                 serde_json::json!({ "lines": lines.len() }),
@@ -354,7 +342,7 @@ pub async fn put_targets(
 
 /// What part of the network a reading covers, asked of the policy: a
 /// station, a district, or (named nothing) the whole network.
-async fn covering<'a>(
+pub(super) async fn covering<'a>(
     conn: &mut Conn,
     actor: &Actor,
     action: Action,
@@ -380,7 +368,7 @@ async fn covering<'a>(
 }
 
 /// A month `YYYY-MM` and its span in the operator's zone.
-fn month_of(app: &App, name: &str) -> AppResult<(String, Span)> {
+pub(super) fn month_of(app: &App, name: &str) -> AppResult<(String, Span)> {
     let p = Period::parse(name)?;
     if p.label.contains(['W', 'Q']) {
         return Err(
@@ -539,10 +527,8 @@ pub async fn submit_weekly(
             let span = Period::parse(&stored.week)?.span(tz, days)?;
             let stations = weekly::figures(conn, &stored.district, &span).await?;
             weekly::submit(conn, &stored, &stations, notes, at.actor.user_id, at.now).await?;
-            crate::audit::record(
+            at.audit(
                 conn,
-                at.now,
-                at.actor.audit_id(),
                 "weekly_report_submitted",
                 &format!("{} {}", stored.district, stored.week),
                 serde_json::json!({ "report": id }),

@@ -14,6 +14,8 @@ pub mod alliance;
 pub mod card_life;
 pub mod chip;
 pub mod counter;
+pub mod credit;
+pub mod crm;
 pub mod fleet;
 pub mod run;
 pub mod users;

@@ -136,6 +136,16 @@ pub enum Action {
     ReadWeeklyReport,
     /// Submit a district's weekly report with notes, freezing it.
     SubmitWeeklyReport,
+    /// Record a complaint received at a station.
+    RecordComplaint,
+    /// Take a complaint on: assign it, answer it, follow it up, close it.
+    WorkComplaints,
+    /// Read a station's complaints and a month's counts of them.
+    ReadComplaints,
+    /// Read a station's call-back list: its dormant customers.
+    ReadCallbacks,
+    /// Record a call to a dormant customer.
+    CallCustomers,
     /// Add partner merchants and their offers; settle a merchant's month.
     ManageAlliance,
     /// Read a merchant, its offers, what they brought.
@@ -147,6 +157,31 @@ pub enum Action {
     ExportGrantees,
     /// Read a merchant's monthly settlement.
     ReadSettlement,
+    /// Give a company a credit line (挂账), change its limit and terms.
+    SetCreditLine,
+    /// Open a company's card that buys on its credit line (`open_card`
+    /// with `credit`): head office, or the company's own fleet manager.
+    OpenCreditCard,
+    /// Read a company's credit line and its monthly statements.
+    ReadCredit,
+    /// Book a company's payment against its credit line. A card centre
+    /// books it from its bank statement; a station's counter takes no
+    /// credit payments, so its till holds only its own recharges.
+    BookCreditPayment,
+    /// Read the statements due and overdue across the network, to chase
+    /// them (催款).
+    ReadCreditReminders,
+    /// Read a customer's timeline with their archive: every station's
+    /// counter serves any of the network's customers, and sees personal
+    /// data as [`Action::ReadPersonalData`] lets it.
+    ReadCustomerArchive,
+    /// Add a customer's contacts, set their consents, preferred station,
+    /// notes and registration number: the counter that meets them, head
+    /// office.
+    EditCustomerArchive,
+    /// Merge two records of the same customer: head office, which sees
+    /// the whole network's records.
+    MergeCustomers,
 }
 
 /// One row of the policy: an action, the API operations (by operation id)
@@ -216,9 +251,14 @@ const fn rule(action: Action, operations: &'static [&'static str], s: [Scope; 7]
 /// (holds, fills, shifts, reports, prospects, targets) stays with its
 /// station and its district; a company's fleet is its own, read by HQ;
 /// personal data is shown only to HQ and the company's own manager. HQ sets
-/// targets and reads everything, but develops no prospects itself. A
+/// targets and reads everything, but develops no prospects itself and
+/// handles no complaints: a station's counter records them, its manager
+/// (or the district's) takes them to closure. A
 /// merchant reads its own offers and settlements and redeems its own
-/// benefits; a station's counter may hand over a gift.
+/// benefits; a station's counter may hand over a gift. Credit is head
+/// office's: it sets lines, books payments and chases statements; a
+/// company's fleet manager reads its own statements and opens its own
+/// credit cards.
 pub const POLICY: &[Rule] = &[
     //    admin  hq     district  station  cashier  fleet  merchant
     rule(
@@ -442,6 +482,36 @@ pub const POLICY: &[Rule] = &[
         [All, Never, District, Never, Never, Never, Never],
     ),
     rule(
+        Action::RecordComplaint,
+        &["add_complaint"],
+        [All, Never, District, Station, Station, Never, Never],
+    ),
+    rule(
+        Action::WorkComplaints,
+        &[
+            "assign_complaint",
+            "answer_complaint",
+            "follow_up_complaint",
+            "close_complaint",
+        ],
+        [All, Never, District, Station, Never, Never, Never],
+    ),
+    rule(
+        Action::ReadComplaints,
+        &["list_complaints", "get_complaint", "complaint_counts"],
+        [All, All, District, Station, Station, Never, Never],
+    ),
+    rule(
+        Action::ReadCallbacks,
+        &["callbacks"],
+        [All, All, District, Station, Station, Never, Never],
+    ),
+    rule(
+        Action::CallCustomers,
+        &["record_call"],
+        [All, Never, District, Station, Station, Never, Never],
+    ),
+    rule(
         Action::ManageAlliance,
         &["add_merchant", "add_offer", "settle_merchant"],
         [All, All, Never, Never, Never, Never, Never],
@@ -476,6 +546,50 @@ pub const POLICY: &[Rule] = &[
         Action::ReadSettlement,
         &["get_settlement", "settlement_csv"],
         [All, All, Never, Never, Never, Never, Merchant],
+    ),
+    rule(
+        Action::SetCreditLine,
+        &["put_credit_line"],
+        [All, All, Never, Never, Never, Never, Never],
+    ),
+    rule(
+        Action::OpenCreditCard,
+        &[],
+        [All, All, Never, Never, Never, Company, Never],
+    ),
+    rule(
+        Action::ReadCredit,
+        &[
+            "get_credit_line",
+            "credit_statement",
+            "credit_statement_csv",
+        ],
+        [All, All, Never, Never, Never, Company, Never],
+    ),
+    rule(
+        Action::BookCreditPayment,
+        &["book_payment"],
+        [All, All, Never, Never, Never, Never, Never],
+    ),
+    rule(
+        Action::ReadCreditReminders,
+        &["credit_reminders"],
+        [All, All, Never, Never, Never, Never, Never],
+    ),
+    rule(
+        Action::ReadCustomerArchive,
+        &["customer_timeline"],
+        [All, All, All, All, All, Company, Never],
+    ),
+    rule(
+        Action::EditCustomerArchive,
+        &["add_contact", "change_archive"],
+        [All, All, Never, All, All, Never, Never],
+    ),
+    rule(
+        Action::MergeCustomers,
+        &["merge_customers"],
+        [All, All, Never, Never, Never, Never, Never],
     ),
 ];
 

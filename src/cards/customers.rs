@@ -81,6 +81,9 @@ pub struct Consents {
     /// registering the policy a voucher grants).
     #[serde(default)]
     pub share_with_partners: bool,
+    /// Receive the network's offers (SMS, calls) as marketing.
+    #[serde(default)]
+    pub marketing: bool,
 }
 
 impl Customer {
@@ -130,6 +133,22 @@ fn clean(opt: &Option<String>) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// A phone as the counter dials it: 5–20 digits, '+', '-' or spaces.
+pub fn check_phone(phone: &str) -> AppResult<()> {
+    let ok = (5..=20).contains(&phone.len())
+        && phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || "+- ".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            Code::ValidationFailed,
+            "phone: 5–20 digits, '+', '-' or spaces",
+        ))
+    }
+}
+
 impl NewCustomer {
     pub fn validate(&self) -> AppResult<()> {
         let name = self.name.trim();
@@ -140,16 +159,7 @@ impl NewCustomer {
             ));
         }
         if let Some(phone) = clean(&self.phone) {
-            let ok = (5..=20).contains(&phone.len())
-                && phone
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || "+- ".contains(c));
-            if !ok {
-                return Err(AppError::new(
-                    Code::ValidationFailed,
-                    "phone: 5–20 digits, '+', '-' or spaces",
-                ));
-            }
+            check_phone(&phone)?;
         }
         crate::text::refuse_control("name", &self.name)?;
         for (field, value) in [
@@ -176,8 +186,8 @@ pub async fn create(conn: &mut Conn, c: &NewCustomer, now: i64) -> AppResult<Cus
     c.validate()?;
     let row = sqlx::query(
         "INSERT INTO customers (kind, name, phone, id_number, id_kind, contact_name, address, \
-         share_with_partners, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         RETURNING id",
+         share_with_partners, marketing_consent, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(c.kind.as_str())
     .bind(c.name.trim())
@@ -189,6 +199,7 @@ pub async fn create(conn: &mut Conn, c: &NewCustomer, now: i64) -> AppResult<Cus
     .bind(i64::from(
         c.consents.unwrap_or_default().share_with_partners,
     ))
+    .bind(i64::from(c.consents.unwrap_or_default().marketing))
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
@@ -215,6 +226,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> AppResult<Customer> {
         address: row.try_get("address")?,
         consents: Consents {
             share_with_partners: row.try_get::<i64, _>("share_with_partners")? == 1,
+            marketing: row.try_get::<i64, _>("marketing_consent")? == 1,
         },
     })
 }
@@ -222,7 +234,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> AppResult<Customer> {
 pub async fn get(conn: &mut Conn, id: i64) -> AppResult<Customer> {
     let row = sqlx::query(
         "SELECT id, kind, name, phone, id_number, id_kind, contact_name, address, \
-         share_with_partners FROM customers WHERE id = $1",
+         share_with_partners, marketing_consent FROM customers WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -231,12 +243,13 @@ pub async fn get(conn: &mut Conn, id: i64) -> AppResult<Customer> {
     from_row(&row)
 }
 
-/// Card numbers held by customers with this phone, for the counter search.
+/// Card numbers held by customers with this phone, for the counter search
+/// (a record merged into another is no longer found: its cards moved).
 pub async fn cards_by_phone(conn: &mut Conn, phone: &str) -> AppResult<Vec<String>> {
     crate::text::refuse_control("phone", phone)?;
     let rows = sqlx::query(
         "SELECT c.number FROM cards c JOIN customers cu ON cu.id = c.customer_id \
-         WHERE cu.phone = $1 ORDER BY c.id LIMIT 50",
+         WHERE cu.phone = $1 AND cu.merged_into IS NULL ORDER BY c.id LIMIT 50",
     )
     .bind(phone.trim())
     .fetch_all(&mut *conn)

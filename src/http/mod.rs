@@ -179,7 +179,8 @@ pub fn router(state: App) -> Router {
 /// Every minute, in the background: releases expired holds, so a
 /// reservation never outlives its time even on a card nobody touches;
 /// purges expired sessions and the idempotency keys past the replay window;
-/// and drafts the districts' weekly reports when a Sunday has come.
+/// drafts the districts' weekly reports when a Sunday has come, and grades
+/// the customers when a month has.
 pub fn spawn_sweeper(db: Db, settings: std::sync::Arc<crate::config::Settings>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -204,9 +205,13 @@ async fn sweep(db: &Db, now: i64, settings: &crate::config::Settings) -> Result<
     let window = replay_days.saturating_mul(86_400_000_000);
     let keys = crate::ledger::idempotency::purge(&mut tx, now.saturating_sub(window)).await?;
     let drafted = crate::acquisition::weekly::draft_due(&mut tx, now, tz).await?;
+    let graded = crate::crm::grading::grade_due(&mut tx, now, tz, &settings.grading).await?;
     tx.commit().await?;
     if drafted > 0 {
         tracing::info!(drafted, "drafted the districts' weekly reports");
+    }
+    if let Some(customers) = graded {
+        tracing::info!(customers, "graded the customers for the month");
     }
     if sessions + keys > 0 {
         tracing::info!(
@@ -216,6 +221,26 @@ async fn sweep(db: &Db, now: i64, settings: &crate::config::Settings) -> Result<
         );
     }
     Ok(())
+}
+
+/// Grades the customers for the clock's month if nobody has yet (the
+/// server does it before it listens; the sweep on each month's first
+/// minute). A failure is logged: the sweep tries again.
+pub async fn grade_customers(db: &Db, settings: &crate::config::Settings) {
+    let now = settings.clock.now_us();
+    let run = async {
+        let mut tx = db.begin_write().await?;
+        let graded =
+            crate::crm::grading::grade_due(&mut tx, now, settings.time_zone, &settings.grading)
+                .await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(graded)
+    };
+    match run.await {
+        Ok(Some(customers)) => tracing::info!(customers, "graded the customers for the month"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(%e, "grading the customers failed"),
+    }
 }
 
 /// Drafts next month's fleet allocation plans for the companies whose

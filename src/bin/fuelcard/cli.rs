@@ -84,7 +84,7 @@ impl TimeArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the HTTP service (API under /api/v1, counter pages under /).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply the database migrations and exit.
     Migrate(DbArgs),
     /// Fill an empty database with a demo station network and print the logins.
@@ -169,6 +169,30 @@ pub struct ServeArgs {
     /// mistake (never once the month is settled).
     #[arg(long, env = "FUELCARD_REVERSAL_HOURS", default_value_t = 24)]
     pub reversal_hours: i64,
+    /// Hours to assign a complaint once received.
+    #[arg(long, env = "FUELCARD_COMPLAINT_ASSIGN_HOURS", default_value_t = 4)]
+    pub complaint_assign_hours: i64,
+    /// Hours to answer a complaint, counted from receipt.
+    #[arg(long, env = "FUELCARD_COMPLAINT_ANSWER_HOURS", default_value_t = 24)]
+    pub complaint_answer_hours: i64,
+    /// Days to close a complaint (followed up), counted from receipt.
+    #[arg(long, env = "FUELCARD_COMPLAINT_CLOSE_DAYS", default_value_t = 7)]
+    pub complaint_close_days: i64,
+    /// Days without a refuel after which a customer is dormant (on the
+    /// call-back list).
+    #[arg(long, env = "FUELCARD_DORMANT_DAYS", default_value_t = 45)]
+    pub dormant_days: i64,
+    /// Days without a refuel after which a customer counts as lost.
+    #[arg(long, env = "FUELCARD_LOST_DAYS", default_value_t = 120)]
+    pub lost_days: i64,
+    /// Monthly card litres that reach gold, key, potential key and
+    /// ordinary (an average over the three months before; below: marginal).
+    #[arg(long, env = "FUELCARD_GRADE_LITRES", value_delimiter = ',', num_args = 4, default_values_t = [3000, 1000, 300, 50])]
+    pub grade_litres: Vec<i64>,
+    /// Monthly recharges (yuan) that reach the same levels; either measure
+    /// is enough.
+    #[arg(long, env = "FUELCARD_GRADE_RECHARGE", value_delimiter = ',', num_args = 4, default_values_t = [20000, 7000, 2000, 300])]
+    pub grade_recharge: Vec<i64>,
     /// Hours a login lasts at most (one long shift by default).
     #[arg(long, env = "FUELCARD_SESSION_HOURS", default_value_t = fuelcard::auth::sessions::SESSION_HOURS)]
     pub session_hours: i64,
@@ -268,7 +292,7 @@ pub enum LedgerCommand {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate(db) => {
             db.open().await?;
             println!("migrations applied");
@@ -474,6 +498,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     {
         bail!("--session-hours must be 1 to 168 and --session-idle-minutes 5 to 1440");
     }
+    let complaints = fuelcard::crm::complaints::Limits {
+        assign_hours: args.complaint_assign_hours,
+        answer_hours: args.complaint_answer_hours,
+        close_days: args.complaint_close_days,
+    };
+    if !(1..=720).contains(&complaints.assign_hours)
+        || complaints.answer_hours < complaints.assign_hours
+        || complaints.answer_hours > 720
+        || !(1..=365).contains(&complaints.close_days)
+        || complaints.close_days * 24 < complaints.answer_hours
+    {
+        bail!(
+            "--complaint-assign-hours ≤ --complaint-answer-hours (1 to 720) ≤ 24 × --complaint-close-days (1 to 365)"
+        );
+    }
+    let grading = grading_rules(&args)?;
     if args.demo {
         print_demo(crate::demo::fill(&db, time_zone, clock, &keys).await?);
     }
@@ -494,12 +534,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 idle_minutes: args.session_idle_minutes,
             },
             tls: tls.is_some(),
+            complaints,
+            grading,
         }),
         chip: desk_for(&db, &args.chip).await?,
     };
     // A server started on the allocation day drafts the plans before it
-    // answers anyone, so the fleet managers find them at once.
+    // answers anyone, so the fleet managers find them at once; likewise the
+    // month's customer grades.
     http::draft_due_plans(&db, time_zone, clock).await;
+    http::grade_customers(&db, &state.settings).await;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -514,4 +558,38 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(tls) => http::serve_tls(listener, tls, state).await,
         None => http::serve(listener, state).await,
     }
+}
+
+/// The grading rules from the command line: each ladder from the top rung
+/// down, the lifecycle's days in order.
+fn grading_rules(args: &ServeArgs) -> anyhow::Result<fuelcard::crm::grading::Rules> {
+    use fuelcard::crm::grading::{Level, Rules, Rung};
+    let descending = |v: &[i64]| v.len() == 4 && v.windows(2).all(|w| w[0] > w[1]) && v[3] > 0;
+    if !descending(&args.grade_litres) || !descending(&args.grade_recharge) {
+        bail!(
+            "--grade-litres and --grade-recharge take four falling amounts, e.g. 3000,1000,300,50"
+        );
+    }
+    if !(1..=365).contains(&args.dormant_days)
+        || !(args.dormant_days + 1..=730).contains(&args.lost_days)
+    {
+        bail!("--dormant-days must be 1 to 365 and --lost-days more, up to 730");
+    }
+    let levels = [
+        Level::Gold,
+        Level::Key,
+        Level::PotentialKey,
+        Level::Ordinary,
+    ];
+    let rung = |i: usize| Rung {
+        level: levels[i],
+        litres_cl: args.grade_litres[i] * 100,
+        recharge_fen: args.grade_recharge[i] * 100,
+    };
+    Ok(Rules {
+        rungs: [rung(0), rung(1), rung(2), rung(3)],
+        dormant_days: args.dormant_days,
+        lost_days: args.lost_days,
+        ..Rules::default()
+    })
 }

@@ -50,19 +50,20 @@ pub async fn add_customer(
     .await
 }
 
-/// A customer, looked up by id: only by those who may see customers'
-/// personal data (the admin, HQ, a fleet manager their own company). The
-/// counter finds a customer by exact card number or phone instead.
+/// A customer's archive, looked up by id: only by those who may see
+/// customers' personal data (the admin, HQ, a fleet manager their own
+/// company). The counter finds a customer by exact card number or phone
+/// instead.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", params(("id" = i64, Path, description = "The customer id")),
-    responses((status = 200, description = "The customer", body = Customer)))]
+    responses((status = 200, description = "The customer with their archive", body = crate::crm::archive::Archive)))]
 pub async fn get_customer(
     State(state): State<App>,
     actor: Actor,
     ApiPath(id): ApiPath<i64>,
-) -> AppResult<Json<Customer>> {
-    authorize(&actor, Action::ReadPersonalData, &Target::company(id))?;
-    let mut conn = state.db.pool().acquire().await?;
-    Ok(Json(customers::get(&mut conn, id).await?))
+) -> AppResult<Json<crate::crm::archive::Archive>> {
+    Ok(Json(
+        crate::actions::crm::customer_archive(&state, &actor, id).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -92,6 +93,10 @@ pub struct OpenCard {
     /// How the customer came (a flyer batch, a referral, a visit …); at the
     /// station itself when absent.
     pub channel: Option<Channel>,
+    /// A company's sub-card or fleet card that buys on the company's credit
+    /// line (挂账) instead of a balance: opened by head office or the
+    /// company's fleet manager, with `customer_id` and no main card.
+    pub credit: Option<bool>,
 }
 
 /// Opens a card of any kind. Takes an Idempotency-Key.
@@ -103,6 +108,9 @@ pub async fn open_card(
     req: CreateRequest<OpenCard>,
 ) -> AppResult<Done<CardView>> {
     let body = req.body;
+    if body.credit == Some(true) {
+        return open_credit_card(&state, &actor, req.key.as_ref(), body).await;
+    }
     let order = card_life::OpenCard {
         kind: body.kind,
         customer_id: body.customer_id,
@@ -120,6 +128,43 @@ pub async fn open_card(
         channel: body.channel,
     };
     card_life::open(&state, &actor, req.key.as_ref(), order).await
+}
+
+/// A card on a company's credit line: only the members such a card has.
+async fn open_credit_card(
+    state: &App,
+    actor: &Actor,
+    key: Option<&crate::actions::Keyed>,
+    body: OpenCard,
+) -> AppResult<Done<CardView>> {
+    let unused = [
+        ("parent_card", body.parent_card.is_some()),
+        ("parent_pin", body.parent_pin.is_some()),
+        ("vehicle", body.vehicle.is_some()),
+        ("channel", body.channel.is_some()),
+    ];
+    if let Some((field, _)) = unused.iter().find(|(_, given)| *given) {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            format!("{field}: a credit card buys on its company's line, without it"),
+        )
+        .with("field", *field));
+    }
+    let customer_id = body.customer_id.ok_or_else(|| {
+        AppError::new(
+            Code::ValidationFailed,
+            "customer_id: the company on credit is required",
+        )
+        .with("field", "customer_id")
+    })?;
+    let order = crate::actions::credit::CreditCard {
+        kind: body.kind,
+        customer_id,
+        plate: body.plate,
+        pin: body.pin,
+        station: body.station,
+    };
+    crate::actions::credit::open_card(state, actor, key, order).await
 }
 
 /// A card with its holder, status and balances.

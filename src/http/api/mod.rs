@@ -4,8 +4,11 @@
 pub mod acquisition;
 pub mod admin;
 pub mod alliance;
+pub mod archive;
 pub mod cards;
 pub mod chip;
+pub mod credit;
+pub mod crm;
 pub mod fleet;
 pub mod ledger;
 pub mod sales;
@@ -17,7 +20,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use serde::de::DeserializeOwned;
 
 use crate::actions::App;
@@ -54,6 +57,20 @@ pub fn routes() -> Router<App> {
         .route("/audit", get(admin::audit_log))
         .route("/customers", post(cards::add_customer))
         .route("/customers/{id}", get(cards::get_customer))
+        .route(
+            "/customers/{id}/credit-line",
+            get(credit::get_credit_line).put(credit::put_credit_line),
+        )
+        .route(
+            "/customers/{id}/statements/{month}",
+            get(credit::credit_statement),
+        )
+        .route("/customers/{id}/payments", post(credit::book_payment))
+        .route("/customers/{id}/contacts", post(archive::add_contact))
+        .route("/customers/{id}/archive", patch(archive::change_archive))
+        .route("/customers/{id}/timeline", get(archive::customer_timeline))
+        .route("/customers/{id}/merge", post(archive::merge_customers))
+        .route("/credit/reminders", get(credit::credit_reminders))
         .route("/cards", get(cards::search).post(cards::open_card))
         .route("/cards/{number}", get(cards::get_card))
         .route("/cards/{number}/transactions", get(cards::statement))
@@ -139,6 +156,18 @@ pub fn routes() -> Router<App> {
         .route("/prospects/{id}/stage", post(acquisition::prospect_stage))
         .route("/prospects/{id}/visits", post(acquisition::add_visit))
         .route("/prospects/{id}/win", post(acquisition::win_prospect))
+        .route(
+            "/complaints",
+            get(crm::list_complaints).post(crm::add_complaint),
+        )
+        .route("/complaints/counts", get(crm::complaint_counts))
+        .route("/complaints/{id}", get(crm::get_complaint))
+        .route("/complaints/{id}/assign", post(crm::assign_complaint))
+        .route("/complaints/{id}/answer", post(crm::answer_complaint))
+        .route("/complaints/{id}/follow-up", post(crm::follow_up_complaint))
+        .route("/complaints/{id}/close", post(crm::close_complaint))
+        .route("/callbacks", get(crm::callbacks))
+        .route("/callbacks/{customer_id}/calls", post(crm::record_call))
         .route("/acquisition/flyers", post(acquisition::add_flyers))
         .route(
             "/acquisition/channels",

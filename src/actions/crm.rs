@@ -1,0 +1,426 @@
+//! Customer relationship as staff work it: complaints recorded at a
+//! station's counter and taken to closure by its manager, and the calls to
+//! the customers who stopped coming. Each action asks the policy with the
+//! station the business belongs to, read inside the transaction.
+
+use super::acquisition::{covering, month_of, of_station, station_named};
+use super::{App, Done, Keyed, create, once};
+use crate::acquisition::targets::Covering;
+use crate::auth::Actor;
+use crate::auth::policy::{Action, Target, authorize};
+use crate::crm::complaints::{self, Complaint, ComplaintInput, Filter, MonthCount, Step};
+use crate::crm::grading::{self, Callback, Outcome};
+use crate::db::Conn;
+use crate::error::AppResult;
+use crate::lifecycle::ComplaintStatus;
+
+/// A complaint read for an action, with the policy asked about its station.
+async fn complaint_for(
+    conn: &mut Conn,
+    app: &App,
+    actor: &Actor,
+    action: Action,
+    id: i64,
+    now: i64,
+) -> AppResult<Complaint> {
+    let c = complaints::get(conn, id, now, &app.settings.complaints).await?;
+    authorize(actor, action, &Target::station(c.station_id, &c.district))?;
+    Ok(c)
+}
+
+/// Records a complaint at a station (the caller's own unless named).
+pub async fn add_complaint(
+    app: &App,
+    actor: &Actor,
+    key: Option<&Keyed>,
+    input: &ComplaintInput,
+) -> AppResult<Done<Complaint>> {
+    let text = complaints::validate_text("text", &input.text)?;
+    let text = &text;
+    let limits = &app.settings.complaints;
+    create(app, actor, key, |conn, at| {
+        Box::pin(async move {
+            let s = station_named(conn, at.actor, input.station.as_deref()).await?;
+            authorize(at.actor, Action::RecordComplaint, &of_station(&s))?;
+            let id = complaints::create(conn, s.id, at.actor.user_id, input, text, at.now).await?;
+            at.audit(
+                conn,
+                "complaint_add",
+                &id.to_string(),
+                serde_json::json!({ "station": s.code, "category": input.category }),
+            )
+            .await?;
+            complaints::get(conn, id, at.now, limits).await
+        })
+    })
+    .await
+}
+
+/// What a listing covers: the station or district named, else the
+/// caller's own station or district, else (HQ, admin) the network.
+async fn scope_for<'a>(
+    conn: &mut Conn,
+    actor: &'a Actor,
+    action: Action,
+    station: Option<&str>,
+    district: Option<&'a str>,
+) -> AppResult<Covering<'a>> {
+    let (station, district) = match (station, district) {
+        (None, None) if actor.station_id.is_some() => {
+            let own = station_named(conn, actor, None).await?;
+            authorize(actor, action, &of_station(&own))?;
+            return Ok(Covering::Station(own.id));
+        }
+        (None, None) => (None, actor.district.as_deref()),
+        named => named,
+    };
+    covering(conn, actor, action, station, district).await
+}
+
+fn filter_of(covering: Covering<'_>) -> Filter<'_> {
+    match covering {
+        Covering::Station(id) => Filter {
+            station: Some(id),
+            ..Filter::default()
+        },
+        Covering::District(d) => Filter {
+            district: Some(d),
+            ..Filter::default()
+        },
+        Covering::All => Filter::default(),
+    }
+}
+
+/// The complaints a caller may see that the filter picks.
+pub async fn list_complaints(
+    app: &App,
+    actor: &Actor,
+    station: Option<&str>,
+    district: Option<&str>,
+    status: Option<ComplaintStatus>,
+    overdue: bool,
+) -> AppResult<Vec<Complaint>> {
+    let mut conn = app.db.pool().acquire().await?;
+    let covering = scope_for(&mut conn, actor, Action::ReadComplaints, station, district).await?;
+    let filter = Filter {
+        status,
+        overdue,
+        ..filter_of(covering)
+    };
+    complaints::list(&mut conn, &filter, app.now(), &app.settings.complaints).await
+}
+
+/// One complaint.
+pub async fn get_complaint(app: &App, actor: &Actor, id: i64) -> AppResult<Complaint> {
+    let mut conn = app.db.pool().acquire().await?;
+    complaint_for(&mut conn, app, actor, Action::ReadComplaints, id, app.now()).await
+}
+
+/// One move of a complaint as a request asks for it.
+pub enum Move {
+    /// To a member of staff, by username.
+    Assign(String),
+    Answer(String),
+    FollowUp {
+        satisfied: bool,
+        notes: Option<String>,
+    },
+    Close,
+}
+
+impl Move {
+    fn name(&self) -> &'static str {
+        match self {
+            Move::Assign(_) => "complaint_assign",
+            Move::Answer(_) => "complaint_answer",
+            Move::FollowUp { .. } => "complaint_follow_up",
+            Move::Close => "complaint_close",
+        }
+    }
+}
+
+/// Moves a complaint on one stage, checked and audited.
+pub async fn move_complaint(app: &App, actor: &Actor, id: i64, m: Move) -> AppResult<Complaint> {
+    let m = match m {
+        Move::Answer(text) => Move::Answer(complaints::answer_text(&text)?),
+        Move::FollowUp { satisfied, notes } => Move::FollowUp {
+            satisfied,
+            notes: complaints::notes(notes.as_deref())?,
+        },
+        other => other,
+    };
+    let m = &m;
+    let limits = &app.settings.complaints;
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            let c = complaint_for(conn, app, at.actor, Action::WorkComplaints, id, at.now).await?;
+            let step = match m {
+                Move::Assign(username) => Step::Assign {
+                    to: complaints::assignee(conn, &c, username).await?,
+                },
+                Move::Answer(text) => Step::Answer {
+                    text,
+                    by: at.actor.user_id,
+                },
+                Move::FollowUp { satisfied, notes } => Step::FollowUp {
+                    satisfied: *satisfied,
+                    notes: notes.as_deref(),
+                },
+                Move::Close => Step::Close,
+            };
+            complaints::step(conn, &c, &step, at.now).await?;
+            let moved = complaints::get(conn, id, at.now, limits).await?;
+            at.audit(
+                conn,
+                m.name(),
+                &id.to_string(),
+                serde_json::json!({ "from": c.status, "to": moved.status, "assignee": moved.assignee }),
+            )
+            .await?;
+            Ok(moved)
+        })
+    })
+    .await
+}
+
+/// A month's complaints by station and category.
+pub async fn month_counts(
+    app: &App,
+    actor: &Actor,
+    month: &str,
+    station: Option<&str>,
+    district: Option<&str>,
+) -> AppResult<(String, Vec<MonthCount>)> {
+    let (label, span) = month_of(app, month)?;
+    let mut conn = app.db.pool().acquire().await?;
+    let covering = scope_for(&mut conn, actor, Action::ReadComplaints, station, district).await?;
+    let counts = complaints::month_counts(
+        &mut conn,
+        &filter_of(covering),
+        span.from,
+        span.to,
+        app.now(),
+        &app.settings.complaints,
+    )
+    .await?;
+    Ok((label, counts))
+}
+
+/// A customer's archive with their level and lifecycle stage, for those
+/// who may read their personal data (the counter reads a customer through
+/// the timeline, masked).
+pub async fn customer_archive(app: &App, actor: &Actor, id: i64) -> AppResult<Archive> {
+    authorize(actor, Action::ReadPersonalData, &Target::company(id))?;
+    let mut conn = app.db.pool().acquire().await?;
+    archive::read(&mut conn, id)
+        .await?
+        .with_standing(&mut conn, app.now(), &app.settings.grading)
+        .await
+}
+
+/// The call-back entries shown to `actor`: phones masked unless the policy
+/// lets them read personal data.
+fn shown(actor: &Actor, mut c: Callback) -> Callback {
+    if !crate::auth::policy::permits(
+        actor,
+        Action::ReadPersonalData,
+        &Target::company(c.customer_id),
+    ) {
+        c.phone = c.phone.as_deref().map(crate::cards::customers::mask);
+    }
+    c
+}
+
+/// The dormant customers of a station or district (the caller's own when
+/// neither is named; HQ, admin: the network), the longest quiet first.
+pub async fn callbacks(
+    app: &App,
+    actor: &Actor,
+    station: Option<&str>,
+    district: Option<&str>,
+) -> AppResult<Vec<Callback>> {
+    let mut conn = app.db.pool().acquire().await?;
+    let covering = scope_for(&mut conn, actor, Action::ReadCallbacks, station, district).await?;
+    let (station, district) = match covering {
+        Covering::Station(id) => (Some(id), None),
+        Covering::District(d) => (None, Some(d)),
+        Covering::All => (None, None),
+    };
+    let list = grading::callbacks(
+        &mut conn,
+        station,
+        district,
+        app.now(),
+        &app.settings.grading,
+    )
+    .await?;
+    Ok(list.into_iter().map(|c| shown(actor, c)).collect())
+}
+
+/// Records a call to a dormant customer of a station the caller works for,
+/// and answers their call-back entry with it.
+pub async fn record_call(
+    app: &App,
+    actor: &Actor,
+    key: Option<&Keyed>,
+    customer: i64,
+    outcome: Outcome,
+    notes: Option<&str>,
+) -> AppResult<Done<Callback>> {
+    let notes = complaints::notes(notes)?;
+    let notes = &notes;
+    let rules = &app.settings.grading;
+    create(app, actor, key, |conn, at| {
+        Box::pin(async move {
+            let entry = grading::callback_of(conn, customer, at.now, rules).await?;
+            let station = crate::stations::get(conn, entry.station_id).await?;
+            authorize(at.actor, Action::CallCustomers, &of_station(&station))?;
+            grading::record_call(
+                conn,
+                &entry,
+                at.actor.user_id,
+                outcome,
+                notes.as_deref(),
+                at.now,
+            )
+            .await?;
+            at.audit(
+                conn,
+                "callback_call",
+                &customer.to_string(),
+                serde_json::json!({ "station": station.code, "outcome": outcome }),
+            )
+            .await?;
+            Ok(shown(
+                at.actor,
+                grading::callback_of(conn, customer, at.now, rules).await?,
+            ))
+        })
+    })
+    .await
+}
+
+use crate::crm::archive::{self, Archive, ArchiveChange, Contact, ContactInput, Entry};
+
+/// Adds a contact to a customer's archive, audited.
+pub async fn add_contact(
+    app: &App,
+    actor: &Actor,
+    key: Option<&Keyed>,
+    customer_id: i64,
+    input: &ContactInput,
+) -> AppResult<Done<Contact>> {
+    authorize(
+        actor,
+        Action::EditCustomerArchive,
+        &Target::company(customer_id),
+    )?;
+    let contact = &input.validate()?;
+    create(app, actor, key, |conn, at| {
+        Box::pin(async move {
+            let c =
+                archive::add_contact(conn, customer_id, contact, at.actor.user_id, at.now).await?;
+            at.audit(
+                conn,
+                "customer_contact_add",
+                &customer_id.to_string(),
+                serde_json::json!({ "contact": c.id, "decision_maker": c.decision_maker }),
+            )
+            .await?;
+            Ok(archive::contact_shown_to(c, at.actor, customer_id))
+        })
+    })
+    .await
+}
+
+/// Changes a customer's consents, preferred station, notes or registration
+/// number, audited with what was there before.
+pub async fn change_archive(
+    app: &App,
+    actor: &Actor,
+    customer_id: i64,
+    change: &ArchiveChange,
+) -> AppResult<Archive> {
+    authorize(
+        actor,
+        Action::EditCustomerArchive,
+        &Target::company(customer_id),
+    )?;
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            let before = archive::change(conn, customer_id, change).await?;
+            at.audit(
+                conn,
+                "customer_archive_change",
+                &customer_id.to_string(),
+                serde_json::json!({
+                    "consents": before.customer.consents,
+                    "preferred_station": before.preferred_station,
+                    "registration_number": before.registration_number,
+                    "notes_changed": change.notes.is_some(),
+                }),
+            )
+            .await?;
+            Ok(archive::read(conn, customer_id)
+                .await?
+                .with_standing(conn, at.now, &app.settings.grading)
+                .await?
+                .shown_to(at.actor))
+        })
+    })
+    .await
+}
+
+/// A customer's timeline with their archive, as the caller may see them.
+pub async fn customer_timeline(
+    app: &App,
+    actor: &Actor,
+    customer_id: i64,
+    before: Option<i64>,
+) -> AppResult<(Archive, Vec<Entry>)> {
+    authorize(
+        actor,
+        Action::ReadCustomerArchive,
+        &Target::company(customer_id),
+    )?;
+    let mut conn = app.db.pool().acquire().await?;
+    let entries = archive::timeline(&mut conn, customer_id, before, app.settings.time_zone).await?;
+    let record = archive::read(&mut conn, customer_id)
+        .await?
+        .with_standing(&mut conn, app.now(), &app.settings.grading)
+        .await?
+        .shown_to(actor);
+    Ok((record, entries))
+}
+
+/// Merges record `other` into `customer_id` (the one that stays), audited
+/// with what moved; the staying record's archive. A repeat answers the
+/// same and records nothing.
+pub async fn merge_customers(
+    app: &App,
+    actor: &Actor,
+    customer_id: i64,
+    other: i64,
+) -> AppResult<Archive> {
+    authorize(actor, Action::MergeCustomers, &Target::company(customer_id))?;
+    authorize(actor, Action::MergeCustomers, &Target::company(other))?;
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            if let Some(moved) = archive::merge(conn, customer_id, other).await? {
+                at.audit(
+                conn,
+                "customer_merge",
+                    &customer_id.to_string(),
+                    serde_json::json!({ "merged": other, "moved": moved }),
+                )
+                .await?;
+            }
+            Ok(archive::read(conn, customer_id)
+                .await?
+                .with_standing(conn, at.now, &app.settings.grading)
+                .await?
+                .shown_to(at.actor))
+        })
+    })
+    .await
+}

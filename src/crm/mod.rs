@@ -1,0 +1,9 @@
+//! Customer relationship: what a station does to keep its customers once
+//! they have a card — their archive (contacts, consents, the timeline of
+//! everything, merging two records of one customer), their levels and
+//! lifecycle, the call-back list of the ones who stopped coming, and their
+//! complaints taken to closure within time limits.
+
+pub mod archive;
+pub mod complaints;
+pub mod grading;
