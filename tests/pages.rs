@@ -404,6 +404,25 @@ async fn browser_recharge_shows_the_new_balance_on_the_receipt() {
         let png = std::fs::read(&shot).expect("the screenshot");
         assert!(png.starts_with(b"\x89PNG") && png.len() > 1000);
         eprintln!("receipt screenshot: {}", shot.display());
+        // Back on the card page, a sale beyond the balance is refused in
+        // the page's language, the litres typed kept in their field.
+        b.goto(&format!("{}/cards/{number}", env.base)).await?;
+        b.wait().for_element(Locator::Id("litres")).await?;
+        b.keep_screenshot("fuelcard-card.png").await?;
+        b.find(Locator::Id("litres"))
+            .await?
+            .send_keys("500\n")
+            .await?;
+        let refusal = b
+            .wait()
+            .for_element(Locator::Css(".error"))
+            .await?
+            .text()
+            .await?;
+        assert!(refusal.contains("余额不足"), "{refusal}");
+        let kept = b.find(Locator::Id("litres")).await?.prop("value").await?;
+        assert_eq!(kept.as_deref(), Some("500"));
+        b.keep_screenshot("fuelcard-sale-refused.png").await?;
         Ok::<_, fantoccini::error::CmdError>(())
     };
     let run = run.await;
@@ -587,9 +606,10 @@ async fn replacement_on_the_page(env: &TestEnv) {
 on_both_backends!(replacement_page, replacement_on_the_page);
 
 /// A page action the policy refuses answers as the API does for the same
-/// request: the same status, the same detail under the code's own words in
-/// the user's language, and nothing written. HQ reads a company's review
-/// but does not decide on it; another company's manager does neither.
+/// request: the same status, the code's own words in the user's language
+/// (the API's English detail stays in the API), and nothing written. HQ
+/// reads a company's review but does not decide on it; another company's
+/// manager does neither.
 async fn page_refusals_match_the_api(env: &TestEnv) {
     let cashier = env.login("cashier1").await;
     let (company, _, _) = env.company(&cashier, "甲运输公司", "fleet_a", "500").await;
@@ -601,7 +621,10 @@ async fn page_refusals_match_the_api(env: &TestEnv) {
         ("kind", "odd_hours"),
         ("justification", "night shift"),
     ];
-    for (user, code) in [("hq1", "forbidden"), ("fleet_b", "not_your_company")] {
+    for (user, code, words) in [
+        ("hq1", "forbidden", "您的角色不能做此操作"),
+        ("fleet_b", "not_your_company", "不属于本单位"),
+    ] {
         let token = env.login(user).await;
         let api = env
             .post(
@@ -624,7 +647,10 @@ async fn page_refusals_match_the_api(env: &TestEnv) {
         assert_eq!(r.status(), api.0, "{user}");
         let html = r.text().await.expect("html");
         assert!(html.contains("role=\"alert\""), "{html}");
-        assert!(html.contains(detail), "{user}: {detail} not in {html}");
+        assert!(
+            html.contains(words) && !html.contains(detail),
+            "{user}: {words} and not {detail} in {html}"
+        );
     }
     assert_eq!(env.count("anomaly_acks").await, acks);
 }

@@ -36,25 +36,8 @@ async fn the_readme_tour_runs_as_pasted() {
     let fresh = FreshDb::create(Backend::Sqlite).await.expect("sqlite");
     let dir = tempfile::tempdir().expect("a dir");
     let clock = crate::support::settings().clock;
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_fuelcard"))
-        .args([
-            "serve",
-            "--demo",
-            "--db",
-            &fresh.url,
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--key-file")
-        .arg(dir.path().join("k"))
-        .arg("--clock")
-        .arg(crate::support::clock_arg(&clock))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the demo server");
-    let base = crate::support::announced_address(&mut server).await;
+    let (server, base) =
+        crate::support::spawn_demo_server(&fresh.url, &dir.path().join("k"), &clock).await;
     let host = base.trim_start_matches("http://");
     let script = tour.replace("localhost:8080", host);
     let out = tokio::process::Command::new("bash")

@@ -741,6 +741,29 @@ pub async fn spawn_server(
     (child, base)
 }
 
+/// Starts `fuelcard serve --demo` as its own process on a fresh database
+/// (the demo network, its key file at `key_file`, its clock where `clock`
+/// reads now) and returns its base URL once it listens.
+pub async fn spawn_demo_server(
+    url: &str,
+    key_file: &std::path::Path,
+    clock: &Clock,
+) -> (tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fuelcard"))
+        .args(["serve", "--demo", "--db", url, "--listen", "127.0.0.1:0"])
+        .arg("--key-file")
+        .arg(key_file)
+        .arg("--clock")
+        .arg(clock_arg(clock))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the demo server");
+    let base = announced_address(&mut child).await;
+    (child, base)
+}
+
 /// The base URL a just-started `fuelcard serve` prints on its standard
 /// output ("listening on …"), waited for up to a minute.
 pub async fn announced_address(child: &mut tokio::process::Child) -> String {

@@ -13,7 +13,9 @@ use chrono::Months;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{Lang, Signed, error_box, page, t, w};
+use super::alliance::local;
+use super::text::{tr, tr_data};
+use super::{Lang, Signed, data, error_box, page, t};
 use crate::acquisition::periods::Period;
 use crate::acquisition::prospects::{Contact, Prospect, ProspectInput, ProspectKind, VisitInput};
 use crate::acquisition::rankings;
@@ -55,14 +57,14 @@ async fn part_of(state: &App, actor: &Actor, picked: Option<&str>) -> AppResult<
     })
 }
 
-fn this_month(state: &App) -> String {
+pub(super) fn this_month(state: &App) -> String {
     crate::time::local_date(state.now(), state.settings.time_zone)
         .format("%Y-%m")
         .to_string()
 }
 
 /// The month before and after `month`, for the page's arrows.
-fn around(month: &str) -> Option<(String, String)> {
+pub(super) fn around(month: &str) -> Option<(String, String)> {
     let first = Period::parse(month).ok()?.first;
     let prev = first.checked_sub_months(Months::new(1))?;
     let next = first.checked_add_months(Months::new(1))?;
@@ -70,6 +72,33 @@ fn around(month: &str) -> Option<(String, String)> {
         prev.format("%Y-%m").to_string(),
         next.format("%Y-%m").to_string(),
     ))
+}
+
+/// A period's label (`2026-Q4`, `2026-W48`, `2026-11`) in the page's
+/// language; a month is written the same in both.
+fn period_words(lang: Lang, label: &str) -> String {
+    let numbers = |rest: &str| {
+        let year = label.get(..4)?.parse::<i64>().ok()?;
+        Some((year, rest.parse::<i64>().ok()?))
+    };
+    let worded = match label.get(4..6) {
+        Some("-Q") => numbers(&label[6..]).map(|(year, q)| {
+            tr(
+                lang,
+                "period_quarter",
+                &[("year", year.into()), ("quarter", q.into())],
+            )
+        }),
+        Some("-W") => numbers(&label[6..]).map(|(year, w)| {
+            tr(
+                lang,
+                "period_week",
+                &[("year", year.into()), ("week", w.into())],
+            )
+        }),
+        _ => None,
+    };
+    worded.unwrap_or_else(|| label.to_string())
 }
 
 /// A completion bar: the percent written beside a bar filled up to it
@@ -101,18 +130,18 @@ fn tracking_table(lang: Lang, lines: &[TrackingLine]) -> Markup {
     html! {
         table #tracking {
             thead { tr {
-                th { (w(lang, "站 / 片区", "Station / district")) }
-                th.num { (w(lang, "新增个人客户", "New personal")) }
-                th.num { (w(lang, "新增单位客户", "New company")) }
-                th.num { (w(lang, "首充金额", "First recharge")) }
-                th.num { (w(lang, "卡销量（升）", "Card litres")) }
-                th.num { (w(lang, "上季新客仍在加油", "Last quarter's still refuelling")) }
+                th { (t(lang, "station_or_district")) }
+                th.num { (t(lang, "new_personal")) }
+                th.num { (t(lang, "new_company")) }
+                th.num { (t(lang, "first_recharge")) }
+                th.num { (t(lang, "card_litres")) }
+                th.num { (t(lang, "still_refuelling")) }
             } }
             tbody {
                 @for l in lines {
                     @let c: &Completion = &l.completion;
                     tr.district[l.station.is_none()] {
-                        td { @if let Some(s) = &l.station { (s) } @else { strong { (l.district) } } }
+                        td { @if let Some(s) = &l.station { (s) } @else { strong.data { (l.district) } } }
                         (bar(l.actual.new_personal.to_string(), l.target.new_personal.map(|v| v.to_string()), &c.new_personal))
                         (bar(l.actual.new_company.to_string(), l.target.new_company.map(|v| v.to_string()), &c.new_company))
                         (bar(l.actual.first_recharge_amount.to_string(), l.target.first_recharge_amount.map(|v| v.to_string()), &c.first_recharge_amount))
@@ -130,14 +159,14 @@ fn places(lang: Lang, board: &[rankings::Place]) -> Markup {
         table #leaderboard {
             thead { tr {
                 th.num { "#" }
-                th { (w(lang, "站 / 员工", "Station / staff")) }
-                th.num { (w(lang, "新客户", "New customers")) }
-                th.num { (w(lang, "首充金额", "First recharge")) }
-                th.num { (w(lang, "卡销量（升）", "Card litres")) }
+                th { (t(lang, "station_or_staff")) }
+                th.num { (t(lang, "new_customers")) }
+                th.num { (t(lang, "first_recharge")) }
+                th.num { (t(lang, "card_litres")) }
             } }
             tbody {
                 @for p in board {
-                    tr { td.num { (p.rank) } td { (p.who) " " span.k { (p.detail) } }
+                    tr { td.num { (p.rank) } td.data { (p.who) " " span.k { (p.detail) } }
                          td.num { (p.new_customers) } td.num { (p.first_recharge_amount) }
                          td.num { (p.card_litres) } }
                 }
@@ -150,21 +179,20 @@ fn places(lang: Lang, board: &[rankings::Place]) -> Markup {
 pub(super) fn wins_panel(lang: Lang, wins: &[rankings::Announcement]) -> Markup {
     html! {
         section.panel #wins {
-            h2 { (w(lang, "喜报", "Wins")) }
-            @if wins.is_empty() { p.k { (w(lang, "近30天暂无喜报", "No wins in the last 30 days")) } }
+            h2 { (t(lang, "wins")) }
+            @if wins.is_empty() { p.k { (t(lang, "no_wins")) } }
             ul {
                 @for win in wins {
+                    @let who = match &win.staff {
+                        Some(s) => format!("{} {} ({s})", win.district, win.station_name),
+                        None => format!("{} {}", win.district, win.station_name),
+                    };
+                    @let kind = [("kind", win.kind.as_str().into())];
                     li {
                         (win.at.get(..10).unwrap_or(&win.at)) " · "
-                        (w(lang, "祝贺", "Congratulations to ")) (win.district) " " (win.station_name)
-                        @if let Some(s) = &win.staff { " (" (s) ")" }
-                        @if win.kind == "company" {
-                            (w(lang, " 成功开发单位客户", ": a new company customer"))
-                        } @else {
-                            (w(lang, " 成功开发新客户", ": a new customer"))
-                        }
-                        @if let Some(b) = &win.amount_band {
-                            (w(lang, "，首充 ", ", first recharge ")) (b) (w(lang, " 元", " yuan"))
+                        @match &win.amount_band {
+                            Some(b) => (tr_data(lang, "win_line_recharge", &[kind[0].clone(), ("band", b.as_str().into())], &[("who", &who)])),
+                            None => (tr_data(lang, "win_line", &kind, &[("who", &who)])),
                         }
                     }
                 }
@@ -199,28 +227,27 @@ pub async fn overview(
             None => format!("?month={m}"),
         };
         Ok(html! {
-            h1 { (w(lang, "客户开发", "Customer acquisition")) " · " (tracking.month) }
+            h1 { (t(lang, "customer_acquisition")) " · " (tracking.month) }
             p.noprint {
                 a href={"/acquisition" (query(&prev))} { "← " (prev) } " · "
                 a href={"/acquisition" (query(&next))} { (next) " →" } " · "
-                a #prospects-link href="/acquisition/prospects" accesskey="p" { (w(lang, "目标客户", "Prospects")) } " · "
+                a #prospects-link href="/acquisition/prospects" accesskey="p" { (t(lang, "prospects")) } " · "
                 @if matches!(s.actor.role, Role::DistrictManager | Role::Hq | Role::Admin) {
-                    a href="/acquisition/weekly" { (w(lang, "周反馈表", "Weekly report")) } " · "
+                    a href="/acquisition/weekly" { (t(lang, "weekly_report")) } " · "
                 }
                 a href={"/acquisition/tracking.csv" (query(&tracking.month))} { "CSV" }
             }
             section.panel {
-                h2 { (w(lang, "目标完成情况追踪表", "Targets and completion")) }
-                p.k { (w(lang, "新客户在开卡后", "A new customer counts once refuelled within "))
-                      (tracking.activation_days)
-                      (w(lang, "天内加油才计入；上季为 ", " days of opening; last quarter is "))
-                      (tracking.retention_quarter) }
+                h2 { (t(lang, "targets_and_completion")) }
+                p.k { (tr(lang, "activation_rule", &[
+                    ("days", tracking.activation_days.into()),
+                    ("quarter", period_words(lang, &tracking.retention_quarter).into()),
+                ])) }
                 (tracking_table(lang, &tracking.lines))
             }
             section.panel {
-                h2 { (w(lang, "客户开发英雄榜", "Leaderboard")) " · " (board.period) }
-                p.k { (w(lang, "排名规则：新激活客户数，其次首充金额，再次卡销量，最后按站代码。", "Ranking: "))
-                      @if lang == Lang::En { (board.rule) } }
+                h2 { (t(lang, "leaderboard")) " · " (period_words(lang, &board.period)) }
+                p.k { (t(lang, "ranking_rule")) }
                 (places(lang, &board.places))
                 p.noprint { a href={"/acquisition/leaderboard.csv?period=" (board.period)} { "CSV" } }
             }
@@ -228,12 +255,7 @@ pub async fn overview(
         })
     }
     .await;
-    render(
-        lang,
-        &s.actor,
-        w(lang, "客户开发", "Customer acquisition"),
-        shown,
-    )
+    render(lang, &s.actor, t(lang, "customer_acquisition"), shown)
 }
 
 fn render(lang: Lang, actor: &Actor, title: &str, shown: AppResult<Markup>) -> Response {
@@ -261,7 +283,7 @@ fn csv(name: &str, text: String) -> Response {
 }
 
 /// A table as a CSV download, or the refusal as plain text.
-fn csv_or_refusal(name: String, made: AppResult<String>) -> Response {
+pub(super) fn csv_or_refusal(name: String, made: AppResult<String>) -> Response {
     match made {
         Ok(text) => csv(&name, text),
         Err(e) => (e.code.status(), e.message).into_response(),
@@ -446,36 +468,36 @@ const OPEN_STAGES: [Stage; 4] = [
 
 fn stage_word(lang: Lang, s: Stage) -> &'static str {
     match s {
-        Stage::Surveyed => w(lang, "已摸底", "Surveyed"),
-        Stage::Planned => w(lang, "已计划", "Planned"),
-        Stage::Contacted => w(lang, "已接触", "Contacted"),
-        Stage::Negotiating => w(lang, "洽谈中", "Negotiating"),
-        Stage::Won => w(lang, "已开发", "Won"),
-        Stage::Lost => w(lang, "未成功", "Lost"),
+        Stage::Surveyed => t(lang, "stage_surveyed"),
+        Stage::Planned => t(lang, "stage_planned"),
+        Stage::Contacted => t(lang, "stage_contacted"),
+        Stage::Negotiating => t(lang, "stage_negotiating"),
+        Stage::Won => t(lang, "stage_won"),
+        Stage::Lost => t(lang, "stage_lost"),
     }
 }
 
 fn kind_word(lang: Lang, k: ProspectKind) -> &'static str {
     match k {
-        ProspectKind::Person => w(lang, "个人", "Person"),
-        ProspectKind::Company => w(lang, "单位", "Company"),
-        ProspectKind::Fleet => w(lang, "车队", "Fleet"),
-        ProspectKind::Community => w(lang, "社区", "Community"),
-        ProspectKind::Other => w(lang, "其他", "Other"),
+        ProspectKind::Person => t(lang, "prospect_person"),
+        ProspectKind::Company => t(lang, "prospect_company"),
+        ProspectKind::Fleet => t(lang, "prospect_fleet"),
+        ProspectKind::Community => t(lang, "prospect_community"),
+        ProspectKind::Other => t(lang, "prospect_other"),
     }
 }
 
 fn prospect_card(lang: Lang, p: &Prospect) -> Markup {
     html! {
         div.prospect.overdue[p.overdue] data-id=(p.id) {
-            a href={"/acquisition/prospects/" (p.id)} { strong { (p.name) } }
+            a href={"/acquisition/prospects/" (p.id)} { strong.data { (p.name) } }
             br; span.k { (kind_word(lang, p.kind)) " · " (p.station) }
             @if let Some(step) = &p.next_step {
-                br; span { (step) }
+                br; span.data { (step) }
             }
             @if let Some(at) = &p.next_at {
                 br; span.k { (at.get(..10).unwrap_or(at)) }
-                @if p.overdue { " " strong.due { (w(lang, "已逾期", "overdue")) } }
+                @if p.overdue { " " strong.due { (t(lang, "overdue")) } }
             }
         }
     }
@@ -489,7 +511,7 @@ pub async fn board(
 ) -> Response {
     let lang = s.lang;
     let shown = board_body(&state, &s, q.district.as_deref(), None).await;
-    render(lang, &s.actor, w(lang, "目标客户", "Prospects"), shown)
+    render(lang, &s.actor, t(lang, "prospects"), shown)
 }
 
 async fn board_body(
@@ -522,8 +544,8 @@ async fn board_body(
         .collect();
     drop(conn);
     Ok(html! {
-        h1 { (w(lang, "目标客户开发", "Prospect pipeline")) }
-        p.noprint { a href="/acquisition" { "← " (w(lang, "客户开发", "Customer acquisition")) }
+        h1 { (t(lang, "prospect_pipeline")) }
+        p.noprint { a href="/acquisition" { "← " (t(lang, "customer_acquisition")) }
                     " · " a href="/acquisition/prospects.csv" { "CSV" } }
         @if let Some(e) = refused { (error_box(lang, e)) }
         div.board {
@@ -535,7 +557,7 @@ async fn board_body(
             }
         }
         form.panel #new-prospect method="post" action="/acquisition/prospects" {
-            h2 { (w(lang, "新增目标客户", "New prospect")) }
+            h2 { (t(lang, "new_prospect")) }
             input type="hidden" name="key" value=(uuid::Uuid::new_v4().to_string());
             div.row {
                 div { label for="station" { (t(lang, "station")) }
@@ -543,20 +565,20 @@ async fn board_body(
                         @for code in &stations { option value=(code) { (code) } }
                     }
                 }
-                div { label for="kind" { (w(lang, "类型", "Kind")) }
+                div { label for="kind" { (t(lang, "prospect_kind")) }
                     select #kind name="kind" {
                         @for k in [ProspectKind::Company, ProspectKind::Fleet, ProspectKind::Person, ProspectKind::Community, ProspectKind::Other] {
                             option value=(k.as_str()) { (kind_word(lang, k)) }
                         }
                     }
                 }
-                div { label for="pname" { (w(lang, "名称", "Name")) } input #pname name="name" required; }
-                div { label for="vehicles" { (w(lang, "车辆数", "Vehicles")) } input #vehicles name="vehicles" inputmode="numeric"; }
-                div { label for="litres" { (w(lang, "预计月用油（升）", "Est. litres a month")) } input #litres name="est_monthly_litres" inputmode="decimal"; }
-                div { label for="supplier" { (w(lang, "现加油站", "Fuels now at")) } input #supplier name="current_supplier"; }
-                div { label for="contact" { (w(lang, "联系人（决策人）", "Contact (decides)")) } input #contact name="contact_name"; }
+                div { label for="pname" { (t(lang, "name")) } input #pname name="name" required; }
+                div { label for="vehicles" { (t(lang, "vehicles")) } input #vehicles name="vehicles" inputmode="numeric"; }
+                div { label for="litres" { (t(lang, "est_monthly_litres")) } input #litres name="est_monthly_litres" inputmode="decimal"; }
+                div { label for="supplier" { (t(lang, "fuels_now_at")) } input #supplier name="current_supplier"; }
+                div { label for="contact" { (t(lang, "contact_decides")) } input #contact name="contact_name"; }
                 div { label for="cphone" { (t(lang, "phone")) } input #cphone name="contact_phone" inputmode="tel"; }
-                button.primary type="submit" { (w(lang, "保存", "Save")) }
+                button.primary type="submit" { (t(lang, "save")) }
             }
         }
     })
@@ -575,7 +597,7 @@ pub struct ProspectForm {
     contact_phone: Option<String>,
 }
 
-fn given(v: &Option<String>) -> Option<String> {
+pub(super) fn given(v: &Option<String>) -> Option<String> {
     v.as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -644,7 +666,7 @@ pub async fn new_prospect(
         Ok(id) => Redirect::to(&format!("/acquisition/prospects/{id}")).into_response(),
         Err(e) => {
             let status = e.code.status();
-            let title = w(lang, "目标客户", "Prospects");
+            let title = t(lang, "prospects");
             let body = board_body(&state, &s, None, Some(&e)).await;
             match body {
                 Ok(b) => (status, page(lang, title, Some(&s.actor), b)).into_response(),
@@ -659,7 +681,7 @@ pub async fn new_prospect(
 pub async fn prospect_page(State(state): State<App>, s: Signed, Path(id): Path<i64>) -> Response {
     let lang = s.lang;
     let shown = prospect_body(&state, &s, id, None).await;
-    render(lang, &s.actor, w(lang, "目标客户", "Prospect"), shown)
+    render(lang, &s.actor, t(lang, "prospect"), shown)
 }
 
 async fn prospect_body(
@@ -669,33 +691,34 @@ async fn prospect_body(
     refused: Option<&AppError>,
 ) -> AppResult<Markup> {
     let lang = s.lang;
+    let tz = state.settings.time_zone;
     let (p, visits) = act::get_prospect(state, &s.actor, id).await?;
     let open = OPEN_STAGES.contains(&p.stage);
     Ok(html! {
-        h1 { (p.name) " · " span #stage { (stage_word(lang, p.stage)) } }
-        p.noprint { a href="/acquisition/prospects" { "← " (w(lang, "目标客户开发", "Prospect pipeline")) } }
+        h1 { (data(&p.name)) " · " span #stage { (stage_word(lang, p.stage)) } }
+        p.noprint { a href="/acquisition/prospects" { "← " (t(lang, "prospect_pipeline")) } }
         @if let Some(e) = refused { (error_box(lang, e)) }
         section.panel.grid {
-            div { div.k { (w(lang, "类型", "Kind")) } div.v { (kind_word(lang, p.kind)) } }
-            div { div.k { (t(lang, "station")) } div.v { (p.station) " · " (p.district) } }
-            div { div.k { (w(lang, "车辆数", "Vehicles")) } div.v { (p.vehicles.map(|v| v.to_string()).unwrap_or_default()) } }
-            div { div.k { (w(lang, "预计月用油（升）", "Est. litres a month")) } div.v { (p.est_monthly_litres.map(|l| l.to_string()).unwrap_or_default()) } }
-            div { div.k { (w(lang, "现加油站", "Fuels now at")) } div.v { (p.current_supplier.clone().unwrap_or_default()) } }
-            div { div.k { (w(lang, "负责人", "Owner")) } div.v { (p.owner.clone().unwrap_or_default()) } }
+            div { div.k { (t(lang, "prospect_kind")) } div.v { (kind_word(lang, p.kind)) } }
+            div { div.k { (t(lang, "station")) } div.v { (p.station) " · " (data(&p.district)) } }
+            div { div.k { (t(lang, "vehicles")) } div.v { (p.vehicles.map(|v| v.to_string()).unwrap_or_default()) } }
+            div { div.k { (t(lang, "est_monthly_litres")) } div.v { (p.est_monthly_litres.map(|l| l.to_string()).unwrap_or_default()) } }
+            div { div.k { (t(lang, "fuels_now_at")) } div.v.data { (p.current_supplier.clone().unwrap_or_default()) } }
+            div { div.k { (t(lang, "owner")) } div.v.data { (p.owner.clone().unwrap_or_default()) } }
             @for c in &p.contacts {
-                div { div.k { (w(lang, "联系人", "Contact")) @if c.decision_maker { " ★" } }
-                      div.v { (c.name) " " (c.phone.clone().unwrap_or_default()) } }
+                div { div.k { (t(lang, "contact")) @if c.decision_maker { " ★" } }
+                      div.v.data { (c.name) " " (c.phone.clone().unwrap_or_default()) } }
             }
-            @if let Some(r) = &p.lost_reason { div { div.k { (w(lang, "原因", "Reason")) } div.v { (r) } } }
+            @if let Some(r) = &p.lost_reason { div { div.k { (t(lang, "reason")) } div.v.data { (r) } } }
         }
         section.panel {
-            h2 { (w(lang, "走访记录", "Visits")) }
+            h2 { (t(lang, "visit_log")) }
             table #visits {
-                thead { tr { th { (t(lang, "time")) } th { (w(lang, "走访人", "By")) } th { (w(lang, "结果", "Outcome")) } th { (w(lang, "下一步", "Next step")) } } }
+                thead { tr { th { (t(lang, "time")) } th { (t(lang, "visited_by")) } th { (t(lang, "outcome")) } th { (t(lang, "next_step")) } } }
                 tbody {
                     @for v in &visits {
-                        tr { td { (v.at) } td { (v.by) } td { (v.outcome) }
-                             td { (v.next_step.clone().unwrap_or_default()) " " span.k { (v.next_at.clone().unwrap_or_default()) } } }
+                        tr { td { (local(&v.at, tz)) } td.data { (v.by) } td.data { (v.outcome) }
+                             td { span.data { (v.next_step.clone().unwrap_or_default()) } " " span.k { (v.next_at.as_deref().map(|at| local(at, tz)).unwrap_or_default()) } } }
                     }
                 }
             }
@@ -703,10 +726,10 @@ async fn prospect_body(
                 form #visit method="post" action={"/acquisition/prospects/" (p.id) "/visits"} {
                     input type="hidden" name="key" value=(uuid::Uuid::new_v4().to_string());
                     div.row {
-                        div { label for="outcome" { (w(lang, "结果", "Outcome")) } input #outcome name="outcome" required autofocus; }
-                        div { label for="next_step" { (w(lang, "下一步", "Next step")) } input #next_step name="next_step"; }
-                        div { label for="next_at" { (w(lang, "下次时间", "Next on")) } input #next_at name="next_at" type="datetime-local"; }
-                        button.primary type="submit" { (w(lang, "记录走访", "Record visit")) }
+                        div { label for="outcome" { (t(lang, "outcome")) } input #outcome name="outcome" required autofocus; }
+                        div { label for="next_step" { (t(lang, "next_step")) } input #next_step name="next_step"; }
+                        div { label for="next_at" { (t(lang, "next_on")) } input #next_at name="next_at" type="datetime-local"; }
+                        button.primary type="submit" { (t(lang, "record_visit")) }
                     }
                 }
             }
@@ -714,7 +737,7 @@ async fn prospect_body(
         @if open || p.stage == Stage::Lost {
             form.panel #move method="post" action={"/acquisition/prospects/" (p.id) "/stage"} {
                 div.row {
-                    div { label for="to" { (w(lang, "进展", "Move to")) }
+                    div { label for="to" { (t(lang, "move_to")) }
                         select #to name="stage" {
                             @for st in [Stage::Planned, Stage::Contacted, Stage::Negotiating, Stage::Lost] {
                                 option value=(st.as_str()) { (stage_word(lang, st)) }
@@ -722,9 +745,9 @@ async fn prospect_body(
                             option value="won" { (stage_word(lang, Stage::Won)) }
                         }
                     }
-                    div { label for="reason" { (w(lang, "未成功原因", "Why lost")) } input #reason name="reason"; }
-                    div { label for="card" { (w(lang, "已开卡卡号（开发成功时）", "Card opened (when won)")) } input #card name="card_number" inputmode="numeric"; }
-                    button.primary type="submit" { (w(lang, "保存", "Save")) }
+                    div { label for="reason" { (t(lang, "why_lost")) } input #reason name="reason"; }
+                    div { label for="card" { (t(lang, "card_opened_when_won")) } input #card name="card_number" inputmode="numeric"; }
+                    button.primary type="submit" { (t(lang, "save")) }
                 }
             }
         }
@@ -831,7 +854,7 @@ async fn after_write(state: &App, s: &Signed, id: i64, done: AppResult<()>) -> R
         Ok(()) => Redirect::to(&format!("/acquisition/prospects/{id}")).into_response(),
         Err(e) => {
             let status = e.code.status();
-            let title = w(lang, "目标客户", "Prospect");
+            let title = t(lang, "prospect");
             match prospect_body(state, s, id, Some(&e)).await {
                 Ok(b) => (status, page(lang, title, Some(&s.actor), b)).into_response(),
                 Err(_) => render(lang, &s.actor, title, Err(e)),
@@ -854,7 +877,7 @@ pub async fn weekly_page(
 ) -> Response {
     let lang = s.lang;
     let shown = weekly_body(&state, &s, q.district.as_deref(), q.week.as_deref(), None).await;
-    render(lang, &s.actor, w(lang, "周反馈表", "Weekly report"), shown)
+    render(lang, &s.actor, t(lang, "weekly_report"), shown)
 }
 
 async fn weekly_body(
@@ -878,46 +901,46 @@ async fn weekly_body(
     };
     let r = act::weekly_report(state, &s.actor, &district, week).await?;
     Ok(html! {
-        h1 { (w(lang, "片区汽油客户开发进度周反馈表", "District weekly report")) }
-        p.noprint { a href="/acquisition" { "← " (w(lang, "客户开发", "Customer acquisition")) } }
+        h1 { (t(lang, "district_weekly_report")) }
+        p.noprint { a href="/acquisition" { "← " (t(lang, "customer_acquisition")) } }
         @if let Some(e) = refused { (error_box(lang, e)) }
         @if s.actor.role != Role::DistrictManager {
             form.noprint method="get" action="/acquisition/weekly" {
                 select name="district" {
-                    @for d in &districts { option value=(d.code) selected[d.code == district] { (d.name) } }
+                    @for d in &districts { option.data value=(d.code) selected[d.code == district] { (d.name) } }
                 }
-                " " button type="submit" { (w(lang, "查看", "Show")) }
+                " " button type="submit" { (t(lang, "show")) }
             }
         }
         section.panel {
-            h2 { (r.district) " · " (r.week) " · " span #report-status {
-                @if r.status == "submitted" { (w(lang, "已提交", "submitted")) } @else { (w(lang, "草稿", "draft")) } } }
+            h2 { (data(&r.district)) " · " (period_words(lang, &r.week)) " · " span #report-status {
+                @if r.status == "submitted" { (t(lang, "report_submitted")) } @else { (t(lang, "report_draft")) } } }
             table #weekly {
                 thead { tr {
                     th { (t(lang, "station")) }
-                    th.num { (w(lang, "新客户", "New customers")) }
-                    th.num { (w(lang, "首充金额", "First recharge")) }
-                    th.num { (w(lang, "充值金额", "Recharged")) }
-                    th.num { (w(lang, "卡销量（升）", "Card litres")) }
-                    th.num { (w(lang, "走访", "Visits")) }
-                    th.num { (w(lang, "新增目标客户", "New prospects")) }
+                    th.num { (t(lang, "new_customers")) }
+                    th.num { (t(lang, "first_recharge")) }
+                    th.num { (t(lang, "recharged_amount")) }
+                    th.num { (t(lang, "card_litres")) }
+                    th.num { (t(lang, "visits")) }
+                    th.num { (t(lang, "new_prospects")) }
                 } }
                 tbody {
                     @for st in &r.stations {
-                        tr { td { (st.station) " " span.k { (st.name) } } td.num { (st.new_customers) }
+                        tr { td { (st.station) " " span.k.data { (st.name) } } td.num { (st.new_customers) }
                              td.num { (st.first_recharge_amount) } td.num { (st.recharge_amount) }
                              td.num { (st.card_litres) } td.num { (st.visits) } td.num { (st.new_prospects) } }
                     }
                 }
             }
-            @if let Some(n) = &r.notes { p { strong { (w(lang, "说明：", "Notes: ")) } (n) } }
+            @if let Some(n) = &r.notes { p { strong { (t(lang, "notes")) } (data(n)) } }
             p.noprint { a href={"/acquisition/weekly.csv?district=" (r.district) "&week=" (r.week)} { "CSV" } }
         }
         @if r.status == "draft" && s.actor.role == Role::DistrictManager {
             form.panel #submit method="post" action={"/acquisition/weekly/" (r.id) "/submission"} {
-                label for="notes" { (w(lang, "本周说明", "This week's notes")) }
+                label for="notes" { (t(lang, "weeks_notes")) }
                 input #notes name="notes";
-                button.primary type="submit" { (w(lang, "提交", "Submit")) }
+                button.primary type="submit" { (t(lang, "submit")) }
             }
         }
     })
@@ -988,7 +1011,7 @@ pub async fn submit(
         }
         Err(e) => {
             let status = e.code.status();
-            let title = w(lang, "周反馈表", "Weekly report");
+            let title = t(lang, "weekly_report");
             match weekly_body(&state, &s, None, None, Some(&e)).await {
                 Ok(b) => (status, page(lang, title, Some(&s.actor), b)).into_response(),
                 Err(_) => render(lang, &s.actor, title, Err(e)),

@@ -18,7 +18,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::text::word;
-use super::{HeadOffice, Lang, MerchantUser, error_box, page, t};
+use super::{HeadOffice, Lang, MerchantUser, data, error_box, page, t};
 use crate::actions::alliance::{self as act, Found};
 use crate::actions::{App, Keyed};
 use crate::alliance::effectiveness::Effectiveness;
@@ -82,7 +82,7 @@ fn notice_word(lang: Lang, code: NoticeCode) -> &'static str {
 }
 
 /// An API time (RFC 3339) in the operator's wall clock.
-fn local(text: &str, tz: Tz) -> String {
+pub(super) fn local(text: &str, tz: Tz) -> String {
     crate::time::parse_rfc3339(text)
         .map(|us| crate::time::format_local(us, tz))
         .unwrap_or_else(|| text.to_string())
@@ -131,7 +131,7 @@ fn month_back(state: &App, months: u32) -> String {
 }
 
 /// A page, or the refusal that kept it from showing, with its status.
-fn render(lang: Lang, actor: &Actor, title: &str, shown: AppResult<Markup>) -> Response {
+pub(super) fn render(lang: Lang, actor: &Actor, title: &str, shown: AppResult<Markup>) -> Response {
     match shown {
         Ok(body) => page(lang, title, Some(actor), body).into_response(),
         Err(e) => (
@@ -274,7 +274,7 @@ async fn desk_body(
     let today = act::redemptions(state, &m.actor, None, None).await?;
     let (this, last) = (month_back(state, 0), month_back(state, 1));
     Ok(html! {
-        h1 { (t(lang, "merchant_desk")) " · " (merchant.name) }
+        h1 { (t(lang, "merchant_desk")) " · " (data(&merchant.name)) }
         (redeem_forms(lang, typed, &offers))
         (outcome_panel(lang, tz, outcome))
         section.panel {
@@ -317,7 +317,7 @@ fn redeem_forms(lang: Lang, typed: &RedeemFields, offers: &[Offer]) -> Markup {
                 div { label for="offer" { (t(lang, "offer")) }
                     select #offer name="offer" {
                         @for o in offers {
-                            option value=(o.code) selected[typed.offer.as_deref() == Some(o.code.as_str())] {
+                            option.data value=(o.code) selected[typed.offer.as_deref() == Some(o.code.as_str())] {
                                 (o.name) " · " (o.item)
                             }
                         }
@@ -337,7 +337,7 @@ fn redeem_forms(lang: Lang, typed: &RedeemFields, offers: &[Offer]) -> Markup {
 fn customer(lang: Lang, c: &Masked) -> Markup {
     html! {
         div.grid #customer {
-            div { div.k { (t(lang, "customer")) } div.v #customer-name { (or_dash(c.name.as_deref())) } }
+            div { div.k { (t(lang, "customer")) } div.v.data #customer-name { (or_dash(c.name.as_deref())) } }
             div { div.k { (t(lang, "phone_last4")) } div.v #customer-phone { (or_dash(c.phone_last4.as_deref())) } }
             div { div.k { (t(lang, "card_last4")) } div.v #customer-card { (c.card_last4) } }
         }
@@ -350,7 +350,7 @@ fn outcome_panel(lang: Lang, tz: Tz, outcome: &Outcome) -> Markup {
             Outcome::Nothing => {},
             Outcome::Refused(e) => section.panel #result { (error_box(lang, e)) },
             Outcome::Redeemed(r) => section.panel #result {
-                p.ok role="status" { strong { (t(lang, "redeemed_ok")) } " · " (r.item) }
+                p.ok role="status" { strong { (t(lang, "redeemed_ok")) } " · " (data(&r.item)) }
                 (customer(lang, &r.customer))
                 div.grid {
                     div { div.k { (t(lang, "value")) } div.v { "¥" (r.value) } }
@@ -381,8 +381,8 @@ fn redemptions_table(lang: Lang, tz: Tz, list: &[Redemption]) -> Markup {
                     @for r in list {
                         tr {
                             td { (local(&r.redeemed_at, tz)) }
-                            td { (r.item) }
-                            td { (or_dash(r.customer.name.as_deref())) }
+                            td.data { (r.item) }
+                            td.data { (or_dash(r.customer.name.as_deref())) }
                             td { (r.customer.card_last4) }
                             td.num { (r.value) }
                             @if r.reversed_at.is_some() {
@@ -433,7 +433,7 @@ fn statement_panel(lang: Lang, tz: Tz, s: &Settlement) -> Markup {
                 div { div.k { (t(lang, "station_owes")) } div.v { "¥" (s.station_owes) } }
                 div { div.k { (t(lang, "merchant_owes")) } div.v { "¥" (s.merchant_owes) } }
                 @if let Some(at) = &s.settled_at { div { div.k { (t(lang, "settled_at")) } div.v { (local(at, tz)) } } }
-                @if let Some(by) = &s.settled_by { div { div.k { (t(lang, "settled_by")) } div.v { (by) } } }
+                @if let Some(by) = &s.settled_by { div { div.k { (t(lang, "settled_by")) } div.v.data { (by) } } }
             }
             table #statement-lines {
                 thead { tr {
@@ -444,7 +444,7 @@ fn statement_panel(lang: Lang, tz: Tz, s: &Settlement) -> Markup {
                 tbody {
                     @for l in &s.lines {
                         tr {
-                            td { (l.offer) }
+                            td.data { (l.offer) }
                             td { (l.station.clone().unwrap_or_else(|| t(lang, "whole_network").into())) }
                             td { (match l.delivered {
                                 Delivered::Merchant => t(lang, "delivered_merchant"),
@@ -533,7 +533,7 @@ fn merchants_table(lang: Lang, merchants: &[Merchant]) -> Markup {
                 } }
                 tbody {
                     @for m in merchants {
-                        tr { td.code { (m.code) } td { (m.name) } td { (word(lang, &m.category)) } td { (m.stations.join(", ")) } }
+                        tr { td.code.data { (m.code) } td.data { (m.name) } td { (word(lang, &m.category)) } td { (m.stations.join(", ")) } }
                     }
                 }
             }
@@ -568,8 +568,8 @@ fn offers_table(lang: Lang, offers: &[Offer], names: &HashMap<String, String>) -
                 tbody {
                     @for o in offers {
                         tr {
-                            td.code { (o.code) } td { (o.name) } td { (name_of(names, &o.merchant)) }
-                            td { (kind_word(lang, o.benefit)) " · " (o.item) }
+                            td.code.data { (o.code) } td.data { (o.name) } td.data { (name_of(names, &o.merchant)) }
+                            td { (kind_word(lang, o.benefit)) " · " (data(&o.item)) }
                             td { (trigger(lang, o)) }
                             td.num { (o.granted) " / " (o.budget_count.map_or_else(unlimited, |b| b.to_string())) }
                             td.num { (o.budget_left.map_or_else(unlimited, |b| b.to_string())) }
@@ -600,7 +600,7 @@ fn effectiveness_table(lang: Lang, effects: &[Effectiveness]) -> Markup {
                 tbody {
                     @for e in effects {
                         tr {
-                            td { span.code { (e.offer) } " " span.k { (e.name) } }
+                            td { span.code.data { (e.offer) } " " span.k.data { (e.name) } }
                             td.num { (e.redeemed) " / " (e.granted) }
                             td.num { (e.redemption_rate) "%" }
                             td.num { (e.cards_opened) }
@@ -642,7 +642,7 @@ async fn settlement_section(
                 div { label for="smerchant" { (t(lang, "merchant")) }
                     select #smerchant name="merchant" {
                         @for m in merchants {
-                            option value=(m.code) selected[merchant == Some(m.code.as_str())] { (m.name) " " (m.code) }
+                            option.data value=(m.code) selected[merchant == Some(m.code.as_str())] { (m.name) " " (m.code) }
                         }
                     }
                 }
@@ -758,9 +758,9 @@ fn benefit_rows(
                 tbody {
                     @for b in list {
                         tr {
-                            td { (kind_word(lang, b.kind)) " · " (b.item) }
+                            td { (kind_word(lang, b.kind)) " · " (data(&b.item)) }
                             @if let Some(names) = names {
-                                td { (name_of(names, &b.merchant)) }
+                                td.data { (name_of(names, &b.merchant)) }
                                 td.code { (or_dash(b.voucher_code.as_deref())) }
                             }
                             td { (status_word(lang, &b.status)) }
@@ -841,7 +841,7 @@ pub(super) async fn shown_notices(state: &App, actor: &Actor, q: &AfterQuery) ->
 pub(super) fn notices_box(lang: Lang, notices: &[Shown]) -> Markup {
     html! {
         @for n in notices {
-            p.notice.benefit-notice role="status" { strong { (n.offer) } ": " (notice_word(lang, n.code)) }
+            p.notice.benefit-notice role="status" { strong.data { (n.offer) } ": " (notice_word(lang, n.code)) }
         }
     }
 }
@@ -883,7 +883,7 @@ pub(super) async fn earned_lines(
 fn earned_rows(lang: Lang, tz: Tz, earned: &[Granted], names: &HashMap<String, String>) -> Markup {
     html! {
         @for g in earned {
-            tr.earned { td colspan="2" { strong { (kind_word(lang, g.kind)) " · " (g.item) } " · " (name_of(names, &g.merchant)) } }
+            tr.earned { td colspan="2" { strong { (kind_word(lang, g.kind)) " · " (data(&g.item)) } " · " (data(name_of(names, &g.merchant))) } }
             tr { td { (t(lang, "voucher_code")) } td.code style="text-align:right" { (g.voucher_code) } }
             @if let Some(e) = &g.expires_at {
                 tr { td { (t(lang, "expires")) } td style="text-align:right" { (local(e, tz)) } }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::text::tr;
 use super::{Cashier, error_box, page, t};
 use crate::actions::{App, Keyed, chip};
 use crate::cards;
@@ -45,7 +46,12 @@ fn chip_panel(
                 }
             }
             @for s in &v.settled {
-                p.notice { (t(lang, "chip_settled")) " " (s.kind) " #" (s.id) ": " (s.outcome) " ¥" (s.amount) }
+                p.notice { (tr(lang, "chip_settled_line", &[
+                    ("kind", s.kind.as_str().into()),
+                    ("id", s.id.into()),
+                    ("outcome", s.outcome.as_str().into()),
+                    ("amount", s.amount.to_string().into()),
+                ])) }
             }
         }
         div.panel {

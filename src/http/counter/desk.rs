@@ -9,8 +9,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::alliance::{self, AfterQuery};
-use super::text::word;
-use super::{Cashier, Lang, Signed, error_box, lang_of, page, t, w};
+use super::text::{self, word};
+use super::{Cashier, Lang, Signed, error_box, lang_of, page, t};
 use crate::actions::App;
 use crate::actions::Keyed;
 use crate::actions::card_life::{self, HolderWord};
@@ -166,7 +166,7 @@ pub async fn search(
                 (search_box(lang, &q.q))
                 @if list.is_empty() { p.notice { (t(lang, "no_cards_for_phone")) } }
                 @else {
-                    p.k { (w(lang, "按数字键选卡", "Press a card's digit to open it")) }
+                    p.k { (t(lang, "press_digit")) }
                     table #found {
                         thead { tr { th { "#" } th { (t(lang, "card_number")) } th { (t(lang, "holder")) }
                                      th { (t(lang, "kind")) } th { (t(lang, "status")) } th.num { (t(lang, "balance")) } } }
@@ -176,7 +176,7 @@ pub async fn search(
                                 tr {
                                     td { @if let Some(k) = &key { kbd { (k) } } }
                                     td { a href={"/cards/" (card.number)} accesskey=[key.as_deref()] { (card.number) } }
-                                    td { (card.holder_name.clone().unwrap_or_default()) }
+                                    td.data { (card.holder_name.clone().unwrap_or_default()) }
                                     td { (word(lang, card.kind.as_str())) }
                                     td class={"status-" (card.status.as_str())} { (word(lang, card.status.as_str())) }
                                     td.num { (card.balance) }
@@ -252,7 +252,7 @@ fn beside(lang: Lang, e: Option<&AppError>, here: bool) -> Markup {
     html! {
         @if let (Some(e), true) = (e, here) {
             span.field-error role="alert" {
-                (super::text::for_code(lang, e.code.as_str()).unwrap_or(e.message.as_str()))
+                (text::refusal(lang, e))
             }
         }
     }
@@ -332,9 +332,12 @@ pub(super) async fn card_body(
                 div { div.k { (t(lang, "bonus")) } div.v { (view.bonus_balance) } }
                 div { div.k { (t(lang, "status")) } div class={"v status-" (view.status.as_str())} { (word(lang, view.status.as_str())) } }
                 div { div.k { (t(lang, "kind")) } div.v { (word(lang, view.kind.as_str())) } }
-                div { div.k { (t(lang, "holder")) } div.v { (view.holder_name.clone().unwrap_or_else(|| "—".into())) } }
+                div { div.k { (t(lang, "holder")) } div.v.data { (view.holder_name.clone().unwrap_or_else(|| "—".into())) } }
+                @if let Some(id) = view.customer_id.filter(|id| policy::permits(&c.actor, Action::ReadCustomerArchive, &policy::Target::company(*id))) {
+                    div { div.k { (t(lang, "customer")) } div.v { a #customer-link href={"/customers/" (id)} { (t(lang, "customer_page")) } } }
+                }
                 div { div.k { (t(lang, "phone")) } div.v { (view.holder_phone.clone().unwrap_or_else(|| "—".into())) } }
-                @if let Some(p) = &view.plate { div { div.k { (t(lang, "plate")) } div.v { (p) } } }
+                @if let Some(p) = &view.plate { div { div.k { (t(lang, "plate")) } div.v.data { (p) } } }
             }
             @if state.chip.is_some() {
                 form.panel method="post" action={"/cards/" (view.number) "/chip/read"} {
@@ -368,7 +371,7 @@ pub(super) async fn card_body(
                         div { label for="product" { (t(lang, "product")) }
                             select #product name="product" accesskey="s" {
                                 @for (p, price) in &products {
-                                    @if let Some(price) = price { option value=(p.code) selected[typed.product == p.code] { (p.name) " ¥" (price.unit_price) } }
+                                    @if let Some(price) = price { option value=(p.code) selected[typed.product == p.code] { (text::product(lang, &p.code, &p.name)) " ¥" (price.unit_price) } }
                                 }
                             }
                         }
@@ -400,7 +403,7 @@ pub(super) async fn card_body(
                             tr {
                                 td { (crate::time::parse_rfc3339(&line.time).map(|us| crate::time::format_local(us, tz)).unwrap_or_else(|| line.time.clone())) }
                                 td { (word(lang, &line.kind)) }
-                                td { (line.station.clone().unwrap_or_default()) }
+                                td { (line.station.clone().unwrap_or_else(|| "—".into())) }
                                 td.num { (line.amount) }
                                 td.num { (line.balance_after) }
                             }
@@ -541,8 +544,9 @@ pub async fn loss_report(
         if f.confirm.as_deref() != Some("yes") {
             return Err(AppError::new(
                 crate::error::Code::ValidationFailed,
-                t(c.lang, "confirm_lost"),
-            ));
+                "confirm: the holder asks to report the card lost",
+            )
+            .with("field", "confirm"));
         }
         let n = cards::parse_number(&number)?;
         Ok(card_life::report_loss(&state, &c.actor, &n).await?.number)
@@ -710,6 +714,7 @@ pub async fn new_card(
             address: None,
             consents: Some(crate::cards::customers::Consents {
                 share_with_partners: f.share_with_partners.is_some(),
+                ..Default::default()
             }),
         });
         let order = card_life::OpenCard {

@@ -9,10 +9,12 @@ use chrono::Months;
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
-use super::{Signed, error_box, page, w};
+use super::text::{tr, word};
+use super::{Lang, Signed, error_box, page, t};
 use crate::actions::App;
 use crate::actions::fleet::Acknowledgement;
 use crate::auth::policy::{Action, Target, authorize};
+use crate::cards::{products, sale};
 use crate::error::{AppError, AppResult, Code};
 use crate::fleet::{allocation, review, usage, vehicles};
 use crate::money::Litres;
@@ -36,7 +38,7 @@ fn last_twelve(month: &str) -> AppResult<Vec<String>> {
         .collect()
 }
 
-fn bar_chart(lines: &[review::VehicleLine]) -> Markup {
+fn bar_chart(lang: Lang, lines: &[review::VehicleLine]) -> Markup {
     let max = lines
         .iter()
         .map(|l| l.litres.cl())
@@ -46,11 +48,11 @@ fn bar_chart(lines: &[review::VehicleLine]) -> Markup {
     let row_h = 22;
     let height = row_h * lines.len().max(1) + 10;
     html! {
-        svg #litres-chart width="100%" height=(height) viewBox={"0 0 600 " (height)} role="img" aria-label="litres per vehicle" {
+        svg #litres-chart width="100%" height=(height) viewBox={"0 0 600 " (height)} role="img" aria-label=(t(lang, "litres_per_vehicle")) {
             @for (i, l) in lines.iter().enumerate() {
                 @let y = i * row_h + 5;
                 @let width = l.litres.cl() * 440 / max;
-                text x="0" y=(y + 15) font-size="13" { (l.plate) }
+                text.data x="0" y=(y + 15) font-size="13" { (l.plate) }
                 rect x="100" y=(y + 3) width=(width) height="15" fill="#2e7d4f" {}
                 text x=(104 + width) y=(y + 15) font-size="12" fill="#333" { (l.litres) " L" }
             }
@@ -71,6 +73,116 @@ fn sparkline(points: &[i64]) -> Markup {
             polyline points=(coords.join(" ")) fill="none" stroke="#12355b" stroke-width="1.5" {}
         }
     }
+}
+
+/// The products' names in the page's language, by stored name (a sale
+/// receipt names its product by name) and by code (a vehicle lists codes).
+async fn product_names(conn: &mut crate::db::Conn, now: i64) -> AppResult<Vec<(String, String)>> {
+    Ok(products::list(conn, now)
+        .await?
+        .into_iter()
+        .map(|(p, _)| (p.code, p.name))
+        .collect())
+}
+
+fn product_word(
+    lang: Lang,
+    names: &[(String, String)],
+    code: Option<&str>,
+    name: Option<&str>,
+) -> String {
+    let found = names
+        .iter()
+        .find(|(c, n)| Some(c.as_str()) == code || Some(n.as_str()) == name);
+    match found {
+        Some((c, _)) if super::text::has(&format!("product-{c}")) => {
+            word(lang, &format!("product-{c}"))
+        }
+        Some((_, n)) => n.clone(),
+        None => name.or(code).unwrap_or_default().to_string(),
+    }
+}
+
+/// What an anomaly is about, in the page's language, from the refuel it
+/// names, the vehicle and its month: the review's own reason is the API's
+/// English. A cash refuel's reason is its justification, shown beside it.
+async fn anomaly_detail(
+    conn: &mut crate::db::Conn,
+    lang: Lang,
+    tz: chrono_tz::Tz,
+    a: &review::Anomaly,
+    lines: &[review::VehicleLine],
+    fleet: &[vehicles::Vehicle],
+    names: &[(String, String)],
+) -> AppResult<Option<String>> {
+    use review::AnomalyKind as K;
+    let vehicle = fleet.iter().find(|v| v.plate == a.plate);
+    let text = match a.kind {
+        K::CashRefuel => return Ok(None),
+        K::ConsumptionFarFromBaseline => {
+            let Some(line) = lines.iter().find(|l| l.plate == a.plate) else {
+                return Ok(None);
+            };
+            tr(
+                lang,
+                "anomaly-detail-consumption_far_from_baseline",
+                &[
+                    ("used", line.l_per_100km.clone().unwrap_or_default().into()),
+                    ("baseline", line.baseline_l_per_100km.to_string().into()),
+                    (
+                        "deviation",
+                        line.vs_baseline_percent.clone().unwrap_or_default().into(),
+                    ),
+                ],
+            )
+        }
+        kind => {
+            let sale = sale::receipt(conn, a.sale_id).await?;
+            let litres = sale.litres.to_string();
+            match (kind, vehicle) {
+                (K::OverTankCapacity, Some(v)) => tr(
+                    lang,
+                    "anomaly-detail-over_tank_capacity",
+                    &[
+                        ("litres", litres.into()),
+                        ("tank", v.tank_capacity.to_string().into()),
+                    ],
+                ),
+                (K::OdometerBackwards, _) => tr(
+                    lang,
+                    "anomaly-detail-odometer_backwards",
+                    &[("odometer", sale.odometer.unwrap_or_default().into())],
+                ),
+                (K::WrongProduct, Some(v)) => {
+                    let allowed: Vec<String> = v
+                        .products
+                        .iter()
+                        .map(|code| product_word(lang, names, Some(code), None))
+                        .collect();
+                    tr(
+                        lang,
+                        "anomaly-detail-wrong_product",
+                        &[
+                            (
+                                "product",
+                                product_word(lang, names, None, Some(&sale.product)).into(),
+                            ),
+                            ("allowed", allowed.join(t(lang, "list_separator")).into()),
+                        ],
+                    )
+                }
+                _ => tr(
+                    lang,
+                    "anomaly-detail-refuel",
+                    &[
+                        ("litres", litres.into()),
+                        ("time", crate::time::format_local(sale.at_us, tz).into()),
+                    ],
+                ),
+            }
+        }
+    };
+    Ok(Some(text))
 }
 
 /// Clicking a column header sorts the table by it (numbers as numbers).
@@ -110,43 +222,48 @@ pub async fn review_page(
         let r = review::monthly(&mut conn, company, &month, tz, &review::Thresholds::default()).await?;
         let fleet = vehicles::list(&mut conn, company).await?;
         let trend = usage::monthly_litres(&mut conn, company, &months).await?;
+        let names = product_names(&mut conn, now).await?;
+        let mut details = Vec::with_capacity(r.anomalies.len());
+        for a in &r.anomalies {
+            details.push(anomaly_detail(&mut conn, lang, tz, a, &r.vehicles, &fleet, &names).await?);
+        }
         let prev = months.get(10).cloned().unwrap_or_default();
         let next = allocation::parse_month(&month)?
             .checked_add_months(Months::new(1))
             .map(|d| d.format("%Y-%m").to_string())
             .unwrap_or_default();
-        Ok(page(lang, w(lang, "月度用油分析", "Monthly fuel review"), Some(&s.actor), html! {
-            h1 { (w(lang, "月度用油分析", "Monthly fuel review")) " " (month) }
+        Ok(page(lang, t(lang, "fuel_review"), Some(&s.actor), html! {
+            h1 { (t(lang, "fuel_review")) " " (month) }
             p.noprint {
                 a href={"?month=" (prev)} { "← " (prev) } " · "
                 a href={"?month=" (next)} { (next) " →" } " · "
                 a href={"/api/v1/fleet/" (company) "/reports/monthly.csv?month=" (month)} { "CSV" }
             }
             div.panel.grid {
-                div { div.k { (w(lang, "升数合计", "Total litres")) } div.big { (r.total_litres) } }
-                div { div.k { (w(lang, "金额合计", "Total amount")) } div.big { "¥" (r.total_amount) } }
-                div { div.k { (w(lang, "加油次数", "Refuels")) } div.big { (r.total_refuels) } }
-                div { div.k { (w(lang, "异常", "Anomalies")) } div.big #anomaly-count { (r.anomalies.iter().filter(|a| !a.acknowledged).count()) } }
+                div { div.k { (t(lang, "total_litres")) } div.big { (r.total_litres) } }
+                div { div.k { (t(lang, "total_amount")) } div.big { "¥" (r.total_amount) } }
+                div { div.k { (t(lang, "refuels")) } div.big { (r.total_refuels) } }
+                div { div.k { (t(lang, "anomalies")) } div.big #anomaly-count { (r.anomalies.iter().filter(|a| !a.acknowledged).count()) } }
             }
             div.panel {
-                h2 { (w(lang, "各车辆升数", "Litres per vehicle")) }
-                (bar_chart(&r.vehicles))
+                h2 { (t(lang, "litres_per_vehicle")) }
+                (bar_chart(lang, &r.vehicles))
             }
             div.panel {
-                h2 { (w(lang, "车辆明细（点击表头排序）", "Vehicles (click a header to sort)")) }
+                h2 { (t(lang, "vehicles_sortable")) }
                 table.sortable #vehicles {
                     thead { tr {
-                        th { (w(lang, "车牌", "Plate")) } th.num { (w(lang, "升", "Litres")) } th.num { (w(lang, "金额", "Amount")) }
-                        th.num { (w(lang, "次数", "Refuels")) } th.num { (w(lang, "里程", "km")) } th.num { "L/100km" }
-                        th.num { (w(lang, "较基准%", "vs baseline %")) } th.num { (w(lang, "额度使用%", "Allocation used %")) }
-                        th { (w(lang, "近12个月", "12 months")) }
+                        th { (t(lang, "plate")) } th.num { (t(lang, "litres")) } th.num { (t(lang, "amount")) }
+                        th.num { (t(lang, "refuels")) } th.num { (t(lang, "distance_km")) } th.num { (t(lang, "l_per_100km")) }
+                        th.num { (t(lang, "vs_baseline")) } th.num { (t(lang, "allocation_used")) }
+                        th { (t(lang, "twelve_months")) }
                     } }
                     tbody {
                         @for l in &r.vehicles {
                             @let id = fleet.iter().find(|v| v.plate == l.plate).map(|v| v.id).unwrap_or(0);
                             @let points: Vec<i64> = months.iter().map(|m| trend.get(&(id, m.clone())).map_or(0, |x: &Litres| x.cl())).collect();
                             tr {
-                                td { (l.plate) }
+                                td.data { (l.plate) }
                                 td.num data-v=(l.litres.cl()) { (l.litres) }
                                 td.num data-v=(l.amount.fen()) { (l.amount) }
                                 td.num { (l.refuels) }
@@ -161,19 +278,21 @@ pub async fn review_page(
                 }
             }
             div.panel {
-                h2 { (w(lang, "异常", "Anomalies")) }
-                @if r.anomalies.is_empty() { p { (w(lang, "无异常", "None")) } }
-                @for a in &r.anomalies {
+                h2 { (t(lang, "anomalies")) }
+                p.k { (t(lang, "carried_over_rule")) }
+                @if r.anomalies.is_empty() { p { (t(lang, "no_anomalies")) } }
+                @for (a, detail) in r.anomalies.iter().zip(&details) {
                     div class={ "anomaly " @if a.acknowledged { "done" } @else { "open" } } {
                         @if a.acknowledged { span { "✓ " } } @else { strong.error style="display:inline;padding:0 .3rem" { "!" } " " }
-                        strong { (a.plate) } " · " (a.kind.as_str()) " · " (a.month) " · " (a.reason)
-                        @if let Some(j) = &a.justification { " — " em { (j) } }
+                        strong.data { (a.plate) } " · " span.kind { (word(lang, &format!("anomaly-{}", a.kind.as_str()))) } " · " (a.month)
+                        @if let Some(d) = detail { " · " (d) }
+                        @if let Some(j) = &a.justification { " — " em.data { (j) } }
                         @if !a.acknowledged && a.kind != review::AnomalyKind::CashRefuel {
                             form.noprint method="post" action={"/fleet/" (company) "/review/ack?month=" (month)} style="margin:.3rem 0 .8rem" {
                                 input type="hidden" name="sale_id" value=(a.sale_id);
                                 input type="hidden" name="kind" value=(a.kind.as_str());
-                                input name="justification" required placeholder=(w(lang, "说明", "Justification"));
-                                " " button.primary type="submit" { (w(lang, "确认", "Acknowledge")) }
+                                input name="justification" required placeholder=(t(lang, "justification"));
+                                " " button.primary type="submit" { (t(lang, "acknowledge")) }
                             }
                         }
                     }
@@ -187,7 +306,7 @@ pub async fn review_page(
         Ok(m) => m.into_response(),
         Err(e) => page(
             lang,
-            w(lang, "月度用油分析", "Monthly fuel review"),
+            t(lang, "fuel_review"),
             Some(&s.actor),
             error_box(lang, &e),
         )
@@ -225,7 +344,7 @@ pub async fn ack(
             e.code.status(),
             page(
                 s.lang,
-                w(s.lang, "月度用油分析", "Monthly fuel review"),
+                t(s.lang, "fuel_review"),
                 Some(&s.actor),
                 error_box(s.lang, &e),
             ),

@@ -5,6 +5,8 @@
 mod acquisition;
 mod alliance;
 mod chip;
+mod credit;
+mod crm;
 mod desk;
 mod fleet;
 mod text;
@@ -21,7 +23,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use crate::actions::App;
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
-pub use text::{Lang, t, w};
+pub use text::{Lang, data, t};
 
 pub fn routes(state: App) -> Router<App> {
     Router::new()
@@ -95,6 +97,26 @@ pub fn routes(state: App) -> Router<App> {
         .route(
             "/alliance/offers/{code}/grantees.csv",
             get(alliance::grantees_csv),
+        )
+        .route(
+            "/complaints",
+            get(crm::complaint_board).post(crm::record_complaint),
+        )
+        .route("/complaints/{id}/move", post(crm::move_complaint))
+        .route("/callbacks", get(crm::callbacks_page))
+        .route("/callbacks/{customer_id}/calls", post(crm::record_call))
+        .route("/customers/{id}", get(crm::customer_page))
+        .route("/credit", get(credit::credit_list))
+        .route("/credit/{id}", get(credit::account_page))
+        .route("/credit/{id}/payments", post(credit::pay))
+        .route("/credit/{id}/line", post(credit::set_line))
+        .route(
+            "/credit/{id}/statements/{month}",
+            get(credit::statement_print),
+        )
+        .route(
+            "/credit/{id}/statements/{month}/csv",
+            get(credit::statement_csv),
         )
         // Every form posted to a page carries the page's token and comes
         // from this site (the login form included).
@@ -275,7 +297,9 @@ tr.district td{background:#f0f3f7}
 .column{background:#eef1f5;border-radius:6px;padding:.4rem}.column h2{font-size:.95rem;margin:.2rem 0 .4rem}
 .prospect{background:#fff;border:1px solid #d9dde3;border-radius:4px;padding:.4rem;margin-bottom:.4rem;font-size:.9rem}
 .prospect.overdue{border-left:4px solid #a4262c}.due{color:#a4262c}
-@media print{header,.noprint{display:none}body{background:#fff}main{margin:0}.receipt{border:0;max-width:none}}
+tr.overdue td{background:#fff5f5}tr.overdue td:first-child{border-left:4px solid #a4262c}tr.picked td{background:#eef5ff}
+form.step label{margin-top:0}form.step textarea,form.step input{min-width:10rem}textarea{font:inherit;padding:.45rem .6rem;border:1px solid #b8bfca;border-radius:4px;width:100%}
+@media print{header,.noprint{display:none}body{background:#fff}main{margin:0}.receipt{border:0;max-width:none}.printable .panel,.printable{border:0;padding:0}.printable table{font-size:.85rem}.printable tr{break-inside:avoid}}
 "#;
 
 /// The page frame: header with who is logged in and the language switch.
@@ -291,21 +315,30 @@ pub fn page(lang: Lang, title: &str, actor: Option<&Actor>, body: Markup) -> Mar
             }
             body {
                 header {
-                    a href="/" accesskey="h" { strong { "fuelcard" } " " (t(lang, "counter")) }
+                    a href="/" accesskey="h" { strong { "fuelcard" } " " (t(lang, home_word(actor))) }
                     @if actor.is_some_and(|a| policy::may(a, Action::ReadTargets)) {
-                        a href="/acquisition" { (w(lang, "客户开发", "Acquisition")) }
+                        a href="/acquisition" { (t(lang, "acquisition")) }
                     }
                     @if actor.is_some_and(|a| policy::may(a, Action::ManageAlliance)) {
                         a #alliance-link href="/alliance" { (t(lang, "alliance")) }
                     }
+                    @if actor.is_some_and(|a| policy::may(a, Action::ReadComplaints)) {
+                        a #complaints-link href="/complaints" { (t(lang, "complaints")) }
+                    }
+                    @if actor.is_some_and(|a| policy::may(a, Action::ReadCallbacks)) {
+                        a #callbacks-link href="/callbacks" { (t(lang, "callbacks")) }
+                    }
+                    @if actor.is_some_and(|a| policy::may(a, Action::ReadCreditReminders)) {
+                        a #credit-link href="/credit" { (t(lang, "credit")) }
+                    }
                     span.grow {}
                     @if let Some(a) = actor {
-                        span { (a.username) }
+                        span.data { (a.username) }
                         form method="post" action="/logout" { button type="submit" { (t(lang, "logout")) } }
                     }
                     @match lang {
-                        Lang::Zh => a href="/lang/en" { "English" },
-                        Lang::En => a href="/lang/zh" { "中文" },
+                        Lang::Zh => a href="/lang/en" lang="en" { (t(Lang::En, "switch_to_english")) },
+                        Lang::En => a href="/lang/zh" lang="zh-CN" { (t(Lang::Zh, "switch_to_chinese")) },
                     }
                 }
                 main { (body) }
@@ -314,13 +347,30 @@ pub fn page(lang: Lang, title: &str, actor: Option<&Actor>, body: Markup) -> Mar
     }
 }
 
-/// A message box for a refusal, in the page's language where the code is
-/// known, with the service's own message beneath.
+/// What the header's home link is called: the page a user's role starts
+/// on (the counter, the fleet's review, the merchant's desk …).
+fn home_word(actor: Option<&Actor>) -> &'static str {
+    use crate::auth::Role;
+    let Some(a) = actor else {
+        return "home_counter";
+    };
+    match a.role {
+        Role::FleetManager => "home_fleet",
+        Role::Merchant => "home_merchant",
+        _ if !policy::may(a, Action::Sell) && policy::may(a, Action::ReadTargets) => {
+            "home_acquisition"
+        }
+        _ => "home_counter",
+    }
+}
+
+/// A message box for a refusal, in the page's language: the catalogue's
+/// sentence for the error's code. The API's English detail stays in the
+/// API (and the log); the page never mixes it in.
 pub fn error_box(lang: Lang, err: &crate::error::AppError) -> Markup {
     html! {
         div.error role="alert" {
-            @if let Some(known) = text::for_code(lang, err.code.as_str()) { strong { (known) } br; }
-            (err.message)
+            strong { (text::refusal(lang, err)) }
         }
     }
 }

@@ -12,15 +12,15 @@ use serde::Deserialize;
 use super::alliance::{self, AfterQuery};
 use super::desk::{Typed, card_again_typed};
 use super::text::word;
-use super::{Cashier, Lang, error_box, page, t};
+use super::{Cashier, Lang, data, error_box, page, t};
 use crate::actions::App;
 use crate::actions::{Keyed, counter};
 use crate::alliance::engine::Notice;
 use crate::alliance::receipts;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::cards::recharge::{self, PaymentMethod};
-use crate::cards::sale;
 use crate::cards::{self};
+use crate::cards::{products, sale};
 use crate::error::{AppError, AppResult, Code};
 use crate::http::api::{amount, quantity};
 use crate::money::Money;
@@ -59,15 +59,16 @@ pub async fn recharge_preview(
         Ok(page(lang, t(lang, "recharge"), Some(&c.actor), html! {
             h1 { (t(lang, "recharge")) " " (view.number) }
             div.panel.grid {
-                div { div.k { (t(lang, "holder")) } div.v { (view.holder_name.clone().unwrap_or_else(|| "—".into())) } }
+                div { div.k { (t(lang, "holder")) } div.v.data { (view.holder_name.clone().unwrap_or_else(|| "—".into())) } }
                 div { div.k { (t(lang, "amount")) } div.v #preview-amount { "¥" (amt) } }
                 div { div.k { (t(lang, "payment_method")) } div.v { (word(lang, method.as_str())) } }
                 div { div.k { (t(lang, "bonus")) } div.big #preview-bonus { "¥" (quote.bonus) } }
-                div { div.k { (t(lang, "promotion")) } div.v { (quote.promotion.clone().unwrap_or_else(|| "—".into())) } }
-                @if let Some(g) = &quote.gift { div { div.k { (t(lang, "gift")) } div.v { (g) } } }
+                div { div.k { (t(lang, "promotion")) } div.v.data { (quote.promotion.clone().unwrap_or_else(|| "—".into())) } }
+                @if let Some(g) = &quote.gift { div { div.k { (t(lang, "gift")) } div.v.data { (g) } } }
                 div { div.k { (t(lang, "new_balance")) } div.big #preview-balance { "¥" (after) } }
             }
-            @if let Some(n) = &quote.notice { p.notice { (n) } }
+            // The one notice a quote carries: the promotion's budget ran out.
+            @if quote.notice.is_some() { p.notice { (t(lang, "promotion_budget_exhausted")) } }
             form method="post" action={"/cards/" (view.number) "/recharge"} {
                 input type="hidden" name="key" value=(key);
                 input type="hidden" name="amount" value=(amt);
@@ -215,9 +216,9 @@ pub async fn recharge_receipt(
     let notices = alliance::shown_notices(&state, &c.actor, &after).await;
     match r {
         Ok((r, earned)) => receipt_frame(lang, &c, &r.card_number, html! {
-            (line(t(lang, "station"), format!("{} {}", r.station, r.station_name)))
+            (line(t(lang, "station"), html! { (r.station) " " (data(&r.station_name)) }))
             (line(t(lang, "time"), crate::time::format_local(r.at_us, tz)))
-            (line(t(lang, "cashier"), &r.cashier))
+            (line(t(lang, "cashier"), data(&r.cashier)))
             (line(t(lang, "card_number"), &r.card_number))
             (line(t(lang, "recharge"), format!("¥{}", r.amount)))
             (line(t(lang, "payment_method"), word(lang, &r.payment_method)))
@@ -321,25 +322,38 @@ pub async fn sale_receipt(
             Action::ReadReceipt,
             &Target::at_station(r.station_id),
         )?;
+        // The receipt names the product as stored; the page names it in
+        // its language, by the product's code.
+        let code = products::list(&mut conn, state.now())
+            .await?
+            .into_iter()
+            .find(|(p, _)| p.name == r.product)
+            .map(|(p, _)| p.code)
+            .unwrap_or_default();
         let earned = receipts::for_event(&mut conn, &format!("sale:{id}")).await?;
         drop(conn);
-        Ok((r, alliance::earned_lines(&state, &c, tz, &earned).await))
+        let product = super::text::product(lang, &code, &r.product);
+        Ok((
+            r,
+            product,
+            alliance::earned_lines(&state, &c, tz, &earned).await,
+        ))
     }
     .await;
     let notices = alliance::shown_notices(&state, &c.actor, &after).await;
     match r {
-        Ok((r, earned)) => receipt_frame(lang, &c, &r.card_number, html! {
-            (line(t(lang, "station"), format!("{} {}", r.station, r.station_name)))
+        Ok((r, product, earned)) => receipt_frame(lang, &c, &r.card_number, html! {
+            (line(t(lang, "station"), html! { (r.station) " " (data(&r.station_name)) }))
             (line(t(lang, "time"), crate::time::format_local(r.at_us, tz)))
-            (line(t(lang, "cashier"), &r.cashier))
+            (line(t(lang, "cashier"), data(&r.cashier)))
             (line(t(lang, "card_number"), &r.card_number))
-            (line(t(lang, "product"), &r.product))
+            (line(t(lang, "product"), product))
             (line(t(lang, "litres"), format!("{} L", r.litres)))
             (line(t(lang, "unit_price"), format!("¥{}", r.unit_price)))
             (line(t(lang, "amount"), format!("¥{}", r.amount)))
             (line(t(lang, "discount"), format!("¥{}", r.discount)))
             (line(t(lang, "charged"), format!("¥{}", r.charged)))
-            @if let Some(p) = &r.plate { (line(t(lang, "plate"), p)) }
+            @if let Some(p) = &r.plate { (line(t(lang, "plate"), data(p))) }
             @if let Some(o) = r.odometer { (line(t(lang, "odometer"), o)) }
             (line(t(lang, "balance"), html! { strong #receipt-balance { "¥" (r.balance_after) } }))
             (earned)
