@@ -408,8 +408,8 @@ pub async fn merge_customers(
         Box::pin(async move {
             if let Some(moved) = archive::merge(conn, customer_id, other).await? {
                 at.audit(
-                conn,
-                "customer_merge",
+                    conn,
+                    "customer_merge",
                     &customer_id.to_string(),
                     serde_json::json!({ "merged": other, "moved": moved }),
                 )

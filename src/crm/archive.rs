@@ -7,7 +7,7 @@
 //! history move to the record that stays; the other points at it and is no
 //! longer found.
 
-use super::grading::{self, Rules, Standing};
+use super::grading::{self, CustomerStanding, Rules};
 use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -122,7 +122,7 @@ pub struct Archive {
     pub merged_into: Option<i64>,
     /// The level and lifecycle stage ([`Archive::with_standing`]).
     #[serde(flatten)]
-    pub standing: Standing,
+    pub standing: CustomerStanding,
 }
 
 impl Archive {
@@ -267,7 +267,7 @@ pub async fn read(conn: &mut Conn, id: i64) -> AppResult<Archive> {
         notes: row.try_get("notes")?,
         contacts: contacts(conn, id).await?,
         merged_into: row.try_get("merged_into")?,
-        standing: Standing::default(),
+        standing: CustomerStanding::default(),
     })
 }
 

@@ -259,7 +259,7 @@ pub async fn grade_due(conn: &mut Conn, now: i64, tz: Tz, rules: &Rules) -> AppR
 /// A customer's standing: the latest month's level (none before their
 /// first grading) and the lifecycle stage now.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Standing {
+pub struct CustomerStanding {
     pub level: Option<Level>,
     /// The month the level was graded for (YYYY-MM).
     pub graded_month: Option<String>,
@@ -314,7 +314,7 @@ pub async fn standing(
     customer: i64,
     now: i64,
     rules: &Rules,
-) -> AppResult<Standing> {
+) -> AppResult<CustomerStanding> {
     let graded = sqlx::query(
         "SELECT month, level FROM customer_grades WHERE customer_id = $1 \
          ORDER BY month DESC LIMIT 1",
@@ -330,7 +330,7 @@ pub async fn standing(
         None => (None, None),
     };
     let activity = activity(conn, customer, now).await?;
-    Ok(Standing {
+    Ok(CustomerStanding {
         level,
         graded_month,
         lifecycle: activity.as_ref().map(|a| lifecycle(a, now, rules)),
