@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::pages::{page, session, submit};
 use crate::support::{Backend, TestEnv};
 
 /// The partner the tests redeem at (an insurance voucher for a new card,
@@ -132,50 +133,6 @@ async fn code_of(env: &TestEnv, card: &str, offer: &str) -> String {
         .to_string()
 }
 
-/// A page session that keeps its cookie and sees each redirect.
-async fn session(env: &TestEnv, username: &str) -> reqwest::Client {
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client");
-    let r = crate::pages::post_form(
-        &c,
-        format!("{}/login", env.base),
-        &[
-            ("username", username),
-            ("password", &format!("{username}-password")),
-        ],
-    )
-    .await
-    .expect("answer");
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{username} logs in");
-    c
-}
-
-async fn post_form(
-    c: &reqwest::Client,
-    env: &TestEnv,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (StatusCode, String, String) {
-    let r = crate::pages::post_form(c, format!("{}{path}", env.base), form)
-        .await
-        .expect("answer");
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .and_then(|l| l.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    (status, location, r.text().await.expect("html"))
-}
-
-async fn page(c: &reqwest::Client, env: &TestEnv, path: &str) -> String {
-    crate::pages::html_of(c, format!("{}{path}", env.base)).await
-}
-
 /// A new card from the counter's form, for a new holder who consents or
 /// not; answers where the form sends the cashier.
 async fn opened_on_the_page(
@@ -199,7 +156,7 @@ async fn opened_on_the_page(
     if consent {
         form.push(("share_with_partners", "yes"));
     }
-    let (status, location, _) = post_form(c, env, "/cards/new", &form).await;
+    let (status, location, _) = submit(c, env, "/cards/new", &form).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     location
 }
@@ -233,7 +190,7 @@ async fn counter_shows_benefits(env: &TestEnv) -> String {
     assert!(html.contains("活动预算已用完，本次未发放"), "{html}");
     assert!(!html.contains("budget_exhausted"), "no raw codes: {html}");
     // 李强's recharge of 600 earns the car wash, printed on the receipt.
-    let (status, went, _) = post_form(
+    let (status, went, _) = submit(
         &c,
         env,
         &format!("/cards/{card}/recharge"),
@@ -301,7 +258,7 @@ async fn merchant_desk(env: &TestEnv, a: &Alliance, other_card: &str) {
     let redeem = |key: &'static str, code: String| {
         let c = c.clone();
         async move {
-            post_form(
+            submit(
                 &c,
                 env,
                 "/merchant/redemptions",
@@ -332,7 +289,7 @@ async fn merchant_desk(env: &TestEnv, a: &Alliance, other_card: &str) {
     );
     assert!(!html.contains("voucher_redeemed"), "{html}");
     page(&c, env, "/lang/zh").await;
-    let (status, _, html) = post_form(
+    let (status, _, html) = submit(
         &c,
         env,
         "/merchant/redemptions",
@@ -357,7 +314,7 @@ async fn merchant_desk(env: &TestEnv, a: &Alliance, other_card: &str) {
         .and_then(|l| l.iter().find(|r| r["offer"] == json!("WASH")))
         .and_then(|r| r["id"].as_i64())
         .expect("the wash");
-    let (status, location, _) = post_form(
+    let (status, location, _) = submit(
         &c,
         env,
         &format!("/merchant/redemptions/{wash}/reversal"),
@@ -431,7 +388,7 @@ async fn head_office(env: &TestEnv) {
         !html.contains("id=\"settle\"") && html.contains("月份结束后方可结算"),
         "{html}"
     );
-    let (status, _, html) = post_form(
+    let (status, _, html) = submit(
         &c,
         env,
         "/alliance/settlements",
@@ -448,7 +405,7 @@ async fn head_office(env: &TestEnv) {
     let html = page(&c, env, "/alliance?merchant=M-CARE&month=2026-10").await;
     assert!(html.contains("id=\"settle\""), "{html}");
     for _ in 0..2 {
-        let (status, location, _) = post_form(
+        let (status, location, _) = submit(
             &c,
             env,
             "/alliance/settlements",

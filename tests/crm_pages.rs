@@ -9,50 +9,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::pages::{page, session, submit};
 use crate::support::{Backend, TestEnv};
-
-/// A page session that keeps its cookie and sees each redirect.
-async fn session(env: &TestEnv, username: &str) -> reqwest::Client {
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client");
-    let password = format!("{username}-password");
-    let r = crate::pages::post_form(
-        &c,
-        format!("{}/login", env.base),
-        &[("username", username), ("password", password.as_str())],
-    )
-    .await
-    .expect("answer");
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{username} logs in");
-    c
-}
-
-/// Posts a page's form: the status, where it sends the browser, the page.
-async fn post(
-    c: &reqwest::Client,
-    env: &TestEnv,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (StatusCode, String, String) {
-    let r = crate::pages::post_form(c, format!("{}{path}", env.base), form)
-        .await
-        .expect("answer");
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .and_then(|l| l.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    (status, location, r.text().await.expect("html"))
-}
-
-async fn page(c: &reqwest::Client, env: &TestEnv, path: &str) -> String {
-    crate::pages::html_of(c, format!("{}{path}", env.base)).await
-}
 
 /// The table row of a page whose element id is `id`, up to its end.
 fn row<'a>(html: &'a str, id: &str) -> &'a str {
@@ -111,7 +69,7 @@ async fn complaints_and_callbacks(backend: Backend) {
         home.contains("href=\"/complaints\"") && home.contains("href=\"/callbacks\""),
         "{home}"
     );
-    let (status, _, html) = post(
+    let (status, _, html) = submit(
         &counter,
         &env,
         "/complaints",
@@ -138,13 +96,13 @@ async fn complaints_and_callbacks(backend: Backend) {
         ("customer_id", customer_text.as_str()),
         ("text", "加油机跳枪，少加了2升"),
     ];
-    let (status, location, _) = post(&counter, &env, "/complaints", &form).await;
+    let (status, location, _) = submit(&counter, &env, "/complaints", &form).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let first = complaint_id(&location);
-    let (_, again, _) = post(&counter, &env, "/complaints", &form).await;
+    let (_, again, _) = submit(&counter, &env, "/complaints", &form).await;
     assert_eq!(again, location, "a double click records once");
     assert_eq!(env.count("complaints").await, 1);
-    let (_, location, _) = post(
+    let (_, location, _) = submit(
         &counter,
         &env,
         "/complaints",
@@ -175,7 +133,7 @@ async fn complaints_and_callbacks(backend: Backend) {
     let step = |form: Vec<(&'static str, &'static str)>| {
         let manager = manager.clone();
         let env = &env;
-        async move { post(&manager, env, &format!("/complaints/{first}/move"), &form).await }
+        async move { submit(&manager, env, &format!("/complaints/{first}/move"), &form).await }
     };
     let (status, _, html) = step(vec![("step", "assign"), ("assignee", "nobody")]).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{html}");
@@ -273,7 +231,7 @@ async fn complaints_and_callbacks(backend: Backend) {
     ];
     let path = format!("/callbacks/{customer}/calls");
     for _ in 0..2 {
-        let (status, location, _) = post(&counter, &env, &path, &call).await;
+        let (status, location, _) = submit(&counter, &env, &path, &call).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         assert_eq!(location, format!("/callbacks#callback-{customer}"));
     }
@@ -334,7 +292,7 @@ async fn company_on_credit(env: &TestEnv, hq: &reqwest::Client) -> (i64, String)
         "{html}"
     );
     let line = format!("{account}/line");
-    let (status, _, html) = post(
+    let (status, _, html) = submit(
         hq,
         env,
         &line,
@@ -348,7 +306,7 @@ async fn company_on_credit(env: &TestEnv, hq: &reqwest::Client) -> (i64, String)
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
     assert!(html.contains("value=\"十万\""), "typed values kept: {html}");
-    let (status, location, _) = post(
+    let (status, location, _) = submit(
         hq,
         env,
         &line,
@@ -454,11 +412,11 @@ async fn credit_pages_over_http(env: &TestEnv) {
         ("reference", "BOC-20261118-01"),
     ];
     for _ in 0..2 {
-        let (status, location, html) = post(&hq, env, &pay, &form).await;
+        let (status, location, html) = submit(&hq, env, &pay, &form).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
         assert_eq!(location, account);
     }
-    let (status, _, html) = post(
+    let (status, _, html) = submit(
         &hq,
         env,
         &pay,

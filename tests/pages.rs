@@ -61,6 +61,51 @@ pub(crate) async fn html_of(c: &reqwest::Client, url: String) -> String {
         .expect("html")
 }
 
+/// A page session that keeps its cookie and sees each redirect, logged in
+/// through the login form as `username` (password `<username>-password`).
+pub(crate) async fn session(env: &TestEnv, username: &str) -> reqwest::Client {
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    let password = format!("{username}-password");
+    let r = post_form(
+        &c,
+        format!("{}/login", env.base),
+        &[("username", username), ("password", password.as_str())],
+    )
+    .await
+    .expect("answer");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{username} logs in");
+    c
+}
+
+/// Posts a page's form: the status, where it sends the browser, the page.
+pub(crate) async fn submit(
+    c: &reqwest::Client,
+    env: &TestEnv,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    let r = post_form(c, format!("{}{path}", env.base), form)
+        .await
+        .expect("answer");
+    let status = r.status();
+    let location = r
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (status, location, r.text().await.expect("html"))
+}
+
+/// A page's HTML, read in the session.
+pub(crate) async fn page(c: &reqwest::Client, env: &TestEnv, path: &str) -> String {
+    html_of(c, format!("{}{path}", env.base)).await
+}
+
 /// Where a form post sends the browser: a 303 and its location.
 fn redirected_to(r: &reqwest::Response) -> String {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
