@@ -1,12 +1,11 @@
 //! The states of the business's long-lived records — cards, holds, pump
 //! fills, top-up requests, card loans, allocation plans, prospects,
-//! complaints — and the moves
-//! between them, in one place. Each room moves its records with a
-//! conditional update (`… WHERE status = <from>`), so two requests cannot
-//! both make the same move; when the update finds the record elsewhere, the
-//! refusal says where it is and where it cannot go (`illegal_transition`),
-//! unless the room has a more telling code of its own (a hold that is no
-//! longer active, a settled fill, an approved plan).
+//! complaints — and the moves between them, in one place. Each room moves
+//! its records with a conditional update (`… WHERE status = <from>`), so
+//! two requests cannot both make the same move; when the update finds the
+//! record elsewhere, the refusal says where it is and where it cannot go
+//! (`illegal_transition`), unless the room has a more telling code of its
+//! own (a hold that is no longer active, a settled fill, an approved plan).
 
 use std::fmt::Display;
 
