@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::pages::{page, session, submit};
+use crate::pages::{log_in, page, session, submit};
 use crate::support::{Backend, TestEnv};
 
 /// The partner the tests redeem at (an insurance voucher for a new card,
@@ -469,24 +469,6 @@ async fn row_of(
         out.insert(h.text().await?, c.text().await?);
     }
     Ok(out)
-}
-
-async fn log_in(
-    b: &fantoccini::Client,
-    env: &TestEnv,
-    username: &str,
-) -> Result<(), fantoccini::error::CmdError> {
-    use fantoccini::Locator;
-    b.goto(&format!("{}/login", env.base)).await?;
-    b.find(Locator::Id("username"))
-        .await?
-        .send_keys(username)
-        .await?;
-    b.find(Locator::Id("password"))
-        .await?
-        .send_keys(&format!("{username}-password\n"))
-        .await?;
-    Ok(())
 }
 
 /// The result panel once it says `text`.

@@ -9,7 +9,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::pages::{page, session, submit};
+use crate::pages::{log_in, page, session, submit};
 use crate::support::{Backend, TestEnv};
 
 /// The table row of a page whose element id is `id`, up to its end.
@@ -474,24 +474,6 @@ async fn credit_pages_over_http(env: &TestEnv) {
 }
 
 crate::on_both_backends!(credit_pages, credit_pages_over_http);
-
-async fn log_in(
-    b: &fantoccini::Client,
-    env: &TestEnv,
-    username: &str,
-) -> Result<(), fantoccini::error::CmdError> {
-    use fantoccini::Locator;
-    b.goto(&format!("{}/login", env.base)).await?;
-    b.find(Locator::Id("username"))
-        .await?
-        .send_keys(username)
-        .await?;
-    b.find(Locator::Id("password"))
-        .await?
-        .send_keys(&format!("{username}-password\n"))
-        .await?;
-    Ok(())
-}
 
 /// In Chromium: the cashier records a complaint from the board's form; the
 /// station manager assigns, answers, follows up and closes it by clicking;

@@ -101,6 +101,25 @@ pub(crate) async fn submit(
     (status, location, r.text().await.expect("html"))
 }
 
+/// Logs the browser in through the login form as `username` (password
+/// `<username>-password`).
+pub(crate) async fn log_in(
+    b: &fantoccini::Client,
+    env: &TestEnv,
+    username: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    b.goto(&format!("{}/login", env.base)).await?;
+    b.find(Locator::Id("username"))
+        .await?
+        .send_keys(username)
+        .await?;
+    b.find(Locator::Id("password"))
+        .await?
+        .send_keys(&format!("{username}-password\n"))
+        .await?;
+    Ok(())
+}
+
 /// A page's HTML, read in the session.
 pub(crate) async fn page(c: &reqwest::Client, env: &TestEnv, path: &str) -> String {
     html_of(c, format!("{}{path}", env.base)).await

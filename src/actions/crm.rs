@@ -206,16 +206,29 @@ pub async fn month_counts(
     Ok((label, counts))
 }
 
+/// A customer's archive with their level and lifecycle stage at `now`, as
+/// `actor` may see it.
+async fn archive_shown(
+    conn: &mut Conn,
+    app: &App,
+    actor: &Actor,
+    id: i64,
+    now: i64,
+) -> AppResult<Archive> {
+    Ok(archive::read(conn, id)
+        .await?
+        .with_standing(conn, now, &app.settings.grading)
+        .await?
+        .shown_to(actor))
+}
+
 /// A customer's archive with their level and lifecycle stage, for those
 /// who may read their personal data (the counter reads a customer through
 /// the timeline, masked).
 pub async fn customer_archive(app: &App, actor: &Actor, id: i64) -> AppResult<Archive> {
     authorize(actor, Action::ReadPersonalData, &Target::company(id))?;
     let mut conn = app.db.pool().acquire().await?;
-    archive::read(&mut conn, id)
-        .await?
-        .with_standing(&mut conn, app.now(), &app.settings.grading)
-        .await
+    archive_shown(&mut conn, app, actor, id, app.now()).await
 }
 
 /// The call-back entries shown to `actor`: phones masked unless the policy
@@ -361,11 +374,7 @@ pub async fn change_archive(
                 }),
             )
             .await?;
-            Ok(archive::read(conn, customer_id)
-                .await?
-                .with_standing(conn, at.now, &app.settings.grading)
-                .await?
-                .shown_to(at.actor))
+            archive_shown(conn, app, at.actor, customer_id, at.now).await
         })
     })
     .await
@@ -385,11 +394,7 @@ pub async fn customer_timeline(
     )?;
     let mut conn = app.db.pool().acquire().await?;
     let entries = archive::timeline(&mut conn, customer_id, before, app.settings.time_zone).await?;
-    let record = archive::read(&mut conn, customer_id)
-        .await?
-        .with_standing(&mut conn, app.now(), &app.settings.grading)
-        .await?
-        .shown_to(actor);
+    let record = archive_shown(&mut conn, app, actor, customer_id, app.now()).await?;
     Ok((record, entries))
 }
 
@@ -415,11 +420,7 @@ pub async fn merge_customers(
                 )
                 .await?;
             }
-            Ok(archive::read(conn, customer_id)
-                .await?
-                .with_standing(conn, at.now, &app.settings.grading)
-                .await?
-                .shown_to(at.actor))
+            archive_shown(conn, app, at.actor, customer_id, at.now).await
         })
     })
     .await
