@@ -91,11 +91,24 @@ impl Customer {
     /// unless the policy lets the actor read personal data
     /// ([`Action::ReadPersonalData`]).
     pub fn shown_to(mut self, actor: &Actor) -> Customer {
-        if !policy::permits(actor, Action::ReadPersonalData, &Target::company(self.id)) {
-            self.phone = self.phone.as_deref().map(mask);
-            self.id_number = self.id_number.as_deref().map(mask);
-        }
+        self.phone = shown_to(actor, self.id, self.phone);
+        self.id_number = shown_to(actor, self.id, self.id_number);
         self
+    }
+}
+
+/// A piece of customer `customer_id`'s personal data (a phone, a document
+/// number) as `actor` may see it: whole, or masked unless the policy lets
+/// the actor read personal data ([`Action::ReadPersonalData`]).
+pub fn shown_to(actor: &Actor, customer_id: i64, text: Option<String>) -> Option<String> {
+    if policy::permits(
+        actor,
+        Action::ReadPersonalData,
+        &Target::company(customer_id),
+    ) {
+        text
+    } else {
+        text.as_deref().map(mask)
     }
 }
 

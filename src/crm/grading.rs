@@ -281,6 +281,7 @@ async fn activity(conn: &mut Conn, customer: i64, now: i64) -> AppResult<Option<
     let Some(first_card_at) = row.try_get::<Option<i64>, _>("first_at")? else {
         return Ok(None);
     };
+    let last_refuel_at: Option<i64> = row.try_get("last_at")?;
     let recent_from = now - 30 * DAY_US;
     let row = sqlx::query(
         "SELECT CAST(COALESCE(SUM(CASE WHEN s.created_at >= $2 THEN s.litres_cl ELSE 0 END), 0) AS BIGINT) AS recent, \
@@ -296,13 +297,7 @@ async fn activity(conn: &mut Conn, customer: i64, now: i64) -> AppResult<Option<
     .await?;
     Ok(Some(Activity {
         first_card_at,
-        last_refuel_at: sqlx::query_scalar::<_, Option<i64>>(
-            "SELECT MAX(o.last_sale_at) FROM cards k JOIN card_openings o ON o.card_id = k.id \
-             WHERE k.customer_id = $1",
-        )
-        .bind(customer)
-        .fetch_one(&mut *conn)
-        .await?,
+        last_refuel_at,
         recent_cl: row.try_get("recent")?,
         before_cl: row.try_get("before")?,
     }))
