@@ -43,6 +43,9 @@ pub struct Settings {
     /// Hours within which a merchant may reverse a redemption (a voucher
     /// taken by mistake); never once the month is settled.
     pub reversal_hours: i64,
+    /// The largest purchase a merchant may declare for one redemption of a
+    /// discount: the merchant's word is all there is for it.
+    pub max_redemption_purchase: crate::money::Money,
     /// How long a login lasts: hours at most, minutes unused.
     pub sessions: crate::auth::sessions::Lifetime,
     /// The service answers over HTTPS (`serve --tls-cert/--tls-key`): the
@@ -66,6 +69,7 @@ impl Default for Settings {
             replay_days: 7,
             activation_days: 30,
             reversal_hours: 24,
+            max_redemption_purchase: crate::money::Money::from_fen(1_000_000),
             sessions: Default::default(),
             tls: false,
             complaints: Default::default(),

@@ -87,8 +87,11 @@ codes! {
     NotYourCompany => "not_your_company", FORBIDDEN;
     OutsideYourStation => "outside_your_station", FORBIDDEN;
     MainCardNotForFuel => "main_card_not_for_fuel", FORBIDDEN;
+    CompanyClosureHeadOffice => "company_closure_head_office", FORBIDDEN;
     HolderCheckRequired => "holder_check_required", FORBIDDEN;
     IdentityMismatch => "identity_mismatch", FORBIDDEN;
+    IdentityLocked => "identity_locked", FORBIDDEN;
+    ConsentEvidenceRequired => "consent_evidence_required", FORBIDDEN;
     ShiftNotOpen => "shift_not_open", CONFLICT;
     StationRequired => "station_required", UNPROCESSABLE_ENTITY;
     Duplicate => "duplicate", CONFLICT;
@@ -121,6 +124,9 @@ codes! {
     BenefitExpired => "benefit_expired", CONFLICT;
     BenefitNotAtStation => "benefit_not_at_station", CONFLICT;
     RedemptionReversed => "redemption_reversed", CONFLICT;
+    BenefitVoid => "benefit_void", CONFLICT;
+    OfferBudgetExhausted => "offer_budget_exhausted", CONFLICT;
+    PurchaseAboveLimit => "purchase_above_limit", UNPROCESSABLE_ENTITY;
     ReversalWindowPassed => "reversal_window_passed", CONFLICT;
     SettlementClosed => "settlement_closed", CONFLICT;
     MonthNotOver => "month_not_over", CONFLICT;

@@ -32,8 +32,11 @@
 //! - [`alliance`]: the merchant alliance. Partner merchants, offers kept
 //!   as data with budgets that are never exceeded, the engine that grants
 //!   their benefits in the transaction of the card event that earned them,
-//!   redemption at the merchant, the partners' lists of consenting
-//!   customers, the monthly settlement and what each offer brought.
+//!   redemption at the merchant (worth no more than the offer's ceiling,
+//!   within its money budget; reversed only by whoever delivered it),
+//!   benefits voided with their card's refunded money, the partners' lists
+//!   of consenting customers, the monthly settlement and what each offer
+//!   brought.
 //! - [`stations`]: stations and districts, cashier shifts and the day-end
 //!   report.
 //! - [`auth`]: users, roles, sessions (ended by idle time, an absolute

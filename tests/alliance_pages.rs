@@ -88,7 +88,8 @@ async fn alliance(env: &TestEnv) -> Alliance {
         json!({
             "code": "INS-SALE", "merchant": "M-INS", "name": "加油满千送车险折扣",
             "trigger": {"event": "sale", "min_amount": "1000"},
-            "benefit": {"kind": "discount", "item": "车险九折", "percent": 10},
+            "benefit": {"kind": "discount", "item": "车险九折", "percent": 10,
+                        "max_value": "500.00"},
             "unit_cost": "0", "funded_by": {"station_percent": 0, "merchant_percent": 100}
         }),
     ] {

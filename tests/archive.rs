@@ -107,7 +107,9 @@ async fn archive_flow(backend: Backend) {
             Some(&hq),
             &format!("/api/v1/customers/{person}/archive"),
             Some(
+                // Consent to share is the customer's: their document, shown.
                 json!({"consents": {"share_with_partners": true, "marketing": true},
+                        "consent_evidence": {"identity": crate::support::identity()},
                         "preferred_station": "S1", "notes": "常加92号"}),
             ),
             None,
@@ -153,6 +155,7 @@ async fn archive_flow(backend: Backend) {
             "recharge",
             "complaint_received",
             "fuel_month",
+            "consent_given",
             "fuel_month",
             "recharge",
             "card_opened"
@@ -164,7 +167,8 @@ async fn archive_flow(backend: Backend) {
     assert_eq!(entries[0]["card"], json!(card));
     assert_eq!(entries[1]["id"], complaint);
     assert_eq!(entries[2]["month"], "2026-11");
-    assert_eq!(entries[4]["amount"], "1000.00");
+    assert_eq!(entries[3]["detail"], "identity", "the customer's document");
+    assert_eq!(entries[5]["amount"], "1000.00");
     let oct = fuel(&timeline, "2026-10");
     assert_eq!(oct["litres"], "30.00", "{oct}");
     assert_eq!(oct["count"], 2);

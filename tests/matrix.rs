@@ -428,6 +428,18 @@ impl World {
                 format!("/api/v1/cards/{}/unlock", self.locked_card().await),
                 json!({"identity": identity()}),
             ),
+            "identity_unlock" => {
+                let card = self.card().await;
+                sqlx::query(
+                    "UPDATE cards SET identity_failures = 10, identity_locked_at = 1 \
+                     WHERE number = $1",
+                )
+                .bind(&card)
+                .execute(self.env.db.pool())
+                .await
+                .expect("the card locked against documents");
+                post_empty(format!("/api/v1/cards/{card}/identity-unlock"))
+            }
             "replacement" => {
                 let card = self.card().await;
                 self.setup(
@@ -952,6 +964,7 @@ impl World {
             "complaints",
             "callback_calls",
             "customer_contacts",
+            "customer_consents",
         ];
         let counts: Vec<String> = TABLES
             .iter()
@@ -968,12 +981,15 @@ impl World {
     }
 }
 
-/// The answers that hide what is another's: a card out of scope, another
-/// merchant's benefit or redemption.
+/// The answers that hide what is another's: a card or customer out of
+/// scope, another merchant — itself, its offers, benefits and redemptions.
 const HIDDEN: &[&str] = &[
     "card_not_found",
+    "customer_not_found",
     "benefit_not_found",
     "redemption_not_found",
+    "merchant_not_found",
+    "offer_not_found",
 ];
 
 /// Codes that say "not yours" rather than anything about the business.

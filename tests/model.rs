@@ -261,11 +261,22 @@ async fn step(env: &TestEnv, token: &str, m: &mut Model, op: &Op) -> Result<(), 
                 )
                 .await;
             prop_assert!(r.0.is_success(), "closure: {}", r.1);
-            prop_assert_eq!(fen(&r.1["refunded"]), c.principal);
-            prop_assert_eq!(fen(&r.1["bonus_clawed_back"]), c.bonus);
+            let (principal, bonus) = (c.principal, c.bonus);
             c.principal = 0;
             c.bonus = 0;
             c.usable = false;
+            // A company sub-card's money goes back to its main card, whole:
+            // no cash, nothing clawed back. Any other card is refunded.
+            if let Some((main, _)) = m.company.filter(|(_, s)| *s == i) {
+                prop_assert_eq!(&r.1["paid_by"], &json!("main_card"), "{}", r.1);
+                prop_assert_eq!(fen(&r.1["refunded"]), 0);
+                prop_assert_eq!(fen(&r.1["moved_to_main_card"]), principal + bonus);
+                m.cards[main].principal += principal;
+                m.cards[main].bonus += bonus;
+            } else {
+                prop_assert_eq!(fen(&r.1["refunded"]), principal);
+                prop_assert_eq!(fen(&r.1["bonus_clawed_back"]), bonus);
+            }
         }
         Op::Allocate { yuan } => {
             let (main, sub) = match m.company {

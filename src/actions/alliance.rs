@@ -3,8 +3,11 @@
 //! list, the monthly settlement and what the offers brought.
 //!
 //! A merchant acts for its own merchant only. Asking about another
-//! merchant's benefit or redemption is answered as if there were none, so
-//! that codes and ids of other merchants cannot be probed.
+//! merchant — its offers, benefits, redemptions, lists, settlements — is
+//! answered word for word as if there were none, so that codes and ids of
+//! other merchants cannot be probed. A redemption is reversed only by
+//! whoever delivered it: the merchant its own, a station's counter what it
+//! handed over, head office any; to anyone else it is not there.
 
 use axum::http::StatusCode;
 use chrono::NaiveDate;
@@ -71,9 +74,20 @@ pub async fn add_merchant(
     .await
 }
 
+/// Refuses another merchant's business named by its code, as if the
+/// merchant were not there.
+fn own_merchant(actor: &Actor, action: Action, code: &str) -> AppResult<()> {
+    for_merchant(actor, action, code, || merchants::not_found(code))
+}
+
+/// Refuses another merchant's offer, as if the offer were not there.
+fn own_offer(actor: &Actor, action: Action, o: &offers::Stored) -> AppResult<()> {
+    for_merchant(actor, action, &o.merchant, || offers::not_found(&o.code))
+}
+
 pub async fn merchant(app: &App, actor: &Actor, code: &str) -> AppResult<Merchant> {
     authorize_role(actor, Action::ReadAlliance)?;
-    authorize(actor, Action::ReadAlliance, &merchant_target(code))?;
+    own_merchant(actor, Action::ReadAlliance, code)?;
     let mut conn = app.db.pool().acquire().await?;
     Ok(merchants::find(&mut conn, code).await?.merchant)
 }
@@ -113,7 +127,7 @@ pub async fn offer(app: &App, actor: &Actor, code: &str) -> AppResult<Offer> {
     authorize_role(actor, Action::ReadAlliance)?;
     let mut conn = app.db.pool().acquire().await?;
     let o = offers::find(&mut conn, code).await?;
-    authorize(actor, Action::ReadAlliance, &merchant_target(&o.merchant))?;
+    own_offer(actor, Action::ReadAlliance, &o)?;
     let redeemed = offers::redeemed(&mut conn, o.id).await?;
     Ok(o.view(redeemed))
 }
@@ -123,8 +137,10 @@ pub async fn offer(app: &App, actor: &Actor, code: &str) -> AppResult<Offer> {
 pub async fn offers(app: &App, actor: &Actor, merchant: Option<&str>) -> AppResult<Vec<Offer>> {
     authorize_role(actor, Action::ReadAlliance)?;
     let merchant = merchant.or(actor.merchant.as_deref());
-    let target = merchant.map_or_else(Target::network, merchant_target);
-    authorize(actor, Action::ReadAlliance, &target)?;
+    match merchant {
+        Some(code) => own_merchant(actor, Action::ReadAlliance, code)?,
+        None => authorize(actor, Action::ReadAlliance, &Target::network())?,
+    }
     let mut conn = app.db.pool().acquire().await?;
     let id = match merchant {
         Some(code) => Some(merchants::find(&mut conn, code).await?.id),
@@ -223,7 +239,7 @@ pub async fn redeem(
         })?),
         _ => None,
     };
-    let tz = app.settings.time_zone;
+    let (tz, max_purchase) = (app.settings.time_zone, app.settings.max_redemption_purchase);
     let lookup = &lookup;
     idempotent(app, actor, key, StatusCode::CREATED, |conn, at| {
         Box::pin(async move {
@@ -234,36 +250,41 @@ pub async fn redeem(
                 &h.merchant,
                 redemptions::not_found,
             )?;
-            redemptions::redeem(conn, &h, at.actor.user_id, station, purchase, at.now, tz).await
+            redemptions::redeem(
+                conn,
+                &h,
+                at.actor.user_id,
+                station,
+                purchase,
+                max_purchase,
+                at.now,
+                tz,
+            )
+            .await
         })
     })
     .await
 }
 
-/// Reverses a delivery made by mistake, within the window.
+/// Reverses a delivery made by mistake, within the window, for whoever
+/// delivered it ([`Action::ReverseRedemption`]): the redemption's station
+/// (a counter's gift) or, delivered at the merchant, its merchant.
 pub async fn reverse(app: &App, actor: &Actor, id: i64) -> AppResult<Redemption> {
-    authorize_role(actor, Action::Redeem)?;
+    authorize_role(actor, Action::ReverseRedemption)?;
     let window = app.settings.reversal_hours.saturating_mul(3_600_000_000);
     once(app, actor, |conn, at| {
         Box::pin(async move {
             let r = redemptions::get(conn, id).await?;
-            let missing = || {
-                AppError::new(
-                    Code::RedemptionNotFound,
-                    format!("no redemption {id} of your merchant"),
-                )
+            let delivered_by = Target {
+                station: r.station_id,
+                merchant: r
+                    .station_id
+                    .is_none()
+                    .then(|| r.redemption.merchant.clone()),
+                ..Target::default()
             };
-            for_merchant(at.actor, Action::Redeem, &r.redemption.merchant, missing)?;
-            // A counter reverses only what it handed over itself.
-            if matches!(at.actor.role, Role::Cashier | Role::StationManager) {
-                let mine = match at.actor.station_id {
-                    Some(s) => Some(crate::stations::get(conn, s).await?.code),
-                    None => None,
-                };
-                if mine.is_none() || r.redemption.delivered_at != mine {
-                    return Err(missing());
-                }
-            }
+            authorize(at.actor, Action::ReverseRedemption, &delivered_by)
+                .map_err(|_| redemptions::redemption_not_found(id))?;
             redemptions::reverse(conn, &r, at.actor.user_id, window, at.now).await
         })
     })
@@ -281,7 +302,7 @@ pub async fn redemptions(
     let code = merchant.or(actor.merchant.as_deref()).ok_or_else(|| {
         AppError::new(Code::ValidationFailed, "name the merchant").with("field", "merchant")
     })?;
-    authorize(actor, Action::Redeem, &merchant_target(code))?;
+    own_merchant(actor, Action::Redeem, code)?;
     let tz = app.settings.time_zone;
     let day = day.unwrap_or_else(|| crate::time::local_date(app.now(), tz));
     let (from, to) = crate::time::day_span(day, tz)
@@ -299,11 +320,7 @@ pub async fn grantees_csv(app: &App, actor: &Actor, code: &str) -> AppResult<Str
     once(app, actor, |conn, at| {
         Box::pin(async move {
             let o = offers::find(conn, code).await?;
-            authorize(
-                at.actor,
-                Action::ExportGrantees,
-                &merchant_target(&o.merchant),
-            )?;
+            own_offer(at.actor, Action::ExportGrantees, &o)?;
             if !o.definition.needs_consent {
                 return Err(AppError::new(
                     Code::NoPartnerList,
@@ -356,7 +373,7 @@ pub async fn statement(
     month: &str,
 ) -> AppResult<Settlement> {
     authorize_role(actor, Action::ReadSettlement)?;
-    authorize(actor, Action::ReadSettlement, &merchant_target(merchant))?;
+    own_merchant(actor, Action::ReadSettlement, merchant)?;
     let mut conn = app.db.pool().acquire().await?;
     let m = merchants::find(&mut conn, merchant).await?;
     settlement::read(&mut conn, &m, month).await
@@ -366,7 +383,7 @@ pub async fn offer_effectiveness(app: &App, actor: &Actor, code: &str) -> AppRes
     authorize_role(actor, Action::ReadAlliance)?;
     let mut conn = app.db.pool().acquire().await?;
     let o = offers::find(&mut conn, code).await?;
-    authorize(actor, Action::ReadAlliance, &merchant_target(&o.merchant))?;
+    own_offer(actor, Action::ReadAlliance, &o)?;
     effectiveness::of_offer(&mut conn, &o).await
 }
 
@@ -376,7 +393,7 @@ pub async fn merchant_effectiveness(
     code: &str,
 ) -> AppResult<MerchantEffectiveness> {
     authorize_role(actor, Action::ReadAlliance)?;
-    authorize(actor, Action::ReadAlliance, &merchant_target(code))?;
+    own_merchant(actor, Action::ReadAlliance, code)?;
     let mut conn = app.db.pool().acquire().await?;
     let m = merchants::find(&mut conn, code).await?;
     let mut each = Vec::new();

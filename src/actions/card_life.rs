@@ -4,12 +4,12 @@
 use axum::http::StatusCode;
 use serde::Serialize;
 
-use super::counter::{company_word, holders_pin};
+use super::counter::{company_word, holders_identity, holders_pin};
 use super::{App, Done, Keyed, create, idempotent, once};
-use crate::alliance::engine;
 use crate::alliance::offers::Event;
+use crate::alliance::{engine, voids};
 use crate::auth::Actor;
-use crate::auth::policy::{Action, Target, authorize};
+use crate::auth::policy::{self, Action, Target, authorize};
 use crate::cards::customers::{self, NewCustomer};
 use crate::cards::holder::{Identity, Word};
 use crate::cards::openings::{self, Channel};
@@ -101,12 +101,29 @@ pub async fn open(
                 Some(n) => Some(cards::find(conn, n).await?),
                 None => None,
             };
-            let customer_id = match &order.customer {
-                Some(c) => Some(customers::create(conn, c, now).await?.id),
-                None => order.customer_id,
-            };
             let station =
                 crate::stations::issuing(conn, at.actor, order.station.as_deref()).await?;
+            let customer_id = match &order.customer {
+                Some(c) => {
+                    let by = customers::ConsentBy {
+                        user: at.actor.audit_id(),
+                        station: station.as_ref().map(|s| s.id),
+                        now,
+                    };
+                    let created = customers::create_by(conn, c, by).await?;
+                    if created.consents.share_with_partners {
+                        at.audit(
+                            conn,
+                            "customer_consent_given",
+                            &created.id.to_string(),
+                            serde_json::json!({"evidence": "identity", "with": "card_open"}),
+                        )
+                        .await?;
+                    }
+                    Some(created.id)
+                }
+                None => order.customer_id,
+            };
             let card = cards::open(
                 conn,
                 &NewCard {
@@ -239,11 +256,15 @@ pub struct HolderWord {
 }
 
 impl HolderWord {
-    /// Tries the PIN, if one was given (the try counts), and returns the
+    /// Tries the PIN, if one was given, or else compares the ID document
+    /// (either try counts, in a transaction of its own), and returns the
     /// word the change's own transaction confirms.
     async fn tried(&self, app: &App, actor: &Actor, number: &CardNumber) -> AppResult<Word<'_>> {
         let identity = self.identity.as_ref();
         holders_pin(app, actor, number, self.pin.as_deref(), identity.is_some()).await?;
+        if let (None, Some(shown)) = (&self.pin, identity) {
+            holders_identity(app, actor, number, shown).await?;
+        }
         Ok(Word::offered(self.pin.is_some(), identity))
     }
 }
@@ -267,6 +288,37 @@ pub async fn unlock(
     status_of(app, number).await
 }
 
+/// Head office lifts a card's lock against ID documents
+/// ([`cards::identity`]), audited with the wrong documents it forgets. A
+/// counter cannot: the lock is there because a counter tried too many.
+pub async fn identity_unlock(
+    app: &App,
+    actor: &Actor,
+    number: &CardNumber,
+) -> AppResult<StatusChanged> {
+    authorize(actor, Action::UnlockIdentity, &Target::network())?;
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            let card = cards::find_for_update(conn, number).await?;
+            let before = cards::identity::unlock(conn, &card).await?;
+            let holder = crate::auth::throttle::Holder::Card(card.id);
+            crate::auth::throttle::forget_holder(conn, holder).await?;
+            at.audit(
+                conn,
+                "card_identity_unlock",
+                &card.number,
+                serde_json::json!({
+                    "identity_failures": before.failures,
+                    "locked_at": before.locked_at.map(crate::time::format_us),
+                }),
+            )
+            .await
+        })
+    })
+    .await?;
+    status_of(app, number).await
+}
+
 /// 补卡: a new card receives the balance, under the key.
 pub async fn replace(
     app: &App,
@@ -282,7 +334,12 @@ pub async fn replace(
     idempotent(app, actor, key, StatusCode::CREATED, |conn, at| {
         Box::pin(async move {
             let card = cards::find_for_update(conn, number).await?;
-            life::replace(conn, at.actor, &card, word, wait, station, at.now).await
+            let replaced =
+                life::replace(conn, at.actor, &card, word, wait, station, at.now).await?;
+            // The money moved to the new card, and its benefits with it.
+            let new = cards::find(conn, &cards::parse_number(&replaced.number)?).await?;
+            voids::carry_over(conn, card.id, new.id).await?;
+            Ok(replaced)
         })
     })
     .await
@@ -329,7 +386,20 @@ pub async fn convert(
     .await
 }
 
-/// Closes the card: principal refunded in cash, unspent bonus clawed back.
+/// Closes the card. Whose money it is decides how, and who may
+/// ([`life::close`], [`life::close_company_account`]):
+///
+/// - a personal or anonymous card at a counter, on the holder's word: the
+///   principal refunded in cash, the unspent bonus clawed back;
+/// - a company sub-card or fleet card at a counter, on the holder's word:
+///   its whole balance back to the company's main card — no money leaves
+///   the company, so the counter may do it as before;
+/// - a company main card only by head office or the company's own fleet
+///   manager ([`Action::CloseCompanyAccount`]), whose decision is the
+///   company's word: its balance owed to the company, paid by bank
+///   transfer. A counter is refused (`company_closure_head_office`) before
+///   any PIN is tried, since a registration number shown there proves
+///   nothing about who speaks for the company.
 pub async fn close(
     app: &App,
     actor: &Actor,
@@ -338,12 +408,42 @@ pub async fn close(
     word: &HolderWord,
     station: Option<&str>,
 ) -> AppResult<Done<life::Closed>> {
+    if !policy::may(actor, Action::ChangeCardLife)
+        && !policy::may(actor, Action::CloseCompanyAccount)
+    {
+        return Err(AppError::new(Code::Forbidden, "your role may not do this"));
+    }
+    let mut conn = app.db.pool().acquire().await?;
+    let seen = cards::find_visible(&mut conn, actor, number).await?;
+    drop(conn);
+    if seen.kind == CardKind::CompanyMain {
+        if !policy::may(actor, Action::CloseCompanyAccount) {
+            return Err(life::head_office_only(&seen));
+        }
+        let company = Target::company_opt(seen.customer_id);
+        authorize(actor, Action::CloseCompanyAccount, &company)?;
+        return idempotent(app, actor, key, StatusCode::OK, |conn, at| {
+            Box::pin(async move {
+                let card = cards::find_for_update(conn, number).await?;
+                let closed = life::close_company_account(conn, at.actor, &card, at.now).await?;
+                let user = Some(at.actor.user_id);
+                voids::for_card(conn, card.id, voids::CARD_CLOSED, user, at.now).await?;
+                Ok(closed)
+            })
+        })
+        .await;
+    }
     authorize(actor, Action::ChangeCardLife, &Target::network())?;
     let word = word.tried(app, actor, number).await?;
     idempotent(app, actor, key, StatusCode::OK, |conn, at| {
         Box::pin(async move {
-            let card = cards::find_for_update(conn, number).await?;
-            life::close(conn, at.actor, &card, word, station, at.now).await
+            let (card, main) = life::for_closure(conn, number).await?;
+            let closed =
+                life::close(conn, at.actor, &card, main.as_ref(), word, station, at.now).await?;
+            // The money that earned the card's benefits is gone with it.
+            let user = Some(at.actor.user_id);
+            voids::for_card(conn, card.id, voids::CARD_CLOSED, user, at.now).await?;
+            Ok(closed)
         })
     })
     .await

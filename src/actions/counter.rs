@@ -11,9 +11,10 @@ use crate::alliance::offers::Event;
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
 use crate::auth::throttle;
+use crate::cards::holder::{self, Identity};
 use crate::cards::recharge::{self, PaymentMethod, RechargeRequest, Recharged};
 use crate::cards::sale::{self, Closing, Quantity, SaleRequest, Sold};
-use crate::cards::{self, Card, CardNumber, CardView, transfer};
+use crate::cards::{self, Card, CardNumber, CardView, customers, identity, transfer};
 use crate::error::{AppError, AppResult, Code};
 use crate::money::Money;
 use crate::stations::{self, Station};
@@ -272,11 +273,161 @@ pub async fn company_word(
     Ok(())
 }
 
+/// The holder's ID document offered as their word on a card-life change
+/// ([`crate::cards::holder`]), compared as a PIN is tried: counted before
+/// the comparison against the card, the user and the address
+/// ([`throttle::identity`]: five compared, then the waits), and on the card
+/// itself under its row lock ([`crate::cards::identity`]: ten wrong in a row
+/// lock it against documents until head office unlocks it), in a
+/// transaction of its own that commits whatever the document was. A card
+/// locked against documents is refused before anything is counted. The
+/// change's own transaction confirms the document again.
+pub async fn holders_identity(
+    app: &App,
+    actor: &Actor,
+    number: &CardNumber,
+    shown: &Identity,
+) -> AppResult<()> {
+    let mut conn = app.db.pool().acquire().await?;
+    let card = cards::find(&mut conn, number).await?;
+    identity::state(&mut conn, card.id)
+        .await?
+        .ensure_open(&card)?;
+    drop(conn);
+    let counters = throttle::identity(
+        throttle::Holder::Card(card.id),
+        actor.user_id,
+        actor.address,
+    );
+    let mut conn = app.db.pool().acquire().await?;
+    throttle::waiting(&mut conn, &counters, app.now()).await?;
+    drop(conn);
+    let now = app.now();
+    let mut tx = app.db.begin_write().await?;
+    throttle::take(&mut tx, &counters, now).await?;
+    let card = cards::find_by_id_for_update(&mut tx, card.id).await?;
+    let state = identity::state(&mut tx, card.id).await?;
+    let recorded = match card.customer_id {
+        Some(id) => Some(customers::get(&mut tx, id).await?),
+        None => None,
+    };
+    let compared = if let Err(e) = state.ensure_open(&card) {
+        Err(e)
+    } else if !holder::on_record(recorded.as_ref()) {
+        // Nothing to compare with: the change's own check says so.
+        Ok(())
+    } else {
+        let right = recorded
+            .as_ref()
+            .is_some_and(|h| holder::same_document(h, shown));
+        let counted = identity::count(&mut tx, &card, state, right, now).await;
+        match counted {
+            Ok(()) if !right => Err(AppError::new(
+                Code::IdentityMismatch,
+                format!(
+                    "the document shown is not the one on record for card {}",
+                    card.number
+                ),
+            )),
+            other => other,
+        }
+    };
+    // A wrong document compared keeps its try; one refused unread (the
+    // card already locked) and a right one give it back.
+    let wrong = compared.is_err() && state.locked_at.is_none();
+    if !wrong {
+        throttle::succeeded(&mut tx, &counters).await?;
+    }
+    tx.commit().await?;
+    compared
+}
+
+/// A customer's ID document offered as the evidence of their consent to
+/// share with partners: compared against their record as a holder's
+/// document is, counted against the customer, the user and the address
+/// ([`throttle::identity`]) in a transaction of its own that commits
+/// whatever the document was.
+pub async fn customers_identity(
+    app: &App,
+    actor: &Actor,
+    customer_id: i64,
+    shown: &Identity,
+) -> AppResult<()> {
+    let counters = throttle::identity(
+        throttle::Holder::Customer(customer_id),
+        actor.user_id,
+        actor.address,
+    );
+    let mut conn = app.db.pool().acquire().await?;
+    let recorded = customers::get(&mut conn, customer_id).await?;
+    if !holder::on_record(Some(&recorded)) {
+        return Err(AppError::new(
+            Code::ConsentEvidenceRequired,
+            format!(
+                "no ID document is on record for customer {customer_id}: their card's PIN \
+                 is the evidence"
+            ),
+        ));
+    }
+    throttle::waiting(&mut conn, &counters, app.now()).await?;
+    drop(conn);
+    let mut tx = app.db.begin_write().await?;
+    throttle::take(&mut tx, &counters, app.now()).await?;
+    let recorded = customers::get(&mut tx, customer_id).await?;
+    let right = holder::same_document(&recorded, shown);
+    if right {
+        throttle::succeeded(&mut tx, &counters).await?;
+    }
+    tx.commit().await?;
+    if right {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            Code::IdentityMismatch,
+            format!("the document shown is not the one on record for customer {customer_id}"),
+        ))
+    }
+}
+
+/// The PIN of one of the customer's own cards offered as the evidence of
+/// their consent to share with partners: a card of another holder, or one
+/// without a PIN, is no evidence; the PIN is tried and counted exactly as a
+/// sale's ([`pin_try`]). The card's id, for the record of the consent.
+pub async fn customers_pin(
+    app: &App,
+    actor: &Actor,
+    customer_id: i64,
+    number: &CardNumber,
+    pin: &str,
+) -> AppResult<i64> {
+    well_formed_pin(Some(pin))?;
+    let mut conn = app.db.pool().acquire().await?;
+    let card = cards::find(&mut conn, number).await?;
+    drop(conn);
+    if card.customer_id != Some(customer_id) || card.pin_verifier.is_none() {
+        return Err(AppError::new(
+            Code::ConsentEvidenceRequired,
+            format!(
+                "card {} is not a card of customer {customer_id} with a PIN: give the PIN of \
+                 one of their own cards, or check their ID document",
+                card.number
+            ),
+        ));
+    }
+    pin_try(app, actor, &card, Some(pin)).await?;
+    Ok(card.id)
+}
+
 /// The PIN try of [`before_fuelling`], given the card as read just before:
 /// counted against the user and the address ([`throttle::pin`]) before the
 /// comparison, and against the card itself under its row lock, in a
 /// transaction that commits whatever the PIN was.
-async fn pin_try(app: &App, actor: &Actor, card: &Card, pin: Option<&str>) -> AppResult<()> {
+pub(crate) async fn pin_try(
+    app: &App,
+    actor: &Actor,
+    card: &Card,
+    pin: Option<&str>,
+) -> AppResult<()> {
     if card.pin_verifier.is_none() {
         return Ok(());
     }

@@ -4,14 +4,18 @@
 //! station the business belongs to, read inside the transaction.
 
 use super::acquisition::{covering, month_of, of_station, station_named};
+use super::counter;
 use super::{App, Done, Keyed, create, once};
 use crate::acquisition::targets::Covering;
 use crate::auth::Actor;
-use crate::auth::policy::{Action, Target, authorize};
+use crate::auth::policy::{Action, Scope, Target, authorize, authorize_role, rule_of};
+use crate::cards::customers::{ConsentBy, Evidence};
+use crate::cards::{self, Reach};
 use crate::crm::complaints::{self, Complaint, ComplaintInput, Filter, MonthCount, Step};
 use crate::crm::grading::{self, Callback, Outcome};
 use crate::db::Conn;
 use crate::error::AppResult;
+use crate::error::{AppError, Code};
 use crate::lifecycle::ComplaintStatus;
 
 /// A complaint read for an action, with the policy asked about its station.
@@ -222,12 +226,34 @@ async fn archive_shown(
         .shown_to(actor))
 }
 
+/// Asks the policy about customer `id` by the one scope rule of cards and
+/// customers ([`cards::target`]): a district manager reaches the customers
+/// whose cards were opened or used in their district. A customer out of a
+/// district manager's reach is "not found" to them, as such a card is, so
+/// that customer ids cannot be probed.
+async fn customer_in_scope(
+    conn: &mut Conn,
+    actor: &Actor,
+    action: Action,
+    id: i64,
+) -> AppResult<()> {
+    authorize_role(actor, action)?;
+    let target = cards::target(conn, actor, action, Reach::Customer(id), Some(id)).await?;
+    match authorize(actor, action, &target) {
+        Err(_) if rule_of(action).scope(actor.role) == Scope::District => Err(AppError::new(
+            Code::CustomerNotFound,
+            format!("no customer {id}"),
+        )),
+        other => other,
+    }
+}
+
 /// A customer's archive with their level and lifecycle stage, for those
 /// who may read their personal data (the counter reads a customer through
 /// the timeline, masked).
 pub async fn customer_archive(app: &App, actor: &Actor, id: i64) -> AppResult<Archive> {
-    authorize(actor, Action::ReadPersonalData, &Target::company(id))?;
     let mut conn = app.db.pool().acquire().await?;
+    customer_in_scope(&mut conn, actor, Action::ReadPersonalData, id).await?;
     archive_shown(&mut conn, app, actor, id, app.now()).await
 }
 
@@ -317,11 +343,10 @@ pub async fn add_contact(
     customer_id: i64,
     input: &ContactInput,
 ) -> AppResult<Done<Contact>> {
-    authorize(
-        actor,
-        Action::EditCustomerArchive,
-        &Target::company(customer_id),
-    )?;
+    {
+        let mut conn = app.db.pool().acquire().await?;
+        customer_in_scope(&mut conn, actor, Action::EditCustomerArchive, customer_id).await?;
+    }
     let contact = &input.validate()?;
     create(app, actor, key, |conn, at| {
         Box::pin(async move {
@@ -341,21 +366,32 @@ pub async fn add_contact(
 }
 
 /// Changes a customer's consents, preferred station, notes or registration
-/// number, audited with what was there before.
+/// number, audited with what was there before. Consent to share with
+/// partners is the customer's own act: giving it needs their evidence
+/// ([`consent_evidence`], tried in a transaction of its own before the
+/// change), withdrawing it their word; either change is recorded with its
+/// evidence and audited on its own.
 pub async fn change_archive(
     app: &App,
     actor: &Actor,
     customer_id: i64,
     change: &ArchiveChange,
 ) -> AppResult<Archive> {
-    authorize(
-        actor,
-        Action::EditCustomerArchive,
-        &Target::company(customer_id),
-    )?;
+    {
+        let mut conn = app.db.pool().acquire().await?;
+        customer_in_scope(&mut conn, actor, Action::EditCustomerArchive, customer_id).await?;
+    }
+    let verified = consent_evidence(app, actor, customer_id, change).await?;
+    let station = actor.station_id;
     once(app, actor, |conn, at| {
         Box::pin(async move {
-            let before = archive::change(conn, customer_id, change).await?;
+            let by = ConsentBy {
+                user: at.actor.audit_id(),
+                station,
+                now: at.now,
+            };
+            let (before, consent) =
+                archive::change(conn, customer_id, change, verified, by).await?;
             at.audit(
                 conn,
                 "customer_archive_change",
@@ -368,10 +404,72 @@ pub async fn change_archive(
                 }),
             )
             .await?;
+            if let Some(c) = consent {
+                let action = if c.given {
+                    "customer_consent_given"
+                } else {
+                    "customer_consent_withdrawn"
+                };
+                let card = match c.card {
+                    Some(id) => Some(cards::find_by_id(conn, id).await?.number),
+                    None => None,
+                };
+                at.audit(
+                    conn,
+                    action,
+                    &customer_id.to_string(),
+                    serde_json::json!({"evidence": c.evidence, "card": card, "station": station}),
+                )
+                .await?;
+            }
             archive_shown(conn, app, at.actor, customer_id, at.now).await
         })
     })
     .await
+}
+
+/// The customer's evidence for giving consent to share with partners,
+/// checked before the change: the PIN of one of their own cards (tried and
+/// counted as a sale's) or their ID document (counted as every document
+/// check is). Nothing to check when the request gives no consent to share,
+/// or the customer already gave it; the change refuses a consent given
+/// without evidence.
+async fn consent_evidence(
+    app: &App,
+    actor: &Actor,
+    customer_id: i64,
+    change: &ArchiveChange,
+) -> AppResult<Option<(Evidence, Option<i64>)>> {
+    let giving = change.consents.is_some_and(|c| c.share_with_partners);
+    let Some(evidence) = change.consent_evidence.as_ref().filter(|_| giving) else {
+        return Ok(None);
+    };
+    let shares = {
+        let mut conn = app.db.pool().acquire().await?;
+        crate::cards::customers::get(&mut conn, customer_id)
+            .await?
+            .consents
+            .share_with_partners
+    };
+    if shares {
+        return Ok(None);
+    }
+    match (&evidence.card_number, &evidence.pin, &evidence.identity) {
+        (Some(number), Some(pin), None) => {
+            let number = cards::parse_number(number)?;
+            let card = counter::customers_pin(app, actor, customer_id, &number, pin).await?;
+            Ok(Some((Evidence::Pin, Some(card))))
+        }
+        (None, None, Some(shown)) => {
+            counter::customers_identity(app, actor, customer_id, shown).await?;
+            Ok(Some((Evidence::Identity, None)))
+        }
+        _ => Err(AppError::new(
+            Code::ValidationFailed,
+            "consent_evidence: a card_number with its pin, or an identity",
+        )
+        .with("field", "consent_evidence")),
+    }
 }
 
 /// A customer's timeline with their archive, as the caller may see them.
@@ -381,12 +479,8 @@ pub async fn customer_timeline(
     customer_id: i64,
     before: Option<i64>,
 ) -> AppResult<(Archive, Vec<Entry>)> {
-    authorize(
-        actor,
-        Action::ReadCustomerArchive,
-        &Target::company(customer_id),
-    )?;
     let mut conn = app.db.pool().acquire().await?;
+    customer_in_scope(&mut conn, actor, Action::ReadCustomerArchive, customer_id).await?;
     let entries = archive::timeline(&mut conn, customer_id, before, app.settings.time_zone).await?;
     let record = archive_shown(&mut conn, app, actor, customer_id, app.now()).await?;
     Ok((record, entries))
@@ -401,8 +495,11 @@ pub async fn merge_customers(
     customer_id: i64,
     other: i64,
 ) -> AppResult<Archive> {
-    authorize(actor, Action::MergeCustomers, &Target::company(customer_id))?;
-    authorize(actor, Action::MergeCustomers, &Target::company(other))?;
+    {
+        let mut conn = app.db.pool().acquire().await?;
+        customer_in_scope(&mut conn, actor, Action::MergeCustomers, customer_id).await?;
+        customer_in_scope(&mut conn, actor, Action::MergeCustomers, other).await?;
+    }
     once(app, actor, |conn, at| {
         Box::pin(async move {
             if let Some(moved) = archive::merge(conn, customer_id, other).await? {

@@ -119,7 +119,9 @@ pub async fn create(conn: &mut Conn, input: &MerchantInput, now: i64) -> AppResu
     Ok(find(conn, &input.code).await?.merchant)
 }
 
-fn not_found(code: &str) -> AppError {
+/// The answer for a merchant that is not there; to a merchant's own user,
+/// also the answer for another merchant.
+pub fn not_found(code: &str) -> AppError {
     AppError::new(Code::MerchantNotFound, format!("no merchant {code}"))
 }
 

@@ -14,6 +14,9 @@
 //! - [`vouchers`]: the unguessable codes a benefit is claimed with.
 //! - [`redemptions`]: the merchant redeems (and may reverse) a benefit; a
 //!   monthly entitlement resets each calendar month.
+//! - [`voids`]: benefits die with the money that earned them: a closed
+//!   card's undelivered benefits are voided and their budget given back; a
+//!   replacement card takes them over.
 //! - [`grantees`]: the lists a partner must act on (an insurer's
 //!   registrations), of consenting customers only.
 //! - [`settlement`]: per merchant and month, who owes whom, booked once on
@@ -30,4 +33,5 @@ pub mod offers;
 pub mod receipts;
 pub mod redemptions;
 pub mod settlement;
+pub mod voids;
 pub mod vouchers;

@@ -132,6 +132,12 @@ pub struct BenefitInput {
     #[serde(default)]
     #[schema(value_type = Option<AmountText>)]
     pub amount: Option<String>,
+    /// Discount: the most one redemption is worth, yuan, whatever the
+    /// purchase it is taken off. A percentage discount has one: this, or
+    /// else the offer's `unit_cost`.
+    #[serde(default)]
+    #[schema(value_type = Option<AmountText>)]
+    pub max_value: Option<String>,
 }
 
 /// Who pays for a benefit delivered, in whole percent summing to 100.
@@ -210,6 +216,10 @@ pub struct BenefitSpec {
     pub per_period: Option<i64>,
     pub percent: Option<i64>,
     pub amount_fen: Option<i64>,
+    /// A discount's ceiling per redemption. Offers stored before it was
+    /// kept have none: their ceiling is the unit cost.
+    #[serde(default)]
+    pub max_value_fen: Option<i64>,
 }
 
 /// What is stored of an offer as JSON: the parts the engine and the views
@@ -375,10 +385,10 @@ impl OfferInput {
                 "per_period and period belong to an entitlement",
             ));
         }
-        if !discount && (b.percent.is_some() || fixed.is_some()) {
+        if !discount && (b.percent.is_some() || fixed.is_some() || b.max_value.is_some()) {
             return Err(bad(
                 "benefit.percent",
-                "percent and amount belong to a discount",
+                "percent, amount and max_value belong to a discount",
             ));
         }
         if discount && b.percent.is_some() == fixed.is_some() {
@@ -424,6 +434,24 @@ impl OfferInput {
             ));
         }
         let unit_cost = amount("unit_cost", &self.unit_cost, false)?;
+        let max_value = b
+            .max_value
+            .as_deref()
+            .map(|a| amount("benefit.max_value", a, true))
+            .transpose()?;
+        // A percentage is worth whatever the purchase is: its ceiling per
+        // redemption is what bounds it, so it must have one.
+        let max_value = match (b.percent, max_value) {
+            (Some(_), None) if !unit_cost.is_positive() => {
+                return Err(bad(
+                    "benefit.max_value",
+                    "a percentage discount needs a ceiling per redemption: benefit.max_value, \
+                     or a unit_cost above zero",
+                ));
+            }
+            (Some(_), None) => Some(unit_cost),
+            (_, given) => given,
+        };
         let budget_amount = self
             .budget_amount
             .as_deref()
@@ -453,6 +481,7 @@ impl OfferInput {
                     per_period: entitlement.then(|| b.per_period.unwrap_or(1)),
                     percent: b.percent,
                     amount_fen: fixed.map(Money::fen),
+                    max_value_fen: max_value.map(Money::fen),
                 },
                 valid_days: self.valid_days,
                 valid_until,
@@ -487,6 +516,9 @@ pub struct Offer {
     pub percent: Option<i64>,
     #[schema(value_type = Option<String>)]
     pub amount: Option<Money>,
+    /// A discount's ceiling per redemption.
+    #[schema(value_type = Option<String>)]
+    pub max_value: Option<Money>,
     #[schema(value_type = String)]
     pub unit_cost: Money,
     pub funded_by: Funding,
@@ -504,6 +536,10 @@ pub struct Offer {
     pub granted_amount: Money,
     /// Redemptions not reversed.
     pub redeemed: i64,
+    /// What the redemptions not reversed were worth: never above the money
+    /// budget.
+    #[schema(value_type = String)]
+    pub redeemed_amount: Money,
     /// Grants the budget still allows (count and money); none when the
     /// offer has no budget.
     pub budget_left: Option<i64>,
@@ -526,6 +562,7 @@ pub struct Stored {
     pub per_customer: Option<i64>,
     pub granted: i64,
     pub granted_fen: i64,
+    pub redeemed_fen: i64,
 }
 
 impl Stored {
@@ -560,6 +597,7 @@ impl Stored {
             per_period: d.benefit.per_period,
             percent: d.benefit.percent,
             amount: d.benefit.amount_fen.map(Money::from_fen),
+            max_value: d.benefit.max_value_fen.map(Money::from_fen),
             unit_cost: self.unit_cost,
             funded_by: Funding {
                 station_percent: self.station_percent,
@@ -574,6 +612,7 @@ impl Stored {
             granted: self.granted,
             granted_amount: Money::from_fen(self.granted_fen),
             redeemed,
+            redeemed_amount: Money::from_fen(self.redeemed_fen),
             budget_left: self.budget_left(),
         }
     }
@@ -618,7 +657,7 @@ pub async fn create(
 
 const COLUMNS: &str = "o.id, o.code, o.merchant_id, m.code AS merchant, o.name, o.definition, \
      o.unit_cost_fen, o.station_percent, o.budget_count, o.budget_fen, o.first_n, \
-     o.per_customer, o.granted, o.granted_fen";
+     o.per_customer, o.granted, o.granted_fen, o.redeemed_fen";
 
 pub fn from_row(row: &sqlx::any::AnyRow) -> AppResult<Stored> {
     let definition: String = row.try_get("definition")?;
@@ -638,7 +677,14 @@ pub fn from_row(row: &sqlx::any::AnyRow) -> AppResult<Stored> {
         per_customer: row.try_get("per_customer")?,
         granted: row.try_get("granted")?,
         granted_fen: row.try_get("granted_fen")?,
+        redeemed_fen: row.try_get("redeemed_fen")?,
     })
+}
+
+/// The answer for an offer that is not there; to a merchant's user, also
+/// the answer for another merchant's offer, word for word.
+pub fn not_found(code: &str) -> AppError {
+    AppError::new(Code::OfferNotFound, format!("no offer {code}"))
 }
 
 pub async fn find(conn: &mut Conn, code: &str) -> AppResult<Stored> {
@@ -649,7 +695,7 @@ pub async fn find(conn: &mut Conn, code: &str) -> AppResult<Stored> {
     .bind(code)
     .fetch_optional(&mut *conn)
     .await?
-    .ok_or_else(|| AppError::new(Code::OfferNotFound, format!("no offer {code}")))?;
+    .ok_or_else(|| not_found(code))?;
     from_row(&row)
 }
 
@@ -716,6 +762,7 @@ mod tests {
                 per_period: None,
                 percent: None,
                 amount_fen: None,
+                max_value_fen: None,
             },
             valid_days: None,
             valid_until: None,

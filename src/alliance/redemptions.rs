@@ -7,7 +7,16 @@
 //! calendar month, moved by one conditional update that starts the count
 //! afresh when the month has changed, so the second car wash in a month is
 //! refused and the first of the next month is not. A redemption can be
-//! reversed within a window, until its month is settled.
+//! reversed within a window, until its month is settled, by whoever
+//! delivered it.
+//!
+//! What a delivery is worth is bounded twice: by the offer's ceiling per
+//! redemption (a percentage discount is worth at most its `max_value`,
+//! whatever purchase the merchant declares, and the declared purchase is
+//! itself bounded), and by the offer's money budget, which the values of
+//! the redemptions that stand take from in the redemption's own statement.
+//! The month's settlement adds up those values, so it never owes more than
+//! the budgets.
 
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -92,6 +101,7 @@ impl RedeemInput {
 #[derive(Debug, Clone)]
 pub struct Holding {
     pub id: i64,
+    pub offer_id: i64,
     pub offer: String,
     pub merchant_id: i64,
     pub merchant: String,
@@ -108,7 +118,7 @@ pub struct Holding {
     pub granted_at: i64,
 }
 
-const HOLDING: &str = "SELECT b.id, o.code AS offer, o.merchant_id, m.code AS merchant, \
+const HOLDING: &str = "SELECT b.id, o.id AS offer_id, o.code AS offer, o.merchant_id, m.code AS merchant, \
      o.definition, o.unit_cost_fen, o.station_percent, b.status, b.card_id, c.number, \
      b.voucher_code, b.expires_at, b.period, b.period_used, b.granted_at \
      FROM benefits b JOIN offers o ON o.id = b.offer_id JOIN merchants m ON m.id = o.merchant_id \
@@ -118,6 +128,7 @@ fn holding(row: &sqlx::any::AnyRow) -> AppResult<Holding> {
     let definition: String = row.try_get("definition")?;
     Ok(Holding {
         id: row.try_get("id")?,
+        offer_id: row.try_get("offer_id")?,
         offer: row.try_get("offer")?,
         merchant_id: row.try_get("merchant_id")?,
         merchant: row.try_get("merchant")?,
@@ -169,9 +180,19 @@ pub async fn find(conn: &mut Conn, lookup: &Lookup) -> AppResult<Holding> {
 }
 
 /// What a benefit is worth when delivered: its unit cost, or for a
-/// discount what it takes off the purchase.
-pub fn value(h: &Holding, purchase: Option<Money>) -> AppResult<Money> {
+/// discount what it takes off the purchase, never more than the discount's
+/// ceiling. A declared purchase above `max_purchase` is refused: the
+/// merchant's word on it is all there is.
+pub fn value(h: &Holding, purchase: Option<Money>, max_purchase: Money) -> AppResult<Money> {
+    if let Some(p) = purchase.filter(|p| *p > max_purchase) {
+        return Err(AppError::new(
+            Code::PurchaseAboveLimit,
+            format!("purchase_amount {p}: at most {max_purchase} per redemption"),
+        )
+        .with("field", "purchase_amount"));
+    }
     let b = &h.definition.benefit;
+    let ceiling = Money::from_fen(b.max_value_fen.unwrap_or(h.unit_cost.fen()));
     match (b.kind, b.percent, b.amount_fen) {
         (BenefitKind::Discount, Some(percent), _) => {
             let p = purchase.ok_or_else(|| {
@@ -181,11 +202,14 @@ pub fn value(h: &Holding, purchase: Option<Money>) -> AppResult<Money> {
                 )
                 .with("field", "purchase_amount")
             })?;
-            Ok(Money::from_fen((p.fen() * percent + 50) / 100))
+            Ok(Money::from_fen((p.fen() * percent + 50) / 100).min(ceiling))
         }
         (BenefitKind::Discount, None, Some(fixed)) => {
-            let fixed = Money::from_fen(fixed);
-            Ok(purchase.map_or(fixed, |p| p.min(fixed)))
+            let mut worth = Money::from_fen(fixed);
+            if let Some(max) = b.max_value_fen {
+                worth = worth.min(Money::from_fen(max));
+            }
+            Ok(purchase.map_or(worth, |p| p.min(worth)))
         }
         _ => Ok(h.unit_cost),
     }
@@ -238,7 +262,7 @@ pub struct Redemption {
 
 const REDEMPTION: &str = "SELECT r.id, r.benefit_id, o.code AS offer, m.code AS merchant, \
      o.definition, r.value_fen, r.station_fen, st.code AS station, r.period, r.redeemed_at, \
-     r.reversed_at, r.merchant_id, r.settlement_id, cu.name, cu.phone, c.number, b.period AS b_period, \
+     r.reversed_at, r.merchant_id, r.station_id, r.settlement_id, cu.name, cu.phone, c.number, b.period AS b_period, \
      b.period_used \
      FROM redemptions r JOIN benefits b ON b.id = r.benefit_id JOIN offers o ON o.id = b.offer_id \
      JOIN merchants m ON m.id = r.merchant_id JOIN cards c ON c.id = b.card_id \
@@ -248,6 +272,8 @@ const REDEMPTION: &str = "SELECT r.id, r.benefit_id, o.code AS offer, m.code AS 
 pub struct StoredRedemption {
     pub redemption: Redemption,
     pub merchant_id: i64,
+    /// The station whose counter delivered it; none at the merchant.
+    pub station_id: Option<i64>,
     pub settled: bool,
     pub redeemed_us: i64,
 }
@@ -270,6 +296,7 @@ fn redemption(row: &sqlx::any::AnyRow) -> AppResult<StoredRedemption> {
     let number: String = row.try_get("number")?;
     Ok(StoredRedemption {
         merchant_id: row.try_get("merchant_id")?,
+        station_id: row.try_get("station_id")?,
         settled: row.try_get::<Option<i64>, _>("settlement_id")?.is_some(),
         redeemed_us,
         redemption: Redemption {
@@ -299,17 +326,21 @@ fn redemption(row: &sqlx::any::AnyRow) -> AppResult<StoredRedemption> {
     })
 }
 
+/// The answer for a redemption that is not there, or not the caller's to
+/// touch.
+pub fn redemption_not_found(id: i64) -> AppError {
+    AppError::new(
+        Code::RedemptionNotFound,
+        format!("no redemption {id} that you delivered"),
+    )
+}
+
 pub async fn get(conn: &mut Conn, id: i64) -> AppResult<StoredRedemption> {
     let row = sqlx::query(&format!("{REDEMPTION} WHERE r.id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or_else(|| {
-            AppError::new(
-                Code::RedemptionNotFound,
-                format!("no redemption {id} of your merchant"),
-            )
-        })?;
+        .ok_or_else(|| redemption_not_found(id))?;
     redemption(&row)
 }
 
@@ -336,16 +367,21 @@ pub async fn list(
 
 /// Delivers a benefit. `station` is the counter that hands over a gift;
 /// `None` at the merchant.
+#[allow(clippy::too_many_arguments)]
 pub async fn redeem(
     conn: &mut Conn,
     h: &Holding,
     user_id: i64,
     station: Option<i64>,
     purchase: Option<Money>,
+    max_purchase: Money,
     now: i64,
     tz: Tz,
 ) -> AppResult<Redemption> {
     let kind = h.definition.benefit.kind;
+    if h.status == "void" {
+        return Err(super::voids::refused());
+    }
     if station.is_some() && kind != BenefitKind::Gift {
         return Err(AppError::new(
             Code::BenefitNotAtStation,
@@ -362,7 +398,7 @@ pub async fn redeem(
             ),
         ));
     }
-    let value = value(h, purchase)?;
+    let value = value(h, purchase, max_purchase)?;
     let (_, period, _) = crate::fleet::local_periods(now, tz);
     if kind == BenefitKind::Entitlement {
         // An entitlement lasts while its card is active.
@@ -373,7 +409,8 @@ pub async fn redeem(
         let used = sqlx::query(
             "UPDATE benefits SET period_used = CASE WHEN period = $2 THEN period_used + 1 ELSE 1 END, \
              period = $2 \
-             WHERE id = $1 AND (period IS NULL OR period <> $2 OR period_used < $3) RETURNING id",
+             WHERE id = $1 AND status = 'granted' \
+               AND (period IS NULL OR period <> $2 OR period_used < $3) RETURNING id",
         )
         .bind(h.id)
         .bind(&period)
@@ -403,6 +440,26 @@ pub async fn redeem(
                 "this voucher has been redeemed already",
             ));
         }
+    }
+    // The money budget covers what the deliveries are worth: taken by one
+    // conditional update, which a concurrent redemption on PostgreSQL
+    // waits for and then checks again.
+    let within = sqlx::query(
+        "UPDATE offers SET redeemed_fen = redeemed_fen + $2 \
+         WHERE id = $1 AND (budget_fen IS NULL OR redeemed_fen + $2 <= budget_fen) RETURNING id",
+    )
+    .bind(h.offer_id)
+    .bind(value.fen())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if within.is_none() {
+        return Err(AppError::new(
+            Code::OfferBudgetExhausted,
+            format!(
+                "offer {}: a delivery worth {value} would pass the offer's money budget",
+                h.offer
+            ),
+        ));
     }
     let row = sqlx::query(
         "INSERT INTO redemptions (benefit_id, merchant_id, station_id, user_id, period, value_fen, \
@@ -466,7 +523,8 @@ pub async fn reverse(
     let id = r.redemption.id;
     let done = sqlx::query(
         "UPDATE redemptions SET reversed_at = $2, reversed_by = $3 \
-         WHERE id = $1 AND reversed_at IS NULL AND settlement_id IS NULL RETURNING benefit_id",
+         WHERE id = $1 AND reversed_at IS NULL AND settlement_id IS NULL \
+         RETURNING benefit_id, value_fen",
     )
     .bind(id)
     .bind(now)
@@ -480,10 +538,12 @@ pub async fn reverse(
         ));
     };
     let benefit: i64 = row.try_get("benefit_id")?;
+    let value: i64 = row.try_get("value_fen")?;
     // A voucher is deliverable again; an entitlement gets its use back if
-    // the month it counted in is still the current one.
+    // the month it counted in is still the current one. A void benefit
+    // stays void.
     sqlx::query(
-        "UPDATE benefits SET status = 'granted', \
+        "UPDATE benefits SET status = CASE WHEN status = 'redeemed' THEN 'granted' ELSE status END, \
          period_used = CASE WHEN period = $2 AND period_used > 0 THEN period_used - 1 \
                             ELSE period_used END \
          WHERE id = $1",
@@ -492,6 +552,16 @@ pub async fn reverse(
     .bind(&r.redemption.period)
     .execute(&mut *conn)
     .await?;
+    sqlx::query(
+        "UPDATE offers SET redeemed_fen = redeemed_fen - $2 \
+         WHERE id = (SELECT offer_id FROM benefits WHERE id = $1)",
+    )
+    .bind(benefit)
+    .bind(value)
+    .execute(&mut *conn)
+    .await?;
+    // Given back on a card closed meanwhile, it dies with the card's money.
+    super::voids::if_card_closed(conn, benefit, Some(user_id), now).await?;
     crate::audit::record(
         conn,
         now,
@@ -513,7 +583,8 @@ pub struct BenefitView {
     pub kind: BenefitKind,
     pub item: String,
     pub voucher_code: Option<String>,
-    /// `granted` (to deliver), `redeemed` or `expired`.
+    /// `granted` (to deliver), `redeemed`, `expired` or `void` (its card
+    /// was closed before it was delivered).
     pub status: String,
     pub granted_at: String,
     pub expires_at: Option<String>,
@@ -526,8 +597,8 @@ impl Holding {
     pub fn view(&self, now: i64, tz: Tz) -> BenefitView {
         let (_, month, _) = crate::fleet::local_periods(now, tz);
         let expired = self.expires_at.is_some_and(|e| now >= e);
-        let status = if self.status == "redeemed" {
-            "redeemed"
+        let status = if self.status == "redeemed" || self.status == "void" {
+            self.status.as_str()
         } else if expired {
             "expired"
         } else {

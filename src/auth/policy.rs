@@ -87,6 +87,17 @@ pub enum Action {
     /// Close, replace, convert or unlock a card: with the card's PIN or
     /// the holder's identity checked, which the card room asks for.
     ChangeCardLife,
+    /// Close a company's account with the network: its main card, whose
+    /// balance is booked as owed to the company and paid by bank transfer
+    /// (`closure` of a main card). A company's money goes back to the
+    /// company, never into a cashier's hand, and its registration number
+    /// proves nothing at a counter: head office decides, on the company's
+    /// instruction, or the company's own fleet manager.
+    CloseCompanyAccount,
+    /// Lift a card's lock against ID documents, set after too many wrong
+    /// ones in a row ([`crate::cards::identity`]): head office only, since
+    /// the lock is there because a counter tried too many.
+    UnlockIdentity,
     /// Sell fuel or place a pre-authorisation at the actor's own counter.
     Sell,
     /// Move a company's money between its main card and its other cards.
@@ -151,8 +162,12 @@ pub enum Action {
     /// Read a merchant, its offers, what they brought.
     ReadAlliance,
     /// Deliver a benefit (a merchant; a station's counter hands over gifts
-    /// only), reverse a delivery, look benefits up.
+    /// only), look benefits up, list a merchant's deliveries.
     Redeem,
+    /// Reverse a delivery made by mistake: whoever delivered it — the
+    /// merchant at its premises, the station whose counter handed a gift
+    /// over — or head office. To anyone else it is not there.
+    ReverseRedemption,
     /// Take the list of consenting grantees a partner must act on.
     ExportGrantees,
     /// Read a merchant's monthly settlement.
@@ -173,7 +188,9 @@ pub enum Action {
     ReadCreditReminders,
     /// Read a customer's timeline with their archive: every station's
     /// counter serves any of the network's customers, and sees personal
-    /// data as [`Action::ReadPersonalData`] lets it.
+    /// data as [`Action::ReadPersonalData`] lets it; a district manager
+    /// reads the customers their cards' scope reaches
+    /// ([`crate::cards::target`]).
     ReadCustomerArchive,
     /// Add a customer's contacts, set their consents, preferred station,
     /// notes and registration number: the counter that meets them, head
@@ -340,6 +357,16 @@ pub const POLICY: &[Rule] = &[
         Action::ChangeCardLife,
         &["unlock", "replacement", "conversion", "closure"],
         [All, Never, Never, All, All, Never, Never],
+    ),
+    rule(
+        Action::CloseCompanyAccount,
+        &[],
+        [All, All, Never, Never, Never, Company, Never],
+    ),
+    rule(
+        Action::UnlockIdentity,
+        &["identity_unlock"],
+        [All, All, Never, Never, Never, Never, Never],
     ),
     rule(
         Action::Sell,
@@ -529,13 +556,13 @@ pub const POLICY: &[Rule] = &[
     ),
     rule(
         Action::Redeem,
-        &[
-            "redeem",
-            "reverse_redemption",
-            "find_benefits",
-            "list_redemptions",
-        ],
+        &["redeem", "find_benefits", "list_redemptions"],
         [All, Never, Never, All, All, Never, Merchant],
+    ),
+    rule(
+        Action::ReverseRedemption,
+        &["reverse_redemption"],
+        [All, All, Never, Station, Station, Never, Merchant],
     ),
     rule(
         Action::ExportGrantees,
@@ -579,7 +606,7 @@ pub const POLICY: &[Rule] = &[
     rule(
         Action::ReadCustomerArchive,
         &["customer_timeline"],
-        [All, All, All, All, All, Company, Never],
+        [All, All, District, All, All, Company, Never],
     ),
     rule(
         Action::EditCustomerArchive,

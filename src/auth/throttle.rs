@@ -1,4 +1,4 @@
-//! Guessing limits: failed logins and wrong PINs, counted in the database
+//! Guessing limits: failed logins, wrong PINs and wrong ID documents, counted in the database
 //! so that every server process of a network shares them and a restart
 //! forgets nothing.
 //!
@@ -73,6 +73,56 @@ pub fn pin(user_id: i64, address: Option<IpAddr>) -> Vec<Counter> {
         counters.push(Counter::new("pin-address", &a.to_string(), 20));
     }
     counters
+}
+
+/// What an ID document is compared against: the card whose holder it is
+/// said to be, or (consent to share with partners) the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    Card(i64),
+    Customer(i64),
+}
+
+/// How many ID documents are compared for one card or customer before the
+/// waits begin. The guess that uses the last free one is itself compared
+/// and earns the first wait, so [`IDENTITY_COMPARED`] documents are
+/// compared before a wait.
+const IDENTITY_FREE: i64 = IDENTITY_COMPARED - 1;
+
+/// At most this many identity documents are compared before a wait.
+pub const IDENTITY_COMPARED: i64 = 5;
+
+/// The counters of an ID document checked at a counter, taken like a PIN's:
+/// the card (or customer) it is checked for (five compared before a wait),
+/// the user (10 free, across all holders) and the address (20 free). A
+/// document number is far easier to come by than a PIN, so the counter that
+/// checks it must not be able to try one document after another.
+pub fn identity(holder: Holder, user_id: i64, address: Option<IpAddr>) -> Vec<Counter> {
+    let subject = match holder {
+        Holder::Card(id) => format!("card:{id}"),
+        Holder::Customer(id) => format!("customer:{id}"),
+    };
+    let mut counters = vec![
+        Counter::new("identity-holder", &subject, IDENTITY_FREE),
+        Counter::new("identity-user", &user_id.to_string(), 10),
+    ];
+    if let Some(a) = address {
+        counters.push(Counter::new("identity-address", &a.to_string(), 20));
+    }
+    counters
+}
+
+/// Forgets the guesses counted against a card's or customer's documents:
+/// head office, unlocking the card, starts it again from nothing (the
+/// user's and the address's counts stay).
+pub async fn forget_holder(conn: &mut Conn, holder: Holder) -> AppResult<()> {
+    for c in identity(holder, 0, None).iter().take(1) {
+        sqlx::query("DELETE FROM guesses WHERE key = $1")
+            .bind(&c.key)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The wait after the `n`-th guess of a key that allows `free` guesses:
@@ -249,6 +299,22 @@ mod tests {
         assert!(
             sql.ends_with(&format!("ELSE $2 + {MAX_DELAY_US} END")),
             "{sql}"
+        );
+    }
+
+    #[test]
+    fn five_documents_are_compared_before_a_wait() {
+        let counters = identity(Holder::Card(7), 3, None);
+        let holder = &counters[0];
+        assert_eq!(holder.key, "identity-holder:card:7");
+        let compared = (1..=20)
+            .take_while(|n| *n == 1 || delay_after(n - 1, holder.free) == 0)
+            .count();
+        assert_eq!(compared as i64, IDENTITY_COMPARED);
+        assert_ne!(
+            identity(Holder::Customer(7), 3, None)[0].key,
+            holder.key,
+            "a customer's counter is not a card's"
         );
     }
 

@@ -163,6 +163,18 @@ pub fn check_phone(phone: &str) -> AppResult<()> {
 }
 
 impl NewCustomer {
+    /// Whether the new record consents to sharing with partners: only with
+    /// the customer's ID document number typed from the document shown
+    /// (the record's own document is then the evidence; [`create_by`]
+    /// records it).
+    fn shares(&self) -> AppResult<bool> {
+        let shares = self.consents.is_some_and(|c| c.share_with_partners);
+        if shares && clean(&self.id_number).is_none() {
+            return Err(consent_evidence_required());
+        }
+        Ok(shares)
+    }
+
     pub fn validate(&self) -> AppResult<()> {
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -191,12 +203,170 @@ impl NewCustomer {
                 ));
             }
         }
+        self.shares()?;
         Ok(())
     }
 }
 
+/// The refusal of a consent to share with partners given without the
+/// customer's evidence.
+pub fn consent_evidence_required() -> AppError {
+    AppError::new(
+        Code::ConsentEvidenceRequired,
+        "consent to share name, ID document and phone with partners is the customer's own: \
+         give their card's PIN (consent_evidence.card_number and pin) or their ID document \
+         checked against the record (consent_evidence.identity); a new customer's consent \
+         needs the ID document number typed from the document shown",
+    )
+}
+
+/// What showed that the customer themselves gave or withdrew consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// The PIN of one of the customer's own cards, tried and counted.
+    Pin,
+    /// The customer's ID document, checked against the record.
+    Identity,
+    /// The customer's word: enough to withdraw, never to give.
+    Word,
+}
+
+impl Evidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Pin => "pin",
+            Evidence::Identity => "identity",
+            Evidence::Word => "word",
+        }
+    }
+}
+
+/// Who records a consent change, where and when.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsentBy {
+    pub user: Option<i64>,
+    pub station: Option<i64>,
+    pub now: i64,
+}
+
+/// A change of the consent to share with partners, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ConsentChange {
+    pub given: bool,
+    pub evidence: Evidence,
+    pub card: Option<i64>,
+}
+
+/// The pure rule of a consent change from `before` to `wanted` with the
+/// evidence verified (`None`: only the customer's word): nothing when it
+/// does not change; a withdrawal on the word alone; a consent only with a
+/// PIN or a document, refused otherwise.
+pub fn consent_change(
+    before: bool,
+    wanted: bool,
+    verified: Option<(Evidence, Option<i64>)>,
+) -> AppResult<Option<ConsentChange>> {
+    match (before, wanted, verified) {
+        (b, w, _) if b == w => Ok(None),
+        (_, false, _) => Ok(Some(ConsentChange {
+            given: false,
+            evidence: Evidence::Word,
+            card: None,
+        })),
+        (_, true, Some((evidence, card))) if evidence != Evidence::Word => {
+            Ok(Some(ConsentChange {
+                given: true,
+                evidence,
+                card,
+            }))
+        }
+        (_, true, _) => Err(consent_evidence_required()),
+    }
+}
+
+/// The customer's consent to share, read under the customer's row lock so
+/// that a change decides on what stands until it commits.
+pub async fn shares_for_update(conn: &mut Conn, id: i64) -> AppResult<bool> {
+    let lock = crate::db::for_update(conn);
+    let row = sqlx::query(&format!(
+        "SELECT share_with_partners FROM customers WHERE id = $1{lock}"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::new(Code::CustomerNotFound, format!("no customer {id}")))?;
+    Ok(row.try_get::<i64, _>("share_with_partners")? == 1)
+}
+
+/// Applies a consent change ([`consent_change`]) to customer `id`, whose
+/// row the caller has locked ([`shares_for_update`]): the flag, the
+/// partners' lists and the record of the change. A consent given now covers
+/// the customer's benefits still granted (they consented for those); a
+/// withdrawal takes every one of their benefits off the lists at once.
+pub async fn apply_consent(
+    conn: &mut Conn,
+    id: i64,
+    change: ConsentChange,
+    by: ConsentBy,
+) -> AppResult<()> {
+    sqlx::query("UPDATE customers SET share_with_partners = $1 WHERE id = $2")
+        .bind(i64::from(change.given))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let benefits = if change.given {
+        "UPDATE benefits SET consent = 1 WHERE customer_id = $1 AND status = 'granted'"
+    } else {
+        "UPDATE benefits SET consent = 0 WHERE customer_id = $1"
+    };
+    sqlx::query(benefits).bind(id).execute(&mut *conn).await?;
+    record_consent(conn, id, change, by).await
+}
+
+async fn record_consent(
+    conn: &mut Conn,
+    id: i64,
+    change: ConsentChange,
+    by: ConsentBy,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO customer_consents (customer_id, given, evidence, card_id, user_id, \
+         station_id, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(i64::from(change.given))
+    .bind(change.evidence.as_str())
+    .bind(change.card)
+    .bind(by.user)
+    .bind(by.station)
+    .bind(by.now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// [`create_by`] with nobody recorded as the user (the demo, the tools, a
+/// card's conversion).
 pub async fn create(conn: &mut Conn, c: &NewCustomer, now: i64) -> AppResult<Customer> {
+    create_by(
+        conn,
+        c,
+        ConsentBy {
+            user: None,
+            station: None,
+            now,
+        },
+    )
+    .await
+}
+
+/// Creates a customer; a consent to share given with the record is
+/// recorded as given on the ID document typed from the document shown.
+pub async fn create_by(conn: &mut Conn, c: &NewCustomer, by: ConsentBy) -> AppResult<Customer> {
+    let now = by.now;
     c.validate()?;
+    let shares = c.shares()?;
     let row = sqlx::query(
         "INSERT INTO customers (kind, name, phone, id_number, id_kind, contact_name, address, \
          share_with_partners, marketing_consent, created_at) \
@@ -209,14 +379,21 @@ pub async fn create(conn: &mut Conn, c: &NewCustomer, now: i64) -> AppResult<Cus
     .bind(clean(&c.id_number).map(|_| c.id_kind.unwrap_or(IdKind::ResidentId).as_str()))
     .bind(clean(&c.contact_name))
     .bind(clean(&c.address))
-    .bind(i64::from(
-        c.consents.unwrap_or_default().share_with_partners,
-    ))
+    .bind(i64::from(shares))
     .bind(i64::from(c.consents.unwrap_or_default().marketing))
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    get(conn, row.try_get("id")?).await
+    let id: i64 = row.try_get("id")?;
+    if shares {
+        let given = ConsentChange {
+            given: true,
+            evidence: Evidence::Identity,
+            card: None,
+        };
+        record_consent(conn, id, given, by).await?;
+    }
+    get(conn, id).await
 }
 
 fn from_row(row: &sqlx::any::AnyRow) -> AppResult<Customer> {
@@ -274,7 +451,58 @@ pub async fn cards_by_phone(conn: &mut Conn, phone: &str) -> AppResult<Vec<Strin
 
 #[cfg(test)]
 mod tests {
-    use super::mask;
+    use super::*;
+
+    #[test]
+    fn consent_is_given_only_with_evidence_and_withdrawn_on_the_word() {
+        let pin = Some((Evidence::Pin, Some(3)));
+        assert_eq!(consent_change(false, false, None).ok(), Some(None));
+        assert_eq!(consent_change(true, true, None).ok(), Some(None));
+        let e = consent_change(false, true, None).unwrap_err();
+        assert_eq!(e.code, Code::ConsentEvidenceRequired);
+        let e = consent_change(false, true, Some((Evidence::Word, None))).unwrap_err();
+        assert_eq!(e.code, Code::ConsentEvidenceRequired);
+        let given = consent_change(false, true, pin).ok().flatten();
+        assert_eq!(
+            given,
+            Some(ConsentChange {
+                given: true,
+                evidence: Evidence::Pin,
+                card: Some(3)
+            })
+        );
+        let withdrawn = consent_change(true, false, None).ok().flatten();
+        assert_eq!(
+            withdrawn.map(|c| (c.given, c.evidence)),
+            Some((false, Evidence::Word))
+        );
+    }
+
+    #[test]
+    fn a_new_customer_consents_only_with_the_document_number_typed() {
+        let mut c = NewCustomer {
+            kind: CustomerKind::Person,
+            name: "张伟".into(),
+            phone: None,
+            id_number: None,
+            id_kind: None,
+            contact_name: None,
+            address: None,
+            consents: Some(Consents {
+                share_with_partners: true,
+                marketing: false,
+            }),
+        };
+        let e = c.validate().unwrap_err();
+        assert_eq!(e.code, Code::ConsentEvidenceRequired);
+        c.id_number = Some("  ".into());
+        assert!(c.validate().is_err());
+        c.id_number = Some("33010219800101123X".into());
+        assert!(c.validate().is_ok());
+        c.id_number = None;
+        c.consents = Some(Consents::default());
+        assert!(c.validate().is_ok());
+    }
 
     #[test]
     fn masks_keep_the_last_four_characters() {

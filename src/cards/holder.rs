@@ -74,36 +74,45 @@ fn normalised(number: &str) -> String {
         .collect()
 }
 
+/// Whether `shown` is the document on `recorded`'s record: the same kind
+/// and the same number, spaces and letter case aside. A record without a
+/// document matches nothing.
+pub fn same_document(recorded: &Customer, shown: &Identity) -> bool {
+    match (recorded.id_kind, recorded.id_number.as_deref()) {
+        (Some(kind), Some(number)) => {
+            kind == shown.document_kind && normalised(number) == normalised(&shown.document_number)
+        }
+        _ => false,
+    }
+}
+
+/// Whether a document is on `holder`'s record to compare one with.
+pub fn on_record(holder: Option<&Customer>) -> bool {
+    holder.is_some_and(|h| h.id_kind.is_some() && h.id_number.is_some())
+}
+
 /// The pure rule: is `word` the holder's, for `card` held by `holder`?
 pub fn confirm(card: &Card, holder: Option<&Customer>, word: Word<'_>) -> AppResult<Checked> {
     match word {
         Word::Pin if card.pin_verifier.is_some() => Ok(Checked::Pin),
-        Word::Identity(shown) => {
-            let recorded = holder.and_then(|h| Some((h.id_kind?, h.id_number.as_deref()?)));
-            match recorded {
-                Some((kind, number))
-                    if kind == shown.document_kind
-                        && normalised(number) == normalised(&shown.document_number) =>
-                {
-                    Ok(Checked::Identity(kind))
-                }
-                Some(_) => Err(AppError::new(
-                    Code::IdentityMismatch,
-                    format!(
-                        "the document shown is not the one on record for card {}",
-                        card.number
-                    ),
-                )),
-                None => Err(AppError::new(
-                    Code::IdentityMismatch,
-                    format!(
-                        "no ID document is on record for the holder of card {}; only its PIN \
+        Word::Identity(shown) => match holder.filter(|h| on_record(Some(h))) {
+            Some(h) if same_document(h, shown) => Ok(Checked::Identity(shown.document_kind)),
+            Some(_) => Err(AppError::new(
+                Code::IdentityMismatch,
+                format!(
+                    "the document shown is not the one on record for card {}",
+                    card.number
+                ),
+            )),
+            None => Err(AppError::new(
+                Code::IdentityMismatch,
+                format!(
+                    "no ID document is on record for the holder of card {}; only its PIN \
                          can confirm the holder",
-                        card.number
-                    ),
-                )),
-            }
-        }
+                    card.number
+                ),
+            )),
+        },
         Word::Nothing if card.kind == CardKind::Anonymous && card.pin_verifier.is_none() => {
             Ok(Checked::Bearer)
         }

@@ -1,5 +1,6 @@
 //! Card life: loss report (挂失), replacement (补卡), conversion of an
-//! anonymous card (转卡), closure with refund, and PIN unlock.
+//! anonymous card (转卡), closure (a personal card refunded in cash, a
+//! company's card money back to the company), and PIN unlock.
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -291,27 +292,76 @@ pub async fn convert(
     Ok(customer.id)
 }
 
+/// Where a closed card's money went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaidBy {
+    /// Paid out at the counter: a personal or anonymous card's principal.
+    #[default]
+    Cash,
+    /// Moved to the company's main card: a sub-card's or fleet card's whole
+    /// balance, which stays the company's.
+    MainCard,
+    /// Owed to the company and paid by bank transfer: a main card's
+    /// principal, booked on the company's payable.
+    BankTransfer,
+}
+
+/// What a closure did with the card's money. A company's card money goes
+/// back to the company — to its main card, or owed to it for a bank
+/// transfer — never into a cashier's hand; only a personal or anonymous
+/// card is refunded in cash.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Closed {
     pub number: String,
-    /// Principal paid back in cash.
+    /// Principal paid back in cash at the counter (0.00 for a company's
+    /// card).
     #[schema(value_type = String)]
     pub refunded: Money,
     /// Unspent bonus taken back: promotion money is not the customer's.
     #[schema(value_type = String)]
     pub bonus_clawed_back: Money,
+    /// How the money went back: `cash` at the counter, to the company's
+    /// `main_card`, or by `bank_transfer` from the company's payable.
+    #[serde(default)]
+    pub paid_by: PaidBy,
+    /// The company's main card a sub-card's balance moved to.
+    #[serde(default)]
+    pub to_main_card: Option<String>,
+    /// Moved to the main card: the sub-card's whole balance, principal and
+    /// bonus as they stood.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub moved_to_main_card: Money,
+    /// Of that, bonus: it stays the company's bonus on the main card.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub moved_bonus: Money,
+    /// Owed to the company for a bank transfer: a main card's principal.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub payable: Money,
 }
 
-/// Closes a card: the principal is paid out in cash at the counter (a
-/// cash-out transfer), the unspent bonus is clawed back, the card is closed.
-pub async fn close(
-    conn: &mut Conn,
-    actor: &Actor,
-    card: &Card,
-    word: Word<'_>,
-    station: Option<&str>,
-    now: i64,
-) -> AppResult<Closed> {
+/// The refusal of a company main card at a counter: closing it is the
+/// company's account ending, decided by head office (on the company's
+/// instruction) or the company's own fleet manager, and paid by bank
+/// transfer. Anyone at the counter can show a company's public
+/// registration number, so it proves nothing there.
+pub fn head_office_only(card: &Card) -> AppError {
+    AppError::new(
+        Code::CompanyClosureHeadOffice,
+        format!(
+            "card {} is a company main card: the company's account is closed by head office or \
+             the company's fleet manager, and its money is paid back by bank transfer, never at \
+             a counter",
+            card.number
+        ),
+    )
+}
+
+/// The refusals every closure makes before it looks at anything else.
+fn ensure_closable(card: &Card) -> AppResult<()> {
     if card.status == CardStatus::Closed {
         return Err(AppError::new(
             Code::CardClosed,
@@ -324,7 +374,12 @@ pub async fn close(
             "a replaced card has no balance; close the replacement instead",
         ));
     }
-    let checked = holders_word(conn, card, word).await?;
+    Ok(())
+}
+
+/// A main card closes last: while a sub-card is open, money may still move
+/// between them.
+async fn ensure_sub_cards_closed(conn: &mut Conn, card: &Card) -> AppResult<()> {
     let children = sqlx::query(
         "SELECT COUNT(*) AS n FROM cards WHERE parent_card_id = $1 AND status <> 'closed' \
          AND status <> 'replaced'",
@@ -338,6 +393,12 @@ pub async fn close(
             "close the company's sub-cards before its main card",
         ));
     }
+    Ok(())
+}
+
+/// The card's balances, refused while a fuelling hold is unfinished (its
+/// money is promised to a pump).
+async fn settled_balances(conn: &mut Conn, card: &Card) -> AppResult<ledger::accounts::Balances> {
     let b = ledger::accounts::balances(conn, card.account_id).await?;
     if b.held_fen > 0 {
         return Err(AppError::new(
@@ -345,7 +406,83 @@ pub async fn close(
             "the card has an unfinished fuelling hold; settle it first",
         ));
     }
+    Ok(b)
+}
+
+/// The cards a counter's closure locks: the card and, for a company
+/// sub-card or fleet card, the main card its money goes back to — lower id
+/// first, as a transfer locks the same two, so that the two wait for each
+/// other rather than deadlock. A main card that was replaced (补卡) hands
+/// over to its replacement, which now holds the company's funds.
+pub async fn for_closure(
+    conn: &mut Conn,
+    number: &super::CardNumber,
+) -> AppResult<(Card, Option<Card>)> {
+    let seen = super::find(conn, number).await?;
+    let Some(parent) = seen.parent_card_id.filter(|_| seen.kind.is_sub_card()) else {
+        return Ok((super::find_for_update(conn, number).await?, None));
+    };
+    let (card, mut main) = if seen.id < parent {
+        let card = super::find_by_id_for_update(conn, seen.id).await?;
+        (card, super::find_by_id_for_update(conn, parent).await?)
+    } else {
+        let main = super::find_by_id_for_update(conn, parent).await?;
+        (super::find_by_id_for_update(conn, seen.id).await?, main)
+    };
+    // A chain of replacements is short; the bound only keeps a corrupted
+    // one from looping.
+    for _ in 0..16 {
+        if main.status != CardStatus::Replaced {
+            break;
+        }
+        let next: Option<i64> = sqlx::query("SELECT replaced_by_card_id FROM cards WHERE id = $1")
+            .bind(main.id)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("replaced_by_card_id")?;
+        let Some(next) = next else { break };
+        main = super::find_by_id_for_update(conn, next).await?;
+    }
+    Ok((card, Some(main)))
+}
+
+/// Closes a card at the counter, on the holder's word. A personal or
+/// anonymous card's principal is paid out in cash (a cash-out transfer from
+/// the station's cash account, in the cashier's shift) and its unspent
+/// bonus clawed back. A company sub-card's or fleet card's money is the
+/// company's, not the bearer's: its whole balance moves to the company's
+/// main card (`main`, from [`for_closure`]), principal and bonus as they
+/// stand — the bonus stays the company's bonus there, as a sweep back
+/// ([`super::transfer`]) would carry it, and is clawed back only when the
+/// company's account closes ([`close_company_account`]). No cash leaves the
+/// counter for it, so it touches neither the drawer nor the shift. A main
+/// card is refused here ([`head_office_only`]).
+pub async fn close(
+    conn: &mut Conn,
+    actor: &Actor,
+    card: &Card,
+    main: Option<&Card>,
+    word: Word<'_>,
+    station: Option<&str>,
+    now: i64,
+) -> AppResult<Closed> {
+    ensure_closable(card)?;
+    if card.kind == CardKind::CompanyMain {
+        return Err(head_office_only(card));
+    }
+    let checked = holders_word(conn, card, word).await?;
+    ensure_sub_cards_closed(conn, card).await?;
+    let b = settled_balances(conn, card).await?;
     let station = stations::for_counter(conn, actor, station).await?;
+    if card.kind.is_sub_card() {
+        let main = main.ok_or_else(|| {
+            AppError::internal(
+                "closing a sub-card",
+                format!("{} without its main card", card.number),
+            )
+        })?;
+        return to_main_card(conn, actor, card, main, checked, b, station.id, now).await;
+    }
     let shift_id = shifts::ensure_open(conn, station.id, actor.user_id, now).await?;
     let op = ledger::record_operation(
         conn,
@@ -362,20 +499,7 @@ pub async fn close(
     .await?;
     let principal = Money::from_fen(b.principal_fen());
     let bonus = Money::from_fen(b.bonus_fen);
-    if bonus.is_positive() {
-        let clawback = ledger::system_account(conn, AccountKind::Clawback, "clawback", now).await?;
-        ledger::post(
-            conn,
-            op,
-            Movement {
-                debit: card.account_id,
-                credit: clawback,
-                amount: bonus,
-                bonus,
-            },
-        )
-        .await?;
-    }
+    claw_back(conn, op, card, bonus, now).await?;
     if principal.is_positive() {
         let cash = ledger::system_account(
             conn,
@@ -409,12 +533,7 @@ pub async fn close(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    set_status(conn, card, CardStatus::Closed).await?;
-    sqlx::query("UPDATE cards SET closed_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(card.id)
-        .execute(&mut *conn)
-        .await?;
+    mark_closed(conn, card, now).await?;
     actor
         .audit(
             conn,
@@ -423,7 +542,11 @@ pub async fn close(
             &card.number,
             noted(
                 checked,
-                serde_json::json!({ "refunded": principal, "clawed_back": bonus }),
+                serde_json::json!({
+                    "refunded": principal,
+                    "clawed_back": bonus,
+                    "paid_by": PaidBy::Cash,
+                }),
             ),
         )
         .await?;
@@ -431,7 +554,226 @@ pub async fn close(
         number: card.number.clone(),
         refunded: principal,
         bonus_clawed_back: bonus,
+        paid_by: PaidBy::Cash,
+        to_main_card: None,
+        moved_to_main_card: Money::ZERO,
+        moved_bonus: Money::ZERO,
+        payable: Money::ZERO,
     })
+}
+
+/// A sub-card's or fleet card's whole balance back to the company's main
+/// card, in one transfer of the closure's operation, and the card closed.
+#[allow(clippy::too_many_arguments)]
+async fn to_main_card(
+    conn: &mut Conn,
+    actor: &Actor,
+    card: &Card,
+    main: &Card,
+    checked: Checked,
+    b: ledger::accounts::Balances,
+    station_id: i64,
+    now: i64,
+) -> AppResult<Closed> {
+    if main.kind != CardKind::CompanyMain || card.customer_id != main.customer_id {
+        return Err(AppError::internal(
+            "closing a sub-card",
+            format!(
+                "{}'s parent {} is not its company's main card",
+                card.number, main.number
+            ),
+        ));
+    }
+    if main.status == CardStatus::Closed {
+        return Err(AppError::new(
+            Code::InvalidTransfer,
+            format!(
+                "the company's main card {} is closed: its sub-cards' money has no card to go \
+                 back to",
+                main.number
+            ),
+        ));
+    }
+    let total = Money::from_fen(b.balance_fen);
+    let bonus = Money::from_fen(b.bonus_fen);
+    let op = ledger::record_operation(
+        conn,
+        Operation {
+            at: now,
+            kind: "closure",
+            card_id: Some(card.id),
+            station_id: Some(station_id),
+            shift_id: None,
+            user_id: Some(actor.user_id),
+            detail: serde_json::json!({ "from": card.number, "to": main.number }),
+        },
+    )
+    .await?;
+    if total.is_positive() {
+        ledger::post(
+            conn,
+            op,
+            Movement {
+                debit: card.account_id,
+                credit: main.account_id,
+                amount: total,
+                bonus,
+            },
+        )
+        .await?;
+    }
+    mark_closed(conn, card, now).await?;
+    actor
+        .audit(
+            conn,
+            now,
+            "closure",
+            &card.number,
+            noted(
+                checked,
+                serde_json::json!({
+                    "refunded": Money::ZERO,
+                    "paid_by": PaidBy::MainCard,
+                    "to_main_card": main.number,
+                    "moved_to_main_card": total,
+                    "moved_bonus": bonus,
+                }),
+            ),
+        )
+        .await?;
+    Ok(Closed {
+        number: card.number.clone(),
+        refunded: Money::ZERO,
+        bonus_clawed_back: Money::ZERO,
+        paid_by: PaidBy::MainCard,
+        to_main_card: Some(main.number.clone()),
+        moved_to_main_card: total,
+        moved_bonus: bonus,
+        payable: Money::ZERO,
+    })
+}
+
+/// Closes a company's account with the network: its main card, once its
+/// sub-cards are closed. The caller has asked the policy
+/// ([`crate::auth::policy::Action::CloseCompanyAccount`]): head office or
+/// the company's own fleet manager decides, and that decision is the
+/// company's word, so no PIN or document is asked. The principal is booked
+/// on the company's payable ([`ledger::accounts::company_payable`]), owed
+/// to the company and paid by bank transfer, never cash at a counter; the
+/// unspent bonus is clawed back, as on every closure that ends the
+/// customer's business (promotion money is not the customer's). The audit
+/// record says who decided.
+pub async fn close_company_account(
+    conn: &mut Conn,
+    actor: &Actor,
+    card: &Card,
+    now: i64,
+) -> AppResult<Closed> {
+    ensure_closable(card)?;
+    let company = match (card.kind, card.customer_id) {
+        (CardKind::CompanyMain, Some(company)) => company,
+        _ => {
+            return Err(AppError::new(
+                Code::InvalidTransfer,
+                format!("card {} is not a company main card", card.number),
+            ));
+        }
+    };
+    ensure_sub_cards_closed(conn, card).await?;
+    let b = settled_balances(conn, card).await?;
+    let principal = Money::from_fen(b.principal_fen());
+    let bonus = Money::from_fen(b.bonus_fen);
+    let op = ledger::record_operation(
+        conn,
+        Operation {
+            at: now,
+            kind: "closure",
+            card_id: Some(card.id),
+            station_id: None,
+            shift_id: None,
+            user_id: Some(actor.user_id),
+            detail: serde_json::json!({ "paid_by": PaidBy::BankTransfer, "company": company }),
+        },
+    )
+    .await?;
+    claw_back(conn, op, card, bonus, now).await?;
+    if principal.is_positive() {
+        let payable = ledger::accounts::company_payable(conn, company, now).await?;
+        ledger::post(
+            conn,
+            op,
+            Movement {
+                debit: card.account_id,
+                credit: payable,
+                amount: principal,
+                bonus: Money::ZERO,
+            },
+        )
+        .await?;
+    }
+    mark_closed(conn, card, now).await?;
+    actor
+        .audit(
+            conn,
+            now,
+            "closure",
+            &card.number,
+            serde_json::json!({
+                "decided_by": actor.role.as_str(),
+                "company": company,
+                "refunded": Money::ZERO,
+                "payable": principal,
+                "clawed_back": bonus,
+                "paid_by": PaidBy::BankTransfer,
+            }),
+        )
+        .await?;
+    Ok(Closed {
+        number: card.number.clone(),
+        refunded: Money::ZERO,
+        bonus_clawed_back: bonus,
+        paid_by: PaidBy::BankTransfer,
+        to_main_card: None,
+        moved_to_main_card: Money::ZERO,
+        moved_bonus: Money::ZERO,
+        payable: principal,
+    })
+}
+
+/// The unspent bonus back to the claw-back account.
+async fn claw_back(
+    conn: &mut Conn,
+    op: ledger::OperationRef,
+    card: &Card,
+    bonus: Money,
+    now: i64,
+) -> AppResult<()> {
+    if bonus.is_positive() {
+        let clawback = ledger::system_account(conn, AccountKind::Clawback, "clawback", now).await?;
+        ledger::post(
+            conn,
+            op,
+            Movement {
+                debit: card.account_id,
+                credit: clawback,
+                amount: bonus,
+                bonus,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The card closed, from the state it was read in.
+async fn mark_closed(conn: &mut Conn, card: &Card, now: i64) -> AppResult<()> {
+    set_status(conn, card, CardStatus::Closed).await?;
+    sqlx::query("UPDATE cards SET closed_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(card.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// A cashier unlocks a PIN-locked card, on the holder's ID document (a

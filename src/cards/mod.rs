@@ -3,6 +3,7 @@
 
 pub mod customers;
 pub mod holder;
+pub mod identity;
 pub mod life;
 pub mod number;
 pub mod openings;
@@ -216,25 +217,77 @@ async fn find_by_id_where(conn: &mut Conn, id: i64, lock: &str) -> AppResult<Car
     card_from_row(&row)
 }
 
-/// Finds a card the actor may read ([`Action::ReadCard`]): a card is its
-/// holder's (a company's cards are the company's) and belongs to the
-/// district it was issued in. A card outside the actor's scope is "not
-/// found" to them, so that card numbers cannot be probed.
+/// What the one scope rule of cards and customers is asked about: a card,
+/// or a customer (through their cards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    Card(i64),
+    Customer(i64),
+}
+
+/// The one scope rule of cards and their customers, used by cards,
+/// customers, timelines, archives and exports alike, so that what a
+/// district manager may read of a customer is exactly what they may read of
+/// the customer's cards: a card belongs to its holder (a company's cards
+/// are the company's) and to every district where it was opened or used —
+/// any operation on it at a station of the district. A customer belongs to
+/// the districts of their cards. The district is looked up only for a role
+/// the policy scopes to its district for `action`; the target then holds
+/// the actor's own district when the card (or one of the customer's cards)
+/// reached it, and no district otherwise, so [`policy::authorize`] refuses.
+pub async fn target(
+    conn: &mut Conn,
+    actor: &Actor,
+    action: Action,
+    reach: Reach,
+    holder: Option<i64>,
+) -> AppResult<Target> {
+    let mut target = Target::company_opt(holder);
+    if policy::rule_of(action).scope(actor.role) == Scope::District
+        && let Some(district) = actor.district.as_deref()
+        && reaches_district(conn, reach, district).await?
+    {
+        target.district = Some(district.to_owned());
+    }
+    Ok(target)
+}
+
+/// Whether the card (or one of the customer's cards) was opened or used at
+/// a station of `district`.
+pub async fn reaches_district(conn: &mut Conn, reach: Reach, district: &str) -> AppResult<bool> {
+    let (by, id) = match reach {
+        Reach::Card(id) => ("c.id = $1", id),
+        Reach::Customer(id) => ("c.customer_id = $1", id),
+    };
+    let found = sqlx::query(&format!(
+        "SELECT 1 AS one FROM cards c JOIN stations s ON s.id = c.issued_station_id \
+         WHERE {by} AND s.district = $2 \
+         UNION ALL \
+         SELECT 1 AS one FROM operations o JOIN cards c ON c.id = o.card_id \
+         JOIN stations s ON s.id = o.station_id WHERE {by} AND s.district = $2 \
+         LIMIT 1"
+    ))
+    .bind(id)
+    .bind(district)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Finds a card the actor may read ([`Action::ReadCard`]) by the one scope
+/// rule of cards and customers ([`target`]). A card outside the actor's
+/// scope is "not found" to them, so that card numbers cannot be probed.
 pub async fn find_visible(conn: &mut Conn, actor: &Actor, number: &CardNumber) -> AppResult<Card> {
     policy::authorize_role(actor, Action::ReadCard)?;
     let card = find(conn, number).await?;
-    let mut target = Target::company_opt(card.customer_id);
-    if policy::rule_of(Action::ReadCard).scope(actor.role) == Scope::District {
-        target.district = sqlx::query(
-            "SELECT s.district FROM cards c JOIN stations s ON s.id = c.issued_station_id \
-             WHERE c.id = $1",
-        )
-        .bind(card.id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.try_get("district"))
-        .transpose()?;
-    }
+    let target = target(
+        conn,
+        actor,
+        Action::ReadCard,
+        Reach::Card(card.id),
+        card.customer_id,
+    )
+    .await?;
     if policy::permits(actor, Action::ReadCard, &target) {
         Ok(card)
     } else {

@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::auth::Actor;
-use crate::cards::customers::{self, Consents, Customer, CustomerKind};
+use crate::cards::customers::{
+    self, ConsentBy, ConsentChange, Consents, Customer, CustomerKind, Evidence,
+};
+use crate::cards::holder::Identity;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult, Code};
 use crate::money::{Litres, Money};
@@ -137,11 +140,13 @@ impl Archive {
         Ok(self)
     }
 
-    /// The archive as `actor` may see it: phones and ID numbers masked
-    /// unless the policy lets the actor read personal data.
+    /// The archive as `actor` may see it: phones, ID document numbers and
+    /// the registration number masked unless the policy lets the actor read
+    /// personal data.
     pub fn shown_to(mut self, actor: &Actor) -> Archive {
         let id = self.customer.id;
         self.customer = self.customer.shown_to(actor);
+        self.registration_number = customers::shown_to(actor, id, self.registration_number);
         self.contacts = self
             .contacts
             .into_iter()
@@ -269,9 +274,16 @@ pub async fn read(conn: &mut Conn, id: i64) -> AppResult<Archive> {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArchiveChange {
-    /// Both consents, as the customer gave them.
+    /// Both consents, as the customer gave them. Sharing with partners is
+    /// the customer's own act: giving it needs `consent_evidence`
+    /// (refused `consent_evidence_required` without); withdrawing it is
+    /// taken on the customer's word.
     #[serde(default)]
     pub consents: Option<Consents>,
+    /// What shows the customer is present to give consent to share with
+    /// partners: the PIN of one of their own cards, or their ID document.
+    #[serde(default)]
+    pub consent_evidence: Option<ConsentEvidence>,
     /// A station's code.
     #[serde(default)]
     #[schema(example = "S001")]
@@ -285,19 +297,48 @@ pub struct ArchiveChange {
     pub registration_number: Option<String>,
 }
 
-/// Applies a change to a customer's archive; the archive before it.
-pub async fn change(conn: &mut Conn, id: i64, c: &ArchiveChange) -> AppResult<Archive> {
+/// What shows that the customer themselves gives consent to share with
+/// partners: one of their own cards with its PIN, or their ID document.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentEvidence {
+    /// One of the customer's own cards…
+    #[schema(value_type = Option<crate::http::openapi::CardNumberText>)]
+    pub card_number: Option<String>,
+    /// …and its PIN, tried and counted as a sale's.
+    #[schema(value_type = Option<crate::http::openapi::PinText>)]
+    pub pin: Option<String>,
+    /// Or the customer's ID document, checked against the record (counted
+    /// as every document check is).
+    pub identity: Option<Identity>,
+}
+
+/// Applies a change to a customer's archive under the customer's row lock;
+/// the archive before it, and the change of the consent to share with
+/// partners if there was one. `verified` is the evidence already checked
+/// (a PIN or a document, tried in a transaction of its own): without it a
+/// consent to share is refused and nothing changes.
+pub async fn change(
+    conn: &mut Conn,
+    id: i64,
+    c: &ArchiveChange,
+    verified: Option<(Evidence, Option<i64>)>,
+    by: ConsentBy,
+) -> AppResult<(Archive, Option<ConsentChange>)> {
+    let shares = customers::shares_for_update(conn, id).await?;
     let before = read(conn, id).await?;
     live(&before)?;
+    let mut consent = None;
     if let Some(consents) = c.consents {
-        sqlx::query(
-            "UPDATE customers SET share_with_partners = $1, marketing_consent = $2 WHERE id = $3",
-        )
-        .bind(i64::from(consents.share_with_partners))
-        .bind(i64::from(consents.marketing))
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+        consent = customers::consent_change(shares, consents.share_with_partners, verified)?;
+        if let Some(change) = consent {
+            customers::apply_consent(conn, id, change, by).await?;
+        }
+        sqlx::query("UPDATE customers SET marketing_consent = $1 WHERE id = $2")
+            .bind(i64::from(consents.marketing))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
     }
     if let Some(code) = &c.preferred_station {
         let station = match optional("preferred_station", Some(code), 20)? {
@@ -348,7 +389,7 @@ pub async fn change(conn: &mut Conn, id: i64, c: &ArchiveChange) -> AppResult<Ar
             .execute(&mut *conn)
             .await?;
     }
-    Ok(before)
+    Ok((before, consent))
 }
 
 /// What happened, in a timeline entry.
@@ -373,6 +414,12 @@ pub enum EntryKind {
     ProspectVisit,
     /// The monthly grading moved the customer to `detail`'s level.
     LevelChanged,
+    /// The customer consented to share their data with partners
+    /// (`detail`: the evidence, `pin` or `identity`; `card`: the card
+    /// whose PIN they gave).
+    ConsentGiven,
+    /// The customer withdrew that consent (`detail`: `word`).
+    ConsentWithdrawn,
 }
 
 /// One entry of a customer's timeline.
@@ -494,6 +541,18 @@ const SOURCES: &[(EntryKind, &str)] = &[
          o.code AS detail FROM redemptions d JOIN benefits b ON b.id = d.benefit_id \
          JOIN cards c ON c.id = b.card_id JOIN offers o ON o.id = b.offer_id \
          WHERE c.customer_id = $1 AND d.reversed_at IS NULL AND d.redeemed_at < $2",
+    ),
+    (
+        EntryKind::ConsentGiven,
+        "SELECT k.changed_at AS at, c.number AS card, NULL AS fen, k.id AS id, \
+         k.evidence AS detail FROM customer_consents k LEFT JOIN cards c ON c.id = k.card_id \
+         WHERE k.customer_id = $1 AND k.given = 1 AND k.changed_at < $2",
+    ),
+    (
+        EntryKind::ConsentWithdrawn,
+        "SELECT k.changed_at AS at, c.number AS card, NULL AS fen, k.id AS id, \
+         k.evidence AS detail FROM customer_consents k LEFT JOIN cards c ON c.id = k.card_id \
+         WHERE k.customer_id = $1 AND k.given = 0 AND k.changed_at < $2",
     ),
     (
         EntryKind::ProspectVisit,
@@ -634,6 +693,9 @@ pub struct Moved {
     pub complaints: u64,
     pub prospects: u64,
     pub benefits: u64,
+    /// The consents given and withdrawn: the history of what the customer
+    /// agreed to stays with them.
+    pub consents: u64,
 }
 
 /// The company's fleet tables: a company record that has any of these is
@@ -641,7 +703,8 @@ pub struct Moved {
 const FLEET_TABLES: &[&str] = &["vehicles", "allocation_plans", "credit_lines", "users"];
 
 /// Merges record `other` into `keep`: cards, contacts, complaints, the
-/// prospect it was won from and benefits move; `other` points at `keep`.
+/// prospect it was won from, benefits and the consent history move;
+/// `other` points at `keep`.
 /// `None` when it already was (a repeat answers the same).
 pub async fn merge(conn: &mut Conn, keep: i64, other: i64) -> AppResult<Option<Moved>> {
     if keep == other {
@@ -692,6 +755,7 @@ pub async fn merge(conn: &mut Conn, keep: i64, other: i64) -> AppResult<Option<M
         ("complaints", &mut moved.complaints),
         ("prospects", &mut moved.prospects),
         ("benefits", &mut moved.benefits),
+        ("customer_consents", &mut moved.consents),
     ] {
         *count = sqlx::query(&format!(
             "UPDATE {table} SET customer_id = $1 WHERE customer_id = $2"
@@ -708,4 +772,57 @@ pub async fn merge(conn: &mut Conn, keep: i64, other: i64) -> AppResult<Option<M
         .execute(&mut *conn)
         .await?;
     Ok(Some(moved))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Role;
+
+    fn actor(role: Role) -> Actor {
+        Actor {
+            user_id: 1,
+            username: "u".into(),
+            role,
+            station_id: Some(1),
+            company_id: None,
+            merchant: None,
+            district: None,
+            address: None,
+        }
+    }
+
+    #[test]
+    fn the_registration_number_is_masked_like_a_document_number() {
+        let archive = Archive {
+            customer: Customer {
+                id: 7,
+                kind: CustomerKind::Company,
+                name: "顺达物流".into(),
+                phone: Some("057188881234".into()),
+                id_number: Some("91330100MA27XXXX1X".into()),
+                id_kind: Some(customers::IdKind::BusinessLicence),
+                contact_name: None,
+                address: None,
+                consents: Consents::default(),
+            },
+            registration_number: Some("91330100MA27XXXX1X".into()),
+            preferred_station: None,
+            notes: None,
+            contacts: Vec::new(),
+            merged_into: None,
+            standing: CustomerStanding::default(),
+        };
+        let masked = archive.clone().shown_to(&actor(Role::Cashier));
+        assert_eq!(
+            masked.registration_number.as_deref(),
+            Some("**************XX1X")
+        );
+        assert_eq!(masked.customer.id_number, masked.registration_number);
+        let whole = archive.shown_to(&actor(Role::Hq));
+        assert_eq!(
+            whole.registration_number.as_deref(),
+            Some("91330100MA27XXXX1X")
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! Ledger accounts: one per card, plus the system accounts money comes from
 //! and goes to (cash and bank clearing per station, sales per station,
-//! promotion expense per promotion, bonus claw-back), and a credit
-//! customer's receivable.
+//! promotion expense per promotion, bonus claw-back), a credit
+//! customer's receivable, and a company's payable.
 
 use sqlx::Row;
 
@@ -34,6 +34,11 @@ pub enum AccountKind {
     /// A credit customer's receivable: below zero by what the company owes,
     /// never below minus its credit limit (its floor).
     Receivable,
+    /// What the network owes a company whose account (its main card) was
+    /// closed, to be paid by bank transfer: a company's card money goes
+    /// back to the company, never as cash at a counter. Floor zero: never
+    /// below what was booked to it, and no bonus.
+    Payable,
 }
 
 impl AccountKind {
@@ -49,6 +54,7 @@ impl AccountKind {
             AccountKind::Partner => "partner",
             AccountKind::Alliance => "alliance",
             AccountKind::Receivable => "receivable",
+            AccountKind::Payable => "payable",
         }
     }
 }
@@ -85,6 +91,28 @@ pub async fn open_receivable(
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// A company's payable (`payable:company:<id>`), found or opened with
+/// floor zero, so that the database refuses paying out more than was
+/// booked to it, as it refuses a card below zero. One per company: every
+/// closure of its main card books onto the same account.
+pub async fn company_payable(conn: &mut Conn, customer_id: i64, now: i64) -> AppResult<i64> {
+    let name = format!("payable:company:{customer_id}");
+    sqlx::query(
+        "INSERT INTO accounts (kind, name, floor_fen, created_at) VALUES ('payable', $1, 0, $2) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(&name)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query("SELECT id FROM accounts WHERE name = $1 AND kind = 'payable'")
+        .bind(&name)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| AppError::internal("company payable", name.clone()))?;
     Ok(row.try_get("id")?)
 }
 

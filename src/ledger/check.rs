@@ -2,8 +2,10 @@
 //! balance (and bonus) equals the sum of its transfers, all balances sum to
 //! zero, no card is below zero, each card's held amount equals its active
 //! holds, a closed or replaced card holds nothing, a credit customer's
-//! receivable is never below minus its limit, and each issued credit
-//! statement closes at the ledger's balance through its last transfer.
+//! receivable is never below minus its limit, a company's payable (what
+//! the network owes a company whose account it closed) is never below zero
+//! and carries no bonus, and each issued credit statement closes at the
+//! ledger's balance through its last transfer.
 
 use serde::Serialize;
 use sqlx::Row;
@@ -29,6 +31,10 @@ pub struct Report {
     pub total_bonus: Money,
     #[schema(value_type = String)]
     pub card_liability: Money,
+    /// What the network owes companies whose accounts it closed, to be paid
+    /// by bank transfer (their payables' balances).
+    #[schema(value_type = String)]
+    pub company_payables: Money,
     pub mismatches: Vec<Mismatch>,
 }
 
@@ -50,7 +56,7 @@ pub async fn run(conn: &mut Conn) -> AppResult<Report> {
     .fetch_all(&mut *conn)
     .await?;
     let mut mismatches = Vec::new();
-    let (mut total, mut total_bonus, mut liability) = (0i64, 0i64, 0i64);
+    let (mut total, mut total_bonus, mut liability, mut payables) = (0i64, 0i64, 0i64, 0i64);
     for row in &rows {
         let name: String = row.try_get("name")?;
         let kind: String = row.try_get("kind")?;
@@ -66,6 +72,9 @@ pub async fn run(conn: &mut Conn) -> AppResult<Report> {
         total_bonus += bonus;
         if kind == "card" {
             liability += balance;
+        }
+        if kind == "payable" {
+            payables += balance;
         }
         let mut problem = |p: String| {
             mismatches.push(Mismatch {
@@ -96,6 +105,19 @@ pub async fn run(conn: &mut Conn) -> AppResult<Report> {
                     Money::from_fen(held)
                 ));
             }
+        }
+        // A payable is what the network owes, from the network's side:
+        // never negative (more paid out than booked), never bonus (promotion
+        // money is clawed back, not owed), never held, floor zero.
+        if kind == "payable" && (floor != Some(0) || balance < 0 || bonus != 0 || held != 0) {
+            problem(format!(
+                "a company payable must stay at or above zero without bonus: balance {}, \
+                 bonus {}, held {}, floor {}",
+                Money::from_fen(balance),
+                Money::from_fen(bonus),
+                Money::from_fen(held),
+                floor.map_or_else(|| "none".to_string(), |f| Money::from_fen(f).to_string())
+            ));
         }
         if held != active_holds {
             problem(format!(
@@ -150,6 +172,7 @@ pub async fn run(conn: &mut Conn) -> AppResult<Report> {
         total_balance: Money::from_fen(total),
         total_bonus: Money::from_fen(total_bonus),
         card_liability: Money::from_fen(liability),
+        company_payables: Money::from_fen(payables),
         mismatches,
     })
 }

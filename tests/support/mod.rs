@@ -435,21 +435,7 @@ impl TestEnv {
         body: Option<Value>,
         key: Option<&str>,
     ) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(k) = key {
-            req = req.header("Idempotency-Key", k);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("the server answers");
-        let status = resp.status();
-        let text = resp.text().await.expect("a body");
-        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, value)
+        send(&self.client, &self.base, method, token, path, body, key).await
     }
 
     pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
@@ -675,6 +661,148 @@ async fn seed_admin(db: &Db, now: i64) {
     .await
     .expect("seed admin");
     tx.commit().await.expect("commit");
+}
+
+/// One request to the server at `base`: its status and its body as JSON
+/// (a body that is not JSON as a string).
+pub async fn send(
+    client: &Client,
+    base: &str,
+    method: Method,
+    token: Option<&str>,
+    path: &str,
+    body: Option<Value>,
+    key: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut req = client.request(method, format!("{base}{path}"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("the server answers");
+    let status = resp.status();
+    let text = resp.text().await.expect("a body");
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+/// The demo network as `fuelcard serve --demo` seeds it, served by its own
+/// process on a fresh database: what a new user tries things on. Its
+/// logins are the demo's (`cashier1` / `cashier1-demo` …).
+pub struct Demo {
+    pub fresh: FreshDb,
+    pub clock: Clock,
+    pub base: String,
+    pub client: Client,
+    pub admin: String,
+    pub dir: tempfile::TempDir,
+    children: Vec<tokio::process::Child>,
+}
+
+impl Demo {
+    /// The demo network on a backend; `None` (said loudly) without a
+    /// PostgreSQL server outside CI.
+    pub async fn start(backend: Backend) -> Option<Demo> {
+        let fresh = FreshDb::create(backend).await?;
+        let dir = tempfile::tempdir().expect("a dir");
+        let clock = settings().clock;
+        let (child, base) = spawn_demo_server(&fresh.url, &dir.path().join("k"), &clock).await;
+        let client = Client::new();
+        let admin = login(&client, &base, "admin", "admin-demo").await;
+        Some(Demo {
+            fresh,
+            clock,
+            base,
+            client,
+            admin,
+            dir,
+            children: vec![child],
+        })
+    }
+
+    /// A second `fuelcard serve --demo` process on the same database and
+    /// key file (the demo is seeded once: the second finds it there); its
+    /// address.
+    pub async fn second_server(&mut self) -> String {
+        let (child, base) =
+            spawn_demo_server(&self.fresh.url, &self.dir.path().join("k"), &self.clock).await;
+        self.children.push(child);
+        base
+    }
+
+    /// A demo user's token (the password is the demo's).
+    pub async fn login(&self, username: &str) -> String {
+        login(
+            &self.client,
+            &self.base,
+            username,
+            &format!("{username}-demo"),
+        )
+        .await
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        send(
+            &self.client,
+            &self.base,
+            Method::GET,
+            Some(token),
+            path,
+            None,
+            None,
+        )
+        .await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        send(
+            &self.client,
+            &self.base,
+            Method::POST,
+            Some(token),
+            path,
+            Some(body),
+            None,
+        )
+        .await
+    }
+
+    /// A money request with a fresh Idempotency-Key.
+    pub async fn money(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let key = uuid::Uuid::new_v4().to_string();
+        send(
+            &self.client,
+            &self.base,
+            Method::POST,
+            Some(token),
+            path,
+            Some(body),
+            Some(&key),
+        )
+        .await
+    }
+
+    /// The ledger check passes: every transfer balances, no account below
+    /// its floor.
+    pub async fn assert_ledger_ok(&self) {
+        let r = self.get(&self.admin, "/api/v1/ledger/check").await;
+        assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+        assert_eq!(r.1["ok"], json!(true), "ledger check: {}", r.1);
+    }
+
+    /// Checks the ledger, stops the servers and drops the database.
+    pub async fn finish(mut self) {
+        self.assert_ledger_ok().await;
+        for child in &mut self.children {
+            let _ = child.kill().await;
+        }
+        self.fresh.drop_database().await;
+    }
 }
 
 pub async fn login(client: &Client, base: &str, username: &str, password: &str) -> String {

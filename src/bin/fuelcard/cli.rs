@@ -169,6 +169,14 @@ pub struct ServeArgs {
     /// mistake (never once the month is settled).
     #[arg(long, env = "FUELCARD_REVERSAL_HOURS", default_value_t = 24)]
     pub reversal_hours: i64,
+    /// The largest purchase, in yuan, a merchant may declare for one
+    /// redemption of a discount.
+    #[arg(
+        long,
+        env = "FUELCARD_MAX_REDEMPTION_PURCHASE",
+        default_value = "10000.00"
+    )]
+    pub max_redemption_purchase: String,
     /// Hours to assign a complaint once received.
     #[arg(long, env = "FUELCARD_COMPLAINT_ASSIGN_HOURS", default_value_t = 4)]
     pub complaint_assign_hours: i64,
@@ -494,6 +502,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !(1..=720).contains(&args.reversal_hours) {
         bail!("--reversal-hours must be 1 to 720");
     }
+    let max_redemption_purchase =
+        fuelcard::money::Money::parse_positive(&args.max_redemption_purchase)
+            .map_err(|e| anyhow::anyhow!("--max-redemption-purchase: {e}"))?;
     if !(1..=168).contains(&args.session_hours) || !(5..=1440).contains(&args.session_idle_minutes)
     {
         bail!("--session-hours must be 1 to 168 and --session-idle-minutes 5 to 1440");
@@ -529,6 +540,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             replay_days: args.replay_days,
             activation_days: args.activation_days,
             reversal_hours: args.reversal_hours,
+            max_redemption_purchase,
             sessions: fuelcard::auth::sessions::Lifetime {
                 hours: args.session_hours,
                 idle_minutes: args.session_idle_minutes,

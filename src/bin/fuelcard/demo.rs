@@ -610,7 +610,8 @@ async fn redeemed_today(
         let held = redemptions::find(conn, &Lookup::Code(code))
             .await
             .map_err(e)?;
-        redemptions::redeem(conn, &held, *user, None, None, now, tz)
+        let max_purchase = fuelcard::config::Settings::default().max_redemption_purchase;
+        redemptions::redeem(conn, &held, *user, None, None, max_purchase, now, tz)
             .await
             .map_err(e)?;
     }

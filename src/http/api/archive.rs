@@ -32,6 +32,14 @@ pub async fn add_contact(
 
 /// Sets a customer's consents, preferred station, notes or registration
 /// number: each member given replaces what is kept, the others stay.
+/// Consent to share with partners is the customer's own act (PIPL art. 23):
+/// giving it needs `consent_evidence` — the PIN of one of the customer's own
+/// cards (tried and counted as a sale's) or their ID document checked
+/// against the record — and is refused `consent_evidence_required` (403),
+/// changing nothing, without it. Withdrawing it is taken on the customer's
+/// word and takes them off every partner's list at once. Each change is
+/// recorded (the timeline's `consent_given` / `consent_withdrawn`) and
+/// audited.
 #[utoipa::path(patch, path = "/api/v1/customers/{id}/archive", request_body = ArchiveChange,
     params(("id" = i64, Path, description = "The customer")),
     responses((status = 200, description = "The customer's archive, changed", body = Archive)))]

@@ -22,6 +22,9 @@ use crate::fleet::vehicles::VehicleInput;
 use crate::http::openapi::{AmountText, CardNumberText, PinText};
 
 /// Opens a customer record (person or company). Takes an Idempotency-Key.
+/// A record opened with consent to share with partners needs the ID
+/// document number typed from the document the customer shows (refused
+/// `consent_evidence_required` without): the consent is the customer's.
 #[utoipa::path(post, path = "/api/v1/customers", request_body = NewCustomer, params(CreationKey),
     responses((status = 201, description = "The new customer (or the first answer to this key, replayed)", body = Customer)))]
 pub async fn add_customer(
@@ -34,7 +37,12 @@ pub async fn add_customer(
     new.validate()?;
     create(&state, &actor, req.key.as_ref(), |conn, at| {
         Box::pin(async move {
-            let c = customers::create(conn, new, at.now).await?;
+            let by = customers::ConsentBy {
+                user: at.actor.audit_id(),
+                station: at.actor.station_id,
+                now: at.now,
+            };
+            let c = customers::create_by(conn, new, by).await?;
             crate::audit::record(
                 conn,
                 at.now,
@@ -44,6 +52,15 @@ pub async fn add_customer(
                 serde_json::json!({"kind": c.kind}),
             )
             .await?;
+            if c.consents.share_with_partners {
+                at.audit(
+                    conn,
+                    "customer_consent_given",
+                    &c.id.to_string(),
+                    serde_json::json!({"evidence": "identity", "with": "customer_create"}),
+                )
+                .await?;
+            }
             Ok(c.shown_to(at.actor))
         })
     })
@@ -378,6 +395,23 @@ pub async fn unlock(
     ))
 }
 
+/// Head office lifts a card's lock against ID documents, set after ten
+/// wrong documents in a row: until then the card accepts none
+/// (`identity_locked`), its PIN still speaks for the holder. Audited.
+#[utoipa::path(post, path = "/api/v1/cards/{number}/identity-unlock",
+    params(("number" = CardNumberText, Path)),
+    responses((status = 200, description = "The card, accepting ID documents again", body = StatusChanged)))]
+pub async fn identity_unlock(
+    State(state): State<App>,
+    actor: Actor,
+    ApiPath(number): ApiPath<String>,
+) -> AppResult<Json<StatusChanged>> {
+    let number = cards::parse_number(&number)?;
+    Ok(Json(
+        card_life::identity_unlock(&state, &actor, &number).await?,
+    ))
+}
+
 /// A card-life change at the counter, with the holder's word: the card's
 /// PIN, or the holder's ID document checked against the record.
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -473,10 +507,18 @@ pub async fn conversion(
     ))
 }
 
-/// Closes the card: principal refunded in cash, unspent bonus clawed back.
+/// Closes the card. A personal or anonymous card: the principal refunded in
+/// cash, the unspent bonus clawed back, on the holder's word. A company
+/// sub-card or fleet card: its whole balance (principal and bonus) moves to
+/// the company's main card (`paid_by` `main_card`, `to_main_card`,
+/// `moved_to_main_card`), on the holder's word, no cash. A company main
+/// card (its sub-cards closed first): head office or the company's fleet
+/// manager only, no PIN or document — its principal is owed to the company
+/// (`payable`, `paid_by` `bank_transfer`) and its bonus clawed back; a
+/// counter is refused with `company_closure_head_office`.
 #[utoipa::path(post, path = "/api/v1/cards/{number}/closure", request_body = Option<CounterBody>,
     params(("number" = CardNumberText, Path), IdempotencyKey),
-    responses((status = 200, description = "The card, closed, with what was refunded and clawed back", body = life::Closed)))]
+    responses((status = 200, description = "The card, closed, with where its money went: refunded in cash, moved to the company's main card, or owed to the company by bank transfer", body = life::Closed)))]
 pub async fn closure(
     State(state): State<App>,
     actor: Actor,

@@ -84,6 +84,10 @@ pub fn routes() -> Router<App> {
         .route("/cards/{number}/conversion", post(cards::conversion))
         .route("/cards/{number}/closure", post(cards::closure))
         .route("/cards/{number}/unlock", post(cards::unlock))
+        .route(
+            "/cards/{number}/identity-unlock",
+            post(cards::identity_unlock),
+        )
         .route("/sales", post(sales::sell))
         .route("/transfers", post(sales::transfer))
         .route("/holds", post(ledger::place_hold))

@@ -387,6 +387,10 @@ fn redemptions_table(lang: Lang, tz: Tz, list: &[Redemption]) -> Markup {
                             td.num { (r.value) }
                             @if r.reversed_at.is_some() {
                                 td { (t(lang, "reversed")) } td {}
+                            } @else if let Some(station) = &r.delivered_at {
+                                // Handed over at a station's counter: that
+                                // counter reverses it, not the merchant.
+                                td { (t(lang, "redemption_stands")) } td { (station) }
                             } @else {
                                 td { (t(lang, "redemption_stands")) }
                                 td { form method="post" action={"/merchant/redemptions/" (r.id) "/reversal"} {

@@ -21,8 +21,9 @@ use crate::actions::crm::{self as act, Move};
 use crate::actions::{App, Keyed};
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action, Target};
-use crate::cards::customers::CustomerKind;
-use crate::crm::archive::{Archive, Entry, EntryKind};
+use crate::cards::customers::{Consents, CustomerKind, IdKind};
+use crate::cards::holder::Identity;
+use crate::crm::archive::{Archive, ArchiveChange, ConsentEvidence, Entry, EntryKind};
 use crate::crm::complaints::{Category, Channel, Complaint, ComplaintInput, Missed};
 use crate::crm::grading::{Callback, Level, Lifecycle, Outcome};
 use crate::error::{AppError, AppResult, Code};
@@ -160,6 +161,8 @@ fn entry_word(lang: Lang, k: EntryKind) -> &'static str {
         EntryKind::BenefitRedeemed => t(lang, "entry_benefit_redeemed"),
         EntryKind::ProspectVisit => t(lang, "entry_prospect_visit"),
         EntryKind::LevelChanged => t(lang, "entry_level_changed"),
+        EntryKind::ConsentGiven => t(lang, "entry_consent_given"),
+        EntryKind::ConsentWithdrawn => t(lang, "entry_consent_withdrawn"),
     }
 }
 
@@ -799,6 +802,9 @@ fn customer_body(state: &App, s: &Signed, a: &Archive, entries: &[Entry]) -> Mar
             }
             div.k { (t(lang, "customer_notes")) }
             p #customer-notes { (or_dash(a.notes.as_deref())) }
+            @if policy::permits(&s.actor, Action::EditCustomerArchive, &Target::company(c.id)) && a.merged_into.is_none() {
+                (consent_form(lang, c.id, c.consents))
+            }
         }
         section.panel #contacts {
             h2 { (t(lang, "contacts")) }
@@ -848,6 +854,101 @@ fn customer_body(state: &App, s: &Signed, a: &Archive, entries: &[Entry]) -> Mar
                 }
             }
         }
+    }
+}
+
+/// The form that gives or withdraws the customer's consent to share with
+/// partners. Giving it asks for the customer's evidence — the PIN of one of
+/// their cards, or their ID document — since it is their act, not the
+/// counter's; withdrawing it needs only their word.
+fn consent_form(lang: Lang, id: i64, consents: Consents) -> Markup {
+    let giving = !consents.share_with_partners;
+    html! {
+        form.noprint #consent-form method="post" action={"/customers/" (id) "/consent"} {
+            input type="hidden" name="marketing" value=(if consents.marketing { "yes" } else { "no" });
+            input type="hidden" name="share" value=(if giving { "give" } else { "withdraw" });
+            @if giving {
+                p.k { (t(lang, "share_with_partners")) }
+                p #consent-evidence-needed { (t(lang, "consent_evidence_needed")) }
+                fieldset {
+                    legend { (t(lang, "consent_evidence")) }
+                    label for="consent-card" { (t(lang, "card_number")) }
+                    input #consent-card name="card_number" autocomplete="off";
+                    label for="consent-pin" { (t(lang, "pin")) }
+                    input #consent-pin name="pin" type="password" inputmode="numeric" autocomplete="off";
+                    label for="consent-kind" { (t(lang, "document_kind")) }
+                    select #consent-kind name="document_kind" {
+                        @for kind in IdKind::ALL { option value=(kind.as_str()) { (t(lang, kind.as_str())) } }
+                    }
+                    label for="consent-idn" { (t(lang, "id_number")) }
+                    input #consent-idn name="document_number" autocomplete="off";
+                }
+                button.primary type="submit" { (t(lang, "consent_give")) }
+            } @else {
+                button type="submit" { (t(lang, "consent_withdraw")) }
+            }
+        }
+    }
+}
+
+/// The consent form as posted.
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    share: String,
+    marketing: Option<String>,
+    card_number: Option<String>,
+    pin: Option<String>,
+    document_kind: Option<String>,
+    document_number: Option<String>,
+}
+
+impl ConsentForm {
+    fn change(&self) -> ArchiveChange {
+        let card_number = given(&self.card_number);
+        let pin = given(&self.pin);
+        let identity = given(&self.document_number).map(|n| Identity {
+            document_kind: self
+                .document_kind
+                .as_deref()
+                .and_then(IdKind::parse)
+                .unwrap_or(IdKind::ResidentId),
+            document_number: n,
+        });
+        let evidence = match (card_number, pin, identity) {
+            (None, None, None) => None,
+            (Some(c), Some(p), _) => Some(ConsentEvidence {
+                card_number: Some(c),
+                pin: Some(p),
+                identity: None,
+            }),
+            (card_number, pin, identity) => Some(ConsentEvidence {
+                card_number,
+                pin,
+                identity,
+            }),
+        };
+        ArchiveChange {
+            consents: Some(Consents {
+                share_with_partners: self.share == "give",
+                marketing: self.marketing.as_deref() == Some("yes"),
+            }),
+            consent_evidence: evidence,
+            ..ArchiveChange::default()
+        }
+    }
+}
+
+/// Gives or withdraws the customer's consent to share with partners from
+/// their page; the page again, or the refusal.
+pub async fn change_consent(
+    State(state): State<App>,
+    s: Signed,
+    Path(id): Path<i64>,
+    Form(f): Form<ConsentForm>,
+) -> Response {
+    match act::change_archive(&state, &s.actor, id, &f.change()).await {
+        Ok(_) => Redirect::to(&format!("/customers/{id}#archive")).into_response(),
+        Err(e) => render(s.lang, &s.actor, t(s.lang, "customer_page"), Err(e)),
     }
 }
 

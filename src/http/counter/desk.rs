@@ -1,5 +1,5 @@
 //! Logging in, finding a card, the card page, opening a card and the card's
-//! life (lost, replaced, registered, unlocked).
+//! life (lost, replaced, registered, unlocked, closed).
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -19,7 +19,7 @@ use crate::auth::policy::{self, Action};
 use crate::cards::customers::IdKind;
 use crate::cards::customers::{CustomerKind, NewCustomer};
 use crate::cards::holder::Identity;
-use crate::cards::{self, CardKind, products, statement};
+use crate::cards::{self, CardKind, life, products, statement};
 use crate::error::{AppError, AppResult};
 use crate::http::api::session;
 use crate::http::extract::{ClientAddress, cleared_session_cookie, session_cookie};
@@ -431,6 +431,9 @@ pub(super) async fn card_body(
                         }
                     }
                 }
+                @if !matches!(view.status, cards::CardStatus::Closed | cards::CardStatus::Replaced) {
+                    (closure_form(lang, &c.actor, &view))
+                }
                 @if view.kind == CardKind::Anonymous {
                     form method="post" action={"/cards/" (view.number) "/conversion"} {
                         h2 { (t(lang, "convert")) }
@@ -635,6 +638,128 @@ pub async fn unlock(
     }
     .await;
     after(&state, &c, &number, done).await
+}
+
+/// The closure form, by whose money the card holds: a personal or
+/// anonymous card is refunded in cash on the holder's word; a company
+/// sub-card's money goes back to its main card, on the holder's word too;
+/// a company main card closes only on head office's or the company's fleet
+/// manager's decision, so a counter sees why it cannot, not a form.
+fn closure_form(lang: Lang, actor: &crate::auth::Actor, view: &cards::CardView) -> Markup {
+    let main = view.kind == CardKind::CompanyMain;
+    html! {
+        div #closure {
+            h2 { @if main { (t(lang, "close_company_account")) } @else { (t(lang, "close_card")) } }
+            @if main && !policy::may(actor, Action::CloseCompanyAccount) {
+                p.note #closure-head-office { (t(lang, "main_card_closure_note")) }
+            } @else {
+                @if main { p.note { (t(lang, "main_card_closure_note")) } }
+                @if view.kind.is_sub_card() { p.note { (t(lang, "sub_card_closure_note")) } }
+                form method="post" action={"/cards/" (view.number) "/closure"} {
+                    input type="hidden" name="key" value=(uuid::Uuid::new_v4().to_string());
+                    @if !main { (holders_word(lang, "c", view.has_pin)) }
+                    label { input type="checkbox" name="confirm" value="yes" required; " " (t(lang, "confirm_close")) }
+                    button.danger type="submit" { @if main { (t(lang, "close_company_account")) } @else { (t(lang, "close_card")) } }
+                }
+            }
+        }
+    }
+}
+
+/// The closure form as posted: the holder's word and the confirmation.
+#[derive(Deserialize)]
+pub struct ClosureForm {
+    key: Option<String>,
+    pin: Option<String>,
+    document_kind: Option<String>,
+    document_number: Option<String>,
+    confirm: Option<String>,
+}
+
+/// Closes the card and shows where its money went; a refusal (a main card
+/// at the counter among them) shows the card again with it.
+pub async fn closure(
+    State(state): State<App>,
+    c: Cashier,
+    Path(number): Path<String>,
+    Form(f): Form<ClosureForm>,
+) -> Response {
+    let done = async {
+        if f.confirm.as_deref() != Some("yes") {
+            return Err(AppError::new(
+                crate::error::Code::ValidationFailed,
+                "confirm: the holder asks to close the card",
+            )
+            .with("field", "confirm"));
+        }
+        let n = cards::parse_number(&number)?;
+        let path = format!("/cards/{number}/closure");
+        let key = Keyed::new(
+            &state.keys.pin,
+            f.key.as_deref().unwrap_or_default(),
+            "POST",
+            &path,
+            b"",
+        );
+        let word = HolderForm {
+            key: None,
+            pin: f.pin.clone(),
+            document_kind: f.document_kind.clone(),
+            document_number: f.document_number.clone(),
+        }
+        .word();
+        Ok(card_life::close(&state, &c.actor, &key, &n, &word, None)
+            .await?
+            .value)
+    }
+    .await;
+    match done {
+        Ok(closed) => closed_page(c.lang, &c, &closed).into_response(),
+        Err(e) => card_again(&state, &c, &number, e).await,
+    }
+}
+
+/// Where a closed card's money went, in the counter's words: cash handed
+/// over, or — a company's card — back to its main card or owed to the
+/// company by bank transfer, with no cash at all.
+fn closed_page(lang: Lang, c: &Cashier, closed: &life::Closed) -> Markup {
+    let row = |k: &str, v: Markup| html! { tr { td { (k) } td style="text-align:right" { (v) } } };
+    page(
+        lang,
+        t(lang, "card_closed_title"),
+        Some(&c.actor),
+        html! {
+            div.panel #closed {
+                h1 { (t(lang, "card_closed_title")) " " (closed.number) }
+                table {
+                    @match closed.paid_by {
+                        life::PaidBy::Cash => {
+                            (row(t(lang, "refunded_cash"), html! { strong #closed-refunded { "¥" (closed.refunded) } }))
+                        }
+                        life::PaidBy::MainCard => {
+                            (row(t(lang, "moved_to_main_card"), html! {
+                                @if let Some(main) = &closed.to_main_card {
+                                    a #closed-main-card href={"/cards/" (main)} { (main) } " "
+                                }
+                                strong #closed-moved { "¥" (closed.moved_to_main_card) }
+                            }))
+                            (row(t(lang, "moved_bonus"), html! { "¥" (closed.moved_bonus) }))
+                        }
+                        life::PaidBy::BankTransfer => {
+                            (row(t(lang, "payable_bank_transfer"), html! { strong #closed-payable { "¥" (closed.payable) } }))
+                        }
+                    }
+                    @if closed.paid_by != life::PaidBy::MainCard {
+                        (row(t(lang, "bonus_clawed_back"), html! { "¥" (closed.bonus_clawed_back) }))
+                    }
+                }
+                @if closed.paid_by != life::PaidBy::Cash {
+                    p.note #closed-no-cash { (t(lang, "no_cash_paid")) }
+                }
+                p { a href={"/cards/" (closed.number)} { (t(lang, "back_to_card")) } }
+            }
+        },
+    )
 }
 
 pub async fn new_card_page(c: Cashier) -> Markup {

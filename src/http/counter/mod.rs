@@ -38,6 +38,7 @@ pub fn routes(state: App) -> Router<App> {
         .route("/cards/{number}/replacement", post(desk::replacement))
         .route("/cards/{number}/conversion", post(desk::conversion))
         .route("/cards/{number}/unlock", post(desk::unlock))
+        .route("/cards/{number}/closure", post(desk::closure))
         .route(
             "/cards/{number}/recharge",
             get(till::recharge_preview).post(till::recharge),
@@ -106,6 +107,7 @@ pub fn routes(state: App) -> Router<App> {
         .route("/callbacks", get(crm::callbacks_page))
         .route("/callbacks/{customer_id}/calls", post(crm::record_call))
         .route("/customers/{id}", get(crm::customer_page))
+        .route("/customers/{id}/consent", post(crm::change_consent))
         .route("/credit", get(credit::credit_list))
         .route("/credit/{id}", get(credit::account_page))
         .route("/credit/{id}/payments", post(credit::pay))
