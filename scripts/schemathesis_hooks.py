@@ -43,9 +43,10 @@ if os.environ.get("FUELCARD_ST_REAL"):
     with open(os.environ["FUELCARD_ST_REAL"], encoding="utf-8") as f:
         REAL = json.load(f)
 
-# Codes whose refusal is allowed to write: the PIN try counter and lock.
-PIN_CODES = {"wrong_pin", "pin_locked"}
-PIN_COLUMNS = {"pin_failures", "status"}
+# Codes whose refusal is allowed to write: the card's PIN and document try
+# counters and locks.
+PIN_CODES = {"wrong_pin", "pin_locked", "identity_mismatch", "identity_locked"}
+PIN_COLUMNS = {"pin_failures", "status", "identity_failures", "identity_locked_at"}
 # Codes of a wrong guess, counted in the guessing limits' table.
 GUESS_CODES = PIN_CODES | {"invalid_credentials", "wrong_password"}
 GUESS_TABLE = "guesses"
@@ -148,7 +149,7 @@ def _digest_rows(t, cols, rows, out):
     else:
         out[t] = full.hexdigest()
     if t == "cards":
-        out["cards (without PIN tries and status)"] = no_pin.hexdigest()
+        out["cards (without tries, locks and status)"] = no_pin.hexdigest()
 
 
 # The last fingerprint of each SQLite file, with the data_version it was
@@ -246,7 +247,7 @@ def _pg_fingerprint_query(db):
         else:
             parts.append(digest(t, t))
         if t == "cards":
-            parts.append(digest("cards (without PIN tries and status)", t, PIN_COLUMNS))
+            parts.append(digest("cards (without tries, locks and status)", t, PIN_COLUMNS))
     _pg_queries[db.db] = (tables, "\nUNION ALL\n".join(parts))
     return _pg_queries[db.db]
 

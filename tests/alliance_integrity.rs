@@ -55,7 +55,7 @@ async fn recharged_card(demo: &Demo, cashier: &str, amount: &str, code: &str) ->
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     let number = r.1["number"].as_str().expect("a card number").to_string();
     let r = demo
-        .money(
+        .post(
             cashier,
             &format!("/api/v1/cards/{number}/recharges"),
             json!({"amount": amount, "payment_method": "cash"}),
@@ -135,14 +135,14 @@ async fn discount_bounded(backend: Backend) {
     let redeem =
         |purchase: &str| json!({"voucher_code": voucher.clone(), "purchase_amount": purchase});
     let r = demo
-        .money(&washer, "/api/v1/redemptions", redeem("10000000.00"))
+        .post(&washer, "/api/v1/redemptions", redeem("10000000.00"))
         .await;
     assert_eq!(r.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.1);
     assert_eq!(r.1["code"], json!("purchase_above_limit"), "{}", r.1);
     assert_eq!(offer(&demo, &hq, "WASH-10").await["redeemed"], json!(0));
     // A large purchase within the limit is worth the ceiling, no more.
     let r = demo
-        .money(&washer, "/api/v1/redemptions", redeem("9000.00"))
+        .post(&washer, "/api/v1/redemptions", redeem("9000.00"))
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     assert_eq!(r.1["value"], json!("5.00"), "{}", r.1);
@@ -167,7 +167,7 @@ async fn discount_bounded(backend: Backend) {
     }
     for (i, v) in vouchers.iter().enumerate() {
         let r = demo
-            .money(
+            .post(
                 &washer,
                 "/api/v1/redemptions",
                 json!({"voucher_code": v, "purchase_amount": "80.00"}),
@@ -281,7 +281,7 @@ async fn benefits_die(backend: Backend) {
         json!(2)
     );
     let r = demo
-        .money(
+        .post(
             &cashier,
             &format!("/api/v1/cards/{card}/closure"),
             json!({}),
@@ -291,7 +291,7 @@ async fn benefits_die(backend: Backend) {
     assert_eq!(r.1["refunded"], json!("100.00"), "{}", r.1);
     // The gift is void and not handed over; its budget is back.
     let r = demo
-        .money(
+        .post(
             &cashier,
             "/api/v1/redemptions",
             json!({"voucher_code": voucher}),
@@ -328,7 +328,7 @@ async fn benefits_die(backend: Backend) {
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     let personal = r.1["number"].as_str().expect("a number").to_string();
     let r = demo
-        .money(
+        .post(
             &cashier,
             &format!("/api/v1/cards/{personal}/recharges"),
             json!({"amount": "100.00", "payment_method": "cash"}),
@@ -345,7 +345,7 @@ async fn benefits_die(backend: Backend) {
         .await;
     assert!(r.0.is_success(), "{}", r.1);
     let r = demo
-        .money(
+        .post(
             &cashier,
             &format!("/api/v1/cards/{personal}/replacement"),
             json!({"pin": "246810"}),
@@ -359,7 +359,7 @@ async fn benefits_die(backend: Backend) {
     assert_eq!(r.1[0]["voucher_code"], kept, "{}", r.1);
     assert_eq!(r.1[0]["status"], json!("granted"), "{}", r.1);
     let r = demo
-        .money(
+        .post(
             &cashier,
             "/api/v1/redemptions",
             json!({"voucher_code": kept}),
@@ -393,7 +393,7 @@ async fn reversal_by_deliverer(backend: Backend) {
     // counter find nothing to reverse; S001 does.
     let (_, voucher) = recharged_card(&demo, &cashier1, "100.00", "GIFT-BACK").await;
     let r = demo
-        .money(
+        .post(
             &cashier1,
             "/api/v1/redemptions",
             json!({"voucher_code": voucher}),
@@ -416,7 +416,7 @@ async fn reversal_by_deliverer(backend: Backend) {
     // Delivered at the merchant: the counter finds nothing; the merchant
     // and head office may reverse it.
     let r = demo
-        .money(
+        .post(
             &washer,
             "/api/v1/redemptions",
             json!({"voucher_code": voucher}),

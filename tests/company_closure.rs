@@ -8,23 +8,11 @@
 //! personal card is still refunded in cash. The ledger check passes after
 //! each.
 
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Row as _;
 
-use crate::support::{Backend, FreshDb};
-
-/// The demo network on its own server process and a connection to its
-/// database, to read what the API does not show (accounts, the audit log).
-struct Net {
-    fresh: FreshDb,
-    db: fuelcard::db::Db,
-    client: Client,
-    base: String,
-    admin: String,
-    _server: tokio::process::Child,
-    _dir: tempfile::TempDir,
-}
+use crate::support::{Backend, Demo};
 
 /// One demo company as the test sees it.
 struct Company {
@@ -35,63 +23,8 @@ struct Company {
     document: Value,
 }
 
-impl Net {
-    async fn start(backend: Backend) -> Option<Net> {
-        let fresh = FreshDb::create(backend).await?;
-        let dir = tempfile::tempdir().expect("a dir");
-        let clock = crate::support::settings().clock;
-        let (server, base) =
-            crate::support::spawn_demo_server(&fresh.url, &dir.path().join("k"), &clock).await;
-        let db = fuelcard::db::Db::connect(&fresh.url, 1)
-            .await
-            .expect("connect");
-        let client = Client::new();
-        let admin = crate::support::login(&client, &base, "admin", "admin-demo").await;
-        Some(Net {
-            fresh,
-            db,
-            client,
-            base,
-            admin,
-            _server: server,
-            _dir: dir,
-        })
-    }
-
-    async fn login(&self, user: &str) -> String {
-        crate::support::login(&self.client, &self.base, user, &format!("{user}-demo")).await
-    }
-
-    async fn send(
-        &self,
-        method: Method,
-        token: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .client
-            .request(method.clone(), format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if method == Method::POST {
-            req = req.header("Idempotency-Key", uuid::Uuid::new_v4().to_string());
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("the server answers");
-        let status = resp.status();
-        let text = resp.text().await.expect("a body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
-        self.send(Method::GET, token, path, None).await
-    }
-
+/// What the stories ask of the demo network beyond requests.
+impl Demo {
     /// A closure, under a fresh Idempotency-Key.
     async fn close(&self, token: &str, card: &str, body: Value) -> (StatusCode, Value) {
         self.send(
@@ -103,7 +36,7 @@ impl Net {
         .await
     }
 
-    async fn card(&self, number: &str) -> Value {
+    async fn read_card(&self, number: &str) -> Value {
         let r = self
             .get(&self.admin, &format!("/api/v1/cards/{number}"))
             .await;
@@ -119,15 +52,6 @@ impl Net {
             .await
             .expect("an account")
             .map_or(0, |r| r.try_get("balance_fen").expect("a balance"))
-    }
-
-    async fn count(&self, table: &str) -> i64 {
-        sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
-            .fetch_one(self.db.pool())
-            .await
-            .expect("count")
-            .try_get("n")
-            .expect("n")
     }
 
     async fn company(&self, name: &str) -> Company {
@@ -177,20 +101,6 @@ impl Net {
                 .1,
         )
     }
-
-    async fn assert_ledger_ok(&self) {
-        let r = self.get(&self.admin, "/api/v1/ledger/check").await;
-        assert_eq!(r.0, StatusCode::OK, "{}", r.1);
-        assert_eq!(r.1["ok"], json!(true), "ledger check: {}", r.1);
-        assert_eq!(r.1["total_balance"], json!("0.00"), "{}", r.1);
-    }
-
-    async fn finish(mut self) {
-        self.assert_ledger_ok().await;
-        let _ = self._server.kill().await;
-        self.db.close().await;
-        self.fresh.drop_database().await;
-    }
 }
 
 /// Yuan text as fen.
@@ -207,7 +117,7 @@ fn fen(v: &Value) -> i64 {
 /// no cash leaves the counter — the cash account, the shift and the day
 /// report are as they were.
 async fn sub_card_back_to_the_main_card(backend: Backend) {
-    let Some(net) = Net::start(backend).await else {
+    let Some(net) = Demo::start(backend).await else {
         return;
     };
     let cashier = net.login("cashier2").await;
@@ -215,13 +125,13 @@ async fn sub_card_back_to_the_main_card(backend: Backend) {
     // The sub-card with the most money on it.
     let mut subs = Vec::new();
     for n in &a.subs {
-        subs.push((fen(&net.card(n).await["balance"]), n.clone()));
+        subs.push((fen(&net.read_card(n).await["balance"]), n.clone()));
     }
     subs.sort();
     let (balance, sub) = subs.last().cloned().expect("a sub-card");
     assert!(balance > 0, "the demo's sub-cards hold money: {subs:?}");
-    let before_sub = net.card(&sub).await;
-    let before_main = net.card(&a.main).await;
+    let before_sub = net.read_card(&sub).await;
+    let before_main = net.read_card(&a.main).await;
     let books = net.books(&cashier).await;
 
     let r = net
@@ -236,7 +146,7 @@ async fn sub_card_back_to_the_main_card(backend: Backend) {
     assert_eq!(r.1["moved_bonus"], before_sub["bonus_balance"], "{}", r.1);
     assert_eq!(r.1["payable"], json!("0.00"), "{}", r.1);
 
-    let after_main = net.card(&a.main).await;
+    let after_main = net.read_card(&a.main).await;
     assert_eq!(
         fen(&after_main["balance"]) - fen(&before_main["balance"]),
         balance,
@@ -247,7 +157,7 @@ async fn sub_card_back_to_the_main_card(backend: Backend) {
         fen(&before_sub["bonus_balance"]),
         "the bonus stays the company's"
     );
-    let closed = net.card(&sub).await;
+    let closed = net.read_card(&sub).await;
     assert_eq!(closed["status"], json!("closed"));
     assert_eq!(closed["balance"], json!("0.00"));
     assert_eq!(net.books(&cashier).await, books, "no cash left the counter");
@@ -266,7 +176,7 @@ crate::with_each_backend!(
 /// manager cannot): each balance is owed to its company for a bank
 /// transfer, the bonus clawed back, no cash paid out.
 async fn main_card_by_head_office(backend: Backend) {
-    let Some(net) = Net::start(backend).await else {
+    let Some(net) = Demo::start(backend).await else {
         return;
     };
     let cashier = net.login("cashier2").await;
@@ -280,7 +190,7 @@ async fn main_card_by_head_office(backend: Backend) {
             net.count("operations").await,
             net.count("transfers").await,
             net.count("audit_log").await,
-            net.card(&a.main).await,
+            net.read_card(&a.main).await,
             net.books(&cashier).await,
         )
     };
@@ -333,7 +243,7 @@ async fn main_card_by_head_office(backend: Backend) {
     );
 
     for (company, who) in [(&a, &hq), (&b, &fleet_b)] {
-        let main = net.card(&company.main).await;
+        let main = net.read_card(&company.main).await;
         let (principal, bonus) = (fen(&main["principal_balance"]), fen(&main["bonus_balance"]));
         assert!(principal > 0, "{main}");
         let payable = format!("payable:company:{}", company.id);
@@ -352,7 +262,7 @@ async fn main_card_by_head_office(backend: Backend) {
         assert_eq!(fen(&r.1["payable"]), principal, "{}", r.1);
         assert_eq!(fen(&r.1["bonus_clawed_back"]), bonus, "{}", r.1);
         assert_eq!(net.account(&payable).await, principal);
-        let closed = net.card(&company.main).await;
+        let closed = net.read_card(&company.main).await;
         assert_eq!(closed["status"], json!("closed"));
         assert_eq!(closed["balance"], json!("0.00"));
         let decided: String =
@@ -389,7 +299,7 @@ crate::with_each_backend!(
 /// A personal card is refunded in cash at the counter, as before: the cash
 /// leaves the station's drawer.
 async fn personal_card_cash(backend: Backend) {
-    let Some(net) = Net::start(backend).await else {
+    let Some(net) = Demo::start(backend).await else {
         return;
     };
     let cashier = net.login("cashier2").await;
@@ -404,7 +314,7 @@ async fn personal_card_cash(backend: Backend) {
     .expect("a demo personal card with money");
     let number: String = row.try_get("number").expect("number");
     let document: String = row.try_get("id_number").expect("a document");
-    let card = net.card(&number).await;
+    let card = net.read_card(&number).await;
     let cash = net.account("cash:S002").await;
     let r = net
         .close(
@@ -433,7 +343,7 @@ crate::with_each_backend!(a_personal_card_is_refunded_in_cash, personal_card_cas
 /// closure is refused in words), a sub-card's closure shows its balance
 /// moved to the main card and no cash paid out.
 async fn closure_on_the_page(backend: Backend) {
-    let Some(net) = Net::start(backend).await else {
+    let Some(net) = Demo::start(backend).await else {
         return;
     };
     let a = net.company("顺达物流有限公司").await;
@@ -457,7 +367,7 @@ async fn closure_on_the_page(backend: Backend) {
         !html.contains(&format!("/cards/{}/closure", a.main)),
         "no form: {html}"
     );
-    let main_before = net.card(&a.main).await;
+    let main_before = net.read_card(&a.main).await;
     let r = crate::pages::post_form(
         &c,
         format!("{}/cards/{}/closure", net.base, a.main),
@@ -468,7 +378,7 @@ async fn closure_on_the_page(backend: Backend) {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let html = r.text().await.expect("html");
     assert!(html.contains("单位主卡销户须由总部"), "{html}");
-    assert_eq!(net.card(&a.main).await, main_before, "nothing changed");
+    assert_eq!(net.read_card(&a.main).await, main_before, "nothing changed");
 
     let document = a.document["document_number"].as_str().expect("a number");
     let close = async |sub: &str, key: &str| {
@@ -488,7 +398,7 @@ async fn closure_on_the_page(backend: Backend) {
         r.text().await.expect("html")
     };
     let sub = &a.subs[0];
-    let moved = net.card(sub).await["balance"].clone();
+    let moved = net.read_card(sub).await["balance"].clone();
     let html = close(sub, "page-close-sub-0").await;
     assert!(html.contains("已转回单位主卡"), "{html}");
     assert!(html.contains(&a.main), "{html}");

@@ -16,87 +16,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Row as _;
 
-use crate::support::{Backend, FreshDb};
+use crate::support::{Backend, Demo};
 
-/// The demo network served by its own process, with a connection of the
-/// test's own to look at what was written.
-struct Demo {
-    base: String,
-    client: reqwest::Client,
-    db: fuelcard::db::Db,
-    fresh: FreshDb,
-    _server: tokio::process::Child,
-    _dir: tempfile::TempDir,
-}
-
+/// What the stories ask of the demo network beyond requests.
 impl Demo {
-    async fn start(backend: Backend) -> Option<Demo> {
-        let fresh = FreshDb::create(backend).await?;
-        let dir = tempfile::tempdir().expect("a dir");
-        let clock = crate::support::settings().clock;
-        let (server, base) =
-            crate::support::spawn_demo_server(&fresh.url, &dir.path().join("k"), &clock).await;
-        let db = fuelcard::db::Db::connect(&fresh.url, 2)
-            .await
-            .expect("connect");
-        Some(Demo {
-            base,
-            client: reqwest::Client::new(),
-            db,
-            fresh,
-            _server: server,
-            _dir: dir,
-        })
-    }
-
-    async fn login(&self, username: &str) -> String {
-        crate::support::login(
-            &self.client,
-            &self.base,
-            username,
-            &format!("{username}-demo"),
-        )
-        .await
-    }
-
-    async fn send(
-        &self,
-        method: Method,
-        token: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .client
-            .request(method.clone(), format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if method != Method::GET {
-            req = req.header("Idempotency-Key", uuid::Uuid::new_v4().to_string());
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("the server answers");
-        let status = resp.status();
-        let text = resp.text().await.expect("a body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
-        self.send(Method::GET, token, path, None).await
-    }
-
-    async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(Method::POST, token, path, Some(body)).await
-    }
-
-    async fn patch(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(Method::PATCH, token, path, Some(body)).await
-    }
-
     /// A person recorded at a counter with their resident ID `id_number`.
     async fn person(&self, cashier: &str, name: &str, phone: &str, id_number: &str) -> i64 {
         let r = self
@@ -111,7 +34,7 @@ impl Demo {
     }
 
     /// A personal card of `customer` opened at the cashier's own station.
-    async fn card(&self, cashier: &str, customer: i64, pin: &str) -> String {
+    async fn personal_card(&self, cashier: &str, customer: i64, pin: &str) -> String {
         let r = self
             .post(
                 cashier,
@@ -153,16 +76,6 @@ impl Demo {
             .iter()
             .any(|i| i["action"] == json!(action) && i["subject"] == json!(subject))
     }
-
-    async fn finish(self) {
-        let admin = self.login("admin").await;
-        let r = self.get(&admin, "/api/v1/ledger/check").await;
-        assert_eq!(r.0, StatusCode::OK, "{}", r.1);
-        assert_eq!(r.1["ok"], json!(true), "ledger check: {}", r.1);
-        drop(self._server);
-        self.db.close().await;
-        self.fresh.drop_database().await;
-    }
 }
 
 // ----------------------------------------------------------------- consent
@@ -181,7 +94,7 @@ async fn consent_is_the_customers(backend: Backend) {
     let customer = demo
         .person(&cashier1, "赵雷", "13811110001", "330102199001011111")
         .await;
-    let card = demo.card(&cashier1, customer, "2580").await;
+    let card = demo.personal_card(&cashier1, customer, "2580").await;
     // Opening the card at S001 granted the insurer's voucher, without consent.
     let grants = "SELECT COUNT(*) FROM benefits WHERE customer_id = $1 AND consent = 0";
     assert_eq!(
@@ -209,7 +122,7 @@ async fn consent_is_the_customers(backend: Backend) {
     let other = demo
         .person(&cashier1, "钱多", "13811110002", "330102199001012222")
         .await;
-    let others = demo.card(&cashier1, other, "1357").await;
+    let others = demo.personal_card(&cashier1, other, "1357").await;
     for (number, pin, code) in [
         (&others, "1357", "consent_evidence_required"),
         (&card, "0000", "wrong_pin"),
@@ -310,7 +223,7 @@ async fn documents_are_guessed_like_pins(backend: Backend) {
     let cashier = demo.login("cashier1").await;
     let right = "330102199202023333";
     let customer = demo.person(&cashier, "李雷", "13822220001", right).await;
-    let card = demo.card(&cashier, customer, "4680").await;
+    let card = demo.personal_card(&cashier, customer, "4680").await;
     let unlock = format!("/api/v1/cards/{card}/unlock");
     // Three wrong PINs lock the card: the holder must show their document.
     for pin in ["0000", "0001", "0002"] {
@@ -397,7 +310,7 @@ async fn customer_scope_is_card_scope(backend: Backend) {
     let customer = demo
         .person(&west, "周八", "13833330001", "330102199303034444")
         .await;
-    let card = demo.card(&west, customer, "1470").await;
+    let card = demo.personal_card(&west, customer, "1470").await;
     let timeline = format!("/api/v1/customers/{customer}/timeline");
     let r = demo.get(&manager, &format!("/api/v1/cards/{card}")).await;
     assert_eq!(r.0, StatusCode::NOT_FOUND, "the card is hidden: {}", r.1);

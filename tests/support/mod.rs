@@ -620,13 +620,7 @@ impl TestEnv {
 
     /// Counts rows of a table, to prove a refused request wrote nothing.
     pub async fn count(&self, table: &str) -> i64 {
-        use sqlx::Row;
-        sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
-            .fetch_one(self.db.pool())
-            .await
-            .expect("count")
-            .try_get("n")
-            .expect("n")
+        count_rows(&self.db, table).await
     }
 
     pub async fn assert_ledger_ok(&self) {
@@ -663,6 +657,17 @@ async fn seed_admin(db: &Db, now: i64) {
     tx.commit().await.expect("commit");
 }
 
+/// The rows of a table.
+pub async fn count_rows(db: &Db, table: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+        .fetch_one(db.pool())
+        .await
+        .expect("count")
+        .try_get("n")
+        .expect("n")
+}
+
 /// One request to the server at `base`: its status and its body as JSON
 /// (a body that is not JSON as a string).
 pub async fn send(
@@ -693,9 +698,11 @@ pub async fn send(
 
 /// The demo network as `fuelcard serve --demo` seeds it, served by its own
 /// process on a fresh database: what a new user tries things on. Its
-/// logins are the demo's (`cashier1` / `cashier1-demo` …).
+/// logins are the demo's (`cashier1` / `cashier1-demo` …); `db` is the
+/// test's own connection, to read what the API does not show.
 pub struct Demo {
     pub fresh: FreshDb,
+    pub db: Db,
     pub clock: Clock,
     pub base: String,
     pub client: Client,
@@ -712,10 +719,12 @@ impl Demo {
         let dir = tempfile::tempdir().expect("a dir");
         let clock = settings().clock;
         let (child, base) = spawn_demo_server(&fresh.url, &dir.path().join("k"), &clock).await;
+        let db = Db::connect(&fresh.url, 2).await.expect("connect");
         let client = Client::new();
         let admin = login(&client, &base, "admin", "admin-demo").await;
         Some(Demo {
             fresh,
+            db,
             clock,
             base,
             client,
@@ -746,53 +755,52 @@ impl Demo {
         .await
     }
 
-    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+    /// One request; every request but a read carries a fresh
+    /// Idempotency-Key, as a till does.
+    pub async fn send(
+        &self,
+        method: Method,
+        token: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let key = (method != Method::GET).then(|| uuid::Uuid::new_v4().to_string());
         send(
             &self.client,
             &self.base,
-            Method::GET,
+            method,
             Some(token),
             path,
-            None,
-            None,
+            body,
+            key.as_deref(),
         )
         .await
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, token, path, None).await
     }
 
     pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        send(
-            &self.client,
-            &self.base,
-            Method::POST,
-            Some(token),
-            path,
-            Some(body),
-            None,
-        )
-        .await
+        self.send(Method::POST, token, path, Some(body)).await
     }
 
-    /// A money request with a fresh Idempotency-Key.
-    pub async fn money(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        let key = uuid::Uuid::new_v4().to_string();
-        send(
-            &self.client,
-            &self.base,
-            Method::POST,
-            Some(token),
-            path,
-            Some(body),
-            Some(&key),
-        )
-        .await
+    pub async fn patch(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::PATCH, token, path, Some(body)).await
+    }
+
+    /// Counts rows of a table, to prove a refused request wrote nothing.
+    pub async fn count(&self, table: &str) -> i64 {
+        count_rows(&self.db, table).await
     }
 
     /// The ledger check passes: every transfer balances, no account below
-    /// its floor.
+    /// its floor, the books sum to zero.
     pub async fn assert_ledger_ok(&self) {
         let r = self.get(&self.admin, "/api/v1/ledger/check").await;
         assert_eq!(r.0, StatusCode::OK, "{}", r.1);
         assert_eq!(r.1["ok"], json!(true), "ledger check: {}", r.1);
+        assert_eq!(r.1["total_balance"], json!("0.00"), "{}", r.1);
     }
 
     /// Checks the ledger, stops the servers and drops the database.
@@ -801,6 +809,7 @@ impl Demo {
         for child in &mut self.children {
             let _ = child.kill().await;
         }
+        self.db.close().await;
         self.fresh.drop_database().await;
     }
 }
