@@ -72,6 +72,7 @@ codes! {
     OdometerBackwards => "odometer_backwards", UNPROCESSABLE_ENTITY;
     OverTankCapacity => "over_tank_capacity", FORBIDDEN;
     VehicleNotFound => "vehicle_not_found", NOT_FOUND;
+    VehicleRetired => "vehicle_retired", CONFLICT;
     AllocationApproved => "allocation_already_approved", CONFLICT;
     AllocationShortfall => "allocation_shortfall", CONFLICT;
     InvalidCsv => "invalid_csv", UNPROCESSABLE_ENTITY;

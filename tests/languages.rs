@@ -13,7 +13,7 @@ use crate::support::{Backend, FreshDb};
 use crate::with_each_backend;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Lang {
+pub enum Lang {
     Zh,
     En,
 }
@@ -37,7 +37,7 @@ struct Shown {
     data: bool,
 }
 
-fn unescape(s: &str) -> String {
+pub fn unescape(s: &str) -> String {
     s.replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
@@ -176,7 +176,7 @@ fn latin_allowed(token: &str) -> bool {
 }
 
 /// What is wrong with a page's text in its language.
-fn problems(html: &str, lang: Lang) -> Vec<String> {
+pub fn problems(html: &str, lang: Lang) -> Vec<String> {
     let mut found = Vec::new();
     for piece in shown(html, lang) {
         for token in tokens(&piece.text) {
@@ -439,6 +439,54 @@ async fn read_every_page(r: &mut Reader, today_month: &str, last_month: &str) {
         .await;
     assert!(html.contains("class=\"error\""), "{html}");
     r.read("call-back list", "/callbacks").await;
+    // The station's pages at the counter: a refused new card, the transfer
+    // form and a refused transfer, the lead form and a refused lead, the
+    // shift, its refused close, and the day report.
+    let (_, html) = r
+        .post(
+            "refused fleet card",
+            "/cards/new",
+            &[
+                ("key", "lang-fleet"),
+                ("kind", "fleet"),
+                ("plate", "浙A1"),
+                ("channel", "flyer"),
+            ],
+        )
+        .await;
+    assert!(html.contains("class=\"error\""), "{html}");
+    r.read("transfer form", "/transfers").await;
+    r.post(
+        "refused transfer",
+        "/transfers",
+        &[
+            ("key", "lang-tr"),
+            ("from_card", "12"),
+            ("to_card", "34"),
+            ("amount", "x"),
+        ],
+    )
+    .await;
+    r.read("lead form", "/prospects/leads").await;
+    r.post(
+        "refused lead",
+        "/prospects/leads",
+        &[("key", "lang-lead"), ("kind", "fleet"), ("name", "")],
+    )
+    .await;
+    let (_, html) = r.read("shift", "/shifts/current").await;
+    if let Some(id) = html
+        .split("action=\"/shifts/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+    {
+        let path = format!("/shifts/{id}/close");
+        r.post("refused shift close", &path, &[("counted_cash", "x")])
+            .await;
+    }
+    r.read("day report", "/stations/S001/day-report").await;
+    r.read("another station's day report", "/stations/S002/day-report")
+        .await;
     r.log_out().await;
 
     // The managers' acquisition pages.
@@ -488,6 +536,18 @@ async fn read_every_page(r: &mut Reader, today_month: &str, last_month: &str) {
             .await;
         }
         r.read("call-back list", "/callbacks").await;
+        r.read("prospect list", "/prospects?overdue=1").await;
+        r.read("flyer batches", "/acquisition/flyers").await;
+        if manager == "district-east" {
+            r.read("targets", &format!("/targets/{today_month}")).await;
+            r.post(
+                "refused targets",
+                &format!("/targets/{today_month}"),
+                &[("new_personal:S001", "x")],
+            )
+            .await;
+            r.read("day report", "/stations/S003/day-report").await;
+        }
         if manager == "hq-office" || manager == "admin" {
             r.read("credit customers", "/credit").await;
             r.read(
@@ -528,6 +588,62 @@ async fn read_every_page(r: &mut Reader, today_month: &str, last_month: &str) {
                 &format!("/credit/{company}/statements/{today_month}"),
             )
             .await;
+            // Head office's own pages, and their refusals.
+            for (what, path) in [
+                ("head office home", "/head-office".to_string()),
+                ("merchants", "/merchants".to_string()),
+                ("offers", "/offers".to_string()),
+                ("ended offers", "/offers?status=ended".to_string()),
+                ("new offer form", "/offers/new".to_string()),
+                ("credit reminders", "/credit/reminders".to_string()),
+                (
+                    "credit line form",
+                    format!("/customers/{company}/credit-line"),
+                ),
+                ("targets form", format!("/targets/{today_month}")),
+                ("archive form", format!("/customers/{company}/archive")),
+            ] {
+                r.read(what, &path).await;
+            }
+            let (_, html) = r
+                .post(
+                    "refused merchant",
+                    "/merchants",
+                    &[
+                        ("key", "lang-m"),
+                        ("code", "M 9"),
+                        ("name", "洗车行"),
+                        ("category", "car_wash"),
+                    ],
+                )
+                .await;
+            assert!(html.contains("class=\"error\""), "{html}");
+            let (_, html) = r
+                .post(
+                    "refused offer",
+                    "/offers",
+                    &[
+                        ("code", "LANG-1"),
+                        ("merchant", "M001"),
+                        ("name", "测试活动"),
+                        ("trigger.event", "monthly_spend"),
+                        ("benefit.kind", "voucher"),
+                        ("benefit.item", "洗车"),
+                        ("unit_cost", "5"),
+                        ("funded_by.station_percent", "50"),
+                        ("funded_by.merchant_percent", "50"),
+                    ],
+                )
+                .await;
+            assert!(html.contains("class=\"error\""), "{html}");
+            let (_, html) = r
+                .post(
+                    "refused targets",
+                    &format!("/targets/{today_month}"),
+                    &[("s:S001:card_litres", "lots")],
+                )
+                .await;
+            assert!(html.contains("class=\"error\""), "{html}");
         }
         if manager != "manager1" && manager != "district-east" {
             r.read("alliance", "/alliance").await;
@@ -540,11 +656,119 @@ async fn read_every_page(r: &mut Reader, today_month: &str, last_month: &str) {
         r.log_out().await;
     }
 
+    // The administrator's pages: each list, a form refused and one done.
+    r.log_in("admin").await;
+    let tag = match r.lang {
+        Lang::Zh => "zh",
+        Lang::En => "en",
+    };
+    r.read("administration", "/administration").await;
+    r.read("users", "/users").await;
+    r.read("cashiers of a station", "/users?role=cashier&station=S001")
+        .await;
+    let (_, html) = r
+        .post(
+            "refused user",
+            "/users",
+            &[
+                ("key", &uuid::Uuid::new_v4().to_string()),
+                ("username", "x"),
+                ("password", "a-long-password"),
+                ("role", "cashier"),
+                ("station", "S001"),
+            ],
+        )
+        .await;
+    assert!(html.contains("class=\"error\""), "{html}");
+    let clerk = format!("clerk-{tag}");
+    r.post(
+        "user added",
+        "/users",
+        &[
+            ("key", &uuid::Uuid::new_v4().to_string()),
+            ("username", &clerk),
+            ("password", "a-long-password"),
+            ("role", "station_manager"),
+            ("station", "S002"),
+        ],
+    )
+    .await;
+    r.post(
+        "password reset",
+        &format!("/users/{clerk}/password"),
+        &[("new_password", "another-long-password")],
+    )
+    .await;
+    r.post(
+        "user deactivated",
+        &format!("/users/{clerk}/deactivation"),
+        &[],
+    )
+    .await;
+    r.read("stations", "/stations").await;
+    let (_, html) = r
+        .post(
+            "refused station",
+            "/stations",
+            &[("code", "bad code"), ("name", "新站"), ("district", "")],
+        )
+        .await;
+    assert!(html.contains("class=\"error\""), "{html}");
+    let code = format!("T-{tag}");
+    r.post(
+        "station added",
+        "/stations",
+        &[("code", &code), ("name", "新站"), ("district", "东区")],
+    )
+    .await;
+    r.read("terminals", &format!("/stations/{code}/terminals"))
+        .await;
+    let (_, html) = r
+        .post(
+            "refused terminal",
+            &format!("/stations/{code}/terminals"),
+            &[("terminal", "XYZ")],
+        )
+        .await;
+    assert!(html.contains("class=\"error\""), "{html}");
+    r.read("products", "/products").await;
+    let (_, html) = r
+        .post(
+            "refused price",
+            "/products/92/price",
+            &[("unit_price", "0"), ("card_discount_per_litre", "0")],
+        )
+        .await;
+    assert!(html.contains("class=\"error\""), "{html}");
+    r.read("promotions", "/promotions").await;
+    let (_, html) = r
+        .post(
+            "refused promotion",
+            "/promotions",
+            &[
+                ("name", "满减"),
+                ("min_amount", "100"),
+                ("bonus_percent", "0"),
+            ],
+        )
+        .await;
+    assert!(html.contains("class=\"error\""), "{html}");
+    r.read("audit log", "/audit").await;
+    r.read("audit log filtered", "/audit?action=user_add&page=1")
+        .await;
+    r.log_out().await;
+
     // The fleet manager's review: this month and the two before.
     r.log_in("fleet-a").await;
     let (url, _) = r.read("fleet home", "/").await;
-    let review = Url::parse(&url).expect("url").path().to_string();
-    assert!(review.ends_with("/review"), "{url}");
+    let path = Url::parse(&url).expect("url").path().to_string();
+    let company = path
+        .strip_prefix("/fleet/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("a fleet manager starts at their fleet: {url}"))
+        .to_string();
+    let office = format!("/fleet/{company}");
+    let review = format!("{office}/review");
     let mut anomalies = false;
     for month in [today_month, last_month] {
         let (_, html) = r
@@ -555,6 +779,7 @@ async fn read_every_page(r: &mut Reader, today_month: &str, last_month: &str) {
     assert!(anomalies, "the demo fleet has anomalies to review");
     r.read("another company's review", "/fleet/999999/review")
         .await;
+    fleet_office_pages(r, &office, today_month).await;
     r.read("the company's credit account", "/credit").await;
     r.log_out().await;
 
@@ -580,6 +805,71 @@ async fn read_every_page(r: &mut Reader, today_month: &str, last_month: &str) {
         .await;
         r.log_out().await;
     }
+}
+
+/// The fleet office's pages, and its forms refused and shown again.
+async fn fleet_office_pages(r: &mut Reader, office: &str, today_month: &str) {
+    r.read("fleet office", office).await;
+    let (_, vehicles) = r.read("vehicles", &format!("{office}/vehicles")).await;
+    r.read(
+        "vehicles filtered",
+        &format!("{office}/vehicles?q=A&type=car"),
+    )
+    .await;
+    let (_, html) = r
+        .post(
+            "vehicle refused",
+            &format!("{office}/vehicles"),
+            &[
+                ("plate", "浙A99999"),
+                ("vehicle_type", "car"),
+                ("displacement", "x"),
+            ],
+        )
+        .await;
+    assert!(html.contains("field-error"), "{html}");
+    let (_, html) = r
+        .post(
+            "import refused",
+            &format!("{office}/vehicles/import"),
+            &[("csv", "plate\nx\n")],
+        )
+        .await;
+    assert!(html.contains("class=\"error\""), "{html}");
+    let plate = vehicles
+        .split("/vehicles/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a vehicle on the list")
+        .to_string();
+    r.read("vehicle", &format!("{office}/vehicles/{plate}"))
+        .await;
+    r.read("allocation plan", &format!("{office}/allocations"))
+        .await;
+    r.read(
+        "this month's plan",
+        &format!("{office}/allocations/{today_month}"),
+    )
+    .await;
+    r.read("early top-ups", &format!("{office}/topups")).await;
+    let (_, html) = r
+        .post(
+            "top-up refused",
+            &format!("{office}/topups"),
+            &[("plate", "浙A00000"), ("amount", "x"), ("reason", "")],
+        )
+        .await;
+    assert!(html.contains("class=\"error\""), "{html}");
+    r.read("card loans", &format!("{office}/loans")).await;
+    r.read("cash refuels", &format!("{office}/cash-refuels"))
+        .await;
+    r.read("limits", &format!("{office}/policy")).await;
+    r.read(
+        "monthly report",
+        &format!("{office}/reports/monthly?month={today_month}"),
+    )
+    .await;
+    r.read("another company's office", "/fleet/999999").await;
 }
 
 async fn every_page_in_one_language(backend: Backend) {

@@ -373,6 +373,23 @@ impl World {
                 .await;
                 post(format!("/api/v1/users/{name}/deactivation"), json!({}))
             }
+            "list_users" => get("/api/v1/users?role=cashier&station=S1".into()),
+            "reset_password" => {
+                let name = format!("forgetful{n}");
+                self.setup(
+                    &self.env.admin,
+                    post(
+                        "/api/v1/users".into(),
+                        json!({"username": name, "password": "a-long-password",
+                               "role": "cashier", "station": "S1"}),
+                    ),
+                )
+                .await;
+                post(
+                    format!("/api/v1/users/{name}/password"),
+                    json!({"new_password": "another-long-password"}),
+                )
+            }
             "add_user" => post(
                 "/api/v1/users".into(),
                 json!({"username": format!("user{n}"), "password": "a-long-password",
@@ -555,6 +572,23 @@ impl World {
             }
             "add_vehicle" => post(self.fleet("/vehicles"), car(&format!("浙M{n:05}"))),
             "list_vehicles" => get(self.fleet("/vehicles")),
+            "update_vehicle" | "retire_vehicle" => {
+                // A vehicle of its own for each call: a retired one stays retired.
+                let plate = format!("浙P{n:05}");
+                let r = self
+                    .env
+                    .post(&self.env.admin, &self.fleet("/vehicles"), car(&plate))
+                    .await;
+                assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+                if op == "update_vehicle" {
+                    put(self.fleet(&format!("/vehicles/{plate}")), car(&plate))
+                } else {
+                    post(
+                        self.fleet(&format!("/vehicles/{plate}/retirement")),
+                        json!({}),
+                    )
+                }
+            }
             "export_vehicles" => get(self.fleet("/vehicles.csv")),
             "import_vehicles" => {
                 let header = fixture("vehicles.csv")
@@ -664,6 +698,11 @@ impl World {
                 json!({"station": "S1", "kind": "fleet", "name": format!("顺达物流{n}"),
                        "est_monthly_litres": "3000",
                        "contacts": [{"name": "李经理", "decision_maker": true}]}),
+            ),
+            "note_lead" => post(
+                "/api/v1/prospects/leads".into(),
+                json!({"station": "S1", "kind": "person", "name": format!("加油客户{n}"),
+                       "contacts": [{"name": "王先生", "phone": "13900000000", "decision_maker": true}]}),
             ),
             "list_prospects" => get("/api/v1/prospects?station=S1".into()),
             "get_prospect" => {
@@ -826,6 +865,23 @@ impl World {
             ),
             "list_offers" => get("/api/v1/offers?merchant=M001".into()),
             "get_offer" => get("/api/v1/offers/MX".into()),
+            "end_offer" => {
+                // A fresh offer to end: MX keeps granting the matrix's vouchers.
+                let code = format!("OE{n}");
+                self.setup(
+                    &self.env.admin,
+                    post(
+                        "/api/v1/offers".into(),
+                        json!({"code": code, "merchant": "M001", "name": "限时洗车",
+                               "trigger": {"event": "recharge",
+                                           "starts_at": "2099-01-01T00:00:00+08:00"},
+                               "benefit": {"kind": "gift", "item": "洗车券"},
+                               "unit_cost": "10", "funded_by": {"station_percent": 100, "merchant_percent": 0}}),
+                    ),
+                )
+                .await;
+                post(format!("/api/v1/offers/{code}/end"), json!({}))
+            }
             "offer_effectiveness" => get("/api/v1/offers/MX/effectiveness".into()),
             "merchant_effectiveness" => get("/api/v1/merchants/M001/effectiveness".into()),
             "grantees_csv" => get("/api/v1/offers/MX/grantees.csv".into()),

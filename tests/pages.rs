@@ -22,63 +22,13 @@ fn browser_like() -> reqwest::Client {
         .expect("client")
 }
 
-/// Posts a page form as a browser does: with the page's form token, read
-/// from the login page (the first page a client reads also sets the
-/// token's cookie).
-pub(crate) async fn post_form<K: AsRef<str>, V: AsRef<str>>(
-    c: &reqwest::Client,
-    url: String,
-    form: &[(K, V)],
-) -> reqwest::Result<reqwest::Response> {
-    let origin: String = url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
-    let page = html_of(c, format!("{origin}/login")).await;
-    let token = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the page's form token")
-        .to_string();
-    let mut body = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in form {
-        body.append_pair(k.as_ref(), v.as_ref());
-    }
-    body.append_pair("csrf", &token);
-    c.post(url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body.finish())
-        .send()
-        .await
-}
-
-/// The text of a page (or a download).
-pub(crate) async fn html_of(c: &reqwest::Client, url: String) -> String {
-    c.get(url)
-        .send()
-        .await
-        .expect("answer")
-        .text()
-        .await
-        .expect("html")
-}
+pub(crate) use crate::support::{html_of, post_form};
 
 /// A page session that keeps its cookie and sees each redirect, logged in
 /// through the login form as `username` (password `<username>-password`).
 pub(crate) async fn session(env: &TestEnv, username: &str) -> reqwest::Client {
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client");
     let password = format!("{username}-password");
-    let r = post_form(
-        &c,
-        format!("{}/login", env.base),
-        &[("username", username), ("password", password.as_str())],
-    )
-    .await
-    .expect("answer");
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{username} logs in");
-    c
+    crate::support::page_session(&env.base, username, &password).await
 }
 
 /// Posts a page's form: the status, where it sends the browser, the page.
@@ -88,17 +38,7 @@ pub(crate) async fn submit(
     path: &str,
     form: &[(&str, &str)],
 ) -> (StatusCode, String, String) {
-    let r = post_form(c, format!("{}{path}", env.base), form)
-        .await
-        .expect("answer");
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .and_then(|l| l.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    (status, location, r.text().await.expect("html"))
+    crate::support::page_submit(c, &env.base, path, form).await
 }
 
 /// Logs the browser in through the login form as `username` (password
@@ -108,14 +48,25 @@ pub(crate) async fn log_in(
     env: &TestEnv,
     username: &str,
 ) -> Result<(), fantoccini::error::CmdError> {
-    b.goto(&format!("{}/login", env.base)).await?;
+    log_in_at(b, &env.base, username, &format!("{username}-password")).await
+}
+
+/// Logs the browser in through the login form at `base`, typing the
+/// username and the password and pressing Enter.
+pub(crate) async fn log_in_at(
+    b: &fantoccini::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    b.goto(&format!("{base}/login")).await?;
     b.find(Locator::Id("username"))
         .await?
         .send_keys(username)
         .await?;
     b.find(Locator::Id("password"))
         .await?
-        .send_keys(&format!("{username}-password\n"))
+        .send_keys(&format!("{password}\n"))
         .await?;
     Ok(())
 }
@@ -559,6 +510,12 @@ async fn browser_fleet_review() {
         b.find(Locator::Id("password"))
             .await?
             .send_keys("fleet-a-password\n")
+            .await?;
+        // The fleet office's home links the review.
+        b.wait()
+            .for_element(Locator::Id("review-link"))
+            .await?
+            .click()
             .await?;
         b.wait().for_element(Locator::Id("vehicles")).await?;
         assert!(

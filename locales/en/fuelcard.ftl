@@ -280,6 +280,8 @@ home_counter = Counter
 home_fleet = Fleet
 home_merchant = Redeem benefits
 home_acquisition = Acquisition
+home_administration = Administration
+home_head_office = Head office
 switch_to_english = English
 switch_to_chinese = 中文
 

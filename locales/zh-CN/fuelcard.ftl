@@ -280,6 +280,8 @@ home_counter = 收银台
 home_fleet = 车队管理
 home_merchant = 商户核销
 home_acquisition = 客户开发
+home_administration = 系统管理
+home_head_office = 总部
 switch_to_english = English
 switch_to_chinese = 中文
 

@@ -53,6 +53,20 @@ async fn prospect_for(
     Ok(p)
 }
 
+/// Every district, for whoever may read the network's reference data.
+pub async fn districts(app: &App, actor: &Actor) -> AppResult<Vec<District>> {
+    authorize(actor, Action::ReadReferenceData, &Target::network())?;
+    let mut conn = app.db.pool().acquire().await?;
+    districts::list(&mut conn).await
+}
+
+/// Every station, for whoever may read the network's reference data.
+pub async fn stations(app: &App, actor: &Actor) -> AppResult<Vec<Station>> {
+    authorize(actor, Action::ReadReferenceData, &Target::network())?;
+    let mut conn = app.db.pool().acquire().await?;
+    stations::list(&mut conn).await
+}
+
 /// Adds a district (or names one a station brought in).
 pub async fn add_district(
     app: &App,
@@ -81,24 +95,39 @@ pub async fn add_district(
 }
 
 /// Adds a prospect at a station (the caller's own unless named), owned by
-/// the caller.
+/// the caller: as the station's or district's development work
+/// ([`Action::WorkProspects`]), or as a lead a counter noted for its
+/// manager ([`Action::NoteLead`]).
 pub async fn add_prospect(
     app: &App,
     actor: &Actor,
     key: Option<&Keyed>,
     station: Option<&str>,
     input: &ProspectInput,
+    by: Action,
 ) -> AppResult<Done<Prospect>> {
+    if !matches!(by, Action::WorkProspects | Action::NoteLead) {
+        return Err(AppError::new(
+            Code::Forbidden,
+            "prospects are added as work or as a lead",
+        ));
+    }
+    crate::auth::policy::authorize_role(actor, by)?;
     let checked = input.validate()?;
     let checked = &checked;
     create(app, actor, key, |conn, at| {
         Box::pin(async move {
             let s = station_named(conn, at.actor, station).await?;
-            authorize(at.actor, Action::WorkProspects, &of_station(&s))?;
+            authorize(at.actor, by, &of_station(&s))?;
             let id = prospects::create(conn, s.id, at.actor.user_id, checked, at.now).await?;
+            let what = if by == Action::NoteLead {
+                "lead_note"
+            } else {
+                "prospect_add"
+            };
             at.audit(
                 conn,
-                "prospect_add",
+                what,
                 &id.to_string(),
                 serde_json::json!({ "station": s.code, "name": checked.name }),
             )

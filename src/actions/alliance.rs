@@ -123,6 +123,38 @@ pub async fn add_offer(
     .await
 }
 
+/// Ends an offer early (head office): from now on no event grants it;
+/// the benefits it granted stay valid. Audited with the end it had
+/// before. Ending an offer that has ended already changes nothing.
+pub async fn end_offer(app: &App, actor: &Actor, code: &str) -> AppResult<Offer> {
+    authorize(actor, Action::ManageAlliance, &Target::network())?;
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            let o = offers::find(conn, code).await?;
+            let before = o.definition.trigger.ends_us;
+            let o = if before.is_some_and(|e| e <= at.now) {
+                o
+            } else {
+                let ended = offers::end(conn, &o, at.now).await?;
+                at.audit(
+                    conn,
+                    "offer_end",
+                    &ended.code,
+                    serde_json::json!({
+                        "ends_at": crate::time::format_us(at.now),
+                        "was": before.map(crate::time::format_us),
+                    }),
+                )
+                .await?;
+                ended
+            };
+            let redeemed = offers::redeemed(conn, o.id).await?;
+            Ok(o.view(redeemed))
+        })
+    })
+    .await
+}
+
 pub async fn offer(app: &App, actor: &Actor, code: &str) -> AppResult<Offer> {
     authorize_role(actor, Action::ReadAlliance)?;
     let mut conn = app.db.pool().acquire().await?;

@@ -257,6 +257,15 @@ pub async fn customer_archive(app: &App, actor: &Actor, id: i64) -> AppResult<Ar
     archive_shown(&mut conn, app, actor, id, app.now()).await
 }
 
+/// A customer's archive for whoever may edit it (the counter that meets
+/// them, head office), shown as they may see it: masked where they may not
+/// read personal data.
+pub async fn archive_to_edit(app: &App, actor: &Actor, id: i64) -> AppResult<Archive> {
+    let mut conn = app.db.pool().acquire().await?;
+    customer_in_scope(&mut conn, actor, Action::EditCustomerArchive, id).await?;
+    archive_shown(&mut conn, app, actor, id, app.now()).await
+}
+
 /// The call-back entries shown to `actor`: phones masked unless the policy
 /// lets them read personal data.
 fn shown(actor: &Actor, mut c: Callback) -> Callback {

@@ -10,6 +10,7 @@
 //! never disagree about what is allowed.
 
 pub mod acquisition;
+pub mod admin;
 pub mod alliance;
 pub mod card_life;
 pub mod chip;
@@ -18,6 +19,7 @@ pub mod credit;
 pub mod crm;
 pub mod fleet;
 pub mod run;
+pub mod shifts;
 pub mod users;
 
 use std::sync::Arc;

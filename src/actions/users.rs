@@ -197,3 +197,84 @@ pub async fn deactivate(app: &App, actor: &Actor, username: &str) -> AppResult<U
     })
     .await
 }
+
+/// Which users to list: a role, a station (by code), a page.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    pub role: Option<Role>,
+    /// A station code: its staff only.
+    pub station: Option<String>,
+    /// How many (default 50; 1 to 500).
+    pub limit: Option<i64>,
+    /// How many to skip (default 0).
+    pub offset: Option<i64>,
+}
+
+/// The staff accounts, by username, active or not (administrators).
+pub async fn list(app: &App, actor: &Actor, q: &UserQuery) -> AppResult<Vec<users::Listed>> {
+    authorize(actor, Action::ManageUsers, &Target::network())?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let offset = q.offset.unwrap_or(0).max(0);
+    let station = q
+        .station
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let mut conn = app.db.pool().acquire().await?;
+    users::list(&mut conn, q.role, station, limit, offset).await
+}
+
+/// A new password an administrator gives another user.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    /// At least 8 characters.
+    #[schema(min_length = 8, max_length = 1000)]
+    pub new_password: String,
+}
+
+/// Gives another user a new password (an administrator, for a user who
+/// forgot theirs): hashed as every password is, audited, and every session
+/// of the user ended, so whoever knew the old one is out. One's own
+/// password is changed with the current one instead.
+pub async fn reset_password(
+    app: &App,
+    actor: &Actor,
+    username: &str,
+    reset: &PasswordReset,
+) -> AppResult<UserState> {
+    authorize(actor, Action::ResetPasswords, &Target::network())?;
+    if username == actor.username {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "change your own password with the current one (POST /api/v1/me/password)",
+        )
+        .with("field", "username"));
+    }
+    users::check_password(&reset.new_password).map_err(|e| e.with("field", "new_password"))?;
+    let new = &reset.new_password;
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            let id = users::active_id(conn, username).await?.ok_or_else(|| {
+                AppError::new(Code::UserNotFound, format!("no active user {username}"))
+            })?;
+            users::set_password(conn, id, new).await?;
+            let ended = sessions::end_all(conn, id, None).await?;
+            crate::audit::record(
+                conn,
+                at.now,
+                at.actor.audit_id(),
+                "password_reset",
+                username,
+                serde_json::json!({"sessions_ended": ended}),
+            )
+            .await?;
+            Ok(UserState {
+                username: username.to_string(),
+                active: true,
+            })
+        })
+    })
+    .await
+}

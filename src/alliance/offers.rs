@@ -730,6 +730,22 @@ pub async fn list(conn: &mut Conn, merchant: Option<i64>) -> AppResult<Vec<Store
     rows.iter().map(from_row).collect()
 }
 
+/// Ends an offer at `now`: its trigger's window closes, so no event from
+/// `now` on grants it; what it granted before stays. The end is kept in
+/// the stored definition, where the engine reads it.
+pub async fn end(conn: &mut Conn, o: &Stored, now: i64) -> AppResult<Stored> {
+    let mut definition = o.definition.clone();
+    definition.trigger.ends_us = Some(now);
+    let text = serde_json::to_string(&definition)
+        .map_err(|e| AppError::internal("writing an offer", e))?;
+    sqlx::query("UPDATE offers SET definition = $1 WHERE id = $2")
+        .bind(text)
+        .bind(o.id)
+        .execute(&mut *conn)
+        .await?;
+    find(conn, &o.code).await
+}
+
 /// Redemptions of an offer that stand (not reversed).
 pub async fn redeemed(conn: &mut Conn, offer_id: i64) -> AppResult<i64> {
     let row = sqlx::query(

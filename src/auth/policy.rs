@@ -57,8 +57,11 @@ impl Scope {
 pub enum Action {
     /// Read one's own session, log out.
     UseSession,
-    /// Create users and give them roles and scopes.
+    /// Create users and give them roles and scopes, list them, deactivate them.
     ManageUsers,
+    /// Give another user a new password (one who forgot theirs): every
+    /// session of theirs ends.
+    ResetPasswords,
     /// Add stations to the network.
     ManageStations,
     /// Read the network's reference data: stations, products and prices.
@@ -134,6 +137,10 @@ pub enum Action {
     /// Develop prospects: add them, record visits, move them along the
     /// pipeline, win them; register flyer batches.
     WorkProspects,
+    /// Note a lead at one's own station: a customer met at the counter
+    /// who might become one, added to the station's prospects for its
+    /// manager to develop.
+    NoteLead,
     /// Read prospects and their visits.
     ReadProspects,
     /// Set a month's acquisition targets (a district's own: HQ only).
@@ -285,7 +292,12 @@ pub const POLICY: &[Rule] = &[
     ),
     rule(
         Action::ManageUsers,
-        &["add_user", "deactivate_user"],
+        &["add_user", "list_users", "deactivate_user"],
+        [All, Never, Never, Never, Never, Never, Never],
+    ),
+    rule(
+        Action::ResetPasswords,
+        &["reset_password"],
         [All, Never, Never, Never, Never, Never, Never],
     ),
     rule(
@@ -437,6 +449,8 @@ pub const POLICY: &[Rule] = &[
         Action::DecideFleet,
         &[
             "add_vehicle",
+            "update_vehicle",
+            "retire_vehicle",
             "import_vehicles",
             "put_policy",
             "draft_plan",
@@ -477,6 +491,11 @@ pub const POLICY: &[Rule] = &[
             "add_flyers",
         ],
         [All, Never, District, Station, Never, Never, Never],
+    ),
+    rule(
+        Action::NoteLead,
+        &["note_lead"],
+        [All, Never, Never, Station, Station, Never, Never],
     ),
     rule(
         Action::ReadProspects,
@@ -540,7 +559,7 @@ pub const POLICY: &[Rule] = &[
     ),
     rule(
         Action::ManageAlliance,
-        &["add_merchant", "add_offer", "settle_merchant"],
+        &["add_merchant", "add_offer", "end_offer", "settle_merchant"],
         [All, All, Never, Never, Never, Never, Never],
     ),
     rule(

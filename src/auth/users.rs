@@ -137,21 +137,25 @@ pub fn validate(user: &NewUser<'_>) -> AppResult<()> {
         return Err(AppError::new(
             Code::ValidationFailed,
             "username: 3–64 letters, digits, '.', '_' or '-'",
-        ));
+        )
+        .with("field", "username"));
     }
     check_password(user.password)?;
     let missing = match user.role {
-        Role::Cashier | Role::StationManager if user.station_id.is_none() => Some("a station"),
-        Role::FleetManager if user.company_id.is_none() => Some("a company"),
-        Role::Merchant if user.merchant.is_none() => Some("a merchant"),
-        Role::DistrictManager if user.district.is_none() => Some("a district"),
+        Role::Cashier | Role::StationManager if user.station_id.is_none() => {
+            Some(("a station", "station"))
+        }
+        Role::FleetManager if user.company_id.is_none() => Some(("a company", "company_id")),
+        Role::Merchant if user.merchant.is_none() => Some(("a merchant", "merchant")),
+        Role::DistrictManager if user.district.is_none() => Some(("a district", "district")),
         _ => None,
     };
-    if let Some(what) = missing {
+    if let Some((what, field)) = missing {
         return Err(AppError::new(
             Code::ValidationFailed,
             format!("a {} must be given {what}", user.role.as_str()),
-        ));
+        )
+        .with("field", field));
     }
     Ok(())
 }
@@ -274,4 +278,68 @@ pub async fn deactivate(conn: &mut Conn, username: &str) -> AppResult<Option<i64
     let id: i64 = row.try_get("id")?;
     super::sessions::end_all(conn, id, None).await?;
     Ok(Some(id))
+}
+
+/// A user as the administrator's list shows them.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Listed {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    /// The station's code, for station staff.
+    pub station: Option<String>,
+    pub company_id: Option<i64>,
+    pub merchant: Option<String>,
+    pub district: Option<String>,
+    pub active: bool,
+}
+
+/// The users of a role and a station (each when given), by username: at
+/// most `limit` from `offset`.
+pub async fn list(
+    conn: &mut Conn,
+    role: Option<Role>,
+    station: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> AppResult<Vec<Listed>> {
+    let rows = sqlx::query(
+        "SELECT u.id, u.username, u.role, s.code AS station, u.company_id, u.merchant, \
+         u.district, u.active FROM users u LEFT JOIN stations s ON s.id = u.station_id \
+         WHERE ($1 IS NULL OR u.role = $1) AND ($2 IS NULL OR s.code = $2) \
+         ORDER BY u.username LIMIT $3 OFFSET $4",
+    )
+    .bind(role.map(Role::as_str))
+    .bind(station)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let role: String = r.try_get("role")?;
+            let active: i64 = r.try_get("active")?;
+            Ok(Listed {
+                id: r.try_get("id")?,
+                username: r.try_get("username")?,
+                role: Role::parse(&role).ok_or_else(|| {
+                    AppError::internal("user role", format!("unknown role {role}"))
+                })?,
+                station: r.try_get("station")?,
+                company_id: r.try_get("company_id")?,
+                merchant: r.try_get("merchant")?,
+                district: r.try_get("district")?,
+                active: active != 0,
+            })
+        })
+        .collect()
+}
+
+/// The id of the active user of that name, if any.
+pub async fn active_id(conn: &mut Conn, username: &str) -> AppResult<Option<i64>> {
+    let row = sqlx::query("SELECT id FROM users WHERE username = $1 AND active = 1")
+        .bind(username)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| r.try_get("id").map_err(Into::into)).transpose()
 }

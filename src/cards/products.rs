@@ -76,6 +76,28 @@ pub async fn price_at(conn: &mut Conn, product_id: i64, at: i64) -> AppResult<Op
     .transpose()
 }
 
+/// A product's prices, the latest to take effect first: those in force
+/// before, the one in force now and those set for later.
+pub async fn prices(conn: &mut Conn, product_id: i64, limit: i64) -> AppResult<Vec<Price>> {
+    let rows = sqlx::query(
+        "SELECT unit_price_fen, card_discount_fen_per_litre, effective_from FROM product_prices \
+         WHERE product_id = $1 ORDER BY effective_from DESC, id DESC LIMIT $2",
+    )
+    .bind(product_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Price {
+                unit_price: Money::from_fen(r.try_get("unit_price_fen")?),
+                card_discount_per_litre: Money::from_fen(r.try_get("card_discount_fen_per_litre")?),
+                effective_from: r.try_get("effective_from")?,
+            })
+        })
+        .collect()
+}
+
 pub async fn set_price(
     conn: &mut Conn,
     product: &Product,

@@ -181,6 +181,10 @@ pub async fn sell(
     } else {
         None
     };
+    // A retired vehicle's card buys no more fuel.
+    if let Some(v) = vehicle.as_ref().filter(|v| !v.active) {
+        return Err(fleet::vehicles::retired(&v.plate));
+    }
     // A fleet card of a registered vehicle is checked by the vehicle's
     // limits below; any other card bound to a plate refuses other plates,
     // and a fleet card's sale must name one.

@@ -56,6 +56,20 @@ pub async fn register_terminal(conn: &mut Conn, terminal: &str, station_id: i64)
     Ok(())
 }
 
+/// The terminals registered at a station, by ID, with the last
+/// transaction counter each uploaded.
+pub async fn terminals_at(conn: &mut Conn, station_id: i64) -> AppResult<Vec<(String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT terminal, ttc FROM chip_terminals WHERE station_id = $1 ORDER BY terminal",
+    )
+    .bind(station_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("terminal")?, r.try_get("ttc")?)))
+        .collect()
+}
+
 /// The station a pump's terminal stands at.
 pub async fn terminal_station(conn: &mut Conn, terminal: &str) -> AppResult<stations::Station> {
     let row = sqlx::query("SELECT station_id FROM chip_terminals WHERE terminal = $1")

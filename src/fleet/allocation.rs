@@ -151,7 +151,11 @@ pub async fn draft(conn: &mut Conn, company_id: i64, month: &str, now: i64) -> A
         .fetch_one(&mut *conn)
         .await?;
     let id: i64 = row.try_get("id")?;
-    for v in vehicles::list(conn, company_id).await? {
+    for v in vehicles::list(conn, company_id)
+        .await?
+        .into_iter()
+        .filter(|v| v.active)
+    {
         let last = sqlx::query(
             "SELECT amount_fen FROM vehicle_allocations WHERE vehicle_id = $1 AND month = $2",
         )
@@ -254,10 +258,10 @@ pub async fn edit_line(
         ));
     }
     if reason.trim().is_empty() || reason.chars().count() > 200 {
-        return Err(AppError::new(
-            Code::ValidationFailed,
-            "reason: 1–200 characters",
-        ));
+        return Err(
+            AppError::new(Code::ValidationFailed, "reason: 1–200 characters")
+                .with("field", "reason"),
+        );
     }
     let v = vehicles::by_plate(conn, company_id, plate).await?;
     let done = sqlx::query(

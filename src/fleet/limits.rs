@@ -79,6 +79,14 @@ pub struct Hours {
     pub end_min: u32,
 }
 
+impl std::fmt::Display for Hours {
+    /// As it is written and parsed: `"06:00-22:00"`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (a, b) = (self.start_min, self.end_min);
+        write!(f, "{:02}:{:02}-{:02}:{:02}", a / 60, a % 60, b / 60, b % 60)
+    }
+}
+
 impl Hours {
     /// Parses `"06:00-22:00"`.
     pub fn parse(text: &str) -> Option<Hours> {

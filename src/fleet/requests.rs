@@ -46,6 +46,28 @@ async fn topup(conn: &mut Conn, company_id: i64, id: i64) -> AppResult<TopUp> {
     })
 }
 
+/// The company's top-up requests, newest first.
+pub async fn topups(conn: &mut Conn, company_id: i64) -> AppResult<Vec<TopUp>> {
+    let rows = sqlx::query(
+        "SELECT t.id, v.plate, t.amount_fen, t.reason, t.status FROM topup_requests t JOIN vehicles v ON v.id = t.vehicle_id \
+         WHERE t.company_id = $1 ORDER BY t.id DESC",
+    )
+    .bind(company_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TopUp {
+                id: r.try_get("id")?,
+                plate: r.try_get("plate")?,
+                amount: Money::from_fen(r.try_get("amount_fen")?),
+                reason: r.try_get("reason")?,
+                status: TopUpStatus::stored(&r.try_get::<String, _>("status")?)?,
+            })
+        })
+        .collect()
+}
+
 pub async fn request_topup(
     conn: &mut Conn,
     actor: &Actor,
@@ -230,6 +252,19 @@ pub async fn loan(conn: &mut Conn, company_id: i64, id: i64) -> AppResult<Loan> 
     })
 }
 
+/// The company's card loans, newest first, each with its trip's refuels.
+pub async fn loans(conn: &mut Conn, company_id: i64) -> AppResult<Vec<Loan>> {
+    let ids = sqlx::query("SELECT id FROM card_loans WHERE company_id = $1 ORDER BY id DESC")
+        .bind(company_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for r in &ids {
+        out.push(loan(conn, company_id, r.try_get("id")?).await?);
+    }
+    Ok(out)
+}
+
 pub async fn request_loan(
     conn: &mut Conn,
     actor: &Actor,
@@ -238,18 +273,20 @@ pub async fn request_loan(
     now: i64,
 ) -> AppResult<Loan> {
     let day = |field: &str, t: &str| {
-        chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
-            .map_err(|_| AppError::new(Code::ValidationFailed, format!("{field}: YYYY-MM-DD")))
+        chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
+            AppError::new(Code::ValidationFailed, format!("{field}: YYYY-MM-DD"))
+                .with("field", field)
+        })
     };
     let (starts, ends) = (
         day("starts_on", &req.starts_on)?,
         day("ends_on", &req.ends_on)?,
     );
     if ends < starts {
-        return Err(AppError::new(
-            Code::ValidationFailed,
-            "ends_on is before starts_on",
-        ));
+        return Err(
+            AppError::new(Code::ValidationFailed, "ends_on is before starts_on")
+                .with("field", "ends_on"),
+        );
     }
     let v = vehicles::by_plate(conn, company_id, &req.plate).await?;
     let row = sqlx::query(

@@ -675,6 +675,7 @@ mod tests {
             default_driver: None,
             card_number: None,
             last_odometer_km: None,
+            active: true,
             rules: Rules::default(),
         }
     }

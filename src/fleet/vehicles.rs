@@ -181,14 +181,21 @@ pub struct Vehicle {
     pub default_driver: Option<String>,
     pub card_number: Option<String>,
     pub last_odometer_km: Option<i64>,
+    /// False once the vehicle is retired: no allocation, no refuel.
+    #[serde(default = "in_service")]
+    pub active: bool,
     #[serde(skip)]
     pub rules: Rules,
+}
+
+fn in_service() -> bool {
+    true
 }
 
 const COLUMNS: &str = "v.id, v.company_id, v.plate, v.vehicle_type, v.displacement_ml, v.products, \
     v.tank_capacity_cl, v.baseline_cl_per_100km, v.department, v.default_driver, c.number AS card_number, \
     v.max_sale_cl, v.max_sale_fen, v.max_day_cl, v.max_day_fen, v.allowed_hours, v.allowed_stations, \
-    v.controls, v.last_odometer_km";
+    v.controls, v.last_odometer_km, v.active";
 
 fn from_row(row: &sqlx::any::AnyRow) -> AppResult<Vehicle> {
     let bad = |e: serde_json::Error| AppError::internal("stored vehicle", e);
@@ -238,6 +245,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> AppResult<Vehicle> {
         default_driver: row.try_get("default_driver")?,
         card_number: row.try_get("card_number")?,
         last_odometer_km,
+        active: row.try_get::<i64, _>("active")? != 0,
         rules,
     })
 }
@@ -370,4 +378,93 @@ pub async fn bind_card(
         }
     }
     Ok(())
+}
+
+/// Changes a vehicle's description and limits; its plate (what the
+/// company knows it by) stays. A retired vehicle is not changed.
+pub async fn update(
+    conn: &mut Conn,
+    company_id: i64,
+    plate: &str,
+    v: &NewVehicle,
+) -> AppResult<Vehicle> {
+    let current = by_plate(conn, company_id, plate).await?;
+    if v.plate != current.plate {
+        return Err(invalid("plate", "a vehicle keeps its plate"));
+    }
+    if !current.active {
+        return Err(retired(&current.plate));
+    }
+    let json = |e: serde_json::Error| AppError::internal("encoding a vehicle", e);
+    sqlx::query(
+        "UPDATE vehicles SET vehicle_type = $1, displacement_ml = $2, products = $3, tank_capacity_cl = $4, \
+         baseline_cl_per_100km = $5, department = $6, default_driver = $7, max_sale_cl = $8, max_sale_fen = $9, \
+         max_day_cl = $10, max_day_fen = $11, allowed_hours = $12, allowed_stations = $13, controls = $14 \
+         WHERE id = $15 AND active = 1",
+    )
+    .bind(&v.vehicle_type)
+    .bind(v.displacement_ml)
+    .bind(serde_json::to_string(&v.products).map_err(json)?)
+    .bind(v.tank_cl)
+    .bind(v.baseline_cl_per_100km)
+    .bind(v.department.as_deref())
+    .bind(v.default_driver.as_deref())
+    .bind(v.max_sale_cl)
+    .bind(v.max_sale_fen)
+    .bind(v.max_day_cl)
+    .bind(v.max_day_fen)
+    .bind(v.allowed_hours.as_deref())
+    .bind(v.allowed_stations.as_ref().map(serde_json::to_string).transpose().map_err(json)?)
+    .bind(serde_json::to_string(&v.controls).map_err(json)?)
+    .bind(current.id)
+    .execute(&mut *conn)
+    .await?;
+    get(conn, current.id).await
+}
+
+/// The refusal of anything done to a retired vehicle.
+pub fn retired(plate: &str) -> AppError {
+    AppError::new(Code::VehicleRetired, format!("vehicle {plate} is retired"))
+}
+
+/// Retires a vehicle, once: it is left out of the next plans and its card
+/// buys no more fuel; its history stays.
+pub async fn retire(conn: &mut Conn, company_id: i64, plate: &str) -> AppResult<Vehicle> {
+    let current = by_plate(conn, company_id, plate).await?;
+    let done = sqlx::query("UPDATE vehicles SET active = 0 WHERE id = $1 AND active = 1")
+        .bind(current.id)
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Err(retired(&current.plate));
+    }
+    get(conn, current.id).await
+}
+
+impl Vehicle {
+    /// The vehicle as a request would give it, to change some of it.
+    pub fn input(&self) -> VehicleInput {
+        let r = &self.rules;
+        VehicleInput {
+            plate: self.plate.clone(),
+            vehicle_type: self.vehicle_type.clone(),
+            displacement: self.displacement.to_string(),
+            products: self.products.clone(),
+            tank_capacity: self.tank_capacity.to_string(),
+            baseline_l_per_100km: self.baseline_l_per_100km.to_string(),
+            department: self.department.clone(),
+            default_driver: self.default_driver.clone(),
+            max_sale_litres: r.max_sale_litres.map(|x| x.to_string()),
+            max_sale_amount: r.max_sale_amount.map(|x| x.to_string()),
+            max_day_litres: r.max_day_litres.map(|x| x.to_string()),
+            max_day_amount: r.max_day_amount.map(|x| x.to_string()),
+            allowed_hours: r.hours.map(|h| h.to_string()),
+            allowed_stations: r.stations.clone(),
+            controls: r
+                .modes
+                .iter()
+                .map(|(c, m)| (c.as_str().to_string(), *m))
+                .collect(),
+        }
+    }
 }

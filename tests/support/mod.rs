@@ -1025,3 +1025,82 @@ pub async fn two_processes(
     let (b, base_b) = spawn_server(&env.fresh.url, &key, &env.clock).await;
     ([a, b], vec![base_a, base_b])
 }
+
+/// Posts a page form as a browser does: with the page's form token, read
+/// from the login page (the first page a client reads also sets the
+/// token's cookie).
+pub async fn post_form<K: AsRef<str>, V: AsRef<str>>(
+    c: &reqwest::Client,
+    url: String,
+    form: &[(K, V)],
+) -> reqwest::Result<reqwest::Response> {
+    let origin: String = url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+    let page = html_of(c, format!("{origin}/login")).await;
+    let token = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page's form token")
+        .to_string();
+    let mut body = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form {
+        body.append_pair(k.as_ref(), v.as_ref());
+    }
+    body.append_pair("csrf", &token);
+    c.post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.finish())
+        .send()
+        .await
+}
+
+/// The text of a page (or a download).
+pub async fn html_of(c: &reqwest::Client, url: String) -> String {
+    c.get(url)
+        .send()
+        .await
+        .expect("answer")
+        .text()
+        .await
+        .expect("html")
+}
+
+/// A page session at `base` that keeps its cookie and sees each redirect,
+/// logged in through the login form.
+pub async fn page_session(base: &str, username: &str, password: &str) -> Client {
+    let c = Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    let r = post_form(
+        &c,
+        format!("{base}/login"),
+        &[("username", username), ("password", password)],
+    )
+    .await
+    .expect("answer");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{username} logs in");
+    c
+}
+
+/// Posts a page's form at `base`: the status, where it sends the browser,
+/// the page.
+pub async fn page_submit(
+    c: &Client,
+    base: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    let r = post_form(c, format!("{base}{path}"), form)
+        .await
+        .expect("answer");
+    let status = r.status();
+    let location = r
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (status, location, r.text().await.expect("html"))
+}

@@ -495,7 +495,58 @@ async fn build(conn: &mut Conn, tz: Tz, now: i64, keys: &Keys) -> anyhow::Result
     let merchants = partners(conn, tz, now, &mut logins).await?;
     this_months_customers(conn, &cashiers, tz, now).await?;
     redeemed_today(conn, &merchants, tz, now).await?;
+    this_months_targets(conn, &stations_list, admin.user_id, tz, now).await?;
     Ok(logins)
+}
+
+/// This month's targets, as head office and the district managers set
+/// them: each station's and each district's, so the tracking table shows
+/// completion from the first login.
+async fn this_months_targets(
+    conn: &mut Conn,
+    stations_list: &[stations::Station],
+    by: i64,
+    tz: Tz,
+    now: i64,
+) -> anyhow::Result<()> {
+    use fuelcard::acquisition::targets::{self, Goal, Scope};
+    let month = fuelcard::time::local_date(now, tz)
+        .format("%Y-%m")
+        .to_string();
+    let goal = |personal: i64, company: i64, recharge_yuan: i64, litres: i64| Goal {
+        new_personal: Some(personal),
+        new_company: Some(company),
+        first_recharge_amount: Some(Money::from_fen(recharge_yuan * 100)),
+        card_litres: Some(Litres::from_cl(litres * 100)),
+    };
+    let per_station = [
+        (6, 1, 8_000, 12_000),
+        (4, 1, 5_000, 9_000),
+        (3, 1, 4_000, 15_000),
+    ];
+    let mut districts: std::collections::BTreeMap<String, (i64, i64, i64, i64)> =
+        Default::default();
+    for (station, (p, c, r, l)) in stations_list.iter().zip(per_station) {
+        let scope = Scope::Station(station.clone());
+        targets::set(conn, &month, &scope, &goal(p, c, r, l), by, now)
+            .await
+            .map_err(e)?;
+        let sum = districts.entry(station.district.clone()).or_default();
+        *sum = (sum.0 + p, sum.1 + c, sum.2 + r, sum.3 + l);
+    }
+    for (district, (p, c, r, l)) in districts {
+        targets::set(
+            conn,
+            &month,
+            &Scope::District(district),
+            &goal(p, c, r, l),
+            by,
+            now,
+        )
+        .await
+        .map_err(e)?;
+    }
+    Ok(())
 }
 
 /// The alliance: an insurer giving 500 accident policies to customers who

@@ -20,11 +20,10 @@ use crate::acquisition::weekly::WeeklyReport;
 use crate::actions::acquisition::{self as act, Leaderboard, RankBy};
 use crate::actions::{App, Done};
 use crate::auth::Actor;
-use crate::auth::policy::{Action, Target, authorize};
 use crate::error::AppResult;
 use crate::http::openapi::MonthText;
 use crate::lifecycle::Stage;
-use crate::stations::districts::{self, District};
+use crate::stations::districts::District;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -55,9 +54,7 @@ pub async fn list_districts(
     State(state): State<App>,
     actor: Actor,
 ) -> AppResult<Json<Vec<District>>> {
-    authorize(&actor, Action::ReadReferenceData, &Target::network())?;
-    let mut conn = state.db.pool().acquire().await?;
-    Ok(Json(districts::list(&mut conn).await?))
+    Ok(Json(act::districts(&state, &actor).await?))
 }
 
 /// A prospect to add: at a station (the caller's own when absent).
@@ -85,6 +82,29 @@ pub async fn add_prospect(
         req.key.as_ref(),
         b.station.as_deref(),
         &b.prospect,
+        crate::auth::policy::Action::WorkProspects,
+    )
+    .await
+}
+
+/// Notes a lead at the caller's own station: a customer the counter met
+/// who might become one, added to the station's prospects (owned by the
+/// caller) for its manager to develop. Takes an Idempotency-Key.
+#[utoipa::path(post, path = "/api/v1/prospects/leads", request_body = NewProspect, params(CreationKey),
+    responses((status = 201, description = "The lead, as a prospect of the station", body = Prospect)))]
+pub async fn note_lead(
+    State(state): State<App>,
+    actor: Actor,
+    req: CreateRequest<NewProspect>,
+) -> AppResult<Done<Prospect>> {
+    let b = &req.body;
+    act::add_prospect(
+        &state,
+        &actor,
+        req.key.as_ref(),
+        b.station.as_deref(),
+        &b.prospect,
+        crate::auth::policy::Action::NoteLead,
     )
     .await
 }

@@ -113,6 +113,21 @@ pub async fn get_offer(
     Ok(Json(act::offer(&state, &actor, &code).await?))
 }
 
+/// Ends an offer early (HQ): from now on no event grants it; what it
+/// granted stays valid. Ending it again changes nothing.
+#[utoipa::path(post, path = "/api/v1/offers/{code}/end", request_body = Option<super::EmptyBody>,
+    params(("code" = String, Path, description = "The offer's code")),
+    responses((status = 200, description = "The offer, ended", body = Offer)))]
+pub async fn end_offer(
+    State(state): State<App>,
+    actor: Actor,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(empty): ApiJson<super::EmptyBody>,
+) -> AppResult<Json<Offer>> {
+    let super::EmptyBody = empty;
+    Ok(Json(act::end_offer(&state, &actor, &code).await?))
+}
+
 /// What an offer brought.
 #[utoipa::path(get, path = "/api/v1/offers/{code}/effectiveness",
     params(("code" = String, Path, description = "The offer's code")),

@@ -5,13 +5,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::super::extract::{ApiJson, MoneyRequest};
 use super::{ApiPath, amount};
 use crate::actions::{App, Done, chip, once};
 use crate::auth::Actor;
-use crate::auth::policy::{Action, Target, authorize, authorize_role};
+use crate::auth::policy::{Action, authorize_role};
 use crate::cards;
 use crate::chip::{fills, loads, read, uploads};
 use crate::error::{AppError, AppResult, Code};
@@ -210,12 +210,7 @@ pub async fn personalise(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-/// A pump terminal registered at its station.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Terminal {
-    pub terminal: String,
-    pub station: String,
-}
+pub use crate::actions::admin::Terminal;
 
 /// Registers a pump's terminal at the station it stands at (or moves it
 /// there): the purchases it uploads are that station's sales.
@@ -228,24 +223,7 @@ pub async fn register_terminal(
     actor: Actor,
     ApiPath((code, terminal)): ApiPath<(String, String)>,
 ) -> AppResult<Json<Terminal>> {
-    authorize(&actor, Action::ManageTerminals, &Target::network())?;
-    let (code, terminal) = (&code, &terminal);
-    once(&state, &actor, |conn, at| {
-        Box::pin(async move {
-            let s = crate::stations::find(conn, code).await?;
-            uploads::register_terminal(conn, terminal, s.id).await?;
-            at.audit(
-                conn,
-                "terminal_register",
-                terminal,
-                serde_json::json!({ "station": s.code }),
-            )
-            .await?;
-            Ok(Json(Terminal {
-                terminal: terminal.to_ascii_uppercase(),
-                station: s.code,
-            }))
-        })
-    })
-    .await
+    Ok(Json(
+        crate::actions::admin::register_terminal(&state, &actor, &code, &terminal).await?,
+    ))
 }

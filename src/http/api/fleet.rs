@@ -10,31 +10,17 @@ use serde::{Deserialize, Serialize};
 
 use super::super::extract::{ApiJson, CreateRequest, MoneyRequest};
 use super::{ApiPath, ApiQuery, CreationKey, EmptyBody, IdempotencyKey, csv_text};
-use crate::actions::App;
-use crate::actions::fleet::Acknowledgement;
-use crate::actions::{At, Done, create, idempotent, once};
+use crate::actions::fleet::{self, Acknowledgement};
+use crate::actions::{App, At, Done};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize};
-use crate::cards::customers::{self, CustomerKind};
-use crate::csv_io::{RowError, rejected};
 use crate::error::{AppError, AppResult, Code};
-use crate::fleet::allocation::{self, Approved, Plan};
+use crate::fleet::allocation::{Approved, Plan};
 use crate::fleet::limits::{Control, Hours};
 use crate::fleet::policy::Policy;
-use crate::fleet::vehicles::{self, Vehicle, VehicleInput};
-use crate::fleet::{csv_io, requests, review, usage};
-use crate::http::openapi::{AmountOrZeroText, AmountText, MonthText};
-
-async fn company_of(conn: &mut crate::db::Conn, company: i64) -> AppResult<()> {
-    let c = customers::get(conn, company).await?;
-    if c.kind != CustomerKind::Company {
-        return Err(AppError::new(
-            Code::ValidationFailed,
-            format!("customer {company} is not a company"),
-        ));
-    }
-    Ok(())
-}
+use crate::fleet::vehicles::{Vehicle, VehicleInput};
+use crate::fleet::{requests, review};
+use crate::http::openapi::{AmountOrZeroText, MonthText};
 
 /// Registers a vehicle of a company's fleet. Takes an Idempotency-Key.
 #[utoipa::path(post, path = "/api/v1/fleet/{company}/vehicles", request_body = VehicleInput, params(("company" = i64, Path, description = "The company (its customer id)"), CreationKey),
@@ -45,23 +31,37 @@ pub async fn add_vehicle(
     ApiPath(company): ApiPath<i64>,
     req: CreateRequest<VehicleInput>,
 ) -> AppResult<Done<Vehicle>> {
-    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
-    let new = &req.body.validate()?;
-    create(&state, &actor, req.key.as_ref(), |conn, at| {
-        Box::pin(async move {
-            company_of(conn, company).await?;
-            let v = vehicles::create(conn, company, new, at.now).await?;
-            at.audit(
-                conn,
-                "vehicle_add",
-                &v.plate,
-                serde_json::json!({"company": company}),
-            )
-            .await?;
-            Ok(v)
-        })
-    })
-    .await
+    fleet::add_vehicle(&state, &actor, company, req.key.as_ref(), &req.body).await
+}
+
+/// Changes a vehicle's description and limits; its plate stays.
+#[utoipa::path(put, path = "/api/v1/fleet/{company}/vehicles/{plate}", request_body = VehicleInput,
+    params(("company" = i64, Path, description = "The company (its customer id)"), ("plate" = String, Path, description = "The vehicle's plate", max_length = 16)),
+    responses((status = 200, description = "The vehicle as changed", body = Vehicle)))]
+pub async fn update_vehicle(
+    State(state): State<App>,
+    actor: Actor,
+    ApiPath((company, plate)): ApiPath<(i64, String)>,
+    ApiJson(body): ApiJson<VehicleInput>,
+) -> AppResult<Json<Vehicle>> {
+    Ok(Json(
+        fleet::update_vehicle(&state, &actor, company, &plate, &body).await?,
+    ))
+}
+
+/// Retires a vehicle, once: it leaves the next plans and its card buys no
+/// more fuel; its history stays.
+#[utoipa::path(post, path = "/api/v1/fleet/{company}/vehicles/{plate}/retirement", request_body = Option<EmptyBody>,
+    params(("company" = i64, Path, description = "The company (its customer id)"), ("plate" = String, Path, description = "The vehicle's plate", max_length = 16)),
+    responses((status = 200, description = "The vehicle, retired", body = Vehicle)))]
+pub async fn retire_vehicle(
+    State(state): State<App>,
+    actor: Actor,
+    ApiPath((company, plate)): ApiPath<(i64, String)>,
+) -> AppResult<Json<Vehicle>> {
+    Ok(Json(
+        fleet::retire_vehicle(&state, &actor, company, &plate).await?,
+    ))
 }
 
 /// The company's vehicles.
@@ -72,10 +72,7 @@ pub async fn list_vehicles(
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
 ) -> AppResult<Json<Vec<Vehicle>>> {
-    authorize(&actor, Action::ReadFleet, &Target::company(company))?;
-    let mut conn = state.db.pool().acquire().await?;
-    company_of(&mut conn, company).await?;
-    Ok(Json(vehicles::list(&mut conn, company).await?))
+    Ok(Json(fleet::vehicles(&state, &actor, company).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -90,12 +87,7 @@ pub struct OverrideBody {
     pub valid_hours: Option<i64>,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct OverrideGranted {
-    pub id: i64,
-    pub plate: String,
-    pub control: Control,
-}
+pub use crate::actions::fleet::OverrideGranted;
 
 /// A manager's one-off override: the vehicle's next sale may pass one control.
 #[utoipa::path(post, path = "/api/v1/fleet/{company}/vehicles/{plate}/overrides", request_body = OverrideBody,
@@ -107,43 +99,12 @@ pub async fn grant_override(
     ApiPath((company, plate)): ApiPath<(i64, String)>,
     ApiJson(body): ApiJson<OverrideBody>,
 ) -> AppResult<(StatusCode, Json<OverrideGranted>)> {
-    authorize(&actor, Action::GrantOverride, &Target::company(company))?;
-    let control = Control::parse(&body.control).ok_or_else(|| {
-        AppError::new(
-            Code::ValidationFailed,
-            format!("unknown control {:?}", body.control),
-        )
-    })?;
-    let hours = body.valid_hours.unwrap_or(24);
-    if !(1..=72).contains(&hours) {
-        return Err(AppError::new(
-            Code::ValidationFailed,
-            "valid_hours: 1 to 72",
-        ));
-    }
-    let (body, plate) = (&body, &plate);
-    let granted = once(&state, &actor, |conn, at| {
-        Box::pin(async move {
-            let reason = &body.reason;
-            let v = vehicles::by_plate(conn, company, plate).await?;
-            let id =
-                usage::grant_override(conn, v.id, control, reason, at.actor.user_id, hours, at.now)
-                    .await?;
-            at.audit(
-                conn,
-                "limit_override",
-                &v.plate,
-                serde_json::json!({"control": control, "reason": reason}),
-            )
-            .await?;
-            Ok(OverrideGranted {
-                id,
-                plate: v.plate,
-                control,
-            })
-        })
-    })
-    .await?;
+    let req = fleet::OverrideRequest {
+        control: body.control,
+        reason: body.reason,
+        valid_hours: body.valid_hours,
+    };
+    let granted = fleet::grant_override(&state, &actor, company, &plate, &req).await?;
     Ok((StatusCode::CREATED, Json(granted)))
 }
 
@@ -156,23 +117,7 @@ pub async fn put_policy(
     ApiPath(company): ApiPath<i64>,
     ApiJson(policy): ApiJson<Policy>,
 ) -> AppResult<Json<Policy>> {
-    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
-    policy.validate()?;
-    let saved = &policy;
-    once(&state, &actor, |conn, at| {
-        Box::pin(async move {
-            company_of(conn, company).await?;
-            allocation::save_policy(conn, company, saved, at.actor.user_id, at.now).await?;
-            at.audit(
-                conn,
-                "saved_save",
-                &company.to_string(),
-                serde_json::json!({}),
-            )
-            .await
-        })
-    })
-    .await?;
+    fleet::save_policy(&state, &actor, company, &policy).await?;
     Ok(Json(policy))
 }
 
@@ -183,9 +128,7 @@ pub async fn get_policy(
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
 ) -> AppResult<Json<Policy>> {
-    authorize(&actor, Action::ReadFleet, &Target::company(company))?;
-    let mut conn = state.db.pool().acquire().await?;
-    Ok(Json(allocation::load_policy(&mut conn, company).await?))
+    Ok(Json(fleet::policy(&state, &actor, company).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -208,7 +151,7 @@ pub async fn draft_plan(
         actor: &actor,
         now: state.now(),
     };
-    let plan = crate::actions::fleet::draft_plan(&state.db, at, company, &body.month).await?;
+    let plan = fleet::draft_plan(&state.db, at, company, &body.month).await?;
     Ok((StatusCode::CREATED, Json(plan)))
 }
 
@@ -219,10 +162,7 @@ pub async fn get_plan(
     actor: Actor,
     ApiPath((company, month)): ApiPath<(i64, String)>,
 ) -> AppResult<Json<Plan>> {
-    authorize(&actor, Action::ReadFleet, &Target::company(company))?;
-    allocation::parse_month(&month)?;
-    let mut conn = state.db.pool().acquire().await?;
-    Ok(Json(allocation::get(&mut conn, company, &month).await?))
+    Ok(Json(fleet::plan(&state, &actor, company, &month).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -245,23 +185,15 @@ pub async fn edit_line(
     ApiPath((company, month, plate)): ApiPath<(i64, String, String)>,
     ApiJson(body): ApiJson<LineBody>,
 ) -> AppResult<Json<Plan>> {
-    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
-    let amount = super::amount_or_zero("amount", &body.amount)?;
-    let (body, month, plate) = (&body, &month, &plate);
-    let plan = once(&state, &actor, |conn, at| {
-        Box::pin(async move {
-            let (month, plate, reason) = (&month, &plate, &body.reason);
-            let plan = allocation::edit_line(conn, company, month, plate, amount, reason).await?;
-            at.audit(
-                conn,
-                "allocation_edit",
-                plate,
-                serde_json::json!({"month": month, "amount": amount}),
-            )
-            .await?;
-            Ok(plan)
-        })
-    })
+    let plan = fleet::edit_line(
+        &state,
+        &actor,
+        company,
+        &month,
+        &plate,
+        &body.amount,
+        &body.reason,
+    )
     .await?;
     Ok(Json(plan))
 }
@@ -276,13 +208,7 @@ pub async fn approve_plan(
     ApiPath((company, month)): ApiPath<(i64, String)>,
     req: MoneyRequest<EmptyBody>,
 ) -> AppResult<Done<Approved>> {
-    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
-    allocation::parse_month(&month)?;
-    let month = &month;
-    idempotent(&state, &actor, &req.key, StatusCode::OK, |conn, at| {
-        Box::pin(async move { allocation::approve(conn, at.actor, company, month, at.now).await })
-    })
-    .await
+    fleet::approve_plan(&state, &actor, company, &month, &req.key).await
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -307,33 +233,8 @@ pub async fn import_vehicles(
 ) -> AppResult<(StatusCode, Json<Imported>)> {
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
     let body = csv_text(&headers, body)?;
-    let rows = csv_io::parse(body.as_str()).map_err(rejected)?;
-    let n = rows.len();
-    let rows = &rows;
-    once(&state, &actor, |conn, at| {
-        Box::pin(async move {
-            company_of(conn, company).await?;
-            for (i, v) in rows.iter().enumerate() {
-                vehicles::create(conn, company, v, at.now)
-                    .await
-                    .map_err(|e| {
-                        rejected(vec![RowError {
-                            line: u64::try_from(i).unwrap_or(0) + 2,
-                            reason: e.message,
-                        }])
-                    })?;
-            }
-            at.audit(
-                conn,
-                "vehicle_import",
-                &company.to_string(),
-                serde_json::json!({"rows": rows.len()}),
-            )
-            .await
-        })
-    })
-    .await?;
-    Ok((StatusCode::CREATED, Json(Imported { imported: n })))
+    let imported = fleet::import_vehicles(&state, &actor, company, &body).await?;
+    Ok((StatusCode::CREATED, Json(Imported { imported })))
 }
 
 /// The company's vehicles as CSV.
@@ -344,10 +245,7 @@ pub async fn export_vehicles(
     actor: Actor,
     ApiPath(company): ApiPath<i64>,
 ) -> AppResult<Response> {
-    authorize(&actor, Action::ReadFleet, &Target::company(company))?;
-    let mut conn = state.db.pool().acquire().await?;
-    company_of(&mut conn, company).await?;
-    let text = csv_io::export(&vehicles::list(&mut conn, company).await?)?;
+    let text = fleet::export_vehicles(&state, &actor, company).await?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response())
 }
 
@@ -404,11 +302,8 @@ async fn load_review(
     q: &ReviewQuery,
 ) -> AppResult<review::Review> {
     authorize(actor, Action::ReadFleet, &Target::company(company))?;
-    allocation::parse_month(&q.month)?;
     let t = thresholds(q)?;
-    let mut conn = state.db.pool().acquire().await?;
-    company_of(&mut conn, company).await?;
-    review::monthly(&mut conn, company, &q.month, state.settings.time_zone, &t).await
+    fleet::review(state, actor, company, &q.month, &t).await
 }
 
 /// The monthly vehicle fuel review: per-vehicle use and efficiency, and the
@@ -474,19 +369,11 @@ pub async fn acknowledge(
         kind: body.kind,
         justification: body.justification,
     };
-    crate::actions::fleet::acknowledge(&state, &actor, company, &ack).await?;
+    fleet::acknowledge(&state, &actor, company, &ack).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TopUpBody {
-    #[schema(max_length = 16, example = "浙A12345")]
-    pub plate: String,
-    #[schema(value_type = AmountText)]
-    pub amount: String,
-    pub reason: String,
-}
+pub use crate::actions::fleet::TopUpRequest as TopUpBody;
 
 /// What a manager decides on an early top-up.
 #[derive(utoipa::ToSchema)]
@@ -519,25 +406,7 @@ pub async fn request_topup(
     ApiPath(company): ApiPath<i64>,
     req: CreateRequest<TopUpBody>,
 ) -> AppResult<Done<requests::TopUp>> {
-    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
-    let amount = super::amount("amount", &req.body.amount)?;
-    let body = &req.body;
-    create(&state, &actor, req.key.as_ref(), |conn, at| {
-        Box::pin(async move {
-            let (plate, reason) = (&body.plate, &body.reason);
-            let t = requests::request_topup(conn, at.actor, company, plate, amount, reason, at.now)
-                .await?;
-            at.audit(
-                conn,
-                "topup_request",
-                &t.plate,
-                serde_json::json!({"id": t.id, "amount": amount}),
-            )
-            .await?;
-            Ok(t)
-        })
-    })
-    .await
+    fleet::request_topup(&state, &actor, company, req.key.as_ref(), &req.body).await
 }
 
 /// Approves (funds, once) or rejects an early top-up. Needs an Idempotency-Key.
@@ -556,22 +425,7 @@ pub async fn decide_topup(
         "rejection" => false,
         _ => return Err(AppError::new(Code::NotFound, "no such route")),
     };
-    let tz = state.settings.time_zone;
-    idempotent(&state, &actor, &req.key, StatusCode::OK, |conn, at| {
-        Box::pin(async move {
-            let t =
-                requests::decide_topup(conn, at.actor, company, id, approve, tz, at.now).await?;
-            at.audit(
-                conn,
-                "topup_decision",
-                &t.plate,
-                serde_json::json!({"id": id, "status": t.status}),
-            )
-            .await?;
-            Ok(t)
-        })
-    })
-    .await
+    fleet::decide_topup(&state, &actor, company, id, approve, &req.key).await
 }
 
 /// Asks to lend a vehicle's card for a long trip (借用登记). Takes an
@@ -584,22 +438,7 @@ pub async fn request_loan(
     ApiPath(company): ApiPath<i64>,
     req: CreateRequest<requests::LoanRequest>,
 ) -> AppResult<Done<requests::Loan>> {
-    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
-    let body = &req.body;
-    create(&state, &actor, req.key.as_ref(), |conn, at| {
-        Box::pin(async move {
-            let l = requests::request_loan(conn, at.actor, company, body, at.now).await?;
-            at.audit(
-                conn,
-                "loan_request",
-                &l.plate,
-                serde_json::json!({"id": l.id}),
-            )
-            .await?;
-            Ok(l)
-        })
-    })
-    .await
+    fleet::request_loan(&state, &actor, company, req.key.as_ref(), &req.body).await
 }
 
 /// A card loan with the refuels tagged to the trip.
@@ -610,9 +449,7 @@ pub async fn get_loan(
     actor: Actor,
     ApiPath((company, id)): ApiPath<(i64, i64)>,
 ) -> AppResult<Json<requests::Loan>> {
-    authorize(&actor, Action::ReadFleet, &Target::company(company))?;
-    let mut conn = state.db.pool().acquire().await?;
-    Ok(Json(requests::loan(&mut conn, company, id).await?))
+    Ok(Json(fleet::loan(&state, &actor, company, id).await?))
 }
 
 /// A loan's next step: approval, rejection (fleet manager), handout, return.
@@ -625,28 +462,10 @@ pub async fn loan_step(
     ApiPath((company, id, step)): ApiPath<(i64, i64, String)>,
 ) -> AppResult<Json<requests::Loan>> {
     authorize(&actor, Action::DecideFleet, &Target::company(company))?;
-    let step = match step.as_str() {
-        "approval" => requests::LoanStep::Approve,
-        "rejection" => requests::LoanStep::Reject,
-        "handout" => requests::LoanStep::HandOut,
-        "return" => requests::LoanStep::Return,
-        _ => return Err(AppError::new(Code::NotFound, "no such route")),
-    };
-    let l = once(&state, &actor, |conn, at| {
-        Box::pin(async move {
-            let l = requests::loan_step(conn, at.actor, company, id, step, at.now).await?;
-            at.audit(
-                conn,
-                "loan_step",
-                &l.plate,
-                serde_json::json!({"id": id, "status": l.status}),
-            )
-            .await?;
-            Ok(l)
-        })
-    })
-    .await?;
-    Ok(Json(l))
+    let step = fleet::loan_step_named(&step)?;
+    Ok(Json(
+        fleet::loan_step(&state, &actor, company, id, step).await?,
+    ))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -663,21 +482,6 @@ pub async fn record_cash(
     ApiPath(company): ApiPath<i64>,
     ApiJson(body): ApiJson<requests::CashRefuelRequest>,
 ) -> AppResult<(StatusCode, Json<CashRecorded>)> {
-    authorize(&actor, Action::DecideFleet, &Target::company(company))?;
-    let body = &body;
-    let id = once(&state, &actor, |conn, at| {
-        Box::pin(async move {
-            let id = requests::record_cash(conn, at.actor, company, body, at.now).await?;
-            at.audit(
-                conn,
-                "cash_refuel",
-                &body.plate,
-                serde_json::json!({"id": id, "reason": body.reason}),
-            )
-            .await?;
-            Ok(id)
-        })
-    })
-    .await?;
+    let id = fleet::record_cash(&state, &actor, company, &body).await?;
     Ok((StatusCode::CREATED, Json(CashRecorded { id })))
 }

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use super::super::extract::{ApiJson, MoneyRequest};
 use super::{ApiPath, ApiQuery, EmptyBody, IdempotencyKey, amount, amount_or_zero};
 use crate::actions::App;
-use crate::actions::{Done, idempotent, once};
+use crate::actions::{Done, idempotent};
+use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize, authorize_role};
-use crate::auth::{Actor, Role};
 use crate::cards;
 use crate::error::{AppError, AppResult, Code};
 use crate::http::openapi::{AmountOrZeroText, AmountText, CardNumberText, PinText};
@@ -224,19 +224,7 @@ pub async fn open_shift(
     actor: Actor,
     ApiJson(body): ApiJson<OpenShift>,
 ) -> AppResult<(StatusCode, Json<shifts::Shift>)> {
-    authorize_role(&actor, Action::WorkShift)?;
-    let station = body.station;
-    let station = &station;
-    let shift = once(&state, &actor, |conn, at| {
-        Box::pin(async move {
-            let station = stations::for_counter(conn, at.actor, station.as_deref()).await?;
-            let id = shifts::ensure_open(conn, station.id, at.actor.user_id, at.now).await?;
-            at.audit(conn, "shift_open", &id.to_string(), serde_json::json!({}))
-                .await?;
-            shifts::get(conn, id).await
-        })
-    })
-    .await?;
+    let shift = crate::actions::shifts::open(&state, &actor, body.station.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(shift)))
 }
 
@@ -255,10 +243,7 @@ pub async fn current_shift(
     actor: Actor,
     ApiQuery(q): ApiQuery<ShiftQuery>,
 ) -> AppResult<Json<shifts::Shift>> {
-    authorize_role(&actor, Action::WorkShift)?;
-    let mut conn = state.db.pool().acquire().await?;
-    let station = stations::for_counter(&mut conn, &actor, q.station.as_deref()).await?;
-    shifts::current(&mut conn, station.id, actor.user_id)
+    crate::actions::shifts::current(&state, &actor, q.station.as_deref())
         .await?
         .map(Json)
         .ok_or_else(|| AppError::new(Code::ShiftNotFound, "you have no open shift"))
@@ -284,29 +269,11 @@ pub async fn close_shift(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<CloseShift>,
 ) -> AppResult<Json<shifts::Shift>> {
-    authorize_role(&actor, Action::CloseShift)?;
-    let counted = shifts::Totals {
+    let counted = crate::actions::shifts::Counted {
         cash: amount_or_zero("counted_cash", &body.counted_cash)?,
         bank_card: amount_or_zero("counted_bank_card", &body.counted_bank_card)?,
         transfer: amount_or_zero("counted_transfer", &body.counted_transfer)?,
     };
-    let own_only = (actor.role == Role::Cashier).then_some(actor.user_id);
-    let counted = &counted;
-    let shift = once(&state, &actor, |conn, at| {
-        Box::pin(async move {
-            let station = shifts::get(conn, id).await?.station_id;
-            authorize(at.actor, Action::CloseShift, &Target::at_station(station))?;
-            let s = shifts::close(conn, id, own_only, counted, at.now).await?;
-            at.audit(
-                conn,
-                "shift_close",
-                &id.to_string(),
-                serde_json::json!({"difference": s.difference}),
-            )
-            .await?;
-            Ok(s)
-        })
-    })
-    .await?;
+    let shift = crate::actions::shifts::close(&state, &actor, id, counted).await?;
     Ok(Json(shift))
 }

@@ -33,11 +33,12 @@ pub fn routes() -> Router<App> {
         .route("/auth/login", post(session::login))
         .route("/auth/logout", post(session::logout))
         .route("/me", get(session::me))
-        .route("/users", post(admin::add_user))
+        .route("/users", get(admin::list_users).post(admin::add_user))
         .route(
             "/users/{username}/deactivation",
             post(admin::deactivate_user),
         )
+        .route("/users/{username}/password", post(admin::reset_password))
         .route("/me/password", post(session::change_password))
         .route(
             "/stations",
@@ -110,6 +111,14 @@ pub fn routes() -> Router<App> {
             post(fleet::grant_override),
         )
         .route(
+            "/fleet/{company}/vehicles/{plate}",
+            put(fleet::update_vehicle),
+        )
+        .route(
+            "/fleet/{company}/vehicles/{plate}/retirement",
+            post(fleet::retire_vehicle),
+        )
+        .route(
             "/fleet/{company}/vehicles/import",
             post(fleet::import_vehicles)
                 .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024)),
@@ -156,6 +165,7 @@ pub fn routes() -> Router<App> {
             get(acquisition::list_prospects).post(acquisition::add_prospect),
         )
         .route("/prospects/import", post(acquisition::import_prospects))
+        .route("/prospects/leads", post(acquisition::note_lead))
         .route("/prospects/{id}", get(acquisition::get_prospect))
         .route("/prospects/{id}/stage", post(acquisition::prospect_stage))
         .route("/prospects/{id}/visits", post(acquisition::add_visit))
@@ -217,6 +227,7 @@ pub fn routes() -> Router<App> {
             get(alliance::list_offers).post(alliance::add_offer),
         )
         .route("/offers/{code}", get(alliance::get_offer))
+        .route("/offers/{code}/end", post(alliance::end_offer))
         .route(
             "/offers/{code}/effectiveness",
             get(alliance::offer_effectiveness),

@@ -22,6 +22,7 @@ use crate::acquisition::rankings;
 use crate::acquisition::targets::{Completion, TrackingLine};
 use crate::actions::acquisition::{self as act, RankBy};
 use crate::actions::{App, Keyed};
+use crate::auth::policy::Action;
 use crate::auth::{Actor, Role};
 use crate::error::{AppError, AppResult, Code};
 use crate::lifecycle::{Stage, Status as _};
@@ -126,7 +127,7 @@ fn bar(actual: String, target: Option<String>, done: &Option<String>) -> Markup 
     }
 }
 
-fn tracking_table(lang: Lang, lines: &[TrackingLine]) -> Markup {
+pub(super) fn tracking_table(lang: Lang, lines: &[TrackingLine]) -> Markup {
     html! {
         table #tracking {
             thead { tr {
@@ -237,6 +238,7 @@ pub async fn overview(
                 }
                 a href={"/acquisition/tracking.csv" (query(&tracking.month))} { "CSV" }
             }
+            (super::station::manager_tasks(&s.actor, lang))
             section.panel {
                 h2 { (t(lang, "targets_and_completion")) }
                 p.k { (tr(lang, "activation_rule", &[
@@ -466,7 +468,7 @@ const OPEN_STAGES: [Stage; 4] = [
     Stage::Negotiating,
 ];
 
-fn stage_word(lang: Lang, s: Stage) -> &'static str {
+pub(super) fn stage_word(lang: Lang, s: Stage) -> &'static str {
     match s {
         Stage::Surveyed => t(lang, "stage_surveyed"),
         Stage::Planned => t(lang, "stage_planned"),
@@ -477,7 +479,7 @@ fn stage_word(lang: Lang, s: Stage) -> &'static str {
     }
 }
 
-fn kind_word(lang: Lang, k: ProspectKind) -> &'static str {
+pub(super) fn kind_word(lang: Lang, k: ProspectKind) -> &'static str {
     match k {
         ProspectKind::Person => t(lang, "prospect_person"),
         ProspectKind::Company => t(lang, "prospect_company"),
@@ -657,8 +659,15 @@ pub async fn new_prospect(
             "/acquisition/prospects",
             form.as_bytes(),
         );
-        let done =
-            act::add_prospect(&state, &s.actor, Some(&key), f.station.as_deref(), &input).await?;
+        let done = act::add_prospect(
+            &state,
+            &s.actor,
+            Some(&key),
+            f.station.as_deref(),
+            &input,
+            Action::WorkProspects,
+        )
+        .await?;
         Ok(done.value.id)
     }
     .await;

@@ -803,6 +803,7 @@ fn customer_body(state: &App, s: &Signed, a: &Archive, entries: &[Entry]) -> Mar
             div.k { (t(lang, "customer_notes")) }
             p #customer-notes { (or_dash(a.notes.as_deref())) }
             @if policy::permits(&s.actor, Action::EditCustomerArchive, &Target::company(c.id)) && a.merged_into.is_none() {
+                p.noprint { a #edit-archive href={"/customers/" (c.id) "/archive"} { (t(lang, "ho_edit_archive")) } }
                 (consent_form(lang, c.id, c.consents))
             }
         }

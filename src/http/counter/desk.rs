@@ -96,16 +96,17 @@ fn search_box(lang: Lang, value: &str) -> Markup {
 
 /// The start page: the card search for counter staff; a fleet manager goes
 /// to the company's monthly review, a partner merchant to its desk.
-pub async fn home(State(state): State<App>, s: Signed) -> Response {
-    if let (crate::auth::Role::FleetManager, Some(company)) = (s.actor.role, s.actor.company_id) {
-        return Redirect::to(&format!("/fleet/{company}/review")).into_response();
+/// Where a user starts: their role's home ([`super::home_of`]), or the
+/// counter.
+pub async fn home(state: State<App>, s: Signed) -> Response {
+    match super::home_of(&s.actor).filter(|p| *p != "/") {
+        Some(path) => Redirect::to(&path).into_response(),
+        None => counter(state, s).await,
     }
-    if s.actor.role == crate::auth::Role::Merchant {
-        return Redirect::to("/merchant").into_response();
-    }
-    if !policy::may(&s.actor, Action::Sell) && policy::may(&s.actor, Action::ReadTargets) {
-        return Redirect::to("/acquisition").into_response();
-    }
+}
+
+/// The counter: the card search, the staff's wins and the counter's tasks.
+pub async fn counter(State(state): State<App>, s: Signed) -> Response {
     if !policy::may(&s.actor, Action::Sell) {
         return page(
             s.lang,
@@ -117,6 +118,7 @@ pub async fn home(State(state): State<App>, s: Signed) -> Response {
     }
     // The wins are staff's news; a failure to read them leaves them out.
     let wins = crate::actions::acquisition::wins(&state, &s.actor, None).await;
+    let tasks = super::station::counter_tasks(&state, &s.actor, s.lang).await;
     page(
         s.lang,
         t(s.lang, "search"),
@@ -124,6 +126,7 @@ pub async fn home(State(state): State<App>, s: Signed) -> Response {
         html! {
             h1 { (t(s.lang, "search")) }
             (search_box(s.lang, ""))
+            (tasks)
             @if let Ok(wins) = &wins { (super::acquisition::wins_panel(s.lang, wins)) }
         },
     )
@@ -762,50 +765,158 @@ fn closed_page(lang: Lang, c: &Cashier, closed: &life::Closed) -> Markup {
     )
 }
 
-pub async fn new_card_page(c: Cashier) -> Markup {
-    new_card_form(&c, None)
+pub async fn new_card_page(State(state): State<App>, c: Cashier) -> Response {
+    new_card_form(&state, &c, &NewCardForm::default(), None)
+        .await
+        .into_response()
 }
 
-fn new_card_form(c: &Cashier, err: Option<&AppError>) -> Markup {
+/// The card kinds a counter opens, in the order the form offers them.
+const KINDS: [&str; 5] = [
+    "personal",
+    "anonymous",
+    "company_main",
+    "company_sub",
+    "fleet",
+];
+
+/// The channels a customer comes through, the station itself first.
+const CHANNELS: [&str; 6] = [
+    "in_station",
+    "flyer",
+    "stand",
+    "referral",
+    "partner",
+    "visit",
+];
+
+/// Shows each part of the form only for the kinds it belongs to (and
+/// leaves it out of the post); without scripts every part is shown.
+const KIND_JS: &str = r#"(function(){var k=document.getElementById('kind');function f(){document.querySelectorAll('fieldset[data-kinds]').forEach(function(s){var on=s.dataset.kinds.split(' ').indexOf(k.value)>=0;s.hidden=!on;s.disabled=!on;});}k.addEventListener('change',f);f();})();"#;
+
+/// The new-card form: every kind a counter opens — with its holder, or
+/// under a company's main card (a fleet card with its vehicle) — and the
+/// channel the customer came through. A refused form comes back as typed,
+/// PINs left out, with the refusal beside its field.
+async fn new_card_form(
+    state: &App,
+    c: &Cashier,
+    typed: &NewCardForm,
+    err: Option<&AppError>,
+) -> (axum::http::StatusCode, Markup) {
     let lang = c.lang;
-    page(
-        lang,
-        t(lang, "open_card"),
-        Some(&c.actor),
-        html! {
-            h1 { (t(lang, "open_card")) }
-            @if let Some(e) = err { (error_box(lang, e)) }
-            form.panel method="post" action="/cards/new" {
-                input type="hidden" name="key" value=(uuid::Uuid::new_v4().to_string());
-                div.row {
-                    div { label for="kind" { (t(lang, "kind")) }
-                        select #kind name="kind" autofocus {
-                            option value="personal" { (t(lang, "personal")) }
-                            option value="anonymous" { (t(lang, "anonymous")) }
-                            option value="company_main" { (t(lang, "company_main")) }
-                        }
+    let bad = err.and_then(field_of);
+    let here = |f: &str| beside(lang, err, bad.as_deref() == Some(f));
+    let products = match state.db.pool().acquire().await {
+        Ok(mut conn) => products::list(&mut conn, state.now())
+            .await
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let kind = typed.kind.as_str();
+    let channel = typed.channel.as_deref().unwrap_or("in_station");
+    let fleet_products: Vec<&str> = typed.products.iter().map(String::as_str).collect();
+    let v = |o: &Option<String>| o.clone().unwrap_or_default();
+    let status = err.map_or(axum::http::StatusCode::OK, |e| e.code.status());
+    let body = html! {
+        h1 { (t(lang, "open_card")) }
+        @if let Some(e) = err { (error_box(lang, e)) }
+        form.panel #new-card method="post" action="/cards/new" {
+            input type="hidden" name="key" value=(uuid::Uuid::new_v4().to_string());
+            div.row {
+                div { label for="kind" { (t(lang, "kind")) }
+                    select #kind name="kind" autofocus {
+                        @for k in KINDS { option value=(k) selected[kind == k] { (t(lang, k)) } }
                     }
-                    div { label for="name" { (t(lang, "holder_name")) } input #name name="name"; }
-                    div { label for="phone" { (t(lang, "phone")) } input #phone name="phone" inputmode="tel"; }
-                    div { label for="idkind" { (t(lang, "document_kind")) }
-                        select #idkind name="id_kind" {
-                            @for kind in IdKind::ALL { option value=(kind.as_str()) { (t(lang, kind.as_str())) } }
-                        }
-                    }
-                    div { label for="idn" { (t(lang, "id_number")) } input #idn name="id_number" autocomplete="off"; }
-                    div { label for="pin" { (t(lang, "pin")) } input #pin name="pin" type="password" inputmode="numeric" autocomplete="off"; }
-                    div { label { input #share name="share_with_partners" type="checkbox" value="yes"; " " (t(lang, "share_with_partners")) } }
-                    button.primary type="submit" { (t(lang, "open")) }
+                    (here("kind"))
                 }
             }
-        },
+            fieldset #holder data-kinds="personal company_main" {
+                legend { (t(lang, "station-holder_part")) }
+                div.row {
+                    div { label for="name" { (t(lang, "holder_name")) } input #name name="name" value=(v(&typed.name)); (here("name")) }
+                    div { label for="phone" { (t(lang, "phone")) } input #phone name="phone" inputmode="tel" value=(v(&typed.phone)); (here("phone")) }
+                    div { label for="idkind" { (t(lang, "document_kind")) }
+                        select #idkind name="id_kind" {
+                            @for k in IdKind::ALL { option value=(k.as_str()) selected[typed.id_kind.as_deref() == Some(k.as_str())] { (t(lang, k.as_str())) } }
+                        }
+                    }
+                    div { label for="idn" { (t(lang, "id_number")) } input #idn name="id_number" autocomplete="off" value=(v(&typed.id_number)); (here("id_number")) }
+                    div { label { input #share name="share_with_partners" type="checkbox" value="yes" checked[typed.share_with_partners.is_some()]; " " (t(lang, "share_with_partners")) } }
+                }
+            }
+            fieldset #company data-kinds="company_sub fleet" {
+                legend { (t(lang, "station-company_part")) }
+                p.k { (t(lang, "station-company_part_hint")) }
+                div.row {
+                    div { label for="parent_card" { (t(lang, "station-main_card")) }
+                          input #parent_card name="parent_card" inputmode="numeric" autocomplete="off" value=(v(&typed.parent_card));
+                          (here("parent_card")) }
+                    div { label for="parent_pin" { (t(lang, "station-main_card_pin")) }
+                          input #parent_pin name="parent_pin" type="password" inputmode="numeric" autocomplete="off";
+                          (here("parent_pin")) }
+                }
+            }
+            fieldset #vehicle data-kinds="fleet" {
+                legend { (t(lang, "station-vehicle_part")) }
+                div.row {
+                    div { label for="plate" { (t(lang, "plate")) } input #plate name="plate" value=(v(&typed.plate)); (here("plate")) }
+                    div { label for="vehicle_type" { (t(lang, "station-vehicle_type")) }
+                        select #vehicle_type name="vehicle_type" {
+                            @for vt in crate::fleet::vehicles::VEHICLE_TYPES {
+                                option value=(vt) selected[typed.vehicle_type.as_deref() == Some(vt)] { (word(lang, &format!("station-vehicle-{vt}"))) }
+                            }
+                        }
+                    }
+                    div { label for="displacement" { (t(lang, "station-displacement")) } input #displacement name="displacement" inputmode="decimal" placeholder="1.6" value=(v(&typed.displacement)); (here("displacement")) }
+                    div { label for="tank_capacity" { (t(lang, "station-tank_capacity")) } input #tank_capacity name="tank_capacity" inputmode="decimal" placeholder="60" value=(v(&typed.tank_capacity)); (here("tank_capacity")) }
+                    div { label for="baseline" { (t(lang, "station-baseline")) } input #baseline name="baseline_l_per_100km" inputmode="decimal" placeholder="8.5" value=(v(&typed.baseline_l_per_100km)); (here("baseline_l_per_100km")) }
+                    div { label for="driver" { (t(lang, "station-driver")) } input #driver name="default_driver" value=(v(&typed.default_driver)); }
+                    div style="flex-basis:100%" {
+                        span.k { (t(lang, "station-products_taken")) }
+                        @for (p, _) in &products {
+                            label style="display:inline-block;margin-right:1rem" { input type="checkbox" name="products" value=(p.code) checked[fleet_products.contains(&p.code.as_str())]; " " (text::product(lang, &p.code, &p.name)) }
+                        }
+                        (here("products"))
+                    }
+                }
+            }
+            fieldset #card-pin data-kinds="personal anonymous company_main company_sub fleet" {
+                legend { (t(lang, "pin")) }
+                div.row {
+                    div { label for="pin" { (t(lang, "station-new_card_pin")) } input #pin name="pin" type="password" inputmode="numeric" autocomplete="off"; (here("pin")) }
+                }
+            }
+            fieldset #channel data-kinds="personal anonymous company_main company_sub fleet" {
+                legend { (t(lang, "station-channel")) }
+                div.row {
+                    div { label for="channel_kind" { (t(lang, "station-channel_kind")) }
+                        select #channel_kind name="channel" {
+                            @for ch in CHANNELS { option value=(ch) selected[channel == ch] { (super::station::channel_word(lang, ch)) } }
+                        }
+                    }
+                    div { label for="channel_ref" { (t(lang, "station-channel_ref")) }
+                          input #channel_ref name="channel_ref" autocomplete="off" value=(v(&typed.channel_ref));
+                          span.k { (t(lang, "station-channel_ref_hint")) }
+                          (here("channel")) }
+                }
+            }
+            button.primary type="submit" { (t(lang, "open")) " " kbd { "Enter" } }
+        }
+        script { (maud::PreEscaped(KIND_JS)) }
+    };
+    (
+        status,
+        page(lang, t(lang, "open_card"), Some(&c.actor), body),
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct NewCardForm {
     /// Made when the form was shown: a double click opens one card.
+    #[serde(default)]
     key: String,
+    #[serde(default)]
     kind: String,
     name: Option<String>,
     phone: Option<String>,
@@ -814,49 +925,145 @@ pub struct NewCardForm {
     pin: Option<String>,
     /// The consent checkbox: present when ticked.
     share_with_partners: Option<String>,
+    /// A sub-card's or fleet card's company main card, and its PIN.
+    parent_card: Option<String>,
+    parent_pin: Option<String>,
+    /// A fleet card's vehicle.
+    plate: Option<String>,
+    vehicle_type: Option<String>,
+    displacement: Option<String>,
+    tank_capacity: Option<String>,
+    baseline_l_per_100km: Option<String>,
+    default_driver: Option<String>,
+    #[serde(default)]
+    products: Vec<String>,
+    /// How the customer came, and what brought them.
+    channel: Option<String>,
+    channel_ref: Option<String>,
+}
+
+fn filled(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
+/// The card-opening order the form makes, as the API's `open_card` makes
+/// it from its body.
+fn open_order(f: &NewCardForm) -> AppResult<card_life::OpenCard> {
+    let invalid = |field: &str| {
+        AppError::new(crate::error::Code::ValidationFailed, field.to_string()).with("field", field)
+    };
+    let kind = CardKind::parse(&f.kind)
+        .filter(|k| KINDS.contains(&k.as_str()))
+        .ok_or_else(|| invalid("kind"))?;
+    let under_main = kind.is_sub_card();
+    let holder = matches!(kind, CardKind::Personal | CardKind::CompanyMain).then(|| NewCustomer {
+        kind: if kind == CardKind::CompanyMain {
+            CustomerKind::Company
+        } else {
+            CustomerKind::Person
+        },
+        name: f.name.clone().unwrap_or_default(),
+        phone: filled(&f.phone),
+        id_number: filled(&f.id_number),
+        id_kind: f.id_kind.as_deref().and_then(IdKind::parse),
+        contact_name: None,
+        address: None,
+        consents: Some(crate::cards::customers::Consents {
+            share_with_partners: f.share_with_partners.is_some(),
+            ..Default::default()
+        }),
+    });
+    let parent = match (under_main, filled(&f.parent_card)) {
+        (true, Some(n)) => {
+            Some(cards::parse_number(&n).map_err(|e| e.with("field", "parent_card"))?)
+        }
+        (true, None) => return Err(invalid("parent_card")),
+        (false, _) => None,
+    };
+    let fleet = kind == CardKind::Fleet;
+    let vehicle = fleet.then(|| crate::fleet::vehicles::VehicleInput {
+        plate: f.plate.clone().unwrap_or_default(),
+        vehicle_type: f.vehicle_type.clone().unwrap_or_default(),
+        displacement: f.displacement.clone().unwrap_or_default(),
+        products: f.products.clone(),
+        tank_capacity: f.tank_capacity.clone().unwrap_or_default(),
+        baseline_l_per_100km: f.baseline_l_per_100km.clone().unwrap_or_default(),
+        department: None,
+        default_driver: filled(&f.default_driver),
+        max_sale_litres: None,
+        max_sale_amount: None,
+        max_day_litres: None,
+        max_day_amount: None,
+        allowed_hours: None,
+        allowed_stations: None,
+        controls: Default::default(),
+    });
+    let channel = match f.channel.as_deref().unwrap_or("in_station") {
+        "in_station" => None,
+        other => Some(
+            serde_json::from_value::<crate::cards::openings::Channel>(serde_json::json!({
+                "kind": other,
+                "ref": filled(&f.channel_ref),
+            }))
+            .map_err(|_| invalid("channel"))?,
+        ),
+    };
+    Ok(card_life::OpenCard {
+        kind,
+        customer_id: None,
+        customer: holder,
+        parent,
+        parent_pin: if under_main {
+            f.parent_pin.clone().filter(|p| !p.is_empty())
+        } else {
+            None
+        },
+        plate: if fleet { filled(&f.plate) } else { None },
+        pin: f.pin.clone().filter(|p| !p.is_empty()),
+        station: None,
+        vehicle,
+        channel,
+    })
+}
+
+/// The posted form: one value a field, the ticked products a list.
+fn new_card_fields(raw: &[u8]) -> NewCardForm {
+    let mut map = serde_json::Map::new();
+    let mut products = Vec::new();
+    for (k, v) in form_urlencoded::parse(raw) {
+        if k == "products" {
+            products.push(serde_json::Value::String(v.into_owned()));
+        } else {
+            map.insert(k.into_owned(), serde_json::Value::String(v.into_owned()));
+        }
+    }
+    map.insert("products".into(), serde_json::Value::Array(products));
+    serde_json::from_value(serde_json::Value::Object(map)).unwrap_or_default()
 }
 
 pub async fn new_card(
     State(state): State<App>,
     c: Cashier,
-    Form(f): Form<NewCardForm>,
+    axum::extract::RawForm(raw): axum::extract::RawForm,
 ) -> Response {
+    let f = new_card_fields(&raw);
     let done: AppResult<String> = async {
-        let kind = CardKind::parse(&f.kind)
-            .filter(|k| !k.is_sub_card())
-            .ok_or_else(|| AppError::new(crate::error::Code::ValidationFailed, "kind"))?;
-        let holder = (kind != CardKind::Anonymous).then(|| NewCustomer {
-            kind: if kind == CardKind::CompanyMain {
-                CustomerKind::Company
-            } else {
-                CustomerKind::Person
-            },
-            name: f.name.clone().unwrap_or_default(),
-            phone: f.phone.clone().filter(|p| !p.trim().is_empty()),
-            id_number: f.id_number.clone().filter(|p| !p.trim().is_empty()),
-            id_kind: f.id_kind.as_deref().and_then(IdKind::parse),
-            contact_name: None,
-            address: None,
-            consents: Some(crate::cards::customers::Consents {
-                share_with_partners: f.share_with_partners.is_some(),
-                ..Default::default()
-            }),
-        });
-        let order = card_life::OpenCard {
-            kind,
-            customer_id: None,
-            customer: holder,
-            parent: None,
-            parent_pin: None,
-            plate: None,
-            pin: f.pin.clone().filter(|p| !p.is_empty()),
-            station: None,
-            vehicle: None,
-            channel: None,
-        };
+        let order = open_order(&f)?;
         let form = format!(
-            "{}|{:?}|{:?}|{:?}|{:?}",
-            f.kind, f.name, f.phone, f.id_kind, f.id_number
+            "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            f.kind,
+            f.name,
+            f.phone,
+            f.id_kind,
+            f.id_number,
+            f.parent_card,
+            f.plate,
+            f.vehicle_type,
+            f.channel,
+            f.channel_ref
         );
         let key = Keyed::new(
             &state.keys.pin,
@@ -871,7 +1078,24 @@ pub async fn new_card(
     .await;
     match done {
         Ok(target) => Redirect::to(&target).into_response(),
-        Err(e) => new_card_form(&c, Some(&e)).into_response(),
+        Err(e) => {
+            // A vehicle's refusal names its own field; a wrong main-card PIN
+            // is the main card's.
+            use crate::error::Code::*;
+            let named = e.extra.as_ref().is_some_and(|x| x.contains_key("field"));
+            let under_main = f.kind == "company_sub" || f.kind == "fleet";
+            let e = match e.code {
+                _ if named || !under_main => e,
+                WrongPin | PinLocked | PinRequired | CompanyConsentRequired => {
+                    e.with("field", "parent_pin")
+                }
+                CardNotFound | InvalidCardNumber => e.with("field", "parent_card"),
+                _ => e,
+            };
+            new_card_form(&state, &c, &f, Some(&e))
+                .await
+                .into_response()
+        }
     }
 }
 

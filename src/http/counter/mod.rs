@@ -3,12 +3,16 @@
 //! no internet), keyboard first (autofocus, access keys, Enter submits).
 
 mod acquisition;
+mod administration;
 mod alliance;
 mod chip;
 mod credit;
 mod crm;
 mod desk;
 mod fleet;
+mod fleet_office;
+mod head_office;
+mod station;
 mod text;
 mod till;
 
@@ -28,6 +32,7 @@ pub use text::{Lang, data, t};
 pub fn routes(state: App) -> Router<App> {
     Router::new()
         .route("/", get(desk::home))
+        .route("/counter", get(desk::counter))
         .route("/login", get(desk::login_page).post(desk::login))
         .route("/logout", post(desk::logout))
         .route("/lang/{lang}", get(switch_lang))
@@ -120,6 +125,10 @@ pub fn routes(state: App) -> Router<App> {
             "/credit/{id}/statements/{month}/csv",
             get(credit::statement_csv),
         )
+        .merge(station::routes())
+        .merge(fleet_office::routes())
+        .merge(head_office::routes())
+        .merge(administration::routes())
         // Every form posted to a page carries the page's token and comes
         // from this site (the login form included).
         .layer(axum::middleware::from_fn_with_state(
@@ -318,6 +327,10 @@ pub fn page(lang: Lang, title: &str, actor: Option<&Actor>, body: Markup) -> Mar
             body {
                 header {
                     a href="/" accesskey="h" { strong { "fuelcard" } " " (t(lang, home_word(actor))) }
+                    // The administrator also works a counter.
+                    @if actor.is_some_and(|a| home_word(Some(a)) != "home_counter" && policy::may(a, Action::Sell)) {
+                        a #counter-link href="/counter" { (t(lang, "home_counter")) }
+                    }
                     @if actor.is_some_and(|a| policy::may(a, Action::ReadTargets)) {
                         a href="/acquisition" { (t(lang, "acquisition")) }
                     }
@@ -349,21 +362,35 @@ pub fn page(lang: Lang, title: &str, actor: Option<&Actor>, body: Markup) -> Mar
     }
 }
 
-/// What the header's home link is called: the page a user's role starts
-/// on (the counter, the fleet's review, the merchant's desk …).
-fn home_word(actor: Option<&Actor>) -> &'static str {
+/// Where a role starts, and what the header's home link calls it: each
+/// role lands on its own tasks — the fleet office, head office,
+/// administration, the merchant's desk, the acquisition board for the
+/// managers who sell nothing, the counter for everyone who sells.
+fn home(actor: &Actor) -> (Option<String>, &'static str) {
     use crate::auth::Role;
-    let Some(a) = actor else {
-        return "home_counter";
-    };
-    match a.role {
-        Role::FleetManager => "home_fleet",
-        Role::Merchant => "home_merchant",
-        _ if !policy::may(a, Action::Sell) && policy::may(a, Action::ReadTargets) => {
-            "home_acquisition"
+    match actor.role {
+        Role::FleetManager => (
+            actor.company_id.map(|c| format!("/fleet/{c}")),
+            "home_fleet",
+        ),
+        Role::Merchant => (Some("/merchant".into()), "home_merchant"),
+        Role::Admin => (Some("/administration".into()), "home_administration"),
+        Role::Hq => (Some("/head-office".into()), "home_head_office"),
+        _ if !policy::may(actor, Action::Sell) && policy::may(actor, Action::ReadTargets) => {
+            (Some("/acquisition".into()), "home_acquisition")
         }
-        _ => "home_counter",
+        _ => (Some("/".into()), "home_counter"),
     }
+}
+
+/// The page a user's role starts on.
+pub fn home_of(actor: &Actor) -> Option<String> {
+    home(actor).0
+}
+
+/// What the header's home link is called.
+fn home_word(actor: Option<&Actor>) -> &'static str {
+    actor.map_or("home_counter", |a| home(a).1)
 }
 
 /// A message box for a refusal, in the page's language: the catalogue's

@@ -1,6 +1,6 @@
 //! The pages' words: one message catalogue per language, in Project
-//! Fluent's format (`locales/zh-CN/fuelcard.ftl`, `locales/en/fuelcard.ftl`),
-//! built into the binary so a counter PC needs no files beside it. The keys
+//! Fluent's format (`locales/zh-CN/*.ftl`, `locales/en/*.ftl`: the common
+//! words, and a file per room of pages), built into the binary so a counter PC needs no files beside it. The keys
 //! are the stable codes the API uses (card kinds, statuses, operation types,
 //! `error-` + an error code), so a page never shows a code or the API's
 //! English detail: it looks the code up. Numbers go in as arguments, and
@@ -30,8 +30,26 @@ impl Lang {
     }
 }
 
-const ZH_CN: &str = include_str!("../../../locales/zh-CN/fuelcard.ftl");
-const EN: &str = include_str!("../../../locales/en/fuelcard.ftl");
+/// One language's catalogue: the common words, then one file per room of
+/// pages, read as one.
+macro_rules! catalogue_of {
+    ($dir:literal) => {
+        concat!(
+            include_str!(concat!("../../../locales/", $dir, "/fuelcard.ftl")),
+            "\n",
+            include_str!(concat!("../../../locales/", $dir, "/station.ftl")),
+            "\n",
+            include_str!(concat!("../../../locales/", $dir, "/fleet_office.ftl")),
+            "\n",
+            include_str!(concat!("../../../locales/", $dir, "/head_office.ftl")),
+            "\n",
+            include_str!(concat!("../../../locales/", $dir, "/administration.ftl")),
+        )
+    };
+}
+
+const ZH_CN: &str = catalogue_of!("zh-CN");
+const EN: &str = catalogue_of!("en");
 
 struct Catalogue {
     bundle: FluentBundle<FluentResource>,
