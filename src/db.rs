@@ -155,6 +155,14 @@ impl Db {
         self.group.as_ref()
     }
 
+    /// Whether the database answers (`SELECT 1`): the health check.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
     /// Closes every connection (the write pool too).
     pub async fn close(&self) {
         self.pool.close().await;

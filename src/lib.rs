@@ -54,7 +54,12 @@
 //!   a card, replace it, load its chip, acknowledge an anomaly, add a
 //!   user …), shared by the API, the pages and the console. Each asks the
 //!   policy, runs its writes in one transaction (under the idempotency key
-//!   when money moves) and returns a typed result.
+//!   when money moves) and returns a typed result. Logging in and out and
+//!   finding a token's user are [`actions::session`]; the service's own
+//!   timed work (the minute's sweep, the month's grading, the fleets' plans)
+//!   is [`actions::jobs`], and what the faces only read is
+//!   [`actions::reads`]. So [`http`] holds no SQL, connection or
+//!   transaction of its own.
 //! - [`http`]: the JSON API and the counter, fleet, acquisition,
 //!   alliance, customer-relationship and credit pages, both thin over
 //!   [`actions`]; the pages' forms guarded

@@ -47,7 +47,7 @@ async fn grade_at(env: &TestEnv, instant: &str) {
         grading: rules(),
         ..settings_at(instant)
     };
-    fuelcard::http::grade_customers(&env.db, &settings).await;
+    fuelcard::actions::jobs::grade_customers(&env.db, &settings).await;
 }
 
 async fn level_of(env: &TestEnv, customer: i64, month: &str) -> String {

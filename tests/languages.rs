@@ -408,6 +408,19 @@ async fn read_every_page(r: &mut Reader, today_month: &str, last_month: &str) {
     let person = first_link(&html, "/customers/").expect("the holder's page link");
     r.read("customer page", &format!("/customers/{person}"))
         .await;
+    r.read("own password form", "/me/password").await;
+    let (_, html) = r
+        .post(
+            "refused password change",
+            "/me/password",
+            &[
+                ("current_password", "cashier1-demo"),
+                ("new_password", "a-new-password-1"),
+                ("new_password_again", "a-new-password-2"),
+            ],
+        )
+        .await;
+    assert!(html.contains("class=\"error\""), "{html}");
     r.read("complaint board", "/complaints").await;
     let key = uuid::Uuid::new_v4().to_string();
     let (url, _) = r
@@ -537,6 +550,17 @@ async fn read_every_page(r: &mut Reader, today_month: &str, last_month: &str) {
         }
         r.read("call-back list", "/callbacks").await;
         r.read("prospect list", "/prospects?overdue=1").await;
+        r.read("prospect import", "/prospects/import").await;
+        if manager != "hq-office" {
+            let (_, html) = r
+                .post(
+                    "refused prospect import",
+                    "/prospects/import",
+                    &[("station", "S001"), ("csv", "kind,name\nfleet,x\n")],
+                )
+                .await;
+            assert!(html.contains("id=\"import-report\""), "{html}");
+        }
         r.read("flyer batches", "/acquisition/flyers").await;
         if manager == "district-east" {
             r.read("targets", &format!("/targets/{today_month}")).await;
@@ -570,6 +594,34 @@ async fn read_every_page(r: &mut Reader, today_month: &str, last_month: &str) {
                 .read("credit account", &format!("/credit/{company}"))
                 .await;
             assert!(html.contains("id=\"line\""), "{html}");
+            let key = uuid::Uuid::new_v4().to_string();
+            let (_, html) = r
+                .post(
+                    "refused credit card",
+                    "/cards",
+                    &[
+                        ("key", key.as_str()),
+                        ("customer_id", company.as_str()),
+                        ("kind", "fleet"),
+                        ("plate", ""),
+                    ],
+                )
+                .await;
+            assert!(html.contains("class=\"error\""), "{html}");
+            r.read("card page at head office", &format!("/cards/{main}"))
+                .await;
+            let (_, html) = r
+                .read("customer page with merge", &format!("/customers/{person}"))
+                .await;
+            assert!(html.contains("id=\"merge-form\""), "{html}");
+            let (_, html) = r
+                .post(
+                    "refused merge",
+                    &format!("/customers/{person}/merge"),
+                    &[("other_id", "x")],
+                )
+                .await;
+            assert!(html.contains("class=\"error\""), "{html}");
             let key = uuid::Uuid::new_v4().to_string();
             let (_, html) = r
                 .post(

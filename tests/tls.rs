@@ -247,9 +247,10 @@ async fn page_cookie_is_secure() {
     }
     assert!(attributes[0].len() > "fuelcard_session=".len(), "{cookie}");
 
-    // The browser sends it back over HTTPS: the pages know who is asking.
+    // The browser sends it back over HTTPS: the pages know who is asking
+    // (the counter, which a login-less browser is sent away from).
     let home = browser
-        .get(server.url("/"))
+        .get(server.url("/counter"))
         .send()
         .await
         .expect("the home page");

@@ -689,3 +689,28 @@ error-credit_limit_below_debt = The limit cannot be set below what the company o
 error-credit_card_no_balance = This card buys on its company's credit line and holds no balance
 error-statement_not_found = No statement for this month
 error-not_the_same_customer = These records are not the same customer: only records of the same kind with the same phone or registration number are merged
+
+## One's own password; a card locked against documents; merging two records; a card on a credit line
+
+change_password = Change password
+current_password = Current password
+new_password = New password
+new_password_again = New password again
+password_rule = At least 8 characters. Your other sessions end; this one goes on.
+password_changed = Your password is changed. Your other sessions have ended.
+field-current_password = { current_password }
+field-new_password_again = { new_password_again }
+identity_locked = Locked against ID documents.
+identity_locked_note = Too many wrong ID documents in a row: no document is accepted for this card until head office unlocks it. Its PIN still works; call head office.
+identity_unlock = Unlock for ID documents
+identity_not_locked = Not locked against ID documents.
+merge_customers = Merge another record of this customer
+merge_hint = When the same customer has two records: the other record's cards, contacts and history move to this one, which stays.
+merge_other = The other record's number
+merge_confirm = The two records are the same customer
+merge_button = Merge into this record
+field-other_id = { merge_other }
+field-confirm_merge = { merge_confirm }
+open_credit_card = Open a card on the credit line
+open_credit_card_hint = A company sub-card or fleet card that buys on the company's credit line and holds no balance. A fleet card needs its vehicle's plate.
+credit_card_opened = Card opened on the credit line:

@@ -97,3 +97,25 @@ station-conversion = Conversion
 station-by_channel = Cards opened this month by channel
 station-activation_days = A card counts as activated once refuelled within { $days } days of opening
 station-sales = Sales
+
+## Importing prospects
+station-import_prospects = Import prospects from CSV
+station-import_hint = A header line, then one prospect a line. A file with any bad line imports nothing; each bad line is named.
+station-import_columns = The columns, in this order:
+station-import_comma = ,{" "}
+station-import_template = Download the empty file with its header line
+station-current_discount = Discount they have now
+station-import_file = Choose a file
+station-import_text = or paste its text
+station-import_button = Import
+station-imported = { $n ->
+    [one] 1 prospect imported
+   *[other] { $n } prospects imported
+}
+station-import_header = The first line must be the header line of the empty file
+station-import_too_many = More than { $max } lines
+station-import_column = Check the column { $column }
+station-import_unreadable = This line cannot be read
+station-line = Line
+station-problem = Problem
+station-not_prospects_role = Your role does not work prospects

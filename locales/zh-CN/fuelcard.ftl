@@ -683,3 +683,28 @@ error-credit_limit_below_debt = 额度不能低于单位当前欠款
 error-credit_card_no_balance = 此卡使用单位信用额度，本身不存余额
 error-statement_not_found = 没有该月的账单
 error-not_the_same_customer = 这两份档案不是同一客户：只有同类且手机号或统一社会信用代码相同的档案才能合并
+
+## 修改本人密码；证件锁定的卡；合并客户档案；信用额度卡
+
+change_password = 修改密码
+current_password = 当前密码
+new_password = 新密码
+new_password_again = 再次输入新密码
+password_rule = 至少 8 个字符。修改后您的其他登录会话将结束，本会话保留。
+password_changed = 密码已修改，您的其他登录会话已结束。
+field-current_password = { current_password }
+field-new_password_again = { new_password_again }
+identity_locked = 已锁定证件核验。
+identity_locked_note = 连续输错证件次数过多：总部解锁前，此卡不再接受任何证件。卡密码仍可使用；请联系总部。
+identity_unlock = 解除证件锁定
+identity_not_locked = 未锁定证件核验。
+merge_customers = 合并此客户的另一份档案
+merge_hint = 同一客户有两份档案时：另一份档案的卡、联系人和记录并入本档案，本档案保留。
+merge_other = 另一份档案的编号
+merge_confirm = 两份档案是同一客户
+merge_button = 并入本档案
+field-other_id = { merge_other }
+field-confirm_merge = { merge_confirm }
+open_credit_card = 开办信用额度卡
+open_credit_card_hint = 单位副卡或车队卡，使用单位信用额度消费，本身不存余额。车队卡需填写车牌号。
+credit_card_opened = 已开办信用额度卡：

@@ -97,3 +97,22 @@ station-conversion = 转化率
 station-by_channel = 本月各渠道开卡
 station-activation_days = 开卡后 { $days } 天内加油计为激活
 station-sales = 笔数
+
+## 导入潜在客户
+station-import_prospects = 从 CSV 导入潜在客户
+station-import_hint = 第一行为表头，之后每行一个潜在客户。文件中只要有一行有误就不导入任何内容，并逐行指出错误。
+station-import_columns = 各列依次为：
+station-import_comma = 、
+station-import_template = 下载带表头的空白文件
+station-current_discount = 现有优惠
+station-import_file = 选择文件
+station-import_text = 或粘贴文件内容
+station-import_button = 导入
+station-imported = 已导入 { $n } 个潜在客户
+station-import_header = 第一行必须是空白文件中的表头
+station-import_too_many = 超过 { $max } 行
+station-import_column = 请检查 { $column } 列
+station-import_unreadable = 此行无法读取
+station-line = 行
+station-problem = 问题
+station-not_prospects_role = 您的角色不负责潜在客户开发

@@ -282,7 +282,7 @@ pub async fn company_word(
 /// transaction of its own that commits whatever the document was. A card
 /// locked against documents is refused before anything is counted. The
 /// change's own transaction confirms the document again.
-pub async fn holders_identity(
+pub(super) async fn holders_identity(
     app: &App,
     actor: &Actor,
     number: &CardNumber,
@@ -347,7 +347,7 @@ pub async fn holders_identity(
 /// document is, counted against the customer, the user and the address
 /// ([`throttle::identity`]) in a transaction of its own that commits
 /// whatever the document was.
-pub async fn customers_identity(
+pub(super) async fn customers_identity(
     app: &App,
     actor: &Actor,
     customer_id: i64,

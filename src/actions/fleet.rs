@@ -597,3 +597,60 @@ pub async fn retire_vehicle(
     })
     .await
 }
+
+/// What the fleet manager's review page shows of a month: the review, the
+/// vehicles, each vehicle's litres over `months`, the products (code,
+/// stored name) and, beside each anomaly, the refuel it names when its
+/// description needs one (none for a cash refuel or a consumption far
+/// from the baseline).
+pub struct ReviewSheet {
+    pub review: review::Review,
+    pub fleet: Vec<Vehicle>,
+    pub trend: std::collections::BTreeMap<(i64, String), crate::money::Litres>,
+    pub products: Vec<(String, String)>,
+    pub refuels: Vec<Option<crate::cards::sale::SaleReceipt>>,
+}
+
+/// The month's fuel review as the review page shows it
+/// ([`ReviewSheet`]), at the default thresholds.
+pub async fn review_sheet(
+    app: &App,
+    actor: &Actor,
+    company: i64,
+    month: &str,
+    months: &[String],
+) -> AppResult<ReviewSheet> {
+    use review::AnomalyKind as K;
+    authorize(actor, Action::ReadFleet, &Target::company(company))?;
+    let tz = app.settings.time_zone;
+    let mut conn = app.db.pool().acquire().await?;
+    let r = review::monthly(
+        &mut conn,
+        company,
+        month,
+        tz,
+        &review::Thresholds::default(),
+    )
+    .await?;
+    let fleet = vehicles::list(&mut conn, company).await?;
+    let trend = usage::monthly_litres(&mut conn, company, months).await?;
+    let products = crate::cards::products::list(&mut conn, app.now())
+        .await?
+        .into_iter()
+        .map(|(p, _)| (p.code, p.name))
+        .collect();
+    let mut refuels = Vec::with_capacity(r.anomalies.len());
+    for a in &r.anomalies {
+        refuels.push(match a.kind {
+            K::CashRefuel | K::ConsumptionFarFromBaseline => None,
+            _ => Some(crate::cards::sale::receipt(&mut conn, a.sale_id).await?),
+        });
+    }
+    Ok(ReviewSheet {
+        review: r,
+        fleet,
+        trend,
+        products,
+        refuels,
+    })
+}

@@ -18,7 +18,10 @@ pub mod counter;
 pub mod credit;
 pub mod crm;
 pub mod fleet;
+pub mod jobs;
+pub mod reads;
 pub mod run;
+pub mod session;
 pub mod shifts;
 pub mod users;
 

@@ -253,6 +253,19 @@ impl Answer<'_> {
     }
 }
 
+/// The stored answer of a completed earlier request under `key` by `user`,
+/// if there is one: the money request is answered with it before its body
+/// is even parsed. The run itself decides again under the key's claim.
+pub async fn replayed(app: &App, key: &Keyed, user: i64) -> AppResult<Option<Response>> {
+    let mut conn = app.db.pool().acquire().await?;
+    Ok(
+        match idempotency::earlier(&mut conn, &key.key, user, &key.hash).await? {
+            Some(Claim::Replay { status, body }) => Some(json_response(status, body)),
+            _ => None,
+        },
+    )
+}
+
 /// Runs `work` that creates a record: under the request's key when it sent
 /// one (as [`idempotent`]: a retry gets the first answer, not a second
 /// record), else [`once`].

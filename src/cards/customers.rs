@@ -449,6 +449,19 @@ pub async fn cards_by_phone(conn: &mut Conn, phone: &str) -> AppResult<Vec<Strin
         .collect()
 }
 
+/// The numbers of a customer's cards (a company's, say), oldest first, at
+/// most `limit`.
+pub async fn cards_of(conn: &mut Conn, customer_id: i64, limit: i64) -> AppResult<Vec<String>> {
+    let rows = sqlx::query("SELECT number FROM cards WHERE customer_id = $1 ORDER BY id LIMIT $2")
+        .bind(customer_id)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get("number").map_err(AppError::from))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

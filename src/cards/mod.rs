@@ -383,6 +383,11 @@ pub struct CardView {
     /// Buys on its company's credit line: its balances stay zero.
     #[serde(default)]
     pub credit: bool,
+    /// Locked against ID documents after too many wrong ones in a row
+    /// ([`identity`]): no document speaks for the holder until head office
+    /// unlocks it (its PIN still does).
+    #[serde(default)]
+    pub identity_locked: bool,
     /// Total spendable: principal + bonus − held.
     #[schema(value_type = String, example = "1020.00")]
     pub balance: Money,
@@ -414,6 +419,7 @@ pub async fn view(conn: &mut Conn, card: &Card, actor: &Actor) -> AppResult<Card
         Some(id) => Some(find_by_id(conn, id).await?.number),
         None => None,
     };
+    let identity_locked = identity::state(conn, card.id).await?.locked_at.is_some();
     Ok(CardView {
         number: card.number.clone(),
         kind: card.kind,
@@ -425,6 +431,7 @@ pub async fn view(conn: &mut Conn, card: &Card, actor: &Actor) -> AppResult<Card
         plate: card.plate.clone(),
         has_pin: card.pin_verifier.is_some(),
         credit: card.credit,
+        identity_locked,
         balance: Money::from_fen(b.available_fen()),
         principal_balance: Money::from_fen(b.principal_fen()),
         bonus_balance: Money::from_fen(b.bonus_fen),

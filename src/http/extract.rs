@@ -13,11 +13,11 @@ use serde::de::DeserializeOwned;
 
 use crate::actions::App;
 use crate::actions::Keyed;
-use crate::actions::run::json_response;
-use crate::auth::{Actor, sessions};
+use crate::actions::{run, session};
+use crate::auth::Actor;
 use crate::config::Settings;
 use crate::error::{AppError, AppResult, Code};
-use crate::ledger::idempotency::{self, Claim};
+use crate::ledger::idempotency;
 
 /// The cookie that carries a page session.
 pub const SESSION_COOKIE: &str = "fuelcard_session";
@@ -98,22 +98,13 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 }
 
 pub async fn actor_of(parts: &Parts, state: &App) -> AppResult<Actor> {
-    let now = state.now();
     let Some(token) = token_of(parts) else {
         return Err(AppError::new(
             Code::Unauthorized,
             "log in first: no token was sent",
         ));
     };
-    if token.len() > 128 {
-        return Err(AppError::new(Code::Unauthorized, "the token is not valid"));
-    }
-    let mut conn = state.db.pool().acquire().await?;
-    let mut actor = sessions::lookup(&mut conn, &token, now, state.settings.sessions)
-        .await?
-        .ok_or_else(|| {
-            AppError::new(Code::Unauthorized, "the session has expired; log in again")
-        })?;
+    let mut actor = session::actor_of_token(state, &token).await?;
     actor.address = ClientAddress::of(parts);
     Ok(actor)
 }
@@ -275,7 +266,7 @@ async fn keyed_request<T: DeserializeOwned>(
         .map_err(IntoResponse::into_response)?;
     let key = key.map(|k| Keyed::new(&state.keys.pin, &k, &method, &path, &bytes));
     if let (Some(key), Some(user)) = (&key, user) {
-        if let Some(replay) = replayed(state, key, user)
+        if let Some(replay) = run::replayed(state, key, user)
             .await
             .map_err(IntoResponse::into_response)?
         {
@@ -289,15 +280,4 @@ async fn keyed_request<T: DeserializeOwned>(
     }
     .map_err(IntoResponse::into_response)?;
     Ok((key, body))
-}
-
-/// The stored answer of a completed earlier request with this key, if any.
-async fn replayed(state: &App, key: &Keyed, user: i64) -> AppResult<Option<Response>> {
-    let mut conn = state.db.pool().acquire().await?;
-    Ok(
-        match idempotency::earlier(&mut conn, &key.key, user, &key.hash).await? {
-            Some(Claim::Replay { status, body }) => Some(json_response(status, body)),
-            _ => None,
-        },
-    )
 }

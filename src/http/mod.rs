@@ -23,7 +23,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::actions::App;
+use crate::actions::{App, jobs};
 use crate::db::Db;
 use crate::error::{AppError, Code};
 use crate::time::Clock;
@@ -76,7 +76,7 @@ async fn run_to_completion(req: Request, next: Next) -> Response {
 }
 
 async fn healthz(State(state): State<App>) -> Response {
-    match sqlx::query("SELECT 1").execute(state.db.pool()).await {
+    match state.db.ping().await {
         Ok(_) => (StatusCode::OK, "ok").into_response(),
         Err(_) => {
             AppError::new(Code::DatabaseUnavailable, "the database does not answer").into_response()
@@ -176,96 +176,24 @@ pub fn router(state: App) -> Router {
     }
 }
 
-/// Every minute, in the background: releases expired holds, so a
-/// reservation never outlives its time even on a card nobody touches;
-/// purges expired sessions and the idempotency keys past the replay window;
-/// drafts the districts' weekly reports when a Sunday has come, and grades
-/// the customers when a month has.
+/// Every minute, in the background, the sweep ([`jobs::sweep`]): releases
+/// expired holds, so a reservation never outlives its time even on a card
+/// nobody touches; purges expired sessions and the idempotency keys past
+/// the replay window; drafts the districts' weekly reports when a Sunday has
+/// come, and grades the customers when a month has.
 pub fn spawn_sweeper(db: Db, settings: std::sync::Arc<crate::config::Settings>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            if let Err(e) = sweep(&db, settings.clock.now_us(), &settings).await {
+            if let Err(e) = jobs::sweep(&db, settings.clock.now_us(), &settings).await {
                 tracing::warn!(%e, "the background sweep failed");
             }
         }
     });
 }
 
-async fn sweep(db: &Db, now: i64, settings: &crate::config::Settings) -> Result<(), AppError> {
-    let (replay_days, tz) = (settings.replay_days, settings.time_zone);
-    let mut tx = db.begin_write().await?;
-    let accounts = crate::ledger::holds::accounts_with_expired(&mut tx, 500, now).await?;
-    for account in accounts {
-        crate::ledger::holds::release_expired(&mut tx, account, now).await?;
-    }
-    let sessions = crate::auth::sessions::purge(&mut tx, now, settings.sessions).await?;
-    crate::auth::throttle::purge(&mut tx, now).await?;
-    let window = replay_days.saturating_mul(86_400_000_000);
-    let keys = crate::ledger::idempotency::purge(&mut tx, now.saturating_sub(window)).await?;
-    let drafted = crate::acquisition::weekly::draft_due(&mut tx, now, tz).await?;
-    let graded = crate::crm::grading::grade_due(&mut tx, now, tz, &settings.grading).await?;
-    tx.commit().await?;
-    if drafted > 0 {
-        tracing::info!(drafted, "drafted the districts' weekly reports");
-    }
-    if let Some(customers) = graded {
-        tracing::info!(customers, "graded the customers for the month");
-    }
-    if sessions + keys > 0 {
-        tracing::info!(
-            sessions,
-            keys,
-            "purged expired sessions and idempotency keys"
-        );
-    }
-    Ok(())
-}
-
-/// Grades the customers for the clock's month if nobody has yet (the
-/// server does it before it listens; the sweep on each month's first
-/// minute). A failure is logged: the sweep tries again.
-pub async fn grade_customers(db: &Db, settings: &crate::config::Settings) {
-    let now = settings.clock.now_us();
-    let run = async {
-        let mut tx = db.begin_write().await?;
-        let graded =
-            crate::crm::grading::grade_due(&mut tx, now, settings.time_zone, &settings.grading)
-                .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(graded)
-    };
-    match run.await {
-        Ok(Some(customers)) => tracing::info!(customers, "graded the customers for the month"),
-        Ok(None) => {}
-        Err(e) => tracing::warn!(%e, "grading the customers failed"),
-    }
-}
-
-/// Drafts next month's fleet allocation plans for the companies whose
-/// allocation day is the clock's today (in the operator's time zone).
-/// Drafting is idempotent, so running this again the same day changes
-/// nothing. A failure is logged: the next run tries again.
-pub async fn draft_due_plans(db: &Db, tz: chrono_tz::Tz, clock: Clock) {
-    let now = clock.now_us();
-    let today = crate::time::local_date(now, tz);
-    let run = async {
-        let mut tx = db.begin_write().await?;
-        let drafted = crate::fleet::allocation::draft_due(&mut tx, now, tz).await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(drafted)
-    };
-    match run.await {
-        Ok(d) if !d.is_empty() => {
-            tracing::info!(companies = ?d, %today, "drafted next month's allocation plans")
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(%e, "drafting allocation plans failed"),
-    }
-}
-
-/// Runs [`draft_due_plans`] every hour from an hour after start (the
+/// Runs [`jobs::draft_due_plans`] every hour from an hour after start (the
 /// server runs it once itself before it listens).
 pub fn spawn_allocation_scheduler(db: Db, tz: chrono_tz::Tz, clock: Clock) {
     tokio::spawn(async move {
@@ -273,7 +201,7 @@ pub fn spawn_allocation_scheduler(db: Db, tz: chrono_tz::Tz, clock: Clock) {
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + hour, hour);
         loop {
             tick.tick().await;
-            draft_due_plans(&db, tz, clock).await;
+            jobs::draft_due_plans(&db, tz, clock).await;
         }
     });
 }

@@ -554,8 +554,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // A server started on the allocation day drafts the plans before it
     // answers anyone, so the fleet managers find them at once; likewise the
     // month's customer grades.
-    http::draft_due_plans(&db, time_zone, clock).await;
-    http::grade_customers(&db, &state.settings).await;
+    fuelcard::actions::jobs::draft_due_plans(&db, time_zone, clock).await;
+    fuelcard::actions::jobs::grade_customers(&db, &state.settings).await;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

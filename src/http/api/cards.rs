@@ -8,14 +8,14 @@ use super::super::extract::{ApiJson, CreateRequest, MoneyRequest};
 use super::{ApiPath, ApiQuery, CreationKey, IdempotencyKey, amount};
 use crate::actions::App;
 use crate::actions::card_life::{self, HolderWord, StatusChanged};
-use crate::actions::{Done, counter, create};
+use crate::actions::{Done, counter, create, reads};
 use crate::auth::Actor;
-use crate::auth::policy::{Action, Target, authorize, authorize_role, permits};
+use crate::auth::policy::{Action, Target, authorize, authorize_role};
 use crate::cards::customers::{self, Customer, NewCustomer};
 use crate::cards::holder::Identity;
 use crate::cards::openings::Channel;
-use crate::cards::recharge::{self, PaymentMethod, Quote, Recharged};
-use crate::cards::statement::{self, Statement};
+use crate::cards::recharge::{PaymentMethod, Quote, Recharged};
+use crate::cards::statement::Statement;
 use crate::cards::{self, CardKind, CardView, life};
 use crate::error::{AppError, AppResult, Code};
 use crate::fleet::vehicles::VehicleInput;
@@ -193,9 +193,7 @@ pub async fn get_card(
     ApiPath(number): ApiPath<String>,
 ) -> AppResult<Json<CardView>> {
     let number = cards::parse_number(&number)?;
-    let mut conn = state.db.pool().acquire().await?;
-    let card = cards::find_visible(&mut conn, &actor, &number).await?;
-    Ok(Json(cards::view(&mut conn, &card, &actor).await?))
+    Ok(Json(reads::card(&state, &actor, &number).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -225,37 +223,13 @@ pub async fn search(
         let items = crate::actions::counter::cards_by_phone(&state, &actor, phone).await?;
         return Ok(Json(CardList { items }));
     }
-    let mut conn = state.db.pool().acquire().await?;
-    let numbers = match q.customer_id {
-        // Listing a customer's cards by id is for those who may see the
-        // customer; the counter searches by exact phone.
-        Some(id) if !permits(&actor, Action::ReadPersonalData, &Target::company(id)) => Vec::new(),
-        Some(id) => {
-            use sqlx::Row;
-            let rows = sqlx::query(
-                "SELECT number FROM cards WHERE customer_id = $1 ORDER BY id LIMIT 500",
-            )
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
-            rows.iter()
-                .map(|r| r.try_get("number"))
-                .collect::<Result<Vec<String>, _>>()?
-        }
-        None => {
-            return Err(AppError::new(
-                Code::ValidationFailed,
-                "search by phone or customer_id",
-            ));
-        }
+    let Some(id) = q.customer_id else {
+        return Err(AppError::new(
+            Code::ValidationFailed,
+            "search by phone or customer_id",
+        ));
     };
-    let mut items = Vec::new();
-    for n in numbers {
-        let number = cards::parse_number(&n)?;
-        if let Ok(card) = cards::find_visible(&mut conn, &actor, &number).await {
-            items.push(cards::view(&mut conn, &card, &actor).await?);
-        }
-    }
+    let items = reads::cards_of_customer(&state, &actor, id).await?;
     Ok(Json(CardList { items }))
 }
 
@@ -291,10 +265,8 @@ pub async fn statement(
             format!("page: 1 to {MAX_PAGE}; per_page: 1 to 200"),
         ));
     }
-    let mut conn = state.db.pool().acquire().await?;
-    let card = cards::find_visible(&mut conn, &actor, &number).await?;
     Ok(Json(
-        statement::page(&mut conn, &card, page, per_page).await?,
+        reads::statement(&state, &actor, &number, page, per_page).await?,
     ))
 }
 
@@ -318,14 +290,14 @@ pub async fn recharge_preview(
     ApiPath(number): ApiPath<String>,
     ApiQuery(q): ApiQuery<PreviewQuery>,
 ) -> AppResult<Json<Quote>> {
-    let now = state.now();
+    // Asked before the request is read, so a caller who may not recharge
+    // learns nothing from how a request would be refused.
     authorize(&actor, Action::Recharge, &Target::network())?;
     let number = cards::parse_number(&number)?;
     let amount = amount("amount", &q.amount)?;
-    let mut conn = state.db.pool().acquire().await?;
-    let card = cards::find(&mut conn, &number).await?;
+    let campaign = q.campaign_code.as_deref();
     Ok(Json(
-        recharge::preview(&mut conn, &card, amount, q.campaign_code.as_deref(), now).await?,
+        reads::recharge_preview(&state, &actor, &number, amount, campaign).await?,
     ))
 }
 

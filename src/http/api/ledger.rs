@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::super::extract::{ApiJson, MoneyRequest};
 use super::{ApiPath, ApiQuery, EmptyBody, IdempotencyKey, amount, amount_or_zero};
 use crate::actions::App;
-use crate::actions::{Done, idempotent};
+use crate::actions::{Done, idempotent, reads};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize, authorize_role};
 use crate::cards;
@@ -108,11 +108,7 @@ pub async fn get_hold(
     actor: Actor,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<holds::Hold>> {
-    authorize_role(&actor, Action::SettleHold)?;
-    let mut conn = state.db.pool().acquire().await?;
-    let hold = holds::get(&mut conn, id).await?;
-    authorize(&actor, Action::SettleHold, &Target::at(hold.station_id))?;
-    Ok(Json(hold))
+    Ok(Json(reads::hold(&state, &actor, id).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -204,9 +200,7 @@ pub async fn void_hold(
 #[utoipa::path(get, path = "/api/v1/ledger/check",
     responses((status = 200, description = "The invariants checked; `ok` says whether they all hold", body = check::Report)))]
 pub async fn check(State(state): State<App>, actor: Actor) -> AppResult<Json<check::Report>> {
-    authorize(&actor, Action::Audit, &Target::network())?;
-    let mut conn = state.db.pool().acquire().await?;
-    Ok(Json(check::run(&mut conn).await?))
+    Ok(Json(reads::ledger_check(&state, &actor).await?))
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]

@@ -1,17 +1,14 @@
-//! Login and logout.
+//! Login and logout, thin over [`crate::actions::session`]; who am I.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use std::net::IpAddr;
-
 use super::super::extract::{ApiJson, ClientAddress, token_of};
-use crate::actions::App;
 use crate::actions::users::PasswordChange;
-use crate::auth::{Actor, Role, sessions, throttle, users};
+use crate::actions::{App, session};
+use crate::auth::{Actor, Role};
 use crate::error::AppResult;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -38,7 +35,7 @@ pub async fn login(
     ClientAddress(address): ClientAddress,
     ApiJson(body): ApiJson<Login>,
 ) -> AppResult<Json<LoggedIn>> {
-    let (actor, token) = login_user(&state, &body.username, &body.password, address).await?;
+    let (actor, token) = session::login(&state, &body.username, &body.password, address).await?;
     Ok(Json(LoggedIn {
         token,
         username: actor.username,
@@ -47,57 +44,14 @@ pub async fn login(
     }))
 }
 
-/// Checks a password and opens a session; shared by the API and the pages.
-/// The guess is counted ([`throttle::login`]) and committed before the
-/// password is compared; a success gives it back.
-pub async fn login_user(
-    state: &App,
-    username: &str,
-    password: &str,
-    address: Option<IpAddr>,
-) -> AppResult<(Actor, String)> {
-    let now = state.now();
-    let _slot = throttle::login_slot()?;
-    let counters = throttle::login(username, address);
-    let mut conn = state.db.pool().acquire().await?;
-    throttle::waiting(&mut conn, &counters, now).await?;
-    drop(conn);
-    let mut tx = state.db.begin_write().await?;
-    throttle::take(&mut tx, &counters, now).await?;
-    tx.commit().await?;
-    let actor = users::authenticate(state.db.pool(), username.trim(), password).await?;
-    let mut tx = state.db.begin_write().await?;
-    throttle::succeeded(&mut tx, &counters).await?;
-    let token = sessions::create(&mut tx, actor.user_id, now, state.settings.sessions).await?;
-    actor
-        .audit(
-            &mut tx,
-            now,
-            "login",
-            &actor.username,
-            serde_json::json!({}),
-        )
-        .await?;
-    tx.commit().await?;
-    Ok((actor, token))
-}
-
 /// Ends the session of the token sent, if any (logging out twice is no error).
 #[utoipa::path(post, path = "/api/v1/auth/logout", security((), ("bearer" = [])),
     responses((status = 204, description = "The session has ended")))]
 pub async fn logout(State(state): State<App>, headers: HeaderMap) -> AppResult<StatusCode> {
     let (mut parts, ()) = axum::http::Request::new(()).into_parts();
     parts.headers = headers;
-    end_session(&state, &parts).await?;
+    session::logout(&state, token_of(&parts).as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn end_session(state: &App, parts: &Parts) -> AppResult<()> {
-    if let Some(token) = token_of(parts) {
-        let mut conn = state.db.pool().acquire().await?;
-        sessions::end(&mut conn, &token).await?;
-    }
-    Ok(())
 }
 
 /// Changes the caller's own password: the current one, then the new one.

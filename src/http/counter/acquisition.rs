@@ -21,7 +21,7 @@ use crate::acquisition::prospects::{Contact, Prospect, ProspectInput, ProspectKi
 use crate::acquisition::rankings;
 use crate::acquisition::targets::{Completion, TrackingLine};
 use crate::actions::acquisition::{self as act, RankBy};
-use crate::actions::{App, Keyed};
+use crate::actions::{App, Keyed, reads};
 use crate::auth::policy::Action;
 use crate::auth::{Actor, Role};
 use crate::error::{AppError, AppResult, Code};
@@ -40,8 +40,7 @@ async fn part_of(state: &App, actor: &Actor, picked: Option<&str>) -> AppResult<
             let id = actor
                 .station_id
                 .ok_or_else(|| AppError::new(Code::StationRequired, "your user has no station"))?;
-            let mut conn = state.db.pool().acquire().await?;
-            let s = crate::stations::get(&mut conn, id).await?;
+            let s = reads::station(state, id).await?;
             Part {
                 station: Some(s.code),
                 district: None,
@@ -533,8 +532,7 @@ async fn board_body(
         false,
     )
     .await?;
-    let mut conn = state.db.pool().acquire().await?;
-    let stations: Vec<String> = crate::stations::list(&mut conn)
+    let stations: Vec<String> = reads::stations(state)
         .await?
         .into_iter()
         .filter(|st| match (&part.station, &part.district) {
@@ -544,7 +542,6 @@ async fn board_body(
         })
         .map(|st| st.code)
         .collect();
-    drop(conn);
     Ok(html! {
         h1 { (t(lang, "prospect_pipeline")) }
         p.noprint { a href="/acquisition" { "← " (t(lang, "customer_acquisition")) }
@@ -835,10 +832,8 @@ pub async fn stage(
                 .with("field", "card_number")
             })?;
             let number = crate::cards::parse_number(&number)?;
-            let mut conn = state.db.pool().acquire().await?;
-            let card = crate::cards::find(&mut conn, &number).await?;
-            drop(conn);
-            let customer = card.customer_id.ok_or_else(|| {
+            let customer = reads::customer_of_card(&state, &number).await?;
+            let customer = customer.ok_or_else(|| {
                 AppError::new(
                     Code::ValidationFailed,
                     "an anonymous card names no customer",
@@ -898,9 +893,7 @@ async fn weekly_body(
 ) -> AppResult<Markup> {
     let lang = s.lang;
     let part = part_of(state, &s.actor, district).await?;
-    let mut conn = state.db.pool().acquire().await?;
-    let districts = crate::stations::districts::list(&mut conn).await?;
-    drop(conn);
+    let districts = reads::districts(state).await?;
     let district = match part.district {
         Some(d) => d,
         None => districts

@@ -6,9 +6,10 @@
 //! line. Everything goes through [`crate::actions::credit`], which asks the
 //! policy: head office, and a company's fleet manager for its own account.
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Form, Router};
 use chrono::{Months, NaiveDate};
 use chrono_tz::Tz;
 use maud::{Markup, html};
@@ -18,10 +19,11 @@ use super::acquisition::{csv_or_refusal, given};
 use super::alliance::{local, render};
 use super::text::word;
 use super::{Lang, Signed, data, error_box, page, t};
-use crate::actions::credit::{self as act, LineOrder, PaymentOrder};
+use crate::actions::credit::{self as act, CreditCard, LineOrder, PaymentOrder};
 use crate::actions::{App, Keyed};
 use crate::auth::Role;
 use crate::auth::policy::{self, Action};
+use crate::cards::CardKind;
 use crate::cards::recharge::PaymentMethod;
 use crate::credit::lines::LineView;
 use crate::credit::statements::{self, CreditStatement, StatementState};
@@ -29,6 +31,13 @@ use crate::credit::terms::{Standing, Terms};
 use crate::error::{AppError, AppResult, Code};
 use crate::http::api::{amount, amount_or_zero};
 use crate::money::Money;
+
+/// The room's page routes beyond those in the pages' router: opening a
+/// card on a company's credit line posts to `/cards`, the API's path
+/// without `/api/v1`.
+pub fn routes() -> Router<App> {
+    Router::new().route("/cards", post(open_card))
+}
 
 /// How many months back the account lists statements.
 const MONTHS_SHOWN: u32 = 12;
@@ -116,6 +125,8 @@ pub async fn credit_list(
 #[derive(Deserialize)]
 pub struct MonthQuery {
     month: Option<String>,
+    /// The card just opened on the line, to say so.
+    opened: Option<String>,
 }
 
 /// What was typed into a refused form of the account: `pay` or `line`.
@@ -129,6 +140,9 @@ struct Typed {
     statement_day: String,
     days_to_pay: String,
     grace_days: String,
+    kind: String,
+    plate: String,
+    station: String,
 }
 
 /// A company's credit account, showing the month picked (the open one
@@ -140,7 +154,21 @@ pub async fn account_page(
     Query(q): Query<MonthQuery>,
 ) -> Response {
     let lang = s.lang;
-    let shown = account_body(&state, &s, id, q.month.as_deref(), &Typed::default(), None).await;
+    let shown = account_body(&state, &s, id, q.month.as_deref(), &Typed::default(), None)
+        .await
+        .map(|body| {
+            // Only a card number is said back, as the card opened.
+            let opened = q
+                .opened
+                .as_deref()
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            html! {
+                @if let Some(n) = opened {
+                    p.ok #card-opened role="status" { (t(lang, "credit_card_opened")) " " span.code { (n) } }
+                }
+                (body)
+            }
+        });
     render(lang, &s.actor, t(lang, "credit_account"), shown)
 }
 
@@ -280,6 +308,9 @@ async fn account_body(
                     button.primary type="submit" { (t(lang, "book_payment")) }
                 }
             }
+        }
+        @if line.is_some() && policy::permits(&s.actor, Action::OpenCreditCard, &policy::Target::company(id)) {
+            (card_form(lang, id, typed, refused))
         }
         @if may_set {
             @let (limit, day, pay, grace) = match (&line, typed.form) {
@@ -533,6 +564,140 @@ pub async fn set_line(
                 statement_day: f.statement_day,
                 days_to_pay: f.days_to_pay,
                 grace_days: f.grace_days,
+                ..Typed::default()
+            };
+            account_refused(&state, &s, id, &typed, e).await
+        }
+    }
+}
+
+// ------------------------------------------------- a card on the credit line
+
+/// The form field a refusal of the card form is about: the one it names,
+/// or the one its words or its code are about.
+fn card_field(e: &AppError) -> &'static str {
+    let named = e
+        .extra
+        .as_ref()
+        .and_then(|x| x.get("field"))
+        .and_then(|v| v.as_str());
+    match named {
+        Some("kind") => return "kind",
+        Some("plate") => return "plate",
+        Some("pin") => return "pin",
+        Some("station") => return "station",
+        _ => {}
+    }
+    match e.code {
+        Code::StationNotFound => "station",
+        _ if e.message.contains("plate") => "plate",
+        _ if e.message.contains("PIN") => "pin",
+        _ => "",
+    }
+}
+
+/// Head office's or the company's fleet manager's form that opens a card
+/// buying on the company's credit line: its kind, the vehicle of a fleet
+/// card, its PIN and the station that issues it.
+fn card_form(lang: Lang, id: i64, typed: &Typed, refused: Option<&AppError>) -> Markup {
+    let e = refused.filter(|_| typed.form == "card");
+    let at = e.map(card_field).unwrap_or("");
+    let beside = |field: &str| {
+        html! {
+            @if let (Some(e), true) = (e, at == field) {
+                span.field-error role="alert" { (super::text::refusal(lang, e)) }
+            }
+        }
+    };
+    html! {
+        form.panel.noprint #open-credit-card method="post" action="/cards" {
+            h2 { (t(lang, "open_credit_card")) }
+            p.k { (t(lang, "open_credit_card_hint")) }
+            input type="hidden" name="key" value=(uuid::Uuid::new_v4().to_string());
+            input type="hidden" name="customer_id" value=(id);
+            div.row {
+                div { label for="card-kind" { (t(lang, "kind")) }
+                    select #card-kind name="kind" autofocus[at == "kind"] {
+                        @for k in [CardKind::CompanySub, CardKind::Fleet] {
+                            option value=(k.as_str()) selected[typed.kind == k.as_str()] { (word(lang, k.as_str())) }
+                        }
+                    }
+                    (beside("kind")) }
+                div { label for="card-plate" { (t(lang, "plate")) }
+                      input #card-plate name="plate" value=(typed.plate) autofocus[at == "plate"];
+                      (beside("plate")) }
+                div { label for="card-pin" { (t(lang, "pin")) }
+                      input #card-pin name="pin" type="password" inputmode="numeric" autocomplete="off" autofocus[at == "pin"];
+                      (beside("pin")) }
+                div { label for="card-station" { (t(lang, "station")) }
+                      input #card-station name="station" value=(typed.station) placeholder="S001" size="8" autofocus[at == "station"];
+                      (beside("station")) }
+                button.primary type="submit" { (t(lang, "open_credit_card")) }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CardForm {
+    #[serde(default)]
+    key: String,
+    customer_id: i64,
+    #[serde(default)]
+    kind: String,
+    plate: Option<String>,
+    pin: Option<String>,
+    station: Option<String>,
+}
+
+/// Opens a card on the company's credit line from its account:
+/// [`act::open_card`], as `POST /api/v1/cards` with `credit: true`; the
+/// account again, saying which card was opened, or the form with what was
+/// typed (never the PIN) and the refusal beside its field.
+pub async fn open_card(State(state): State<App>, s: Signed, Form(f): Form<CardForm>) -> Response {
+    let id = f.customer_id;
+    let done: AppResult<String> = async {
+        let kind = [CardKind::CompanySub, CardKind::Fleet]
+            .into_iter()
+            .find(|k| k.as_str() == f.kind)
+            .ok_or_else(|| {
+                AppError::new(Code::ValidationFailed, "kind: company_sub or fleet")
+                    .with("field", "kind")
+            })?;
+        let order = CreditCard {
+            kind,
+            customer_id: id,
+            plate: given(&f.plate),
+            pin: given(&f.pin),
+            station: given(&f.station),
+        };
+        let form = format!(
+            "{}|{}|{:?}|{}|{:?}",
+            id,
+            kind.as_str(),
+            order.plate,
+            order.pin.is_some(),
+            order.station
+        );
+        let key = Keyed::new(&state.keys.pin, &f.key, "POST", "/cards", form.as_bytes());
+        let opened = act::open_card(&state, &s.actor, Some(&key), order)
+            .await
+            .map_err(|e| match card_field(&e) {
+                "" => e,
+                _ if e.extra.as_ref().is_some_and(|x| x.contains_key("field")) => e,
+                field => e.with("field", field),
+            })?;
+        Ok(opened.value.number)
+    }
+    .await;
+    match done {
+        Ok(number) => Redirect::to(&format!("/credit/{id}?opened={number}")).into_response(),
+        Err(e) => {
+            let typed = Typed {
+                form: "card",
+                kind: f.kind,
+                plate: f.plate.unwrap_or_default(),
+                station: f.station.unwrap_or_default(),
                 ..Typed::default()
             };
             account_refused(&state, &s, id, &typed, e).await

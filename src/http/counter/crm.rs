@@ -234,11 +234,9 @@ async fn stations_for(state: &App, actor: &Actor) -> AppResult<Vec<String>> {
     if actor.station_id.is_some() {
         return Ok(Vec::new());
     }
-    let mut conn = state.db.pool().acquire().await?;
-    Ok(crate::stations::list(&mut conn)
+    Ok(crate::actions::reads::stations_of(state, actor)
         .await?
         .into_iter()
-        .filter(|st| actor.district.as_ref().is_none_or(|d| &st.district == d))
         .map(|st| st.code)
         .collect())
 }
@@ -760,13 +758,25 @@ pub async fn customer_page(
             })
             .transpose()?;
         let (archive, entries) = act::customer_timeline(&state, &s.actor, id, before).await?;
-        Ok(customer_body(&state, &s, &archive, &entries))
+        Ok(customer_body(
+            &state,
+            &s,
+            &archive,
+            &entries,
+            &MergeTyped::default(),
+        ))
     }
     .await;
     render(lang, &s.actor, t(lang, "customer_page"), shown)
 }
 
-fn customer_body(state: &App, s: &Signed, a: &Archive, entries: &[Entry]) -> Markup {
+fn customer_body(
+    state: &App,
+    s: &Signed,
+    a: &Archive,
+    entries: &[Entry],
+    merge: &MergeTyped<'_>,
+) -> Markup {
     let standing = &a.standing;
     let lang = s.lang;
     let tz = state.settings.time_zone;
@@ -806,6 +816,9 @@ fn customer_body(state: &App, s: &Signed, a: &Archive, entries: &[Entry]) -> Mar
                 p.noprint { a #edit-archive href={"/customers/" (c.id) "/archive"} { (t(lang, "ho_edit_archive")) } }
                 (consent_form(lang, c.id, c.consents))
             }
+        }
+        @if a.merged_into.is_none() && policy::permits(&s.actor, Action::MergeCustomers, &Target::company(c.id)) {
+            (merge_form(lang, c.id, merge))
         }
         section.panel #contacts {
             h2 { (t(lang, "contacts")) }
@@ -950,6 +963,103 @@ pub async fn change_consent(
     match act::change_archive(&state, &s.actor, id, &f.change()).await {
         Ok(_) => Redirect::to(&format!("/customers/{id}#archive")).into_response(),
         Err(e) => render(s.lang, &s.actor, t(s.lang, "customer_page"), Err(e)),
+    }
+}
+
+// ------------------------------------------------ merging two records
+
+/// What was typed into a refused merge form, and the refusal.
+#[derive(Default)]
+struct MergeTyped<'a> {
+    other: String,
+    refused: Option<&'a AppError>,
+}
+
+/// Head office's form that merges another record of the same customer
+/// into this one: the other record's number, and a tick that says so.
+fn merge_form(lang: Lang, id: i64, typed: &MergeTyped<'_>) -> Markup {
+    let e = typed.refused;
+    let at = e
+        .and_then(|e| e.extra.as_ref()?.get("field")?.as_str())
+        .unwrap_or("");
+    html! {
+        form.panel.noprint #merge-form method="post" action={"/customers/" (id) "/merge"} {
+            h2 { (t(lang, "merge_customers")) }
+            p.k { (t(lang, "merge_hint")) }
+            @if let Some(e) = e { (error_box(lang, e)) }
+            div.row {
+                div { label for="merge-other" { (t(lang, "merge_other")) }
+                      input #merge-other name="other_id" inputmode="numeric" required value=(typed.other)
+                          autofocus[at == "other_id"] aria-invalid=[(at == "other_id").then_some("true")];
+                      @if at == "other_id" { (beside(lang, e)) } }
+                div { label { input #merge-confirm type="checkbox" name="confirm" value="yes" required
+                                  autofocus[at == "confirm_merge"];
+                              " " (t(lang, "merge_confirm")) }
+                      @if at == "confirm_merge" { (beside(lang, e)) } }
+                button.danger type="submit" { (t(lang, "merge_button")) }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MergeForm {
+    #[serde(default)]
+    other_id: String,
+    confirm: Option<String>,
+}
+
+/// Merges the other record into this one: [`act::merge_customers`], as
+/// `POST /api/v1/customers/{id}/merge`; the staying record's page, or the
+/// page again with the refusal beside the field and the number typed.
+pub async fn merge(
+    State(state): State<App>,
+    s: Signed,
+    Path(id): Path<i64>,
+    Form(f): Form<MergeForm>,
+) -> Response {
+    let lang = s.lang;
+    let done = async {
+        if f.confirm.as_deref() != Some("yes") {
+            return Err(AppError::new(
+                Code::ValidationFailed,
+                "confirm_merge: tick that the two records are the same customer",
+            )
+            .with("field", "confirm_merge"));
+        }
+        let other = f.other_id.trim().parse::<i64>().map_err(|_| {
+            AppError::new(Code::ValidationFailed, "other_id: a customer number")
+                .with("field", "other_id")
+        })?;
+        act::merge_customers(&state, &s.actor, id, other)
+            .await
+            .map_err(|e| match e.code {
+                _ if e.extra.as_ref().is_some_and(|x| x.contains_key("field")) => e,
+                Code::Forbidden | Code::Internal | Code::DatabaseUnavailable => e,
+                _ => e.with("field", "other_id"),
+            })
+    }
+    .await;
+    match done {
+        Ok(_) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Err(e) => {
+            let shown = act::customer_timeline(&state, &s.actor, id, None).await;
+            match shown {
+                Ok((archive, entries)) => {
+                    let typed = MergeTyped {
+                        other: f.other_id.clone(),
+                        refused: Some(&e),
+                    };
+                    let body = customer_body(&state, &s, &archive, &entries, &typed);
+                    (
+                        e.code.status(),
+                        page(lang, t(lang, "customer_page"), Some(&s.actor), body),
+                    )
+                        .into_response()
+                }
+                Err(_) => render(lang, &s.actor, t(lang, "customer_page"), Err(e)),
+            }
+        }
     }
 }
 

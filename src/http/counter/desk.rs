@@ -14,14 +14,14 @@ use super::{Cashier, Lang, Signed, error_box, lang_of, page, t};
 use crate::actions::App;
 use crate::actions::Keyed;
 use crate::actions::card_life::{self, HolderWord};
-use crate::alliance::receipts;
+use crate::actions::reads;
+use crate::actions::session;
 use crate::auth::policy::{self, Action};
 use crate::cards::customers::IdKind;
 use crate::cards::customers::{CustomerKind, NewCustomer};
 use crate::cards::holder::Identity;
-use crate::cards::{self, CardKind, life, products, statement};
+use crate::cards::{self, CardKind, life};
 use crate::error::{AppError, AppResult};
-use crate::http::api::session;
 use crate::http::extract::{ClientAddress, cleared_session_cookie, session_cookie};
 
 pub async fn login_page(headers: HeaderMap) -> Markup {
@@ -62,7 +62,7 @@ pub async fn login(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let lang = lang_of(&headers);
-    match session::login_user(&state, &f.username, &f.password, address).await {
+    match session::login(&state, &f.username, &f.password, address).await {
         Ok((_, token)) => {
             let cookie = session_cookie(&state.settings, &token);
             ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
@@ -74,7 +74,8 @@ pub async fn login(
 pub async fn logout(State(state): State<App>, headers: HeaderMap) -> Response {
     let (mut parts, ()) = axum::http::Request::new(()).into_parts();
     parts.headers = headers;
-    if let Err(e) = session::end_session(&state, &parts).await {
+    let token = crate::http::extract::token_of(&parts);
+    if let Err(e) = session::logout(&state, token.as_deref()).await {
         tracing::warn!(%e, "ending a session");
     }
     let cookie = cleared_session_cookie(&state.settings);
@@ -266,10 +267,17 @@ fn beside(lang: Lang, e: Option<&AppError>, here: bool) -> Markup {
 /// opening earned.
 pub async fn card_page(
     State(state): State<App>,
-    c: Cashier,
+    s: Signed,
     Path(number): Path<String>,
     Query(after): Query<AfterQuery>,
 ) -> Response {
+    if !policy::may(&s.actor, Action::Sell) {
+        return office_card(&state, &s, &number, None).await;
+    }
+    let c = Cashier {
+        actor: s.actor,
+        lang: s.lang,
+    };
     match card_body(&state, &c, &number, None, &Typed::default(), &after).await {
         Ok(m) => m.into_response(),
         Err(e) => page(
@@ -295,19 +303,14 @@ pub(super) async fn card_body(
 ) -> AppResult<Markup> {
     let bad = err.and_then(field_of);
     let bad_in = |form: &str, field: &str| typed.form == form && bad.as_deref() == Some(field);
-    let now = state.now();
     let lang = c.lang;
     let number = cards::parse_number(number)?;
-    let mut conn = state.db.pool().acquire().await?;
-    let card = cards::find(&mut conn, &number).await?;
-    let view = cards::view(&mut conn, &card, &c.actor).await?;
-    let recent = statement::page(&mut conn, &card, 1, 10).await?;
-    let products = products::list(&mut conn, now).await?;
-    let earned = match after.opened {
-        Some(_) => receipts::for_event(&mut conn, &format!("card_opened:{}", card.id)).await?,
-        None => Vec::new(),
-    };
-    drop(conn);
+    let reads::CounterCard {
+        view,
+        recent,
+        products,
+        earned,
+    } = reads::counter_card(state, &c.actor, &number, after.opened.is_some()).await?;
     let benefits = crate::actions::alliance::card_benefits(state, &c.actor, &view.number).await?;
     let names = alliance::merchant_names(
         state,
@@ -341,6 +344,9 @@ pub(super) async fn card_body(
                 }
                 div { div.k { (t(lang, "phone")) } div.v { (view.holder_phone.clone().unwrap_or_else(|| "—".into())) } }
                 @if let Some(p) = &view.plate { div { div.k { (t(lang, "plate")) } div.v.data { (p) } } }
+            }
+            @if view.identity_locked {
+                (identity_lock_panel(lang, &c.actor, &view.number))
             }
             @if state.chip.is_some() {
                 form.panel method="post" action={"/cards/" (view.number) "/chip/read"} {
@@ -807,12 +813,7 @@ async fn new_card_form(
     let lang = c.lang;
     let bad = err.and_then(field_of);
     let here = |f: &str| beside(lang, err, bad.as_deref() == Some(f));
-    let products = match state.db.pool().acquire().await {
-        Ok(mut conn) => products::list(&mut conn, state.now())
-            .await
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
+    let products = reads::products(state).await.unwrap_or_default();
     let kind = typed.kind.as_str();
     let channel = typed.channel.as_deref().unwrap_or("in_station");
     let fleet_products: Vec<&str> = typed.products.iter().map(String::as_str).collect();
@@ -1106,4 +1107,199 @@ fn opened_page(card: &cards::CardView) -> String {
         .map(|q| format!("&{q}"))
         .unwrap_or_default();
     format!("/cards/{}?opened=1{notices}", card.number)
+}
+
+// ------------------------------------------------- the lock against documents
+
+/// A card locked against ID documents: what the counter is told (its PIN
+/// still speaks for the holder; head office unlocks it), and head office's
+/// button to unlock it, for the roles that may.
+fn identity_lock_panel(lang: Lang, actor: &crate::auth::Actor, number: &str) -> Markup {
+    html! {
+        div.panel #identity-lock {
+            p.error #identity-locked role="status" { strong { (t(lang, "identity_locked")) } " " (t(lang, "identity_locked_note")) }
+            @if policy::may(actor, Action::UnlockIdentity) {
+                form method="post" action={"/cards/" (number) "/identity-unlock"} {
+                    button.primary #identity-unlock type="submit" accesskey="i" { (t(lang, "identity_unlock")) }
+                }
+            }
+        }
+    }
+}
+
+/// The card as head office reads it: it sells nothing, so no till forms
+/// and no balance — its status, and whether it is locked against ID
+/// documents, with the button that unlocks it. Any other role that sells
+/// nothing is told the card page is the counter's.
+async fn office_card(state: &App, s: &Signed, number: &str, err: Option<&AppError>) -> Response {
+    let lang = s.lang;
+    if !policy::may(&s.actor, Action::UnlockIdentity) {
+        return page(
+            lang,
+            t(lang, "counter"),
+            Some(&s.actor),
+            html! { p.error { (t(lang, "not_counter_role")) } },
+        )
+        .into_response();
+    }
+    let shown: AppResult<Markup> = async {
+        let number = cards::parse_number(number)?;
+        let view = reads::card(state, &s.actor, &number).await?;
+        Ok(html! {
+            h1 { (t(lang, "card")) " " (view.number) }
+            p.notice { (t(lang, "not_counter_role")) }
+            @if let Some(e) = err { (error_box(lang, e)) }
+            div.panel.grid {
+                div { div.k { (t(lang, "status")) } div class={"v status-" (view.status.as_str())} { (word(lang, view.status.as_str())) } }
+                div { div.k { (t(lang, "kind")) } div.v { (word(lang, view.kind.as_str())) } }
+                @if let Some(id) = view.customer_id.filter(|id| policy::permits(&s.actor, Action::ReadCustomerArchive, &policy::Target::company(*id))) {
+                    div { div.k { (t(lang, "customer")) } div.v { a #customer-link href={"/customers/" (id)} { (t(lang, "customer_page")) } } }
+                }
+            }
+            @if view.identity_locked {
+                (identity_lock_panel(lang, &s.actor, &view.number))
+            } @else {
+                p.k #identity-open { (t(lang, "identity_not_locked")) }
+            }
+        })
+    }
+    .await;
+    match (shown, err) {
+        (Ok(body), None) => page(lang, t(lang, "card"), Some(&s.actor), body).into_response(),
+        (Ok(body), Some(e)) => (
+            e.code.status(),
+            page(lang, t(lang, "card"), Some(&s.actor), body),
+        )
+            .into_response(),
+        (Err(e), _) => (
+            e.code.status(),
+            page(lang, t(lang, "card"), Some(&s.actor), error_box(lang, &e)),
+        )
+            .into_response(),
+    }
+}
+
+/// Head office lifts a card's lock against ID documents:
+/// [`card_life::identity_unlock`], as
+/// `POST /api/v1/cards/{number}/identity-unlock`; the card again.
+pub async fn identity_unlock(
+    State(state): State<App>,
+    s: Signed,
+    Path(number): Path<String>,
+) -> Response {
+    let done = async {
+        let n = cards::parse_number(&number)?;
+        card_life::identity_unlock(&state, &s.actor, &n).await
+    }
+    .await;
+    match done {
+        Ok(_) => Redirect::to(&format!("/cards/{number}")).into_response(),
+        Err(e) if policy::may(&s.actor, Action::Sell) => {
+            let c = Cashier {
+                actor: s.actor,
+                lang: s.lang,
+            };
+            card_again(&state, &c, &number, e).await
+        }
+        Err(e) => office_card(&state, &s, &number, Some(&e)).await,
+    }
+}
+
+// ---------------------------------------------------------- one's own password
+
+#[derive(Deserialize)]
+pub struct PasswordQuery {
+    changed: Option<String>,
+}
+
+/// The fields of the password form; no password is ever written back.
+fn password_form(lang: Lang, err: Option<&AppError>, changed: bool) -> Markup {
+    let at = err.and_then(field_of);
+    let at = at.as_deref();
+    let first = at.unwrap_or("current_password");
+    let field = |name: &'static str, label: &'static str, complete: &'static str| {
+        html! {
+            label for=(name) { (t(lang, label)) }
+            input id=(name) name=(name) type="password" required autocomplete=(complete)
+                autofocus[first == name] aria-invalid=[(at == Some(name)).then_some("true")];
+            (beside(lang, err, at == Some(name)))
+        }
+    };
+    html! {
+        div.panel style="max-width:28rem" {
+            h1 { (t(lang, "change_password")) }
+            @if changed { p.ok #password-changed role="status" { (t(lang, "password_changed")) } }
+            @if let Some(e) = err { (error_box(lang, e)) }
+            form #password-form method="post" action="/me/password" {
+                (field("current_password", "current_password", "current-password"))
+                (field("new_password", "new_password", "new-password"))
+                (field("new_password_again", "new_password_again", "new-password"))
+                p.k { (t(lang, "password_rule")) }
+                div { button.primary type="submit" { (t(lang, "change_password")) } }
+            }
+        }
+    }
+}
+
+/// Every user's own password: the form.
+pub async fn password_page(s: Signed, Query(q): Query<PasswordQuery>) -> Markup {
+    let lang = s.lang;
+    page(
+        lang,
+        t(lang, "change_password"),
+        Some(&s.actor),
+        password_form(lang, None, q.changed.is_some()),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    new_password_again: String,
+}
+
+/// Changes one's own password: [`crate::actions::users::change_password`],
+/// as `POST /api/v1/me/password`. The user's other sessions end; this one
+/// goes on.
+pub async fn change_password(
+    State(state): State<App>,
+    headers: HeaderMap,
+    s: Signed,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    let lang = s.lang;
+    let done = async {
+        if f.new_password != f.new_password_again {
+            return Err(AppError::new(
+                crate::error::Code::ValidationFailed,
+                "new_password_again: the new password typed twice differs",
+            )
+            .with("field", "new_password_again"));
+        }
+        let token = crate::http::extract::cookie(&headers, crate::http::extract::SESSION_COOKIE)
+            .unwrap_or_default();
+        let change = crate::actions::users::PasswordChange {
+            current_password: f.current_password.clone(),
+            new_password: f.new_password.clone(),
+        };
+        crate::actions::users::change_password(&state, &s.actor, &token, &change).await
+    }
+    .await;
+    match done {
+        Ok(()) => Redirect::to("/me/password?changed=1").into_response(),
+        Err(e) => (
+            e.code.status(),
+            page(
+                lang,
+                t(lang, "change_password"),
+                Some(&s.actor),
+                password_form(lang, Some(&e), false),
+            ),
+        )
+            .into_response(),
+    }
 }

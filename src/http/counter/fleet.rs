@@ -12,11 +12,11 @@ use serde::Deserialize;
 use super::text::{tr, word};
 use super::{Lang, Signed, error_box, page, t};
 use crate::actions::App;
-use crate::actions::fleet::Acknowledgement;
+use crate::actions::fleet::{self as act, Acknowledgement};
 use crate::auth::policy::{Action, Target, authorize};
-use crate::cards::{products, sale};
+use crate::cards::sale;
 use crate::error::{AppError, AppResult, Code};
-use crate::fleet::{allocation, review, usage, vehicles};
+use crate::fleet::{allocation, review, vehicles};
 use crate::money::Litres;
 
 #[derive(Deserialize)]
@@ -75,16 +75,9 @@ fn sparkline(points: &[i64]) -> Markup {
     }
 }
 
-/// The products' names in the page's language, by stored name (a sale
-/// receipt names its product by name) and by code (a vehicle lists codes).
-async fn product_names(conn: &mut crate::db::Conn, now: i64) -> AppResult<Vec<(String, String)>> {
-    Ok(products::list(conn, now)
-        .await?
-        .into_iter()
-        .map(|(p, _)| (p.code, p.name))
-        .collect())
-}
-
+/// A product's name in the page's language, by stored name (a sale
+/// receipt names its product by name) or by code (a vehicle lists codes),
+/// from the products' codes and names.
 fn product_word(
     lang: Lang,
     names: &[(String, String)],
@@ -106,8 +99,9 @@ fn product_word(
 /// What an anomaly is about, in the page's language, from the refuel it
 /// names, the vehicle and its month: the review's own reason is the API's
 /// English. A cash refuel's reason is its justification, shown beside it.
-async fn anomaly_detail(
-    conn: &mut crate::db::Conn,
+/// `refuel` is the sale the anomaly names, read with the review.
+fn anomaly_detail(
+    refuel: Option<&sale::SaleReceipt>,
     lang: Lang,
     tz: chrono_tz::Tz,
     a: &review::Anomaly,
@@ -137,7 +131,9 @@ async fn anomaly_detail(
             )
         }
         kind => {
-            let sale = sale::receipt(conn, a.sale_id).await?;
+            let sale = refuel.ok_or_else(|| {
+                AppError::new(Code::Internal, "the refuel of an anomaly was not read")
+            })?;
             let litres = sale.litres.to_string();
             match (kind, vehicle) {
                 (K::OverTankCapacity, Some(v)) => tr(
@@ -218,14 +214,11 @@ pub async fn review_page(
             None => crate::fleet::local_periods(now, tz).1,
         };
         let months = last_twelve(&month)?;
-        let mut conn = state.db.pool().acquire().await?;
-        let r = review::monthly(&mut conn, company, &month, tz, &review::Thresholds::default()).await?;
-        let fleet = vehicles::list(&mut conn, company).await?;
-        let trend = usage::monthly_litres(&mut conn, company, &months).await?;
-        let names = product_names(&mut conn, now).await?;
+        let sheet = act::review_sheet(&state, &s.actor, company, &month, &months).await?;
+        let act::ReviewSheet { review: r, fleet, trend, products: names, refuels } = sheet;
         let mut details = Vec::with_capacity(r.anomalies.len());
-        for a in &r.anomalies {
-            details.push(anomaly_detail(&mut conn, lang, tz, a, &r.vehicles, &fleet, &names).await?);
+        for (a, refuel) in r.anomalies.iter().zip(&refuels) {
+            details.push(anomaly_detail(refuel.as_ref(), lang, tz, a, &r.vehicles, &fleet, &names)?);
         }
         let prev = months.get(10).cloned().unwrap_or_default();
         let next = allocation::parse_month(&month)?

@@ -1500,8 +1500,7 @@ async fn cash_body(
 ) -> AppResult<Markup> {
     let lang = s.lang;
     let fleet = act::vehicles(state, &s.actor, company).await?;
-    let mut conn = state.db.pool().acquire().await?;
-    let products: Vec<(String, String)> = crate::cards::products::list(&mut conn, state.now())
+    let products: Vec<(String, String)> = crate::actions::reads::products(state)
         .await?
         .into_iter()
         .map(|(p, _)| {
@@ -1514,7 +1513,6 @@ async fn cash_body(
             (p.code, shown)
         })
         .collect();
-    drop(conn);
     let month = this_month(state);
     Ok(html! {
         h1 { (t(lang, "fo-cash")) }

@@ -43,6 +43,14 @@ pub fn routes(state: App) -> Router<App> {
         .route("/cards/{number}/replacement", post(desk::replacement))
         .route("/cards/{number}/conversion", post(desk::conversion))
         .route("/cards/{number}/unlock", post(desk::unlock))
+        .route(
+            "/cards/{number}/identity-unlock",
+            post(desk::identity_unlock),
+        )
+        .route(
+            "/me/password",
+            get(desk::password_page).post(desk::change_password),
+        )
         .route("/cards/{number}/closure", post(desk::closure))
         .route(
             "/cards/{number}/recharge",
@@ -113,6 +121,7 @@ pub fn routes(state: App) -> Router<App> {
         .route("/callbacks/{customer_id}/calls", post(crm::record_call))
         .route("/customers/{id}", get(crm::customer_page))
         .route("/customers/{id}/consent", post(crm::change_consent))
+        .route("/customers/{id}/merge", post(crm::merge))
         .route("/credit", get(credit::credit_list))
         .route("/credit/{id}", get(credit::account_page))
         .route("/credit/{id}/payments", post(credit::pay))
@@ -125,6 +134,7 @@ pub fn routes(state: App) -> Router<App> {
             "/credit/{id}/statements/{month}/csv",
             get(credit::statement_csv),
         )
+        .merge(credit::routes())
         .merge(station::routes())
         .merge(fleet_office::routes())
         .merge(head_office::routes())
@@ -349,6 +359,7 @@ pub fn page(lang: Lang, title: &str, actor: Option<&Actor>, body: Markup) -> Mar
                     span.grow {}
                     @if let Some(a) = actor {
                         span.data { (a.username) }
+                        a #password-link href="/me/password" { (t(lang, "change_password")) }
                         form method="post" action="/logout" { button type="submit" { (t(lang, "logout")) } }
                     }
                     @match lang {

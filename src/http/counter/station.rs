@@ -24,7 +24,7 @@ use super::alliance::local;
 use super::text::{self, tr};
 use super::{Cashier, Lang, Signed, error_box, page, refused, t};
 use crate::acquisition::channels::FlyerBatch;
-use crate::acquisition::prospects::{Contact, Prospect, ProspectInput, ProspectKind};
+use crate::acquisition::prospects::{CSV_HEADER, Contact, Prospect, ProspectInput, ProspectKind};
 use crate::acquisition::targets::TargetInput;
 use crate::actions::acquisition as act;
 use crate::actions::{App, Keyed, counter, shifts};
@@ -34,7 +34,7 @@ use crate::cards;
 use crate::error::{AppError, AppResult, Code};
 use crate::http::api::{amount, amount_or_zero};
 use crate::lifecycle::{Stage, Status as _};
-use crate::stations::{self, Station};
+use crate::stations::Station;
 
 /// The room's page routes, merged into the pages' router.
 pub fn routes() -> Router<App> {
@@ -45,6 +45,8 @@ pub fn routes() -> Router<App> {
         .route("/shifts/{id}/close", post(close_shift))
         .route("/stations/{code}/day-report", get(day_report))
         .route("/prospects", get(prospects_page))
+        .route("/prospects/import", get(import_page).post(import_prospects))
+        .route("/prospects/import/template.csv", get(import_template))
         .route("/prospects/leads", get(lead_page).post(note_lead))
         .route("/targets", get(targets_now))
         .route("/targets/{month}", get(targets_page).post(put_targets))
@@ -94,8 +96,7 @@ pub(super) fn manager_tasks(actor: &Actor, lang: Lang) -> Markup {
 
 async fn own_station(state: &App, actor: &Actor) -> Option<Station> {
     let id = actor.station_id?;
-    let mut conn = state.db.pool().acquire().await.ok()?;
-    stations::get(&mut conn, id).await.ok()
+    crate::actions::reads::station(state, id).await.ok()
 }
 
 /// The form field a refusal names, if any.
@@ -529,6 +530,8 @@ pub struct ProspectsQuery {
     stage: Option<String>,
     overdue: Option<String>,
     page: Option<usize>,
+    /// How many prospects an import just added, to say so.
+    imported: Option<usize>,
 }
 
 const PAGE_SIZE: usize = 25;
@@ -602,8 +605,14 @@ pub async fn prospects_page(
         };
         Ok(html! {
             h1 { (t(lang, "station-prospect_list")) }
+            @if let Some(n) = q.imported {
+                p.ok #prospects-imported role="status" { (tr(lang, "station-imported", &[("n", n.into())])) }
+            }
             p.noprint { a href="/acquisition/prospects" { (t(lang, "prospect_pipeline")) } " · "
-                        a href="/acquisition" { (t(lang, "customer_acquisition")) } }
+                        a href="/acquisition" { (t(lang, "customer_acquisition")) }
+                        @if policy::may(&s.actor, Action::WorkProspects) {
+                            " · " a #import-link href="/prospects/import" { (t(lang, "station-import_prospects")) }
+                        } }
             section.panel #overdue-by-station {
                 h2 { (t(lang, "station-overdue_by_station")) }
                 @if late.is_empty() { p.k #no-overdue { (t(lang, "station-no_overdue")) } }
@@ -665,6 +674,227 @@ pub async fn prospects_page(
     }
     .await;
     shown(lang, &s.actor, title, body)
+}
+
+// --------------------------------------------------------- importing prospects
+
+#[derive(Deserialize, Default)]
+pub struct ImportForm {
+    #[serde(default)]
+    station: String,
+    #[serde(default)]
+    csv: String,
+}
+
+/// A column of the import's file, in the page's words.
+fn column_word(lang: Lang, column: &str) -> &'static str {
+    match column {
+        "kind" => t(lang, "prospect_kind"),
+        "name" => t(lang, "name"),
+        "address" => t(lang, "address"),
+        "vehicles" => t(lang, "vehicles"),
+        "est_monthly_litres" => t(lang, "est_monthly_litres"),
+        "current_supplier" => t(lang, "fuels_now_at"),
+        "current_discount" => t(lang, "station-current_discount"),
+        "contact_name" => t(lang, "contact"),
+        "contact_role" => t(lang, "contact_role"),
+        "contact_phone" => t(lang, "phone"),
+        "channel" => t(lang, "channel"),
+        _ => t(lang, "station-import_unreadable"),
+    }
+}
+
+/// The import's file with its header line and nothing else, to fill in.
+pub async fn import_template(s: Signed) -> Response {
+    if !policy::may(&s.actor, Action::WorkProspects) {
+        return refused(s.lang, &s.actor, "station-not_prospects_role");
+    }
+    super::acquisition::csv_or_refusal(
+        "prospects-import.csv".to_string(),
+        crate::csv_io::table(&CSV_HEADER, std::iter::empty()),
+    )
+}
+
+/// Each bad row of a refused file: its line, and what is wrong with it in
+/// the page's words (the column at fault, the header, an unreadable row).
+fn import_report(lang: Lang, err: &AppError) -> Markup {
+    let rows: Vec<(u64, String)> = err
+        .extra
+        .as_ref()
+        .and_then(|x| x.get("errors"))
+        .and_then(|e| e.as_array())
+        .map(|list| {
+            list.iter()
+                .map(|r| {
+                    let line = r.get("line").and_then(|l| l.as_u64()).unwrap_or(0);
+                    let reason = r.get("reason").and_then(|l| l.as_str()).unwrap_or("");
+                    let column: String = reason
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_' || *c == '.')
+                        .collect();
+                    let column = column.split('.').next().unwrap_or("").to_string();
+                    let why = if reason.starts_with("the header") {
+                        t(lang, "station-import_header").to_string()
+                    } else if reason.starts_with("more than") {
+                        tr(
+                            lang,
+                            "station-import_too_many",
+                            &[("max", crate::csv_io::MAX_ROWS.into())],
+                        )
+                    } else if CSV_HEADER.contains(&column.as_str()) || column == "contacts" {
+                        let column = if column == "contacts" {
+                            "contact_name".to_string()
+                        } else {
+                            column
+                        };
+                        tr(
+                            lang,
+                            "station-import_column",
+                            &[("column", column_word(lang, &column).into())],
+                        )
+                    } else {
+                        t(lang, "station-import_unreadable").to_string()
+                    };
+                    (line, why)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    html! {
+        @if !rows.is_empty() {
+            table #import-report {
+                thead { tr { th.num { (t(lang, "station-line")) } th { (t(lang, "station-problem")) } } }
+                tbody { @for (line, why) in &rows { tr { td.num { (line) } td { (why) } } } }
+            }
+        }
+    }
+}
+
+/// The import form: the station (for a user without one of their own),
+/// a file or its pasted text, and after a refusal the report of each bad
+/// row with what was typed kept.
+fn import_form(
+    lang: Lang,
+    own: Option<&Station>,
+    stations: &[Station],
+    typed: &ImportForm,
+    err: Option<&AppError>,
+) -> Markup {
+    html! {
+        h1 { (t(lang, "station-import_prospects")) }
+        p.noprint { a href="/prospects" { "← " (t(lang, "station-prospect_list")) } }
+        form.panel #import-prospects method="post" action="/prospects/import" {
+            p.k { (t(lang, "station-import_hint")) }
+            p.k {
+                (t(lang, "station-import_columns")) " "
+                (CSV_HEADER.iter().map(|c| column_word(lang, c)).collect::<Vec<_>>().join(t(lang, "station-import_comma")))
+                " · " a #import-template href="/prospects/import/template.csv" download { (t(lang, "station-import_template")) }
+            }
+            @if let Some(e) = err {
+                (error_box(lang, e))
+                (import_report(lang, e))
+            }
+            @match own {
+                Some(st) => p { (t(lang, "station")) ": " span.code #import-station { (st.code) } " " (text::data(&st.name)) },
+                None => div {
+                    label for="import-station" { (t(lang, "station")) }
+                    select #import-station name="station" required autofocus[err.is_none()] {
+                        @for st in stations {
+                            option.data value=(st.code) selected[typed.station == st.code] { (st.code) " " (st.name) }
+                        }
+                    }
+                    (beside(lang, err, "station"))
+                },
+            }
+            label for="import-file" { (t(lang, "station-import_file")) }
+            input #import-file type="file" accept=".csv,text/csv" autofocus[err.is_none() && own.is_some()];
+            label for="import-csv" { (t(lang, "station-import_text")) }
+            textarea.data #import-csv name="csv" rows="8" required autofocus[err.is_some()] { (typed.csv) }
+            button.primary type="submit" { (t(lang, "station-import_button")) }
+        }
+        script { (maud::PreEscaped(IMPORT_JS)) }
+    }
+}
+
+/// A chosen file is read into the form's text, which is what is posted
+/// (the pages' forms are URL-encoded, their token with them).
+const IMPORT_JS: &str = r#"
+var f=document.getElementById('import-file');
+if(f){f.addEventListener('change',function(){var r=new FileReader();r.onload=function(){document.getElementById('import-csv').value=r.result;};if(f.files[0])r.readAsText(f.files[0]);});}
+"#;
+
+/// The stations a user without one of their own imports for.
+async fn import_stations(state: &App, s: &Signed) -> (Option<Station>, Vec<Station>) {
+    match own_station(state, &s.actor).await {
+        Some(st) => (Some(st), Vec::new()),
+        None => (
+            None,
+            target_stations(state, &s.actor).await.unwrap_or_default(),
+        ),
+    }
+}
+
+/// The import page, for those who work prospects.
+pub async fn import_page(State(state): State<App>, s: Signed) -> Response {
+    let lang = s.lang;
+    if !policy::may(&s.actor, Action::WorkProspects) {
+        return refused(lang, &s.actor, "station-not_prospects_role");
+    }
+    let (own, stations) = import_stations(&state, &s).await;
+    let title = t(lang, "station-import_prospects");
+    page(
+        lang,
+        title,
+        Some(&s.actor),
+        import_form(lang, own.as_ref(), &stations, &ImportForm::default(), None),
+    )
+    .into_response()
+}
+
+/// Imports prospects from CSV: [`act::import_prospects`], as
+/// `POST /api/v1/prospects/import`. The board of the station, saying how
+/// many were added; or the form again with what was pasted and the report
+/// of each bad row (a file with any bad row imports nothing).
+pub async fn import_prospects(
+    State(state): State<App>,
+    s: Signed,
+    Form(f): Form<ImportForm>,
+) -> Response {
+    let lang = s.lang;
+    let (own, stations) = import_stations(&state, &s).await;
+    let station = match &own {
+        Some(st) => Some(st.code.clone()),
+        None => given(&f.station),
+    };
+    let done = act::import_prospects(&state, &s.actor, station.as_deref(), &f.csv)
+        .await
+        .map_err(|e| match e.code {
+            Code::StationNotFound => with_field(e, "station"),
+            _ => e,
+        });
+    match done {
+        Ok(n) => {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            q.append_pair("imported", &n.to_string());
+            if let Some(code) = &station {
+                q.append_pair("station", code);
+            }
+            Redirect::to(&format!("/prospects?{}", q.finish())).into_response()
+        }
+        Err(e) => {
+            let title = t(lang, "station-import_prospects");
+            (
+                e.code.status(),
+                page(
+                    lang,
+                    title,
+                    Some(&s.actor),
+                    import_form(lang, own.as_ref(), &stations, &f, Some(&e)),
+                ),
+            )
+                .into_response()
+        }
+    }
 }
 
 // -------------------------------------------------------------------- leads
@@ -833,8 +1063,7 @@ pub async fn note_lead(State(state): State<App>, s: Signed, Form(f): Form<LeadFo
 /// The stations whose targets the caller sets: a district manager's
 /// district's, anyone else's (head office, admin) the whole network's.
 async fn target_stations(state: &App, actor: &Actor) -> AppResult<Vec<Station>> {
-    let mut conn = state.db.pool().acquire().await?;
-    let all = stations::list(&mut conn).await?;
+    let all = crate::actions::reads::stations(state).await?;
     Ok(match actor.role {
         Role::DistrictManager => all
             .into_iter()

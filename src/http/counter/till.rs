@@ -14,13 +14,10 @@ use super::desk::{Typed, card_again_typed};
 use super::text::word;
 use super::{Cashier, Lang, data, error_box, page, t};
 use crate::actions::App;
-use crate::actions::{Keyed, counter};
+use crate::actions::{Keyed, counter, reads};
 use crate::alliance::engine::Notice;
-use crate::alliance::receipts;
-use crate::auth::policy::{Action, Target, authorize};
-use crate::cards::recharge::{self, PaymentMethod};
+use crate::cards::recharge::PaymentMethod;
 use crate::cards::{self};
-use crate::cards::{products, sale};
 use crate::error::{AppError, AppResult, Code};
 use crate::http::api::{amount, quantity};
 use crate::money::Money;
@@ -43,17 +40,12 @@ pub async fn recharge_preview(
     Path(number): Path<String>,
     Query(q): Query<PreviewQuery>,
 ) -> Response {
-    let now = state.now();
     let lang = c.lang;
     let shown: AppResult<Markup> = async {
         let n = cards::parse_number(&number)?;
         let amt = amount("amount", &q.amount)?;
         let method = method_of(&q.method)?;
-        let mut conn = state.db.pool().acquire().await?;
-        let card = cards::find(&mut conn, &n).await?;
-        card.ensure_can_receive()?;
-        let view = cards::view(&mut conn, &card, &c.actor).await?;
-        let quote = recharge::preview(&mut conn, &card, amt, None, now).await?;
+        let (view, quote) = reads::recharge_offer(&state, &c.actor, &n, amt).await?;
         let after = Money::from_fen(view.balance.fen() + amt.fen() + quote.bonus.fen());
         let key = uuid::Uuid::new_v4().to_string();
         Ok(page(lang, t(lang, "recharge"), Some(&c.actor), html! {
@@ -201,15 +193,7 @@ pub async fn recharge_receipt(
     let lang = c.lang;
     let tz = state.settings.time_zone;
     let r: crate::error::AppResult<_> = async {
-        let mut conn = state.db.pool().acquire().await?;
-        let r = recharge::receipt(&mut conn, id).await?;
-        authorize(
-            &c.actor,
-            Action::ReadReceipt,
-            &Target::at_station(r.station_id),
-        )?;
-        let earned = receipts::for_event(&mut conn, &format!("recharge:{id}")).await?;
-        drop(conn);
+        let (r, earned) = reads::recharge_receipt(&state, &c.actor, id).await?;
         Ok((r, alliance::earned_lines(&state, &c, tz, &earned).await))
     }
     .await;
@@ -315,23 +299,9 @@ pub async fn sale_receipt(
     let lang = c.lang;
     let tz = state.settings.time_zone;
     let r: crate::error::AppResult<_> = async {
-        let mut conn = state.db.pool().acquire().await?;
-        let r = sale::receipt(&mut conn, id).await?;
-        authorize(
-            &c.actor,
-            Action::ReadReceipt,
-            &Target::at_station(r.station_id),
-        )?;
         // The receipt names the product as stored; the page names it in
         // its language, by the product's code.
-        let code = products::list(&mut conn, state.now())
-            .await?
-            .into_iter()
-            .find(|(p, _)| p.name == r.product)
-            .map(|(p, _)| p.code)
-            .unwrap_or_default();
-        let earned = receipts::for_event(&mut conn, &format!("sale:{id}")).await?;
-        drop(conn);
+        let (r, code, earned) = reads::sale_receipt(&state, &c.actor, id).await?;
         let product = super::text::product(lang, &code, &r.product);
         Ok((
             r,
