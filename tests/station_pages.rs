@@ -9,47 +9,23 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::pages::{html_of, post_form};
+use crate::pages::html_of;
 use crate::support::{Backend, Demo};
 use crate::with_each_backend;
 
 /// A page session logged in through the login form as a demo user.
 async fn page_session(demo: &Demo, username: &str) -> reqwest::Client {
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client");
-    let password = format!("{username}-demo");
-    let r = post_form(
-        &c,
-        format!("{}/login", demo.base),
-        &[("username", username), ("password", password.as_str())],
-    )
-    .await
-    .expect("answer");
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{username} logs in");
-    c
+    crate::support::page_session(&demo.base, username, &format!("{username}-demo")).await
 }
 
-/// Posts a form: the status, the redirect's target, the page.
+/// Posts a page's form: the status, where it sends the browser, the page.
 async fn submit(
     c: &reqwest::Client,
     demo: &Demo,
     path: &str,
     form: &[(&str, &str)],
 ) -> (StatusCode, String, String) {
-    let r = post_form(c, format!("{}{path}", demo.base), form)
-        .await
-        .expect("answer");
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .and_then(|l| l.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    (status, location, r.text().await.expect("html"))
+    crate::support::page_submit(c, &demo.base, path, form).await
 }
 
 async fn read(c: &reqwest::Client, demo: &Demo, path: &str) -> String {

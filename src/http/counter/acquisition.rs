@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::alliance::local;
 use super::text::{tr, tr_data};
-use super::{Lang, Signed, data, error_box, page, t};
+use super::{Lang, Signed, data, error_box, page, render, t};
 use crate::acquisition::periods::Period;
 use crate::acquisition::prospects::{Contact, Prospect, ProspectInput, ProspectKind, VisitInput};
 use crate::acquisition::rankings;
@@ -257,16 +257,6 @@ pub async fn overview(
     }
     .await;
     render(lang, &s.actor, t(lang, "customer_acquisition"), shown)
-}
-
-fn render(lang: Lang, actor: &Actor, title: &str, shown: AppResult<Markup>) -> Response {
-    match shown {
-        Ok(body) => page(lang, title, Some(actor), body).into_response(),
-        Err(e) => {
-            let status = e.code.status();
-            (status, page(lang, title, Some(actor), error_box(lang, &e))).into_response()
-        }
-    }
 }
 
 fn csv(name: &str, text: String) -> Response {

@@ -18,7 +18,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::text::{self, tr, word};
-use super::{Lang, Signed, data, error_box, page, t};
+use super::{Lang, Signed, data, error_box, page, render, render_refused, t};
 use crate::actions::admin::{
     self as act, AuditQuery, GiftBody, PriceBody, PromotionBody, TierBody,
 };
@@ -101,31 +101,6 @@ fn beside(lang: Lang, e: Option<&AppError>, field: &str) -> Markup {
 /// Whether the refusal is about this field (it then takes the focus).
 fn at_fault(e: Option<&AppError>, field: &str) -> bool {
     e.is_some_and(|e| field_of(e) == Some(field))
-}
-
-fn shown(lang: Lang, actor: &Actor, title: &str, body: AppResult<Markup>) -> Response {
-    match body {
-        Ok(b) => page(lang, title, Some(actor), b).into_response(),
-        Err(e) => (
-            e.code.status(),
-            page(lang, title, Some(actor), error_box(lang, &e)),
-        )
-            .into_response(),
-    }
-}
-
-/// A refused form: the page again, with the refusal, at the refusal's status.
-fn refused_with(
-    lang: Lang,
-    actor: &Actor,
-    title: &str,
-    e: &AppError,
-    body: AppResult<Markup>,
-) -> Response {
-    match body {
-        Ok(b) => (e.code.status(), page(lang, title, Some(actor), b)).into_response(),
-        Err(other) => shown(lang, actor, title, Err(other)),
-    }
 }
 
 /// The "done" line a list shows after a form succeeded.
@@ -224,7 +199,7 @@ pub async fn users_page(
     Query(q): Query<UsersQuery>,
 ) -> Response {
     let body = users_body(&state, &a, &q, &UserForm::default(), None).await;
-    shown(a.lang, &a.actor, t(a.lang, "adm-users"), body)
+    render(a.lang, &a.actor, t(a.lang, "adm-users"), body)
 }
 
 async fn users_body(
@@ -428,7 +403,7 @@ pub async fn add_user(
         }
         Err(e) => {
             let body = users_body(&state, &a, &UsersQuery::default(), &f, Some(&e)).await;
-            refused_with(a.lang, &a.actor, t(a.lang, "adm-users"), &e, body)
+            render_refused(a.lang, &a.actor, t(a.lang, "adm-users"), &e, body)
         }
     }
 }
@@ -458,7 +433,7 @@ pub async fn deactivate_user(
                 Some(&e),
             )
             .await;
-            refused_with(a.lang, &a.actor, t(a.lang, "adm-users"), &e, body)
+            render_refused(a.lang, &a.actor, t(a.lang, "adm-users"), &e, body)
         }
     }
 }
@@ -494,7 +469,7 @@ pub async fn reset_password(
                 Some(&e),
             )
             .await;
-            refused_with(a.lang, &a.actor, t(a.lang, "adm-users"), &e, body)
+            render_refused(a.lang, &a.actor, t(a.lang, "adm-users"), &e, body)
         }
     }
 }
@@ -535,7 +510,7 @@ pub async fn stations_page(
         None,
     )
     .await;
-    shown(a.lang, &a.actor, t(a.lang, "adm-stations"), body)
+    render(a.lang, &a.actor, t(a.lang, "adm-stations"), body)
 }
 
 async fn stations_body(
@@ -654,7 +629,7 @@ pub async fn add_station(
                 Some(&e),
             )
             .await;
-            refused_with(a.lang, &a.actor, t(a.lang, "adm-stations"), &e, body)
+            render_refused(a.lang, &a.actor, t(a.lang, "adm-stations"), &e, body)
         }
     }
 }
@@ -696,7 +671,7 @@ pub async fn add_district(
                 Some(&e),
             )
             .await;
-            refused_with(a.lang, &a.actor, t(a.lang, "adm-stations"), &e, body)
+            render_refused(a.lang, &a.actor, t(a.lang, "adm-stations"), &e, body)
         }
     }
 }
@@ -716,7 +691,7 @@ pub async fn terminals_page(
     Query(d): Query<Done>,
 ) -> Response {
     let body = terminals_body(&state, &a, &code, &d, "", None).await;
-    shown(a.lang, &a.actor, t(a.lang, "adm-terminals"), body)
+    render(a.lang, &a.actor, t(a.lang, "adm-terminals"), body)
 }
 
 async fn terminals_body(
@@ -776,7 +751,7 @@ pub async fn register_terminal(
         Err(e) => {
             let body =
                 terminals_body(&state, &a, &code, &Done::default(), &f.terminal, Some(&e)).await;
-            refused_with(a.lang, &a.actor, t(a.lang, "adm-terminals"), &e, body)
+            render_refused(a.lang, &a.actor, t(a.lang, "adm-terminals"), &e, body)
         }
     }
 }
@@ -801,7 +776,7 @@ pub async fn products_page(
     Query(d): Query<Done>,
 ) -> Response {
     let body = products_body(&state, &a, &d, None, &PriceForm::default(), None).await;
-    shown(a.lang, &a.actor, t(a.lang, "adm-products"), body)
+    render(a.lang, &a.actor, t(a.lang, "adm-products"), body)
 }
 
 async fn products_body(
@@ -927,7 +902,7 @@ pub async fn set_price(
         .into_response(),
         Err(e) => {
             let body = products_body(&state, &a, &Done::default(), Some(&code), &f, Some(&e)).await;
-            refused_with(a.lang, &a.actor, t(a.lang, "adm-products"), &e, body)
+            render_refused(a.lang, &a.actor, t(a.lang, "adm-products"), &e, body)
         }
     }
 }
@@ -997,7 +972,7 @@ pub async fn promotions_page(
     Query(d): Query<Done>,
 ) -> Response {
     let body = promotions_body(&state, &a, &d, &PromotionForm::default(), None).await;
-    shown(a.lang, &a.actor, t(a.lang, "adm-promotions"), body)
+    render(a.lang, &a.actor, t(a.lang, "adm-promotions"), body)
 }
 
 async fn promotions_body(
@@ -1138,7 +1113,7 @@ pub async fn add_promotion(
         .into_response(),
         Err(e) => {
             let body = promotions_body(&state, &a, &Done::default(), &f, Some(&e)).await;
-            refused_with(a.lang, &a.actor, t(a.lang, "adm-promotions"), &e, body)
+            render_refused(a.lang, &a.actor, t(a.lang, "adm-promotions"), &e, body)
         }
     }
 }

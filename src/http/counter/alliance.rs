@@ -18,7 +18,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::text::word;
-use super::{HeadOffice, Lang, MerchantUser, data, error_box, page, t};
+use super::{HeadOffice, Lang, MerchantUser, data, error_box, page, render, t};
 use crate::actions::alliance::{self as act, Found};
 use crate::actions::{App, Keyed};
 use crate::alliance::effectiveness::Effectiveness;
@@ -128,18 +128,6 @@ fn month_back(state: &App, months: u32) -> String {
         .unwrap_or(first)
         .format("%Y-%m")
         .to_string()
-}
-
-/// A page, or the refusal that kept it from showing, with its status.
-pub(super) fn render(lang: Lang, actor: &Actor, title: &str, shown: AppResult<Markup>) -> Response {
-    match shown {
-        Ok(body) => page(lang, title, Some(actor), body).into_response(),
-        Err(e) => (
-            e.code.status(),
-            page(lang, title, Some(actor), error_box(lang, &e)),
-        )
-            .into_response(),
-    }
 }
 
 // ------------------------------------------------------ the merchant's desk

@@ -16,7 +16,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::acquisition::{csv_or_refusal, given};
-use super::alliance::{local, render};
+use super::alliance::local;
+use super::render;
 use super::text::word;
 use super::{Lang, Signed, data, error_box, page, t};
 use crate::actions::credit::{self as act, CreditCard, LineOrder, PaymentOrder};

@@ -14,7 +14,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::acquisition::{around, given, this_month};
-use super::alliance::{local, render};
+use super::alliance::local;
+use super::render;
 use super::text::{refusal, tr, word};
 use super::{Lang, Signed, data, error_box, page, t};
 use crate::actions::crm::{self as act, Move};

@@ -24,9 +24,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::acquisition::{around, this_month};
-use super::alliance::{local, render};
+use super::alliance::local;
 use super::text::{tr, word};
 use super::{HeadOffice, Lang, Signed, data, error_box, page, t};
+use super::{render, render_refused};
 use crate::acquisition::targets::{TargetInput, Tracking};
 use crate::actions::acquisition as targets_act;
 use crate::actions::alliance as alliance_act;
@@ -154,20 +155,6 @@ fn refusal_box(lang: Lang, e: &AppError, label: Option<&str>) -> Markup {
         @if let Some(label) = label {
             p.field-error #field-at-fault { (t(lang, "ho_check_field")) " " strong { (label) } }
         }
-    }
-}
-
-/// A page shown again after a refusal, with the refusal's status.
-fn again(
-    lang: Lang,
-    actor: &Actor,
-    title: &str,
-    e: &AppError,
-    body: AppResult<Markup>,
-) -> Response {
-    match body {
-        Ok(b) => (e.code.status(), page(lang, title, Some(actor), b)).into_response(),
-        Err(other) => render(lang, actor, title, Err(other)),
     }
 }
 
@@ -534,7 +521,7 @@ pub async fn add_merchant(
         Err(e) => {
             let title = t(h.lang, "ho_merchants");
             let body = merchants_body(&state, &h, &ListQuery::default(), &f, Some(&e)).await;
-            again(h.lang, &h.actor, title, &e, body)
+            render_refused(h.lang, &h.actor, title, &e, body)
         }
     }
 }
@@ -991,7 +978,7 @@ pub async fn add_offer(
         Ok(code) => Redirect::to(&format!("/offers?done={code}#offer-{code}")).into_response(),
         Err(e) => {
             let body = offer_form(&state, &h, &f, Some(&e)).await;
-            again(h.lang, &h.actor, t(h.lang, "ho_new_offer"), &e, body)
+            render_refused(h.lang, &h.actor, t(h.lang, "ho_new_offer"), &e, body)
         }
     }
 }
@@ -1008,7 +995,7 @@ pub async fn end_offer(
         }
         Err(e) => {
             let body = offers_body(&state, &h, &ListQuery::default(), Some(&e)).await;
-            again(h.lang, &h.actor, t(h.lang, "offers"), &e, body)
+            render_refused(h.lang, &h.actor, t(h.lang, "offers"), &e, body)
         }
     }
 }
@@ -1207,7 +1194,7 @@ pub async fn set_line(
         Ok(_) => Redirect::to(&format!("/credit/{id}")).into_response(),
         Err(e) => {
             let body = line_body(&state, &s, id, Some(&f), Some(&e)).await;
-            again(s.lang, &s.actor, t(s.lang, "set_line"), &e, body)
+            render_refused(s.lang, &s.actor, t(s.lang, "set_line"), &e, body)
         }
     }
 }
@@ -1451,7 +1438,7 @@ pub async fn set_targets(
     };
     let title = t(s.lang, "ho_targets");
     let body = targets_body(&state, &s, &month, None, Some(&f), Some((&e, row))).await;
-    again(s.lang, &s.actor, title, &e, body)
+    render_refused(s.lang, &s.actor, title, &e, body)
 }
 
 // --------------------------------------------------------------- archives
@@ -1644,7 +1631,7 @@ pub async fn change_archive(
         Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),
         Err(e) => {
             let body = archive_body(&state, &s, id, Some(("archive", &f)), Some(&e)).await;
-            again(s.lang, &s.actor, t(s.lang, "ho_edit_archive"), &e, body)
+            render_refused(s.lang, &s.actor, t(s.lang, "ho_edit_archive"), &e, body)
         }
     }
 }
@@ -1677,7 +1664,7 @@ pub async fn add_contact(
         Ok(_) => Redirect::to(&format!("/customers/{id}/archive#contacts")).into_response(),
         Err(e) => {
             let body = archive_body(&state, &s, id, Some(("contact", &f)), Some(&e)).await;
-            again(s.lang, &s.actor, t(s.lang, "ho_edit_archive"), &e, body)
+            render_refused(s.lang, &s.actor, t(s.lang, "ho_edit_archive"), &e, body)
         }
     }
 }

@@ -404,6 +404,38 @@ fn home_word(actor: Option<&Actor>) -> &'static str {
     actor.map_or("home_counter", |a| home(a).1)
 }
 
+/// A page, or the refusal that kept it from showing, with its status.
+pub fn render(
+    lang: Lang,
+    actor: &Actor,
+    title: &str,
+    shown: crate::error::AppResult<Markup>,
+) -> Response {
+    match shown {
+        Ok(body) => page(lang, title, Some(actor), body).into_response(),
+        Err(e) => (
+            e.code.status(),
+            page(lang, title, Some(actor), error_box(lang, &e)),
+        )
+            .into_response(),
+    }
+}
+
+/// A form's page shown again after a refusal (what was typed kept, the
+/// field at fault marked), at the refusal's status.
+pub fn render_refused(
+    lang: Lang,
+    actor: &Actor,
+    title: &str,
+    e: &crate::error::AppError,
+    shown: crate::error::AppResult<Markup>,
+) -> Response {
+    match shown {
+        Ok(body) => (e.code.status(), page(lang, title, Some(actor), body)).into_response(),
+        Err(other) => render(lang, actor, title, Err(other)),
+    }
+}
+
 /// A message box for a refusal, in the page's language: the catalogue's
 /// sentence for the error's code. The API's English detail stays in the
 /// API (and the log); the page never mixes it in.

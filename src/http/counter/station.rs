@@ -22,7 +22,7 @@ use serde::Deserialize;
 use super::acquisition::{kind_word, stage_word, this_month, tracking_table};
 use super::alliance::local;
 use super::text::{self, tr};
-use super::{Cashier, Lang, Signed, error_box, page, refused, t};
+use super::{Cashier, Lang, Signed, error_box, page, refused, render, t};
 use crate::acquisition::channels::FlyerBatch;
 use crate::acquisition::prospects::{CSV_HEADER, Contact, Prospect, ProspectInput, ProspectKind};
 use crate::acquisition::targets::TargetInput;
@@ -118,17 +118,6 @@ fn with_field(e: AppError, field: &str) -> AppError {
         e
     } else {
         e.with("field", field)
-    }
-}
-
-fn shown(lang: Lang, actor: &Actor, title: &str, body: AppResult<Markup>) -> Response {
-    match body {
-        Ok(b) => page(lang, title, Some(actor), b).into_response(),
-        Err(e) => (
-            e.code.status(),
-            page(lang, title, Some(actor), error_box(lang, &e)),
-        )
-            .into_response(),
     }
 }
 
@@ -275,7 +264,7 @@ pub async fn transfer(
 pub async fn open_shift(State(state): State<App>, c: Cashier) -> Response {
     match shifts::open(&state, &c.actor, None).await {
         Ok(_) => Redirect::to("/shifts/current").into_response(),
-        Err(e) => shown(c.lang, &c.actor, t(c.lang, "station-shift"), Err(e)),
+        Err(e) => render(c.lang, &c.actor, t(c.lang, "station-shift"), Err(e)),
     }
 }
 
@@ -376,7 +365,7 @@ pub async fn shift_page(State(state): State<App>, c: Cashier) -> Response {
             None,
         )
     });
-    shown(lang, &c.actor, t(lang, "station-shift"), body)
+    render(lang, &c.actor, t(lang, "station-shift"), body)
 }
 
 /// 交班: [`shifts::close`], as `POST /api/v1/shifts/{id}/close`; then the
@@ -519,7 +508,7 @@ pub async fn day_report(
         })
     }
     .await;
-    shown(lang, &s.actor, title, body)
+    render(lang, &s.actor, title, body)
 }
 
 // ---------------------------------------------------------------- prospects
@@ -673,7 +662,7 @@ pub async fn prospects_page(
         })
     }
     .await;
-    shown(lang, &s.actor, title, body)
+    render(lang, &s.actor, title, body)
 }
 
 // --------------------------------------------------------- importing prospects
@@ -1242,7 +1231,7 @@ pub async fn targets_page(
     }
     let saved = q.get("saved").and_then(|v| v.parse().ok());
     let body = targets_body(&state, &s, &month, None, None, saved).await;
-    shown(s.lang, &s.actor, t(s.lang, "station-set_targets"), body)
+    render(s.lang, &s.actor, t(s.lang, "station-set_targets"), body)
 }
 
 /// Sets the month's targets of the stations whose inputs were filled:
@@ -1279,7 +1268,7 @@ pub async fn put_targets(
             let title = t(s.lang, "station-set_targets");
             match targets_body(&state, &s, &month, Some(&typed), Some(&e), None).await {
                 Ok(body) => refused_with(s.lang, &s.actor, title, &e, body),
-                Err(_) => shown(s.lang, &s.actor, title, Err(e)),
+                Err(_) => render(s.lang, &s.actor, title, Err(e)),
             }
         }
     }
@@ -1418,7 +1407,7 @@ pub async fn flyers_page(
 ) -> Response {
     let month = q.month.unwrap_or_else(|| this_month(&state));
     let body = flyers_body(&state, &s, &month, &FlyersForm::default(), None).await;
-    shown(s.lang, &s.actor, t(s.lang, "station-flyers"), body)
+    render(s.lang, &s.actor, t(s.lang, "station-flyers"), body)
 }
 
 /// Registers a flyer batch: [`act::add_flyers`], as
@@ -1464,7 +1453,7 @@ pub async fn add_flyers(
             let title = t(lang, "station-flyers");
             match flyers_body(&state, &s, &month, &f, Some(&e)).await {
                 Ok(body) => refused_with(lang, &s.actor, title, &e, body),
-                Err(_) => shown(lang, &s.actor, title, Err(e)),
+                Err(_) => render(lang, &s.actor, title, Err(e)),
             }
         }
     }
