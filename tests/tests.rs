@@ -39,6 +39,7 @@ mod layers;
 mod matrix;
 mod model;
 mod page_links;
+mod page_matrix;
 mod pages;
 mod personal_data;
 mod readme_tour;
