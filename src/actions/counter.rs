@@ -293,13 +293,11 @@ pub(super) async fn holders_identity(
     identity::state(&mut conn, card.id)
         .await?
         .ensure_open(&card)?;
-    drop(conn);
     let counters = throttle::identity(
         throttle::Holder::Card(card.id),
         actor.user_id,
         actor.address,
     );
-    let mut conn = app.db.pool().acquire().await?;
     throttle::waiting(&mut conn, &counters, app.now()).await?;
     drop(conn);
     let now = app.now();
