@@ -1,7 +1,10 @@
 # Sourced by the test commands: installs what the tests need and starts
 # it — PostgreSQL (TEST_DATABASE_URL, or the local server), pcscd with the
 # virtual reader — and clears databases a killed run left behind.
-scripts/install-deps.sh pcscd vsmartcard-vpcd pcsc-tools chromium chromium-driver fonts-wqy-microhei curl jq
+# postgresql: the server binaries (initdb, pg_ctl, pg_basebackup) the crash
+# and failover tests start clusters of their own with (as `postgres`, via
+# util-linux's runuser).
+scripts/install-deps.sh pcscd vsmartcard-vpcd pcsc-tools chromium chromium-driver fonts-wqy-microhei curl jq postgresql
 
 # PostgreSQL: use TEST_DATABASE_URL, or the local server (started if stopped).
 if [ -z "${TEST_DATABASE_URL:-}" ]; then

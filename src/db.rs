@@ -6,14 +6,19 @@
 //! needs, and both SQLite and PostgreSQL accept `$1` placeholders. The places
 //! where the dialects differ are named here and nowhere else: how a write
 //! transaction begins, and which migration folder applies.
+//!
+//! A PostgreSQL URL may name several hosts, a primary and its standbys:
+//! the pool then follows the one that accepts writes (`db/hosts.rs`).
 
 use std::time::Duration;
 
 use anyhow::Context as _;
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyPool, Executor};
 
+pub mod backup;
 mod group;
+mod hosts;
 
 pub use group::{Group, Slot};
 
@@ -76,7 +81,9 @@ impl Db {
     /// Connects and configures the pool. SQLite gets WAL (readers never
     /// block the writer), `synchronous=FULL` (an acknowledged sale survives a
     /// power cut), a busy timeout and foreign keys; sqlx turns none of these
-    /// on by itself through the `Any` driver.
+    /// on by itself through the `Any` driver. PostgreSQL with several hosts
+    /// starts on the first that accepts writes and moves to another when
+    /// that one goes away.
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
         let url = normalise_url(url);
@@ -85,9 +92,19 @@ impl Db {
         } else {
             Backend::Postgres
         };
-        let options: AnyConnectOptions = url
-            .parse()
-            .with_context(|| "the database URL is not valid".to_string())?;
+        let target = match backend {
+            Backend::Sqlite => hosts::Target {
+                options: url
+                    .parse()
+                    .with_context(|| "the database URL is not valid".to_string())?,
+                read_write: false,
+                follower: None,
+            },
+            // One host or several (`host1,host2`): see `hosts`.
+            Backend::Postgres => hosts::Target::find(&url).await?,
+        };
+        let read_write = target.read_write;
+        let options = target.options;
         let pool_options = |size: u32| {
             AnyPoolOptions::new()
                 .max_connections(size)
@@ -110,14 +127,24 @@ impl Db {
                             )
                             .await?;
                         }
+                        if read_write {
+                            hosts::check_connection(conn).await?;
+                        }
                         Ok(())
                     })
                 })
         };
-        let pool = pool_options(max_connections)
+        let mut main_options = pool_options(max_connections);
+        if let Some(follower) = &target.follower {
+            main_options = follower.drop_old_connections(main_options);
+        }
+        let pool = main_options
             .connect_with(options.clone())
             .await
             .with_context(|| format!("cannot open the {} database", backend.name()))?;
+        if let Some(follower) = target.follower {
+            follower.follow(pool.clone());
+        }
         let write_pool = match backend {
             Backend::Sqlite => Some(
                 pool_options(1)

@@ -114,6 +114,9 @@ codes! {
     ComplaintNotFound => "complaint_not_found", NOT_FOUND;
     FollowUpRequired => "follow_up_required", CONFLICT;
     NotOnCallbackList => "not_on_callback_list", CONFLICT;
+    CustomerHasNoStation => "customer_has_no_station", CONFLICT;
+    VisitNotFound => "visit_not_found", NOT_FOUND;
+    VisitTooSoon => "visit_too_soon", UNPROCESSABLE_ENTITY;
     ReportNotDrafted => "report_not_drafted", NOT_FOUND;
     TerminalUnknown => "terminal_unknown", UNPROCESSABLE_ENTITY;
     MerchantNotFound => "merchant_not_found", NOT_FOUND;
@@ -171,6 +174,19 @@ impl AppError {
             .get_or_insert_with(serde_json::Map::new)
             .insert(key.to_string(), value.into());
         self
+    }
+
+    /// A value refused by a check, naming the request's field so a form can
+    /// mark the input at fault. By convention the message starts with the
+    /// field (`pin: 4 to 6 digits`); it is kept as given, for clients that
+    /// read it.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::new(Code::ValidationFailed, message).with("field", field)
+    }
+
+    /// The request field the error names, if it names one.
+    pub fn field(&self) -> Option<&str> {
+        self.extra.as_ref()?.get("field")?.as_str()
     }
 
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
@@ -259,6 +275,10 @@ pub struct Problem {
     /// The hold's state (`hold_not_active`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold_status: Option<String>,
+    /// The first day a visit may be planned for, YYYY-MM-DD
+    /// (`visit_too_soon`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest: Option<String>,
     /// The number of the card in the reader, all zeros for a blank card
     /// (`chip_card_mismatch`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -299,6 +319,12 @@ impl IntoResponse for AppError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if self.code == Code::DatabaseUnavailable {
+            // A restart or a move to the standby takes seconds: the client
+            // comes back soon with the same Idempotency-Key.
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         resp
     }
 }

@@ -18,7 +18,10 @@
 //!   assignment, answer and follow-up to closure, each stage within its
 //!   time limit, and counted by month. The customer archive: contacts,
 //!   consents, notes, the timeline of everything a customer did, and the
-//!   merging of two records of the same customer.
+//!   merging of two records of the same customer. Customer care
+//!   ([`crm::care`]): every call and visit logged with its purpose,
+//!   outcome and next step, a station's plan of visits (three days' notice
+//!   for gold and key customers), the birthdays and anniversaries coming.
 //! - [`fleet`]: company fleets. Vehicles and their sale-time limits, the
 //!   monthly allocation, top-ups and loans, and the monthly review with
 //!   its anomalies.
@@ -49,12 +52,14 @@
 //!   moves on its word ([`cards::transfer::consent`], through the policy);
 //!   a main card buys no fuel ([`cards::Card::ensure_buys_fuel`]).
 //! - [`lifecycle`]: the states of cards, holds, fills, top-ups, loans,
-//!   plans, prospects and complaints, and the moves between them.
+//!   plans, prospects, complaints and planned visits, and the moves
+//!   between them.
 //! - [`actions`]: one function per business action (sell, recharge, open
 //!   a card, replace it, load its chip, acknowledge an anomaly, add a
 //!   user …), shared by the API, the pages and the console. Each asks the
 //!   policy, runs its writes in one transaction (under the idempotency key
-//!   when money moves) and returns a typed result. Logging in and out and
+//!   when money moves) and returns a typed result. A pump's holds (place,
+//!   capture, void) are [`actions::holds`]. Logging in and out and
 //!   finding a token's user are [`actions::session`]; the service's own
 //!   timed work (the minute's sweep, the month's grading, the fleets' plans)
 //!   is [`actions::jobs`], and what the faces only read is
@@ -66,7 +71,10 @@
 //!   against other sites ([`http::csrf`]); the OpenAPI document, and
 //!   problem+json errors ([`error`]).
 //! - [`db`]: one query text for SQLite and PostgreSQL, and SQLite's group
-//!   commit. [`audit`] records every write in the same transaction.
+//!   commit; a PostgreSQL primary and its standbys in one URL, the pool
+//!   following the one that accepts writes; a station's SQLite backed up online, verified before it
+//!   counts, and restored ([`db::backup`]). [`audit`] records every write
+//!   in the same transaction.
 //! - [`config`]: settings and the keys that never enter the database.
 //!   [`csv_io`]: CSV files read whole and written formula-safe.
 //! - [`time`]: the one clock.

@@ -1,11 +1,12 @@
 //! The states of the business's long-lived records — cards, holds, pump
 //! fills, top-up requests, card loans, allocation plans, prospects,
-//! complaints — and the moves between them, in one place. Each room moves
-//! its records with a conditional update (`… WHERE status = <from>`), so
-//! two requests cannot both make the same move; when the update finds the
-//! record elsewhere, the refusal says where it is and where it cannot go
-//! (`illegal_transition`), unless the room has a more telling code of its
-//! own (a hold that is no longer active, a settled fill, an approved plan).
+//! complaints, planned visits — and the moves between them, in one place.
+//! Each room moves its records with a conditional update (`… WHERE status
+//! = <from>`), so two requests cannot both make the same move; when the
+//! update finds the record elsewhere, the refusal says where it is and
+//! where it cannot go (`illegal_transition`), unless the room has a more
+//! telling code of its own (a hold that is no longer active, a settled
+//! fill, an approved plan).
 
 use std::fmt::Display;
 
@@ -380,6 +381,42 @@ impl Status for ComplaintStatus {
     }
 }
 
+/// A planned visit to a customer: planned, then done by the visit logged
+/// for it, or cancelled. Either end is final: a visit done or called off
+/// is planned again as a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitStatus {
+    Planned,
+    Done,
+    Cancelled,
+}
+
+impl Status for VisitStatus {
+    const RECORD: &'static str = "visit";
+    const ALL: &'static [Self] = &[
+        VisitStatus::Planned,
+        VisitStatus::Done,
+        VisitStatus::Cancelled,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            VisitStatus::Planned => "planned",
+            VisitStatus::Done => "done",
+            VisitStatus::Cancelled => "cancelled",
+        }
+    }
+
+    fn moves_to(self) -> &'static [Self] {
+        use VisitStatus::*;
+        match self {
+            Planned => &[Done, Cancelled],
+            Done | Cancelled => &[],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,6 +438,7 @@ mod tests {
         names_round_trip::<PlanStatus>();
         names_round_trip::<FillStatus>();
         names_round_trip::<Stage>();
+        names_round_trip::<VisitStatus>();
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::error::{AppError, AppResult, Code};
+use crate::error::{AppError, AppResult};
 
 /// The members written as free text, where a tab or a line break belongs.
 const NOTES: &[&str] = &[
@@ -33,14 +33,13 @@ pub fn refuse_control(field: &str, text: &str) -> AppResult<()> {
         .find(|&c| is_control(c) && !(note && (c == '\t' || c == '\n')))
     {
         None => Ok(()),
-        Some(c) => Err(AppError::new(
-            Code::ValidationFailed,
+        Some(c) => Err(AppError::invalid(
+            field,
             format!(
                 "{field}: control character U+{:04X} is not allowed in text",
                 u32::from(c)
             ),
-        )
-        .with("field", field)),
+        )),
     }
 }
 
@@ -50,11 +49,10 @@ pub fn required(field: &str, value: &str, max: usize) -> AppResult<String> {
     crate::text::refuse_control(field, value)?;
     let v = value.trim();
     if v.is_empty() || v.chars().count() > max {
-        return Err(AppError::new(
-            Code::ValidationFailed,
+        return Err(AppError::invalid(
+            field,
             format!("{field}: 1–{max} characters"),
-        )
-        .with("field", field));
+        ));
     }
     Ok(v.to_string())
 }
@@ -119,6 +117,7 @@ pub fn refuse_in_json(value: &Value, path: &str) -> AppResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Code;
     use serde_json::json;
 
     #[test]

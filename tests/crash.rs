@@ -19,6 +19,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sqlx::Row;
 
+use crate::support::cluster::Cluster;
 use crate::support::{FreshDb, TestEnv, spawn_server};
 
 /// Cards the load spreads over, each recharged with this much first.
@@ -293,127 +294,12 @@ async fn killed_mid_load(env: &TestEnv) {
 }
 crate::on_both_backends!(kill_9_mid_load, killed_mid_load);
 
-/// A PostgreSQL cluster of the test's own, in a temporary directory, run as
-/// the `postgres` user on a free port, so it can be restarted without
-/// disturbing the shared server.
-struct Cluster {
-    dir: tempfile::TempDir,
-    bin: std::path::PathBuf,
-    port: u16,
-}
-
-impl Cluster {
-    /// `None` (said loudly) where no PostgreSQL server binaries or no root
-    /// are at hand; under `CI=true` that is a failure.
-    fn create() -> Option<Cluster> {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()
-            .and_then(|d| d.filter_map(Result::ok).map(|e| e.path().join("bin")).max())
-            .filter(|b| b.join("initdb").exists());
-        let root = std::process::Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-        let Some(bin) = bin.filter(|_| root) else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true: the database-restart test needs PostgreSQL's server binaries and root"
-            );
-            crate::support::skipped(
-                "database restart test — needs /usr/lib/postgresql/*/bin and root",
-            );
-            return None;
-        };
-        let dir = tempfile::Builder::new()
-            .prefix("fuelcard-pg-")
-            .tempdir()
-            .expect("dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let cluster = Cluster { dir, bin, port };
-        cluster.as_postgres(&["chown", "-R", "postgres"], false);
-        cluster.run(
-            "initdb",
-            &["-A", "trust", "-U", "postgres", "--no-sync", "-D"],
-        );
-        cluster.start();
-        Some(cluster)
-    }
-
-    fn data(&self) -> String {
-        self.dir.path().display().to_string()
-    }
-
-    /// Runs a command as the `postgres` user (or, for `chown`, as root on
-    /// the directory).
-    fn as_postgres(&self, args: &[&str], user: bool) -> std::process::Output {
-        let mut cmd = if user {
-            let mut c = std::process::Command::new("runuser");
-            c.args(["-u", "postgres", "--"]);
-            c.args(args);
-            c
-        } else {
-            let mut c = std::process::Command::new(args[0]);
-            c.args(&args[1..]).arg(self.dir.path());
-            c
-        };
-        let out = cmd.output().expect("run a PostgreSQL command");
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn run(&self, tool: &str, args: &[&str]) {
-        let path = self.bin.join(tool).display().to_string();
-        let data = self.data();
-        let mut all = vec![path.as_str()];
-        all.extend_from_slice(args);
-        all.push(&data);
-        self.as_postgres(&all, true);
-    }
-
-    fn start(&self) {
-        let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            self.port,
-            self.data()
-        );
-        let log = format!("{}/log", self.data());
-        self.run("pg_ctl", &["-w", "-l", &log, "-o", &opts, "start", "-D"]);
-    }
-
-    /// Stops the server the way a crash would: no checkpoint, connections cut.
-    fn crash(&self) {
-        self.run("pg_ctl", &["-m", "immediate", "stop", "-D"]);
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(self.bin.join("pg_ctl"))
-            .args(["-m", "immediate", "stop", "-D"])
-            .arg(self.dir.path())
-            .output();
-    }
-}
-
 /// The database server restarts under load: meanwhile the service answers
 /// 503 `database_unavailable` (never 500), it reconnects by itself, and
 /// retries with the same keys leave every acknowledged request applied once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restarts_under_load() {
-    let Some(cluster) = Cluster::create() else {
+    let Some(cluster) = Cluster::create("database restart test") else {
         return;
     };
     let fresh = FreshDb::create_on(&cluster.url()).await;

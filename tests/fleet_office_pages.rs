@@ -44,6 +44,22 @@ async fn read(c: &reqwest::Client, demo: &Demo, path: &str) -> (StatusCode, Stri
 }
 
 /// The company of the logged-in fleet manager: where `/` sends them.
+/// The option chosen in a page's `select` of this id.
+fn mode_chosen(html: &str, id: &str) -> String {
+    let select = html
+        .split(&format!("id=\"{id}\""))
+        .nth(1)
+        .and_then(|rest| rest.split("</select>").next())
+        .unwrap_or_default();
+    select
+        .split("<option ")
+        .find(|o| o.contains("selected"))
+        .and_then(|o| o.split("value=\"").nth(1))
+        .and_then(|v| v.split('"').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
 async fn company_of(c: &reqwest::Client, demo: &Demo) -> i64 {
     let r = c
         .get(format!("{}/", demo.base))
@@ -288,6 +304,9 @@ async fn the_fleet_office(backend: Backend) {
         ("department", "运输部"),
         ("default_driver", "王师傅"),
         ("max_sale_litres", "80"),
+        ("allowed_stations", "S001, S002"),
+        ("mode_hours", "alert"),
+        ("mode_sale_maximum", "decline"),
     ];
     let (status, _, html) = submit(&c, &demo, &plate_path, &edit).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
@@ -295,6 +314,8 @@ async fn the_fleet_office(backend: Backend) {
         html.contains("value=\"运输部\"") && html.contains("value=\"abc\""),
         "{html}"
     );
+    // The control's choice is kept as typed, too.
+    assert_eq!(mode_chosen(&html, "edit-mode_hours"), "alert", "{html}");
     let bad = html
         .split("id=\"edit-tank_capacity\"")
         .nth(1)
@@ -310,6 +331,12 @@ async fn the_fleet_office(backend: Backend) {
         html.contains("value=\"运输部\"") && html.contains("65.00"),
         "{html}"
     );
+    // The hours control now lets a refuel through and flags it; the others
+    // still refuse; the stations are the two typed.
+    assert_eq!(mode_chosen(&html, "edit-mode_hours"), "alert", "{html}");
+    assert_eq!(mode_chosen(&html, "edit-mode_sale_maximum"), "decline");
+    assert_eq!(mode_chosen(&html, "edit-mode_plate"), "decline");
+    assert!(html.contains("value=\"S001, S002\""), "{html}");
     let changed = demo
         .get(&api, &format!("/api/v1/fleet/{company}/vehicles"))
         .await

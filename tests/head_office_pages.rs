@@ -1,7 +1,8 @@
 //! Head office's pages: its home, merchants, offers (created from the form
-//! and ended early), the month's targets, credit lines and reminders, and
-//! customer archives — posted as a browser posts them, on both backends,
-//! and checked against what the API reads back; other roles are refused.
+//! and ended early), the month's targets, credit lines and reminders, new
+//! customers and customer archives — posted as a browser posts them, on
+//! both backends, and checked against what the API reads back; other
+//! roles are refused.
 //! Then one run in a real headless Chromium on the demo network: head
 //! office creates an offer from the keyboard.
 
@@ -431,6 +432,117 @@ async fn credit_line(env: &TestEnv, c: &reqwest::Client, company: i64) {
     assert_eq!(line["limit"], json!("3000.00"), "{line}");
 }
 
+/// Whether the input with `id` is marked at fault.
+fn marked(html: &str, id: &str) -> bool {
+    part(html, id)
+        .split('>')
+        .next()
+        .unwrap_or("")
+        .contains("aria-invalid")
+}
+
+/// The new-customer form, as head office's administrator records one: a
+/// refusal keeps what was typed and names the field (a phone that is no
+/// phone; a consent to share without the document typed), and the
+/// customer recorded is shown on their page and reads back from the API.
+/// Head office's staff (`hq`) record no customers: the policy leaves that
+/// to the administrator and the counters, so their home offers no form.
+async fn new_customer(env: &TestEnv, hq: &reqwest::Client) {
+    let home = page(hq, env, "/head-office").await;
+    assert!(!home.contains("href=\"/customers/new\""), "{home}");
+    let r = hq
+        .get(format!("{}/customers/new", env.base))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    let c = session(env, "admin").await;
+    let home = page(&c, env, "/head-office").await;
+    assert!(
+        part(&home, "tasks").contains("href=\"/customers/new\"")
+            && part(&home, "find-customer").contains("href=\"/customers/new\""),
+        "{home}"
+    );
+    let html = page(&c, env, "/customers/new").await;
+    assert!(html.contains("id=\"customer-form\""), "{html}");
+    let before = env.count("customers").await;
+    let mut form = vec![
+        ("key", "cu-1"),
+        ("kind", "company"),
+        ("name", "城西建材有限公司"),
+        ("phone", "电话待补"),
+        ("id_kind", "business_licence"),
+        ("id_number", ""),
+        ("contact_name", "钱经理"),
+        ("address", "杭州市西湖区文三路1号"),
+        ("share_with_partners", "yes"),
+        ("marketing", "yes"),
+    ];
+    let (status, _, html) = submit(&c, env, "/customers", &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(marked(&html, "cu-phone"), "{html}");
+    assert!(part(&html, "field-at-fault").contains("手机号"), "{html}");
+    assert!(
+        html.contains("value=\"城西建材有限公司\"")
+            && html.contains("value=\"钱经理\"")
+            && html.contains("value=\"杭州市西湖区文三路1号\""),
+        "what was typed stays: {html}"
+    );
+    assert!(
+        part(&html, "cu-id-kind").contains("value=\"business_licence\" selected"),
+        "{html}"
+    );
+    assert!(
+        part(&html, "cu-share")
+            .split('>')
+            .next()
+            .unwrap_or("")
+            .contains("checked"),
+        "{html}"
+    );
+    // A consent to share with partners without the document typed.
+    form[3] = ("phone", "0571-88886666");
+    let (status, _, html) = submit(&c, env, "/customers", &form).await;
+    assert!(status.is_client_error(), "{status}: {html}");
+    assert!(marked(&html, "cu-id-number"), "{html}");
+    assert!(part(&html, "field-at-fault").contains("证件号码"), "{html}");
+    assert!(html.contains("value=\"0571-88886666\""), "{html}");
+    assert_eq!(env.count("customers").await, before);
+    // Typed from the licence shown: recorded, and its page shown.
+    form[5] = ("id_number", "91330100MA2CX0001K");
+    let (status, went, html) = submit(&c, env, "/customers", &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let id: i64 = went
+        .strip_prefix("/customers/")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("to the customer's page: {went}"));
+    let html = page(&c, env, &went).await;
+    assert!(html.contains("城西建材有限公司"), "{html}");
+    let a = env
+        .get(&env.admin, &format!("/api/v1/customers/{id}"))
+        .await;
+    assert_eq!(a.0, StatusCode::OK, "{}", a.1);
+    for (field, want) in [
+        ("kind", json!("company")),
+        ("name", json!("城西建材有限公司")),
+        ("phone", json!("0571-88886666")),
+        ("id_kind", json!("business_licence")),
+        ("id_number", json!("91330100MA2CX0001K")),
+        ("contact_name", json!("钱经理")),
+        (
+            "consents",
+            json!({"share_with_partners": true, "marketing": true}),
+        ),
+    ] {
+        assert_eq!(a.1[field], want, "{field}: {}", a.1);
+    }
+    // The same form posted again under its key: the same customer.
+    let (status, again, _) = submit(&c, env, "/customers", &form).await;
+    assert_eq!((status, again), (StatusCode::SEE_OTHER, went));
+    assert_eq!(env.count("customers").await, before + 1);
+}
+
 /// Other roles: none of head office's pages, and no button to press.
 async fn others_refused(env: &TestEnv) {
     let c = session(env, "cashier1").await;
@@ -506,6 +618,7 @@ async fn head_office_pages(backend: Backend) {
     archive(&env, &c, company).await;
     credit_line(&env, &c, company).await;
     others_refused(&env).await;
+    new_customer(&env, &c).await;
 
     // A sale on the company's line, then the statement issued on the 25th
     // and past due: the reminder is listed.

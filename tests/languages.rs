@@ -452,6 +452,9 @@ async fn read_every_page(r: &mut Reader, today_month: &str, last_month: &str) {
         .await;
     assert!(html.contains("class=\"error\""), "{html}");
     r.read("call-back list", "/callbacks").await;
+    r.read("customer care", "/care").await;
+    r.read("visit plan", "/visits").await;
+    r.read("birthdays", "/birthdays?days=366").await;
     // The station's pages at the counter: a refused new card, the transfer
     // form and a refused transfer, the lead form and a refused lead, the
     // shift, its refused close, and the day report.
@@ -549,6 +552,33 @@ async fn read_every_page(r: &mut Reader, today_month: &str, last_month: &str) {
             .await;
         }
         r.read("call-back list", "/callbacks").await;
+        let (_, care) = r.read("customer care", "/care").await;
+        let customer = care.split("href=\"/care?customer=").nth(1).map(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        });
+        if let Some(customer) = customer {
+            r.read("a customer to log", &format!("/care?customer={customer}"))
+                .await;
+        }
+        r.read("visit plan", "/visits").await;
+        if manager == "manager1" {
+            let (_, html) = r
+                .post(
+                    "refused visit",
+                    "/visits",
+                    &[
+                        ("key", &uuid::Uuid::new_v4().to_string()),
+                        ("customer_id", "x"),
+                        ("planned_for", "2000-01-01"),
+                        ("purpose", "key_customer"),
+                    ],
+                )
+                .await;
+            assert!(html.contains("field-error"), "{html}");
+        }
+        r.read("birthdays", "/birthdays?days=366").await;
         r.read("prospect list", "/prospects?overdue=1").await;
         r.read("prospect import", "/prospects/import").await;
         if manager != "hq-office" {

@@ -1,18 +1,39 @@
 //! What the pages offer, read from the source: every action that writes
 //! (one that runs a write transaction through `src/actions/run.rs`) is
 //! called by some page, so that no one needs the API to do their job —
-//! except the few a machine performs (a pump's upload, a reader's
-//! exchange, an API client's login). A new write action without a page
-//! fails here until it gets one, or is named below with the reason.
+//! except the few a machine performs (a pump's holds and uploads, a
+//! reader's exchange, an API client's login). A new write action without a
+//! page fails here until it gets one, or is named below with the reason.
+//! And the faces only translate: nothing under `src/http` reaches the
+//! database or runs a write transaction of its own.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Write actions no person performs from a page, and why. (A pump's
-/// uploads and a reader's exchanges go through the chip room's own
-/// transactions, and an API client's login through the session's: they are
-/// not counted here.)
+/// Write actions no person performs from a page, and why. (A reader's
+/// exchanges go through the chip room's own transactions, and an API
+/// client's login through the session's: they are not counted here.)
 const MACHINE_ONLY: &[(&str, &str, &str)] = &[
+    (
+        "holds",
+        "place",
+        "a pump reserves the amount on the card before it delivers fuel",
+    ),
+    (
+        "holds",
+        "capture",
+        "a pump captures what it delivered once the nozzle is back",
+    ),
+    (
+        "holds",
+        "void",
+        "a pump releases its reservation when nothing was delivered",
+    ),
+    (
+        "chip",
+        "upload_purchase",
+        "a pump uploads the purchases the card's chip made there, signed by the chip",
+    ),
     (
         "jobs",
         "sweep",
@@ -297,6 +318,101 @@ fn the_faces_hold_no_database_access() {
         "the faces reach the database themselves (move it into an action):\n{}",
         found.join("\n")
     );
+}
+
+/// The run helpers of `src/actions/run.rs` a line of a face calls itself:
+/// by their path (`crate::actions::once(`, `run::create(` …), by the bare
+/// name when the file imports it from `crate::actions`, or as the work
+/// they take, the `|conn, at|` closure. A function of another room that
+/// happens to share a name (`vehicles::create(`, `split_once(`) is not
+/// one of them.
+fn run_helper_calls(source: &str) -> Vec<(usize, String)> {
+    let helpers: Vec<&str> = WRITES
+        .iter()
+        .filter_map(|w| w.strip_suffix('('))
+        .filter(|w| *w != "begin_write")
+        .collect();
+    let n = names(source);
+    let imported: Vec<&str> = helpers
+        .iter()
+        .copied()
+        .filter(|h| {
+            n.modules.contains_key(*h) || n.functions.get("run").is_some_and(|f| f.contains(*h))
+        })
+        .collect();
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let bare = |line: &str, helper: &str| {
+        line.match_indices(&format!("{helper}(")).any(|(at, _)| {
+            !line[..at].chars().next_back().is_some_and(word)
+                && !line[..at].trim_end().ends_with("fn")
+        })
+    };
+    let mut found = Vec::new();
+    for (n, line) in source.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        let by_path = helpers.iter().find(|h| {
+            ["crate::actions::", "actions::", "run::"]
+                .iter()
+                .any(|p| code.contains(&format!("{p}{h}(")))
+        });
+        let by_name = imported.iter().find(|h| bare(code, h));
+        let what = match (by_path, by_name) {
+            (Some(h), _) | (None, Some(h)) => Some(h.to_string()),
+            _ if code.contains("|conn, at|") => Some("|conn, at|".to_string()),
+            _ => None,
+        };
+        if let Some(what) = what {
+            found.push((n + 1, what));
+        }
+    }
+    found
+}
+
+/// The faces hand an action typed values; the action opens the write
+/// transaction: no file under `src/http` calls a run helper itself.
+#[test]
+fn the_faces_run_no_write_transaction() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src/http"), &mut files);
+    files.sort();
+    assert!(files.len() > 20, "files under src/http: {}", files.len());
+    let mut found = Vec::new();
+    for path in files {
+        let name = path
+            .strip_prefix(root)
+            .expect("under the crate")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let source = std::fs::read_to_string(&path).expect("a source file");
+        found.extend(
+            run_helper_calls(&source)
+                .into_iter()
+                .map(|(n, what)| format!("{name}:{n}: {what}")),
+        );
+    }
+    assert!(
+        found.is_empty(),
+        "the faces run write transactions themselves (move them into an action):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_run_helper_reader_sees_each_form() {
+    let face = "use crate::actions::{App, Done, idempotent, reads};\n\
+                use crate::actions::run::once;\n\
+                fn a() { idempotent(&state, &actor, &key, StatusCode::OK, work) }\n\
+                fn b() { once(&state, &actor, work) }\n\
+                fn c() { crate::actions::create(&state, &actor, None, work) }\n\
+                fn d() { x(|conn, at| Box::pin(async move { Ok(()) })) }\n\
+                fn e() { vehicles::create(conn, company, v, now); text.split_once(':'); }\n\
+                fn create(x: i64) {}\n\
+                // once(app) in a comment";
+    let found: Vec<usize> = run_helper_calls(face).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(found, [3, 4, 5, 6]);
+    // Without the import, a bare `create(` is some other room's function.
+    assert!(run_helper_calls("fn f() { create(conn, &new) }").is_empty());
 }
 
 #[test]

@@ -813,6 +813,39 @@ impl World {
                     json!({"other_id": other}),
                 )
             }
+            "log_contact" => {
+                let customer = self.dormant_customer().await;
+                post(
+                    format!("/api/v1/customers/{customer}/care"),
+                    json!({"kind": "call", "purpose": "thanks", "outcome": "reached",
+                           "next_step": "下周送洗车券"}),
+                )
+            }
+            "customer_care" => get(format!("/api/v1/customers/{}/care", self.company)),
+            "care_customers" => get("/api/v1/care?station=S1".into()),
+            "visit_plan" => get("/api/v1/visits?station=S1".into()),
+            "birthdays" => get("/api/v1/birthdays?station=S1&days=60".into()),
+            "plan_visit" => {
+                let customer = self.dormant_customer().await;
+                post(
+                    "/api/v1/visits".into(),
+                    json!({"customer_id": customer, "planned_for": self.days_ahead(10)}),
+                )
+            }
+            "cancel_visit" => {
+                let customer = self.dormant_customer().await;
+                let r = self
+                    .setup(
+                        &self.env.admin,
+                        post(
+                            "/api/v1/visits".into(),
+                            json!({"customer_id": customer, "planned_for": self.days_ahead(10)}),
+                        ),
+                    )
+                    .await;
+                let id = r["id"].as_i64().expect("a visit id");
+                post(format!("/api/v1/visits/{id}/cancellation"), json!({}))
+            }
             "callbacks" => get("/api/v1/callbacks?station=S1".into()),
             "record_call" => {
                 let customer = self.dormant_customer().await;
@@ -930,6 +963,15 @@ impl World {
         }
     }
 
+    /// The local date `days` after the server's today, YYYY-MM-DD.
+    fn days_ahead(&self, days: u64) -> String {
+        let today =
+            chrono::NaiveDate::parse_from_str(&self.env.local_now().0, "%Y-%m-%d").expect("today");
+        (today + chrono::Days::new(days))
+            .format("%Y-%m-%d")
+            .to_string()
+    }
+
     fn credit_line(&self) -> String {
         format!("/api/v1/customers/{}/credit-line", self.company)
     }
@@ -1021,6 +1063,8 @@ impl World {
             "callback_calls",
             "customer_contacts",
             "customer_consents",
+            "care_contacts",
+            "planned_visits",
         ];
         let counts: Vec<String> = TABLES
             .iter()

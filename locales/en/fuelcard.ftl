@@ -714,3 +714,83 @@ field-confirm_merge = { merge_confirm }
 open_credit_card = Open a card on the credit line
 open_credit_card_hint = A company sub-card or fleet card that buys on the company's credit line and holds no balance. A fleet card needs its vehicle's plate.
 credit_card_opened = Card opened on the credit line:
+
+## Customer care: the log of calls and visits, the visit plan, birthdays and anniversaries
+
+care_page = Customer care
+care_log = Calls and visits
+care_any = All
+care_show = Show
+care_customers_count = { $count ->
+    [one] 1 customer
+   *[other] { $count } customers
+}
+no_care_customers = No customer matches
+last_contact = Last contact
+next_visit = Next visit
+care_actions = Actions
+log_contact = Log a call or visit
+log_visit = Log this visit
+plan_visit = Plan a visit
+cancel_visit = Cancel the visit
+care_kind = How
+care_call = Call
+care_visit = Visit
+purpose = Purpose
+purpose_thanks = Thank-you call
+purpose_key_customer = Key customer visit
+purpose_festival = Festival care
+purpose_birthday = Birthday or anniversary care
+purpose_win_back = Win-back
+purpose_collection = Collection
+purpose_complaint_follow_up = Complaint follow-up
+care_satisfied = Satisfied
+care_declined = Declined
+care_promised_payment = Promised to pay
+care_notes = Notes
+care_next_step = Next step
+care_next_step_on = Next step on
+care_by = By
+no_care_log = No calls or visits yet
+care_no_station = This customer has no card yet, so no station looks after them: nothing can be logged.
+care_not_yours = Another station looks after this customer: you can read the log only.
+visit_plan = Visit plan
+visit_rule = Visits to gold and key customers are planned at least 3 days ahead, to the others at least 1 day ahead.
+visits_planned = Visits planned:
+planned_for = Visit day
+planned_by = Planned by
+visit_notes = Arrangements
+visit_planned = Planned
+visit_done = Done
+visit_cancelled = Cancelled
+visit_overdue = Overdue
+no_visits = No visits planned in these days
+care_customer_number = Customer number
+care_from = From
+care_to = To
+birthdays_page = Birthdays and anniversaries
+care_days_ahead = Within
+within_days = the next { $days } days
+no_occasions = No contact's birthday or anniversary in these days
+care_occasion_on = Day
+care_in_days = Days to go
+care_occasion = What
+years_on = { $years ->
+    [one] 1 year
+   *[other] { $years } years
+}
+entry_care_call = Call
+entry_care_visit = Visit
+field-next_step = { care_next_step }
+field-next_step_on = { care_next_step_on }
+field-planned_for = { planned_for }
+field-visit_id = { visit_plan }
+field-level = { level }
+field-lifecycle = { lifecycle }
+field-days = { care_days_ahead }
+error-customer_has_no_station = This customer has no card yet: no station looks after them
+error-visit_not_found = No such planned visit
+error-visit_too_soon = Plan this visit at least { $days ->
+    [one] 1 day
+   *[other] { $days } days
+} ahead: { $earliest } at the earliest

@@ -2,7 +2,6 @@
 
 ## The counter's tasks
 station-tasks = Counter tasks
-station-check_field = Check this field:
 
 ## Opening a card of every kind
 station-holder_part = Holder (personal card, company main card)

@@ -2,7 +2,6 @@
 
 ## The counter's tasks
 station-tasks = 柜台任务
-station-check_field = 请检查此项：
 
 ## Opening a card of every kind
 station-holder_part = 持卡人（个人卡、单位主卡）

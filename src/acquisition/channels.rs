@@ -11,7 +11,7 @@ use sqlx::Row;
 use super::periods::Span;
 use super::targets::Covering;
 use crate::db::Conn;
-use crate::error::{AppError, AppResult, Code};
+use crate::error::{AppError, AppResult};
 
 /// A channel's month.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -66,11 +66,10 @@ pub async fn add_flyers(
 ) -> AppResult<()> {
     let code = crate::text::required("code", code, 40)?;
     if code.contains(char::is_whitespace) {
-        return Err(AppError::new(
-            Code::ValidationFailed,
+        return Err(AppError::invalid(
+            "code",
             "code: no spaces (it is typed at the counter)",
-        )
-        .with("field", "code"));
+        ));
     }
     sqlx::query(
         "INSERT INTO flyer_batches (code, station_id, handed_out, created_at) \

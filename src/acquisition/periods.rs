@@ -36,11 +36,10 @@ impl Span {
 }
 
 fn invalid(text: &str) -> AppError {
-    AppError::new(
-        Code::ValidationFailed,
+    AppError::invalid(
+        "period",
         format!("period {text:?}: YYYY-MM, YYYY-Www or YYYY-Qn"),
     )
-    .with("field", "period")
 }
 
 impl Period {

@@ -110,10 +110,7 @@ pub struct NewProspect {
 impl ProspectInput {
     pub fn validate(&self) -> AppResult<NewProspect> {
         if self.contacts.len() > 20 {
-            return Err(
-                AppError::new(Code::ValidationFailed, "contacts: at most 20")
-                    .with("field", "contacts"),
-            );
+            return Err(AppError::invalid("contacts", "contacts: at most 20"));
         }
         let contacts = self
             .contacts
@@ -318,10 +315,10 @@ pub async fn set_stage(
 ) -> AppResult<()> {
     lifecycle::ensure_move(p.id, p.stage, to)?;
     let reason = match to {
-        Stage::Lost => Some(optional("reason", reason, 200)?.ok_or_else(|| {
-            AppError::new(Code::ValidationFailed, "a lost prospect needs its reason")
-                .with("field", "reason")
-        })?),
+        Stage::Lost => Some(
+            optional("reason", reason, 200)?
+                .ok_or_else(|| AppError::invalid("reason", "a lost prospect needs its reason"))?,
+        ),
         _ => None,
     };
     let done = sqlx::query(
@@ -376,10 +373,8 @@ pub struct Visit {
 
 fn instant(field: &str, text: Option<&str>) -> AppResult<Option<i64>> {
     text.map(|t| {
-        crate::time::parse_rfc3339(t).ok_or_else(|| {
-            AppError::new(Code::ValidationFailed, format!("{field}: an RFC 3339 time"))
-                .with("field", field)
-        })
+        crate::time::parse_rfc3339(t)
+            .ok_or_else(|| AppError::invalid(field, format!("{field}: an RFC 3339 time")))
     })
     .transpose()
 }

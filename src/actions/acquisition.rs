@@ -213,11 +213,10 @@ pub async fn set_stage(
     reason: Option<&str>,
 ) -> AppResult<Prospect> {
     if stage == Stage::Won {
-        return Err(AppError::new(
-            Code::ValidationFailed,
+        return Err(AppError::invalid(
+            "stage",
             "a prospect is won with the customer it became: POST /prospects/{id}/win",
-        )
-        .with("field", "stage"));
+        ));
     }
     once(app, actor, |conn, at| {
         Box::pin(async move {
@@ -322,10 +321,7 @@ pub async fn put_targets(
 ) -> AppResult<usize> {
     let month = &month_of(app, month)?.0;
     if lines.is_empty() || lines.len() > 1000 {
-        return Err(
-            AppError::new(Code::ValidationFailed, "targets: 1 to 1000 lines")
-                .with("field", "targets"),
-        );
+        return Err(AppError::invalid("targets", "targets: 1 to 1000 lines"));
     }
     let goals = lines
         .iter()
@@ -347,11 +343,10 @@ pub async fn put_targets(
                         targets::Scope::District(d.code)
                     }
                     _ => {
-                        return Err(AppError::new(
-                            Code::ValidationFailed,
+                        return Err(AppError::invalid(
+                            "targets",
                             "each target names a station or a district, not both",
-                        )
-                        .with("field", "targets"));
+                        ));
                     }
                 };
                 targets::set(conn, month, &scope, goal, at.actor.user_id, at.now).await?;
@@ -400,10 +395,10 @@ pub(super) async fn covering<'a>(
 pub(super) fn month_of(app: &App, name: &str) -> AppResult<(String, Span)> {
     let p = Period::parse(name)?;
     if p.label.contains(['W', 'Q']) {
-        return Err(
-            AppError::new(Code::ValidationFailed, format!("month {name:?}: YYYY-MM"))
-                .with("field", "month"),
-        );
+        return Err(AppError::invalid(
+            "month",
+            format!("month {name:?}: YYYY-MM"),
+        ));
     }
     let span = p.span(app.settings.time_zone, app.settings.activation_days)?;
     Ok((p.label, span))
@@ -497,9 +492,8 @@ pub async fn leaderboard(
 pub async fn wins(app: &App, actor: &Actor, since: Option<&str>) -> AppResult<Vec<Announcement>> {
     authorize(actor, Action::ReadLeaderboard, &Target::network())?;
     let since = match since {
-        Some(t) => crate::time::parse_rfc3339(t).ok_or_else(|| {
-            AppError::new(Code::ValidationFailed, "since: an RFC 3339 time").with("field", "since")
-        })?,
+        Some(t) => crate::time::parse_rfc3339(t)
+            .ok_or_else(|| AppError::invalid("since", "since: an RFC 3339 time"))?,
         None => app.now().saturating_sub(30 * 86_400_000_000),
     };
     let mut conn = app.db.pool().acquire().await?;
@@ -519,10 +513,7 @@ pub async fn weekly_report(
         Some(w) => {
             let p = Period::parse(w)?;
             if !p.label.contains('W') {
-                return Err(
-                    AppError::new(Code::ValidationFailed, format!("week {w:?}: YYYY-Www"))
-                        .with("field", "week"),
-                );
+                return Err(AppError::invalid("week", format!("week {w:?}: YYYY-Www")));
             }
             p.label
         }

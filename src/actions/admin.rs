@@ -35,10 +35,8 @@ fn amount_or_zero(field: &str, text: &str) -> AppResult<Money> {
 /// An RFC 3339 time of a request's field.
 fn time(field: &str, text: Option<&str>) -> AppResult<Option<i64>> {
     text.map(|t| {
-        crate::time::parse_rfc3339(t).ok_or_else(|| {
-            AppError::new(Code::ValidationFailed, format!("{field}: an RFC 3339 time"))
-                .with("field", field)
-        })
+        crate::time::parse_rfc3339(t)
+            .ok_or_else(|| AppError::invalid(field, format!("{field}: an RFC 3339 time")))
     })
     .transpose()
 }
@@ -156,11 +154,10 @@ pub async fn set_price(app: &App, actor: &Actor, code: &str, body: &PriceBody) -
     let unit_price = amount("unit_price", &body.unit_price)?;
     let discount = amount_or_zero("card_discount_per_litre", &body.card_discount_per_litre)?;
     if discount >= unit_price {
-        return Err(AppError::new(
-            Code::ValidationFailed,
+        return Err(AppError::invalid(
+            "card_discount_per_litre",
             "the card discount per litre must be below the unit price",
-        )
-        .with("field", "card_discount_per_litre"));
+        ));
     }
     let effective_from =
         time("effective_from", body.effective_from.as_deref())?.unwrap_or_else(|| app.now());
@@ -251,17 +248,16 @@ pub enum PromotionKind {
 /// The promotion a request describes, checked.
 fn promotion_of(body: &PromotionBody) -> AppResult<NewPromotion> {
     if body.kind != "recharge_bonus" {
-        return Err(AppError::new(
-            Code::ValidationFailed,
+        return Err(AppError::invalid(
+            "kind",
             "kind: only \"recharge_bonus\" is supported",
-        )
-        .with("field", "kind"));
+        ));
     }
     if body.tiers.is_empty() || body.tiers.len() > 20 || body.gifts.len() > 20 {
-        return Err(
-            AppError::new(Code::ValidationFailed, "tiers: 1 to 20; gifts: at most 20")
-                .with("field", "tiers"),
-        );
+        return Err(AppError::invalid(
+            "tiers",
+            "tiers: 1 to 20; gifts: at most 20",
+        ));
     }
     let tiers = body
         .tiers
@@ -286,10 +282,10 @@ fn promotion_of(body: &PromotionBody) -> AppResult<NewPromotion> {
         .iter()
         .map(|g| {
             if g.item.trim().is_empty() || g.item.chars().count() > 100 {
-                return Err(
-                    AppError::new(Code::ValidationFailed, "gifts.item: 1–100 characters")
-                        .with("field", "gift_item"),
-                );
+                return Err(AppError::invalid(
+                    "gift_item",
+                    "gifts.item: 1–100 characters",
+                ));
             }
             Ok(Gift {
                 min_amount_fen: amount("gift_min_amount", &g.min_amount)?.fen(),
@@ -309,15 +305,13 @@ fn promotion_of(body: &PromotionBody) -> AppResult<NewPromotion> {
         .as_ref()
         .is_some_and(|c| c.trim().is_empty() || c.len() > 64)
     {
-        return Err(
-            AppError::new(Code::ValidationFailed, "campaign_code: 1–64 characters")
-                .with("field", "campaign_code"),
-        );
+        return Err(AppError::invalid(
+            "campaign_code",
+            "campaign_code: 1–64 characters",
+        ));
     }
     if body.name.trim().is_empty() || body.name.chars().count() > 100 {
-        return Err(
-            AppError::new(Code::ValidationFailed, "name: 1–100 characters").with("field", "name"),
-        );
+        return Err(AppError::invalid("name", "name: 1–100 characters"));
     }
     Ok(NewPromotion {
         name: body.name.clone(),
@@ -460,10 +454,7 @@ pub async fn audit_log(app: &App, actor: &Actor, q: &AuditQuery) -> AppResult<Ve
         let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
             return Ok(None);
         };
-        let invalid = || {
-            AppError::new(Code::ValidationFailed, format!("{field}: YYYY-MM-DD"))
-                .with("field", field)
-        };
+        let invalid = || AppError::invalid(field, format!("{field}: YYYY-MM-DD"));
         let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| invalid())?;
         let (start, next) = crate::time::day_span(date, tz).ok_or_else(invalid)?;
         Ok(Some(if end { next } else { start }))

@@ -331,9 +331,9 @@ pub async fn redemptions(
     day: Option<NaiveDate>,
 ) -> AppResult<Vec<Redemption>> {
     authorize_role(actor, Action::Redeem)?;
-    let code = merchant.or(actor.merchant.as_deref()).ok_or_else(|| {
-        AppError::new(Code::ValidationFailed, "name the merchant").with("field", "merchant")
-    })?;
+    let code = merchant
+        .or(actor.merchant.as_deref())
+        .ok_or_else(|| AppError::invalid("merchant", "name the merchant"))?;
     own_merchant(actor, Action::Redeem, code)?;
     let tz = app.settings.time_zone;
     let day = day.unwrap_or_else(|| crate::time::local_date(app.now(), tz));

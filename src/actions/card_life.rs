@@ -1,5 +1,6 @@
-//! A card's life at the counter: opening it, and the changes that need the
-//! holder's word (loss, replacement, conversion, unlock, closure).
+//! A card's life at the counter: its holder's record, opening the card,
+//! and the changes that need the holder's word (loss, replacement,
+//! conversion, unlock, closure).
 
 use axum::http::StatusCode;
 use serde::Serialize;
@@ -10,12 +11,57 @@ use crate::alliance::offers::Event;
 use crate::alliance::{engine, voids};
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action, Target, authorize};
-use crate::cards::customers::{self, NewCustomer};
+use crate::cards::customers::{self, Customer, NewCustomer};
 use crate::cards::holder::{Identity, Word};
 use crate::cards::openings::{self, Channel};
 use crate::cards::{self, CardKind, CardNumber, CardView, NewCard, life, pin, transfer};
 use crate::error::{AppError, AppResult, Code};
 use crate::fleet::vehicles::{self, NewVehicle, VehicleInput};
+
+/// Opens a customer record (person or company), under the request's key
+/// when it sent one. A record opened with consent to share with partners
+/// needs the ID document number typed from the document the customer
+/// shows ([`NewCustomer::validate`]): the consent is the customer's, and
+/// it is audited with that evidence.
+pub async fn add_customer(
+    app: &App,
+    actor: &Actor,
+    key: Option<&Keyed>,
+    new: &NewCustomer,
+) -> AppResult<Done<Customer>> {
+    authorize(actor, Action::AddCustomer, &Target::network())?;
+    new.validate()?;
+    create(app, actor, key, |conn, at| {
+        Box::pin(async move {
+            let by = customers::ConsentBy {
+                user: at.actor.audit_id(),
+                station: at.actor.station_id,
+                now: at.now,
+            };
+            let c = customers::create_by(conn, new, by).await?;
+            crate::audit::record(
+                conn,
+                at.now,
+                Some(at.actor.user_id),
+                "customer_create",
+                &c.id.to_string(),
+                serde_json::json!({"kind": c.kind}),
+            )
+            .await?;
+            if c.consents.share_with_partners {
+                at.audit(
+                    conn,
+                    "customer_consent_given",
+                    &c.id.to_string(),
+                    serde_json::json!({"evidence": "identity", "with": "customer_create"}),
+                )
+                .await?;
+            }
+            Ok(c.shown_to(at.actor))
+        })
+    })
+    .await
+}
 
 /// A card to open.
 pub struct OpenCard {
@@ -196,20 +242,18 @@ pub async fn open(
 /// written, and bound to the card's plate.
 fn vehicle_of(order: &OpenCard, v: &VehicleInput) -> AppResult<NewVehicle> {
     if order.kind != CardKind::Fleet || order.parent.is_none() {
-        return Err(AppError::new(
-            Code::ValidationFailed,
+        return Err(AppError::invalid(
+            "vehicle",
             "a vehicle is registered with its fleet card, under the company's main card",
-        )
-        .with("field", "vehicle"));
+        ));
     }
     let new = v.validate()?;
     let plate = order.plate.as_deref().map(vehicles::normalise_plate);
     if plate.as_deref() != Some(new.plate.as_str()) {
-        return Err(AppError::new(
-            Code::ValidationFailed,
+        return Err(AppError::invalid(
+            "vehicle",
             "the vehicle's plate must be the card's plate",
-        )
-        .with("field", "vehicle"));
+        ));
     }
     Ok(new)
 }

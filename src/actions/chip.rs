@@ -1,13 +1,14 @@
 //! The card's chip at this counter's reader: read it, write a blank one,
-//! load value onto it, fuel under its grey lock.
+//! load value onto it, fuel under its grey lock; and the purchases a
+//! pump's chip made, uploaded.
 
 use std::sync::Arc;
 
-use super::{App, Done, Keyed};
+use super::{App, Done, Keyed, once};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, authorize_role};
 use crate::cards::CardNumber;
-use crate::chip::{self, Desk, Host, fills, loads, read};
+use crate::chip::{self, Desk, Host, fills, loads, read, uploads};
 use crate::error::{AppError, AppResult, Code};
 use crate::money::Money;
 use fuelcard_reader::transport::Transport;
@@ -117,4 +118,65 @@ pub async fn finish_fill(
     authorize_role(actor, Action::FinishFill)?;
     let tz = app.settings.time_zone;
     fills::finish(&app.db, desk(app)?, actor, id, amount, tz, app.now()).await
+}
+
+/// A purchase a pump's chip made, as the pump uploads it.
+pub struct Purchase {
+    pub number: CardNumber,
+    /// The pump's terminal ID, 12 hex digits.
+    pub terminal: String,
+    pub terminal_ttc: u32,
+    pub offline_ttc: u16,
+    pub amount: Money,
+    /// 5 (ED purchase) or 6 (EP purchase).
+    pub txn_type: u8,
+    /// YYYYMMDDhhmmss as the card recorded it.
+    pub time: String,
+    /// The card's TAC, 8 hex digits.
+    pub tac: String,
+}
+
+/// Posts a purchase a pump's chip made, once, when its TAC verifies (an
+/// upload of one posted before answers that posting, `duplicate`). A
+/// record whose TAC does not verify is kept, flagged for the office, and
+/// refused `chip_mac_invalid` after its transaction commits: it moved no
+/// money.
+pub async fn upload_purchase(
+    app: &App,
+    actor: &Actor,
+    purchase: Purchase,
+) -> AppResult<uploads::Uploaded> {
+    authorize_role(actor, Action::UploadPumpRecords)?;
+    let desk = desk(app)?;
+    let (purchase, desk) = (&purchase, &desk);
+    let uploaded = once(app, actor, |conn, at| {
+        Box::pin(async move {
+            uploads::upload(
+                conn,
+                &*desk.keys,
+                at.actor,
+                &uploads::Upload {
+                    number: &purchase.number,
+                    terminal: &purchase.terminal,
+                    terminal_ttc: purchase.terminal_ttc,
+                    offline_ttc: purchase.offline_ttc,
+                    amount: purchase.amount,
+                    txn_type: purchase.txn_type,
+                    time: &purchase.time,
+                    tac: &purchase.tac,
+                },
+                at.now,
+            )
+            .await
+        })
+    })
+    .await?;
+    if uploaded.status == "rejected" {
+        return Err(AppError::new(
+            Code::ChipMacInvalid,
+            "the record's TAC does not verify: it was kept as rejected and moved no money",
+        )
+        .with("record", uploaded.id));
+    }
+    Ok(uploaded)
 }

@@ -195,7 +195,7 @@ pub async fn transfer(
 fn well_formed_pin(pin: Option<&str>) -> AppResult<()> {
     match pin {
         Some(p) if !cards::pin::is_well_formed(p) => {
-            Err(AppError::new(Code::ValidationFailed, "pin: 4 to 6 digits").with("field", "pin"))
+            Err(AppError::invalid("pin", "pin: 4 to 6 digits"))
         }
         _ => Ok(()),
     }

@@ -195,10 +195,7 @@ pub async fn pay(
     if let Some(r) = &order.reference {
         crate::text::refuse_control("reference", r)?;
         if r.trim().is_empty() || r.chars().count() > 64 {
-            return Err(
-                AppError::new(Code::ValidationFailed, "reference: 1–64 characters")
-                    .with("field", "reference"),
-            );
+            return Err(AppError::invalid("reference", "reference: 1–64 characters"));
         }
     }
     let tz = app.settings.time_zone;

@@ -1,7 +1,9 @@
 //! Customer relationship as staff work it: complaints recorded at a
 //! station's counter and taken to closure by its manager, and the calls to
 //! the customers who stopped coming. Each action asks the policy with the
-//! station the business belongs to, read inside the transaction.
+//! station the business belongs to, read inside the transaction. Customer
+//! care: the calls and visits logged for any customer of a station, its
+//! plan of visits and the birthdays coming ([`crate::crm::care`]).
 
 use super::acquisition::{covering, month_of, of_station, station_named};
 use super::counter;
@@ -473,11 +475,10 @@ async fn consent_evidence(
             counter::customers_identity(app, actor, customer_id, shown).await?;
             Ok(Some((Evidence::Identity, None)))
         }
-        _ => Err(AppError::new(
-            Code::ValidationFailed,
+        _ => Err(AppError::invalid(
+            "consent_evidence",
             "consent_evidence: a card_number with its pin, or an identity",
-        )
-        .with("field", "consent_evidence")),
+        )),
     }
 }
 
@@ -524,4 +525,291 @@ pub async fn merge_customers(
         })
     })
     .await
+}
+
+// ------------------------------------------------------------ customer care
+
+use crate::crm::care::{
+    self, CareCustomer, CareFilter, CareInput, CareKind, CareRecord, CustomerCare, Occasion,
+    PlannedVisit, VisitPlanInput,
+};
+use crate::lifecycle::VisitStatus;
+
+/// The local date of an instant, in the operator's zone.
+fn day_of(app: &App, now: i64) -> chrono::NaiveDate {
+    crate::time::local_date(now, app.settings.time_zone)
+}
+
+/// The station that looks after the customer, with the policy asked about
+/// it for `action`.
+async fn care_station(
+    conn: &mut Conn,
+    actor: &Actor,
+    action: Action,
+    customer: i64,
+) -> AppResult<crate::stations::Station> {
+    let id = care::station_of(conn, customer).await?;
+    let station = crate::stations::get(conn, id).await?;
+    authorize(actor, action, &of_station(&station))?;
+    Ok(station)
+}
+
+/// What a care listing covers: the station or district named, else the
+/// caller's own, else (HQ, admin) the network.
+async fn care_scope<'a>(
+    conn: &mut Conn,
+    actor: &'a Actor,
+    station: Option<&str>,
+    district: Option<&'a str>,
+) -> AppResult<care::Scope<'a>> {
+    Ok(
+        match scope_for(conn, actor, Action::ReadCare, station, district).await? {
+            Covering::Station(id) => care::Scope {
+                station: Some(id),
+                district: None,
+            },
+            Covering::District(d) => care::Scope {
+                station: None,
+                district: Some(d),
+            },
+            Covering::All => care::Scope::default(),
+        },
+    )
+}
+
+/// Logs a call or visit to a customer of a station the caller works for —
+/// any of its customers, not only those on the call-back list — audited.
+/// A visit completes the planned visit it names, or else the customer's
+/// earliest visit planned for today or before. A refusal changes nothing.
+pub async fn log_contact(
+    app: &App,
+    actor: &Actor,
+    key: Option<&Keyed>,
+    customer: i64,
+    input: &CareInput,
+) -> AppResult<Done<CareRecord>> {
+    authorize_role(actor, Action::CallCustomers)?;
+    let contact = &input.validate()?;
+    create(app, actor, key, |conn, at| {
+        Box::pin(async move {
+            care::lock_customer(conn, customer).await?;
+            let station = care_station(conn, at.actor, Action::CallCustomers, customer).await?;
+            let today = day_of(app, at.now);
+            contact.check_today(today)?;
+            let visit = match contact.visit_id {
+                Some(id) => {
+                    let v = care::lock_visit(conn, id).await?;
+                    if v.customer_id != customer {
+                        return Err(AppError::invalid(
+                            "visit_id",
+                            format!("visit_id: visit {id} is planned for another customer"),
+                        ));
+                    }
+                    Some(v)
+                }
+                None if contact.kind == CareKind::Visit => {
+                    care::due_visit(conn, customer, today).await?
+                }
+                None => None,
+            };
+            let id = care::log(
+                conn,
+                customer,
+                station.id,
+                at.actor.user_id,
+                contact,
+                at.now,
+            )
+            .await?;
+            if let Some(v) = &visit {
+                care::move_visit(
+                    conn,
+                    v,
+                    VisitStatus::Done,
+                    Some(id),
+                    at.actor.user_id,
+                    at.now,
+                )
+                .await?;
+            }
+            at.audit(
+                conn,
+                "care_contact_log",
+                &customer.to_string(),
+                serde_json::json!({
+                    "contact": id,
+                    "station": station.code,
+                    "kind": contact.kind,
+                    "purpose": contact.purpose,
+                    "outcome": contact.outcome,
+                    "visit": visit.as_ref().map(|v| v.id),
+                }),
+            )
+            .await?;
+            care::contact(conn, id).await
+        })
+    })
+    .await
+}
+
+/// Plans a visit to a customer of the caller's station, no sooner than
+/// the visiting rule allows for the customer's level (three days ahead
+/// for gold and key customers, one for the others): `visit_too_soon`
+/// otherwise, changing nothing. Audited.
+pub async fn plan_visit(
+    app: &App,
+    actor: &Actor,
+    key: Option<&Keyed>,
+    input: &VisitPlanInput,
+) -> AppResult<Done<PlannedVisit>> {
+    authorize_role(actor, Action::PlanVisits)?;
+    let v = &input.validate()?;
+    create(app, actor, key, |conn, at| {
+        Box::pin(async move {
+            care::lock_customer(conn, v.customer_id).await?;
+            let station = care_station(conn, at.actor, Action::PlanVisits, v.customer_id).await?;
+            let level = grading::latest_grade(conn, v.customer_id)
+                .await?
+                .map(|(l, _)| l);
+            let today = day_of(app, at.now);
+            care::check_visit_day(level, today, v.planned_for)?;
+            let id = care::plan(conn, v, station.id, at.actor.user_id, at.now).await?;
+            at.audit(
+                conn,
+                "visit_plan",
+                &id.to_string(),
+                serde_json::json!({
+                    "customer": v.customer_id,
+                    "station": station.code,
+                    "planned_for": v.planned_for.format("%Y-%m-%d").to_string(),
+                    "purpose": v.purpose,
+                    "level": level,
+                }),
+            )
+            .await?;
+            care::visit(conn, id, today).await
+        })
+    })
+    .await
+}
+
+/// Calls off a visit still planned, audited (`illegal_transition` for one
+/// done or cancelled already).
+pub async fn cancel_visit(app: &App, actor: &Actor, id: i64) -> AppResult<PlannedVisit> {
+    authorize_role(actor, Action::PlanVisits)?;
+    once(app, actor, |conn, at| {
+        Box::pin(async move {
+            let v = care::lock_visit(conn, id).await?;
+            let station = crate::stations::get(conn, v.station_id).await?;
+            authorize(at.actor, Action::PlanVisits, &of_station(&station))?;
+            care::move_visit(
+                conn,
+                &v,
+                VisitStatus::Cancelled,
+                None,
+                at.actor.user_id,
+                at.now,
+            )
+            .await?;
+            at.audit(
+                conn,
+                "visit_cancel",
+                &id.to_string(),
+                serde_json::json!({ "customer": v.customer_id, "station": station.code }),
+            )
+            .await?;
+            care::visit(conn, id, day_of(app, at.now)).await
+        })
+    })
+    .await
+}
+
+/// The customers of a station or district (the caller's own when neither
+/// is named; HQ, admin: the network) that the filter picks, gold first,
+/// phones masked unless the caller may read personal data.
+pub async fn care_customers(
+    app: &App,
+    actor: &Actor,
+    station: Option<&str>,
+    district: Option<&str>,
+    filter: &CareFilter,
+) -> AppResult<Vec<CareCustomer>> {
+    let mut conn = app.db.pool().acquire().await?;
+    let scope = care_scope(&mut conn, actor, station, district).await?;
+    let list = care::care_list(&mut conn, scope, filter, app.now(), &app.settings.grading).await?;
+    Ok(list
+        .into_iter()
+        .map(|mut c| {
+            c.phone = crate::cards::customers::shown_to(actor, c.customer_id, c.phone);
+            c
+        })
+        .collect())
+}
+
+/// How far ahead the visit plan reads when no end is named.
+const PLAN_DAYS: u64 = 60;
+
+/// The visit plan of a station or district (the caller's own when neither
+/// is named; HQ, admin: the network): the visits planned from `from`
+/// (today when none) to `to` (60 days on when none), with those still
+/// planned from before; the span read.
+pub async fn visit_plan(
+    app: &App,
+    actor: &Actor,
+    station: Option<&str>,
+    district: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> AppResult<(chrono::NaiveDate, chrono::NaiveDate, Vec<PlannedVisit>)> {
+    let today = day_of(app, app.now());
+    let from = care::date("from", from)?.unwrap_or(today);
+    let to = care::date("to", to)?.unwrap_or(from + chrono::Days::new(PLAN_DAYS));
+    if to < from || (to - from).num_days() > care::MAX_PLAN_DAYS as i64 {
+        return Err(AppError::invalid(
+            "to",
+            format!("to: on or after from, within {} days", care::MAX_PLAN_DAYS),
+        ));
+    }
+    let mut conn = app.db.pool().acquire().await?;
+    let scope = care_scope(&mut conn, actor, station, district).await?;
+    let plan = care::visit_plan(&mut conn, scope, from, to, today).await?;
+    Ok((from, to, plan))
+}
+
+/// The birthdays and anniversaries kept in the archives of a station's or
+/// district's customers (the caller's own when neither is named; HQ,
+/// admin: the network) that come within `days` (30 when none, at most
+/// 366), the soonest first, phones masked unless the caller may read
+/// personal data.
+pub async fn birthdays(
+    app: &App,
+    actor: &Actor,
+    station: Option<&str>,
+    district: Option<&str>,
+    days: Option<i64>,
+) -> AppResult<Vec<Occasion>> {
+    let days = days.unwrap_or(30);
+    if !(1..=366).contains(&days) {
+        return Err(AppError::invalid("days", "days: 1 to 366"));
+    }
+    let mut conn = app.db.pool().acquire().await?;
+    let scope = care_scope(&mut conn, actor, station, district).await?;
+    let today = day_of(app, app.now());
+    let list = care::occasions(&mut conn, scope, today, days).await?;
+    Ok(list
+        .into_iter()
+        .map(|mut o| {
+            o.phone = crate::cards::customers::shown_to(actor, o.customer_id, o.phone);
+            o
+        })
+        .collect())
+}
+
+/// A customer's care — their station, level, calls and visits (the
+/// call-back list's calls among them) and planned visits — for whoever may
+/// read their timeline.
+pub async fn customer_care(app: &App, actor: &Actor, customer: i64) -> AppResult<CustomerCare> {
+    let mut conn = app.db.pool().acquire().await?;
+    customer_in_scope(&mut conn, actor, Action::ReadCustomerArchive, customer).await?;
+    care::customer_care(&mut conn, customer, day_of(app, app.now())).await
 }

@@ -60,13 +60,8 @@ pub async fn acknowledge(
     ack: &Acknowledgement,
 ) -> AppResult<()> {
     authorize(actor, Action::DecideFleet, &Target::company(company))?;
-    let kind = review::AnomalyKind::parse(&ack.kind).ok_or_else(|| {
-        AppError::new(
-            Code::ValidationFailed,
-            format!("unknown anomaly kind {:?}", ack.kind),
-        )
-        .with("field", "kind")
-    })?;
+    let kind = review::AnomalyKind::parse(&ack.kind)
+        .ok_or_else(|| AppError::invalid("kind", format!("unknown anomaly kind {:?}", ack.kind)))?;
     once(app, actor, |conn, at| {
         Box::pin(async move {
             let justification = &ack.justification;
@@ -233,18 +228,11 @@ pub async fn grant_override(
 ) -> AppResult<OverrideGranted> {
     authorize(actor, Action::GrantOverride, &Target::company(company))?;
     let control = Control::parse(&req.control).ok_or_else(|| {
-        AppError::new(
-            Code::ValidationFailed,
-            format!("unknown control {:?}", req.control),
-        )
-        .with("field", "control")
+        AppError::invalid("control", format!("unknown control {:?}", req.control))
     })?;
     let hours = req.valid_hours.unwrap_or(24);
     if !(1..=72).contains(&hours) {
-        return Err(
-            AppError::new(Code::ValidationFailed, "valid_hours: 1 to 72")
-                .with("field", "valid_hours"),
-        );
+        return Err(AppError::invalid("valid_hours", "valid_hours: 1 to 72"));
     }
     once(app, actor, |conn, at| {
         Box::pin(async move {

@@ -18,6 +18,7 @@ pub mod counter;
 pub mod credit;
 pub mod crm;
 pub mod fleet;
+pub mod holds;
 pub mod jobs;
 pub mod reads;
 pub mod run;

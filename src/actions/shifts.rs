@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use super::{App, once};
 use crate::auth::policy::{Action, Target, authorize, authorize_role};
 use crate::auth::{Actor, Role};
-use crate::error::{AppError, AppResult, Code};
+use crate::error::{AppError, AppResult};
 use crate::money::Money;
 use crate::stations::{self, report, shifts};
 
@@ -84,9 +84,8 @@ pub async fn close(
 /// when absent.
 pub fn day_of(app: &App, date: Option<&str>) -> AppResult<NaiveDate> {
     match date.map(str::trim).filter(|d| !d.is_empty()) {
-        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-            AppError::new(Code::ValidationFailed, "date: YYYY-MM-DD").with("field", "date")
-        }),
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| AppError::invalid("date", "date: YYYY-MM-DD")),
         None => Ok(app.settings.clock.today(app.settings.time_zone)),
     }
 }

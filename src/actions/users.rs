@@ -246,11 +246,10 @@ pub async fn reset_password(
 ) -> AppResult<UserState> {
     authorize(actor, Action::ResetPasswords, &Target::network())?;
     if username == actor.username {
-        return Err(AppError::new(
-            Code::ValidationFailed,
+        return Err(AppError::invalid(
+            "username",
             "change your own password with the current one (POST /api/v1/me/password)",
-        )
-        .with("field", "username"));
+        ));
     }
     users::check_password(&reset.new_password).map_err(|e| e.with("field", "new_password"))?;
     let new = &reset.new_password;

@@ -50,11 +50,10 @@ pub fn check_code(field: &str, code: &str) -> AppResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(AppError::new(
-            Code::ValidationFailed,
+        Err(AppError::invalid(
+            field,
             format!("{field}: 1–32 letters, digits, '-' or '_'"),
-        )
-        .with("field", field))
+        ))
     }
 }
 

@@ -291,10 +291,6 @@ impl Definition {
     }
 }
 
-fn bad(field: &str, message: impl Into<String>) -> AppError {
-    AppError::new(Code::ValidationFailed, message).with("field", field)
-}
-
 fn amount(field: &str, text: &str, positive: bool) -> AppResult<Money> {
     let parsed = if positive {
         Money::parse_positive(text)
@@ -310,7 +306,7 @@ fn time(field: &str, text: &Option<String>) -> AppResult<Option<i64>> {
     text.as_deref()
         .map(|t| {
             crate::time::parse_rfc3339(t.trim())
-                .ok_or_else(|| bad(field, format!("{field}: an RFC 3339 time")))
+                .ok_or_else(|| AppError::invalid(field, format!("{field}: an RFC 3339 time")))
         })
         .transpose()
 }
@@ -340,20 +336,23 @@ impl OfferInput {
             .map(|m| amount("trigger.min_amount", m, true))
             .transpose()?;
         if t.event == Event::MonthlySpend && min.is_none() {
-            return Err(bad(
+            return Err(AppError::invalid(
                 "trigger.min_amount",
                 "a monthly spend offer needs the spend to reach: trigger.min_amount",
             ));
         }
         if t.event == Event::CardOpened && min.is_some() {
-            return Err(bad(
+            return Err(AppError::invalid(
                 "trigger.min_amount",
                 "a card opening has no amount: leave trigger.min_amount out",
             ));
         }
         let stations = t.stations.clone().unwrap_or_default();
         if stations.len() > 100 {
-            return Err(bad("trigger.stations", "trigger.stations: at most 100"));
+            return Err(AppError::invalid(
+                "trigger.stations",
+                "trigger.stations: at most 100",
+            ));
         }
         for s in &stations {
             crate::text::required("trigger.stations", s, 16)?;
@@ -365,7 +364,7 @@ impl OfferInput {
         if let (Some(s), Some(e)) = (starts_us, ends_us)
             && e <= s
         {
-            return Err(bad(
+            return Err(AppError::invalid(
                 "trigger.ends_at",
                 "trigger.ends_at must be after starts_at",
             ));
@@ -380,19 +379,19 @@ impl OfferInput {
         let entitlement = b.kind == BenefitKind::Entitlement;
         let discount = b.kind == BenefitKind::Discount;
         if !entitlement && (b.per_period.is_some() || b.period.is_some()) {
-            return Err(bad(
+            return Err(AppError::invalid(
                 "benefit.per_period",
                 "per_period and period belong to an entitlement",
             ));
         }
         if !discount && (b.percent.is_some() || fixed.is_some() || b.max_value.is_some()) {
-            return Err(bad(
+            return Err(AppError::invalid(
                 "benefit.percent",
                 "percent, amount and max_value belong to a discount",
             ));
         }
         if discount && b.percent.is_some() == fixed.is_some() {
-            return Err(bad(
+            return Err(AppError::invalid(
                 "benefit.percent",
                 "a discount is either a percent or an amount",
             ));
@@ -420,7 +419,7 @@ impl OfferInput {
         ];
         for (field, ok, range) in checks {
             if !ok {
-                return Err(bad(field, format!("{field}: {range}")));
+                return Err(AppError::invalid(field, format!("{field}: {range}")));
             }
         }
         let f = self.funded_by;
@@ -428,7 +427,7 @@ impl OfferInput {
             || !(0..=100).contains(&f.merchant_percent)
             || f.station_percent + f.merchant_percent != 100
         {
-            return Err(bad(
+            return Err(AppError::invalid(
                 "funded_by",
                 "funded_by: station_percent and merchant_percent, 0–100 each, summing to 100",
             ));
@@ -443,7 +442,7 @@ impl OfferInput {
         // redemption is what bounds it, so it must have one.
         let max_value = match (b.percent, max_value) {
             (Some(_), None) if !unit_cost.is_positive() => {
-                return Err(bad(
+                return Err(AppError::invalid(
                     "benefit.max_value",
                     "a percentage discount needs a ceiling per redemption: benefit.max_value, \
                      or a unit_cost above zero",
@@ -462,7 +461,7 @@ impl OfferInput {
             .as_deref()
             .map(|d| {
                 NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-                    .map_err(|_| bad("valid_until", "valid_until: YYYY-MM-DD"))
+                    .map_err(|_| AppError::invalid("valid_until", "valid_until: YYYY-MM-DD"))
             })
             .transpose()?;
         Ok(Checked {

@@ -72,11 +72,10 @@ impl RedeemInput {
         let lookup = match (&self.voucher_code, &self.card_number, &self.offer) {
             (Some(code), None, None) => {
                 Lookup::Code(vouchers::normalise(code).ok_or_else(|| {
-                    AppError::new(
-                        Code::ValidationFailed,
+                    AppError::invalid(
+                        "voucher_code",
                         "voucher_code: 12 letters and digits, as printed on the voucher",
                     )
-                    .with("field", "voucher_code")
                 })?)
             }
             (None, Some(number), Some(offer)) => {
@@ -196,11 +195,10 @@ pub fn value(h: &Holding, purchase: Option<Money>, max_purchase: Money) -> AppRe
     match (b.kind, b.percent, b.amount_fen) {
         (BenefitKind::Discount, Some(percent), _) => {
             let p = purchase.ok_or_else(|| {
-                AppError::new(
-                    Code::ValidationFailed,
+                AppError::invalid(
+                    "purchase_amount",
                     "a percentage discount needs the purchase_amount it is taken off",
                 )
-                .with("field", "purchase_amount")
             })?;
             Ok(Money::from_fen((p.fen() * percent + 50) / 100).min(ceiling))
         }

@@ -162,8 +162,18 @@ pub enum Action {
     ReadComplaints,
     /// Read a station's call-back list: its dormant customers.
     ReadCallbacks,
-    /// Record a call to a dormant customer.
+    /// Log a call or visit to a customer of the station (one on the
+    /// call-back list, or any other), with its purpose, outcome and next
+    /// step.
     CallCustomers,
+    /// Read a station's customer care: its customers with their level,
+    /// stage and last contact, its plan of visits, the birthdays and
+    /// anniversaries coming.
+    ReadCare,
+    /// Plan a visit to a customer of the station, and call one off: the
+    /// station's manager (or the district's), who prepares a key customer's
+    /// visit; the counter logs the calls.
+    PlanVisits,
     /// Add partner merchants and their offers; settle a merchant's month.
     ManageAlliance,
     /// Read a merchant, its offers, what they brought.
@@ -554,8 +564,18 @@ pub const POLICY: &[Rule] = &[
     ),
     rule(
         Action::CallCustomers,
-        &["record_call"],
+        &["record_call", "log_contact"],
         [All, Never, District, Station, Station, Never, Never],
+    ),
+    rule(
+        Action::ReadCare,
+        &["care_customers", "visit_plan", "birthdays"],
+        [All, All, District, Station, Station, Never, Never],
+    ),
+    rule(
+        Action::PlanVisits,
+        &["plan_visit", "cancel_visit"],
+        [All, Never, District, Station, Never, Never, Never],
     ),
     rule(
         Action::ManageAlliance,
@@ -624,7 +644,7 @@ pub const POLICY: &[Rule] = &[
     ),
     rule(
         Action::ReadCustomerArchive,
-        &["customer_timeline"],
+        &["customer_timeline", "customer_care"],
         [All, All, District, All, All, Company, Never],
     ),
     rule(

@@ -118,10 +118,10 @@ pub fn check_password(password: &str) -> AppResult<()> {
     if (8..=1000).contains(&password.chars().count()) {
         Ok(())
     } else {
-        Err(
-            AppError::new(Code::ValidationFailed, "password: 8 to 1000 characters")
-                .with("field", "password"),
-        )
+        Err(AppError::invalid(
+            "password",
+            "password: 8 to 1000 characters",
+        ))
     }
 }
 
@@ -134,11 +134,10 @@ pub fn validate(user: &NewUser<'_>) -> AppResult<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if !name_ok {
-        return Err(AppError::new(
-            Code::ValidationFailed,
+        return Err(AppError::invalid(
+            "username",
             "username: 3–64 letters, digits, '.', '_' or '-'",
-        )
-        .with("field", "username"));
+        ));
     }
     check_password(user.password)?;
     let missing = match user.role {
@@ -151,11 +150,10 @@ pub fn validate(user: &NewUser<'_>) -> AppResult<()> {
         _ => None,
     };
     if let Some((what, field)) = missing {
-        return Err(AppError::new(
-            Code::ValidationFailed,
+        return Err(AppError::invalid(
+            field,
             format!("a {} must be given {what}", user.role.as_str()),
-        )
-        .with("field", field));
+        ));
     }
     Ok(())
 }

@@ -500,10 +500,10 @@ pub async fn open(conn: &mut Conn, new: &NewCard<'_>, now: i64) -> AppResult<Car
         }
     };
     if new.kind == CardKind::CompanyMain && new.pin.is_none() {
-        return Err(invalid(
+        return Err(AppError::invalid(
+            "pin",
             "a company main card needs a PIN: the company's money moves only with it",
-        )
-        .with("field", "pin"));
+        ));
     }
     if new.kind == CardKind::Fleet && new.plate.is_none() {
         return Err(invalid(
@@ -519,17 +519,17 @@ pub async fn open(conn: &mut Conn, new: &NewCard<'_>, now: i64) -> AppResult<Car
 pub async fn open_on_credit(conn: &mut Conn, new: &NewCard<'_>, now: i64) -> AppResult<Card> {
     let invalid = |m: &str| AppError::new(Code::ValidationFailed, m.to_string());
     if !new.kind.is_sub_card() {
-        return Err(
-            invalid("a credit card is a company's sub-card (company_sub) or fleet card")
-                .with("field", "kind"),
-        );
+        return Err(AppError::invalid(
+            "kind",
+            "a credit card is a company's sub-card (company_sub) or fleet card",
+        ));
     }
     if new.parent.is_some() {
-        return Err(invalid(
+        return Err(AppError::invalid(
+            "parent_card",
             "a credit card buys on the company's line, not from a main card: give customer_id, \
              not parent_card",
-        )
-        .with("field", "parent_card"));
+        ));
     }
     let id = new
         .customer_id

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Card, CardKind};
 use crate::db::Conn;
-use crate::error::{AppError, AppResult, Code};
+use crate::error::{AppError, AppResult};
 use crate::money::Money;
 
 /// How a customer came to open a card.
@@ -75,7 +75,7 @@ impl Channel {
     /// whoever opens the card.
     pub fn validate(&self) -> AppResult<Channel> {
         let reference = self.reference.as_deref().map(str::trim);
-        let bad = |m: String| AppError::new(Code::ValidationFailed, m).with("field", "channel");
+        let bad = |m: String| AppError::invalid("channel", m);
         match (self.kind.needs_ref(), reference) {
             (true, None | Some("")) => Err(bad(format!(
                 "channel {}: ref is required",
@@ -103,11 +103,7 @@ impl Channel {
     pub fn prospect(&self) -> AppResult<Option<i64>> {
         match (self.kind, &self.reference) {
             (ChannelKind::Visit, Some(r)) => r.parse().map(Some).map_err(|_| {
-                AppError::new(
-                    Code::ValidationFailed,
-                    "channel visit: ref is the prospect's id",
-                )
-                .with("field", "channel")
+                AppError::invalid("channel", "channel visit: ref is the prospect's id")
             }),
             _ => Ok(None),
         }

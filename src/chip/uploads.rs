@@ -41,10 +41,8 @@ pub struct Upload<'a> {
 /// Registers a pump's terminal at the station it stands at (or moves it
 /// there).
 pub async fn register_terminal(conn: &mut Conn, terminal: &str, station_id: i64) -> AppResult<()> {
-    let id: [u8; 6] = hex_array(terminal).ok_or_else(|| {
-        AppError::new(Code::ValidationFailed, "terminal: 12 hexadecimal digits")
-            .with("field", "terminal")
-    })?;
+    let id: [u8; 6] = hex_array(terminal)
+        .ok_or_else(|| AppError::invalid("terminal", "terminal: 12 hexadecimal digits"))?;
     sqlx::query(
         "INSERT INTO chip_terminals (terminal, ttc, station_id) VALUES ($1, 0, $2) \
          ON CONFLICT (terminal) DO UPDATE SET station_id = excluded.station_id",

@@ -39,11 +39,10 @@ pub enum Standing {
 
 fn field(name: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> AppResult<u32> {
     if !range.contains(&value) {
-        return Err(AppError::new(
-            Code::ValidationFailed,
+        return Err(AppError::invalid(
+            name,
             format!("{name}: {} to {}, not {value}", range.start(), range.end()),
-        )
-        .with("field", name));
+        ));
     }
     u32::try_from(value).map_err(|_| AppError::new(Code::ValidationFailed, name.to_string()))
 }

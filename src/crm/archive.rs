@@ -81,13 +81,7 @@ fn date(field: &str, value: Option<&str>) -> AppResult<Option<String>> {
     };
     NaiveDate::parse_from_str(&text, "%Y-%m-%d")
         .map(|d| Some(d.format("%Y-%m-%d").to_string()))
-        .map_err(|_| {
-            AppError::new(
-                Code::ValidationFailed,
-                format!("{field}: a date, YYYY-MM-DD"),
-            )
-            .with("field", field)
-        })
+        .map_err(|_| AppError::invalid(field, format!("{field}: a date, YYYY-MM-DD")))
 }
 
 impl ContactInput {
@@ -361,11 +355,10 @@ pub async fn change(
     if let Some(number) = &c.registration_number {
         let number = optional("registration_number", Some(number), 30)?;
         if number.is_some() && before.customer.kind != CustomerKind::Company {
-            return Err(AppError::new(
-                Code::ValidationFailed,
+            return Err(AppError::invalid(
+                "registration_number",
                 "registration_number: only a company has one",
-            )
-            .with("field", "registration_number"));
+            ));
         }
         if let Some(n) = &number {
             let holder =
@@ -420,6 +413,13 @@ pub enum EntryKind {
     ConsentGiven,
     /// The customer withdrew that consent (`detail`: `word`).
     ConsentWithdrawn,
+    /// A call to the customer, logged or made from the call-back list
+    /// (`detail`: its purpose, `win_back` for the call-back list's; `id`:
+    /// the logged contact's).
+    CareCall,
+    /// A visit to the customer (`detail`: its purpose; `id`: the logged
+    /// contact's).
+    CareVisit,
 }
 
 /// One entry of a customer's timeline.
@@ -560,6 +560,22 @@ const SOURCES: &[(EntryKind, &str)] = &[
          FROM prospect_visits v JOIN prospects p ON p.id = v.prospect_id \
          WHERE p.customer_id = $1 AND v.visited_at < $2",
     ),
+    (
+        EntryKind::CareCall,
+        "SELECT contacted_at AS at, NULL AS card, NULL AS fen, id, purpose AS detail \
+         FROM care_contacts WHERE customer_id = $1 AND kind = 'call' AND contacted_at < $2",
+    ),
+    (
+        EntryKind::CareCall,
+        "SELECT called_at AS at, NULL AS card, NULL AS fen, NULL AS id, \
+         CAST('win_back' AS TEXT) AS detail \
+         FROM callback_calls WHERE customer_id = $1 AND called_at < $2",
+    ),
+    (
+        EntryKind::CareVisit,
+        "SELECT contacted_at AS at, NULL AS card, NULL AS fen, id, purpose AS detail \
+         FROM care_contacts WHERE customer_id = $1 AND kind = 'visit' AND contacted_at < $2",
+    ),
 ];
 
 /// Fuel bought on the customer's cards before `before`, one entry per
@@ -696,6 +712,11 @@ pub struct Moved {
     /// The consents given and withdrawn: the history of what the customer
     /// agreed to stays with them.
     pub consents: u64,
+    /// The calls and visits made to them (the call-back list's calls
+    /// too) and the visits planned: their care goes on under one record.
+    pub care_contacts: u64,
+    pub callback_calls: u64,
+    pub planned_visits: u64,
 }
 
 /// The company's fleet tables: a company record that has any of these is
@@ -703,16 +724,16 @@ pub struct Moved {
 const FLEET_TABLES: &[&str] = &["vehicles", "allocation_plans", "credit_lines", "users"];
 
 /// Merges record `other` into `keep`: cards, contacts, complaints, the
-/// prospect it was won from, benefits and the consent history move;
+/// prospect it was won from, benefits, the consent history and the care
+/// log with its planned visits move;
 /// `other` points at `keep`.
 /// `None` when it already was (a repeat answers the same).
 pub async fn merge(conn: &mut Conn, keep: i64, other: i64) -> AppResult<Option<Moved>> {
     if keep == other {
-        return Err(AppError::new(
-            Code::ValidationFailed,
+        return Err(AppError::invalid(
+            "other_id",
             "other_id: a record is not merged into itself",
-        )
-        .with("field", "other_id"));
+        ));
     }
     let (k, o) = (read(conn, keep).await?, read(conn, other).await?);
     if o.merged_into == Some(keep) {
@@ -756,6 +777,9 @@ pub async fn merge(conn: &mut Conn, keep: i64, other: i64) -> AppResult<Option<M
         ("prospects", &mut moved.prospects),
         ("benefits", &mut moved.benefits),
         ("customer_consents", &mut moved.consents),
+        ("care_contacts", &mut moved.care_contacts),
+        ("callback_calls", &mut moved.callback_calls),
+        ("planned_visits", &mut moved.planned_visits),
     ] {
         *count = sqlx::query(&format!(
             "UPDATE {table} SET customer_id = $1 WHERE customer_id = $2"

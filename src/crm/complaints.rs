@@ -366,14 +366,13 @@ pub async fn assignee(conn: &mut Conn, c: &Complaint, username: &str) -> AppResu
         || (Role::parse(&role) == Some(Role::DistrictManager)
             && district.as_deref() == Some(c.district.as_str()));
     if !here {
-        return Err(AppError::new(
-            Code::ValidationFailed,
+        return Err(AppError::invalid(
+            "assignee",
             format!(
                 "assignee: {username} neither works at {} nor manages its district",
                 c.station
             ),
-        )
-        .with("field", "assignee"));
+        ));
     }
     Ok(row.try_get("id")?)
 }

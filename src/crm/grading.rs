@@ -48,6 +48,15 @@ pub enum Level {
 }
 
 impl Level {
+    /// Every level, from the top down.
+    pub const ALL: &'static [Level] = &[
+        Level::Gold,
+        Level::Key,
+        Level::PotentialKey,
+        Level::Ordinary,
+        Level::Marginal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Gold => "gold",
@@ -59,16 +68,11 @@ impl Level {
     }
 
     fn stored(text: &str) -> AppResult<Level> {
-        [
-            Level::Gold,
-            Level::Key,
-            Level::PotentialKey,
-            Level::Ordinary,
-            Level::Marginal,
-        ]
-        .into_iter()
-        .find(|l| l.as_str() == text)
-        .ok_or_else(|| AppError::internal("reading a grade", format!("level {text:?}")))
+        Level::ALL
+            .iter()
+            .copied()
+            .find(|l| l.as_str() == text)
+            .ok_or_else(|| AppError::internal("reading a grade", format!("level {text:?}")))
     }
 }
 
@@ -303,13 +307,9 @@ async fn activity(conn: &mut Conn, customer: i64, now: i64) -> AppResult<Option<
     }))
 }
 
-/// A customer's standing at `now`.
-pub async fn standing(
-    conn: &mut Conn,
-    customer: i64,
-    now: i64,
-    rules: &Rules,
-) -> AppResult<CustomerStanding> {
+/// The customer's latest level and the month it was graded for (YYYY-MM);
+/// none before their first grading.
+pub async fn latest_grade(conn: &mut Conn, customer: i64) -> AppResult<Option<(Level, String)>> {
     let graded = sqlx::query(
         "SELECT month, level FROM customer_grades WHERE customer_id = $1 \
          ORDER BY month DESC LIMIT 1",
@@ -317,11 +317,24 @@ pub async fn standing(
     .bind(customer)
     .fetch_optional(&mut *conn)
     .await?;
-    let (level, graded_month) = match graded {
-        Some(row) => (
-            Some(Level::stored(&row.try_get::<String, _>("level")?)?),
-            Some(row.try_get("month")?),
-        ),
+    match graded {
+        Some(row) => Ok(Some((
+            Level::stored(&row.try_get::<String, _>("level")?)?,
+            row.try_get("month")?,
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// A customer's standing at `now`.
+pub async fn standing(
+    conn: &mut Conn,
+    customer: i64,
+    now: i64,
+    rules: &Rules,
+) -> AppResult<CustomerStanding> {
+    let (level, graded_month) = match latest_grade(conn, customer).await? {
+        Some((level, month)) => (Some(level), Some(month)),
         None => (None, None),
     };
     let activity = activity(conn, customer, now).await?;
@@ -522,19 +535,42 @@ pub async fn callback_of(
     if lifecycle(&a, now, rules) != Lifecycle::Dormant {
         return Err(not_dormant(customer));
     }
-    let station: i64 = sqlx::query_scalar(
-        "SELECT o.station_id FROM cards k JOIN card_openings o ON o.card_id = k.id \
-         WHERE k.customer_id = $1 ORDER BY o.opened_at, k.id LIMIT 1",
-    )
-    .bind(customer)
-    .fetch_one(&mut *conn)
-    .await?;
+    let Some(station) = home_station(conn, customer).await? else {
+        return Err(not_dormant(customer));
+    };
     callbacks(conn, Some(station), None, now, rules)
         .await?
         .into_iter()
         .find(|c| c.customer_id == customer)
         .ok_or_else(|| not_dormant(customer))
 }
+
+/// The station a customer belongs to: the one that opened their first
+/// card (of two opened at the same instant, the lower station id, as
+/// [`HOME_STATIONS`] reads it). It calls them back when they go quiet and
+/// keeps their care log and visit plan. None for a customer without a card.
+pub async fn home_station(conn: &mut Conn, customer: i64) -> AppResult<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT o.station_id FROM cards k JOIN card_openings o ON o.card_id = k.id \
+         WHERE k.customer_id = $1 ORDER BY o.opened_at, o.station_id LIMIT 1",
+    )
+    .bind(customer)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// [`home_station`] for every customer with a card, as a query's `WITH`
+/// clause: the tables `first_cards (customer_id, first_at)` and
+/// `home (customer_id, station_id)`, for the lists of a station's customers.
+pub const HOME_STATIONS: &str = "WITH first_cards AS ( \
+         SELECT k.customer_id, MIN(o.opened_at) AS first_at \
+         FROM cards k JOIN card_openings o ON o.card_id = k.id \
+         WHERE k.customer_id IS NOT NULL GROUP BY k.customer_id), \
+     home AS ( \
+         SELECT f.customer_id, MIN(o.station_id) AS station_id FROM first_cards f \
+         JOIN cards k ON k.customer_id = f.customer_id \
+         JOIN card_openings o ON o.card_id = k.id AND o.opened_at = f.first_at \
+         GROUP BY f.customer_id)";
 
 fn not_dormant(customer: i64) -> AppError {
     AppError::new(

@@ -258,10 +258,7 @@ pub async fn edit_line(
         ));
     }
     if reason.trim().is_empty() || reason.chars().count() > 200 {
-        return Err(
-            AppError::new(Code::ValidationFailed, "reason: 1–200 characters")
-                .with("field", "reason"),
-        );
+        return Err(AppError::invalid("reason", "reason: 1–200 characters"));
     }
     let v = vehicles::by_plate(conn, company_id, plate).await?;
     let done = sqlx::query(

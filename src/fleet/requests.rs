@@ -273,20 +273,15 @@ pub async fn request_loan(
     now: i64,
 ) -> AppResult<Loan> {
     let day = |field: &str, t: &str| {
-        chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
-            AppError::new(Code::ValidationFailed, format!("{field}: YYYY-MM-DD"))
-                .with("field", field)
-        })
+        chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .map_err(|_| AppError::invalid(field, format!("{field}: YYYY-MM-DD")))
     };
     let (starts, ends) = (
         day("starts_on", &req.starts_on)?,
         day("ends_on", &req.ends_on)?,
     );
     if ends < starts {
-        return Err(
-            AppError::new(Code::ValidationFailed, "ends_on is before starts_on")
-                .with("field", "ends_on"),
-        );
+        return Err(AppError::invalid("ends_on", "ends_on is before starts_on"));
     }
     let v = vehicles::by_plate(conn, company_id, &req.plate).await?;
     let row = sqlx::query(

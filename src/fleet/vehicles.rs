@@ -70,7 +70,7 @@ pub struct NewVehicle {
 }
 
 fn invalid(field: &str, why: impl std::fmt::Display) -> AppError {
-    AppError::new(Code::ValidationFailed, format!("{field}: {why}")).with("field", field)
+    AppError::invalid(field, format!("{field}: {why}"))
 }
 
 fn litres(field: &str, text: &str) -> AppResult<i64> {

@@ -40,6 +40,13 @@ fn metrics_handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// Installs the process's Prometheus recorder now, for work that records
+/// metrics before the router is built (the scheduled backups, which take
+/// their first backup at start).
+pub fn install_metrics() {
+    let _ = metrics_handle();
+}
+
 async fn record_metrics(req: Request, next: Next) -> Response {
     let path = req
         .extensions()
@@ -101,6 +108,7 @@ async fn metrics_text(State(state): State<App>, headers: axum::http::HeaderMap) 
             .into_response();
         }
     }
+    crate::db::backup::publish_age(state.settings.clock.now_us());
     match metrics_handle() {
         Some(h) => h.render().into_response(),
         None => (StatusCode::OK, "").into_response(),

@@ -1,4 +1,5 @@
-//! The `fuelcard` command line: serve, migrate, demo, user, ledger, reader, card.
+//! The `fuelcard` command line: serve, migrate, demo, user, ledger, reader,
+//! card, backup, restore.
 
 use std::io::Read as _;
 use std::net::SocketAddr;
@@ -129,6 +130,61 @@ pub enum Command {
     /// Card tools that work through a reader.
     #[command(subcommand)]
     Card(crate::reader_cli::CardCommand),
+    /// Copy a live SQLite database to a file while sales go on, and check
+    /// the copy (integrity, ledger, PIN key) before it counts. The PIN key
+    /// file is not in the copy: back it up too.
+    Backup(BackupArgs),
+    /// Put a backup in place of the SQLite database, after checking it;
+    /// stop the server first. A database with newer records is replaced
+    /// only with --force.
+    Restore(RestoreArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// The SQLite database to copy: a file path or sqlite:// URL. A server
+    /// may be selling on it meanwhile.
+    #[arg(
+        long = "db",
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "fuelcard.db"
+    )]
+    pub db: String,
+    /// The file to write. The copy is written beside it under a temporary
+    /// name and renamed to it only once every check passed, so a file here
+    /// is replaced by a verified backup or not at all.
+    #[arg(long)]
+    pub to: PathBuf,
+    /// The key file the server runs with, to check the copy's PINs against
+    /// (never created here). Default: beside the SQLite file.
+    #[arg(long, alias = "keys", env = "FUELCARD_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The backup to restore (a file `fuelcard backup` wrote).
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The SQLite database to put it in place of: a file path or sqlite://
+    /// URL. No server may have it open.
+    #[arg(
+        long = "db",
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "fuelcard.db"
+    )]
+    pub db: String,
+    /// The key file the restored service will run with (restore it from
+    /// the backup first); the backup's PINs are checked against it.
+    /// Default: beside the SQLite file.
+    #[arg(long, alias = "keys", env = "FUELCARD_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Replace the database even if it holds records newer than the
+    /// backup's newest (they are lost).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -217,6 +273,20 @@ pub struct ServeArgs {
     pub tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub chip: ChipArgs,
+    /// Back the SQLite database up into this directory on a schedule (the
+    /// first at start), each backup checked before it counts; the last good
+    /// one's age is in /metrics. The PIN key file is not in the backups:
+    /// keep a copy of it. Default: no scheduled backups.
+    #[arg(long, env = "FUELCARD_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// Time between scheduled backups: a whole number and s, m, h or d
+    /// (e.g. 30m, 1h).
+    #[arg(long, env = "FUELCARD_BACKUP_EVERY", default_value = "1h", value_parser = fuelcard::db::backup::parse_every)]
+    pub backup_every: std::time::Duration,
+    /// Scheduled backups kept in --backup-dir; the oldest beyond these are
+    /// deleted after each good backup.
+    #[arg(long, env = "FUELCARD_BACKUP_KEEP", default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..))]
+    pub backup_keep: u32,
 }
 
 /// The card reader at this counter. Without `--reader` the chip routes
@@ -397,6 +467,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("total {}", plan.total);
             Ok(())
         }
+        Command::Backup(args) => backup(args).await,
+        Command::Restore(args) => restore(args).await,
         Command::Ledger(LedgerCommand::Check(db)) => {
             let db = db.open().await?;
             let mut conn = db.pool().acquire().await?;
@@ -410,6 +482,109 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The PIN key for checking a backup, from the key file or the
+/// environment (never made up: a new key would check nothing), and how to
+/// name where it came from.
+fn backup_key(key_file: Option<PathBuf>, db_url: &str) -> anyhow::Result<(config::Keys, String)> {
+    let path = key_file.unwrap_or_else(|| config::default_key_file(db_url));
+    let keys = config::load_keys(&path, false)?;
+    let source = if std::env::var(config::PIN_KEY_ENV).is_ok() {
+        format!("the PIN key in {}", config::PIN_KEY_ENV)
+    } else {
+        format!("the key file {}", path.display())
+    };
+    Ok((keys, source))
+}
+
+/// What a copy's checks found, for the operator.
+fn print_checks(checks: &fuelcard::db::backup::Verified) {
+    use fuelcard::db::backup::{KeyCheck, when};
+    println!(
+        "  checked in {:.1} s: integrity {}, ledger ok ({} accounts, {} transfers), {}",
+        checks.seconds,
+        checks.integrity,
+        checks.accounts,
+        checks.transfers,
+        match checks.key {
+            KeyCheck::Matches => "the PIN key matches the check value the database records",
+            KeyCheck::NotRecorded => "no PIN key recorded yet (no PINs to check)",
+        }
+    );
+    println!(
+        "  newest record (ledger or audit): {}",
+        when(checks.newest_record_us)
+    );
+}
+
+async fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let path = fuelcard::db::backup::sqlite_file(&args.db)?;
+    let (keys, key_source) = backup_key(args.key_file, &args.db)?;
+    let report = fuelcard::db::backup::backup(&path, &args.to, &keys.pin)
+        .await
+        .with_context(|| {
+            format!(
+                "backing up {} to {}: no backup was written",
+                path.display(),
+                args.to.display()
+            )
+        })?;
+    println!(
+        "backup of {} written to {} ({} bytes)",
+        path.display(),
+        report.path.display(),
+        report.bytes
+    );
+    println!(
+        "  copied in {:.1} s (VACUUM INTO: one consistent snapshot; sales went on)",
+        report.copy_seconds
+    );
+    print_checks(&report.checks);
+    println!(
+        "the PIN key is not in the backup: keep a copy of {key_source} with it, stored apart \
+         from it; without the key every card PIN of a restored database is lost"
+    );
+    if report.checks.issuer_keys {
+        println!(
+            "this database's chip records were made under issuer keys: keep a copy of the \
+             issuer key file (--issuer-keys) too"
+        );
+    }
+    Ok(())
+}
+
+async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    let to = fuelcard::db::backup::sqlite_file(&args.db)?;
+    let (keys, key_source) = backup_key(args.key_file, &args.db)?;
+    let restored = fuelcard::db::backup::restore(&args.from, &to, &keys.pin, args.force)
+        .await
+        .with_context(|| {
+            format!(
+                "restoring {} to {}: nothing was changed",
+                args.from.display(),
+                to.display()
+            )
+        })?;
+    println!(
+        "restored {} to {} ({} bytes)",
+        restored.from.display(),
+        restored.to.display(),
+        restored.bytes
+    );
+    print_checks(&restored.checks);
+    match &restored.replaced {
+        Some(old) => println!(
+            "  it replaced a database whose newest record was {}",
+            fuelcard::db::backup::when(old.newest_record_us)
+        ),
+        None => println!("  there was no database there before"),
+    }
+    println!(
+        "serve it with {key_source}: fuelcard serve --db {}",
+        restored.to.display()
+    );
+    Ok(())
 }
 
 fn print_demo(logins: Vec<(String, String, String)>) {
@@ -551,6 +726,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
         chip: desk_for(&db, &args.chip).await?,
     };
+    if let Some(dir) = &args.backup_dir {
+        http::install_metrics();
+        let schedule = fuelcard::db::backup::Schedule {
+            database: fuelcard::db::backup::sqlite_file(&args.db.url).context("--backup-dir")?,
+            dir: dir.clone(),
+            every: args.backup_every,
+            keep: usize::try_from(args.backup_keep).unwrap_or(usize::MAX),
+        };
+        fuelcard::db::backup::spawn_schedule(state.keys.pin.clone(), schedule, clock)?;
+    }
     // A server started on the allocation day drafts the plans before it
     // answers anyone, so the fleet managers find them at once; likewise the
     // month's customer grades.

@@ -73,7 +73,8 @@ pub struct Timeline {
 
 /// A customer's timeline: cards opened, lost, replaced and closed,
 /// recharges, fuel by calendar month, complaints, partners' benefits,
-/// visits before the customer was won, level changes; with the customer's
+/// visits before the customer was won, level changes, the calls and visits
+/// of their care (`care_call`, `care_visit`); with the customer's
 /// archive (personal data masked for a role that may not read it).
 #[utoipa::path(get, path = "/api/v1/customers/{id}/timeline",
     params(("id" = i64, Path, description = "The customer"), TimelineQuery),

@@ -8,10 +8,10 @@ use super::super::extract::{ApiJson, CreateRequest, MoneyRequest};
 use super::{ApiPath, ApiQuery, CreationKey, IdempotencyKey, amount};
 use crate::actions::App;
 use crate::actions::card_life::{self, HolderWord, StatusChanged};
-use crate::actions::{Done, counter, create, reads};
+use crate::actions::{Done, counter, reads};
 use crate::auth::Actor;
 use crate::auth::policy::{Action, Target, authorize, authorize_role};
-use crate::cards::customers::{self, Customer, NewCustomer};
+use crate::cards::customers::{Customer, NewCustomer};
 use crate::cards::holder::Identity;
 use crate::cards::openings::Channel;
 use crate::cards::recharge::{PaymentMethod, Quote, Recharged};
@@ -32,39 +32,7 @@ pub async fn add_customer(
     actor: Actor,
     req: CreateRequest<NewCustomer>,
 ) -> AppResult<Done<Customer>> {
-    authorize(&actor, Action::AddCustomer, &Target::network())?;
-    let new = &req.body;
-    new.validate()?;
-    create(&state, &actor, req.key.as_ref(), |conn, at| {
-        Box::pin(async move {
-            let by = customers::ConsentBy {
-                user: at.actor.audit_id(),
-                station: at.actor.station_id,
-                now: at.now,
-            };
-            let c = customers::create_by(conn, new, by).await?;
-            crate::audit::record(
-                conn,
-                at.now,
-                Some(at.actor.user_id),
-                "customer_create",
-                &c.id.to_string(),
-                serde_json::json!({"kind": c.kind}),
-            )
-            .await?;
-            if c.consents.share_with_partners {
-                at.audit(
-                    conn,
-                    "customer_consent_given",
-                    &c.id.to_string(),
-                    serde_json::json!({"evidence": "identity", "with": "customer_create"}),
-                )
-                .await?;
-            }
-            Ok(c.shown_to(at.actor))
-        })
-    })
-    .await
+    card_life::add_customer(&state, &actor, req.key.as_ref(), &req.body).await
 }
 
 /// A customer's archive, looked up by id: only by those who may see

@@ -4,17 +4,15 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::super::extract::{ApiJson, MoneyRequest};
 use super::{ApiPath, amount};
-use crate::actions::{App, Done, chip, once};
+use crate::actions::{App, Done, chip};
 use crate::auth::Actor;
-use crate::auth::policy::{Action, authorize_role};
 use crate::cards;
 use crate::chip::{fills, loads, read, uploads};
-use crate::error::{AppError, AppResult, Code};
+use crate::error::AppResult;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -149,43 +147,25 @@ pub async fn upload_purchase(
     State(state): State<App>,
     actor: Actor,
     ApiJson(body): ApiJson<UploadBody>,
-) -> AppResult<Response> {
-    authorize_role(&actor, Action::UploadPumpRecords)?;
-    let desk = chip::desk(&state)?;
-    let number = cards::parse_number(&body.card_number)?;
-    let amount = amount("amount", &body.amount)?;
-    let (body, desk, number) = (&body, &desk, &number);
-    let uploaded = once(&state, &actor, |conn, at| {
-        Box::pin(async move {
-            uploads::upload(
-                conn,
-                &*desk.keys,
-                at.actor,
-                &uploads::Upload {
-                    number,
-                    terminal: &body.terminal,
-                    terminal_ttc: body.terminal_ttc,
-                    offline_ttc: body.offline_ttc,
-                    amount,
-                    txn_type: body.txn_type,
-                    time: &body.time,
-                    tac: &body.tac,
-                },
-                at.now,
-            )
-            .await
-        })
-    })
-    .await?;
-    match uploaded.status.as_str() {
-        "rejected" => Err(AppError::new(
-            Code::ChipMacInvalid,
-            "the record's TAC does not verify: it was kept as rejected and moved no money",
-        )
-        .with("record", uploaded.id)),
-        "duplicate" => Ok((StatusCode::OK, Json(uploaded)).into_response()),
-        _ => Ok((StatusCode::CREATED, Json(uploaded)).into_response()),
-    }
+) -> AppResult<(StatusCode, Json<uploads::Uploaded>)> {
+    let purchase = chip::Purchase {
+        number: cards::parse_number(&body.card_number)?,
+        amount: amount("amount", &body.amount)?,
+        terminal: body.terminal,
+        terminal_ttc: body.terminal_ttc,
+        offline_ttc: body.offline_ttc,
+        txn_type: body.txn_type,
+        time: body.time,
+        tac: body.tac,
+    };
+    let uploaded = chip::upload_purchase(&state, &actor, purchase).await?;
+    // A record posted before is answered with its first posting.
+    let status = if uploaded.status == "duplicate" {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(uploaded)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -7,15 +7,13 @@ use serde::Deserialize;
 
 use super::super::extract::{ApiJson, MoneyRequest};
 use super::{ApiPath, ApiQuery, EmptyBody, IdempotencyKey, amount, amount_or_zero};
-use crate::actions::App;
-use crate::actions::{Done, idempotent, reads};
+use crate::actions::{self, App, Done, reads};
 use crate::auth::Actor;
-use crate::auth::policy::{Action, Target, authorize, authorize_role};
 use crate::cards;
 use crate::error::{AppError, AppResult, Code};
 use crate::http::openapi::{AmountOrZeroText, AmountText, CardNumberText, PinText};
-use crate::ledger::{self, Operation, check, holds};
-use crate::stations::{self, shifts};
+use crate::ledger::{check, holds};
+use crate::stations::shifts;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -45,59 +43,16 @@ pub async fn place_hold(
     actor: Actor,
     req: MoneyRequest<HoldBody>,
 ) -> AppResult<Done<holds::Hold>> {
-    authorize_role(&actor, Action::Sell)?;
-    let body = &req.body;
-    let number = cards::parse_number(&body.card_number)?;
-    let amt = amount("amount", &body.amount)?;
-    let minutes = body
-        .expires_in_minutes
-        .unwrap_or(state.settings.hold_minutes);
-    if !(1..=1440).contains(&minutes) {
-        return Err(AppError::new(
-            Code::ValidationFailed,
-            "expires_in_minutes: 1 to 1440",
-        ));
-    }
-    if body.reference.as_ref().is_some_and(|r| r.len() > 64) {
-        return Err(AppError::new(
-            Code::ValidationFailed,
-            "reference: at most 64 characters",
-        ));
-    }
-    crate::actions::counter::before_fuelling(&state, &actor, &number, body.pin.as_deref()).await?;
-    let number = &number;
-    idempotent(&state, &actor, &req.key, StatusCode::CREATED, |conn, at| {
-        Box::pin(async move {
-            let station = &body.station;
-            let reference = &body.reference;
-            let card = cards::find_for_update(conn, number).await?;
-            card.ensure_can_spend()?;
-            let station = stations::for_counter(conn, at.actor, station.as_deref()).await?;
-            let expires = at.now + minutes * 60_000_000;
-            let hold = holds::place(
-                conn,
-                &holds::NewHold {
-                    card_id: card.id,
-                    account_id: card.account_id,
-                    station_id: Some(station.id),
-                    amount: amt,
-                    expires_at: expires,
-                    reference: reference.as_deref(),
-                },
-                at.now,
-            )
-            .await?;
-            at.audit(
-                conn,
-                "hold",
-                &card.number,
-                serde_json::json!({"hold": hold.id, "amount": amt}),
-            )
-            .await?;
-            Ok(hold)
-        })
-    })
-    .await
+    let body = req.body;
+    let order = actions::holds::Place {
+        number: cards::parse_number(&body.card_number)?,
+        amount: amount("amount", &body.amount)?,
+        station: body.station,
+        expires_in_minutes: body.expires_in_minutes,
+        reference: body.reference,
+        pin: body.pin,
+    };
+    actions::holds::place(&state, &actor, &req.key, order).await
 }
 
 /// A hold and its state.
@@ -129,42 +84,8 @@ pub async fn capture_hold(
     ApiPath(id): ApiPath<i64>,
     req: MoneyRequest<CaptureBody>,
 ) -> AppResult<Done<holds::Hold>> {
-    authorize_role(&actor, Action::SettleHold)?;
     let amt = amount("amount", &req.body.amount)?;
-    idempotent(&state, &actor, &req.key, StatusCode::OK, |conn, at| {
-        Box::pin(async move {
-            let hold = holds::get(conn, id).await?;
-            authorize(at.actor, Action::SettleHold, &Target::at(hold.station_id))?;
-            let station = match hold.station_id {
-                Some(s) => stations::get(conn, s).await?,
-                None => stations::for_counter(conn, at.actor, None).await?,
-            };
-            let op = ledger::record_operation(
-                conn,
-                Operation {
-                    at: at.now,
-                    kind: "hold_capture",
-                    card_id: Some(hold.card_id),
-                    station_id: Some(station.id),
-                    shift_id: None,
-                    user_id: Some(at.actor.user_id),
-                    detail: serde_json::json!({ "hold": id }),
-                },
-            )
-            .await?;
-            let sales = station.sales_account(conn, at.now).await?;
-            holds::capture(conn, id, amt, op, sales).await?;
-            at.audit(
-                conn,
-                "hold_capture",
-                &id.to_string(),
-                serde_json::json!({"amount": amt}),
-            )
-            .await?;
-            holds::get(conn, id).await
-        })
-    })
-    .await
+    actions::holds::capture(&state, &actor, &req.key, id, amt).await
 }
 
 /// Voids a hold: the whole reservation is released.
@@ -177,23 +98,7 @@ pub async fn void_hold(
     ApiPath(id): ApiPath<i64>,
     req: MoneyRequest<EmptyBody>,
 ) -> AppResult<Done<holds::Hold>> {
-    authorize_role(&actor, Action::SettleHold)?;
-    idempotent(&state, &actor, &req.key, StatusCode::OK, |conn, at| {
-        Box::pin(async move {
-            let station = holds::get(conn, id).await?.station_id;
-            authorize(at.actor, Action::SettleHold, &Target::at(station))?;
-            let hold = holds::void(conn, id, at.now).await?;
-            at.audit(
-                conn,
-                "hold_void",
-                &hold.id.to_string(),
-                serde_json::json!({}),
-            )
-            .await?;
-            Ok(hold)
-        })
-    })
-    .await
+    actions::holds::void(&state, &actor, &req.key, id).await
 }
 
 /// Checks the ledger invariants (admins).

@@ -182,6 +182,14 @@ pub fn routes() -> Router<App> {
         .route("/complaints/{id}/close", post(crm::close_complaint))
         .route("/callbacks", get(crm::callbacks))
         .route("/callbacks/{customer_id}/calls", post(crm::record_call))
+        .route(
+            "/customers/{id}/care",
+            get(crm::customer_care).post(crm::log_contact),
+        )
+        .route("/care", get(crm::care_customers))
+        .route("/visits", get(crm::visit_plan).post(crm::plan_visit))
+        .route("/visits/{id}/cancellation", post(crm::cancel_visit))
+        .route("/birthdays", get(crm::birthdays))
         .route("/acquisition/flyers", post(acquisition::add_flyers))
         .route(
             "/acquisition/channels",

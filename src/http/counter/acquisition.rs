@@ -7,15 +7,15 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Months;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::alliance::local;
+use super::form::given;
 use super::text::{tr, tr_data};
-use super::{Lang, Signed, data, error_box, page, render, t};
+use super::{Lang, Signed, csv_or_refusal, data, error_box, page, render, t};
 use crate::acquisition::periods::Period;
 use crate::acquisition::prospects::{Contact, Prospect, ProspectInput, ProspectKind, VisitInput};
 use crate::acquisition::rankings;
@@ -259,28 +259,6 @@ pub async fn overview(
     render(lang, &s.actor, t(lang, "customer_acquisition"), shown)
 }
 
-fn csv(name: &str, text: String) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        text,
-    )
-        .into_response()
-}
-
-/// A table as a CSV download, or the refusal as plain text.
-pub(super) fn csv_or_refusal(name: String, made: AppResult<String>) -> Response {
-    match made {
-        Ok(text) => csv(&name, text),
-        Err(e) => (e.code.status(), e.message).into_response(),
-    }
-}
-
 /// The tracking table as CSV.
 pub async fn tracking_csv(
     State(state): State<App>,
@@ -342,7 +320,7 @@ pub async fn tracking_csv(
         )
     }
     .await;
-    csv_or_refusal(format!("tracking-{month}.csv"), made)
+    csv_or_refusal(&format!("tracking-{month}.csv"), made)
 }
 
 #[derive(Deserialize)]
@@ -384,7 +362,7 @@ pub async fn leaderboard_csv(
         )
     }
     .await;
-    csv_or_refusal(format!("leaderboard-{period}.csv"), made)
+    csv_or_refusal(&format!("leaderboard-{period}.csv"), made)
 }
 
 #[derive(Deserialize)]
@@ -447,7 +425,7 @@ pub async fn prospects_csv(
         )
     }
     .await;
-    csv_or_refusal("prospects.csv".into(), made)
+    csv_or_refusal("prospects.csv", made)
 }
 
 const OPEN_STAGES: [Stage; 4] = [
@@ -586,11 +564,43 @@ pub struct ProspectForm {
     contact_phone: Option<String>,
 }
 
-pub(super) fn given(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
+/// The prospect a form describes, as typed: the board's form and the
+/// counter's lead read their fields alike (a count of vehicles, and the
+/// contact when one is named).
+pub(super) fn prospect_input(
+    kind: ProspectKind,
+    name: String,
+    vehicles: Option<&str>,
+    est_monthly_litres: Option<&str>,
+    current_supplier: Option<&str>,
+    contact_name: Option<&str>,
+    contact_phone: Option<&str>,
+) -> AppResult<ProspectInput> {
+    let vehicles = given(vehicles)
+        .map(|v| {
+            v.parse::<u32>()
+                .map_err(|_| AppError::invalid("vehicles", "vehicles: a count"))
+        })
+        .transpose()?;
+    Ok(ProspectInput {
+        kind,
+        name,
+        address: None,
+        vehicles,
+        est_monthly_litres: given(est_monthly_litres),
+        current_supplier: given(current_supplier),
+        current_discount: None,
+        contacts: given(contact_name)
+            .map(|name| Contact {
+                name,
+                role: None,
+                phone: given(contact_phone),
+                decision_maker: true,
+            })
+            .into_iter()
+            .collect(),
+        channel: None,
+    })
 }
 
 /// Adds a prospect from the board's form; a double click adds one.
@@ -601,33 +611,15 @@ pub async fn new_prospect(
 ) -> Response {
     let lang = s.lang;
     let done: AppResult<i64> = async {
-        let vehicles = given(&f.vehicles)
-            .map(|v| {
-                v.parse::<u32>().map_err(|_| {
-                    AppError::new(Code::ValidationFailed, "vehicles: a count")
-                        .with("field", "vehicles")
-                })
-            })
-            .transpose()?;
-        let input = ProspectInput {
-            kind: f.kind,
-            name: f.name.clone(),
-            address: None,
-            vehicles,
-            est_monthly_litres: given(&f.est_monthly_litres),
-            current_supplier: given(&f.current_supplier),
-            current_discount: None,
-            contacts: given(&f.contact_name)
-                .map(|name| Contact {
-                    name,
-                    role: None,
-                    phone: given(&f.contact_phone),
-                    decision_maker: true,
-                })
-                .into_iter()
-                .collect(),
-            channel: None,
-        };
+        let input = prospect_input(
+            f.kind,
+            f.name.clone(),
+            f.vehicles.as_deref(),
+            f.est_monthly_litres.as_deref(),
+            f.current_supplier.as_deref(),
+            f.contact_name.as_deref(),
+            f.contact_phone.as_deref(),
+        )?;
         let form = format!(
             "{:?}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
             f.station,
@@ -762,10 +754,7 @@ fn local_input(text: &str, tz: chrono_tz::Tz) -> AppResult<Option<String>> {
         .ok()
         .and_then(|t| tz.from_local_datetime(&t).earliest())
         .map(|t| Some(t.to_rfc3339()))
-        .ok_or_else(|| {
-            AppError::new(Code::ValidationFailed, "next_at: a date and time")
-                .with("field", "next_at")
-        })
+        .ok_or_else(|| AppError::invalid("next_at", "next_at: a date and time"))
 }
 
 #[derive(Deserialize)]
@@ -786,7 +775,7 @@ pub async fn visit(
         let input = VisitInput {
             at: None,
             outcome: f.outcome.clone(),
-            next_step: given(&f.next_step),
+            next_step: given(f.next_step.as_deref()),
             next_at: local_input(f.next_at.as_deref().unwrap_or(""), state.settings.time_zone)?,
         };
         let form = format!("{id}|{}|{:?}|{:?}", f.outcome, f.next_step, f.next_at);
@@ -814,25 +803,27 @@ pub async fn stage(
 ) -> Response {
     let done: AppResult<()> = async {
         if f.stage == Stage::Won {
-            let number = given(&f.card_number).ok_or_else(|| {
-                AppError::new(
-                    Code::ValidationFailed,
+            let number = given(f.card_number.as_deref()).ok_or_else(|| {
+                AppError::invalid(
+                    "card_number",
                     "a prospect is won with the card its customer opened",
                 )
-                .with("field", "card_number")
             })?;
             let number = crate::cards::parse_number(&number)?;
             let customer = reads::customer_of_card(&state, &number).await?;
             let customer = customer.ok_or_else(|| {
-                AppError::new(
-                    Code::ValidationFailed,
-                    "an anonymous card names no customer",
-                )
-                .with("field", "card_number")
+                AppError::invalid("card_number", "an anonymous card names no customer")
             })?;
             act::win_prospect(&state, &s.actor, id, customer).await?;
         } else {
-            act::set_stage(&state, &s.actor, id, f.stage, given(&f.reason).as_deref()).await?;
+            act::set_stage(
+                &state,
+                &s.actor,
+                id,
+                f.stage,
+                given(f.reason.as_deref()).as_deref(),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -946,9 +937,9 @@ pub async fn weekly_csv(
 ) -> Response {
     let made: AppResult<String> = async {
         let part = part_of(&state, &s.actor, q.district.as_deref()).await?;
-        let district = part.district.ok_or_else(|| {
-            AppError::new(Code::ValidationFailed, "name the district").with("field", "district")
-        })?;
+        let district = part
+            .district
+            .ok_or_else(|| AppError::invalid("district", "name the district"))?;
         let r = act::weekly_report(&state, &s.actor, &district, q.week.as_deref()).await?;
         let rows = r.stations.iter().map(|st| {
             vec![
@@ -978,7 +969,7 @@ pub async fn weekly_csv(
     }
     .await;
     let week = q.week.as_deref().unwrap_or("latest");
-    csv_or_refusal(format!("weekly-{week}.csv"), made)
+    csv_or_refusal(&format!("weekly-{week}.csv"), made)
 }
 
 #[derive(Deserialize)]

@@ -10,15 +10,18 @@
 use axum::Form;
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::form::{at_fault, beside, given};
 use super::text::{self, tr, word};
-use super::{Lang, Signed, data, error_box, page, render, render_refused, t};
+use super::{
+    Lang, Signed, csv_or_refusal, data, encoded, error_box, page, render, render_refused, t,
+};
 use crate::actions::admin::{
     self as act, AuditQuery, GiftBody, PriceBody, PromotionBody, TierBody,
 };
@@ -27,7 +30,7 @@ use crate::actions::{App, At, Keyed};
 use crate::auth::policy::{self, Action, ROLES};
 use crate::auth::{Actor, Role};
 use crate::cards::CardKind;
-use crate::error::{AppError, AppResult, Code};
+use crate::error::{AppError, AppResult};
 
 /// The room's page routes, merged into the pages' router.
 pub fn routes() -> Router<App> {
@@ -73,35 +76,6 @@ impl FromRequestParts<App> for Administrator {
 
 /// Lines on a page of a list.
 const PAGE: i64 = 50;
-
-fn given(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-}
-
-/// The form field a refusal is about.
-fn field_of(e: &AppError) -> Option<&str> {
-    e.extra
-        .as_ref()
-        .and_then(|x| x.get("field"))
-        .and_then(|v| v.as_str())
-}
-
-/// The refusal beside the field it is about, when it is this one.
-fn beside(lang: Lang, e: Option<&AppError>, field: &str) -> Markup {
-    html! {
-        @if let Some(e) = e.filter(|e| field_of(e) == Some(field)) {
-            span.field-error role="alert" { (text::refusal(lang, e)) }
-        }
-    }
-}
-
-/// Whether the refusal is about this field (it then takes the focus).
-fn at_fault(e: Option<&AppError>, field: &str) -> bool {
-    e.is_some_and(|e| field_of(e) == Some(field))
-}
 
 /// The "done" line a list shows after a form succeeded.
 #[derive(Deserialize, Default)]
@@ -211,8 +185,8 @@ async fn users_body(
 ) -> AppResult<Markup> {
     let lang = a.lang;
     let page_no = q.page.unwrap_or(1).max(1);
-    let role = given(&q.role).and_then(|r| Role::parse(&r));
-    let station = given(&q.station);
+    let role = given(q.role.as_deref()).and_then(|r| Role::parse(&r));
+    let station = given(q.station.as_deref());
     let query = UserQuery {
         role,
         station: station.clone(),
@@ -353,25 +327,24 @@ pub async fn add_user(
     Form(f): Form<UserForm>,
 ) -> Response {
     let done: AppResult<String> = async {
-        let role = Role::parse(&f.role).ok_or_else(|| {
-            AppError::new(Code::ValidationFailed, "role: one of the roles").with("field", "role")
-        })?;
-        let company_id = match (role, given(&f.company_id)) {
-            (Role::FleetManager, Some(c)) => Some(c.parse::<i64>().map_err(|_| {
-                AppError::new(Code::ValidationFailed, "company_id: a customer number")
-                    .with("field", "company_id")
-            })?),
-            _ => None,
-        };
+        let role = Role::parse(&f.role)
+            .ok_or_else(|| AppError::invalid("role", "role: one of the roles"))?;
+        let company_id =
+            match (role, given(f.company_id.as_deref())) {
+                (Role::FleetManager, Some(c)) => Some(c.parse::<i64>().map_err(|_| {
+                    AppError::invalid("company_id", "company_id: a customer number")
+                })?),
+                _ => None,
+            };
         let new = NewUserBody {
             username: f.username.trim().to_string(),
             password: f.password.clone(),
             role,
-            station: given(&f.station)
+            station: given(f.station.as_deref())
                 .filter(|_| matches!(role, Role::Cashier | Role::StationManager)),
             company_id,
-            merchant: given(&f.merchant).filter(|_| role == Role::Merchant),
-            district: given(&f.district).filter(|_| role == Role::DistrictManager),
+            merchant: given(f.merchant.as_deref()).filter(|_| role == Role::Merchant),
+            district: given(f.district.as_deref()).filter(|_| role == Role::DistrictManager),
         };
         let described = format!(
             "{}|{}|{:?}|{:?}|{:?}|{:?}",
@@ -399,17 +372,13 @@ pub async fn add_user(
     .await;
     match done {
         Ok(name) => {
-            Redirect::to(&format!("/users?done=user_added&who={}", encode(&name))).into_response()
+            Redirect::to(&format!("/users?done=user_added&who={}", encoded(&name))).into_response()
         }
         Err(e) => {
             let body = users_body(&state, &a, &UsersQuery::default(), &f, Some(&e)).await;
             render_refused(a.lang, &a.actor, t(a.lang, "adm-users"), &e, body)
         }
     }
-}
-
-fn encode(v: &str) -> String {
-    form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 /// Deactivates a user from their row.
@@ -421,7 +390,7 @@ pub async fn deactivate_user(
     match users::deactivate(&state, &a.actor, &username).await {
         Ok(_) => Redirect::to(&format!(
             "/users?done=user_deactivated&who={}",
-            encode(&username)
+            encoded(&username)
         ))
         .into_response(),
         Err(e) => {
@@ -457,7 +426,7 @@ pub async fn reset_password(
     match users::reset_password(&state, &a.actor, &username, &reset).await {
         Ok(_) => Redirect::to(&format!(
             "/users?done=password_reset&who={}",
-            encode(&username)
+            encoded(&username)
         ))
         .into_response(),
         Err(e) => {
@@ -616,7 +585,7 @@ pub async fn add_station(
     match act::add_station(&state, &a.actor, &new).await {
         Ok(s) => Redirect::to(&format!(
             "/stations?done=station_added&who={}",
-            encode(&s.code)
+            encoded(&s.code)
         ))
         .into_response(),
         Err(e) => {
@@ -658,7 +627,7 @@ pub async fn add_district(
     match done {
         Ok(d) => Redirect::to(&format!(
             "/stations?done=district_added&who={}",
-            encode(&d.value.name)
+            encoded(&d.value.name)
         ))
         .into_response(),
         Err(e) => {
@@ -744,8 +713,8 @@ pub async fn register_terminal(
     match act::register_terminal(&state, &a.actor, &code, terminal).await {
         Ok(t) => Redirect::to(&format!(
             "/stations/{}/terminals?done=terminal_registered&who={}",
-            encode(&t.station),
-            encode(&t.terminal)
+            encoded(&t.station),
+            encoded(&t.terminal)
         ))
         .into_response(),
         Err(e) => {
@@ -860,8 +829,7 @@ fn local_instant(
     } else {
         time.trim()
     };
-    let invalid =
-        || AppError::new(Code::ValidationFailed, format!("{field}: a date")).with("field", field);
+    let invalid = || AppError::invalid(field, format!("{field}: a date"));
     let naive = chrono::NaiveDateTime::parse_from_str(&format!("{date} {time}"), "%Y-%m-%d %H:%M")
         .map_err(|_| invalid())?;
     let local = tz
@@ -896,8 +864,8 @@ pub async fn set_price(
     match done {
         Ok(()) => Redirect::to(&format!(
             "/products?done=price_set&who={}#product-{}",
-            encode(&code),
-            encode(&code)
+            encoded(&code),
+            encoded(&code)
         ))
         .into_response(),
         Err(e) => {
@@ -1097,8 +1065,8 @@ pub async fn add_promotion(
             card_kinds: (!kinds.is_empty()).then_some(kinds),
             starts_at: local_instant(tz, "starts_at", &f.starts_on, "")?,
             ends_at: local_instant(tz, "ends_at", &f.ends_on, "")?,
-            budget: given(&Some(f.budget.clone())),
-            campaign_code: given(&Some(f.campaign_code.clone())),
+            budget: given(f.budget.as_str()),
+            campaign_code: given(f.campaign_code.as_str()),
             gifts,
         };
         act::add_promotion(&state, &a.actor, &body).await?;
@@ -1108,7 +1076,7 @@ pub async fn add_promotion(
     match done {
         Ok(()) => Redirect::to(&format!(
             "/promotions?done=promotion_added&who={}",
-            encode(f.name.trim())
+            encoded(f.name.trim())
         ))
         .into_response(),
         Err(e) => {
@@ -1208,7 +1176,7 @@ impl AuditForm {
             ("from", &self.from),
             ("to", &self.to),
         ] {
-            if let Some(v) = given(v) {
+            if let Some(v) = given(v.as_deref()) {
                 s.append_pair(k, &v);
             }
         }
@@ -1321,18 +1289,5 @@ pub async fn audit_csv(
         )
     }
     .await;
-    match made {
-        Ok(text) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"audit.csv\"",
-                ),
-            ],
-            text,
-        )
-            .into_response(),
-        Err(e) => (e.code.status(), e.message).into_response(),
-    }
+    csv_or_refusal("audit.csv", made)
 }

@@ -10,15 +10,16 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Datelike, Months};
 use chrono_tz::Tz;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::form::given;
 use super::text::word;
-use super::{HeadOffice, Lang, MerchantUser, data, error_box, page, render, t};
+use super::{HeadOffice, Lang, MerchantUser, csv_or_refusal, data, error_box, page, render, t};
 use crate::actions::alliance::{self as act, Found};
 use crate::actions::{App, Keyed};
 use crate::alliance::effectiveness::Effectiveness;
@@ -144,26 +145,20 @@ pub struct RedeemFields {
     purchase_amount: Option<String>,
 }
 
-fn filled(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-}
-
 impl RedeemFields {
     fn input(&self) -> RedeemInput {
         RedeemInput {
-            voucher_code: filled(&self.voucher_code),
-            card_number: filled(&self.card_number),
-            offer: filled(&self.offer),
-            purchase_amount: filled(&self.purchase_amount),
+            voucher_code: given(self.voucher_code.as_deref()),
+            card_number: given(self.card_number.as_deref()),
+            offer: given(self.offer.as_deref()),
+            purchase_amount: given(self.purchase_amount.as_deref()),
         }
     }
 
     /// The card form was the one used: the focus goes back to it.
     fn by_card(&self) -> bool {
-        filled(&self.voucher_code).is_none() && filled(&self.card_number).is_some()
+        given(self.voucher_code.as_deref()).is_none()
+            && given(self.card_number.as_deref()).is_some()
     }
 }
 
@@ -712,20 +707,8 @@ pub async fn grantees_csv(
     h: HeadOffice,
     Path(code): Path<String>,
 ) -> Response {
-    match act::grantees_csv(&state, &h.actor, &code).await {
-        Ok(text) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"grantees-{code}.csv\""),
-                ),
-            ],
-            text,
-        )
-            .into_response(),
-        Err(e) => (e.code.status(), e.message).into_response(),
-    }
+    let made = act::grantees_csv(&state, &h.actor, &code).await;
+    csv_or_refusal(&format!("grantees-{code}.csv"), made)
 }
 
 // ------------------------------------------ the card page and receipts

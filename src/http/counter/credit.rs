@@ -15,11 +15,11 @@ use chrono_tz::Tz;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::acquisition::{csv_or_refusal, given};
 use super::alliance::local;
+use super::form::{field_error, given, with_field};
 use super::render;
 use super::text::word;
-use super::{Lang, Signed, data, error_box, page, t};
+use super::{Lang, Signed, csv_or_refusal, data, error_box, page, t};
 use crate::actions::credit::{self as act, CreditCard, LineOrder, PaymentOrder};
 use crate::actions::{App, Keyed};
 use crate::auth::Role;
@@ -75,7 +75,7 @@ pub async fn credit_list(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let lang = s.lang;
-    if let Some(id) = given(&q.customer).and_then(|c| c.parse::<i64>().ok()) {
+    if let Some(id) = given(q.customer.as_deref()).and_then(|c| c.parse::<i64>().ok()) {
         return Redirect::to(&format!("/credit/{id}")).into_response();
     }
     if let (Role::FleetManager, Some(company)) = (s.actor.role, s.actor.company_id) {
@@ -458,7 +458,7 @@ pub async fn statement_csv(
         statements::csv(&st)
     }
     .await;
-    csv_or_refusal(format!("statement-{id}-{month}.csv"), made)
+    csv_or_refusal(&format!("statement-{id}-{month}.csv"), made)
 }
 
 #[derive(Deserialize)]
@@ -480,13 +480,9 @@ pub async fn pay(
         let order = PaymentOrder {
             amount: amount("amount", &f.amount)?,
             method: PaymentMethod::parse(&f.method).ok_or_else(|| {
-                AppError::new(
-                    Code::ValidationFailed,
-                    "method: cash, bank_card or transfer",
-                )
-                .with("field", "method")
+                AppError::invalid("method", "method: cash, bank_card or transfer")
             })?,
-            reference: given(&f.reference),
+            reference: given(f.reference.as_deref()),
         };
         let form = format!(
             "{}|{}|{:?}",
@@ -530,10 +526,9 @@ pub struct LineForm {
 
 /// A whole number of days from a form field.
 fn days(field: &str, text: &str) -> AppResult<i64> {
-    text.trim().parse::<i64>().map_err(|_| {
-        AppError::new(Code::ValidationFailed, format!("{field}: a whole number"))
-            .with("field", field)
-    })
+    text.trim()
+        .parse::<i64>()
+        .map_err(|_| AppError::invalid(field, format!("{field}: a whole number")))
 }
 
 /// Sets the company's line from the account's form (head office).
@@ -577,12 +572,7 @@ pub async fn set_line(
 /// The form field a refusal of the card form is about: the one it names,
 /// or the one its words or its code are about.
 fn card_field(e: &AppError) -> &'static str {
-    let named = e
-        .extra
-        .as_ref()
-        .and_then(|x| x.get("field"))
-        .and_then(|v| v.as_str());
-    match named {
+    match e.field() {
         Some("kind") => return "kind",
         Some("plate") => return "plate",
         Some("pin") => return "pin",
@@ -603,13 +593,7 @@ fn card_field(e: &AppError) -> &'static str {
 fn card_form(lang: Lang, id: i64, typed: &Typed, refused: Option<&AppError>) -> Markup {
     let e = refused.filter(|_| typed.form == "card");
     let at = e.map(card_field).unwrap_or("");
-    let beside = |field: &str| {
-        html! {
-            @if let (Some(e), true) = (e, at == field) {
-                span.field-error role="alert" { (super::text::refusal(lang, e)) }
-            }
-        }
-    };
+    let beside = |field: &str| field_error(lang, e.filter(|_| at == field));
     html! {
         form.panel.noprint #open-credit-card method="post" action="/cards" {
             h2 { (t(lang, "open_credit_card")) }
@@ -661,16 +645,13 @@ pub async fn open_card(State(state): State<App>, s: Signed, Form(f): Form<CardFo
         let kind = [CardKind::CompanySub, CardKind::Fleet]
             .into_iter()
             .find(|k| k.as_str() == f.kind)
-            .ok_or_else(|| {
-                AppError::new(Code::ValidationFailed, "kind: company_sub or fleet")
-                    .with("field", "kind")
-            })?;
+            .ok_or_else(|| AppError::invalid("kind", "kind: company_sub or fleet"))?;
         let order = CreditCard {
             kind,
             customer_id: id,
-            plate: given(&f.plate),
-            pin: given(&f.pin),
-            station: given(&f.station),
+            plate: given(f.plate.as_deref()),
+            pin: given(f.pin.as_deref()),
+            station: given(f.station.as_deref()),
         };
         let form = format!(
             "{}|{}|{:?}|{}|{:?}",
@@ -685,8 +666,7 @@ pub async fn open_card(State(state): State<App>, s: Signed, Form(f): Form<CardFo
             .await
             .map_err(|e| match card_field(&e) {
                 "" => e,
-                _ if e.extra.as_ref().is_some_and(|x| x.contains_key("field")) => e,
-                field => e.with("field", field),
+                field => with_field(e, field),
             })?;
         Ok(opened.value.number)
     }

@@ -13,10 +13,11 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::acquisition::{around, given, this_month};
+use super::acquisition::{around, this_month};
 use super::alliance::local;
+use super::form::{beside, field_error, given, with_field};
 use super::render;
-use super::text::{refusal, tr, word};
+use super::text::{tr, word};
 use super::{Lang, Signed, data, error_box, page, t};
 use crate::actions::crm::{self as act, Move};
 use crate::actions::{App, Keyed};
@@ -25,10 +26,14 @@ use crate::auth::policy::{self, Action, Target};
 use crate::cards::customers::{Consents, CustomerKind, IdKind};
 use crate::cards::holder::Identity;
 use crate::crm::archive::{Archive, ArchiveChange, ConsentEvidence, Entry, EntryKind};
+use crate::crm::care::{
+    CareCustomer, CareFilter, CareInput, CareKind, CareOutcome, CareRecord, CustomerCare,
+    OccasionKind, PlannedVisit, Purpose, VisitPlanInput,
+};
 use crate::crm::complaints::{Category, Channel, Complaint, ComplaintInput, Missed};
 use crate::crm::grading::{Callback, Level, Lifecycle, Outcome};
 use crate::error::{AppError, AppResult, Code};
-use crate::lifecycle::ComplaintStatus;
+use crate::lifecycle::{ComplaintStatus, VisitStatus};
 
 const CHANNELS: [Channel; 6] = [
     Channel::Counter,
@@ -69,10 +74,8 @@ fn code_of<T: serde::Serialize>(value: T) -> String {
 
 /// A form's option read back by its code.
 fn parse_code<T: DeserializeOwned>(field: &str, text: &str) -> AppResult<T> {
-    serde_json::from_value(serde_json::Value::String(text.trim().to_string())).map_err(|_| {
-        AppError::new(Code::ValidationFailed, format!("{field}: one of the list"))
-            .with("field", field)
-    })
+    serde_json::from_value(serde_json::Value::String(text.trim().to_string()))
+        .map_err(|_| AppError::invalid(field, format!("{field}: one of the list")))
 }
 
 fn channel_word(lang: Lang, c: Channel) -> &'static str {
@@ -164,6 +167,8 @@ fn entry_word(lang: Lang, k: EntryKind) -> &'static str {
         EntryKind::LevelChanged => t(lang, "entry_level_changed"),
         EntryKind::ConsentGiven => t(lang, "entry_consent_given"),
         EntryKind::ConsentWithdrawn => t(lang, "entry_consent_withdrawn"),
+        EntryKind::CareCall => t(lang, "entry_care_call"),
+        EntryKind::CareVisit => t(lang, "entry_care_visit"),
     }
 }
 
@@ -175,13 +180,6 @@ fn or_dash(value: Option<&str>) -> Markup {
     match value {
         Some(v) if !v.is_empty() => data(v),
         _ => html! { "—" },
-    }
-}
-
-/// The refusal beside the form it answers.
-fn beside(lang: Lang, refused: Option<&AppError>) -> Markup {
-    html! {
-        @if let Some(e) = refused { span.field-error { (refusal(lang, e)) } }
     }
 }
 
@@ -320,7 +318,7 @@ async fn board_body(
                 }
                 label for="ctext" { (t(lang, "complaint_text")) }
                 textarea #ctext name="text" rows="3" cols="60" required { (typed.text) }
-                (beside(lang, new_refused))
+                (field_error(lang, new_refused))
                 div { button.primary type="submit" { (t(lang, "record_complaint")) } }
             }
         }
@@ -404,14 +402,14 @@ fn step_form(
                 input type="hidden" name="step" value="assign";
                 label for={"assignee-" (id)} { (t(lang, "assign_to")) }
                 input id={"assignee-" (id)} name="assignee" required value=(value(|t| &t.assignee));
-                (beside(lang, refused))
+                (field_error(lang, refused))
                 button.primary type="submit" { (t(lang, "assign")) }
             },
             ComplaintStatus::Assigned => form.step method="post" action=(action) {
                 input type="hidden" name="step" value="answer";
                 label for={"answer-" (id)} { (t(lang, "answer")) }
                 textarea id={"answer-" (id)} name="answer" rows="2" required { (value(|t| &t.answer)) }
-                (beside(lang, refused))
+                (field_error(lang, refused))
                 button.primary type="submit" { (t(lang, "record_answer")) }
             },
             ComplaintStatus::Answered => form.step method="post" action=(action) {
@@ -424,12 +422,12 @@ fn step_form(
                 }
                 label for={"notes-" (id)} { (t(lang, "follow_up_notes")) }
                 input id={"notes-" (id)} name="notes" value=(value(|t| &t.notes));
-                (beside(lang, refused))
+                (field_error(lang, refused))
                 button.primary type="submit" { (t(lang, "record_follow_up")) }
             },
             ComplaintStatus::FollowedUp => form.step method="post" action=(action) {
                 input type="hidden" name="step" value="close";
-                (beside(lang, refused))
+                (field_error(lang, refused))
                 button.primary type="submit" { (t(lang, "close_complaint")) }
             },
             ComplaintStatus::Closed => {},
@@ -454,17 +452,15 @@ pub async fn record_complaint(
     Form(f): Form<ComplaintForm>,
 ) -> Response {
     let done: AppResult<i64> = async {
-        let customer_id = given(&f.customer_id)
+        let customer_id = given(f.customer_id.as_deref())
             .map(|v| {
-                v.parse::<i64>().map_err(|_| {
-                    AppError::new(Code::ValidationFailed, "customer_id: a number")
-                        .with("field", "customer_id")
-                })
+                v.parse::<i64>()
+                    .map_err(|_| AppError::invalid("customer_id", "customer_id: a number"))
             })
             .transpose()?;
         let input = ComplaintInput {
             customer_id,
-            station: given(&f.station),
+            station: given(f.station.as_deref()),
             channel: parse_code("channel", &f.channel)?,
             category: parse_code("category", &f.category)?,
             text: f.text.clone(),
@@ -521,21 +517,17 @@ impl MoveForm {
                     Some("yes") => true,
                     Some("no") => false,
                     _ => {
-                        return Err(
-                            AppError::new(Code::ValidationFailed, "satisfied: yes or no")
-                                .with("field", "satisfied"),
-                        );
+                        return Err(AppError::invalid("satisfied", "satisfied: yes or no"));
                     }
                 },
-                notes: given(&self.notes),
+                notes: given(self.notes.as_deref()),
             },
             "close" => Move::Close,
             _ => {
-                return Err(AppError::new(
-                    Code::ValidationFailed,
+                return Err(AppError::invalid(
+                    "step",
                     "step: assign, answer, follow_up or close",
-                )
-                .with("field", "step"));
+                ));
             }
         })
     }
@@ -600,6 +592,12 @@ async fn callbacks_body(
     Ok(html! {
         h1 { (t(lang, "callback_list")) }
         p.k { (tr(lang, "callback_rule", &[("days", state.settings.grading.dormant_days.into())])) }
+        @if policy::may(&s.actor, Action::ReadCare) {
+            p.noprint #care-links {
+                a #care-link href="/care" { (t(lang, "care_page")) } " · "
+                a #visits-link href="/visits" { (t(lang, "visit_plan")) }
+            }
+        }
         @if let Some(e) = refused { (error_box(lang, e)) }
         @if list.is_empty() { p #no-callbacks { (t(lang, "no_callbacks")) } } @else {
             table #callbacks {
@@ -666,7 +664,7 @@ fn callback_row(
                         " "
                         input id={"call-notes-" (id)} name="notes" placeholder=(t(lang, "call_notes"))
                             value=(typed.map(|t| t.notes.as_str()).unwrap_or_default());
-                        (beside(lang, refused))
+                        (field_error(lang, refused))
                         button.primary type="submit" { (t(lang, "record_call")) }
                     }
                 }
@@ -691,7 +689,7 @@ pub async fn record_call(
 ) -> Response {
     let done: AppResult<()> = async {
         let outcome: Outcome = parse_code("outcome", &f.outcome)?;
-        let notes = given(&f.notes);
+        let notes = given(f.notes.as_deref());
         let form = format!("{}|{:?}", f.outcome, notes);
         let key = Keyed::new(
             &state.keys.pin,
@@ -752,18 +750,18 @@ pub async fn customer_page(
             .before
             .as_deref()
             .map(|at| {
-                crate::time::parse_rfc3339(at).ok_or_else(|| {
-                    AppError::new(Code::ValidationFailed, "before: an RFC 3339 time")
-                        .with("field", "before")
-                })
+                crate::time::parse_rfc3339(at)
+                    .ok_or_else(|| AppError::invalid("before", "before: an RFC 3339 time"))
             })
             .transpose()?;
         let (archive, entries) = act::customer_timeline(&state, &s.actor, id, before).await?;
+        let care = act::customer_care(&state, &s.actor, id).await?;
         Ok(customer_body(
             &state,
             &s,
             &archive,
             &entries,
+            Some(&care),
             &MergeTyped::default(),
         ))
     }
@@ -776,6 +774,7 @@ fn customer_body(
     s: &Signed,
     a: &Archive,
     entries: &[Entry],
+    care: Option<&CustomerCare>,
     merge: &MergeTyped<'_>,
 ) -> Markup {
     let standing = &a.standing;
@@ -840,6 +839,7 @@ fn customer_body(
                 }
             }
         }
+        @if let Some(care) = care { (care_section(lang, tz, &s.actor, care)) }
         section.panel #timeline {
             h2 { (t(lang, "timeline")) }
             @if entries.is_empty() { p.k { (t(lang, "no_timeline")) } } @else {
@@ -868,6 +868,48 @@ fn customer_body(
                     }
                 }
             }
+        }
+    }
+}
+
+/// The customer's calls and visits and their planned visits, with the
+/// links that log one and plan one for those who may.
+fn care_section(lang: Lang, tz: chrono_tz::Tz, actor: &Actor, care: &CustomerCare) -> Markup {
+    let id = care.customer_id;
+    let station = match (care.station_id, &care.district) {
+        (Some(station), Some(district)) => Some(Target::station(station, district)),
+        _ => None,
+    };
+    let may = |action| {
+        station
+            .as_ref()
+            .is_some_and(|t| policy::permits(actor, action, t))
+    };
+    let open: Vec<&PlannedVisit> = care
+        .visits
+        .iter()
+        .filter(|v| v.status == VisitStatus::Planned)
+        .collect();
+    html! {
+        section.panel #care {
+            h2 { (t(lang, "care_log")) }
+            @if may(Action::CallCustomers) || may(Action::PlanVisits) {
+                p.noprint {
+                    @if may(Action::CallCustomers) { a #log-contact-link href={"/care?customer=" (id) "#care-picked"} { (t(lang, "log_contact")) } }
+                    @if may(Action::CallCustomers) && may(Action::PlanVisits) { " · " }
+                    @if may(Action::PlanVisits) { a #plan-visit-link href={"/visits?customer=" (id) "#plan-form"} { (t(lang, "plan_visit")) } }
+                }
+            }
+            @if !open.is_empty() {
+                p #planned-visits { (t(lang, "visits_planned")) " "
+                    @for (i, v) in open.iter().enumerate() {
+                        @if i > 0 { " · " }
+                        (v.planned_for) " " (purpose_word(lang, v.purpose))
+                        @if v.overdue { " " span.due { (t(lang, "visit_overdue")) } }
+                    }
+                }
+            }
+            (care_log(lang, tz, &care.contacts, care.contacts.len()))
         }
     }
 }
@@ -919,9 +961,9 @@ pub struct ConsentForm {
 
 impl ConsentForm {
     fn change(&self) -> ArchiveChange {
-        let card_number = given(&self.card_number);
-        let pin = given(&self.pin);
-        let identity = given(&self.document_number).map(|n| Identity {
+        let card_number = given(self.card_number.as_deref());
+        let pin = given(self.pin.as_deref());
+        let identity = given(self.document_number.as_deref()).map(|n| Identity {
             document_kind: self
                 .document_kind
                 .as_deref()
@@ -980,9 +1022,7 @@ struct MergeTyped<'a> {
 /// into this one: the other record's number, and a tick that says so.
 fn merge_form(lang: Lang, id: i64, typed: &MergeTyped<'_>) -> Markup {
     let e = typed.refused;
-    let at = e
-        .and_then(|e| e.extra.as_ref()?.get("field")?.as_str())
-        .unwrap_or("");
+    let at = e.and_then(AppError::field).unwrap_or("");
     html! {
         form.panel.noprint #merge-form method="post" action={"/customers/" (id) "/merge"} {
             h2 { (t(lang, "merge_customers")) }
@@ -992,11 +1032,11 @@ fn merge_form(lang: Lang, id: i64, typed: &MergeTyped<'_>) -> Markup {
                 div { label for="merge-other" { (t(lang, "merge_other")) }
                       input #merge-other name="other_id" inputmode="numeric" required value=(typed.other)
                           autofocus[at == "other_id"] aria-invalid=[(at == "other_id").then_some("true")];
-                      @if at == "other_id" { (beside(lang, e)) } }
+                      (beside(lang, e, "other_id")) }
                 div { label { input #merge-confirm type="checkbox" name="confirm" value="yes" required
                                   autofocus[at == "confirm_merge"];
                               " " (t(lang, "merge_confirm")) }
-                      @if at == "confirm_merge" { (beside(lang, e)) } }
+                      (beside(lang, e, "confirm_merge")) }
                 button.danger type="submit" { (t(lang, "merge_button")) }
             }
         }
@@ -1022,22 +1062,21 @@ pub async fn merge(
     let lang = s.lang;
     let done = async {
         if f.confirm.as_deref() != Some("yes") {
-            return Err(AppError::new(
-                Code::ValidationFailed,
+            return Err(AppError::invalid(
+                "confirm_merge",
                 "confirm_merge: tick that the two records are the same customer",
-            )
-            .with("field", "confirm_merge"));
+            ));
         }
-        let other = f.other_id.trim().parse::<i64>().map_err(|_| {
-            AppError::new(Code::ValidationFailed, "other_id: a customer number")
-                .with("field", "other_id")
-        })?;
+        let other = f
+            .other_id
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| AppError::invalid("other_id", "other_id: a customer number"))?;
         act::merge_customers(&state, &s.actor, id, other)
             .await
             .map_err(|e| match e.code {
-                _ if e.extra.as_ref().is_some_and(|x| x.contains_key("field")) => e,
                 Code::Forbidden | Code::Internal | Code::DatabaseUnavailable => e,
-                _ => e.with("field", "other_id"),
+                _ => with_field(e, "other_id"),
             })
     }
     .await;
@@ -1051,7 +1090,8 @@ pub async fn merge(
                         other: f.other_id.clone(),
                         refused: Some(&e),
                     };
-                    let body = customer_body(&state, &s, &archive, &entries, &typed);
+                    let care = act::customer_care(&state, &s.actor, id).await.ok();
+                    let body = customer_body(&state, &s, &archive, &entries, care.as_ref(), &typed);
                     (
                         e.code.status(),
                         page(lang, t(lang, "customer_page"), Some(&s.actor), body),
@@ -1082,8 +1122,779 @@ fn entry_detail(lang: Lang, e: &Entry) -> Markup {
                 @if let Some(m) = &e.month { (m) }
                 @if let Some(n) = e.count { " · " (tr(lang, "sales_count", &[("count", n.into())])) }
             }
+            EntryKind::CareCall | EntryKind::CareVisit => {
+                @if let Some(p) = Purpose::parse(detail) { (purpose_word(lang, p)) }
+            }
             EntryKind::CardReplaced | EntryKind::BenefitGranted | EntryKind::BenefitRedeemed => span.code { (detail) },
             _ => (or_dash(e.detail.as_deref())),
         }
     }
+}
+
+// ------------------------------------------------------------ customer care
+
+fn care_kind_word(lang: Lang, k: CareKind) -> &'static str {
+    match k {
+        CareKind::Call => t(lang, "care_call"),
+        CareKind::Visit => t(lang, "care_visit"),
+    }
+}
+
+fn purpose_word(lang: Lang, p: Purpose) -> &'static str {
+    match p {
+        Purpose::Thanks => t(lang, "purpose_thanks"),
+        Purpose::KeyCustomer => t(lang, "purpose_key_customer"),
+        Purpose::Festival => t(lang, "purpose_festival"),
+        Purpose::Birthday => t(lang, "purpose_birthday"),
+        Purpose::WinBack => t(lang, "purpose_win_back"),
+        Purpose::Collection => t(lang, "purpose_collection"),
+        Purpose::ComplaintFollowUp => t(lang, "purpose_complaint_follow_up"),
+    }
+}
+
+fn care_outcome_word(lang: Lang, o: CareOutcome) -> &'static str {
+    match o {
+        CareOutcome::Reached => t(lang, "call_reached"),
+        CareOutcome::Satisfied => t(lang, "care_satisfied"),
+        CareOutcome::Unhappy => t(lang, "call_unhappy"),
+        CareOutcome::WillReturn => t(lang, "call_will_return"),
+        CareOutcome::MovedAway => t(lang, "call_moved_away"),
+        CareOutcome::Declined => t(lang, "care_declined"),
+        CareOutcome::PromisedPayment => t(lang, "care_promised_payment"),
+        CareOutcome::NoAnswer => t(lang, "call_no_answer"),
+        CareOutcome::WrongNumber => t(lang, "call_wrong_number"),
+    }
+}
+
+fn visit_status_word(lang: Lang, s: VisitStatus) -> &'static str {
+    match s {
+        VisitStatus::Planned => t(lang, "visit_planned"),
+        VisitStatus::Done => t(lang, "visit_done"),
+        VisitStatus::Cancelled => t(lang, "visit_cancelled"),
+    }
+}
+
+fn occasion_word(lang: Lang, k: OccasionKind) -> &'static str {
+    match k {
+        OccasionKind::Birthday => t(lang, "birthday"),
+        OccasionKind::Anniversary => t(lang, "anniversary"),
+    }
+}
+
+/// A field's label, its input, and the refusal beside it when it names
+/// the field.
+fn labelled(
+    lang: Lang,
+    id: &str,
+    label: &str,
+    input: Markup,
+    e: Option<&AppError>,
+    field: &str,
+) -> Markup {
+    html! {
+        div {
+            label for=(id) { (label) }
+            (input)
+            (beside(lang, e, field))
+        }
+    }
+}
+
+/// A select of an enum's values, the one typed (or `default`) chosen.
+fn options<T: Copy + serde::Serialize>(
+    all: &[T],
+    chosen: &str,
+    name: impl Fn(T) -> &'static str,
+) -> Markup {
+    html! {
+        @for v in all {
+            @let code = code_of(*v);
+            option value=(code) selected[chosen == code] { (name(*v)) }
+        }
+    }
+}
+
+/// What was typed into a refused log form.
+#[derive(Default)]
+struct CareTyped {
+    kind: String,
+    purpose: String,
+    outcome: String,
+    notes: String,
+    next_step: String,
+    next_step_on: String,
+    visit_id: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct CareQuery {
+    level: Option<String>,
+    lifecycle: Option<String>,
+    name: Option<String>,
+    /// The customer whose call or visit is to be logged.
+    customer: Option<i64>,
+    /// The planned visit the visit is for.
+    visit: Option<i64>,
+    /// The purpose to start the form with.
+    purpose: Option<String>,
+}
+
+/// The station's customer care: its customers with their level, stage,
+/// last contact and next visit, filtered; the form that logs a call or
+/// visit to the one picked.
+pub async fn care_page(
+    State(state): State<App>,
+    s: Signed,
+    Query(q): Query<CareQuery>,
+) -> Response {
+    let lang = s.lang;
+    let typed = CareTyped {
+        kind: if q.visit.is_some() {
+            "visit".into()
+        } else {
+            String::new()
+        },
+        purpose: q.purpose.clone().unwrap_or_default(),
+        visit_id: q.visit.map(|v| v.to_string()).unwrap_or_default(),
+        ..CareTyped::default()
+    };
+    let shown = care_body(&state, &s, &q, &typed, None).await;
+    render(lang, &s.actor, t(lang, "care_page"), shown)
+}
+
+async fn care_body(
+    state: &App,
+    s: &Signed,
+    q: &CareQuery,
+    typed: &CareTyped,
+    refused: Option<&AppError>,
+) -> AppResult<Markup> {
+    let lang = s.lang;
+    let tz = state.settings.time_zone;
+    let filter = CareFilter {
+        level: given(q.level.as_deref())
+            .map(|l| parse_code::<Level>("level", &l))
+            .transpose()?,
+        lifecycle: given(q.lifecycle.as_deref())
+            .map(|l| parse_code::<Lifecycle>("lifecycle", &l))
+            .transpose()?,
+        name: crate::text::optional("name", q.name.as_deref(), 50)?,
+    };
+    let list = act::care_customers(state, &s.actor, None, None, &filter).await?;
+    let picked = match q.customer {
+        Some(id) => Some(act::customer_care(state, &s.actor, id).await),
+        None => None,
+    };
+    let may_call = policy::may(&s.actor, Action::CallCustomers);
+    let may_plan = policy::may(&s.actor, Action::PlanVisits);
+    let level_typed = q.level.as_deref().unwrap_or_default();
+    let stage_typed = q.lifecycle.as_deref().unwrap_or_default();
+    Ok(html! {
+        h1 { (t(lang, "care_page")) }
+        p.noprint #care-links {
+            a #visits-link href="/visits" { (t(lang, "visit_plan")) } " · "
+            a #birthdays-link href="/birthdays" { (t(lang, "birthdays_page")) } " · "
+            a href="/callbacks" { (t(lang, "callback_list")) }
+        }
+        @match &picked {
+            Some(Ok(care)) => (care_panel(lang, tz, &s.actor, care, typed, refused)),
+            Some(Err(e)) => section.panel #care-picked { (error_box(lang, e)) },
+            None => {},
+        }
+        form.panel.noprint #care-filter method="get" action="/care" {
+            div.row {
+                div { label for="care-level" { (t(lang, "level")) }
+                      select #care-level name="level" {
+                          option value="" { (t(lang, "care_any")) }
+                          (options(Level::ALL, level_typed, |l| level_word(lang, l)))
+                      } }
+                div { label for="care-stage" { (t(lang, "lifecycle")) }
+                      select #care-stage name="lifecycle" {
+                          option value="" { (t(lang, "care_any")) }
+                          (options(&LIFECYCLES, stage_typed, |l| lifecycle_word(lang, l)))
+                      } }
+                div { label for="care-name" { (t(lang, "name")) }
+                      input #care-name name="name" value=(q.name.as_deref().unwrap_or_default()); }
+                button.secondary type="submit" { (t(lang, "care_show")) }
+            }
+        }
+        @if list.is_empty() { p #no-care-customers { (t(lang, "no_care_customers")) } } @else {
+            p.k { (tr(lang, "care_customers_count", &[("count", list.len().into())])) }
+            table #care-customers {
+                thead { tr {
+                    th { (t(lang, "customer")) } th { (t(lang, "phone")) } th { (t(lang, "station")) }
+                    th { (t(lang, "level")) } th { (t(lang, "lifecycle")) } th { (t(lang, "last_refuel")) }
+                    th { (t(lang, "last_contact")) } th { (t(lang, "next_visit")) }
+                    @if may_call || may_plan { th.noprint { (t(lang, "care_actions")) } }
+                } }
+                tbody {
+                    @for c in &list {
+                        (care_row(lang, tz, &s.actor, c, may_call, may_plan))
+                    }
+                }
+            }
+        }
+    })
+}
+
+const LIFECYCLES: [Lifecycle; 5] = [
+    Lifecycle::New,
+    Lifecycle::Growing,
+    Lifecycle::Stable,
+    Lifecycle::Dormant,
+    Lifecycle::Lost,
+];
+
+fn care_row(
+    lang: Lang,
+    tz: chrono_tz::Tz,
+    actor: &Actor,
+    c: &CareCustomer,
+    may_call: bool,
+    may_plan: bool,
+) -> Markup {
+    let id = c.customer_id;
+    let archive = policy::permits(actor, Action::ReadCustomerArchive, &Target::company(id));
+    html! {
+        tr id={"care-" (id)} {
+            td { @if archive { a.data href={"/customers/" (id)} { (c.name) } } @else { (data(&c.name)) } }
+            td.code { (c.phone.as_deref().unwrap_or("—")) }
+            td.code { (c.station) }
+            td { @match c.level { Some(l) => (level_word(lang, l)), None => (t(lang, "not_graded")) } }
+            td { (lifecycle_word(lang, c.lifecycle)) }
+            td { @match &c.last_refuel_at { Some(at) => (local(at, tz)), None => (t(lang, "never_refuelled")) } }
+            td { @match &c.last_contact {
+                Some(l) => { (care_kind_word(lang, l.kind)) " · " (purpose_word(lang, l.purpose)) " · "
+                             (care_outcome_word(lang, l.outcome)) " · " (local(&l.at, tz)) }
+                None => "—",
+            } }
+            td { (c.next_visit.as_deref().unwrap_or("—")) }
+            @if may_call || may_plan {
+                td.noprint {
+                    @if may_call { a href={"/care?customer=" (id) "#care-picked"} { (t(lang, "log_contact")) } }
+                    @if may_call && may_plan { " · " }
+                    @if may_plan { a href={"/visits?customer=" (id) "#plan-form"} { (t(lang, "plan_visit")) } }
+                }
+            }
+        }
+    }
+}
+
+/// The customer picked: whose they are, their last calls and visits, and
+/// the form that logs one for those who may.
+fn care_panel(
+    lang: Lang,
+    tz: chrono_tz::Tz,
+    actor: &Actor,
+    care: &CustomerCare,
+    typed: &CareTyped,
+    refused: Option<&AppError>,
+) -> Markup {
+    let id = care.customer_id;
+    let may_log = match (care.station_id, &care.district) {
+        (Some(station), Some(district)) => policy::permits(
+            actor,
+            Action::CallCustomers,
+            &Target::station(station, district),
+        ),
+        _ => false,
+    };
+    let at = refused.and_then(AppError::field).unwrap_or("");
+    let kind = if typed.kind.is_empty() {
+        "call"
+    } else {
+        typed.kind.as_str()
+    };
+    let purpose = if typed.purpose.is_empty() {
+        "thanks"
+    } else {
+        typed.purpose.as_str()
+    };
+    let outcome = if typed.outcome.is_empty() {
+        "reached"
+    } else {
+        typed.outcome.as_str()
+    };
+    html! {
+        section.panel #care-picked {
+            h2 { (t(lang, "log_contact")) " · " (data(&care.name)) " #" (id) }
+            p.k {
+                (t(lang, "level")) " " @match care.level { Some(l) => (level_word(lang, l)), None => (t(lang, "not_graded")) }
+                " · " (t(lang, "station")) " " span.code { (care.station.as_deref().unwrap_or("—")) }
+            }
+            @if let Some(e) = refused.filter(|_| at.is_empty()) { (error_box(lang, e)) }
+            @if care.station.is_none() {
+                p.notice #no-station { (t(lang, "care_no_station")) }
+            } @else if may_log {
+                form.noprint #care-form method="post" action={"/customers/" (id) "/care"} {
+                    input type="hidden" name="key" value=(uuid::Uuid::new_v4().to_string());
+                    input type="hidden" name="visit_id" value=(typed.visit_id);
+                    div.row {
+                        (labelled(lang, "care-kind", t(lang, "care_kind"), html! {
+                            select #care-kind name="kind" autofocus[at == "kind"] {
+                                (options(CareKind::ALL, kind, |k| care_kind_word(lang, k)))
+                            }
+                        }, refused, "kind"))
+                        (labelled(lang, "care-purpose", t(lang, "purpose"), html! {
+                            select #care-purpose name="purpose" autofocus[at == "purpose"] {
+                                (options(Purpose::ALL, purpose, |p| purpose_word(lang, p)))
+                            }
+                        }, refused, "purpose"))
+                        (labelled(lang, "care-outcome", t(lang, "outcome"), html! {
+                            select #care-outcome name="outcome" autofocus[at == "outcome"] {
+                                (options(CareOutcome::ALL, outcome, |o| care_outcome_word(lang, o)))
+                            }
+                        }, refused, "outcome"))
+                    }
+                    div.row {
+                        (labelled(lang, "care-notes", t(lang, "care_notes"), html! {
+                            input #care-notes name="notes" value=(typed.notes)
+                                autofocus[at == "notes"] aria-invalid=[(at == "notes").then_some("true")];
+                        }, refused, "notes"))
+                        (labelled(lang, "care-next", t(lang, "care_next_step"), html! {
+                            input #care-next name="next_step" value=(typed.next_step)
+                                autofocus[at == "next_step"] aria-invalid=[(at == "next_step").then_some("true")];
+                        }, refused, "next_step"))
+                        (labelled(lang, "care-next-on", t(lang, "care_next_step_on"), html! {
+                            input #care-next-on name="next_step_on" type="date" value=(typed.next_step_on)
+                                autofocus[at == "next_step_on"] aria-invalid=[(at == "next_step_on").then_some("true")];
+                        }, refused, "next_step_on"))
+                    }
+                    (beside(lang, refused, "visit_id"))
+                    button.primary type="submit" { (t(lang, "log_contact")) }
+                }
+            } @else {
+                p.k #care-not-yours { (t(lang, "care_not_yours")) }
+            }
+            (care_log(lang, tz, &care.contacts, 5))
+        }
+    }
+}
+
+/// A customer's calls and visits, the latest first, at most `most`.
+fn care_log(lang: Lang, tz: chrono_tz::Tz, contacts: &[CareRecord], most: usize) -> Markup {
+    html! {
+        @if contacts.is_empty() { p.k.no-care-log { (t(lang, "no_care_log")) } } @else {
+            table.care-log {
+                thead { tr {
+                    th { (t(lang, "time")) } th { (t(lang, "care_kind")) } th { (t(lang, "purpose")) }
+                    th { (t(lang, "outcome")) } th { (t(lang, "care_notes")) } th { (t(lang, "care_next_step")) }
+                    th { (t(lang, "station")) } th { (t(lang, "care_by")) }
+                } }
+                tbody {
+                    @for c in contacts.iter().take(most) {
+                        tr data-kind=(c.kind.as_str()) {
+                            td { (local(&c.at, tz)) }
+                            td { (care_kind_word(lang, c.kind)) }
+                            td { (purpose_word(lang, c.purpose)) }
+                            td { (care_outcome_word(lang, c.outcome)) }
+                            td { (or_dash(c.notes.as_deref())) }
+                            td { (or_dash(c.next_step.as_deref()))
+                                 @if let Some(on) = &c.next_step_on { " · " (on) } }
+                            td.code { (c.station) }
+                            td { (or_dash(c.by.as_deref())) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CareForm {
+    key: String,
+    kind: String,
+    purpose: String,
+    outcome: String,
+    notes: Option<String>,
+    next_step: Option<String>,
+    next_step_on: Option<String>,
+    visit_id: Option<String>,
+}
+
+/// Logs a call or visit from the care page's form: [`act::log_contact`],
+/// as `POST /api/v1/customers/{id}/care`; a double click logs one. A
+/// refusal shows the page again with what was typed and the field at
+/// fault.
+pub async fn log_contact(
+    State(state): State<App>,
+    s: Signed,
+    Path(customer): Path<i64>,
+    Form(f): Form<CareForm>,
+) -> Response {
+    let done: AppResult<()> = async {
+        let visit_id = given(f.visit_id.as_deref())
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| AppError::invalid("visit_id", "visit_id: a number"))
+            })
+            .transpose()?;
+        let input = CareInput {
+            kind: parse_code("kind", &f.kind)?,
+            purpose: parse_code("purpose", &f.purpose)?,
+            outcome: parse_code("outcome", &f.outcome)?,
+            notes: given(f.notes.as_deref()),
+            next_step: given(f.next_step.as_deref()),
+            next_step_on: given(f.next_step_on.as_deref()),
+            visit_id,
+        };
+        let form = format!(
+            "{}|{}|{}|{:?}|{:?}|{:?}|{:?}",
+            f.kind,
+            f.purpose,
+            f.outcome,
+            input.notes,
+            input.next_step,
+            input.next_step_on,
+            visit_id
+        );
+        let key = Keyed::new(
+            &state.keys.pin,
+            &f.key,
+            "POST",
+            &format!("/customers/{customer}/care"),
+            form.as_bytes(),
+        );
+        act::log_contact(&state, &s.actor, Some(&key), customer, &input).await?;
+        Ok(())
+    }
+    .await;
+    match done {
+        Ok(()) => Redirect::to(&format!("/care?customer={customer}#care-picked")).into_response(),
+        Err(e) => {
+            let lang = s.lang;
+            let title = t(lang, "care_page");
+            let q = CareQuery {
+                customer: Some(customer),
+                ..CareQuery::default()
+            };
+            let typed = CareTyped {
+                kind: f.kind,
+                purpose: f.purpose,
+                outcome: f.outcome,
+                notes: f.notes.unwrap_or_default(),
+                next_step: f.next_step.unwrap_or_default(),
+                next_step_on: f.next_step_on.unwrap_or_default(),
+                visit_id: f.visit_id.unwrap_or_default(),
+            };
+            match care_body(&state, &s, &q, &typed, Some(&e)).await {
+                Ok(b) => (e.code.status(), page(lang, title, Some(&s.actor), b)).into_response(),
+                Err(_) => render(lang, &s.actor, title, Err(e)),
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------ the visit plan
+
+/// What was typed into a refused plan form, or the visit whose
+/// cancellation was refused.
+#[derive(Default)]
+struct PlanTyped {
+    customer_id: String,
+    planned_for: String,
+    purpose: String,
+    notes: String,
+    cancelled: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct VisitsQuery {
+    from: Option<String>,
+    to: Option<String>,
+    /// The customer to plan a visit to.
+    customer: Option<i64>,
+}
+
+/// The station's visit plan, with the form that plans a visit and a
+/// button to call each planned one off.
+pub async fn visits_page(
+    State(state): State<App>,
+    s: Signed,
+    Query(q): Query<VisitsQuery>,
+) -> Response {
+    let lang = s.lang;
+    let typed = PlanTyped {
+        customer_id: q.customer.map(|c| c.to_string()).unwrap_or_default(),
+        ..PlanTyped::default()
+    };
+    let shown = visits_body(&state, &s, &q, &typed, None).await;
+    render(lang, &s.actor, t(lang, "visit_plan"), shown)
+}
+
+async fn visits_body(
+    state: &App,
+    s: &Signed,
+    q: &VisitsQuery,
+    typed: &PlanTyped,
+    refused: Option<&AppError>,
+) -> AppResult<Markup> {
+    let lang = s.lang;
+    let (from, to, plan) = act::visit_plan(
+        state,
+        &s.actor,
+        None,
+        None,
+        given(q.from.as_deref()).as_deref(),
+        given(q.to.as_deref()).as_deref(),
+    )
+    .await?;
+    let may_plan = policy::may(&s.actor, Action::PlanVisits);
+    let may_call = policy::may(&s.actor, Action::CallCustomers);
+    let at = refused.and_then(AppError::field).unwrap_or("");
+    let plan_refused = refused.filter(|_| typed.cancelled.is_none());
+    let purpose = if typed.purpose.is_empty() {
+        "key_customer"
+    } else {
+        typed.purpose.as_str()
+    };
+    Ok(html! {
+        h1 { (t(lang, "visit_plan")) }
+        p.k #visit-rule { (t(lang, "visit_rule")) }
+        p.noprint {
+            a href="/care" { (t(lang, "care_page")) } " · "
+            a href="/birthdays" { (t(lang, "birthdays_page")) }
+        }
+        @if let Some(e) = refused.filter(|_| at.is_empty() || typed.cancelled.is_some()) { (error_box(lang, e)) }
+        @if may_plan {
+            form.panel.noprint #plan-form method="post" action="/visits" {
+                h2 { (t(lang, "plan_visit")) }
+                input type="hidden" name="key" value=(uuid::Uuid::new_v4().to_string());
+                div.row {
+                    (labelled(lang, "plan-customer", t(lang, "care_customer_number"), html! {
+                        input #plan-customer name="customer_id" inputmode="numeric" required value=(typed.customer_id)
+                            autofocus[at == "customer_id" || (at.is_empty() && !typed.customer_id.is_empty())]
+                            aria-invalid=[(at == "customer_id").then_some("true")];
+                    }, plan_refused, "customer_id"))
+                    (labelled(lang, "plan-day", t(lang, "planned_for"), html! {
+                        input #plan-day name="planned_for" type="date" required value=(typed.planned_for)
+                            autofocus[at == "planned_for"] aria-invalid=[(at == "planned_for").then_some("true")];
+                    }, plan_refused, "planned_for"))
+                    (labelled(lang, "plan-purpose", t(lang, "purpose"), html! {
+                        select #plan-purpose name="purpose" autofocus[at == "purpose"] {
+                            (options(Purpose::ALL, purpose, |p| purpose_word(lang, p)))
+                        }
+                    }, plan_refused, "purpose"))
+                    (labelled(lang, "plan-notes", t(lang, "visit_notes"), html! {
+                        input #plan-notes name="notes" value=(typed.notes)
+                            autofocus[at == "notes"] aria-invalid=[(at == "notes").then_some("true")];
+                    }, plan_refused, "notes"))
+                    button.primary type="submit" { (t(lang, "plan_visit")) }
+                }
+            }
+        }
+        form.noprint #plan-span method="get" action="/visits" {
+            div.row {
+                div { label for="plan-from" { (t(lang, "care_from")) }
+                      input #plan-from name="from" type="date" value=(from.format("%Y-%m-%d").to_string()); }
+                div { label for="plan-to" { (t(lang, "care_to")) }
+                      input #plan-to name="to" type="date" value=(to.format("%Y-%m-%d").to_string()); }
+                button.secondary type="submit" { (t(lang, "care_show")) }
+            }
+        }
+        @if plan.is_empty() { p #no-visits { (t(lang, "no_visits")) } } @else {
+            table #visits {
+                thead { tr {
+                    th { (t(lang, "planned_for")) } th { (t(lang, "customer")) } th { (t(lang, "level")) }
+                    th { (t(lang, "station")) } th { (t(lang, "purpose")) } th { (t(lang, "status")) }
+                    th { (t(lang, "planned_by")) } th { (t(lang, "visit_notes")) }
+                    th.noprint { (t(lang, "care_actions")) }
+                } }
+                tbody {
+                    @for v in &plan {
+                        (visit_row(lang, &s.actor, v, may_call))
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn visit_row(lang: Lang, actor: &Actor, v: &PlannedVisit, may_call: bool) -> Markup {
+    let station = Target::station(v.station_id, &v.district);
+    let open = v.status == VisitStatus::Planned;
+    let cancel = open && policy::permits(actor, Action::PlanVisits, &station);
+    let log = open && may_call && policy::permits(actor, Action::CallCustomers, &station);
+    let archive = policy::permits(
+        actor,
+        Action::ReadCustomerArchive,
+        &Target::company(v.customer_id),
+    );
+    html! {
+        tr id={"visit-" (v.id)} class=[v.overdue.then_some("overdue")] {
+            td { (v.planned_for) @if v.overdue { " " span.due { (t(lang, "visit_overdue")) } } }
+            td { @if archive { a.data href={"/customers/" (v.customer_id)} { (v.customer) } } @else { (data(&v.customer)) } }
+            td { @match v.level { Some(l) => (level_word(lang, l)), None => (t(lang, "not_graded")) } }
+            td.code { (v.station) }
+            td { (purpose_word(lang, v.purpose)) }
+            td { (visit_status_word(lang, v.status)) }
+            td { (or_dash(v.planned_by.as_deref())) }
+            td { (or_dash(v.notes.as_deref())) }
+            td.noprint {
+                @if log {
+                    a href={"/care?customer=" (v.customer_id) "&visit=" (v.id) "&purpose=" (v.purpose.as_str()) "#care-picked"} { (t(lang, "log_visit")) }
+                }
+                @if cancel {
+                    form.step method="post" action={"/visits/" (v.id) "/cancellation"} {
+                        button.secondary type="submit" { (t(lang, "cancel_visit")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PlanForm {
+    key: String,
+    #[serde(default)]
+    customer_id: String,
+    #[serde(default)]
+    planned_for: String,
+    #[serde(default)]
+    purpose: String,
+    notes: Option<String>,
+}
+
+/// Plans a visit from the plan's form: [`act::plan_visit`], as
+/// `POST /api/v1/visits`; a refusal (a key customer's visit too soon among
+/// them) shows the page again with what was typed and the field at fault.
+pub async fn plan_visit(State(state): State<App>, s: Signed, Form(f): Form<PlanForm>) -> Response {
+    let done: AppResult<i64> = async {
+        let customer_id = f
+            .customer_id
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| AppError::invalid("customer_id", "customer_id: a customer number"))?;
+        let input = VisitPlanInput {
+            customer_id,
+            planned_for: f.planned_for.clone(),
+            purpose: given(f.purpose.as_str())
+                .map(|p| parse_code("purpose", &p))
+                .transpose()?,
+            notes: given(f.notes.as_deref()),
+        };
+        let form = format!(
+            "{customer_id}|{}|{}|{:?}",
+            f.planned_for, f.purpose, input.notes
+        );
+        let key = Keyed::new(&state.keys.pin, &f.key, "POST", "/visits", form.as_bytes());
+        Ok(act::plan_visit(&state, &s.actor, Some(&key), &input)
+            .await
+            .map_err(|e| match e.code {
+                Code::CustomerNotFound | Code::CustomerHasNoStation => {
+                    e.with("field", "customer_id")
+                }
+                _ => e,
+            })?
+            .value
+            .id)
+    }
+    .await;
+    match done {
+        Ok(id) => Redirect::to(&format!("/visits#visit-{id}")).into_response(),
+        Err(e) => {
+            let typed = PlanTyped {
+                customer_id: f.customer_id,
+                planned_for: f.planned_for,
+                purpose: f.purpose,
+                notes: f.notes.unwrap_or_default(),
+                cancelled: None,
+            };
+            visits_refused(&state, &s, &typed, e).await
+        }
+    }
+}
+
+/// Calls a planned visit off from its row's button.
+pub async fn cancel_visit(State(state): State<App>, s: Signed, Path(id): Path<i64>) -> Response {
+    match act::cancel_visit(&state, &s.actor, id).await {
+        Ok(_) => Redirect::to(&format!("/visits#visit-{id}")).into_response(),
+        Err(e) => {
+            let typed = PlanTyped {
+                cancelled: Some(id),
+                ..PlanTyped::default()
+            };
+            visits_refused(&state, &s, &typed, e).await
+        }
+    }
+}
+
+/// The plan again after a refusal, at its status.
+async fn visits_refused(state: &App, s: &Signed, typed: &PlanTyped, e: AppError) -> Response {
+    let lang = s.lang;
+    let title = t(lang, "visit_plan");
+    match visits_body(state, s, &VisitsQuery::default(), typed, Some(&e)).await {
+        Ok(b) => (e.code.status(), page(lang, title, Some(&s.actor), b)).into_response(),
+        Err(_) => render(lang, &s.actor, title, Err(e)),
+    }
+}
+
+// ------------------------------------------------ birthdays and anniversaries
+
+#[derive(Deserialize)]
+pub struct BirthdaysQuery {
+    days: Option<i64>,
+}
+
+/// The birthdays and anniversaries kept with the contacts of the station's
+/// customers that come within the days picked, the soonest first.
+pub async fn birthdays_page(
+    State(state): State<App>,
+    s: Signed,
+    Query(q): Query<BirthdaysQuery>,
+) -> Response {
+    let lang = s.lang;
+    let days = q.days.unwrap_or(30);
+    let shown: AppResult<Markup> = async {
+        let list = act::birthdays(&state, &s.actor, None, None, Some(days)).await?;
+        let may_call = policy::may(&s.actor, Action::CallCustomers);
+        Ok(html! {
+            h1 { (t(lang, "birthdays_page")) }
+            p.noprint {
+                a href="/care" { (t(lang, "care_page")) } " · "
+                a href="/visits" { (t(lang, "visit_plan")) }
+            }
+            form.noprint #birthdays-span method="get" action="/birthdays" {
+                div.row {
+                    div { label for="birthdays-days" { (t(lang, "care_days_ahead")) }
+                          select #birthdays-days name="days" {
+                              @for n in [7_i64, 30, 90, 366] {
+                                  option value=(n) selected[n == days] { (tr(lang, "within_days", &[("days", n.into())])) }
+                              }
+                          } }
+                    button.secondary type="submit" { (t(lang, "care_show")) }
+                }
+            }
+            @if list.is_empty() { p #no-occasions { (t(lang, "no_occasions")) } } @else {
+                table #occasions {
+                    thead { tr {
+                        th { (t(lang, "care_occasion_on")) } th.num { (t(lang, "care_in_days")) } th { (t(lang, "customer")) }
+                        th { (t(lang, "contact")) } th { (t(lang, "contact_role")) } th { (t(lang, "phone")) }
+                        th { (t(lang, "care_occasion")) } th { (t(lang, "station")) }
+                        @if may_call { th.noprint { (t(lang, "care_actions")) } }
+                    } }
+                    tbody {
+                        @for o in &list {
+                            tr {
+                                td { (o.on) } td.num { (o.in_days) }
+                                td { (data(&o.customer)) }
+                                td { (data(&o.contact)) }
+                                td { (or_dash(o.role.as_deref())) }
+                                td.code { (o.phone.as_deref().unwrap_or("—")) }
+                                td { (occasion_word(lang, o.kind)) " · " (tr(lang, "years_on", &[("years", o.years.into())])) }
+                                td.code { (o.station) }
+                                @if may_call {
+                                    td.noprint { a href={"/care?customer=" (o.customer_id) "&purpose=birthday#care-picked"} { (t(lang, "log_contact")) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    }
+    .await;
+    render(lang, &s.actor, t(lang, "birthdays_page"), shown)
 }

@@ -9,8 +9,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::alliance::{self, AfterQuery};
+use super::form::{at_fault, beside, field_of, given, with_field};
 use super::text::{self, word};
-use super::{Cashier, Lang, Signed, error_box, lang_of, page, t};
+use super::{Cashier, Lang, Signed, error_box, lang_of, page, refused, t};
 use crate::actions::App;
 use crate::actions::Keyed;
 use crate::actions::card_life::{self, HolderWord};
@@ -109,13 +110,7 @@ pub async fn home(state: State<App>, s: Signed) -> Response {
 /// The counter: the card search, the staff's wins and the counter's tasks.
 pub async fn counter(State(state): State<App>, s: Signed) -> Response {
     if !policy::may(&s.actor, Action::Sell) {
-        return page(
-            s.lang,
-            t(s.lang, "counter"),
-            Some(&s.actor),
-            html! { p.error { (t(s.lang, "not_counter_role")) } },
-        )
-        .into_response();
+        return refused(s.lang, &s.actor, "not_counter_role");
     }
     // The wins are staff's news; a failure to read them leaves them out.
     let wins = crate::actions::acquisition::wins(&state, &s.actor, None).await;
@@ -228,40 +223,6 @@ pub(super) struct Typed {
     pub odometer: String,
 }
 
-/// The form field a refusal is about: the one the error names, or the one
-/// its code is about.
-fn field_of(e: &AppError) -> Option<String> {
-    if let Some(f) = e
-        .extra
-        .as_ref()
-        .and_then(|x| x.get("field"))
-        .and_then(|v| v.as_str())
-    {
-        return Some(f.to_string());
-    }
-    use crate::error::Code::*;
-    let f = match e.code {
-        WrongPin | PinRequired | PinLocked => "pin",
-        PlateRequired | PlateMismatch => "plate",
-        OdometerRequired | OdometerBackwards => "odometer",
-        InvalidLitres => "litres",
-        InvalidAmount => "amount",
-        _ => return None,
-    };
-    Some(f.to_string())
-}
-
-/// The refusal beside the field it is about.
-fn beside(lang: Lang, e: Option<&AppError>, here: bool) -> Markup {
-    html! {
-        @if let (Some(e), true) = (e, here) {
-            span.field-error role="alert" {
-                (text::refusal(lang, e))
-            }
-        }
-    }
-}
-
 /// The card page: who holds it, what it holds, what happened to it, and the
 /// forms for what the cashier does next; just after opening it, what the
 /// opening earned.
@@ -280,16 +241,19 @@ pub async fn card_page(
     };
     match card_body(&state, &c, &number, None, &Typed::default(), &after).await {
         Ok(m) => m.into_response(),
-        Err(e) => page(
-            c.lang,
-            t(c.lang, "card"),
-            Some(&c.actor),
-            html! {
-                (error_box(c.lang, &e))
-                (search_box(c.lang, &number))
-            },
+        Err(e) => (
+            e.code.status(),
+            page(
+                c.lang,
+                t(c.lang, "card"),
+                Some(&c.actor),
+                html! {
+                    (error_box(c.lang, &e))
+                    (search_box(c.lang, &number))
+                },
+            ),
         )
-        .into_response(),
+            .into_response(),
     }
 }
 
@@ -301,8 +265,8 @@ pub(super) async fn card_body(
     typed: &Typed,
     after: &AfterQuery,
 ) -> AppResult<Markup> {
-    let bad = err.and_then(field_of);
-    let bad_in = |form: &str, field: &str| typed.form == form && bad.as_deref() == Some(field);
+    // The refusal belongs to the form that was sent.
+    let sent = |form: &str| err.filter(|_| typed.form == form);
     let lang = c.lang;
     let number = cards::parse_number(number)?;
     let reads::CounterCard {
@@ -360,7 +324,7 @@ pub(super) async fn card_body(
                     div.row {
                         div { label for="amount" { (t(lang, "amount")) }
                               input #amount name="amount" inputmode="decimal" required accesskey="r" placeholder="1000.00" value=(typed.amount) autofocus[typed.form == "recharge"];
-                              (beside(lang, err, bad_in("recharge", "amount"))) }
+                              (beside(lang, sent("recharge"), "amount")) }
                         div { label for="method" { (t(lang, "payment_method")) }
                             select #method name="method" {
                                 @for m in ["cash", "bank_card", "transfer"] {
@@ -386,19 +350,19 @@ pub(super) async fn card_body(
                         }
                         div { label for="litres" { (t(lang, "litres")) }
                               input #litres name="litres" inputmode="decimal" value=(typed.litres);
-                              (beside(lang, err, bad_in("sale", "litres"))) }
+                              (beside(lang, sent("sale"), "litres")) }
                         div { label for="gross" { (t(lang, "or_amount")) }
                               input #gross name="amount" inputmode="decimal" value=[(typed.form == "sale").then_some(&typed.amount)];
-                              (beside(lang, err, bad_in("sale", "amount"))) }
+                              (beside(lang, sent("sale"), "amount")) }
                         @if view.has_pin { div { label for="pin" { (t(lang, "pin")) }
-                              input #pin name="pin" type="password" inputmode="numeric" autocomplete="off" autofocus[bad_in("sale", "pin")];
-                              (beside(lang, err, bad_in("sale", "pin"))) } }
+                              input #pin name="pin" type="password" inputmode="numeric" autocomplete="off" autofocus[at_fault(sent("sale"), "pin")];
+                              (beside(lang, sent("sale"), "pin")) } }
                         div { label for="plate" { (t(lang, "plate")) }
                               input #plate name="plate" value=(typed.plate.clone().or_else(|| view.plate.clone()).unwrap_or_default());
-                              (beside(lang, err, bad_in("sale", "plate"))) }
+                              (beside(lang, sent("sale"), "plate")) }
                         div { label for="odometer" { (t(lang, "odometer")) }
                               input #odometer name="odometer" inputmode="numeric" value=(typed.odometer);
-                              (beside(lang, err, bad_in("sale", "odometer"))) }
+                              (beside(lang, sent("sale"), "odometer")) }
                         button.primary type="submit" { (t(lang, "confirm_sale")) }
                     }
                 }
@@ -522,13 +486,16 @@ pub(super) async fn card_again_typed(
 ) -> Response {
     match card_body(state, c, number, Some(&e), typed, &AfterQuery::default()).await {
         Ok(m) => (e.code.status(), m).into_response(),
-        Err(e2) => page(
-            c.lang,
-            t(c.lang, "card"),
-            Some(&c.actor),
-            error_box(c.lang, &e2),
+        Err(e2) => (
+            e2.code.status(),
+            page(
+                c.lang,
+                t(c.lang, "card"),
+                Some(&c.actor),
+                error_box(c.lang, &e2),
+            ),
         )
-        .into_response(),
+            .into_response(),
     }
 }
 
@@ -554,11 +521,10 @@ pub async fn loss_report(
 ) -> Response {
     let done = async {
         if f.confirm.as_deref() != Some("yes") {
-            return Err(AppError::new(
-                crate::error::Code::ValidationFailed,
+            return Err(AppError::invalid(
+                "confirm",
                 "confirm: the holder asks to report the card lost",
-            )
-            .with("field", "confirm"));
+            ));
         }
         let n = cards::parse_number(&number)?;
         Ok(card_life::report_loss(&state, &c.actor, &n).await?.number)
@@ -695,11 +661,10 @@ pub async fn closure(
 ) -> Response {
     let done = async {
         if f.confirm.as_deref() != Some("yes") {
-            return Err(AppError::new(
-                crate::error::Code::ValidationFailed,
+            return Err(AppError::invalid(
+                "confirm",
                 "confirm: the holder asks to close the card",
-            )
-            .with("field", "confirm"));
+            ));
         }
         let n = cards::parse_number(&number)?;
         let path = format!("/cards/{number}/closure");
@@ -811,8 +776,7 @@ async fn new_card_form(
     err: Option<&AppError>,
 ) -> (axum::http::StatusCode, Markup) {
     let lang = c.lang;
-    let bad = err.and_then(field_of);
-    let here = |f: &str| beside(lang, err, bad.as_deref() == Some(f));
+    let here = |field: &str| beside(lang, err, field);
     let products = reads::products(state).await.unwrap_or_default();
     let kind = typed.kind.as_str();
     let channel = typed.channel.as_deref().unwrap_or("in_station");
@@ -943,19 +907,10 @@ pub struct NewCardForm {
     channel_ref: Option<String>,
 }
 
-fn filled(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-}
-
 /// The card-opening order the form makes, as the API's `open_card` makes
 /// it from its body.
 fn open_order(f: &NewCardForm) -> AppResult<card_life::OpenCard> {
-    let invalid = |field: &str| {
-        AppError::new(crate::error::Code::ValidationFailed, field.to_string()).with("field", field)
-    };
+    let invalid = |field: &str| AppError::invalid(field, field.to_string());
     let kind = CardKind::parse(&f.kind)
         .filter(|k| KINDS.contains(&k.as_str()))
         .ok_or_else(|| invalid("kind"))?;
@@ -967,8 +922,8 @@ fn open_order(f: &NewCardForm) -> AppResult<card_life::OpenCard> {
             CustomerKind::Person
         },
         name: f.name.clone().unwrap_or_default(),
-        phone: filled(&f.phone),
-        id_number: filled(&f.id_number),
+        phone: given(f.phone.as_deref()),
+        id_number: given(f.id_number.as_deref()),
         id_kind: f.id_kind.as_deref().and_then(IdKind::parse),
         contact_name: None,
         address: None,
@@ -977,7 +932,7 @@ fn open_order(f: &NewCardForm) -> AppResult<card_life::OpenCard> {
             ..Default::default()
         }),
     });
-    let parent = match (under_main, filled(&f.parent_card)) {
+    let parent = match (under_main, given(f.parent_card.as_deref())) {
         (true, Some(n)) => {
             Some(cards::parse_number(&n).map_err(|e| e.with("field", "parent_card"))?)
         }
@@ -993,7 +948,7 @@ fn open_order(f: &NewCardForm) -> AppResult<card_life::OpenCard> {
         tank_capacity: f.tank_capacity.clone().unwrap_or_default(),
         baseline_l_per_100km: f.baseline_l_per_100km.clone().unwrap_or_default(),
         department: None,
-        default_driver: filled(&f.default_driver),
+        default_driver: given(f.default_driver.as_deref()),
         max_sale_litres: None,
         max_sale_amount: None,
         max_day_litres: None,
@@ -1007,7 +962,7 @@ fn open_order(f: &NewCardForm) -> AppResult<card_life::OpenCard> {
         other => Some(
             serde_json::from_value::<crate::cards::openings::Channel>(serde_json::json!({
                 "kind": other,
-                "ref": filled(&f.channel_ref),
+                "ref": given(f.channel_ref.as_deref()),
             }))
             .map_err(|_| invalid("channel"))?,
         ),
@@ -1022,7 +977,11 @@ fn open_order(f: &NewCardForm) -> AppResult<card_life::OpenCard> {
         } else {
             None
         },
-        plate: if fleet { filled(&f.plate) } else { None },
+        plate: if fleet {
+            given(f.plate.as_deref())
+        } else {
+            None
+        },
         pin: f.pin.clone().filter(|p| !p.is_empty()),
         station: None,
         vehicle,
@@ -1083,14 +1042,13 @@ pub async fn new_card(
             // A vehicle's refusal names its own field; a wrong main-card PIN
             // is the main card's.
             use crate::error::Code::*;
-            let named = e.extra.as_ref().is_some_and(|x| x.contains_key("field"));
             let under_main = f.kind == "company_sub" || f.kind == "fleet";
             let e = match e.code {
-                _ if named || !under_main => e,
+                _ if !under_main => e,
                 WrongPin | PinLocked | PinRequired | CompanyConsentRequired => {
-                    e.with("field", "parent_pin")
+                    with_field(e, "parent_pin")
                 }
-                CardNotFound | InvalidCardNumber => e.with("field", "parent_card"),
+                CardNotFound | InvalidCardNumber => with_field(e, "parent_card"),
                 _ => e,
             };
             new_card_form(&state, &c, &f, Some(&e))
@@ -1130,17 +1088,11 @@ fn identity_lock_panel(lang: Lang, actor: &crate::auth::Actor, number: &str) -> 
 /// The card as head office reads it: it sells nothing, so no till forms
 /// and no balance — its status, and whether it is locked against ID
 /// documents, with the button that unlocks it. Any other role that sells
-/// nothing is told the card page is the counter's.
+/// nothing is told the card page is the counter's, with 403.
 async fn office_card(state: &App, s: &Signed, number: &str, err: Option<&AppError>) -> Response {
     let lang = s.lang;
     if !policy::may(&s.actor, Action::UnlockIdentity) {
-        return page(
-            lang,
-            t(lang, "counter"),
-            Some(&s.actor),
-            html! { p.error { (t(lang, "not_counter_role")) } },
-        )
-        .into_response();
+        return refused(lang, &s.actor, "not_counter_role");
     }
     let shown: AppResult<Markup> = async {
         let number = cards::parse_number(number)?;
@@ -1215,14 +1167,13 @@ pub struct PasswordQuery {
 /// The fields of the password form; no password is ever written back.
 fn password_form(lang: Lang, err: Option<&AppError>, changed: bool) -> Markup {
     let at = err.and_then(field_of);
-    let at = at.as_deref();
     let first = at.unwrap_or("current_password");
     let field = |name: &'static str, label: &'static str, complete: &'static str| {
         html! {
             label for=(name) { (t(lang, label)) }
             input id=(name) name=(name) type="password" required autocomplete=(complete)
                 autofocus[first == name] aria-invalid=[(at == Some(name)).then_some("true")];
-            (beside(lang, err, at == Some(name)))
+            (beside(lang, err, name))
         }
     };
     html! {
@@ -1274,11 +1225,10 @@ pub async fn change_password(
     let lang = s.lang;
     let done = async {
         if f.new_password != f.new_password_again {
-            return Err(AppError::new(
-                crate::error::Code::ValidationFailed,
+            return Err(AppError::invalid(
+                "new_password_again",
                 "new_password_again: the new password typed twice differs",
-            )
-            .with("field", "new_password_again"));
+            ));
         }
         let token = crate::http::extract::cookie(&headers, crate::http::extract::SESSION_COOKIE)
             .unwrap_or_default();

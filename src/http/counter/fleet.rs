@@ -10,7 +10,7 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use super::text::{tr, word};
-use super::{Lang, Signed, error_box, page, t};
+use super::{Lang, Signed, error_box, page, render, t};
 use crate::actions::App;
 use crate::actions::fleet::{self as act, Acknowledgement};
 use crate::auth::policy::{Action, Target, authorize};
@@ -198,6 +198,8 @@ document.querySelectorAll('table.sortable th').forEach(function(th, col){
 });
 "#;
 
+/// The company's monthly review; a refusal (another company's, a role that
+/// reads no fleet) at its status, in the page frame.
 pub async fn review_page(
     State(state): State<App>,
     s: Signed,
@@ -225,7 +227,7 @@ pub async fn review_page(
             .checked_add_months(Months::new(1))
             .map(|d| d.format("%Y-%m").to_string())
             .unwrap_or_default();
-        Ok(page(lang, t(lang, "fuel_review"), Some(&s.actor), html! {
+        Ok(html! {
             h1 { (t(lang, "fuel_review")) " " (month) }
             p.noprint {
                 a href={"?month=" (prev)} { "← " (prev) } " · "
@@ -292,19 +294,10 @@ pub async fn review_page(
                 }
             }
             script { (PreEscaped(SORT_JS)) }
-        }))
+        })
     }
     .await;
-    match shown {
-        Ok(m) => m.into_response(),
-        Err(e) => page(
-            lang,
-            t(lang, "fuel_review"),
-            Some(&s.actor),
-            error_box(lang, &e),
-        )
-        .into_response(),
-    }
+    render(lang, &s.actor, t(lang, "fuel_review"), shown)
 }
 
 #[derive(Deserialize)]

@@ -12,22 +12,22 @@ use std::collections::{BTreeMap, HashMap};
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::Months;
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
+use super::acquisition::{around, this_month};
+use super::form;
 use super::text::{self, tr, word};
-use super::{Lang, Signed, data, error_box, page, t};
+use super::{Lang, Signed, csv_download, data, encoded, error_box, one_page, page, t};
 use crate::actions::fleet as act;
 use crate::actions::{App, Keyed};
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
 use crate::error::{AppError, AppResult, Code};
 use crate::fleet::allocation;
-use crate::fleet::limits::Control;
+use crate::fleet::limits::{Control, Mode};
 use crate::fleet::policy::{Adjustment, BaseRule, Policy, PrivateQuota, Unspent};
 use crate::fleet::requests::{CashRefuelRequest, LoanRequest};
 use crate::fleet::vehicles::{VEHICLE_TYPES, Vehicle, VehicleInput};
@@ -101,33 +101,15 @@ struct Refused<'a> {
     err: &'a AppError,
 }
 
-/// The form field a refusal is about: the one the error names, or the one
-/// its code is about.
-fn field_of(e: &AppError) -> Option<String> {
-    if let Some(f) = e
-        .extra
-        .as_ref()
-        .and_then(|x| x.get("field"))
-        .and_then(|v| v.as_str())
-    {
-        return Some(f.to_string());
-    }
-    let f = match e.code {
-        Code::InvalidAmount => "amount",
-        Code::InvalidLitres => "litres",
-        Code::VehicleNotFound | Code::Duplicate => "plate",
-        _ => return None,
-    };
-    Some(f.to_string())
+/// The form field a refusal is about ([`form::field_of`]); in the office
+/// a duplicate is a plate registered twice.
+fn field_of(e: &AppError) -> Option<&str> {
+    form::field_of(e).or((e.code == Code::Duplicate).then_some("plate"))
 }
 
-/// A typed value, trimmed; empty is none.
-fn given(typed: &Typed, name: &str) -> Option<String> {
-    typed
-        .get(name)
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .map(String::from)
+/// The value typed into `name`, trimmed; empty is none.
+fn typed_value(typed: &Typed, name: &str) -> Option<String> {
+    form::given(typed.get(name).map(String::as_str))
 }
 
 fn typed_text(typed: &Typed, name: &str) -> String {
@@ -178,7 +160,7 @@ fn input(
     let value = mine
         .and_then(|r| r.typed.get(name).cloned())
         .unwrap_or_else(|| default.to_string());
-    let bad = mine.filter(|r| field_of(r.err).as_deref() == Some(name));
+    let bad = mine.filter(|r| field_of(r.err) == Some(name));
     let focus = match refused {
         Some(_) => bad.is_some(),
         None => focus,
@@ -218,7 +200,7 @@ fn choice(
     let picked = mine
         .and_then(|r| r.typed.get(name).cloned())
         .unwrap_or_else(|| default.to_string());
-    let bad = mine.filter(|r| field_of(r.err).as_deref() == Some(name));
+    let bad = mine.filter(|r| field_of(r.err) == Some(name));
     let focus = match refused {
         Some(_) => bad.is_some(),
         None => focus,
@@ -239,7 +221,6 @@ fn choice(
     }
 }
 
-/// The refusal at the top of the form it belongs to.
 /// The refusal at the top of the form it belongs to. A check of a field
 /// the form shows is named beside that field, by the form's own label (the
 /// catalogue's word for a field name is another form's: "reason" is a lost
@@ -256,7 +237,9 @@ fn refusal_of(lang: Lang, form: &'static str, refused: Option<&Refused>) -> Mark
     }
 }
 
-/// The refusal beside the field it is about, the field named by its label.
+/// The refusal beside the field it is about, the field named by its label:
+/// the office's own sentence rather than [`form::beside`]'s, since the
+/// catalogue's word for a field name is another form's (see [`refusal_of`]).
 fn beside(lang: Lang, err: &AppError, label: &'static str) -> String {
     if err.code == Code::ValidationFailed {
         tr(lang, "fo-check", &[("field", t(lang, label).into())])
@@ -346,39 +329,6 @@ fn again(
     }
 }
 
-fn this_month(state: &App) -> String {
-    crate::fleet::local_periods(state.now(), state.settings.time_zone).1
-}
-
-fn month_step(month: &str, forward: bool) -> Option<String> {
-    let start = allocation::parse_month(month).ok()?;
-    let d = if forward {
-        start.checked_add_months(Months::new(1))?
-    } else {
-        start.checked_sub_months(Months::new(1))?
-    };
-    Some(d.format("%Y-%m").to_string())
-}
-
-/// A plate as a path segment of a redirect (a header is ASCII).
-fn encoded(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes()).collect()
-}
-
-fn csv_response(name: &str, text: String) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        text,
-    )
-        .into_response()
-}
-
 // ---------------------------------------------------------------- home
 
 /// The fleet office's home: the month at a glance and every task.
@@ -390,7 +340,7 @@ pub async fn home(State(state): State<App>, s: Signed, Path(company): Path<i64>)
 async fn home_body(state: &App, s: &Signed, company: i64) -> AppResult<Markup> {
     let lang = s.lang;
     let month = this_month(state);
-    let next = month_step(&month, true).unwrap_or_default();
+    let (_, next) = around(&month).unwrap_or_default();
     let fleet = act::vehicles(state, &s.actor, company).await?;
     let review = act::review(
         state,
@@ -539,13 +489,7 @@ async fn vehicles_body(
                     .is_some_and(|d| d.to_uppercase().contains(&needle))
         })
         .collect();
-    let pages = matching.len().div_ceil(PER_PAGE).max(1);
-    let at = q.page.unwrap_or(1).clamp(1, pages);
-    let shown: Vec<&&Vehicle> = matching
-        .iter()
-        .skip((at - 1) * PER_PAGE)
-        .take(PER_PAGE)
-        .collect();
+    let (shown, at, pages) = one_page(&matching, q.page, PER_PAGE);
     let base = format!("/fleet/{company}/vehicles");
     let link = |p: usize| {
         let mut ser = form_urlencoded::Serializer::new(String::new());
@@ -587,7 +531,7 @@ async fn vehicles_body(
                     th.num { (t(lang, "fo-baseline")) } th { (t(lang, "fo-products")) } th { (t(lang, "status")) }
                 } }
                 tbody {
-                    @for v in &shown {
+                    @for v in shown {
                         tr {
                             td { a.data href={(base) "/" (v.plate)} { (v.plate) } }
                             td { (type_word(lang, &v.vehicle_type)) }
@@ -671,6 +615,42 @@ fn vehicle_fields(
         (field("max_day_litres", "fo-max-day-litres", Kind::Decimal, false, is(|v| v.max_day_litres.clone())))
         (field("max_day_amount", "fo-max-day-amount", Kind::Decimal, false, is(|v| v.max_day_amount.clone())))
         (field("allowed_hours", "fo-allowed-hours", Kind::Text, false, is(|v| v.allowed_hours.clone())))
+        (field("allowed_stations", "fo-allowed-stations", Kind::Text, false, is(|v| v.allowed_stations.as_ref().map(|s| s.join(", ")))))
+        (mode_fields(lang, form, refused, now))
+    }
+}
+
+/// What each control does when a refuel breaches it — refuse the refuel,
+/// or let it through and flag it on the review — one choice per control,
+/// named `mode_<control>`. A control not set to alert refuses, as the
+/// vehicle's rules read it.
+fn mode_fields(
+    lang: Lang,
+    form: &'static str,
+    refused: Option<&Refused<'_>>,
+    now: Option<&VehicleInput>,
+) -> Markup {
+    let typed = refused.filter(|r| r.form == form).map(|r| r.typed);
+    html! {
+        fieldset.modes {
+            legend { (t(lang, "fo-control-modes")) }
+            @for c in Control::ALL {
+                @let name = format!("mode_{}", c.as_str());
+                @let id = format!("{form}-{name}");
+                @let stored = now.and_then(|v| v.controls.get(c.as_str())).copied().unwrap_or_default();
+                @let alert = match typed {
+                    Some(t) => t.get(&name).is_some_and(|m| m == "alert"),
+                    None => stored == Mode::Alert,
+                };
+                div {
+                    label for=(id) { (word(lang, &format!("fo-control-{}", c.as_str()))) }
+                    select id=(id) name=(name) {
+                        option value="decline" selected[!alert] { (t(lang, "fo-mode-decline")) }
+                        option value="alert" selected[alert] { (t(lang, "fo-mode-alert")) }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -692,15 +672,29 @@ fn vehicle_input(typed: &Typed) -> VehicleInput {
             .collect(),
         tank_capacity: typed_text(typed, "tank_capacity"),
         baseline_l_per_100km: typed_text(typed, "baseline_l_per_100km"),
-        department: given(typed, "department"),
-        default_driver: given(typed, "default_driver"),
-        max_sale_litres: given(typed, "max_sale_litres"),
-        max_sale_amount: given(typed, "max_sale_amount"),
-        max_day_litres: given(typed, "max_day_litres"),
-        max_day_amount: given(typed, "max_day_amount"),
-        allowed_hours: given(typed, "allowed_hours"),
-        allowed_stations: None,
-        controls: BTreeMap::new(),
+        department: typed_value(typed, "department"),
+        default_driver: typed_value(typed, "default_driver"),
+        max_sale_litres: typed_value(typed, "max_sale_litres"),
+        max_sale_amount: typed_value(typed, "max_sale_amount"),
+        max_day_litres: typed_value(typed, "max_day_litres"),
+        max_day_amount: typed_value(typed, "max_day_amount"),
+        allowed_hours: typed_value(typed, "allowed_hours"),
+        allowed_stations: typed_value(typed, "allowed_stations").map(|codes| {
+            codes
+                .split(|c: char| c == ',' || c == '，' || c.is_whitespace())
+                .filter(|c| !c.is_empty())
+                .map(String::from)
+                .collect()
+        }),
+        controls: Control::ALL
+            .into_iter()
+            .filter(|c| {
+                typed
+                    .get(&format!("mode_{}", c.as_str()))
+                    .is_some_and(|m| m == "alert")
+            })
+            .map(|c| (c.as_str().to_string(), Mode::Alert))
+            .collect(),
     }
 }
 
@@ -763,7 +757,7 @@ pub async fn vehicles_csv(
     Path(company): Path<i64>,
 ) -> Response {
     match act::export_vehicles(&state, &s.actor, company).await {
-        Ok(text) => csv_response(&format!("vehicles-{company}.csv"), text),
+        Ok(text) => csv_download(&format!("vehicles-{company}.csv"), text),
         Err(e) => render(s.lang, &s.actor, "fo-vehicles", company, Err(e)),
     }
 }
@@ -827,7 +821,8 @@ async fn vehicle_body(
                     tr { td { (t(lang, "fo-max-sale-amount")) } td.num { (limit(&r.max_sale_amount)) } }
                     tr { td { (t(lang, "fo-max-day-litres")) } td.num { (limit(&r.max_day_litres)) } }
                     tr { td { (t(lang, "fo-max-day-amount")) } td.num { (limit(&r.max_day_amount)) } }
-                    tr { td { (t(lang, "fo-allowed-hours")) } td.num { (v.rules.hours.map(|_| "✓").unwrap_or("—")) } }
+                    tr { td { (t(lang, "fo-allowed-hours")) } td.num { (v.rules.hours.map_or("—".to_string(), |h| h.to_string())) } }
+                    tr { td { (t(lang, "fo-allowed-stations")) } td.num.data { (v.rules.stations.as_ref().map_or("—".to_string(), |s| s.join(", "))) } }
                     tr { td { (t(lang, "fo-last-odometer")) } td.num { (limit(&v.last_odometer_km)) } }
                 }
             }
@@ -836,7 +831,7 @@ async fn vehicle_body(
                 tbody {
                     @for c in Control::ALL {
                         tr { td { (word(lang, &format!("fo-control-{}", c.as_str()))) }
-                             td { (t(lang, if r.modes.get(&c).is_some_and(|m| *m == crate::fleet::limits::Mode::Alert) { "fo-mode-alert" } else { "fo-mode-decline" })) } }
+                             td { (t(lang, if r.modes.get(&c).is_some_and(|m| *m == Mode::Alert) { "fo-mode-alert" } else { "fo-mode-decline" })) } }
                     }
                 }
             }
@@ -883,12 +878,9 @@ pub async fn update_vehicle(
     Form(typed): Form<Typed>,
 ) -> Response {
     let done = async {
-        // What the form does not show (per-control modes, stations) stays.
         let now = act::vehicle(&state, &s.actor, company, &plate).await?;
         let mut input = vehicle_input(&typed);
         input.plate = now.plate.clone();
-        input.controls = now.input().controls;
-        input.allowed_stations = now.input().allowed_stations;
         act::update_vehicle(&state, &s.actor, company, &plate, &input).await
     }
     .await;
@@ -935,11 +927,11 @@ pub async fn grant_override(
     Form(typed): Form<Typed>,
 ) -> Response {
     let done: AppResult<act::OverrideGranted> = async {
-        let valid_hours = match given(&typed, "valid_hours") {
-            Some(h) => Some(h.parse::<i64>().map_err(|_| {
-                AppError::new(Code::ValidationFailed, "valid_hours: 1 to 72")
-                    .with("field", "valid_hours")
-            })?),
+        let valid_hours = match typed_value(&typed, "valid_hours") {
+            Some(h) => Some(
+                h.parse::<i64>()
+                    .map_err(|_| AppError::invalid("valid_hours", "valid_hours: 1 to 72"))?,
+            ),
             None => None,
         };
         let req = act::OverrideRequest {
@@ -975,7 +967,7 @@ pub async fn plan_default(
     _s: Signed,
     Path(company): Path<i64>,
 ) -> Response {
-    let next = month_step(&this_month(&state), true).unwrap_or_default();
+    let (_, next) = around(&this_month(&state)).unwrap_or_default();
     Redirect::to(&format!("/fleet/{company}/allocations/{next}")).into_response()
 }
 
@@ -1004,8 +996,7 @@ async fn plan_body(
     };
     let decide = decides(&s.actor);
     let base = format!("/fleet/{company}/allocations");
-    let prev = month_step(month, false).unwrap_or_default();
-    let next = month_step(month, true).unwrap_or_default();
+    let (prev, next) = around(month).unwrap_or_default();
     let edited_plate = refused
         .filter(|r| r.form == "line")
         .and_then(|r| r.typed.get("plate").cloned());
@@ -1062,15 +1053,15 @@ async fn plan_body(
                                                 label.k for=(amount_id) { (t(lang, "amount")) }
                                                 input id=(amount_id) name="amount" inputmode="decimal" size="8"
                                                     value=(r.map(|r| typed_text(r.typed, "amount")).unwrap_or_else(|| l.amount.to_string()))
-                                                    autofocus[r.is_some() && bad.as_deref() != Some("reason")] required;
+                                                    autofocus[r.is_some() && bad != Some("reason")] required;
                                                 label.k for=(reason_id) { (t(lang, "reason")) }
                                                 input id=(reason_id) name="reason" required
                                                     value=(r.map(|r| typed_text(r.typed, "reason")).unwrap_or_default())
-                                                    autofocus[r.is_some() && bad.as_deref() == Some("reason")];
+                                                    autofocus[r.is_some() && bad == Some("reason")];
                                                 button.secondary type="submit" { (t(lang, "save")) }
                                                 @if let Some(r) = r {
                                                     span.field-error role="alert" {
-                                                        (beside(lang, r.err, if bad.as_deref() == Some("reason") { "reason" } else { "amount" }))
+                                                        (beside(lang, r.err, if bad == Some("reason") { "reason" } else { "amount" }))
                                                     }
                                                 }
                                             }
@@ -1550,7 +1541,7 @@ pub async fn record_cash(
         litres: typed_text(&typed, "litres"),
         amount: typed_text(&typed, "amount"),
         reason: typed_text(&typed, "reason"),
-        station: given(&typed, "station"),
+        station: typed_value(&typed, "station"),
         refuelled_at: None,
     };
     match act::record_cash(&state, &s.actor, company, &req).await {
@@ -1637,7 +1628,7 @@ fn policy_of(f: &Typed) -> AppResult<Policy> {
         .filter(|i| !v(&format!("base_amount_{i}")).is_empty())
         .map(|i| BaseRule {
             vehicle_type: v(&format!("base_type_{i}")),
-            max_displacement: given(f, &format!("base_max_{i}")),
+            max_displacement: typed_value(f, &format!("base_max_{i}")),
             amount: v(&format!("base_amount_{i}")),
         })
         .collect();
@@ -1653,10 +1644,9 @@ fn policy_of(f: &Typed) -> AppResult<Policy> {
         "carry_over" => Unspent::CarryOver,
         _ => Unspent::SweepBack,
     };
-    let allocation_day = v("allocation_day").parse::<u32>().map_err(|_| {
-        AppError::new(Code::ValidationFailed, "allocation_day: 1 to 28")
-            .with("field", "allocation_day")
-    })?;
+    let allocation_day = v("allocation_day")
+        .parse::<u32>()
+        .map_err(|_| AppError::invalid("allocation_day", "allocation_day: 1 to 28"))?;
     Ok(Policy {
         base,
         adjustment: Adjustment {
@@ -1839,8 +1829,7 @@ async fn report_body(state: &App, s: &Signed, company: i64, month: &str) -> AppR
     )
     .await?;
     let base = format!("/fleet/{company}/reports/monthly");
-    let prev = month_step(month, false).unwrap_or_default();
-    let next = month_step(month, true).unwrap_or_default();
+    let (prev, next) = around(month).unwrap_or_default();
     Ok(html! {
         h1 { (t(lang, "fo-report")) " " (month) }
         p.noprint {
@@ -1902,7 +1891,7 @@ pub async fn report_csv(
     }
     .await;
     match made {
-        Ok(text) => csv_response(&format!("fuel-review-{company}-{month}.csv"), text),
+        Ok(text) => csv_download(&format!("fuel-review-{company}-{month}.csv"), text),
         Err(e) => render(s.lang, &s.actor, "fo-report", company, Err(e)),
     }
 }

@@ -4,8 +4,9 @@
 //!
 //! Each form posts to the page whose path is the API's without `/api/v1`
 //! (`POST /merchants`, `POST /offers`, `POST /offers/{code}/end`,
-//! `GET /credit/reminders`, `/customers/{id}/credit-line`,
-//! `/customers/{id}/archive`, `/customers/{id}/contacts`) and hands what
+//! `GET /credit/reminders`, `/customers/{id}/credit-line`, `POST
+//! /customers`, `/customers/{id}/archive`, `/customers/{id}/contacts`) and
+//! hands what
 //! was typed to the same action the API route calls. A refused form comes
 //! back with what was typed and the field at fault marked. The month's
 //! targets are at `/targets/{month}` for every role that sets them
@@ -25,12 +26,14 @@ use serde::Deserialize;
 
 use super::acquisition::{around, this_month};
 use super::alliance::local;
+use super::form::{at_fault, given};
 use super::text::{tr, word};
-use super::{HeadOffice, Lang, Signed, data, error_box, page, t};
+use super::{HeadOffice, Lang, Signed, data, error_box, one_page, page, t};
 use super::{render, render_refused};
 use crate::acquisition::targets::{TargetInput, Tracking};
 use crate::actions::acquisition as targets_act;
 use crate::actions::alliance as alliance_act;
+use crate::actions::card_life;
 use crate::actions::credit::{self as credit_act, LineOrder};
 use crate::actions::crm as crm_act;
 use crate::actions::{App, Keyed};
@@ -41,7 +44,7 @@ use crate::alliance::offers::{
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action, Target};
 use crate::cards::CardKind;
-use crate::cards::customers::CustomerKind;
+use crate::cards::customers::{Consents, CustomerKind, IdKind, NewCustomer};
 use crate::credit::lines::LineView;
 use crate::credit::terms::{Standing, Terms};
 use crate::crm::archive::{Archive, ArchiveChange, ContactInput};
@@ -61,6 +64,8 @@ pub fn routes() -> Router<App> {
         .route("/offers/{code}/end", post(end_offer))
         .route("/credit/reminders", get(reminders_page))
         .route("/customers/{id}/credit-line", get(line_page).post(set_line))
+        .route("/customers/new", get(new_customer_page))
+        .route("/customers", post(add_customer))
         .route(
             "/customers/{id}/archive",
             get(archive_page).post(change_archive),
@@ -88,9 +93,7 @@ impl Fields {
 
     /// The value of `name`, or `None` when left empty.
     fn given(&self, name: &str) -> Option<String> {
-        Some(self.get(name))
-            .filter(|v| !v.is_empty())
-            .map(String::from)
+        given(self.get(name))
     }
 
     /// Every value of `name` (checkboxes).
@@ -121,8 +124,10 @@ impl Fields {
     }
 }
 
+/// A refusal of `field`, its message led by the field's name as the
+/// rooms' own checks write theirs.
 fn bad(field: &str, message: &str) -> AppError {
-    AppError::new(Code::ValidationFailed, format!("{field}: {message}")).with("field", field)
+    AppError::invalid(field, format!("{field}: {message}"))
 }
 
 /// A whole number typed into `field`, or `None` when left empty.
@@ -130,22 +135,6 @@ fn whole(f: &Fields, field: &str) -> AppResult<Option<i64>> {
     f.given(field)
         .map(|v| v.parse::<i64>().map_err(|_| bad(field, "a whole number")))
         .transpose()
-}
-
-/// The field a refusal names, if any.
-fn field_of(e: &AppError) -> Option<String> {
-    e.extra.as_ref()?.get("field")?.as_str().map(String::from)
-}
-
-/// Whether the input `name` is the one a refusal is about (`funded_by`
-/// names both of its halves).
-fn at_fault(refused: Option<&AppError>, name: &str) -> bool {
-    refused.and_then(field_of).is_some_and(|f| {
-        name == f
-            || name
-                .strip_prefix(f.as_str())
-                .is_some_and(|r| r.starts_with('.'))
-    })
 }
 
 /// A refusal, with the field at fault named by its label on the page.
@@ -162,15 +151,6 @@ fn refusal_box(lang: Lang, e: &AppError, label: Option<&str>) -> Markup {
 fn forbidden(lang: Lang, actor: &Actor, title: &str) -> Response {
     let e = AppError::new(Code::Forbidden, "not for this role");
     render(lang, actor, title, Err(e))
-}
-
-/// One page of `list` (counted from 1) and how many pages there are.
-fn one_page<T>(list: &[T], page: Option<usize>) -> (&[T], usize, usize) {
-    let pages = list.len().div_ceil(PER_PAGE).max(1);
-    let page = page.unwrap_or(1).clamp(1, pages);
-    let from = (page - 1) * PER_PAGE;
-    let to = (from + PER_PAGE).min(list.len());
-    (&list[from..to], page, pages)
 }
 
 /// The links to the pages before and after, keeping the list's filter.
@@ -309,6 +289,12 @@ pub async fn home(State(state): State<App>, h: HeadOffice) -> Response {
             "ho_task_archive",
             "ho_task_archive_hint",
         ),
+        (
+            policy::may(a, Action::AddCustomer),
+            "/customers/new".into(),
+            "ho_task_new_customer",
+            "ho_task_new_customer_hint",
+        ),
     ];
     let body = html! {
         h1 { (t(lang, "ho_home")) }
@@ -325,6 +311,9 @@ pub async fn home(State(state): State<App>, h: HeadOffice) -> Response {
                 div { label for="customer-id" { (t(lang, "ho_customer_number")) }
                       input #customer-id name="id" inputmode="numeric" required; }
                 button.secondary type="submit" { (t(lang, "ho_edit_archive")) }
+                @if policy::may(a, Action::AddCustomer) {
+                    a #new-customer-link href="/customers/new" { (t(lang, "ho_new_customer")) }
+                }
             }
         }
     };
@@ -384,8 +373,10 @@ async fn merchants_body(
         })
         .filter(|m| category.is_empty() || m.category == category)
         .collect();
-    let (shown, page_no, pages) = one_page(&list, q.page);
-    let label = refused.and_then(field_of).map(|f| merchant_label(lang, &f));
+    let (shown, page_no, pages) = one_page(&list, q.page, PER_PAGE);
+    let label = refused
+        .and_then(AppError::field)
+        .map(|f| merchant_label(lang, f));
     Ok(html! {
         h1 { (t(lang, "ho_merchants")) }
         p.noprint { a href="/head-office" { "← " (t(lang, "ho_home")) } }
@@ -586,7 +577,7 @@ async fn offers_body(
                 || o.name.to_lowercase().contains(&words)
         })
         .collect();
-    let (shown, page_no, pages) = one_page(&list, q.page);
+    let (shown, page_no, pages) = one_page(&list, q.page, PER_PAGE);
     let may_end = policy::may(&h.actor, Action::ManageAlliance);
     let unlimited = || t(lang, "no_limit").to_string();
     Ok(html! {
@@ -789,7 +780,9 @@ async fn offer_form(
     let lang = h.lang;
     let merchants = alliance_act::merchants(state, &h.actor).await?;
     let stations: Vec<Station> = targets_act::stations(state, &h.actor).await?;
-    let label = refused.and_then(field_of).map(|x| offer_label(lang, &x));
+    let label = refused
+        .and_then(AppError::field)
+        .map(|x| offer_label(lang, x));
     let input = |name: &str| offer_input(lang, name, f, refused);
     let fault = |name: &str| at_fault(refused, name).then_some("true");
     Ok(html! {
@@ -1023,7 +1016,7 @@ pub async fn reminders_page(
                     || serde_json::to_value(r.standing).is_ok_and(|v| v.as_str() == Some(&status))
             })
             .collect();
-        let (shown, page_no, pages) = one_page(&list, q.page);
+        let (shown, page_no, pages) = one_page(&list, q.page, PER_PAGE);
         let may_set = policy::may(&s.actor, Action::SetCreditLine);
         Ok(html! {
             h1 { (t(lang, "credit_reminders")) }
@@ -1127,7 +1120,7 @@ async fn line_body(
         (None, None) => (String::new(), "25".into(), "10".into(), "5".into()),
     };
     let label = refused
-        .and_then(field_of)
+        .and_then(AppError::field)
         .map(|f| super::text::word(lang, &format!("field-{f}")));
     let field = |fid: &str, name: &str, label: &'static str, value: &str, focus: bool| {
         let fault = at_fault(refused, name);
@@ -1293,8 +1286,8 @@ async fn targets_body(
     let (prev, next) = around(month).unwrap_or_default();
     let err = refused.as_ref().map(|(e, _)| *e);
     let fault_row = refused.as_ref().and_then(|(_, r)| r.clone());
-    let fault_field = err.and_then(field_of);
-    let label = fault_field.as_deref().and_then(|f| {
+    let fault_field = err.and_then(AppError::field);
+    let label = fault_field.and_then(|f| {
         MEASURES
             .iter()
             .find(|(m, _)| *m == f)
@@ -1339,7 +1332,7 @@ async fn targets_body(
                                     }.unwrap_or_default(),
                                     (None, None) => String::new(),
                                 };
-                                @let fault = fault_row.as_deref() == Some(row_key.as_str()) && fault_field.as_deref() == Some(m);
+                                @let fault = fault_row.as_deref() == Some(row_key.as_str()) && fault_field == Some(m);
                                 td.num {
                                     input name=(name) value=(shown) size="8" style="min-width:6rem;text-align:right"
                                         inputmode=(if m.ends_with("amount") || m.ends_with("litres") { "decimal" } else { "numeric" })
@@ -1533,7 +1526,7 @@ async fn archive_body(
         form.panel #archive-form method="post" action={"/customers/" (id) "/archive"} {
             h2 { (t(lang, "archive")) }
             @if let Some(e) = archive_refused {
-                (refusal_box(lang, e, field_of(e).map(|x| archive_label(&x))))
+                (refusal_box(lang, e, e.field().map(archive_label)))
             }
             div.grid {
                 div { label for="a-station" { (t(lang, "preferred_station")) }
@@ -1572,7 +1565,7 @@ async fn archive_body(
             form #contact-form method="post" action={"/customers/" (id) "/contacts"} {
                 h2 { (t(lang, "ho_add_contact")) }
                 @if let Some(e) = contact_refused {
-                    (refusal_box(lang, e, field_of(e).map(|x| contact_label(&x))))
+                    (refusal_box(lang, e, e.field().map(contact_label)))
                 }
                 input type="hidden" name="key" value=(ct.given("key").unwrap_or_else(|| uuid::Uuid::new_v4().to_string()));
                 div.grid {
@@ -1665,6 +1658,176 @@ pub async fn add_contact(
         Err(e) => {
             let body = archive_body(&state, &s, id, Some(("contact", &f)), Some(&e)).await;
             render_refused(s.lang, &s.actor, t(s.lang, "ho_edit_archive"), &e, body)
+        }
+    }
+}
+
+/// The texts of the new-customer form, in the order it shows them, with
+/// their words.
+const CUSTOMER_TEXTS: [(&str, &str, &str); 5] = [
+    ("name", "cu-name", "name"),
+    ("phone", "cu-phone", "phone"),
+    ("id_number", "cu-id-number", "id_number"),
+    ("contact_name", "cu-contact", "ho_contact"),
+    ("address", "cu-address", "address"),
+];
+
+const CUSTOMER_KINDS: [(CustomerKind, &str); 2] = [
+    (CustomerKind::Person, "customer_person"),
+    (CustomerKind::Company, "customer_company"),
+];
+
+fn customer_label(lang: Lang, field: &str) -> String {
+    let key = match field {
+        "kind" => "ho_customer_kind",
+        "id_kind" => "document_kind",
+        f => CUSTOMER_TEXTS
+            .iter()
+            .find(|(name, ..)| *name == f)
+            .map_or("ho_the_form", |(_, _, label)| label),
+    };
+    t(lang, key).to_string()
+}
+
+/// A refusal of the customer form with the field it is about named: the
+/// customer room's checks name it first in their message (`phone: …`),
+/// and a consent to share without the document typed is the document's.
+fn customer_fault(e: AppError) -> AppError {
+    if e.field().is_some() {
+        return e;
+    }
+    let field = match e.code {
+        Code::ConsentEvidenceRequired => Some("id_number"),
+        Code::ValidationFailed => e.message.split_once(':').and_then(|(said, _)| {
+            CUSTOMER_TEXTS
+                .iter()
+                .find(|(name, ..)| *name == said)
+                .map(|(name, ..)| *name)
+        }),
+        _ => None,
+    };
+    match field {
+        Some(f) => e.with("field", f),
+        None => e,
+    }
+}
+
+/// The form to record a customer, person or company
+/// (`POST /api/v1/customers`), for whoever the policy lets record one.
+pub async fn new_customer_page(s: Signed) -> Response {
+    let lang = s.lang;
+    if !policy::may(&s.actor, Action::AddCustomer) {
+        return forbidden(lang, &s.actor, t(lang, "ho_new_customer"));
+    }
+    let body = customer_form(&s, &Fields(Vec::new()), None);
+    render(lang, &s.actor, t(lang, "ho_new_customer"), Ok(body))
+}
+
+fn customer_form(s: &Signed, f: &Fields, refused: Option<&AppError>) -> Markup {
+    let lang = s.lang;
+    let label = refused
+        .and_then(AppError::field)
+        .map(|x| customer_label(lang, x));
+    let fault = |name: &str| at_fault(refused, name).then_some("true");
+    html! {
+        h1 { (t(lang, "ho_new_customer")) }
+        @if policy::may(&s.actor, Action::ManageAlliance) {
+            p.noprint { a href="/head-office" { "← " (t(lang, "ho_home")) } }
+        }
+        form.panel #customer-form method="post" action="/customers" {
+            @if let Some(e) = refused { (refusal_box(lang, e, label.as_deref())) }
+            input type="hidden" name="key" value=(f.given("key").unwrap_or_else(|| uuid::Uuid::new_v4().to_string()));
+            div.grid {
+                div { label for="cu-kind" { (t(lang, "ho_customer_kind")) }
+                    select #cu-kind name="kind" autofocus[refused.is_none()] aria-invalid=[fault("kind")] {
+                        @for (k, word) in CUSTOMER_KINDS { option value=(k.as_str()) selected[f.get("kind") == k.as_str()] { (t(lang, word)) } }
+                    }
+                }
+                @for (name, id, label) in &CUSTOMER_TEXTS[..3] {
+                    (text_input(lang, id, name, label, f, refused, *name == "name", false))
+                }
+                div { label for="cu-id-kind" { (t(lang, "document_kind")) }
+                    select #cu-id-kind name="id_kind" aria-invalid=[fault("id_kind")] {
+                        @for k in IdKind::ALL { option value=(k.as_str()) selected[f.get("id_kind") == k.as_str()] { (t(lang, k.as_str())) } }
+                    }
+                }
+                @for (name, id, label) in &CUSTOMER_TEXTS[3..] {
+                    (text_input(lang, id, name, label, f, refused, false, false))
+                }
+            }
+            fieldset #cu-consents {
+                legend { (t(lang, "ho_consents")) }
+                div { label for="cu-share" {
+                    input #cu-share type="checkbox" name="share_with_partners" value="yes" checked=[checked(f.has("share_with_partners", "yes"))];
+                    " " (t(lang, "share_with_partners")) }
+                    span.k { (t(lang, "ho_share_needs_document")) } }
+                div { label for="cu-marketing" {
+                    input #cu-marketing type="checkbox" name="marketing" value="yes" checked=[checked(f.has("marketing", "yes"))];
+                    " " (t(lang, "consent_marketing")) } }
+            }
+            button.primary type="submit" { (t(lang, "ho_add_customer")) " " kbd { "Enter" } }
+        }
+    }
+}
+
+/// What the customer form says, as the API's request.
+fn new_customer_of(f: &Fields) -> AppResult<NewCustomer> {
+    let kind = CUSTOMER_KINDS
+        .iter()
+        .map(|(k, _)| *k)
+        .find(|k| k.as_str() == f.get("kind"))
+        .ok_or_else(|| bad("kind", "person or company"))?;
+    // The document's kind is read only with its number: the list always
+    // sends one.
+    let id_number = f.given("id_number");
+    let id_kind = match (&id_number, f.given("id_kind")) {
+        (Some(_), Some(k)) => {
+            Some(IdKind::parse(&k).ok_or_else(|| bad("id_kind", "a kind of document"))?)
+        }
+        _ => None,
+    };
+    Ok(NewCustomer {
+        kind,
+        name: f.get("name").to_string(),
+        phone: f.given("phone"),
+        id_number,
+        id_kind,
+        contact_name: f.given("contact_name"),
+        address: f.given("address"),
+        consents: Some(Consents {
+            share_with_partners: f.has("share_with_partners", "yes"),
+            marketing: f.has("marketing", "yes"),
+        }),
+    })
+}
+
+/// Records a customer from the form (`POST /api/v1/customers`), under the
+/// key the form was shown with, and goes to the customer's page.
+pub async fn add_customer(
+    State(state): State<App>,
+    s: Signed,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let f = Fields(pairs);
+    let done: AppResult<i64> = async {
+        let new = new_customer_of(&f)?;
+        let key = Keyed::new(
+            &state.keys.pin,
+            f.key(),
+            "POST",
+            "/customers",
+            f.described().as_bytes(),
+        );
+        let done = card_life::add_customer(&state, &s.actor, Some(&key), &new).await?;
+        Ok(done.value.id)
+    }
+    .await;
+    match done {
+        Ok(id) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Err(e) => {
+            let e = customer_fault(e);
+            let body = customer_form(&s, &f, Some(&e));
+            render_refused(s.lang, &s.actor, t(s.lang, "ho_new_customer"), &e, Ok(body))
         }
     }
 }

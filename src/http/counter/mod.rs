@@ -11,6 +11,7 @@ mod crm;
 mod desk;
 mod fleet;
 mod fleet_office;
+mod form;
 mod head_office;
 mod station;
 mod text;
@@ -119,6 +120,11 @@ pub fn routes(state: App) -> Router<App> {
         .route("/complaints/{id}/move", post(crm::move_complaint))
         .route("/callbacks", get(crm::callbacks_page))
         .route("/callbacks/{customer_id}/calls", post(crm::record_call))
+        .route("/care", get(crm::care_page))
+        .route("/customers/{id}/care", post(crm::log_contact))
+        .route("/visits", get(crm::visits_page).post(crm::plan_visit))
+        .route("/visits/{id}/cancellation", post(crm::cancel_visit))
+        .route("/birthdays", get(crm::birthdays_page))
         .route("/customers/{id}", get(crm::customer_page))
         .route("/customers/{id}/consent", post(crm::change_consent))
         .route("/customers/{id}/merge", post(crm::merge))
@@ -198,7 +204,8 @@ impl FromRequestParts<App> for Signed {
     }
 }
 
-/// A logged-in counter user; anyone else is sent to the login page.
+/// A logged-in counter user. Anyone not logged in is sent to the login
+/// page; a logged-in user whose role sells nothing is told so, with 403.
 pub struct Cashier {
     pub actor: Actor,
     pub lang: Lang,
@@ -211,13 +218,7 @@ impl FromRequestParts<App> for Cashier {
         let lang = lang_of(&parts.headers);
         match super::extract::actor_of(parts, state).await {
             Ok(actor) if policy::may(&actor, Action::Sell) => Ok(Cashier { actor, lang }),
-            Ok(actor) => Err(page(
-                lang,
-                t(lang, "counter"),
-                Some(&actor),
-                html! { p.error { (t(lang, "not_counter_role")) } },
-            )
-            .into_response()),
+            Ok(actor) => Err(refused(lang, &actor, "not_counter_role")),
             Err(_) => Err(Redirect::to("/login").into_response()),
         }
     }
@@ -445,4 +446,43 @@ pub fn error_box(lang: Lang, err: &crate::error::AppError) -> Markup {
             strong { (text::refusal(lang, err)) }
         }
     }
+}
+
+/// A table as a CSV file to save (the browser downloads it as `name`).
+pub fn csv_download(name: &str, text: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+/// A table as a CSV download, or the refusal as plain text.
+pub fn csv_or_refusal(name: &str, made: crate::error::AppResult<String>) -> Response {
+    match made {
+        Ok(text) => csv_download(name, text),
+        Err(e) => (e.code.status(), e.message).into_response(),
+    }
+}
+
+/// A value as one segment of a link or a redirect (a header is ASCII): a
+/// plate, a user name, a code.
+pub fn encoded(segment: &str) -> String {
+    form_urlencoded::byte_serialize(segment.as_bytes()).collect()
+}
+
+/// One page of `list` (counted from 1, `per_page` lines a page) and how
+/// many pages there are; a page past either end shows the nearest.
+pub fn one_page<T>(list: &[T], page: Option<usize>, per_page: usize) -> (&[T], usize, usize) {
+    let pages = list.len().div_ceil(per_page).max(1);
+    let page = page.unwrap_or(1).clamp(1, pages);
+    let from = (page - 1) * per_page;
+    let to = (from + per_page).min(list.len());
+    (&list[from..to], page, pages)
 }

@@ -19,12 +19,13 @@ use axum::{Form, Router};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::acquisition::{kind_word, stage_word, this_month, tracking_table};
+use super::acquisition::{kind_word, prospect_input, stage_word, this_month, tracking_table};
 use super::alliance::local;
+use super::form::{beside, given, with_field};
 use super::text::{self, tr};
-use super::{Cashier, Lang, Signed, error_box, page, refused, render, t};
+use super::{Cashier, Lang, Signed, csv_or_refusal, error_box, one_page, page, refused, render, t};
 use crate::acquisition::channels::FlyerBatch;
-use crate::acquisition::prospects::{CSV_HEADER, Contact, Prospect, ProspectInput, ProspectKind};
+use crate::acquisition::prospects::{CSV_HEADER, ProspectKind};
 use crate::acquisition::targets::TargetInput;
 use crate::actions::acquisition as act;
 use crate::actions::{App, Keyed, counter, shifts};
@@ -74,6 +75,8 @@ pub(super) async fn counter_tasks(state: &App, actor: &Actor, lang: Lang) -> Mar
                 @if may(Action::ReadProspects) { li { a href="/prospects?overdue=1" { (t(lang, "station-overdue_prospects")) } } }
                 @if may(Action::WorkProspects) { li { a href="/acquisition/flyers" { (t(lang, "station-flyers")) } } }
                 @if may(Action::WorkComplaints) { li { a href="/complaints" { (t(lang, "complaint_board")) } } }
+                @if may(Action::ReadCare) { li { a #care-link href="/care" { (t(lang, "care_page")) } } }
+                @if may(Action::ReadCare) { li { a #visits-link href="/visits" { (t(lang, "visit_plan")) } } }
             }
         }
     }
@@ -97,28 +100,6 @@ pub(super) fn manager_tasks(actor: &Actor, lang: Lang) -> Markup {
 async fn own_station(state: &App, actor: &Actor) -> Option<Station> {
     let id = actor.station_id?;
     crate::actions::reads::station(state, id).await.ok()
-}
-
-/// The form field a refusal names, if any.
-fn field_of(e: Option<&AppError>) -> Option<&str> {
-    e?.extra.as_ref()?.get("field")?.as_str()
-}
-
-/// An input's attributes and the refusal beside it when it is at fault.
-fn beside(lang: Lang, e: Option<&AppError>, field: &str) -> Markup {
-    html! {
-        @if let (Some(e), true) = (e, field_of(e) == Some(field)) {
-            span.field-error role="alert" { (t(lang, "station-check_field")) " " (text::refusal(lang, e)) }
-        }
-    }
-}
-
-fn with_field(e: AppError, field: &str) -> AppError {
-    if e.extra.as_ref().is_some_and(|x| x.contains_key("field")) {
-        e
-    } else {
-        e.with("field", field)
-    }
 }
 
 fn refused_with(lang: Lang, actor: &Actor, title: &str, e: &AppError, body: Markup) -> Response {
@@ -548,7 +529,7 @@ pub async fn prospects_page(
         let stage = q.stage.as_deref().filter(|v| !v.is_empty());
         let stage = match stage {
             Some(v) => Some(STAGES.into_iter().find(|s| s.as_str() == v).ok_or_else(|| {
-                AppError::new(Code::ValidationFailed, "stage").with("field", "stage")
+                AppError::invalid("stage", "stage")
             })?),
             None => None,
         };
@@ -581,9 +562,7 @@ pub async fn prospects_page(
         }
         let list = act::list_prospects(&state, &s.actor, st.as_deref(), di.as_deref(), stage, overdue)
             .await?;
-        let pages = list.len().div_ceil(PAGE_SIZE).max(1);
-        let at = q.page.unwrap_or(1).clamp(1, pages);
-        let shown: Vec<&Prospect> = list.iter().skip((at - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
+        let (shown, at, pages) = one_page(&list, q.page, PAGE_SIZE);
         let query = |n: usize| {
             format!(
                 "?station={}&stage={}&overdue={}&page={n}",
@@ -638,7 +617,7 @@ pub async fn prospects_page(
                         th { (t(lang, "next_on")) } th.num { (t(lang, "vehicles")) }
                     } }
                     tbody {
-                        @for p in &shown {
+                        @for p in shown {
                             tr.overdue[p.overdue] {
                                 td { (p.station) }
                                 td { a.data href={"/acquisition/prospects/" (p.id)} { (p.name) } }
@@ -698,8 +677,8 @@ pub async fn import_template(s: Signed) -> Response {
     if !policy::may(&s.actor, Action::WorkProspects) {
         return refused(s.lang, &s.actor, "station-not_prospects_role");
     }
-    super::acquisition::csv_or_refusal(
-        "prospects-import.csv".to_string(),
+    csv_or_refusal(
+        "prospects-import.csv",
         crate::csv_io::table(&CSV_HEADER, std::iter::empty()),
     )
 }
@@ -853,7 +832,7 @@ pub async fn import_prospects(
     let (own, stations) = import_stations(&state, &s).await;
     let station = match &own {
         Some(st) => Some(st.code.clone()),
-        None => given(&f.station),
+        None => given(f.station.as_str()),
     };
     let done = act::import_prospects(&state, &s.actor, station.as_deref(), &f.csv)
         .await
@@ -967,10 +946,6 @@ pub async fn lead_page(s: Signed, Query(q): Query<BTreeMap<String, String>>) -> 
     .into_response()
 }
 
-fn given(v: &str) -> Option<String> {
-    Some(v.trim().to_string()).filter(|v| !v.is_empty())
-}
-
 /// Notes a lead for the station manager: [`act::add_prospect`] as a lead,
 /// as `POST /api/v1/prospects/leads`.
 pub async fn note_lead(State(state): State<App>, s: Signed, Form(f): Form<LeadForm>) -> Response {
@@ -979,34 +954,16 @@ pub async fn note_lead(State(state): State<App>, s: Signed, Form(f): Form<LeadFo
         let kind = LEAD_KINDS
             .into_iter()
             .find(|k| k.as_str() == f.kind)
-            .ok_or_else(|| AppError::new(Code::ValidationFailed, "kind").with("field", "kind"))?;
-        let vehicles = given(&f.vehicles)
-            .map(|v| {
-                v.parse::<u32>().map_err(|_| {
-                    AppError::new(Code::ValidationFailed, "vehicles: a count")
-                        .with("field", "vehicles")
-                })
-            })
-            .transpose()?;
-        let input = ProspectInput {
+            .ok_or_else(|| AppError::invalid("kind", "kind"))?;
+        let input = prospect_input(
             kind,
-            name: f.name.trim().to_string(),
-            address: None,
-            vehicles,
-            est_monthly_litres: given(&f.est_monthly_litres),
-            current_supplier: given(&f.current_supplier),
-            current_discount: None,
-            contacts: given(&f.contact_name)
-                .map(|name| Contact {
-                    name,
-                    role: None,
-                    phone: given(&f.contact_phone),
-                    decision_maker: true,
-                })
-                .into_iter()
-                .collect(),
-            channel: None,
-        };
+            f.name.trim().to_string(),
+            Some(&f.vehicles),
+            Some(&f.est_monthly_litres),
+            Some(&f.current_supplier),
+            Some(&f.contact_name),
+            Some(&f.contact_phone),
+        )?;
         let form = format!(
             "{}|{}|{}|{}|{}|{}|{}",
             f.kind,
@@ -1072,17 +1029,19 @@ const TARGET_FIELDS: [(&str, &str); 4] = [
 
 /// The line a station's inputs make; none when all are empty.
 fn line_of(code: &str, typed: &BTreeMap<String, String>) -> AppResult<Option<TargetInput>> {
-    let get = |f: &str| typed.get(&format!("{f}:{code}")).and_then(|v| given(v));
+    let get = |f: &str| {
+        typed
+            .get(&format!("{f}:{code}"))
+            .and_then(|v| given(v.as_str()))
+    };
     if TARGET_FIELDS.iter().all(|(f, _)| get(f).is_none()) {
         return Ok(None);
     }
     let count = |f: &str| {
         get(f)
             .map(|v| {
-                v.parse::<u32>().map_err(|_| {
-                    AppError::new(Code::ValidationFailed, format!("{f}: a count"))
-                        .with("field", format!("{f}:{code}"))
-                })
+                v.parse::<u32>()
+                    .map_err(|_| AppError::invalid(&format!("{f}:{code}"), format!("{f}: a count")))
             })
             .transpose()
     };
@@ -1096,7 +1055,7 @@ fn line_of(code: &str, typed: &BTreeMap<String, String>) -> AppResult<Option<Tar
     };
     // The goal's refusal names the field; the page names its station too.
     line.goal().map_err(|e| {
-        let f = field_of(Some(&e)).unwrap_or("targets").to_string();
+        let f = e.field().unwrap_or("targets").to_string();
         e.with("field", format!("{f}:{code}"))
     })?;
     Ok(Some(line))
@@ -1419,12 +1378,14 @@ pub async fn add_flyers(
 ) -> Response {
     let lang = s.lang;
     let done = async {
-        let handed_out = f.handed_out.trim().parse::<u32>().map_err(|_| {
-            AppError::new(Code::ValidationFailed, "handed_out: a count").with("field", "handed_out")
-        })?;
+        let handed_out = f
+            .handed_out
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| AppError::invalid("handed_out", "handed_out: a count"))?;
         let batch = FlyerBatch {
             code: f.code.trim().to_string(),
-            station: given(&f.station),
+            station: given(f.station.as_str()),
             handed_out,
         };
         let form = format!("{}|{}|{}", f.code, f.station, f.handed_out);

@@ -350,8 +350,7 @@ mod tests {
 
     #[test]
     fn a_refusal_names_the_field_it_is_about() {
-        let e = AppError::new(Code::ValidationFailed, "odometer: whole kilometres")
-            .with("field", "odometer");
+        let e = AppError::invalid("odometer", "odometer: whole kilometres");
         assert_eq!(refusal(Lang::Zh, &e), "请检查：里程表（公里）");
     }
 

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::alliance::{self, AfterQuery};
 use super::desk::{Typed, card_again_typed};
+use super::form::given;
 use super::text::word;
 use super::{Cashier, Lang, data, error_box, page, t};
 use crate::actions::App;
@@ -231,10 +232,6 @@ pub struct SaleForm {
     odometer: Option<String>,
 }
 
-fn filled(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 pub async fn sale(
     State(state): State<App>,
     c: Cashier,
@@ -242,7 +239,7 @@ pub async fn sale(
     Form(f): Form<SaleForm>,
 ) -> Response {
     let done: AppResult<String> = async {
-        let odometer = filled(&f.odometer)
+        let odometer = given(f.odometer.as_deref())
             .map(|o| {
                 o.parse::<i64>().map_err(|_| {
                     AppError::new(Code::ValidationFailed, "odometer: whole kilometres")
@@ -252,10 +249,13 @@ pub async fn sale(
         let order = counter::Sale {
             number: cards::parse_number(&number)?,
             product: f.product.clone(),
-            quantity: quantity(filled(&f.litres), filled(&f.amount))?,
-            pin: filled(&f.pin).map(String::from),
+            quantity: quantity(
+                given(f.litres.as_deref()).as_deref(),
+                given(f.amount.as_deref()).as_deref(),
+            )?,
+            pin: given(f.pin.as_deref()),
             station: None,
-            plate: filled(&f.plate).map(String::from),
+            plate: given(f.plate.as_deref()),
             odometer,
         };
         let form = format!(

@@ -30,6 +30,7 @@ use fuelcard::money::Money;
 use fuelcard::stations;
 
 mod acquisition;
+mod backup;
 mod flood;
 mod review;
 
@@ -99,6 +100,12 @@ pub struct BenchArgs {
     /// server answers them.
     #[arg(long)]
     pub flood_rate: Option<u64>,
+    /// Time `fuelcard backup` of a SQLite database of `--cards` cards while
+    /// sales run (at `--rate`, default 200 a second): the sales' latency
+    /// quiet (for `--seconds`) and during the backup, the backup's time,
+    /// size and checks, instead of the HTTP load.
+    #[arg(long)]
+    pub backup: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -197,8 +204,10 @@ fn replace_database(url: &str, name: &str) -> anyhow::Result<String> {
 }
 
 /// The benchmark's PIN key: its cards' PINs guard nothing.
+const PIN_KEY: [u8; 32] = [7; 32];
+
 fn pin_key() -> anyhow::Result<fuelcard::cards::pin::PinKey> {
-    fuelcard::cards::pin::PinKey::new(vec![7; 32]).context("key")
+    fuelcard::cards::pin::PinKey::new(PIN_KEY.to_vec()).context("key")
 }
 
 /// A company main card's PIN, as the benchmark's cards store it.
@@ -221,6 +230,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.login_flood {
         return flood::run(&args, now).await;
+    }
+    if args.backup {
+        return backup::run(&args, now).await;
     }
     let scratch = Scratch::create(args.db.as_deref(), "bench").await?;
     let outcome = bench(&args, &scratch, now).await;
@@ -558,6 +570,8 @@ impl Op {
 
 struct Sample {
     op: Op,
+    /// When the request was sent.
+    at: Instant,
     micros: u64,
     ok: bool,
 }
@@ -568,6 +582,19 @@ async fn drive(
     base: &str,
     token: &str,
     numbers: Arc<Vec<String>>,
+) -> Vec<Sample> {
+    let never = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    drive_until(args, client, base, token, numbers, never).await
+}
+
+/// [`drive`] that also stops early, once `stop` is set.
+async fn drive_until(
+    args: &BenchArgs,
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    numbers: Arc<Vec<String>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> Vec<Sample> {
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     // With a rate cap each client sends its own share of the rate, with
@@ -586,6 +613,7 @@ async fn drive(
         let token = token.to_string();
         let numbers = numbers.clone();
         let odometer = odometer.clone();
+        let stop = stop.clone();
         let (fleet, sales_only) = (args.fleet, args.sales_only || args.fleet);
         tasks.push(tokio::spawn(async move {
             let mut rng = rand::rngs::StdRng::seed_from_u64(c as u64);
@@ -594,7 +622,7 @@ async fn drive(
                 mean.mul_f64(-(1.0 - rng.gen_range(0.0..1.0f64)).ln())
             };
             let mut next = Instant::now() + pace.map(|p| gap(&mut rng, p)).unwrap_or_default();
-            while Instant::now() < deadline {
+            while Instant::now() < deadline && !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 if let Some(p) = pace {
                     tokio::time::sleep_until(next.into()).await;
                     next += gap(&mut rng, p);
@@ -632,7 +660,7 @@ async fn drive(
                     Err(_) => false,
                 };
                 let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-                out.push(Sample { op, micros, ok });
+                out.push(Sample { op, at: started, micros, ok });
             }
             out
         }));
