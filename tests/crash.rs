@@ -227,29 +227,10 @@ async fn assert_accounted(env: &TestEnv, cards: &[String], journal: &[Line]) {
     env.assert_ledger_ok().await;
 }
 
-/// Cards with their opening balance, a product without a card discount,
-/// and a cashier's token.
-async fn prepare(env: &TestEnv) -> (String, Vec<String>) {
-    let cashier = env.login("cashier1").await;
-    let r = env
-        .put(
-            &env.admin,
-            "/api/v1/products/95/price",
-            json!({"unit_price": "8.00", "card_discount_per_litre": "0"}),
-        )
-        .await;
-    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
-    let mut cards = Vec::new();
-    for _ in 0..CARDS {
-        cards.push(env.funded_card(&cashier, OPENING).await);
-    }
-    (cashier, cards)
-}
-
 /// Load on a separate server process, `kill -9` mid-run, restart on the
 /// same database, retry everything.
 async fn killed_mid_load(env: &TestEnv) {
-    let (cashier, cards) = prepare(env).await;
+    let (cashier, cards) = env.cards_for_sales(CARDS, OPENING).await;
     let dir = tempfile::tempdir().expect("dir");
     let key_file = dir.path().join("key");
     let (mut first, base) = spawn_server(&env.fresh.url, &key_file, &env.clock).await;
@@ -304,7 +285,7 @@ async fn postgres_restarts_under_load() {
     };
     let fresh = FreshDb::create_on(&cluster.url()).await;
     let env = TestEnv::start_fresh(fresh, crate::support::settings()).await;
-    let (cashier, cards) = prepare(&env).await;
+    let (cashier, cards) = env.cards_for_sales(CARDS, OPENING).await;
     let target = Arc::new(std::sync::Mutex::new(env.base.clone()));
     let stop = Arc::new(AtomicBool::new(false));
     let load = drive(&env, &cashier, &cards, target, stop.clone());

@@ -197,19 +197,7 @@ async fn primary_killed_mid_load_standby_promoted() {
     assert_only_the_primary_is_kept(&primary, &standby).await;
     // The test's own server and connection follow the failover too.
     let env = TestEnv::start_fresh(FreshDb::create_on(&hosts).await, settings()).await;
-    let cashier = env.login("cashier1").await;
-    let r = env
-        .put(
-            &env.admin,
-            "/api/v1/products/95/price",
-            json!({"unit_price": "8.00", "card_discount_per_litre": "0"}),
-        )
-        .await;
-    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
-    let mut cards = Vec::new();
-    for _ in 0..CARDS {
-        cards.push(env.funded_card(&cashier, OPENING).await);
-    }
+    let (cashier, cards) = env.cards_for_sales(CARDS, OPENING).await;
     let dir = tempfile::tempdir().expect("dir");
     let (mut server, base) = spawn_server(&env.fresh.url, &dir.path().join("k"), &env.clock).await;
 

@@ -292,23 +292,34 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// The faces translate and the actions decide and write: nothing under
-/// `src/http` holds SQL, a database connection or a transaction of its own.
-#[test]
-fn the_faces_hold_no_database_access() {
+/// The files under `src/http`, named from the crate's root, with their
+/// source.
+fn faces() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     rust_files(&root.join("src/http"), &mut files);
     files.sort();
     assert!(files.len() > 20, "files under src/http: {}", files.len());
+    files
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .strip_prefix(root)
+                .expect("under the crate")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let source = std::fs::read_to_string(&path).expect("a source file");
+            (name, source)
+        })
+        .collect()
+}
+
+/// The faces translate and the actions decide and write: nothing under
+/// `src/http` holds SQL, a database connection or a transaction of its own.
+#[test]
+fn the_faces_hold_no_database_access() {
     let mut found = Vec::new();
-    for path in files {
-        let name = path
-            .strip_prefix(root)
-            .expect("under the crate")
-            .to_string_lossy()
-            .replace('\\', "/");
-        let source = std::fs::read_to_string(&path).expect("a source file");
+    for (name, source) in faces() {
         found.extend(source.lines().enumerate().filter_map(|(n, line)| {
             database_access(line).map(|what| format!("{name}:{}: {what}: {}", n + 1, line.trim()))
         }));
@@ -372,19 +383,8 @@ fn run_helper_calls(source: &str) -> Vec<(usize, String)> {
 /// transaction: no file under `src/http` calls a run helper itself.
 #[test]
 fn the_faces_run_no_write_transaction() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    rust_files(&root.join("src/http"), &mut files);
-    files.sort();
-    assert!(files.len() > 20, "files under src/http: {}", files.len());
     let mut found = Vec::new();
-    for path in files {
-        let name = path
-            .strip_prefix(root)
-            .expect("under the crate")
-            .to_string_lossy()
-            .replace('\\', "/");
-        let source = std::fs::read_to_string(&path).expect("a source file");
+    for (name, source) in faces() {
         found.extend(
             run_helper_calls(&source)
                 .into_iter()

@@ -486,6 +486,26 @@ impl TestEnv {
         self.personal_card(token, "13900000000", None, amount).await
     }
 
+    /// For a load of sales: `count` cards each recharged with `opening`, 95
+    /// at 8.00 a litre with no card discount (so a sale's amount is what
+    /// the card loses), and a cashier's token.
+    pub async fn cards_for_sales(&self, count: usize, opening: &str) -> (String, Vec<String>) {
+        let cashier = self.login("cashier1").await;
+        let r = self
+            .put(
+                &self.admin,
+                "/api/v1/products/95/price",
+                json!({"unit_price": "8.00", "card_discount_per_litre": "0"}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+        let mut cards = Vec::with_capacity(count);
+        for _ in 0..count {
+            cards.push(self.funded_card(&cashier, opening).await);
+        }
+        (cashier, cards)
+    }
+
     /// A personal card of a new person with a PIN, recharged in cash with
     /// `amount` at S1.
     pub async fn pin_card(&self, token: &str, phone: &str, pin: &str, amount: &str) -> String {
