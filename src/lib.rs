@@ -77,7 +77,8 @@
 //!   in the same transaction.
 //! - [`config`]: settings and the keys that never enter the database.
 //!   [`csv_io`]: CSV files read whole and written formula-safe.
-//! - [`time`]: the one clock.
+//! - [`time`]: the one clock. [`idle`]: background threads (password
+//!   hashing, backups) in the kernel's idle class, behind the sales.
 //!
 //! How a sale flows: `POST /api/v1/sales` reaches the handler in
 //! [`http::api::sales`], which parses the body into an owned
@@ -115,6 +116,7 @@ pub mod db;
 pub mod error;
 pub mod fleet;
 pub mod http;
+pub mod idle;
 pub mod ledger;
 pub mod lifecycle;
 pub mod money;

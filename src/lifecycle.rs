@@ -339,6 +339,9 @@ impl Status for Stage {
 /// followed up with the customer → closed. It may be assigned again to
 /// someone else until it is answered; closing needs the follow-up's
 /// outcome, so a complaint is never closed without asking the customer.
+/// A follow-up where the customer is not satisfied sends it back from
+/// answered to assigned (reopened, with its assignee), to be answered and
+/// followed up again: only a satisfied customer lets it close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ComplaintStatus {
@@ -374,7 +377,7 @@ impl Status for ComplaintStatus {
         match self {
             Received => &[Assigned],
             Assigned => &[Assigned, Answered],
-            Answered => &[FollowedUp],
+            Answered => &[FollowedUp, Assigned],
             FollowedUp => &[Closed],
             Closed => &[],
         }

@@ -1,8 +1,9 @@
 //! Backups of a live SQLite database: `fuelcard backup` taken every second
 //! while 16 clients sell, the last one restored with `fuelcard restore`
 //! into a fresh directory and served; the restore's refusals; a backup
-//! under the wrong key file; and `serve --backup-dir`'s schedule, rotation
-//! and metrics. SQLite only: PostgreSQL's backups are pg_dump's.
+//! under the wrong key file; the README tour's figures on a restored demo
+//! network; and `serve --backup-dir`'s schedule, rotation and metrics.
+//! SQLite only: PostgreSQL's backups are pg_dump's.
 //!
 //! What a backup must hold is judged from each sale's own times: a sale
 //! acknowledged before the backup process started had committed before
@@ -16,12 +17,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use reqwest::{Client, StatusCode};
+use reqwest::{Client, Method, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::support::{Backend, TestEnv, hex_key, login, spawn_server, test_keys};
+use crate::support::{
+    Backend, FreshDb, TestEnv, announced_address, clock_arg, hex_key, login, send, settings,
+    spawn_demo_server, spawn_server, test_keys,
+};
 
 const CLIENTS: usize = 16;
 const OPENING: &str = "50000.00";
@@ -102,19 +106,23 @@ async fn sell_until(
     sales
 }
 
-/// The sale ids in a SQLite database file.
+/// The sale ids in a SQLite database file, read on one connection that
+/// is closed before this returns (a pool may still be closing one in the
+/// background, and a restore would find the database in use).
 async fn sale_ids(path: &Path) -> BTreeSet<i64> {
-    let db = fuelcard::db::Db::connect(&path.display().to_string(), 1)
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&format!("sqlite://{}?mode=ro", path.display()))
         .await
         .expect("open the restored database");
     let ids = sqlx::query("SELECT id FROM sales")
-        .fetch_all(db.pool())
+        .fetch_all(&mut conn)
         .await
         .expect("sale ids")
         .iter()
         .map(|r| r.try_get::<i64, _>("id").expect("id"))
         .collect();
-    db.close().await;
+    conn.close().await.expect("close");
     ids
 }
 
@@ -399,6 +407,175 @@ async fn backups_under_sales_are_restored_and_served() {
     env.finish().await;
 }
 
+/// The README's tour on the demo network, backed up while the demo server
+/// runs, restored with its key file into a fresh directory and served:
+/// the card answers the tour's figures, and its PIN still opens it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_backup_answers_the_tours_figures() {
+    let fresh = FreshDb::create(Backend::Sqlite)
+        .await
+        .expect("a SQLite file");
+    let dir = tempfile::tempdir().expect("a dir");
+    let key = dir.path().join("k");
+    let clock = settings().clock;
+    let (demo, base) = spawn_demo_server(&fresh.url, &key, &clock).await;
+    let client = Client::new();
+    let cashier = login(&client, &base, "cashier1", "cashier1-demo").await;
+    // A cashier's POST, with an Idempotency-Key as a till sends.
+    let call = async |base: &str, token: &str, path: &str, body: Value| {
+        let key = uuid::Uuid::new_v4().to_string();
+        send(
+            &client,
+            base,
+            Method::POST,
+            Some(token),
+            path,
+            Some(body),
+            Some(&key),
+        )
+        .await
+    };
+    let r = call(
+        &base,
+        &cashier,
+        "/api/v1/customers",
+        json!({"kind": "person", "name": "王芳", "phone": "13912345678"}),
+    )
+    .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let r = call(
+        &base,
+        &cashier,
+        "/api/v1/cards",
+        json!({"kind": "personal", "customer_id": r.1["id"], "pin": "123456"}),
+    )
+    .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let card = r.1["number"].as_str().expect("a number").to_string();
+    let r = call(
+        &base,
+        &cashier,
+        &format!("/api/v1/cards/{card}/recharges"),
+        json!({"amount": "1000.00", "payment_method": "cash"}),
+    )
+    .await;
+    assert_eq!(r.1["balance"], json!("1020.00"), "{}", r.1);
+    let sale = json!({"card_number": card, "product": "92", "litres": "30.00", "pin": "123456"});
+    let r = call(&base, &cashier, "/api/v1/sales", sale.clone()).await;
+    assert_eq!(
+        [
+            &r.1["amount"],
+            &r.1["discount"],
+            &r.1["charged"],
+            &r.1["balance"]
+        ],
+        [
+            &json!("230.40"),
+            &json!("6.00"),
+            &json!("224.40"),
+            &json!("795.60")
+        ],
+        "{}",
+        r.1
+    );
+
+    let live = fresh.url.strip_prefix("sqlite://").expect("a SQLite URL");
+    let backup = dir.path().join("tour.db");
+    let out = fuelcard()
+        .arg("backup")
+        .args(["--db", live])
+        .arg("--to")
+        .arg(&backup)
+        .arg("--key-file")
+        .arg(&key)
+        .output()
+        .await
+        .expect("run fuelcard backup");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    drop(demo);
+
+    let elsewhere = tempfile::tempdir().expect("a dir");
+    let restored = elsewhere.path().join("fuelcard.db");
+    std::fs::copy(&key, elsewhere.path().join("fuelcard-keys.toml")).expect("the key file");
+    let out = fuelcard()
+        .arg("restore")
+        .arg("--from")
+        .arg(&backup)
+        .arg("--db")
+        .arg(&restored)
+        .output()
+        .await
+        .expect("run fuelcard restore");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut served = fuelcard()
+        .arg("serve")
+        .arg("--db")
+        .arg(&restored)
+        .args(["--listen", "127.0.0.1:0", "--clock", &clock_arg(&clock)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve the restored database");
+    let base = announced_address(&mut served).await;
+    let cashier = login(&client, &base, "cashier1", "cashier1-demo").await;
+    let shown = send(
+        &client,
+        &base,
+        Method::GET,
+        Some(&cashier),
+        &format!("/api/v1/cards/{card}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(shown.1["balance"], json!("795.60"), "{}", shown.1);
+    let statement = send(
+        &client,
+        &base,
+        Method::GET,
+        Some(&cashier),
+        &format!("/api/v1/cards/{card}/transactions"),
+        None,
+        None,
+    )
+    .await;
+    let lines: Vec<Value> = statement.1["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| json!([i["kind"], i["amount"], i["balance_after"]]))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            json!(["sale", "-224.40", "795.60"]),
+            json!(["recharge", "1020.00", "1020.00"])
+        ],
+        "{}",
+        statement.1
+    );
+    // The key file restored with it still checks the card's PIN.
+    let wrong = json!({"card_number": card, "product": "92", "litres": "1.00", "pin": "654321"});
+    let r = call(&base, &cashier, "/api/v1/sales", wrong).await;
+    assert!(r.0.is_client_error(), "a wrong PIN: {}", r.1);
+    let r = call(&base, &cashier, "/api/v1/sales", sale).await;
+    assert_eq!(r.0, StatusCode::CREATED, "the right PIN: {}", r.1);
+    assert_eq!(r.1["balance"], json!("571.20"), "{}", r.1);
+    let admin = login(&client, &base, "admin", "admin-demo").await;
+    let check = send(
+        &client,
+        &base,
+        Method::GET,
+        Some(&admin),
+        "/api/v1/ledger/check",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(check.1["ok"], json!(true), "{}", check.1);
+    served.kill().await.expect("stop the server");
+}
+
 /// PostgreSQL is pointed to its own tools.
 #[tokio::test]
 async fn postgres_is_pointed_to_pg_dump() {
@@ -470,7 +647,7 @@ async fn scheduled_backups_rotate_and_show_their_age() {
             }
         })
     };
-    let base = crate::support::announced_address(&mut child).await;
+    let base = announced_address(&mut child).await;
     let client = Client::new();
     let metrics = async || {
         client

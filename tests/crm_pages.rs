@@ -128,7 +128,8 @@ async fn complaints_and_callbacks(backend: Backend) {
     );
 
     // The station manager: assign (a mistyped name refused and kept),
-    // answer, follow up, close — each from the complaint's row.
+    // answer, follow up — the customer not satisfied, so it is reopened
+    // and answered again — and close, each from the complaint's row.
     let manager = session(&env, "manager-s1").await;
     let step = |form: Vec<(&'static str, &'static str)>| {
         let manager = manager.clone();
@@ -140,10 +141,13 @@ async fn complaints_and_callbacks(backend: Backend) {
     assert!(html.contains("value=\"nobody\""), "{html}");
     assert!(!html.contains("user_not_found"), "no raw codes: {html}");
     for (form, shown) in [
-        (vec![("step", "assign"), ("assignee", "cashier1")], "已分派"),
+        (
+            vec![("step", "assign"), ("assignee", "cashier1")],
+            &["已分派"][..],
+        ),
         (
             vec![("step", "answer"), ("answer", "已核实，退还差价")],
-            "已答复",
+            &["已答复"],
         ),
         (
             vec![
@@ -151,16 +155,26 @@ async fn complaints_and_callbacks(backend: Backend) {
                 ("satisfied", "no"),
                 ("notes", "客户仍有意见"),
             ],
-            "已回访",
+            &["已分派", "不满意", "客户仍有意见", "name=\"answer\""],
         ),
-        (vec![("step", "close")], "已结案"),
+        (
+            vec![("step", "answer"), ("answer", "再次核实，已补开发票")],
+            &["已答复"],
+        ),
+        (
+            vec![("step", "follow_up"), ("satisfied", "yes")],
+            &["已回访"],
+        ),
+        (vec![("step", "close")], &["已结案"]),
     ] {
         let (status, location, html) = step(form).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
         assert_eq!(location, format!("/complaints#complaint-{first}"));
         let board = page(&manager, &env, "/complaints").await;
         let r = row(&board, &format!("complaint-{first}"));
-        assert!(r.contains(shown), "{shown}: {r}");
+        for shown in shown {
+            assert!(r.contains(shown), "{shown}: {r}");
+        }
     }
     let c = complaint(&env, first).await;
     assert_eq!(
@@ -168,15 +182,15 @@ async fn complaints_and_callbacks(backend: Backend) {
         (
             &json!("closed"),
             &json!("cashier1"),
-            &json!(false),
-            &json!("已核实，退还差价")
+            &json!(true),
+            &json!("再次核实，已补开发票")
         ),
         "{c}"
     );
     let board = page(&manager, &env, "/complaints").await;
     let r = row(&board, &format!("complaint-{first}"));
     assert!(
-        r.contains("不满意") && r.contains("客户仍有意见") && !r.contains("<form"),
+        r.contains("满意") && !r.contains("不满意") && !r.contains("<form"),
         "{r}"
     );
     let r = row(&board, &format!("complaint-{second}"));
@@ -206,8 +220,8 @@ async fn complaints_and_callbacks(backend: Backend) {
         .find(|r| r.contains("加油数量"))
         .unwrap_or_else(|| panic!("{counts}"));
     assert!(
-        quantity.contains("<td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">0</td>"),
-        "received, closed, in time, unsatisfied, overdue: {quantity}"
+        quantity.contains("<td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">1</td><td class=\"num\">0</td>"),
+        "received, closed, in time, unsatisfied, reopened, overdue: {quantity}"
     );
 
     // Seven weeks after the card was opened, never used: a call-back.

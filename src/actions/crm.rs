@@ -145,7 +145,10 @@ impl Move {
     }
 }
 
-/// Moves a complaint on one stage, checked and audited.
+/// Moves a complaint on one stage, checked and audited, its row locked
+/// first so that the move is decided on its status now. A follow-up's
+/// audit keeps the answer it judged and what the customer said: a
+/// reopened complaint's next answer replaces them on the complaint.
 pub async fn move_complaint(app: &App, actor: &Actor, id: i64, m: Move) -> AppResult<Complaint> {
     let m = match m {
         Move::Answer(text) => Move::Answer(complaints::answer_text(&text)?),
@@ -159,6 +162,7 @@ pub async fn move_complaint(app: &App, actor: &Actor, id: i64, m: Move) -> AppRe
     let limits = &app.settings.complaints;
     once(app, actor, |conn, at| {
         Box::pin(async move {
+            complaints::lock(conn, id).await?;
             let c = complaint_for(conn, app, at.actor, Action::WorkComplaints, id, at.now).await?;
             let step = match m {
                 Move::Assign(username) => Step::Assign {
@@ -176,13 +180,14 @@ pub async fn move_complaint(app: &App, actor: &Actor, id: i64, m: Move) -> AppRe
             };
             complaints::step(conn, &c, &step, at.now).await?;
             let moved = complaints::get(conn, id, at.now, limits).await?;
-            at.audit(
-                conn,
-                m.name(),
-                &id.to_string(),
-                serde_json::json!({ "from": c.status, "to": moved.status, "assignee": moved.assignee }),
-            )
-            .await?;
+            let mut detail = serde_json::json!({ "from": c.status, "to": moved.status, "assignee": moved.assignee });
+            if let Move::FollowUp { satisfied, notes } = m {
+                detail["satisfied"] = (*satisfied).into();
+                detail["answer"] = c.answer.clone().into();
+                detail["notes"] = notes.clone().into();
+                detail["reopened"] = moved.reopened.into();
+            }
+            at.audit(conn, m.name(), &id.to_string(), detail).await?;
             Ok(moved)
         })
     })

@@ -154,9 +154,11 @@ pub enum Action {
     ReadWeeklyReport,
     /// Submit a district's weekly report with notes, freezing it.
     SubmitWeeklyReport,
-    /// Record a complaint received at a station.
+    /// Record a complaint received at a station (head office: at any
+    /// station, named in the request).
     RecordComplaint,
-    /// Take a complaint on: assign it, answer it, follow it up, close it.
+    /// Take a complaint on: assign it, answer it, follow it up, close it
+    /// (head office: any complaint, its senior managers in person).
     WorkComplaints,
     /// Read a station's complaints and a month's counts of them.
     ReadComplaints,
@@ -285,9 +287,11 @@ const fn rule(action: Action, operations: &'static [&'static str], s: [Scope; 7]
 /// (holds, fills, shifts, reports, prospects, targets) stays with its
 /// station and its district; a company's fleet is its own, read by HQ;
 /// personal data is shown only to HQ and the company's own manager. HQ sets
-/// targets and reads everything, but develops no prospects itself and
-/// handles no complaints: a station's counter records them, its manager
-/// (or the district's) takes them to closure. A
+/// targets and reads everything, but develops no prospects itself. A
+/// station's counter records complaints and its manager (or the
+/// district's) takes them to closure; head office receives them too (the
+/// hotline, letters: naming the station) and its senior managers take any
+/// complaint on in person. A
 /// merchant reads its own offers and settlements and redeems its own
 /// benefits; a station's counter may hand over a gift. Credit is head
 /// office's: it sets lines, books payments and chases statements; a
@@ -540,7 +544,7 @@ pub const POLICY: &[Rule] = &[
     rule(
         Action::RecordComplaint,
         &["add_complaint"],
-        [All, Never, District, Station, Station, Never, Never],
+        [All, All, District, Station, Station, Never, Never],
     ),
     rule(
         Action::WorkComplaints,
@@ -550,7 +554,7 @@ pub const POLICY: &[Rule] = &[
             "follow_up_complaint",
             "close_complaint",
         ],
-        [All, Never, District, Station, Never, Never, Never],
+        [All, All, District, Station, Never, Never, Never],
     ),
     rule(
         Action::ReadComplaints,

@@ -47,7 +47,7 @@ fn hashers() -> &'static std::sync::mpsc::SyncSender<HashJob> {
             let started = std::thread::Builder::new()
                 .name(format!("password-hash-{i}"))
                 .spawn(move || {
-                    lowest_priority();
+                    crate::idle::lowest_priority("password hashing");
                     loop {
                         let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
                         match job {
@@ -62,29 +62,6 @@ fn hashers() -> &'static std::sync::mpsc::SyncSender<HashJob> {
         }
         queue
     })
-}
-
-/// Puts the calling hashing thread in the idle scheduling class, so the
-/// kernel runs it only on CPU time nothing else wants: during a login
-/// flood the sales' workers are scheduled first and keep their latency,
-/// and the logins take what is left. Not every platform has the class; the
-/// thread then hashes at normal priority.
-fn lowest_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        use thread_priority::unix::{
-            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
-            thread_native_id,
-        };
-        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
-        if let Err(e) = set_thread_priority_and_policy(
-            thread_native_id(),
-            thread_priority::ThreadPriority::Min,
-            idle,
-        ) {
-            tracing::warn!(?e, "password hashing runs at normal priority");
-        }
-    }
 }
 
 /// Runs argon2 (tens of milliseconds of CPU by design) on the

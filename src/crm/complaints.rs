@@ -1,9 +1,13 @@
 //! Complaints (投诉) taken to closure. A complaint is received at a station
-//! (about a known customer or not), assigned to a member of staff,
-//! answered, followed up with the customer — satisfied or not — and only
-//! then closed. Each stage has a time limit counted from receipt; a
+//! (about a known customer or not; head office names the station),
+//! assigned to a member of staff, answered, and followed up with the
+//! customer. A satisfied customer lets it close; one not satisfied
+//! reopens it — back to assigned, with its assignee — to be answered and
+//! followed up again. Each stage has a time limit counted from receipt,
+//! a reopened complaint's too (the customer has waited since then); a
 //! complaint past one is overdue and leads its station's list until it
-//! moves on. A month's complaints are counted by station and category.
+//! moves on. A month's complaints are counted and reported by station and
+//! category, with how long each stage took.
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -173,11 +177,15 @@ pub struct Complaint {
     pub answer: Option<String>,
     pub answered_by: Option<String>,
     pub answered_at: Option<String>,
-    /// The customer's word at the follow-up.
+    /// The customer's word at the last follow-up (not satisfied: the
+    /// complaint was reopened).
     pub satisfied: Option<bool>,
     pub follow_up: Option<String>,
     pub followed_up_at: Option<String>,
     pub closed_at: Option<String>,
+    /// How many follow-ups found the customer not satisfied, each sending
+    /// it back to assigned.
+    pub reopened: i64,
     /// When the answer is due, and the closing (RFC 3339).
     pub answer_due: String,
     pub close_due: String,
@@ -188,7 +196,7 @@ pub struct Complaint {
 const COLUMNS: &str = "c.id, s.code AS station, c.station_id, s.district, c.customer_id, \
     c.channel, c.category, c.text, c.status, r.username AS received_by, c.received_at, \
     a.username AS assignee, c.assigned_at, c.answer, b.username AS answered_by, c.answered_at, \
-    c.satisfied, c.follow_up, c.followed_up_at, c.closed_at";
+    c.satisfied, c.follow_up, c.followed_up_at, c.closed_at, c.reopened";
 
 const FROM: &str = "complaints c JOIN stations s ON s.id = c.station_id \
     LEFT JOIN users r ON r.id = c.received_by \
@@ -225,6 +233,7 @@ fn from_row(row: &sqlx::any::AnyRow, now: i64, limits: &Limits) -> AppResult<Com
         follow_up: row.try_get("follow_up")?,
         followed_up_at: time(row, "followed_up_at")?,
         closed_at: time(row, "closed_at")?,
+        reopened: row.try_get("reopened")?,
         answer_due: crate::time::format_us(limits.answer_by(received_at)),
         close_due: crate::time::format_us(limits.close_by(received_at)),
         overdue: missed(status, received_at, now, limits),
@@ -262,6 +271,19 @@ pub async fn create(
     .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get("id")?)
+}
+
+/// Locks a complaint's row until the transaction ends (on PostgreSQL;
+/// SQLite's writer is alone already), so that a move is decided on the
+/// status the complaint has, not one read before another's move.
+pub async fn lock(conn: &mut Conn, id: i64) -> AppResult<()> {
+    let lock = crate::db::for_update(conn);
+    sqlx::query(&format!("SELECT id FROM complaints WHERE id = $1{lock}"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| AppError::new(Code::ComplaintNotFound, format!("no complaint {id}")))?;
+    Ok(())
 }
 
 /// One complaint.
@@ -340,14 +362,21 @@ impl Step<'_> {
         match self {
             Step::Assign { .. } => ComplaintStatus::Assigned,
             Step::Answer { .. } => ComplaintStatus::Answered,
-            Step::FollowUp { .. } => ComplaintStatus::FollowedUp,
+            Step::FollowUp {
+                satisfied: true, ..
+            } => ComplaintStatus::FollowedUp,
+            // Not satisfied: reopened, back to its assignee.
+            Step::FollowUp {
+                satisfied: false, ..
+            } => ComplaintStatus::Assigned,
             Step::Close => ComplaintStatus::Closed,
         }
     }
 }
 
 /// The member of staff a complaint at a station may be assigned to: an
-/// active user working at that station, or a manager of its district.
+/// active user working at that station, a manager of its district, or one
+/// of head office's (whose senior managers take complaints in person).
 pub async fn assignee(conn: &mut Conn, c: &Complaint, username: &str) -> AppResult<i64> {
     let row = sqlx::query(
         "SELECT id, role, station_id, district FROM users WHERE username = $1 AND active = 1",
@@ -362,14 +391,16 @@ pub async fn assignee(conn: &mut Conn, c: &Complaint, username: &str) -> AppResu
     let role: String = row.try_get("role")?;
     let station: Option<i64> = row.try_get("station_id")?;
     let district: Option<String> = row.try_get("district")?;
+    let role = Role::parse(&role);
     let here = station == Some(c.station_id)
-        || (Role::parse(&role) == Some(Role::DistrictManager)
+        || role == Some(Role::Hq)
+        || (role == Some(Role::DistrictManager)
             && district.as_deref() == Some(c.district.as_str()));
     if !here {
         return Err(AppError::invalid(
             "assignee",
             format!(
-                "assignee: {username} neither works at {} nor manages its district",
+                "assignee: {username} neither works at {} nor manages its district nor head office",
                 c.station
             ),
         ));
@@ -378,10 +409,26 @@ pub async fn assignee(conn: &mut Conn, c: &Complaint, username: &str) -> AppResu
 }
 
 /// Moves a complaint one step by a conditional update, so two people
-/// cannot both make the same move. Closing before the follow-up answers
-/// `follow_up_required`.
+/// cannot both make the same move. Closing before a satisfied follow-up
+/// answers `follow_up_required` (a reopened complaint is assigned again).
+/// A complaint is assigned only until it is answered, and followed up
+/// only once answered: an answered complaint goes back to assigned by a
+/// dissatisfied follow-up alone, which counts the reopening.
 pub async fn step(conn: &mut Conn, c: &Complaint, step: &Step<'_>, now: i64) -> AppResult<()> {
     let to = step.to();
+    match step {
+        Step::Assign { .. } if c.status == ComplaintStatus::Answered => {
+            return Err(lifecycle::illegal(c.id, c.status, to));
+        }
+        Step::FollowUp { .. } if c.status != ComplaintStatus::Answered => {
+            return Err(lifecycle::illegal(
+                c.id,
+                c.status,
+                ComplaintStatus::FollowedUp,
+            ));
+        }
+        _ => {}
+    }
     if to == ComplaintStatus::Closed
         && !matches!(
             c.status,
@@ -405,9 +452,20 @@ pub async fn step(conn: &mut Conn, c: &Complaint, step: &Step<'_>, now: i64) -> 
             Some(*by),
             Some(text),
         ),
-        Step::FollowUp { satisfied, notes } => (
+        Step::FollowUp {
+            satisfied: true,
+            notes,
+        } => (
             "satisfied = $4, follow_up = $5, followed_up_at = $3",
-            Some(i64::from(*satisfied)),
+            Some(1),
+            *notes,
+        ),
+        Step::FollowUp {
+            satisfied: false,
+            notes,
+        } => (
+            "satisfied = $4, follow_up = $5, followed_up_at = $3, reopened = reopened + 1",
+            Some(0),
             *notes,
         ),
         Step::Close => ("closed_at = $3", None, None),
@@ -439,6 +497,16 @@ pub async fn step(conn: &mut Conn, c: &Complaint, step: &Step<'_>, now: i64) -> 
     Ok(())
 }
 
+/// How long one stage took, in hours to a tenth, over the complaints of a
+/// group that have passed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StageHours {
+    /// The complaints that have passed the stage.
+    pub complaints: i64,
+    pub median: f64,
+    pub max: f64,
+}
+
 /// A month's complaints at one station in one category.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MonthCount {
@@ -450,10 +518,157 @@ pub struct MonthCount {
     pub closed: i64,
     /// Of those closed, within the closing limit.
     pub closed_in_time: i64,
-    /// Of those followed up, the customer not satisfied.
+    /// Of those, the customer not satisfied at the last follow-up: reopened
+    /// and not yet settled.
     pub unsatisfied: i64,
+    /// Of those, reopened at least once by a dissatisfied follow-up.
+    pub reopened: i64,
     /// Of those still open, past a time limit now.
     pub overdue: i64,
+    /// Receipt to assignment.
+    pub to_assign: Option<StageHours>,
+    /// Assignment to the answer. A reopened complaint's runs to its last
+    /// answer: the customer waited through the first one.
+    pub to_answer: Option<StageHours>,
+    /// The (last) answer to the (last) follow-up.
+    pub to_follow_up: Option<StageHours>,
+    /// The follow-up to closing.
+    pub to_close: Option<StageHours>,
+}
+
+/// What the month's counts read of one complaint.
+#[derive(Debug, Clone)]
+struct Stamped {
+    station: String,
+    category: Category,
+    status: ComplaintStatus,
+    satisfied: Option<bool>,
+    reopened: i64,
+    received_at: i64,
+    /// Assigned, answered, followed up, closed: the latest time of each.
+    times: [Option<i64>; 4],
+}
+
+impl Stamped {
+    fn read(row: &sqlx::any::AnyRow) -> AppResult<Stamped> {
+        Ok(Stamped {
+            station: row.try_get("station")?,
+            category: read("a complaint's category", row.try_get("category")?)?,
+            status: ComplaintStatus::stored(&row.try_get::<String, _>("status")?)?,
+            satisfied: row.try_get::<Option<i64>, _>("satisfied")?.map(|s| s == 1),
+            reopened: row.try_get("reopened")?,
+            received_at: row.try_get("received_at")?,
+            times: [
+                row.try_get("assigned_at")?,
+                row.try_get("answered_at")?,
+                row.try_get("followed_up_at")?,
+                row.try_get("closed_at")?,
+            ],
+        })
+    }
+
+    /// How long each stage it has passed took (µs). Its status says which
+    /// it has passed: a reopened complaint keeps its first answer's and
+    /// follow-up's times until the next ones, but is back before them.
+    fn stages(&self) -> [Option<i64>; 4] {
+        let passed = match self.status {
+            ComplaintStatus::Received => 0,
+            ComplaintStatus::Assigned => 1,
+            ComplaintStatus::Answered => 2,
+            ComplaintStatus::FollowedUp => 3,
+            ComplaintStatus::Closed => 4,
+        };
+        std::array::from_fn(|i| {
+            let from = if i == 0 {
+                Some(self.received_at)
+            } else {
+                self.times[i - 1]
+            };
+            match (from, self.times[i]) {
+                (Some(from), Some(to)) if i < passed => Some(to.saturating_sub(from).max(0)),
+                _ => None,
+            }
+        })
+    }
+}
+
+/// Hours to a tenth.
+fn hours(us: i64) -> f64 {
+    (us as f64 / HOUR_US as f64 * 10.0).round() / 10.0
+}
+
+/// The median and the longest of a stage's times, if any complaint took it.
+fn stage_hours(mut took: Vec<i64>) -> Option<StageHours> {
+    took.sort_unstable();
+    let n = took.len();
+    let max = *took.last()?;
+    let median = if n % 2 == 1 {
+        took[n / 2]
+    } else {
+        took[n / 2 - 1].saturating_add(took[n / 2]) / 2
+    };
+    Some(StageHours {
+        complaints: i64::try_from(n).unwrap_or(i64::MAX),
+        median: hours(median),
+        max: hours(max),
+    })
+}
+
+/// Counts complaints by station and category (ordered by their stored
+/// names), with how long each stage took.
+fn tally(complaints: &[Stamped], now: i64, limits: &Limits) -> AppResult<Vec<MonthCount>> {
+    type Group = (MonthCount, [Vec<i64>; 4]);
+    let mut groups: std::collections::BTreeMap<(String, String), Group> =
+        std::collections::BTreeMap::new();
+    for c in complaints {
+        let key = (c.station.clone(), stored(c.category)?);
+        let (n, took) = groups.entry(key).or_insert_with(|| {
+            let count = MonthCount {
+                station: c.station.clone(),
+                category: c.category,
+                received: 0,
+                closed: 0,
+                closed_in_time: 0,
+                unsatisfied: 0,
+                reopened: 0,
+                overdue: 0,
+                to_assign: None,
+                to_answer: None,
+                to_follow_up: None,
+                to_close: None,
+            };
+            (count, Default::default())
+        });
+        n.received += 1;
+        if let Some(at) = c.times[3] {
+            n.closed += 1;
+            if at <= limits.close_by(c.received_at) {
+                n.closed_in_time += 1;
+            }
+        }
+        if c.satisfied == Some(false) {
+            n.unsatisfied += 1;
+        }
+        if c.reopened > 0 {
+            n.reopened += 1;
+        }
+        if missed(c.status, c.received_at, now, limits).is_some() {
+            n.overdue += 1;
+        }
+        for (all, one) in took.iter_mut().zip(c.stages()) {
+            all.extend(one);
+        }
+    }
+    Ok(groups
+        .into_values()
+        .map(|(n, [assign, answer, follow_up, close])| MonthCount {
+            to_assign: stage_hours(assign),
+            to_answer: stage_hours(answer),
+            to_follow_up: stage_hours(follow_up),
+            to_close: stage_hours(close),
+            ..n
+        })
+        .collect())
 }
 
 /// A month's complaints by station and category (`from..to` the month's
@@ -477,38 +692,11 @@ pub async fn month_counts(
     .bind(to)
     .fetch_all(&mut *conn)
     .await?;
-    let mut counts: std::collections::BTreeMap<(String, String), MonthCount> =
-        std::collections::BTreeMap::new();
-    for row in &rows {
-        let c = from_row(row, now, limits)?;
-        let received_at: i64 = row.try_get("received_at")?;
-        let closed_at: Option<i64> = row.try_get("closed_at")?;
-        let n = counts
-            .entry((c.station.clone(), stored(c.category)?))
-            .or_insert_with(|| MonthCount {
-                station: c.station.clone(),
-                category: c.category,
-                received: 0,
-                closed: 0,
-                closed_in_time: 0,
-                unsatisfied: 0,
-                overdue: 0,
-            });
-        n.received += 1;
-        if let Some(at) = closed_at {
-            n.closed += 1;
-            if at <= limits.close_by(received_at) {
-                n.closed_in_time += 1;
-            }
-        }
-        if c.satisfied == Some(false) {
-            n.unsatisfied += 1;
-        }
-        if c.overdue.is_some() {
-            n.overdue += 1;
-        }
-    }
-    Ok(counts.into_values().collect())
+    let stamped = rows
+        .iter()
+        .map(Stamped::read)
+        .collect::<AppResult<Vec<_>>>()?;
+    tally(&stamped, now, limits)
 }
 
 /// The text of an answer or a follow-up's notes, checked.
@@ -554,6 +742,90 @@ mod tests {
             Some(Missed::Close)
         );
         assert_eq!(missed(Closed, at, at + 100 * 24 * H, &l), None);
+    }
+
+    fn stamped(
+        station: &str,
+        category: Category,
+        status: ComplaintStatus,
+        at: [Option<i64>; 4],
+        satisfied: Option<bool>,
+        reopened: i64,
+    ) -> Stamped {
+        let received_at = 1_000 * H;
+        Stamped {
+            station: station.into(),
+            category,
+            status,
+            satisfied,
+            reopened,
+            received_at,
+            times: at.map(|t| t.map(|h| received_at + h * H)),
+        }
+    }
+
+    #[test]
+    fn the_report_counts_reopenings_and_times_each_stage_passed() {
+        let rows = [
+            // Reopened once, then answered again, satisfied and closed.
+            stamped(
+                "S1",
+                Category::Quantity,
+                Closed,
+                [Some(1), Some(30), Some(40), Some(41)],
+                Some(true),
+                1,
+            ),
+            stamped(
+                "S1",
+                Category::Quantity,
+                Closed,
+                [Some(3), Some(5), Some(10), Some(12)],
+                Some(true),
+                0,
+            ),
+            // Reopened and waiting: its first answer and follow-up are not
+            // stages it has passed.
+            stamped(
+                "S1",
+                Category::Quantity,
+                Assigned,
+                [Some(2), Some(4), Some(6), None],
+                Some(false),
+                1,
+            ),
+            stamped("S2", Category::Service, Received, [None; 4], None, 0),
+        ];
+        let counts = tally(&rows, 1_050 * H, &Limits::default()).expect("counts");
+        assert_eq!(counts.len(), 2);
+        let q = &counts[0];
+        assert_eq!((q.station.as_str(), q.category), ("S1", Category::Quantity));
+        assert_eq!(
+            (
+                q.received,
+                q.closed,
+                q.closed_in_time,
+                q.unsatisfied,
+                q.reopened,
+                q.overdue
+            ),
+            (3, 2, 2, 1, 2, 1)
+        );
+        let h = |complaints, median, max| {
+            Some(StageHours {
+                complaints,
+                median,
+                max,
+            })
+        };
+        assert_eq!(q.to_assign, h(3, 2.0, 3.0));
+        assert_eq!(q.to_answer, h(2, 15.5, 29.0));
+        assert_eq!(q.to_follow_up, h(2, 7.5, 10.0));
+        assert_eq!(q.to_close, h(2, 1.5, 2.0));
+        let s = &counts[1];
+        assert_eq!((s.received, s.overdue, s.reopened), (1, 1, 0));
+        assert_eq!(s.to_assign, None);
+        assert_eq!(stage_hours(vec![H / 4]), h(1, 0.3, 0.3));
     }
 
     #[test]

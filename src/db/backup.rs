@@ -6,7 +6,8 @@
 //! transaction: under WAL the writer is never blocked, so sales go on
 //! while it copies (and the WAL grows until the copy ends, when the
 //! background checkpoint catches up). SQLite does not flush the file it
-//! writes, so the copy is synced before it is trusted. Then the copy is
+//! writes, so the copy is flushed as it grows and synced before it is
+//! trusted. Then the copy is
 //! opened read-only and checked — `PRAGMA integrity_check`, the ledger's
 //! invariants ([`crate::ledger::check`]), and the PIN key's check value
 //! against the key the copy's PINs were set up under — and only then
@@ -33,7 +34,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use serde::Serialize;
 use sqlx::Connection as _;
 
 use crate::cards::pin::{self, PinKey};
@@ -95,8 +95,7 @@ async fn open_live(path: &Path) -> anyhow::Result<Conn> {
 }
 
 /// Whether the copy's PINs can be checked with the key given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyCheck {
     /// The copy records the check value of the key given.
     Matches,
@@ -106,11 +105,10 @@ pub enum KeyCheck {
 
 /// What the checks of a copy found; every check passed, or there is no
 /// `Verified`.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Verified {
-    /// `PRAGMA integrity_check`'s answer: `ok`.
-    pub integrity: String,
-    /// The ledger check's counts (its every invariant held).
+    /// The ledger check's counts (`PRAGMA integrity_check` answered `ok`
+    /// and every invariant of the ledger held).
     pub accounts: i64,
     pub transfers: i64,
     pub key: KeyCheck,
@@ -124,7 +122,7 @@ pub struct Verified {
 }
 
 /// A backup written and verified.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Report {
     pub path: PathBuf,
     pub bytes: u64,
@@ -134,7 +132,7 @@ pub struct Report {
 }
 
 /// A backup put in place of a database.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Restored {
     pub from: PathBuf,
     pub to: PathBuf,
@@ -145,7 +143,7 @@ pub struct Restored {
 }
 
 /// The database a restore replaced.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Replaced {
     /// Its newest record (`None`: it had none, or, forced, it could not
     /// be read).
@@ -235,7 +233,6 @@ async fn checks(conn: &mut Conn, key: &PinKey) -> anyhow::Result<Verified> {
         .await?
         .is_some();
     Ok(Verified {
-        integrity: "ok".into(),
         accounts: ledger.accounts,
         transfers: ledger.transfers,
         key: key_check,
@@ -339,7 +336,7 @@ async fn in_background<T: Send + 'static>(
     std::thread::Builder::new()
         .name("fuelcard-backup".into())
         .spawn(move || {
-            lowest_priority();
+            crate::idle::lowest_priority("the backup");
             let outcome = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -349,26 +346,6 @@ async fn in_background<T: Send + 'static>(
         })
         .context("starting the backup's thread")?;
     answered.await.context("the backup's thread stopped")?
-}
-
-/// Puts the calling thread in the idle scheduling class; where there is
-/// none the backup runs at normal priority.
-fn lowest_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        use thread_priority::unix::{
-            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
-            thread_native_id,
-        };
-        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
-        if let Err(e) = set_thread_priority_and_policy(
-            thread_native_id(),
-            thread_priority::ThreadPriority::Min,
-            idle,
-        ) {
-            tracing::warn!(?e, "the backup runs at normal priority");
-        }
-    }
 }
 
 /// [`backup`]'s work on its connection.
@@ -426,40 +403,36 @@ fn is_locked(err: &sqlx::Error) -> bool {
 /// The newest record of the database at `path`, read with an exclusive
 /// lock that also proves no server has it open: a server's connections
 /// keep a shared lock on a WAL database for as long as they are open.
-/// Closing the connection folds its write-ahead log into the file.
+/// Closing the connection folds its write-ahead log into the file. A
+/// database that cannot be read (not a fuelcard database, or damaged) is
+/// an error, or with `force` counts as having no records.
 async fn newest_of_idle(path: &Path, force: bool) -> anyhow::Result<Option<i64>> {
     let mut conn = open(path, "rw", 0).await?;
-    let outcome = async {
+    let read = async {
         sqlx::query("PRAGMA locking_mode = EXCLUSIVE")
             .execute(&mut conn)
             .await?;
-        if let Err(e) = sqlx::query("SELECT COUNT(*) FROM sqlite_master")
+        sqlx::query("SELECT COUNT(*) FROM sqlite_master")
             .fetch_one(&mut conn)
-            .await
-        {
-            if is_locked(&e) {
-                bail!(
-                    "{} is in use (a running fuelcard serve, or another tool, has it open): \
-                     stop the server first, then restore",
-                    path.display()
-                );
-            }
-            return Err(anyhow::Error::from(e)
-                .context(format!("{} is not a readable database", path.display())));
-        }
-        match newest_record(&mut conn).await {
-            Ok(newest) => Ok(newest),
-            Err(_) if force => Ok(None),
-            Err(e) => Err(e.context(format!(
-                "cannot read the newest record of {}, so cannot tell whether the backup is \
-                 older; add --force to replace it anyway",
-                path.display()
-            ))),
-        }
+            .await?;
+        newest_record(&mut conn).await
     }
     .await;
     let _ = conn.close().await;
-    outcome
+    match read {
+        Ok(newest) => Ok(newest),
+        Err(e) if e.downcast_ref::<sqlx::Error>().is_some_and(is_locked) => bail!(
+            "{} is in use (a running fuelcard serve, or another tool, has it open): stop the \
+             server first, then restore",
+            path.display()
+        ),
+        Err(_) if force => Ok(None),
+        Err(e) => Err(e.context(format!(
+            "cannot read the newest record of {}, so cannot tell whether the backup is older; \
+             add --force to replace it anyway",
+            path.display()
+        ))),
+    }
 }
 
 /// Puts the backup `from` in place of the SQLite database `to`. The backup
@@ -518,18 +491,21 @@ pub async fn restore(
         } else {
             None
         };
-        // Closing the last connection removed the log; one here now means
-        // something opened the database since.
-        if sidecar(to, "-wal").exists() {
+        // Closing the last connection removed the log of a readable
+        // database; one here now means something opened it since, or,
+        // forced, it belongs to the database being replaced.
+        let wal = sidecar(to, "-wal");
+        if wal.exists() && !force {
             bail!(
                 "{} is in use (its write-ahead log is there): stop the server first",
                 to.display()
             );
         }
-        let shm = sidecar(to, "-shm");
-        if shm.exists() {
-            std::fs::remove_file(&shm)
-                .with_context(|| format!("removing the stale {}", shm.display()))?;
+        for stale in [wal, sidecar(to, "-shm")] {
+            if stale.exists() {
+                std::fs::remove_file(&stale)
+                    .with_context(|| format!("removing the stale {}", stale.display()))?;
+            }
         }
         put_in_place(&temp, to, &dir)?;
         Ok(Restored {

@@ -32,7 +32,11 @@ pub struct Cli {
 
 #[derive(Args, Debug, Clone)]
 pub struct DbArgs {
-    /// Database: a SQLite file path or sqlite:// URL (default), or a postgres:// URL.
+    /// Database: a SQLite file path or sqlite:// URL (default), or a
+    /// postgres:// URL — several hosts in one URL
+    /// (postgres://u@h1:5432,h2:5432/db?target_session_attrs=read-write)
+    /// for a primary and its standby: the service uses the one that accepts
+    /// writes and follows a promoted standby.
     #[arg(
         long = "db",
         env = "DATABASE_URL",
@@ -176,9 +180,9 @@ pub struct RestoreArgs {
         default_value = "fuelcard.db"
     )]
     pub db: String,
-    /// The key file the restored service will run with (restore it from
-    /// the backup first); the backup's PINs are checked against it.
-    /// Default: beside the SQLite file.
+    /// The key file the restored service will run with (put back first
+    /// from where it was kept with the backups); the backup's PINs are
+    /// checked against it. Default: beside the SQLite file.
     #[arg(long, alias = "keys", env = "FUELCARD_KEY_FILE")]
     pub key_file: Option<PathBuf>,
     /// Replace the database even if it holds records newer than the
@@ -502,9 +506,8 @@ fn backup_key(key_file: Option<PathBuf>, db_url: &str) -> anyhow::Result<(config
 fn print_checks(checks: &fuelcard::db::backup::Verified) {
     use fuelcard::db::backup::{KeyCheck, when};
     println!(
-        "  checked in {:.1} s: integrity {}, ledger ok ({} accounts, {} transfers), {}",
+        "  checked in {:.1} s: integrity ok, ledger ok ({} accounts, {} transfers), {}",
         checks.seconds,
-        checks.integrity,
         checks.accounts,
         checks.transfers,
         match checks.key {

@@ -135,7 +135,9 @@ pub struct FollowUp {
     pub notes: Option<String>,
 }
 
-/// Records the follow-up with the customer: satisfied or not.
+/// Records the follow-up with the customer. Satisfied, the complaint may
+/// close; not satisfied, it is reopened: back to assigned (its assignee
+/// kept), to be answered and followed up again.
 #[utoipa::path(post, path = "/api/v1/complaints/{id}/follow-up", request_body = FollowUp,
     params(("id" = i64, Path, description = "The complaint")),
     responses((status = 200, description = "The complaint, followed up", body = Complaint)))]
@@ -152,8 +154,8 @@ pub async fn follow_up_complaint(
     Ok(Json(act::move_complaint(&state, &actor, id, m).await?))
 }
 
-/// Closes a complaint that has been followed up (`follow_up_required`
-/// before that).
+/// Closes a complaint whose customer was satisfied at the follow-up
+/// (`follow_up_required` before that, a reopened one included).
 #[utoipa::path(post, path = "/api/v1/complaints/{id}/close", request_body = Option<EmptyBody>,
     params(("id" = i64, Path, description = "The complaint")),
     responses((status = 200, description = "The complaint, closed", body = Complaint)))]
@@ -190,7 +192,9 @@ pub struct ComplaintCounts {
 }
 
 /// A month's complaints counted by station and category: received, closed
-/// (in time), unsatisfied, overdue.
+/// (in time), unsatisfied, reopened, overdue, and the median and longest
+/// hours each stage took (receipt → assigned → answered → followed up →
+/// closed) over those that passed it.
 #[utoipa::path(get, path = "/api/v1/complaints/counts", params(CountsQuery),
     responses((status = 200, description = "The counts", body = ComplaintCounts)))]
 pub async fn complaint_counts(

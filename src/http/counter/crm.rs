@@ -1,6 +1,7 @@
 //! The customer-relationship pages: the complaint board (recorded at the
 //! counter, taken through assignment, answer, follow-up and closing, each
-//! stage's missed time limit flagged, the month's counts), the call-back
+//! stage's missed time limit flagged, the month's counts with the
+//! reopenings and the hours each stage took, and their CSV), the call-back
 //! list of the customers who stopped coming, and a customer's page with
 //! their archive, level, lifecycle stage and timeline. What a caller sees
 //! and may do is the action layer's word ([`crate::actions::crm`]); a
@@ -18,7 +19,7 @@ use super::alliance::local;
 use super::form::{beside, field_error, given, with_field};
 use super::render;
 use super::text::{tr, word};
-use super::{Lang, Signed, data, error_box, page, t};
+use super::{Lang, Signed, csv_or_refusal, data, error_box, page, t};
 use crate::actions::crm::{self as act, Move};
 use crate::actions::{App, Keyed};
 use crate::auth::Actor;
@@ -30,7 +31,9 @@ use crate::crm::care::{
     CareCustomer, CareFilter, CareInput, CareKind, CareOutcome, CareRecord, CustomerCare,
     OccasionKind, PlannedVisit, Purpose, VisitPlanInput,
 };
-use crate::crm::complaints::{Category, Channel, Complaint, ComplaintInput, Missed};
+use crate::crm::complaints::{
+    Category, Channel, Complaint, ComplaintInput, Missed, MonthCount, StageHours,
+};
 use crate::crm::grading::{Callback, Level, Lifecycle, Outcome};
 use crate::error::{AppError, AppResult, Code};
 use crate::lifecycle::{ComplaintStatus, VisitStatus};
@@ -331,19 +334,117 @@ async fn board_body(
                         th { (t(lang, "station")) } th { (t(lang, "category")) }
                         th.num { (t(lang, "count_received")) } th.num { (t(lang, "count_closed")) }
                         th.num { (t(lang, "count_closed_in_time")) } th.num { (t(lang, "count_unsatisfied")) }
-                        th.num { (t(lang, "count_overdue")) }
+                        th.num { (t(lang, "count_reopened")) } th.num { (t(lang, "count_overdue")) }
                     } }
                     tbody {
                         @for n in &counts {
                             tr { td.code { (n.station) } td { (category_word(lang, n.category)) }
                                  td.num { (n.received) } td.num { (n.closed) } td.num { (n.closed_in_time) }
-                                 td.num { (n.unsatisfied) } td.num { (n.overdue) } }
+                                 td.num { (n.unsatisfied) } td.num { (n.reopened) } td.num { (n.overdue) } }
                         }
                     }
                 }
+                h3 { (t(lang, "stage_hours")) }
+                table #stage-hours {
+                    thead {
+                        tr {
+                            th rowspan="2" { (t(lang, "station")) } th rowspan="2" { (t(lang, "category")) }
+                            @for key in STAGE_KEYS { th.num colspan="2" { (t(lang, key)) } }
+                        }
+                        tr { @for _ in STAGE_KEYS { th.num { (t(lang, "hours_median")) } th.num { (t(lang, "hours_max")) } } }
+                    }
+                    tbody {
+                        @for n in &counts {
+                            tr { td.code { (n.station) } td { (category_word(lang, n.category)) }
+                                 @for stage in stages_of(n) {
+                                     @match stage {
+                                         Some(h) => { td.num { (h.median) } td.num { (h.max) } },
+                                         None => { td.num { "—" } td.num { "—" } },
+                                     }
+                                 } }
+                        }
+                    }
+                }
+                p.noprint { a #report-csv href={"/complaints/report.csv?month=" (label)} { "CSV" } }
             }
         }
     })
+}
+
+/// The stages a month's report times, in order, and their headings.
+const STAGE_KEYS: [&str; 4] = [
+    "stage_to_assign",
+    "stage_to_answer",
+    "stage_to_follow_up",
+    "stage_to_close",
+];
+
+fn stages_of(n: &MonthCount) -> [Option<&StageHours>; 4] {
+    [
+        n.to_assign.as_ref(),
+        n.to_answer.as_ref(),
+        n.to_follow_up.as_ref(),
+        n.to_close.as_ref(),
+    ]
+}
+
+/// The month's report as CSV: the board's counts and each stage's median
+/// and longest hours (empty where no complaint passed the stage).
+pub async fn report_csv(
+    State(state): State<App>,
+    s: Signed,
+    Query(q): Query<BoardQuery>,
+) -> Response {
+    let month = q.month.unwrap_or_else(|| this_month(&state));
+    let made: AppResult<(String, String)> = async {
+        let (label, counts) = act::month_counts(&state, &s.actor, &month, None, None).await?;
+        let rows = counts.iter().map(|n| {
+            let mut row = vec![
+                n.station.clone(),
+                code_of(n.category),
+                n.received.to_string(),
+                n.closed.to_string(),
+                n.closed_in_time.to_string(),
+                n.unsatisfied.to_string(),
+                n.reopened.to_string(),
+                n.overdue.to_string(),
+            ];
+            for stage in stages_of(n) {
+                let (median, max) = stage.map_or_else(Default::default, |h| {
+                    (h.median.to_string(), h.max.to_string())
+                });
+                row.extend([median, max]);
+            }
+            row
+        });
+        let text = crate::csv_io::table(
+            &[
+                "station",
+                "category",
+                "received",
+                "closed",
+                "closed_in_time",
+                "unsatisfied",
+                "reopened",
+                "overdue",
+                "to_assign_median_hours",
+                "to_assign_max_hours",
+                "to_answer_median_hours",
+                "to_answer_max_hours",
+                "to_follow_up_median_hours",
+                "to_follow_up_max_hours",
+                "to_close_median_hours",
+                "to_close_max_hours",
+            ],
+            rows,
+        )?;
+        Ok((label, text))
+    }
+    .await;
+    match made {
+        Ok((label, text)) => csv_or_refusal(&format!("complaints-{label}.csv"), Ok(text)),
+        Err(e) => csv_or_refusal("complaints.csv", Err(e)),
+    }
 }
 
 fn complaint_row(

@@ -117,6 +117,7 @@ pub fn routes(state: App) -> Router<App> {
             "/complaints",
             get(crm::complaint_board).post(crm::record_complaint),
         )
+        .route("/complaints/report.csv", get(crm::report_csv))
         .route("/complaints/{id}/move", post(crm::move_complaint))
         .route("/callbacks", get(crm::callbacks_page))
         .route("/callbacks/{customer_id}/calls", post(crm::record_call))
