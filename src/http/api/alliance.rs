@@ -19,7 +19,7 @@ use crate::alliance::offers::{Offer, OfferInput};
 use crate::alliance::redemptions::{BenefitView, RedeemInput, Redemption};
 use crate::alliance::settlement::{self, Settlement};
 use crate::auth::Actor;
-use crate::error::{AppError, AppResult, Code};
+use crate::error::{AppError, AppResult};
 use crate::http::openapi::MonthText;
 
 fn csv_file(name: &str, text: String) -> Response {
@@ -253,9 +253,8 @@ pub async fn list_redemptions(
         .day
         .as_deref()
         .map(|d| {
-            NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                AppError::new(Code::ValidationFailed, "day: YYYY-MM-DD").with("field", "day")
-            })
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| AppError::invalid("day", "day: YYYY-MM-DD"))
         })
         .transpose()?;
     Ok(Json(

@@ -13,7 +13,7 @@ use crate::actions::crm as act;
 use crate::actions::{App, Done};
 use crate::auth::Actor;
 use crate::crm::archive::{Archive, ArchiveChange, Contact, ContactInput, Entry};
-use crate::error::{AppError, AppResult, Code};
+use crate::error::{AppError, AppResult};
 use crate::http::openapi::TimeText;
 
 /// Adds a contact (a decision maker, a driver, a family member) to a
@@ -86,10 +86,10 @@ pub async fn customer_timeline(
     ApiQuery(q): ApiQuery<TimelineQuery>,
 ) -> AppResult<Json<Timeline>> {
     let before = match q.before.as_deref() {
-        Some(t) => Some(crate::time::parse_rfc3339(t).ok_or_else(|| {
-            AppError::new(Code::ValidationFailed, "before: an RFC 3339 time")
-                .with("field", "before")
-        })?),
+        Some(t) => Some(
+            crate::time::parse_rfc3339(t)
+                .ok_or_else(|| AppError::invalid("before", "before: an RFC 3339 time"))?,
+        ),
         None => None,
     };
     let (customer, entries) = act::customer_timeline(&state, &actor, id, before).await?;

@@ -129,18 +129,16 @@ async fn open_credit_card(
         ("channel", body.channel.is_some()),
     ];
     if let Some((field, _)) = unused.iter().find(|(_, given)| *given) {
-        return Err(AppError::new(
-            Code::ValidationFailed,
+        return Err(AppError::invalid(
+            field,
             format!("{field}: a credit card buys on its company's line, without it"),
-        )
-        .with("field", *field));
+        ));
     }
     let customer_id = body.customer_id.ok_or_else(|| {
-        AppError::new(
-            Code::ValidationFailed,
+        AppError::invalid(
+            "customer_id",
             "customer_id: the company on credit is required",
         )
-        .with("field", "customer_id")
     })?;
     let order = crate::actions::credit::CreditCard {
         kind: body.kind,
