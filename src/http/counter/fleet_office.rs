@@ -428,40 +428,19 @@ pub async fn vehicles_page(
 }
 
 fn import_report(lang: Lang, err: &AppError) -> Markup {
-    let rows: Vec<(u64, String)> = err
-        .extra
-        .as_ref()
-        .and_then(|x| x.get("errors"))
-        .and_then(|e| e.as_array())
-        .map(|list| {
-            list.iter()
-                .map(|r| {
-                    let line = r.get("line").and_then(|l| l.as_u64()).unwrap_or(0);
-                    let reason = r.get("reason").and_then(|l| l.as_str()).unwrap_or("");
-                    let field = reason.split(':').next().unwrap_or("").trim();
-                    let label = format!("field-{field}");
-                    let why = if text::has(&label) {
-                        tr(
-                            lang,
-                            "fo-import-field",
-                            &[("field", word(lang, &label).into())],
-                        )
-                    } else {
-                        t(lang, "fo-import-row-bad").to_string()
-                    };
-                    (line, why)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    html! {
-        @if !rows.is_empty() {
-            table #import-report {
-                thead { tr { th.num { (t(lang, "fo-line")) } th { (t(lang, "fo-problem")) } } }
-                tbody { @for (line, why) in &rows { tr { td.num { (line) } td { (why) } } } }
-            }
+    super::form::line_report(lang, err, "fo-line", "fo-problem", |reason| {
+        let field = reason.split(':').next().unwrap_or("").trim();
+        let label = format!("field-{field}");
+        if text::has(&label) {
+            tr(
+                lang,
+                "fo-import-field",
+                &[("field", word(lang, &label).into())],
+            )
+        } else {
+            t(lang, "fo-import-row-bad").to_string()
         }
-    }
+    })
 }
 
 async fn vehicles_body(

@@ -71,3 +71,38 @@ pub fn with_field(e: AppError, field: &str) -> AppError {
         e.with("field", field)
     }
 }
+
+/// The table of a refused import's bad lines: each line's number (the
+/// error's `errors[].line`) and why it was refused, in the page's words
+/// (`why` reads the API's `reason`).
+pub fn line_report(
+    lang: Lang,
+    err: &AppError,
+    line_label: &'static str,
+    problem_label: &'static str,
+    why: impl Fn(&str) -> String,
+) -> Markup {
+    let rows: Vec<(u64, String)> = err
+        .extra
+        .as_ref()
+        .and_then(|x| x.get("errors"))
+        .and_then(|e| e.as_array())
+        .map(|list| {
+            list.iter()
+                .map(|r| {
+                    let line = r.get("line").and_then(|l| l.as_u64()).unwrap_or(0);
+                    let reason = r.get("reason").and_then(|l| l.as_str()).unwrap_or("");
+                    (line, why(reason))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    html! {
+        @if !rows.is_empty() {
+            table #import-report {
+                thead { tr { th.num { (text::t(lang, line_label)) } th { (text::t(lang, problem_label)) } } }
+                tbody { @for (line, why) in &rows { tr { td.num { (line) } td { (why) } } } }
+            }
+        }
+    }
+}

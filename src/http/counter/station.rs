@@ -686,56 +686,35 @@ pub async fn import_template(s: Signed) -> Response {
 /// Each bad row of a refused file: its line, and what is wrong with it in
 /// the page's words (the column at fault, the header, an unreadable row).
 fn import_report(lang: Lang, err: &AppError) -> Markup {
-    let rows: Vec<(u64, String)> = err
-        .extra
-        .as_ref()
-        .and_then(|x| x.get("errors"))
-        .and_then(|e| e.as_array())
-        .map(|list| {
-            list.iter()
-                .map(|r| {
-                    let line = r.get("line").and_then(|l| l.as_u64()).unwrap_or(0);
-                    let reason = r.get("reason").and_then(|l| l.as_str()).unwrap_or("");
-                    let column: String = reason
-                        .chars()
-                        .take_while(|c| c.is_ascii_lowercase() || *c == '_' || *c == '.')
-                        .collect();
-                    let column = column.split('.').next().unwrap_or("").to_string();
-                    let why = if reason.starts_with("the header") {
-                        t(lang, "station-import_header").to_string()
-                    } else if reason.starts_with("more than") {
-                        tr(
-                            lang,
-                            "station-import_too_many",
-                            &[("max", crate::csv_io::MAX_ROWS.into())],
-                        )
-                    } else if CSV_HEADER.contains(&column.as_str()) || column == "contacts" {
-                        let column = if column == "contacts" {
-                            "contact_name".to_string()
-                        } else {
-                            column
-                        };
-                        tr(
-                            lang,
-                            "station-import_column",
-                            &[("column", column_word(lang, &column).into())],
-                        )
-                    } else {
-                        t(lang, "station-import_unreadable").to_string()
-                    };
-                    (line, why)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    html! {
-        @if !rows.is_empty() {
-            table #import-report {
-                thead { tr { th.num { (t(lang, "station-line")) } th { (t(lang, "station-problem")) } } }
-                tbody { @for (line, why) in &rows { tr { td.num { (line) } td { (why) } } } }
-            }
+    super::form::line_report(lang, err, "station-line", "station-problem", |reason| {
+        let column: String = reason
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_' || *c == '.')
+            .collect();
+        let column = column.split('.').next().unwrap_or("").to_string();
+        if reason.starts_with("the header") {
+            t(lang, "station-import_header").to_string()
+        } else if reason.starts_with("more than") {
+            tr(
+                lang,
+                "station-import_too_many",
+                &[("max", crate::csv_io::MAX_ROWS.into())],
+            )
+        } else if CSV_HEADER.contains(&column.as_str()) || column == "contacts" {
+            let column = if column == "contacts" {
+                "contact_name".to_string()
+            } else {
+                column
+            };
+            tr(
+                lang,
+                "station-import_column",
+                &[("column", column_word(lang, &column).into())],
+            )
+        } else {
+            t(lang, "station-import_unreadable").to_string()
         }
-    }
+    })
 }
 
 /// The import form: the station (for a user without one of their own),
